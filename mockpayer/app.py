@@ -1,0 +1,79 @@
+"""`create_app(...)`: the mock payer as one Flask app, wiring plans, the authorization server and discovery."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from authlib.oauth2.rfc6749 import InsecureTransportError
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+from mockpayer.auth import authorize, token
+from mockpayer.auth.ledger import Ledger
+from mockpayer.auth.server import PlanAuthorizationServer
+from mockpayer import discovery
+from mockpayer.clock import Clock
+from mockpayer.context import PayerContext
+from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
+
+MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
+access_log = logging.getLogger("mockpayer.access")
+
+SECURITY_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def create_app(
+    fixtures_dir: Path | str = BUNDLED_PLANS_DIR,
+    *,
+    plans: dict[str, Plan] | None = None,
+    clock: Clock | None = None,
+    config: dict | None = None,
+) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secrets.token_bytes(32),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_NAME="mockpayer_session",
+    )
+    app.config.update(config or {})
+    plans = plans if plans is not None else load_plans(fixtures_dir)
+    clock = clock or Clock()
+    ledger = Ledger(clock)
+    context = PayerContext(plans=plans, clock=clock, ledger=ledger)
+    context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger) for system_id, plan in plans.items()}
+    app.extensions["mockpayer"] = context
+
+    app.register_blueprint(authorize.blueprint)
+    app.register_blueprint(token.blueprint)
+    app.register_blueprint(discovery.blueprint)
+    app.register_error_handler(InsecureTransportError, _insecure_transport)
+    app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_harden)
+    return app
+
+
+def _harden(response):
+    for header, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(header, value)
+    # The path only: query strings carry codes and state, and tokens travel in headers (WB-4).
+    access_log.info("%s %s %s", request.method, request.path, response.status_code)
+    return response
+
+
+def _insecure_transport(error):
+    return token.oauth_error(400, "invalid_request", "OAuth endpoints need https except on a loopback address.")
+
+
+def _http_error(error: HTTPException):
+    if "/oauth2/" in request.path and "/authorize" not in request.path:
+        return token.oauth_error(error.code or 500, "invalid_request", error.description or error.name)
+    return error

@@ -1,0 +1,8 @@
+"""The mock's authorization server, built on authlib: one file per endpoint family.
+
+- `ledger`: every code and token the mock issued, in memory, with their families and lifetimes.
+- `models`: the authlib views of plan clients, codes and tokens.
+- `server`: a per-plan authlib `AuthorizationServer` with the grants, PKCE and endpoints registered.
+- `authorize`: the member's pages (login, MFA, consent) at `/oauth2/authorize/{system-id}`.
+- `token`: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
+"""

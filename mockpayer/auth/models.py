@@ -1,0 +1,131 @@
+"""The authlib views of a plan's clients, codes and tokens (authlib's ClientMixin, AuthorizationCodeMixin, TokenMixin).
+
+authlib only calls methods on these objects; the records themselves live in the ledger and the plan.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+
+from mirror.fhir.scopes import is_known_scope, split_scope
+from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
+from mockpayer.plans import Client, Plan
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+CONFIDENTIAL_AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+PUBLIC_AUTH_METHODS = frozenset({"none", "public_refresh"})
+DEFAULT_SCOPE = "patient/*.read launch/patient offline_access"
+
+
+def redirect_uri_matches(registered: str, requested: str) -> bool:
+    """AZ-1: exact string match; only a loopback redirect may differ, and only in its port (RFC 8252 §7.3)."""
+    if requested == registered:
+        return True
+    try:
+        wanted, given = urlsplit(registered), urlsplit(requested)
+        given_port = given.port
+    except ValueError:
+        return False
+    if wanted.scheme != "http" or wanted.hostname not in LOOPBACK_HOSTS or wanted.port is not None:
+        return False
+    if given_port is None or given.hostname != wanted.hostname:
+        return False
+    return (given.scheme, given.path, given.query, given.fragment) == (
+        wanted.scheme, wanted.path, wanted.query, wanted.fragment
+    ) and given.netloc == f"{_netloc_host(wanted.hostname)}:{given_port}"
+
+
+def _netloc_host(hostname: str) -> str:
+    return f"[{hostname}]" if ":" in hostname else hostname
+
+
+class PlanClient(ClientMixin):
+    def __init__(self, plan: Plan, client: Client):
+        self.plan = plan
+        self.client = client
+        self.client_id = client.client_id
+
+    def get_client_id(self):
+        return self.client.client_id
+
+    def get_default_redirect_uri(self):
+        return self.client.redirect_uris[0]
+
+    def get_allowed_scope(self, scope):
+        """Known SMART scopes are granted as asked; unknown words are dropped (RFC 6749 §3.3)."""
+        words = split_scope(scope) or split_scope(DEFAULT_SCOPE)
+        granted = [word for word in words if is_known_scope(word)]
+        return " ".join(granted) if granted else None
+
+    def check_redirect_uri(self, redirect_uri):
+        return any(redirect_uri_matches(registered, redirect_uri) for registered in self.client.redirect_uris)
+
+    def check_client_secret(self, client_secret):
+        secret = self.client.client_secret
+        return bool(secret) and hmac.compare_digest(secret.encode(), str(client_secret).encode())
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        if method == "bearer_token":
+            return endpoint == "introspection"
+        if self.client.is_public:
+            return method in PUBLIC_AUTH_METHODS
+        return method in CONFIDENTIAL_AUTH_METHODS
+
+    def check_response_type(self, response_type):
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type):
+        if grant_type == "refresh_token":
+            return self.plan.tokens.refresh
+        return grant_type == "authorization_code"
+
+
+class IssuedCode(AuthorizationCodeMixin):
+    def __init__(self, record: CodeRecord):
+        self.record = record
+        self.code_challenge = record.code_challenge
+        self.code_challenge_method = record.code_challenge_method
+
+    def get_redirect_uri(self):
+        return self.record.redirect_uri
+
+    def get_scope(self):
+        return self.record.scope
+
+
+class IssuedToken(TokenMixin):
+    """One token record, seen as an access token or as a refresh token depending on how it was presented."""
+
+    def __init__(self, record: TokenRecord, ledger: Ledger, presented_as: str = "access_token"):
+        self.record = record
+        self.ledger = ledger
+        self.presented_as = presented_as
+
+    def check_client(self, client):
+        return client.get_client_id() == self.record.client_id
+
+    def get_scope(self):
+        return self.record.scope or ""
+
+    def get_expires_in(self):
+        return self.record.expires_in
+
+    def is_expired(self):
+        if self.presented_as == "refresh_token":
+            expires_at = self.record.refresh_expires_at
+            return expires_at is not None and self.ledger.clock.now() >= expires_at
+        return self.ledger.clock.now() >= self.record.issued_at + self.record.expires_in
+
+    def is_revoked(self):
+        if self.presented_as == "refresh_token":
+            return self.record.refresh_revoked or self.record.refresh_used
+        return self.record.access_revoked
+
+    def get_user(self):
+        return self.record.username
+
+    def get_client(self):
+        return self.record.client_id

@@ -1,0 +1,291 @@
+"""A per-plan authlib `AuthorizationServer`: its grants, PKCE rules, token contents and endpoints.
+
+One server per plan because plans differ in clients, lifetimes and strictness (`1up` or `smart` mode),
+while every code and token lands in the one shared ledger.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import request as flask_request
+
+from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
+from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
+from mockpayer.context import is_loopback
+from mockpayer.plans import Plan
+
+PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
+
+
+class S256CodeChallenge(CodeChallenge):
+    """RFC 7636 with S256 only (PK-6): `plain`, and a challenge without a method (which means plain), are refused.
+
+    In `smart` mode a challenge is required from every client (AZ-5); in `1up` mode it is optional, but a
+    challenge once sent is always checked, and a verifier without a challenge is refused (PK-3, authlib).
+    """
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    CODE_CHALLENGE_METHODS = {"S256": compare_s256_code_challenge}
+
+    def __init__(self, required_at_authorize: bool):
+        super().__init__(required=True)
+        self.required_at_authorize = required_at_authorize
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
+        if self.required_at_authorize and not challenge:
+            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
+        if challenge and method != "S256":
+            raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is accepted.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def save_authorization_code(self, code, request):
+        server: PlanAuthorizationServer = self.server
+        now = server.ledger.clock.now()
+        data = request.payload.data
+        server.ledger.add_code(CodeRecord(
+            code=code,
+            system_id=server.plan.system_id,
+            client_id=request.client.get_client_id(),
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            username=request.user.username,
+            issued_at=now,
+            expires_at=now + server.plan.tokens.code_lifetime,
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+            aud=data.get("aud"),
+        ))
+
+    def query_authorization_code(self, code, client):
+        """TK-1 single use (a replay revokes what the code issued), TK-2 expiry, TK-3 bound to the client."""
+        server: PlanAuthorizationServer = self.server
+        record, was_used = server.ledger.claim_code(code)
+        if record is None or record.system_id != server.plan.system_id:
+            return None
+        if was_used:
+            server.ledger.revoke_family(record.family)
+            return None
+        if record.client_id != client.get_client_id() or server.ledger.clock.now() >= record.expires_at:
+            return None
+        return IssuedCode(record)
+
+    def delete_authorization_code(self, authorization_code):
+        """Nothing to do: the code was claimed, atomically, when it was looked up."""
+
+    def authenticate_user(self, authorization_code):
+        return self.server.plan.members.get(authorization_code.record.username)
+
+
+class RefreshGrant(grants.RefreshTokenGrant):
+    """RT-1..RT-3: rotation, replay detection that kills the family, binding to the client.
+
+    `public_refresh` lets a public client refresh without sending its `client_id`, as the SMART JS
+    client does: the client is found through the refresh token itself.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", "public_refresh"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        server: PlanAuthorizationServer = self.server
+        record = server.ledger.by_refresh_token(refresh_token)
+        if record is None or record.system_id != server.plan.system_id:
+            return None
+        if record.refresh_used:
+            server.ledger.revoke_family(record.family)
+            return None
+        if not server.ledger.refresh_is_active(record):
+            return None
+        return IssuedToken(record, server.ledger, "refresh_token")
+
+    def authenticate_user(self, refresh_token):
+        return self.server.plan.members.get(refresh_token.record.username)
+
+    def revoke_old_credential(self, refresh_token):
+        self.server.ledger.retire_refresh(refresh_token.record)
+
+
+class Revocation(RevocationEndpoint):
+    """RFC 7009. Revoking a refresh token ends its whole grant (RV-2); unknown tokens still get 200 (RV-1)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return self.server.find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if token.presented_as == "refresh_token":
+            self.server.ledger.revoke_family(token.record.family)
+        else:
+            self.server.ledger.revoke_access(token.record)
+
+
+class Introspection(IntrospectionEndpoint):
+    """RFC 7662, for the client that holds the token: by its credentials or by the bearer token (IN-1)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "bearer_token"]
+
+    def query_token(self, token_string, token_type_hint):
+        return self.server.find_token(token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        return token.check_client(client)
+
+    def introspect_token(self, token):
+        record: TokenRecord = token.record
+        if token.presented_as == "refresh_token":
+            expires_at, token_type = record.refresh_expires_at, "refresh_token"
+        else:
+            expires_at, token_type = record.issued_at + record.expires_in, "Bearer"
+        payload = {
+            "active": True,
+            "scope": record.scope,
+            "client_id": record.client_id,
+            "username": record.username,
+            "sub": record.username,
+            "patient": record.patient_id,
+            "token_type": token_type,
+            "iat": int(record.issued_at),
+        }
+        if expires_at is not None:
+            payload["exp"] = int(expires_at)
+        return payload
+
+
+class PlanOAuth2Payload(FlaskOAuth2Payload):
+    """1up's documented authorize URL has no `response_type`; in `1up` mode it means `code`."""
+
+    def __init__(self, request, default_response_type: str | None):
+        super().__init__(request)
+        self.default_response_type = default_response_type
+
+    @property
+    def response_type(self):
+        return super().response_type or self.default_response_type
+
+
+class PlanOAuth2Request(FlaskOAuth2Request):
+    def __init__(self, request, default_response_type: str | None):
+        OAuth2Request.__init__(self, method=request.method, uri=_transport_uri(request), headers=request.headers)
+        self._request = request
+        self.payload = PlanOAuth2Payload(request, default_response_type)
+
+
+def _transport_uri(request) -> str:
+    """The URL for authlib's HTTPS check: a loopback connection is private whatever Host header it carried."""
+    if not is_loopback(request.remote_addr):
+        return request.url
+    parts = urlsplit(request.url)
+    return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))
+
+
+class PlanAuthorizationServer(AuthorizationServer):
+    def __init__(self, plan: Plan, ledger: Ledger):
+        super().__init__()
+        self.plan = plan
+        self.ledger = ledger
+        self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
+        lifetime = plan.tokens.access_token_lifetime
+        config = {
+            "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+            "OAUTH2_TOKEN_EXPIRES_IN": {"authorization_code": lifetime, "refresh_token": lifetime},
+        }
+        self.load_config(config)
+        self.register_token_generator("default", self._token_generator(self.create_bearer_token_generator(config)))
+        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart)])
+        if plan.tokens.refresh:
+            self.register_grant(RefreshGrant)
+        self.register_endpoint(Revocation(server=self))
+        self.register_endpoint(Introspection(server=self))
+        self.register_client_auth_method("public_refresh", self._authenticate_by_refresh_token)
+        self.register_client_auth_method("bearer_token", self._authenticate_by_bearer_token)
+
+    def query_client(self, client_id):
+        return self.clients.get(client_id)
+
+    def create_oauth2_request(self, request):
+        return PlanOAuth2Request(flask_request, None if self.plan.is_strict_smart else "code")
+
+    def _token_generator(self, bearer):
+        """Adds the SMART launch context (`patient`) and decides on a refresh token (TK-7).
+
+        In `smart` mode a refresh token needs `offline_access` or `online_access`; in `1up` mode every
+        grant gets one, as 1up does. Either way the plan's `tokens.refresh` switch can turn them off.
+        """
+
+        def generate(grant_type, client, user, scope, expires_in=None, include_refresh_token=True):
+            wants_refresh = include_refresh_token and self.plan.tokens.refresh and (
+                not self.plan.is_strict_smart or any(word in (scope or "").split() for word in PRIVATE_SCOPES_FOR_REFRESH)
+            )
+            token = bearer(grant_type, client, user=user, scope=scope, expires_in=expires_in,
+                           include_refresh_token=wants_refresh)
+            token["scope"] = scope or ""
+            token["patient"] = user.patient_id
+            return token
+
+        return generate
+
+    def save_token(self, token, request):
+        if request.authorization_code is not None:
+            code_record = request.authorization_code.record
+            family, aud = code_record.family, code_record.aud
+        else:
+            family, aud = request.refresh_token.record.family, request.refresh_token.record.aud
+        now = self.ledger.clock.now()
+        refresh_token = token.get("refresh_token")
+        self.ledger.add_token(TokenRecord(
+            access_token=token["access_token"],
+            system_id=self.plan.system_id,
+            client_id=request.client.get_client_id(),
+            username=request.user.username,
+            patient_id=request.user.patient_id,
+            scope=token["scope"],
+            issued_at=now,
+            expires_in=token["expires_in"],
+            family=family,
+            refresh_token=refresh_token,
+            refresh_expires_at=now + self.plan.tokens.refresh_token_lifetime if refresh_token else None,
+            aud=aud,
+        ))
+
+    def find_token(self, token_string: str, token_type_hint: str | None) -> IssuedToken | None:
+        lookups = [("access_token", self.ledger.by_access_token), ("refresh_token", self.ledger.by_refresh_token)]
+        if token_type_hint == "refresh_token":
+            lookups.reverse()
+        for presented_as, lookup in lookups:
+            record = lookup(token_string)
+            if record is not None and record.system_id == self.plan.system_id:
+                return IssuedToken(record, self.ledger, presented_as)
+        return None
+
+    def _authenticate_by_refresh_token(self, query_client, request):
+        if request.payload.client_id or extract_basic_authorization(request.headers)[0]:
+            return None
+        record = self.ledger.by_refresh_token(request.form.get("refresh_token") or "")
+        if record is None or record.system_id != self.plan.system_id:
+            return None
+        return query_client(record.client_id)
+
+    def _authenticate_by_bearer_token(self, query_client, request):
+        scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not credential:
+            return None
+        record = self.ledger.active_access_token(credential.strip())
+        if record is None or record.system_id != self.plan.system_id:
+            return None
+        return query_client(record.client_id)

@@ -1,0 +1,102 @@
+"""The `mockpayer` command: serve the mock, list its plans, generate plan data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plans
+from mockpayer.serving import LOOPBACK, is_loopback_host, serve_forever
+
+DEFAULT_PORT = 9000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mockpayer", description="A mock 1upHealth-style health plan.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve every plan's OAuth server and FHIR API")
+    serve.add_argument("--host", default=LOOPBACK, help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s)")
+    serve.add_argument("--fixtures", default=str(BUNDLED_PLANS_DIR), help="folder of plan folders")
+    serve.set_defaults(run=_serve)
+
+    plans = commands.add_parser("plans", help="list plans with their clients and members (mock credentials)")
+    plans.add_argument("--fixtures", default=str(BUNDLED_PLANS_DIR), help="folder of plan folders")
+    plans.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plans.set_defaults(run=_plans)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except PlanError as error:
+        print(f"mockpayer: {error}", file=sys.stderr)
+        return 2
+
+
+def _serve(args) -> int:
+    from mockpayer.app import create_app
+
+    app = create_app(args.fixtures)
+    if not is_loopback_host(args.host):
+        print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
+    root = f"http://{args.host}:{args.port}"
+    print(f"mock payer serving at {root}  (Ctrl-C stops it)")
+    for plan in app.extensions["mockpayer"].plans.values():
+        print(_plan_tour(plan, root))
+    sys.stdout.flush()
+    serve_forever(app, args.host, args.port)
+    return 0
+
+
+def _plan_tour(plan, root: str) -> str:
+    client = next(iter(plan.clients.values()))
+    redirect = client.redirect_uris[0]
+    lines = [
+        f"\n{plan.name} [{plan.system_id}, {plan.mode} mode]",
+        f"  FHIR base:  {root}/{plan.system_id}/r4",
+        f"  sign in:    {root}/oauth2/authorize/{plan.system_id}?client_id={client.client_id}"
+        f"&redirect_uri={redirect}&scope=patient/*.read%20offline_access&state=demo"
+        + ("&response_type=code" if plan.is_strict_smart else ""),
+    ]
+    lines += [f"  member:     {m.username} / {m.password}" + (f" (MFA code {m.mfa})" if m.mfa else "")
+              for m in plan.members.values()]
+    return "\n".join(lines)
+
+
+def _plans(args) -> int:
+    plans = load_plans(args.fixtures)
+    described = [
+        {
+            "system_id": plan.system_id,
+            "name": plan.name,
+            "base_url": plan.base_url,
+            "mode": plan.mode,
+            "clients": [
+                {"client_id": c.client_id, "client_secret": c.client_secret, "redirect_uris": list(c.redirect_uris)}
+                for c in plan.clients.values()
+            ],
+            "members": [
+                {"username": m.username, "password": m.password, "patient": f"Patient/{m.patient_id}", "mfa": m.mfa}
+                for m in plan.members.values()
+            ],
+        }
+        for plan in plans.values()
+    ]
+    if args.json:
+        print(json.dumps(described, indent=2))
+        return 0
+    for plan in described:
+        print(f"{plan['system_id']}: {plan['name']} ({plan['mode']} mode, base_url {plan['base_url']})")
+        for client in plan["clients"]:
+            kind = "public" if client["client_secret"] is None else f"secret {client['client_secret']}"
+            print(f"  client {client['client_id']} ({kind}) redirect {' '.join(client['redirect_uris'])}")
+        for member in plan["members"]:
+            mfa = f", MFA code {member['mfa']}" if member["mfa"] else ""
+            print(f"  member {member['username']} / {member['password']} -> {member['patient']}{mfa}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""What a mock health plan is: `fixtures/plans/<system-id>/plan.json` read into plain objects.
+
+A plan folder is the unit a developer or QA engineer edits; loading refuses a malformed `plan.json` with
+one line that names the file and the field, because a traceback from deep inside the server helps nobody.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from mirror.fhir.ids import is_valid_id
+
+MODES = ("1up", "smart")
+BUNDLED_PLANS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
+
+
+class PlanError(ValueError):
+    """A plan folder that cannot be served; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    client_secret: str | None
+    redirect_uris: tuple[str, ...]
+    name: str = ""
+
+    @property
+    def is_public(self) -> bool:
+        return not self.client_secret
+
+
+@dataclass(frozen=True)
+class Member:
+    username: str
+    password: str
+    patient_id: str
+    name: str = ""
+    mfa: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    code_lifetime: int = 300
+    access_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 90 * 24 * 3600
+    refresh: bool = True
+
+
+@dataclass(frozen=True)
+class PagingSettings:
+    default_count: int = 10
+    max_count: int = 100
+
+
+@dataclass
+class Plan:
+    system_id: str
+    name: str
+    base_url: str
+    mode: str
+    folder: Path
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    paging: PagingSettings = field(default_factory=PagingSettings)
+    clients: dict[str, Client] = field(default_factory=dict)
+    members: dict[str, Member] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def is_strict_smart(self) -> bool:
+        return self.mode == "smart"
+
+    @property
+    def auth_host(self) -> str:
+        return f"auth.{self.base_url}"
+
+    @property
+    def api_host(self) -> str:
+        return f"api.{self.base_url}"
+
+
+def load_plans(fixtures_dir: Path | str = BUNDLED_PLANS_DIR) -> dict[str, Plan]:
+    """Every plan under `fixtures_dir`, keyed by system id."""
+    root = Path(fixtures_dir)
+    if not root.is_dir():
+        raise PlanError(f"{root}: no such fixtures folder")
+    plans: dict[str, Plan] = {}
+    for plan_file in sorted(root.glob("*/plan.json")):
+        plan = load_plan(plan_file.parent)
+        if plan.system_id in plans:
+            raise PlanError(f"{plan_file}: system_id {plan.system_id!r} is used by another plan")
+        plans[plan.system_id] = plan
+    if not plans:
+        raise PlanError(f"{root}: no plan folders (expected <system-id>/plan.json)")
+    return plans
+
+
+def load_plan(folder: Path | str) -> Plan:
+    folder = Path(folder)
+    plan_file = folder / "plan.json"
+    try:
+        raw = json.loads(plan_file.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PlanError(f"{plan_file}: cannot read ({error.strerror})") from None
+    except ValueError as error:
+        raise PlanError(f"{plan_file}: not valid JSON ({error})") from None
+    try:
+        return _plan_from_json(raw, folder)
+    except (KeyError, TypeError, ValueError) as error:
+        raise PlanError(f"{plan_file}: {_describe(error)}") from None
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"missing field {error.args[0]!r}"
+    return str(error)
+
+
+def _plan_from_json(raw: dict, folder: Path) -> Plan:
+    if not isinstance(raw, dict):
+        raise ValueError("plan.json must hold a JSON object")
+    system_id = _text(raw, "system_id")
+    if not is_valid_id(system_id):
+        raise ValueError(f"system_id {system_id!r} must match [A-Za-z0-9-.]{{1,64}}")
+    mode = raw.get("mode", "1up")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    plan = Plan(
+        system_id=system_id,
+        name=_text(raw, "name"),
+        base_url=_text(raw, "base_url"),
+        mode=mode,
+        folder=folder,
+        tokens=_settings(TokenSettings, raw.get("tokens", {}), "tokens"),
+        paging=_settings(PagingSettings, raw.get("paging", {}), "paging"),
+        settings={key: value for key, value in raw.items() if key not in _KNOWN_FIELDS},
+    )
+    for entry in raw.get("clients", []):
+        client = _client(entry)
+        if client.client_id in plan.clients:
+            raise ValueError(f"client_id {client.client_id!r} is listed twice")
+        plan.clients[client.client_id] = client
+    for entry in raw.get("members", []):
+        member = _member(entry)
+        if member.username in plan.members:
+            raise ValueError(f"member {member.username!r} is listed twice")
+        plan.members[member.username] = member
+    if not plan.clients:
+        raise ValueError("a plan needs at least one client")
+    return plan
+
+
+_KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "clients", "members"}
+
+
+def _text(raw: dict, key: str) -> str:
+    value = raw[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{key} must be a non-empty string")
+    return value
+
+
+def _settings(cls, raw: dict, section: str):
+    if not isinstance(raw, dict):
+        raise ValueError(f"{section} must be an object")
+    defaults = cls()
+    values = {}
+    for key, value in raw.items():
+        if not hasattr(defaults, key):
+            raise ValueError(f"{section}.{key} is not a known setting")
+        expected = type(getattr(defaults, key))
+        if type(value) is not expected or (expected is int and value <= 0):
+            raise ValueError(f"{section}.{key} must be a positive {expected.__name__}")
+        values[key] = value
+    return cls(**values)
+
+
+def _client(entry: dict) -> Client:
+    client_id = _text(entry, "client_id")
+    secret = entry.get("client_secret")
+    if secret is not None and (not isinstance(secret, str) or not secret):
+        raise ValueError(f"client {client_id!r}: client_secret must be a string or null")
+    uris = entry.get("redirect_uris")
+    if not isinstance(uris, list) or not uris or not all(isinstance(uri, str) for uri in uris):
+        raise ValueError(f"client {client_id!r}: redirect_uris must be a non-empty list of URLs")
+    for uri in uris:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            raise ValueError(f"client {client_id!r}: {uri!r} is not an absolute http(s) URL without fragment")
+    return Client(client_id, secret, tuple(uris), entry.get("name", ""))
+
+
+def _member(entry: dict) -> Member:
+    username = _text(entry, "username")
+    reference = _text(entry, "patient")
+    resource_type, _, patient_id = reference.partition("/")
+    if resource_type != "Patient" or not is_valid_id(patient_id):
+        raise ValueError(f"member {username!r}: patient must look like 'Patient/<id>', not {reference!r}")
+    mfa = entry.get("mfa")
+    if mfa is not None and (not isinstance(mfa, str) or not mfa):
+        raise ValueError(f"member {username!r}: mfa must be the one-time code as a string")
+    return Member(username, _text(entry, "password"), patient_id, entry.get("name", ""), mfa)
