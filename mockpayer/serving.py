@@ -29,20 +29,38 @@ class RunningServer:
     url: str
     _server: object
     _thread: threading.Thread
+    _stopping: threading.Event
 
     def stop(self) -> None:
+        self._stopping.set()
         self._server.close()
         self._thread.join(timeout=10)
+        self._server.task_dispatcher.shutdown()
+
+
+def _run_until_closed(server, stopping: threading.Event) -> None:
+    """waitress has no threaded stop: closing its sockets under a running select raises EBADF, which ends it."""
+    try:
+        server.run()
+    except OSError:
+        if not stopping.is_set():
+            raise
 
 
 def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8) -> RunningServer:
-    """Serve `app` on `host:port` (port 0: any free port) from a daemon thread."""
-    server = create_server(app, host=host, port=port, threads=threads, ident="payer-mirror")
+    """Serve `app` on `host:port` (port 0: any free port) from a daemon thread.
+
+    A short select timeout lets `stop()` return within a tenth of a second instead of waitress's one.
+    """
+    server = create_server(app, host=host, port=port, threads=threads, ident="payer-mirror",
+                           asyncore_loop_timeout=0.1)
     bound_port = server.effective_port
-    thread = threading.Thread(target=server.run, name=f"waitress-{bound_port}", daemon=True)
+    stopping = threading.Event()
+    thread = threading.Thread(target=_run_until_closed, args=(server, stopping), name=f"waitress-{bound_port}",
+                              daemon=True)
     thread.start()
     display_host = f"[{host}]" if ":" in host else host
-    return RunningServer(f"http://{display_host}:{bound_port}", server, thread)
+    return RunningServer(f"http://{display_host}:{bound_port}", server, thread, stopping)
 
 
 def serve_forever(app, host: str, port: int, threads: int = 8) -> None:

@@ -6,6 +6,8 @@ while every code and token lands in the one shared ledger.
 
 from __future__ import annotations
 
+import secrets
+
 from urllib.parse import urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -194,6 +196,11 @@ def _transport_uri(request) -> str:
     return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))
 
 
+def _unguessable_token(*_args, **_kwargs) -> str:
+    """TK-9: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
 class PlanAuthorizationServer(AuthorizationServer):
     def __init__(self, plan: Plan, ledger: Ledger):
         super().__init__()
@@ -202,7 +209,8 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
         lifetime = plan.tokens.access_token_lifetime
         config = {
-            "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+            "OAUTH2_ACCESS_TOKEN_GENERATOR": _unguessable_token,
+            "OAUTH2_REFRESH_TOKEN_GENERATOR": _unguessable_token,
             "OAUTH2_TOKEN_EXPIRES_IN": {"authorization_code": lifetime, "refresh_token": lifetime},
         }
         self.load_config(config)

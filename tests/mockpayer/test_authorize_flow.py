@@ -62,7 +62,8 @@ def test_deny_redirects_with_access_denied_and_the_same_state(payer):
     """AZ-3, AZ-4: the state comes back byte for byte, with +, / and = in it."""
     state = "a+b/c=d" + "x" * 121
     redirect = payer.sign_in(payer.authorize_url(state=state), allow=False)
-    assert redirect == {"error": "access_denied", "state": state}
+    assert redirect["error"] == "access_denied" and redirect["state"] == state
+    assert "code" not in redirect
 
 
 def test_public_client_with_pkce(payer):
