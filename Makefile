@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m mockpayer.demo
+	$(BIN)/mockpayer serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

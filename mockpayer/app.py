@@ -36,6 +36,8 @@ def create_app(
     clock: Clock | None = None,
     config: dict | None = None,
 ) -> Flask:
+    # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
+    logging.getLogger("authlib").setLevel(logging.INFO)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),

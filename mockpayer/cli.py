@@ -52,14 +52,12 @@ def _serve(args) -> int:
 
 def _plan_tour(plan, root: str) -> str:
     client = next(iter(plan.clients.values()))
-    redirect = client.redirect_uris[0]
-    lines = [
-        f"\n{plan.name} [{plan.system_id}, {plan.mode} mode]",
-        f"  FHIR base:  {root}/{plan.system_id}/r4",
-        f"  sign in:    {root}/oauth2/authorize/{plan.system_id}?client_id={client.client_id}"
-        f"&redirect_uri={redirect}&scope=patient/*.read%20offline_access&state=demo"
-        + ("&response_type=code" if plan.is_strict_smart else ""),
-    ]
+    lines = [f"\n{plan.name} [{plan.system_id}, {plan.mode} mode]", f"  FHIR base:  {root}/{plan.system_id}/r4"]
+    if plan.is_strict_smart:
+        lines.append("  sign in:    through a SMART client (PKCE S256 and aud are required), e.g. from the FHIR base")
+    else:
+        lines.append(f"  sign in:    {root}/oauth2/authorize/{plan.system_id}?client_id={client.client_id}"
+                     f"&redirect_uri={client.redirect_uris[0]}&scope=patient/*.read%20offline_access&state=demo")
     lines += [f"  member:     {m.username} / {m.password}" + (f" (MFA code {m.mfa})" if m.mfa else "")
               for m in plan.members.values()]
     return "\n".join(lines)

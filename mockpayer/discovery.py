@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from mirror.fhir.capability import capability_statement
-from mockpayer.context import auth_endpoints, fhir_base_url, plan_for
+from datetime import datetime, timezone
+
+from mirror.fhir.capability import SmartEndpoints, capability_statement
+from mockpayer.context import auth_endpoints, fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan
 
 blueprint = Blueprint("discovery", __name__)
@@ -55,16 +57,19 @@ def well_known(system_id: str | None = None):
 def metadata(system_id: str | None = None):
     plan = plan_for(system_id)
     endpoints = auth_endpoints(plan)
+    now = datetime.fromtimestamp(payer().clock.now(), timezone.utc)
     statement = capability_statement(
         base_url=fhir_base_url(plan),
-        software_name=f"payer-mirror mock payer: {plan.name}",
-        resource_types={},
-        oauth_uris={
-            "authorize": endpoints["authorization_endpoint"],
-            "token": endpoints["token_endpoint"],
-            "revoke": endpoints["revocation_endpoint"],
-            "introspect": endpoints["introspection_endpoint"],
-        },
+        date=now.isoformat(timespec="seconds"),
+        resource_types=[],
+        description=f"{plan.name} (payer-mirror mock payer, {plan.mode} mode)",
+        software_name="payer-mirror mockpayer",
+        smart=SmartEndpoints(
+            authorize=endpoints["authorization_endpoint"],
+            token=endpoints["token_endpoint"],
+            revoke=endpoints["revocation_endpoint"],
+            introspect=endpoints["introspection_endpoint"],
+        ),
     )
     response = jsonify(statement)
     response.mimetype = "application/fhir+json"

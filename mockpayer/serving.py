@@ -33,7 +33,8 @@ class RunningServer:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._server.close()
+        for dispatcher in list(self._server._map.values()):  # the listener, its trigger, open keep-alive channels
+            dispatcher.close()
         self._thread.join(timeout=10)
         self._server.task_dispatcher.shutdown()
 

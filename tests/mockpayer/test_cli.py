@@ -1,0 +1,56 @@
+"""The `mockpayer` command as a user runs it: a real process, real output."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+
+def _run(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "mockpayer.cli", *args], capture_output=True, text=True,
+                          timeout=60, **kwargs)
+
+
+def test_plans_json_lists_clients_and_members():
+    result = _run("plans", "--json")
+    assert result.returncode == 0, result.stderr
+    plans = {plan["system_id"]: plan for plan in json.loads(result.stdout)}
+    demo = plans["demoplan"]
+    assert {"username": "member1", "password": "pass-member1", "patient": "Patient/demoplan-m1", "mfa": None} in demo["members"]
+    assert any(client["client_secret"] is None for client in demo["clients"])
+
+
+def test_bad_fixtures_folder_is_one_line(tmp_path):
+    result = _run("plans", "--fixtures", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("mockpayer: ") and "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_answers_on_loopback_and_prints_how_to_sign_in():
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "mockpayer.cli", "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        config = None
+        for _ in range(100):
+            try:
+                config = requests.get(f"http://127.0.0.1:{port}/demoplan/r4/.well-known/smart-configuration", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert config is not None and config.status_code == 200
+        assert config.json()["token_endpoint"] == f"http://127.0.0.1:{port}/demoplan/oauth2/token"
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}/oauth2/authorize/demoplan?client_id=" in output
+    assert "member1 / pass-member1" in output
