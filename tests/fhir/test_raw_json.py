@@ -1,0 +1,44 @@
+"""Cutting resources out of Bundle text without re-serialising them."""
+
+import json
+
+import pytest
+
+from mirror.fhir.raw_json import RawJsonError, entry_resource_texts, member_spans, replace_references
+
+BUNDLE = """{ "resourceType" : "Bundle", "type":"collection",
+  "entry": [
+    {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "id": "-a.1", "x": 100.50,
+       "name": [{"text": "Ángela \\u200b \\"Q\\""}]}},
+    {"fullUrl": "urn:uuid:2"},
+    {"resource" :{"resourceType":"Coverage","id":"c","beneficiary":{"reference":"urn:uuid:1"},
+       "period": {"start": "2020-01-01T10:00:00.0314215+00:00"}}}
+  ]}"""
+
+
+def test_entry_texts_are_cut_verbatim():
+    texts = entry_resource_texts(BUNDLE)
+    assert texts[1] is None
+    assert '"x": 100.50' in texts[0] and "\\u200b" in texts[0]
+    assert json.loads(texts[0])["name"][0]["text"] == 'Ángela \u200b "Q"'
+    assert texts[2].startswith('{"resourceType":"Coverage"') and "2020-01-01T10:00:00.0314215+00:00" in texts[2]
+    parsed = json.loads(BUNDLE)
+    assert [json.loads(t) if t else None for t in texts] == [e.get("resource") for e in parsed["entry"]]
+
+
+def test_urn_uuid_references_are_rewritten_as_text_only():
+    coverage = entry_resource_texts(BUNDLE)[2]
+    rewritten = replace_references(coverage, {"urn:uuid:1": "Patient/-a.1"})
+    assert rewritten == coverage.replace('"urn:uuid:1"', '"Patient/-a.1"')
+    assert replace_references('{"a":"urn:uuid:10","b":"x\\"urn:uuid:1"}', {"urn:uuid:1": "P/1"}) == \
+        '{"a":"urn:uuid:10","b":"x\\"urn:uuid:1"}'
+
+
+@pytest.mark.parametrize("text", ["[1]", '{"a" 1}', '{"a": 1,}', '{"entry": [{"resource": {]}', "{" * 5000])
+def test_malformed_text_is_a_clear_error(text):
+    with pytest.raises(RawJsonError):
+        entry_resource_texts(text)
+
+
+def test_member_spans_of_an_empty_object():
+    assert list(member_spans(" {} ")) == []
