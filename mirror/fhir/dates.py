@@ -7,9 +7,10 @@ half-open UTC range [start, end). Payer data mixes every precision and fraction 
 such as `.0314215` are common), which `datetime.fromisoformat` alone does not read, so the grammar is parsed
 here by hand.
 
-Values without a timezone (dates, and the timezone-less times that real payer output sometimes carries, and
-minute-precision search values such as `2020-01-01T10:00`) are read as UTC. The spec suggests the server's local zone; UTC keeps results identical on every machine, and
-both sides of a comparison are read the same way, so it only matters when exactly one side has a zone.
+Values without a timezone (dates, the timezone-less times that real payer output sometimes carries, and
+minute-precision search values such as `2020-01-01T10:00`) are read as UTC. The spec suggests the server's
+local zone; UTC keeps results identical on every machine, and both sides of a comparison are read the same
+way, so it only matters when exactly one side has a zone.
 Fractions finer than a microsecond are cut to the microsecond, and their range is one microsecond wide.
 """
 

@@ -161,7 +161,8 @@ def parse_search(
     criteria.sort(key=lambda criterion: criterion.name)  # stable: repeats of one name keep their order
     self_params = [(criterion.name, criterion.value) for criterion in criteria]
     self_params += [("_include", include.value) for include in includes]
-    self_params += [(name, singles[name]) for name in ("_sort",) if name in singles]
+    if "_sort" in singles:
+        self_params.append(("_sort", singles["_sort"]))
     if elements is not None:
         self_params.append(("_elements", ",".join(elements)))
     self_params += [(name, singles[name]) for name in ("_summary", "_total") if name in singles]
@@ -237,7 +238,9 @@ def _reference_modifier(parameter: SearchParameter, modifier: str | None, name: 
     raise SearchError(f"unsupported modifier in {_quoted(name)}")
 
 
-def _parse_reference_value(parameter: SearchParameter, target_type: str | None, piece: str, name: str):
+def _parse_reference_value(
+    parameter: SearchParameter, target_type: str | None, piece: str, name: str
+) -> ReferenceValue:
     """`123`, `Patient/123`, `Patient/123/_history/2` or an absolute URL ending in `Patient/123`.
 
     The base of an absolute URL is not compared: both servers resolve references only in their own data.
