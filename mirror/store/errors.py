@@ -1,0 +1,44 @@
+"""What can go wrong with the store, as exceptions whose message is a sentence a CLI can print as it is.
+
+The `mirror` command prints `str(error)` for any StoreError and exits: no traceback, no PHI (messages name
+files, types and ids, never resource content).
+"""
+
+
+class StoreError(Exception):
+    """The base of every store failure; its message tells the user what happened and what to do."""
+
+
+class StoreLocked(StoreError):
+    """Another process (or another Store in this one) holds the single-writer lock (requirement ST-4)."""
+
+    def __init__(self, message: str, pid: int | None):
+        super().__init__(message)
+        self.pid = pid
+
+
+class StoreCorrupt(StoreError):
+    """The store file cannot be read; it is left untouched and nothing is written (requirement ST-6)."""
+
+    def __init__(self, message: str, backup: str | None):
+        super().__init__(message)
+        self.backup = backup
+
+
+class StoreVersionError(StoreError):
+    """The file was written in a format this version cannot read or migrate (requirement ST-8)."""
+
+
+class InvalidResource(StoreError):
+    """A resource that cannot be stored as JSON under a FHIR (type, id): nothing from its call was stored.
+
+    `index` is its position in the call's list of resources, so a sync engine can set it aside and retry.
+    """
+
+    def __init__(self, message: str, index: int):
+        super().__init__(message)
+        self.index = index
+
+
+class ReadOnlyStore(StoreError):
+    """A write was asked of a store opened for reading."""

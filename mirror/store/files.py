@@ -1,0 +1,187 @@
+"""The data folder and crash-safe file replacement (requirements ST-1, ST-2, ST-3, DR-1).
+
+The live store file is never opened for writing. A commit writes a temporary file in the same folder, flushes
+and fsyncs it, keeps the current file as the backup generation (a hard link, so no copy), renames the
+temporary file over the live one and fsyncs the folder so the rename itself survives a power cut. After a
+crash at any point the live name holds either the old or the new content, never a mix (SQLite's atomic commit
+reasoning; TinyDB's own storage rewrites in place and loses everything on a full disk).
+"""
+
+import contextlib
+import logging
+import os
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import platformdirs
+
+from mirror.store.errors import StoreError
+
+if os.name == "posix":
+    import fcntl
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "MIRROR_DATA_DIR"
+APP_NAME = "payer-mirror"
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+TEMP_SUFFIX = ".tmp"
+
+# Antivirus scanners and indexers on Windows hold a freshly written file for a moment, so os.replace fails
+# with PermissionError; waiting usually clears it (the failure that got TinyDB's atomic-write PR reverted).
+REPLACE_RETRY_DELAYS = (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
+
+# (inode, size, mtime in ns): a new generation always has a new inode, because it arrives by rename.
+FileSignature = tuple[int, int, int]
+
+
+def default_data_dir() -> Path:
+    """`MIRROR_DATA_DIR` when set, else the platform's user data folder for payer-mirror."""
+    configured = os.environ.get(DATA_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Create files and folders readable by their owner only, whatever the user's umask (DR-1).
+
+    The umask is process-wide, so it is held only around creation; every creation also passes an explicit
+    mode, so a thread that creates files meanwhile is never made less private, only briefly more.
+    """
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def ensure_private_folder(folder: Path) -> None:
+    """Create `folder` with mode 0700, or narrow an existing one that others can read (DR-1: warn and fix)."""
+    with private_umask():
+        folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    narrow_mode(folder, PRIVATE_FOLDER_MODE)
+
+
+def narrow_mode(path: Path, mode: int) -> None:
+    """Remove permissions beyond `mode` from an existing path, saying so: PHI must stay private (DR-1)."""
+    if os.name != "posix":
+        return
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & ~mode:
+        log.warning("%s was readable by others (mode %o); narrowing it to %o", path, current, mode)
+        path.chmod(mode)
+
+
+def signature(path: Path) -> FileSignature | None:
+    """The identity of the file now at `path`, or None when there is none."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def fd_signature(fd: int) -> FileSignature:
+    """The identity of the open file `fd`, which a rename cannot change under the caller."""
+    info = os.fstat(fd)
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def fsync_file(fd: int) -> None:
+    """Make what was written to `fd` durable (ST-2).
+
+    On macOS `fsync` leaves data in the drive's cache; `F_FULLFSYNC` flushes it, as SQLite's `fullfsync`
+    does. Some macOS file systems refuse it, and then fsync is the best there is.
+    """
+    if sys.platform == "darwin":
+        try:
+            fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+            return
+        except OSError:
+            pass
+    os.fsync(fd)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename inside `folder` durable. Windows cannot open folders, and NTFS journals renames."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fsync_file(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_with_retry(source: Path, target: Path) -> None:
+    """`os.replace` that waits out a transient PermissionError, then fails loudly (ST-3); never writes in place."""
+    for delay in (*REPLACE_RETRY_DELAYS, None):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError as error:
+            if delay is None:
+                raise StoreError(
+                    f"Could not replace {target} ({error.strerror}): another program, such as an antivirus "
+                    "scanner or a file indexer, keeps it open. Nothing was changed; try again."
+                ) from error
+            time.sleep(delay)
+
+
+def write_atomically(path: Path, payload: bytes, backup: Path | None = None) -> FileSignature:
+    """Replace `path` with `payload` so that a crash leaves the old or the new file, never a torn one (ST-1).
+
+    When `backup` is given and `path` exists, the current file becomes `backup` first (a hard link, so the
+    previous generation is kept without copying it). Returns the new file's signature.
+    """
+    folder = path.parent
+    with private_umask():
+        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    temp_path = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as temp_file:
+            temp_file.write(payload)
+            temp_file.flush()
+            fsync_file(temp_file.fileno())
+            written = fd_signature(temp_file.fileno())
+        if backup is not None and path.exists():
+            keep_as_backup(path, backup)
+        replace_with_retry(temp_path, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            temp_path.unlink()
+        if isinstance(error, OSError):
+            raise StoreError(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
+        raise
+    fsync_folder(folder)
+    return written
+
+
+def keep_as_backup(path: Path, backup: Path) -> None:
+    """Make `backup` another name for the file now at `path` (it is never written in place, so this is safe).
+
+    A file system without hard links (some network and FAT volumes) gets a copy instead.
+    """
+    link_path = path.parent / f".{backup.name}.link{TEMP_SUFFIX}"
+    with contextlib.suppress(FileNotFoundError):
+        link_path.unlink()
+    try:
+        os.link(path, link_path)
+    except OSError:
+        with private_umask():
+            link_path.write_bytes(path.read_bytes())
+    replace_with_retry(link_path, backup)
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporary files that a killed writer left beside `path`; only the lock holder may call this."""
+    for leftover in path.parent.glob(f".{path.name}*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()

@@ -1,0 +1,116 @@
+"""Turn a received resource into the exact text the store keeps, refusing what JSON cannot hold (ST-5).
+
+The text is the truth (DESIGN: raw JSON is the truth): a resource given as text is kept byte for byte, so
+7-digit fractional seconds, `1.50`, non-ASCII names and key order survive. A resource given as a dict is
+serialised once, compactly; parse it with `json.loads(text, parse_float=decimal.Decimal)` and its decimals
+keep the digits they were written with. NaN and Infinity (which Python's json writes and orjson silently
+turns into null), lone surrogates and anything else that is not JSON are refused before they can reach a
+commit, so the file stays valid JSON that any parser reads.
+"""
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import orjson
+
+from mirror.fhir.ids import is_resource_type_name, is_valid_id
+from mirror.store.errors import InvalidResource
+
+Received = str | bytes | Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedResource:
+    resource_type: str
+    id: str
+    text: str
+    parsed: dict
+    content_hash: str
+    last_updated: str | None
+
+
+def ingest(received: Received, index: int) -> IngestedResource:
+    """Check one received resource (number `index` in its call) and compute what the store keeps of it.
+
+    The content hash is over the exact text, so change detection never depends on `meta.lastUpdated`.
+    """
+    if isinstance(received, (bytes, bytearray, memoryview)):
+        encoded = bytes(received)
+        parsed = _parse(encoded, index)
+        text = encoded.decode("utf-8")  # orjson has already refused invalid UTF-8
+    elif isinstance(received, str):
+        parsed = _parse(received, index)
+        text = received
+        encoded = text.encode("utf-8")  # orjson has already refused lone surrogates
+    elif isinstance(received, Mapping):
+        parsed = dict(received)
+        encoded = _serialise(parsed, index)
+        text = encoded.decode("utf-8")
+    else:
+        raise InvalidResource(f"Resource {index + 1} is a {type(received).__name__}, not JSON text or an object.", index)
+    resource_type, resource_id = parsed.get("resourceType"), parsed.get("id")
+    if not is_resource_type_name(resource_type):
+        raise InvalidResource(f"Resource {index + 1} has no valid resourceType, so it cannot be stored.", index)
+    if not is_valid_id(resource_id):
+        raise InvalidResource(
+            f"Resource {index + 1} ({resource_type}) has no valid FHIR id ([A-Za-z0-9-.], 1 to 64 characters), "
+            "so it cannot be stored.",
+            index,
+        )
+    meta = parsed.get("meta")
+    last_updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    return IngestedResource(
+        resource_type=resource_type,
+        id=resource_id,
+        text=text,
+        parsed=parsed,
+        content_hash=hashlib.sha256(encoded).hexdigest(),
+        last_updated=last_updated if isinstance(last_updated, str) else None,
+    )
+
+
+def _parse(text: str | bytes, index: int) -> dict:
+    """orjson is strict where Python's json is not: it refuses NaN, Infinity and lone surrogates."""
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise InvalidResource(f"Resource {index + 1} is not valid JSON ({error}).", index) from None
+    if not isinstance(parsed, dict):
+        raise InvalidResource(f"Resource {index + 1} is JSON but not an object.", index)
+    return parsed
+
+
+def _serialise(resource: dict, index: int) -> bytes:
+    try:
+        encoded = orjson.dumps(resource, default=_decimal_as_number)
+    except orjson.JSONEncodeError as error:
+        raise InvalidResource(f"Resource {index + 1} cannot be written as JSON ({error}).", index) from None
+    # orjson writes NaN and Infinity as null; FHIR JSON has no nulls outside primitive-extension arrays, so
+    # only a text containing one needs the slower look for the float that caused it.
+    if b"null" in encoded and _has_non_finite_float(resource):
+        raise InvalidResource(f"Resource {index + 1} contains NaN or Infinity, which JSON cannot hold.", index)
+    return encoded
+
+
+def _decimal_as_number(value: object) -> orjson.Fragment:
+    """Write a Decimal with the digits it was parsed from (`1.50` stays `1.50`); orjson refuses the rest."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError
+
+
+def _has_non_finite_float(value: object) -> bool:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                return True
+        elif isinstance(node, Mapping):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return False

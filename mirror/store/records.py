@@ -1,0 +1,126 @@
+"""What the store hands out: immutable snapshots of stored resources, sync state and sync runs.
+
+Callers get copies, never TinyDB's live documents, so a reader cannot change the store by accident and a
+later write cannot change what a reader already holds. Field names match the document keys in the file.
+"""
+
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+
+import orjson
+
+from mirror.fhir.dates import date_range
+
+# Every time the store records is UTC with microseconds, so that the strings sort as the times do.
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+def as_timestamp(moment: datetime | str) -> str:
+    """A caller's time (an aware datetime, or a FHIR date/dateTime/instant) in the store's sortable form.
+
+    A FHIR value of coarser precision means its start: `2024-05` is 2024-05-01T00:00:00Z.
+    """
+    start = date_range(moment).start if isinstance(moment, str) else moment.astimezone(timezone.utc)
+    return start.strftime(TIMESTAMP_FORMAT)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """One version of a resource: its JSON text exactly as received, with provenance and index fields.
+
+    `version` counts the distinct contents this store has held for (source, type, id), from 1. `fetched_at`,
+    `request_url` and `run_id` say when, from where and by which sync this version arrived. A resource
+    the source no longer has is kept with `removed_at` set (a tombstone). `findings` are R4 validation
+    problems (empty: valid; None: not validated). `superseded_at` is set on older versions only.
+    """
+
+    source: str
+    resource_type: str
+    id: str
+    text: str
+    content_hash: str
+    version: int
+    last_updated: str | None
+    patient_ids: tuple[str, ...]
+    findings: tuple[str, ...] | None
+    request_url: str | None
+    fetched_at: str
+    run_id: str
+    removed_at: str | None = None
+    removed_run_id: str | None = None
+    superseded_at: str | None = None
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+    def resource(self) -> dict:
+        """The resource parsed; the stored text stays the truth (parsing may change how numbers print)."""
+        return orjson.loads(self.text)
+
+    @classmethod
+    def from_document(cls, document: dict) -> "StoredResource":
+        findings = document["findings"]
+        return cls(
+            **{name: document.get(name) for name in _RESOURCE_FIELDS},
+            patient_ids=tuple(document["patient_ids"]),
+            findings=None if findings is None else tuple(findings),
+        )
+
+
+_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource) if f.name not in ("patient_ids", "findings"))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A resource that appeared (`new`), got new content (`changed`) or left the source (`removed`)."""
+
+    kind: str
+    resource: StoredResource
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """Where a sync of one (source, resource type) stands, committed in the same write as its data.
+
+    The sync engine fills the first four fields; the store fills `run_id` and `updated_at`.
+    `next_url` is the page to resume from (None when the type is done); `high_water` is the engine's
+    bound for the next incremental run (say, the server time at which the last full run started).
+    """
+
+    resource_type: str
+    next_url: str | None = None
+    high_water: str | None = None
+    status: str = "running"
+    run_id: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """One `mirror sync` of one source, for `mirror status`: when, how it ended, what it changed."""
+
+    run_id: str
+    source: str
+    started_at: str
+    ended_at: str | None
+    status: str
+    new: int
+    changed: int
+    unchanged: int
+    removed: int
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What one commit_page call did; `written` says whether it is on disk yet (see Store.commit_page)."""
+
+    new: int
+    changed: int
+    unchanged: int
+    written: bool

@@ -1,0 +1,131 @@
+"""A TinyDB Storage that commits atomically with orjson and refuses to overwrite what it cannot read.
+
+Requirements ST-1 (atomic commit, via files.write_atomically), ST-6 (an unreadable file is never
+overwritten; the previous good generation is kept as `<file>.1` and named in the error) and ST-8 (the file
+records its format version; older formats are upgraded by MIGRATIONS, keeping the original).
+
+The file is an envelope around TinyDB's tables:
+`{"format": "payer-mirror-store", "version": 1, "generation": 7, "written_at": "...", "tables": {...}}`.
+`generation` counts commits, so a reader (and the crash test) can tell which committed state it sees.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+from tinydb.storages import Storage
+
+from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreVersionError
+from mirror.store.files import FileSignature, fd_signature, signature, write_atomically
+from mirror.store.records import utc_now
+
+FORMAT_NAME = "payer-mirror-store"
+FORMAT_VERSION = 1
+
+# How to upgrade: MIGRATIONS[n] turns the tables of a version-n file into those of version n + 1. Empty
+# while version 1 is the only format; a format change adds its step here and bumps FORMAT_VERSION.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def backup_path(path: Path) -> Path:
+    """Where the previous good generation of the store at `path` is kept."""
+    return path.with_name(f"{path.name}.1")
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB's storage hook: read the whole database from the file, write it back atomically.
+
+    `migrated_from` is the format version the file had when it was read, if it had to be upgraded.
+    """
+
+    def __init__(self, path: Path, read_only: bool = False):
+        self.path = path
+        self.read_only = read_only
+        self.generation = 0
+        self.migrated_from: int | None = None
+        self.disk_signature: FileSignature | None = None
+
+    def read(self) -> dict | None:
+        try:
+            with open(self.path, "rb") as store_file:
+                raw = store_file.read()
+                # The signature of the file actually read, not of whatever the path names a moment later.
+                info = fd_signature(store_file.fileno())
+        except FileNotFoundError:
+            self.generation, self.migrated_from, self.disk_signature = 0, None, None
+            return None
+        tables = self._tables_from(raw)
+        self.disk_signature = info
+        return tables
+
+    def write(self, data: dict) -> None:
+        if self.read_only:
+            raise ReadOnlyStore(f"{self.path} was opened for reading only.")
+        payload = orjson.dumps({
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "generation": self.generation + 1,
+            "written_at": utc_now(),
+            "tables": data,
+        })
+        # Only the generation this process read or wrote is known to be good enough to become the backup.
+        known_good = self.disk_signature is not None and self.disk_signature == signature(self.path)
+        self.disk_signature = write_atomically(self.path, payload, backup_path(self.path) if known_good else None)
+        self.generation += 1
+
+    def close(self) -> None:
+        """Nothing is held open between reads and writes."""
+
+    def _tables_from(self, raw: bytes) -> dict:
+        try:
+            envelope = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            raise self._corrupt(f"it is not valid JSON ({error})") from None
+        if not isinstance(envelope, dict) or envelope.get("format") != FORMAT_NAME:
+            raise self._corrupt("it is not a payer-mirror store")
+        version, generation, tables = envelope.get("version"), envelope.get("generation"), envelope.get("tables")
+        if not (isinstance(version, int) and isinstance(generation, int) and isinstance(tables, dict)
+                and all(isinstance(table, dict) for table in tables.values())):
+            raise self._corrupt("its header or tables are damaged")
+        if version > FORMAT_VERSION:
+            raise StoreVersionError(
+                f"{self.path} was written by a newer payer-mirror (store format {version}; this one reads "
+                f"format {FORMAT_VERSION} and older). Upgrade payer-mirror to use it."
+            )
+        self.migrated_from = version if version < FORMAT_VERSION else None
+        while version < FORMAT_VERSION:
+            if version not in MIGRATIONS:
+                raise StoreVersionError(f"{self.path} uses store format {version}, which this payer-mirror cannot upgrade.")
+            tables = MIGRATIONS[version](tables)
+            version += 1
+        self.generation = generation
+        return tables
+
+    def _corrupt(self, reason: str) -> StoreCorrupt:
+        backup = backup_path(self.path)
+        if is_readable_store(backup):
+            advice = (
+                f"The previous generation, {backup}, is readable. To restore it, move {self.path.name} aside "
+                f"and copy {backup.name} to {self.path.name}, then run `mirror sync` to fetch what changed since."
+            )
+            named_backup = str(backup)
+        else:
+            state = "is damaged too" if backup.exists() else "does not exist"
+            advice = (
+                f"Its backup, {backup}, {state}. Move {self.path.name} aside and run `mirror sync` to fetch "
+                "your records again."
+            )
+            named_backup = None
+        return StoreCorrupt(
+            f"{self.path} cannot be read: {reason}. It was left untouched and nothing will be written to it. {advice}",
+            named_backup,
+        )
+
+
+def is_readable_store(path: Path) -> bool:
+    """Whether `path` parses as a payer-mirror store (used before pointing a user at it)."""
+    try:
+        envelope = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(envelope, dict) and envelope.get("format") == FORMAT_NAME and isinstance(envelope.get("tables"), dict)

@@ -1,0 +1,69 @@
+"""One writer per store file, enforced by the operating system (requirement ST-4).
+
+TinyDB has no locking: two processes writing one file lose updates or corrupt it (feasibility.md §3). The
+writer holds an exclusive lock on `<store>.lock` for as long as its Store is open; the kernel drops it when
+the process dies, so a killed sync never leaves a stale lock. A second writer fails at once, and the message
+names the process that holds the lock. Readers take no lock: they never block the writer.
+"""
+
+import os
+from pathlib import Path
+
+from mirror.store.errors import StoreLocked
+from mirror.store.files import PRIVATE_FILE_MODE, private_umask
+
+if os.name == "posix":
+    import fcntl
+else:
+    import msvcrt
+
+# The PID is written after byte 0, which is the byte Windows locks: its locks are mandatory, and a
+# contender must still be able to read who holds the lock.
+_PID_OFFSET = 1
+
+
+class WriterLock:
+    """An exclusive, non-blocking lock on a file, holding the owner's PID for the error message."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, store_path: Path) -> None:
+        with private_umask():
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        try:
+            _lock(fd)
+        except OSError:
+            pid = _read_pid(fd)
+            os.close(fd)
+            holder = f"process {pid}" if pid is not None else "another process"
+            raise StoreLocked(
+                f"{store_path} is being written by {holder} (a sync or another mirror command). "
+                "Wait for it to finish, or stop it, then try again.",
+                pid,
+            ) from None
+        os.ftruncate(fd, _PID_OFFSET)
+        os.lseek(fd, _PID_OFFSET, os.SEEK_SET)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Give the lock up. The file stays: deleting it could let two writers lock two different files."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _lock(fd: int) -> None:
+    if os.name == "posix":
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
+def _read_pid(fd: int) -> int | None:
+    os.lseek(fd, _PID_OFFSET, os.SEEK_SET)
+    text = os.read(fd, 32).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
