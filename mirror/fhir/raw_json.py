@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+_URN_STRING = re.compile(r'"(urn:[A-Za-z0-9.:\-]+)"')
 _DECODER = json.JSONDecoder()
 
 
@@ -81,18 +82,21 @@ def entry_resource_texts(bundle_text: str) -> list[str | None]:
     return texts
 
 
-def replace_references(resource_text: str, replacements: Mapping[str, str]) -> str:
-    """Rewrite JSON string values equal to a key of `replacements` (such as `urn:uuid:...`), as text."""
-    if not replacements:
+def resolve_urns(resource_text: str, targets: Mapping[str, str]) -> str:
+    """Rewrite `urn:uuid:`/`urn:oid:` string values found in `targets` (as `Type/id`), as text only.
+
+    A Bundle's entries point at each other by their `fullUrl`s; once loaded they are separate resources,
+    so those references must become relative ones. The original text is returned when nothing changes.
+    """
+    if not targets or '"urn:' not in resource_text:
         return resource_text
+    rewritten = _URN_STRING.sub(lambda match: _swap(match, targets), resource_text)
+    return resource_text if rewritten == resource_text else rewritten
 
-    def swap(match: re.Match) -> str:
-        value = json.loads(match.group(0))
-        if value in replacements:
-            return json.dumps(replacements[value], ensure_ascii=False)
-        return match.group(0)
 
-    return re.sub(r'"(?:[^"\\]|\\.)*"', swap, resource_text)
+def _swap(match: re.Match, targets: Mapping[str, str]) -> str:
+    target = targets.get(match.group(1))
+    return match.group(0) if target is None else json.dumps(target, ensure_ascii=False)
 
 
 def _skip(text: str, position: int) -> int:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mirror.fhir.raw_json import RawJsonError, entry_resource_texts, member_spans, replace_references
+from mirror.fhir.raw_json import RawJsonError, entry_resource_texts, member_spans, resolve_urns
 
 BUNDLE = """{ "resourceType" : "Bundle", "type":"collection",
   "entry": [
@@ -28,10 +28,10 @@ def test_entry_texts_are_cut_verbatim():
 
 def test_urn_uuid_references_are_rewritten_as_text_only():
     coverage = entry_resource_texts(BUNDLE)[2]
-    rewritten = replace_references(coverage, {"urn:uuid:1": "Patient/-a.1"})
+    rewritten = resolve_urns(coverage, {"urn:uuid:1": "Patient/-a.1"})
     assert rewritten == coverage.replace('"urn:uuid:1"', '"Patient/-a.1"')
-    assert replace_references('{"a":"urn:uuid:10","b":"x\\"urn:uuid:1"}', {"urn:uuid:1": "P/1"}) == \
-        '{"a":"urn:uuid:10","b":"x\\"urn:uuid:1"}'
+    untouched = '{"a":"urn:uuid:10","b":"x urn:uuid:1"}'
+    assert resolve_urns(untouched, {"urn:uuid:1": "P/1"}) is untouched
 
 
 @pytest.mark.parametrize("text", ["[1]", '{"a" 1}', '{"a": 1,}', '{"entry": [{"resource": {]}', "{" * 5000])

@@ -1,0 +1,189 @@
+"""A plan's FHIR resources in memory, loaded from its `data/` (members' records) and `directory/` (public).
+
+Files may hold single resources, NDJSON, or Bundles of any type (`collection`, `transaction` with
+`urn:uuid` references, `searchset`). Each resource is kept as the text it was written in, with only its
+`urn:uuid` references rewritten, so the API can serve exactly what the fixture says. Loading never
+crashes on bad input: every problem becomes a line in the load report, and the rest is served.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirror.fhir.compartment import patient_ids
+from mirror.fhir.ids import is_resource_type_name, is_valid_id
+from mirror.fhir.raw_json import RawJsonError, entry_resource_texts, resolve_urns
+from mirror.fhir.references import iter_references, reference_target
+from mirror.fhir.validation import validation_findings
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    message: str
+    severity: str = "error"  # "error": not served; "warning": served anyway
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.file}: {self.message}"
+
+
+@dataclass
+class StoredResource:
+    text: str
+    resource: dict
+    file: str
+
+    @property
+    def key(self) -> Key:
+        return self.resource["resourceType"], self.resource["id"]
+
+
+@dataclass
+class ResourceSet:
+    """Resources by (type, id), in load order, with the Patient compartment index members are served from."""
+
+    resources: dict[Key, StoredResource] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    _by_type: dict[str, dict[str, StoredResource]] = field(default_factory=lambda: defaultdict(dict))
+    _compartments: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))
+    _reach: dict[str, frozenset[Key]] = field(default_factory=dict)
+
+    def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
+        return self.resources.get((resource_type, resource_id))
+
+    def of_type(self, resource_type: str) -> list[StoredResource]:
+        return list(self._by_type.get(resource_type, {}).values())
+
+    def types(self) -> list[str]:
+        return sorted(resource_type for resource_type, found in self._by_type.items() if found)
+
+    def readable_by(self, patient_id: str) -> frozenset[Key]:
+        """A member's compartment plus the resources outside any compartment that it references
+        (the Organizations, Practitioners, Locations... their claims name)."""
+        if patient_id not in self._reach:
+            own = self._compartments.get(patient_id, set())
+            reachable = set(own)
+            for key in own:
+                for target in _targets(self.resources[key].resource):
+                    stored = self.resources.get(target)
+                    if stored is not None and not patient_ids(stored.resource):
+                        reachable.add(target)
+            self._reach[patient_id] = frozenset(reachable)
+        return self._reach[patient_id]
+
+    def add(self, stored: StoredResource) -> None:
+        self._reach.clear()
+        previous = self.resources.pop(stored.key, None)
+        if previous is not None:
+            self.problems.append(Problem(stored.file, f"{stored.key[0]}/{stored.key[1]} also in {previous.file}; "
+                                                      "this later copy wins", "warning"))
+            for patient in patient_ids(previous.resource):
+                self._compartments[patient].discard(stored.key)
+        self.resources[stored.key] = stored
+        self._by_type[stored.key[0]][stored.key[1]] = stored
+        for patient in patient_ids(stored.resource):
+            self._compartments[patient].add(stored.key)
+
+
+def _targets(resource: dict) -> set[Key]:
+    return {target for target in map(reference_target, iter_references(resource)) if target is not None}
+
+
+def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None) -> ResourceSet:
+    """Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order)."""
+    loaded = ResourceSet()
+    if not folder.is_dir():
+        return loaded
+    root = report_root or folder
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file()):
+        name = str(path.relative_to(root))
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            loaded.problems.append(Problem(name, f"cannot read: {error}"))
+            continue
+        documents = text.splitlines() if path.suffix == ".ndjson" else [text]
+        for line_number, document in enumerate(documents, start=1):
+            if document.strip():
+                where = f"{name}:{line_number}" if path.suffix == ".ndjson" else name
+                _load_document(document, where, loaded, validate)
+    return loaded
+
+
+def dangling_references(*sets: ResourceSet) -> list[Problem]:
+    """References to `Type/id` that no loaded resource answers (absolute URLs to other servers are not checked)."""
+    known = {key for resource_set in sets for key in resource_set.resources}
+    problems = []
+    for resource_set in sets:
+        for stored in resource_set.resources.values():
+            for reference in iter_references(stored.resource):
+                target = reference_target(reference)
+                if target is not None and target not in known and not reference.startswith(("http://", "https://")):
+                    problems.append(Problem(stored.file, f"{stored.key[0]}/{stored.key[1]} refers to missing "
+                                                         f"{target[0]}/{target[1]}", "warning"))
+    return problems
+
+
+def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -> None:
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        loaded.problems.append(Problem(where, f"not JSON ({error})"))
+        return
+    if not isinstance(document, dict) or not is_resource_type_name(document.get("resourceType")):
+        loaded.problems.append(Problem(where, "not a FHIR resource (no resourceType)"))
+        return
+    if document["resourceType"] == "Bundle" and document.get("type") in ("collection", "transaction", "searchset",
+                                                                           "batch", "document", "message"):
+        _load_bundle(text, document, where, loaded, validate)
+    else:
+        _keep(text.strip(), document, where, loaded, validate)
+
+
+def _load_bundle(text: str, bundle: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
+    try:
+        texts = entry_resource_texts(text)
+    except RawJsonError as error:
+        loaded.problems.append(Problem(where, f"Bundle not readable: {error}"))
+        return
+    entries = bundle.get("entry") or []
+    urns: dict[str, str] = {}
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
+            resource_id = resource.get("id") or full_url[len("urn:uuid:"):]
+            urns[full_url] = f"{resource.get('resourceType')}/{resource_id}"
+    for index, (entry, resource_text) in enumerate(zip(entries, texts)):
+        if resource_text is None:
+            continue
+        resource = entry["resource"]
+        entry_where = f"{where} entry {index}"
+        if "id" not in resource and isinstance(entry.get("fullUrl"), str) and entry["fullUrl"] in urns:
+            resource_id = urns[entry["fullUrl"]].split("/", 1)[1]
+            resource = {**resource, "id": resource_id}
+            resource_text = '{"id":' + json.dumps(resource_id) + "," + resource_text.lstrip()[1:]
+        rewritten = resolve_urns(resource_text, urns)
+        if rewritten is not resource_text:
+            resource = json.loads(rewritten)
+        _keep(rewritten, resource, entry_where, loaded, validate)
+
+
+def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
+    resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+    if not is_resource_type_name(resource_type):
+        loaded.problems.append(Problem(where, "entry resource has no resourceType"))
+        return
+    if not is_valid_id(resource_id):
+        loaded.problems.append(Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id"))
+        return
+    if validate:
+        for finding in validation_findings(resource)[:3]:
+            loaded.problems.append(Problem(where, f"{resource_type}/{resource_id} fails R4 validation: {finding}",
+                                           "warning"))
+    loaded.add(StoredResource(text, resource, where))
