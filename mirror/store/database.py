@@ -130,6 +130,8 @@ class Store:
         if old_format is not None:
             # ST-8: the migrated store is a new file, written atomically; the original stays beside it.
             keep_as_backup(self.path, self.path.with_name(f"{STORE_FILE_NAME}.format{old_format}"))
+        if old_format is not None or self._storage.disk_signature is None:
+            # A new store is created at once, so that readers find it and its format is on record.
             self._staging.write(self._staging.read())
             self._commit()
 
@@ -473,7 +475,8 @@ class Store:
     ) -> list[Change]:
         """What is new, changed or removed after `since` (a datetime or FHIR instant) or in run `run_id`.
 
-        Each resource appears once, with its current version; ordered by when the change happened.
+        Each resource appears once, with its current version, as its latest change that matches (a resource
+        that arrived in the run and left later is `new` for that run); ordered by when the change happened.
         """
         since_stamp = as_timestamp(since) if since is not None else None
         with self._reading():

@@ -173,11 +173,16 @@ def keep_as_backup(path: Path, backup: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         link_path.unlink()
     try:
-        os.link(path, link_path)
-    except OSError:
-        with private_umask():
-            link_path.write_bytes(path.read_bytes())
-    replace_with_retry(link_path, backup)
+        try:
+            os.link(path, link_path)
+        except OSError:
+            with private_umask():
+                link_path.write_bytes(path.read_bytes())
+        replace_with_retry(link_path, backup)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            link_path.unlink()
+        raise
 
 
 def remove_stale_temporaries(path: Path) -> None:
