@@ -13,10 +13,11 @@ from werkzeug.exceptions import HTTPException
 from mockpayer.auth import authorize, token
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.server import PlanAuthorizationServer
-from mockpayer import discovery
+from mockpayer import discovery, r4
 from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
+from mockpayer.resources import load_plan_resources
 
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
 access_log = logging.getLogger("mockpayer.access")
@@ -52,11 +53,13 @@ def create_app(
     ledger = Ledger(clock)
     context = PayerContext(plans=plans, clock=clock, ledger=ledger)
     context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger) for system_id, plan in plans.items()}
+    context.resources = {system_id: load_plan_resources(plan.folder) for system_id, plan in plans.items()}
     app.extensions["mockpayer"] = context
 
     app.register_blueprint(authorize.blueprint)
     app.register_blueprint(token.blueprint)
     app.register_blueprint(discovery.blueprint)
+    app.register_blueprint(r4.blueprint)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)
@@ -76,6 +79,9 @@ def _insecure_transport(error):
 
 
 def _http_error(error: HTTPException):
+    """Errors in the shape each client expects: RFC 6749 JSON, an OperationOutcome, or the HTML page."""
     if "/oauth2/" in request.path and "/authorize" not in request.path:
         return token.oauth_error(error.code or 500, "invalid_request", error.description or error.name)
+    if "/r4" in request.path:
+        return r4.outcome_response(error.code or 500, error.description or error.name)
     return error

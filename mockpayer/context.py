@@ -25,6 +25,7 @@ class PayerContext:
     clock: Clock
     ledger: object  # mockpayer.auth.ledger.Ledger
     auth_servers: dict[str, object] = field(default_factory=dict)  # system id -> PlanAuthorizationServer
+    resources: dict[str, object] = field(default_factory=dict)  # system id -> mockpayer.resources.PlanResources
 
     def plan_for_host(self, host: str) -> Plan | None:
         hostname = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()

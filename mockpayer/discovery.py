@@ -5,13 +5,16 @@ fhirclient looks for the endpoints.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-
 from datetime import datetime, timezone
+
+import orjson
+from flask import Blueprint, jsonify
 
 from mirror.fhir.capability import SmartEndpoints, capability_statement
 from mockpayer.context import auth_endpoints, fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan
+from mockpayer.r4 import directory_base_url, fhir_response, negotiate
+from mockpayer.resources import ResourceSet
 
 blueprint = Blueprint("discovery", __name__)
 
@@ -52,25 +55,50 @@ def well_known(system_id: str | None = None):
     return response
 
 
+INSTANTIATES = {
+    "ExplanationOfBenefit": "http://hl7.org/fhir/us/carin-bb/CapabilityStatement/c4bb",
+    "Condition": "http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server",
+    "InsurancePlan": "http://hl7.org/fhir/us/davinci-pdex-plan-net/CapabilityStatement/plan-net",
+    "MedicationKnowledge": "http://hl7.org/fhir/us/davinci-drug-formulary/CapabilityStatement/usdf-server",
+}
+
+
 @blueprint.route("/<system_id>/r4/metadata")
 @blueprint.route("/r4/metadata")
 def metadata(system_id: str | None = None):
+    """DS-2: the types this member API serves, their search parameters and profiles, `$everything`, and
+    the SMART endpoints; `instantiates` names the IGs whose data the plan holds."""
+    negotiate()
     plan = plan_for(system_id)
     endpoints = auth_endpoints(plan)
+    smart = SmartEndpoints(
+        authorize=endpoints["authorization_endpoint"],
+        token=endpoints["token_endpoint"],
+        revoke=endpoints["revocation_endpoint"],
+        introspect=endpoints["introspection_endpoint"],
+    )
+    return _capability_response(plan, payer().resources[plan.system_id].data, fhir_base_url(plan), smart)
+
+
+@blueprint.route("/<system_id>/directory/r4/metadata")
+def directory_metadata(system_id: str):
+    negotiate()
+    plan = plan_for(system_id)
+    return _capability_response(plan, payer().resources[plan.system_id].directory, directory_base_url(plan), None)
+
+
+def _capability_response(plan: Plan, served: ResourceSet, base_url: str, smart: SmartEndpoints | None):
+    types = served.types()
     now = datetime.fromtimestamp(payer().clock.now(), timezone.utc)
     statement = capability_statement(
-        base_url=fhir_base_url(plan),
+        base_url=base_url,
         date=now.isoformat(timespec="seconds"),
-        resource_types=[],
+        resource_types=types,
         description=f"{plan.name} (payer-mirror mock payer, {plan.mode} mode)",
         software_name="payer-mirror mockpayer",
-        smart=SmartEndpoints(
-            authorize=endpoints["authorization_endpoint"],
-            token=endpoints["token_endpoint"],
-            revoke=endpoints["revocation_endpoint"],
-            introspect=endpoints["introspection_endpoint"],
-        ),
+        instantiates=[url for resource_type, url in INSTANTIATES.items() if resource_type in types],
+        profiles=served.profiles_by_type(),
+        patient_everything=smart is not None,
+        smart=smart,
     )
-    response = jsonify(statement)
-    response.mimetype = "application/fhir+json"
-    return response
+    return fhir_response(orjson.dumps(statement))

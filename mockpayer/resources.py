@@ -62,6 +62,15 @@ class ResourceSet:
     def types(self) -> list[str]:
         return sorted(resource_type for resource_type, found in self._by_type.items() if found)
 
+    def profiles_by_type(self) -> dict[str, list[str]]:
+        """The profiles the resources claim (`meta.profile`, version suffix dropped), per type."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for (resource_type, _), stored in self.resources.items():
+            for profile in (stored.resource.get("meta") or {}).get("profile") or []:
+                if isinstance(profile, str):
+                    found[resource_type].add(profile.split("|", 1)[0])
+        return {resource_type: sorted(profiles) for resource_type, profiles in found.items()}
+
     def readable_by(self, patient_id: str) -> frozenset[Key]:
         """A member's compartment plus the resources outside any compartment that it references
         (the Organizations, Practitioners, Locations... their claims name)."""
@@ -187,3 +196,22 @@ def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, validate: 
             loaded.problems.append(Problem(where, f"{resource_type}/{resource_id} fails R4 validation: {finding}",
                                            "warning"))
     loaded.add(StoredResource(text, resource, where))
+
+
+@dataclass
+class PlanResources:
+    """A plan's member records (`data/`) and its public directory and formulary (`directory/`)."""
+
+    data: ResourceSet
+    directory: ResourceSet
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.data.problems + self.directory.problems + dangling_references(self.data, self.directory)
+
+
+def load_plan_resources(folder: Path, *, validate: bool = False) -> PlanResources:
+    return PlanResources(
+        data=load_resources(folder / "data", validate=validate, report_root=folder),
+        directory=load_resources(folder / "directory", validate=validate, report_root=folder),
+    )

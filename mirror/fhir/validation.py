@@ -39,6 +39,11 @@ def validation_findings(resource: object) -> list[str]:
     return []
 
 
+def is_resource_type(name: object) -> bool:
+    """True for the name of a concrete R4 (R4B) resource type: `Coverage` yes, `Period` or `Foo` no."""
+    return is_resource_type_name(name) and _resource_model(name) is not None
+
+
 @lru_cache(maxsize=256)
 def _resource_model(resource_type: str) -> type[Resource] | None:
     """The concrete R4B resource class for a type name, or None (a datatype, an abstract class, unknown).

@@ -1,0 +1,84 @@
+"""Answering a search over resources held in memory: filter, order, page, `_include`, and the searchset
+Bundle's JSON text (https://hl7.org/fhir/R4/search.html, https://hl7.org/fhir/R4/http.html#paging).
+
+The mock payer and the mirror's own API answer searches the same way; only what a caller may see differs,
+so each passes its own candidates and its own resolver for included references. Resources travel as
+objects with `.resource` (the parsed dict, for matching) and `.text` (the JSON as stored, for the reply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
+
+import orjson
+
+from mirror.fhir.bundles import bundle_entry, bundle_json, resource_url, searchset_bundle
+from mirror.fhir.matching import matches
+from mirror.fhir.paging import page_links, page_offset
+from mirror.fhir.results import included_references, sort_key, subset_elements
+from mirror.fhir.search import Search
+
+
+class Held(Protocol):
+    resource: dict
+    text: str | bytes
+
+
+def answer_search(
+    search: Search,
+    candidates: Iterable[Held],
+    *,
+    base_url: str,
+    resolve: Callable[[str, str], Held | None],
+) -> bytes:
+    """The searchset page `search` asks for. `base_url` is the FHIR base as the request saw it.
+
+    Raises SearchError (via `page_offset`) for a page token that belongs to another query.
+    """
+    offset = page_offset(search.page_token, search.self_params)
+    order = sort_key(search)
+    found = sorted((held for held in candidates if matches(search, held.resource)), key=lambda h: order(h.resource))
+    search_url = f"{base_url}/{search.resource_type}"
+    if search.summary_count:
+        links = [{"relation": "self", "url": page_links(search_url, search.self_params, 0, 0, 0)[0]["url"]}]
+        return bundle_json(searchset_bundle([], total=len(found), links=links), [])
+    page = found[offset:offset + search.count]
+    included = _included(search, page, resolve)
+    links = page_links(search_url, search.self_params, offset, search.count, len(found))
+    return page_bundle(page, included, total=len(found), links=links, base_url=base_url, elements=search.elements)
+
+
+def page_bundle(
+    page: Sequence[Held],
+    included: Sequence[Held] = (),
+    *,
+    total: int | None,
+    links: Sequence[dict],
+    base_url: str,
+    elements: tuple[str, ...] | None = None,
+) -> bytes:
+    """A searchset Bundle around stored resource text (re-serialised only when `_elements` cuts it down)."""
+    entries, texts = [], []
+    for mode, group in (("match", page), ("include", included)):
+        for held in group:
+            resource = held.resource
+            entries.append(bundle_entry(resource_url(base_url, resource["resourceType"], resource["id"]), mode=mode))
+            texts.append(orjson.dumps(subset_elements(resource, elements)) if elements and mode == "match"
+                         else held.text)
+    return bundle_json(searchset_bundle(entries, total=total, links=links), texts)
+
+
+def _included(search: Search, page: Sequence[Held], resolve: Callable[[str, str], Held | None]) -> list[Held]:
+    on_page = {(held.resource["resourceType"], held.resource["id"]) for held in page}
+    seen: set[tuple[str, str]] = set()
+    included = []
+    for held in page:
+        for target in included_references(search, held.resource):
+            if target in on_page or target in seen:
+                continue
+            seen.add(target)
+            found = resolve(*target)
+            if found is not None:
+                included.append(found)
+    return included
