@@ -1,0 +1,39 @@
+"""The shared corpus of real HL7 IG examples and Synthea patients, read in place (never copied in)."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+def corpus_folder(source: str) -> Path:
+    folder = CORPUS / source
+    if not folder.is_dir():
+        pytest.skip(f"the shared corpus folder {source} is not next to this checkout")
+    return folder
+
+
+def write_plan(root: Path, system_id: str, *, data: list[Path] = (), directory: list[Path] = (),
+               members: list[dict] = ()) -> Path:
+    """A plan folder whose data/ and directory/ link to corpus files (symlinks: nothing is copied)."""
+    folder = root / system_id
+    for kind, files in (("data", data), ("directory", directory)):
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        for index, source in enumerate(files):
+            target = folder / kind / f"{index:04d}-{source.name}"
+            try:
+                os.symlink(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+    plan = {
+        "system_id": system_id, "name": f"Corpus plan {system_id}", "base_url": f"{system_id}.example",
+        "clients": [{"client_id": "corpus-app", "client_secret": "corpus-secret",
+                     "redirect_uris": ["http://127.0.0.1/callback"]}],
+        "members": list(members),
+    }
+    (folder / "plan.json").write_text(json.dumps(plan))
+    return folder
