@@ -1,0 +1,185 @@
+"""The `mirror` command: parse arguments, call the modules that do the work, print what happened.
+
+Each subcommand is one `add_<name>(commands)` function that builds its parser and points it at its
+`run_<name>(args) -> exit status`; `SUBCOMMANDS` lists them, so a new subcommand is one function and one
+line. Expected failures are one line on stderr (`mirror: ...`) and a non-zero status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
+from mirror.plans import (
+    AUTH_METHODS,
+    DEFAULT_MOCK_URL,
+    DEFAULT_SCOPE,
+    PRESETS,
+    PlanConfig,
+    PlanError,
+    discover_endpoints,
+    mock_endpoints,
+    one_up_endpoints,
+    preset,
+)
+from mirror.store.errors import StoreError
+from mirror.store.files import default_data_dir
+
+CLIENT_SECRET_ENV = "MIRROR_CLIENT_SECRET"
+FAILED = 1
+INTERRUPTED = 130
+EXPECTED_ERRORS = (PlanError, ConnectError, StoreError)
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    """`--data-dir`, else MIRROR_DATA_DIR, else the platform's user data folder."""
+    return Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else default_data_dir()
+
+
+# connect -------------------------------------------------------------------------------------------------
+
+
+def add_connect(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "connect", parents=[common], help="sign in to a health plan and keep its tokens privately",
+        description="Sign in to a health plan with the OAuth authorization-code flow (PKCE, state, loopback "
+                    "redirect) and save the connection, readable by you only, in the data folder.",
+    )
+    parser.add_argument("name", metavar="NAME", help="your name for this plan (a preset name such as 'demo' "
+                                                     "needs no plan option)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--preset", choices=sorted(PRESETS), help="a known plan (demo: the local mock's demoplan)")
+    where.add_argument("--base-url", help="a 1upHealth plan's base host, e.g. 1updemohealthplan.com (needs --system-id)")
+    where.add_argument("--fhir-base", help="any SMART server's FHIR base URL; endpoints are discovered")
+    parser.add_argument("--system-id", help="the 1upHealth plan's system id, e.g. demoplan")
+    parser.add_argument("--mock-url", help=f"where the mock payer runs, for presets (default {DEFAULT_MOCK_URL})")
+    parser.add_argument("--client-id", help="your app's client id at the plan (presets have one)")
+    parser.add_argument("--client-secret", help=f"your app's client secret (or set {CLIENT_SECRET_ENV}, which "
+                                                "keeps it out of the process list)")
+    parser.add_argument("--auth-method", choices=AUTH_METHODS,
+                        help="how the client proves itself to the token endpoint (default: client_secret_post "
+                             "with a secret, none without)")
+    parser.add_argument("--scope", help=f"scopes to ask for (default: {DEFAULT_SCOPE!r})")
+    parser.add_argument("--port", type=int, default=0, help="loopback port for the sign-in redirect (default: any free one)")
+    parser.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening a browser")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_WAIT, help="seconds to wait for the sign-in (default %(default)g)")
+    parser.add_argument("--login", metavar="USER:PASSWORD", help="fill in the mock payer's sign-in pages (mock only)")
+    parser.add_argument("--mfa", metavar="CODE", help="the one-time code for --login, when the member has one")
+    parser.set_defaults(run=run_connect)
+
+
+def run_connect(args: argparse.Namespace) -> int:
+    plan = plan_from_arguments(args)
+    login = MockLogin.parse(args.login, args.mfa) if args.login else None
+    connection = connect(plan, data_dir(args), port=args.port, open_browser=not args.no_browser, wait=args.timeout,
+                         mock_login=login, show=lambda line: print(line, file=sys.stderr, flush=True))
+    token = connection.token
+    patient = f" as Patient/{token.patient}" if token.patient else ""
+    print(f"Connected to {plan.name}{patient}. Granted: {token.scope}. Access until {_moment(token.expires_at)}; "
+          f"{'a refresh token is saved' if token.refresh_token else 'no refresh token'}.")
+    return 0
+
+
+def plan_from_arguments(args: argparse.Namespace) -> PlanConfig:
+    """The plan the connect options describe: preset, 1up URL shapes, or a SMART FHIR base."""
+    known = None
+    if args.base_url:
+        if not args.system_id:
+            raise PlanError("--base-url needs --system-id (the plan's system id, e.g. demoplan)")
+        endpoints = one_up_endpoints(args.base_url, args.system_id)
+    elif args.fhir_base:
+        endpoints = discover_endpoints(args.fhir_base)
+    else:
+        if not args.preset and args.name not in PRESETS:
+            raise PlanError("say where the plan is: --preset, --base-url with --system-id, or --fhir-base")
+        known = preset(args.preset or args.name)
+        endpoints = mock_endpoints(args.mock_url or DEFAULT_MOCK_URL, known.system_id)
+    if args.mock_url and known is None:
+        raise PlanError("--mock-url applies to presets only")
+    client_id = args.client_id or (known.client_id if known else None)
+    secret = args.client_secret or os.environ.get(CLIENT_SECRET_ENV) or None
+    if secret is None and known and client_id == known.client_id:
+        secret = known.client_secret
+    method = args.auth_method or ("client_secret_post" if secret else "none")
+    scope = args.scope or (known.scope if known else DEFAULT_SCOPE)
+    return PlanConfig(args.name, endpoints, client_id or "", scope, method, secret)
+
+
+# connections ---------------------------------------------------------------------------------------------
+
+
+def add_connections(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("connections", parents=[common], help="list connected plans (never their tokens)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(run=run_connections)
+
+
+def run_connections(args: argparse.Namespace) -> int:
+    summaries = [
+        {
+            "name": connection.plan.name,
+            "fhir_base": connection.plan.endpoints.fhir_base,
+            "client_id": connection.plan.client_id,
+            "patient": connection.token.patient,
+            "scope": connection.token.scope,
+            "access_expires_at": _moment(connection.token.expires_at),
+            "has_refresh_token": connection.token.refresh_token is not None,
+            "connected_at": connection.connected_at,
+        }
+        for connection in list_connections(data_dir(args))
+    ]
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+        return 0
+    if not summaries:
+        print("No plans connected yet; try: mirror connect demo --login member1:pass-member1")
+    for summary in summaries:
+        refresh = "refresh token saved" if summary["has_refresh_token"] else "no refresh token"
+        print(f"{summary['name']}: {summary['fhir_base']} patient {summary['patient'] or '?'}, "
+              f"connected {summary['connected_at']}, access until {summary['access_expires_at']}, {refresh}")
+    return 0
+
+
+def _moment(epoch_seconds: int | None) -> str:
+    if epoch_seconds is None:
+        return "unknown"
+    return datetime.fromtimestamp(epoch_seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+# the command ---------------------------------------------------------------------------------------------
+
+SUBCOMMANDS = [add_connect, add_connections]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --data-dir is accepted before or after the subcommand; SUPPRESS keeps the later one from being reset.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS,
+                        help="where the store and connections live (default: MIRROR_DATA_DIR, else your user data folder)")
+    parser = argparse.ArgumentParser(prog="mirror", parents=[common],
+                                     description="A private local mirror of your health plan records.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(commands, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except EXPECTED_ERRORS as error:
+        print(f"mirror: {error}", file=sys.stderr)
+        return FAILED
+    except KeyboardInterrupt:
+        print("mirror: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
