@@ -65,12 +65,28 @@ def add_connect(commands, common: argparse.ArgumentParser) -> None:
                         help="how the client proves itself to the token endpoint (default: client_secret_post "
                              "with a secret, none without)")
     parser.add_argument("--scope", help=f"scopes to ask for (default: {DEFAULT_SCOPE!r})")
-    parser.add_argument("--port", type=int, default=0, help="loopback port for the sign-in redirect (default: any free one)")
+    parser.add_argument("--port", type=_port, default=0, help="loopback port for the sign-in redirect (default: any free one)")
     parser.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening a browser")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_WAIT, help="seconds to wait for the sign-in (default %(default)g)")
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_WAIT, help="seconds to wait for the sign-in (default %(default)g)")
     parser.add_argument("--login", metavar="USER:PASSWORD", help="fill in the mock payer's sign-in pages (mock only)")
     parser.add_argument("--mfa", metavar="CODE", help="the one-time code for --login, when the member has one")
     parser.set_defaults(run=run_connect)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
 
 
 def run_connect(args: argparse.Namespace) -> int:

@@ -144,6 +144,7 @@ def load_connection(data_dir: Path, name: str) -> Connection:
 
 
 def list_connections(data_dir: Path) -> list[Connection]:
+    """Every saved connection, by name; a damaged file raises ConnectError rather than hiding the plan."""
     folder = Path(data_dir) / CONNECTIONS_FOLDER
     return [load_connection(data_dir, path.stem) for path in sorted(folder.glob("*.json"))]
 
