@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import orjson
 from tinydb import TinyDB
 
 from mirror.fhir.compartment import patient_ids
@@ -70,6 +71,7 @@ FINISHED_RUN_STATUSES = ("complete", "partial", "failed")
 MOST_RUN_ERRORS = 100
 
 Key = tuple[str, str, str]  # (source, resourceType, id)
+Derived = tuple[list[str], list[str] | None]  # (patient ids, validation findings) of one content
 TypeKey = tuple[str, str]  # (source, resourceType)
 
 
@@ -233,11 +235,13 @@ class Store:
         docstring); `PageResult.written` says whether this call wrote. `flush` writes at once.
         """
         _check_source(source)
-        received = {}
+        received: dict[tuple[str, str], IngestedResource] = {}
+        derived: dict[str, Derived] = {}
         for index, resource in enumerate(resources):
-            ingested = ingest(resource, index)
+            ingested, parsed = ingest(resource, index)
             received[(ingested.resource_type, ingested.id)] = ingested
-        derived = self._derive_for_new_content(source, received.values())
+            if self._is_new_content(source, ingested):
+                derived[ingested.content_hash] = self._derive(parsed)
         with self._writing():
             run_doc_id = self._run_doc_id(run_id)
             fetched_at = fetched_at or utc_now()
@@ -274,35 +278,30 @@ class Store:
             self._commit_if_due()
             return len(targets)
 
-    def _derive_for_new_content(self, source: str, received: Iterable[IngestedResource]) -> dict:
-        """Patient ids and validation findings for content the store does not hold yet, keyed by hash.
+    def _is_new_content(self, source: str, resource: IngestedResource) -> bool:
+        """Whether the store lacks this content under this key, so its index fields must be derived.
 
-        Validation costs milliseconds per resource, so it runs outside the lock (readers in this process
-        are not held up) and only for new or changed content (a re-sync of unchanged data costs nothing).
+        Derivation (patient ids, and R4 validation at milliseconds per resource) runs outside the lock, so
+        readers in this process are not held up, and only for new content: re-syncing unchanged data is cheap.
         """
         with self._lock:
-            stored = self._documents(RESOURCES)
-            fresh = []
-            for resource in received:
-                doc_id = self._by_type.get((source, resource.resource_type), {}).get(resource.id)
-                if doc_id is None or stored[str(doc_id)]["content_hash"] != resource.content_hash:
-                    fresh.append(resource)
-        return {resource.content_hash: self._derive(resource) for resource in fresh}
+            doc_id = self._by_type.get((source, resource.resource_type), {}).get(resource.id)
+            return doc_id is None or self._documents(RESOURCES)[str(doc_id)]["content_hash"] != resource.content_hash
 
-    def _derive(self, resource: IngestedResource) -> tuple[list[str], list[str] | None]:
+    def _derive(self, parsed: dict) -> Derived:
         findings = None
         if self._validate:
             # Imported here: fhir.resources takes 0.4 s to import, and a reading Store never validates.
             from mirror.fhir.validation import validation_findings
 
-            findings = validation_findings(resource.parsed)
-        return sorted(patient_ids(resource.parsed)), findings
+            findings = validation_findings(parsed)
+        return sorted(patient_ids(parsed)), findings
 
     def _apply_page(
         self,
         source: str,
         received: Iterable[IngestedResource],
-        derived: dict,
+        derived: dict[str, Derived],
         run_id: str,
         request_url: str | None,
         fetched_at: str,
@@ -318,8 +317,9 @@ class Store:
             if current is not None and current["content_hash"] == resource.content_hash and current["removed_at"] is None:
                 unchanged += 1
                 continue
-            # A thread may have stored this content between derivation and now; derive it again then.
-            patients, findings = derived.get(resource.content_hash) or self._derive(resource)
+            if resource.content_hash not in derived:  # another thread stored other content since: rare
+                derived[resource.content_hash] = self._derive(orjson.loads(resource.text))
+            patients, findings = derived[resource.content_hash]
             document = {
                 "source": source,
                 "resource_type": resource.resource_type,
@@ -552,8 +552,12 @@ class Store:
     ) -> list[int]:
         order = self._updated_order.get(type_key)
         if order is None:
-            order = sorted((self._updated_keys[doc_id], doc_id)
-                           for doc_id in self._by_type[type_key].values() if doc_id in self._updated_keys)
+            # Built on the first such search after a change: most syncs never need it, and it costs a
+            # date parse per resource.
+            stored = self._documents(RESOURCES)
+            instants = ((_instant(stored[str(doc_id)]["last_updated"]), doc_id)
+                        for doc_id in self._by_type[type_key].values())
+            order = sorted((instant, doc_id) for instant, doc_id in instants if instant is not None)
             self._updated_order[type_key] = order
         low = 0 if start is None else bisect.bisect_left(order, (start,))
         high = len(order) if end is None else bisect.bisect_left(order, (end,))
@@ -571,7 +575,6 @@ class Store:
         self._staging.reload()
         self._by_type: dict[TypeKey, dict[str, int]] = {}
         self._by_patient: dict[Key, dict[int, None]] = {}
-        self._updated_keys: dict[int, datetime] = {}
         self._updated_order: dict[TypeKey, list[tuple[datetime, int]]] = {}
         self._removed: set[int] = set()
         self._history_ids: dict[Key, list[int]] = {}
@@ -592,19 +595,15 @@ class Store:
         self._by_type.setdefault((source, resource_type), {})[document["id"]] = doc_id
         for patient in document["patient_ids"]:
             self._by_patient.setdefault((source, resource_type, patient), {})[doc_id] = None
-        updated = _instant(document["last_updated"])
-        if updated is not None:
-            self._updated_keys[doc_id] = updated
         self._updated_order.pop((source, resource_type), None)
         self._removed.discard(doc_id)
 
     def _unindex_resource(self, document: dict) -> None:
-        """Forget a version's patient and lastUpdated entries before its document is replaced."""
+        """Forget a version's patient entries before its document is replaced."""
         source, resource_type = document["source"], document["resource_type"]
         doc_id = self._by_type[(source, resource_type)][document["id"]]
         for patient in document["patient_ids"]:
             self._by_patient[(source, resource_type, patient)].pop(doc_id, None)
-        self._updated_keys.pop(doc_id, None)
 
 
 def _check_source(source: object) -> None:

@@ -14,7 +14,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import platformdirs
@@ -135,8 +135,10 @@ def replace_with_retry(source: Path, target: Path) -> None:
             time.sleep(delay)
 
 
-def write_atomically(path: Path, payload: bytes, backup: Path | None = None) -> FileSignature:
-    """Replace `path` with `payload` so that a crash leaves the old or the new file, never a torn one (ST-1).
+def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path | None = None) -> FileSignature:
+    """Replace `path` with `content` so that a crash leaves the old or the new file, never a torn one (ST-1).
+
+    `content` may be chunks, written as they come, so that a large file never has to be in memory at once.
 
     When `backup` is given and `path` exists, the current file becomes `backup` first (a hard link, so the
     previous generation is kept without copying it). Returns the new file's signature.
@@ -147,7 +149,7 @@ def write_atomically(path: Path, payload: bytes, backup: Path | None = None) -> 
     temp_path = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as temp_file:
-            temp_file.write(payload)
+            temp_file.writelines((content,) if isinstance(content, bytes) else content)
             temp_file.flush()
             fsync_file(temp_file.fileno())
             written = fd_signature(temp_file.fileno())

@@ -27,15 +27,16 @@ class IngestedResource:
     resource_type: str
     id: str
     text: str
-    parsed: dict
     content_hash: str
     last_updated: str | None
 
 
-def ingest(received: Received, index: int) -> IngestedResource:
-    """Check one received resource (number `index` in its call) and compute what the store keeps of it.
+def ingest(received: Received, index: int) -> tuple[IngestedResource, dict]:
+    """Check one received resource (number `index` in its call); return what the store keeps, and the parse.
 
     The content hash is over the exact text, so change detection never depends on `meta.lastUpdated`.
+    The parsed dict is returned apart so that the caller can drop it as soon as it has used it: a page of
+    parsed resources held together costs tens of MB of fresh memory, which is slow to come by.
     """
     if isinstance(received, (bytes, bytearray, memoryview)):
         encoded = bytes(received)
@@ -62,14 +63,14 @@ def ingest(received: Received, index: int) -> IngestedResource:
         )
     meta = parsed.get("meta")
     last_updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
-    return IngestedResource(
+    ingested = IngestedResource(
         resource_type=resource_type,
         id=resource_id,
         text=text,
-        parsed=parsed,
         content_hash=hashlib.sha256(encoded).hexdigest(),
         last_updated=last_updated if isinstance(last_updated, str) else None,
     )
+    return ingested, parsed
 
 
 def _parse(text: str | bytes, index: int) -> dict:
