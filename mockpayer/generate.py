@@ -741,8 +741,8 @@ class ClaimWriter:
 
     # Common skeleton ------------------------------------------------------------------------------------
 
-    def _skeleton(self, eob_id: str, number: int, profile: str, claim_type: str, first_day: date, last_day: date,
-                  provider: dict) -> tuple[dict, date, str]:
+    def _skeleton(self, eob_id: str, number: int, profile: str, claim_type: str, first_day: date,
+                  last_day: date) -> tuple[dict, date, str]:
         rng, plan = self.rng, self.plan
         received = last_day + timedelta(days=rng.randint(2, 9))
         created = instant(received + timedelta(days=rng.randint(7, 28)), rng)
@@ -885,7 +885,7 @@ class ClaimWriter:
         scenario, performer, diagnoses, lines, organization = self._professional_visit(day)
         provider = plan.ref(organization)
         resource, received, created = self._skeleton(eob_id, number, "C4BB-ExplanationOfBenefit-Professional-NonClinician",
-                                                      "professional", day, day, provider)
+                                                      "professional", day, day)
         team = [(plan.ref(performer), "performing", "Performing provider")]
         if performer != member.pcp:
             team.append((plan.ref(member.pcp), "referring", "Referring"))
@@ -927,7 +927,7 @@ class ClaimWriter:
         fills = supply // 30
         provider = plan.ref(member.pharmacy)
         resource, received, created = self._skeleton(eob_id, number, "C4BB-ExplanationOfBenefit-Pharmacy", "pharmacy",
-                                                      day, day, provider)
+                                                      day, day)
         resource["careTeam"] = care_team([(plan.ref(prescriber), "prescribing", "Prescribing provider")])
         refill = rng.randint(0, 5)
         resource["supportingInfo"] = [
@@ -964,8 +964,7 @@ class ClaimWriter:
         dentist = member.dentist
         organization = plan.providers[dentist].organization_key
         provider = plan.ref(organization)
-        resource, received, created = self._skeleton(eob_id, number, "C4BB-ExplanationOfBenefit-Oral", "oral", day, day,
-                                                      provider)
+        resource, received, created = self._skeleton(eob_id, number, "C4BB-ExplanationOfBenefit-Oral", "oral", day, day)
         resource["careTeam"] = care_team([(plan.ref(dentist), "performing", "Performing provider")])
         resource["supportingInfo"] = [supporting(1, "clmrecvddate", timingDate=received.isoformat()),
                                       supporting(2, "servicefacility", valueReference=provider)]
@@ -1025,7 +1024,7 @@ class ClaimWriter:
         hospital = "hosp2" if key.startswith("er") else member.hospital
         provider = plan.ref(hospital)
         resource, received, created = self._skeleton(eob_id, number, "C4BB-ExplanationOfBenefit-Outpatient-Institutional",
-                                                      "institutional", day, day, provider)
+                                                      "institutional", day, day)
         resource["subType"] = concept(CARIN + "/CodeSystem/C4BBInstitutionalClaimSubType", "outpatient", "Outpatient")
         resource["careTeam"] = care_team([(plan.ref(attending), "attending", "Attending"),
                                           (plan.ref(member.pcp), "referring", "Referring")])
@@ -1043,17 +1042,26 @@ class ClaimWriter:
     def _revenue_item(self, line: Line) -> dict:
         return {"revenue": concept(REVENUE_CS, line.revenue, REVENUE_CODES[line.revenue])}
 
+    def _at_risk(self, stay: str, age: int) -> bool:
+        """Cardiac stays need cardiac risk, a knee replacement needs knee arthritis or age; the rest can happen to anyone."""
+        conditions = set(self.member.conditions)
+        if stay in ("nstemi", "heart_failure"):
+            return bool(conditions & {"htn", "hld", "t2d"}) or age >= 70
+        if stay == "knee":
+            return "oa_knee" in conditions or age >= 60
+        return True
+
     def _inpatient(self, eob_id: str, number: int, day: date) -> dict:
         rng, plan, member = self.rng, self.plan, self.member
         age = member.age_on(day)
-        key = rng.choice([key for key, stay in INPATIENT_STAYS.items() if age >= stay[7]])
+        key = rng.choice([key for key, stay in INPATIENT_STAYS.items() if age >= stay[7] and self._at_risk(key, age)])
         principal, pcs, drg, (shortest, longest), admission_type, origin, attending, _, line_specs = INPATIENT_STAYS[key]
         attending = member.hospital.replace("hosp", "hospitalist") if attending == "hospitalist" else attending
         days = rng.randint(shortest, longest)
         discharge = day + timedelta(days=days)
         provider = plan.ref(member.hospital)
         resource, received, created = self._skeleton(eob_id, number, "C4BB-ExplanationOfBenefit-Inpatient-Institutional",
-                                                      "institutional", day, discharge, provider)
+                                                      "institutional", day, discharge)
         resource["subType"] = concept(CARIN + "/CodeSystem/C4BBInstitutionalClaimSubType", "inpatient", "Inpatient")
         team = [(plan.ref(attending), "attending", "Attending")]
         if pcs:
