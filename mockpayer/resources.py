@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mirror.fhir.compartment import patient_ids
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
-from mirror.fhir.raw_json import RawJsonError, entry_resource_texts, resolve_urns
+from mirror.fhir.raw_json import ParsedDocument, RawJsonError, parse_keeping_entry_texts, resolve_urns
 from mirror.fhir.references import iter_references, reference_target
 from mirror.fhir.validation import validation_findings
 
@@ -140,27 +140,25 @@ def dangling_references(*sets: ResourceSet) -> list[Problem]:
 
 def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -> None:
     try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as error:
-        loaded.problems.append(Problem(where, f"not JSON ({error})"))
+        parsed = parse_keeping_entry_texts(text)
+    except RawJsonError as error:
+        loaded.problems.append(Problem(where, f"not a JSON object ({error})"))
         return
-    if not isinstance(document, dict) or not is_resource_type_name(document.get("resourceType")):
+    document = parsed.document
+    if not is_resource_type_name(document.get("resourceType")):
         loaded.problems.append(Problem(where, "not a FHIR resource (no resourceType)"))
         return
-    if document["resourceType"] == "Bundle" and document.get("type") in ("collection", "transaction", "searchset",
-                                                                           "batch", "document", "message"):
-        _load_bundle(text, document, where, loaded, validate)
+    if document["resourceType"] == "Bundle" and document.get("type") in BUNDLES_TO_UNPACK:
+        _load_bundle(parsed, where, loaded, validate)
     else:
         _keep(text.strip(), document, where, loaded, validate)
 
 
-def _load_bundle(text: str, bundle: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
-    try:
-        texts = entry_resource_texts(text)
-    except RawJsonError as error:
-        loaded.problems.append(Problem(where, f"Bundle not readable: {error}"))
-        return
-    entries = bundle.get("entry") or []
+BUNDLES_TO_UNPACK = ("collection", "transaction", "searchset", "batch", "document", "message")
+
+
+def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, validate: bool) -> None:
+    entries = parsed.document.get("entry") or []
     urns: dict[str, str] = {}
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -168,12 +166,12 @@ def _load_bundle(text: str, bundle: dict, where: str, loaded: ResourceSet, valid
         if isinstance(resource, dict) and isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
             resource_id = resource.get("id") or full_url[len("urn:uuid:"):]
             urns[full_url] = f"{resource.get('resourceType')}/{resource_id}"
-    for index, (entry, resource_text) in enumerate(zip(entries, texts)):
+    for index, (entry, resource_text) in enumerate(zip(entries, parsed.entry_texts)):
         if resource_text is None:
             continue
         resource = entry["resource"]
         entry_where = f"{where} entry {index}"
-        if "id" not in resource and isinstance(entry.get("fullUrl"), str) and entry["fullUrl"] in urns:
+        if "id" not in resource and entry.get("fullUrl") in urns:
             resource_id = urns[entry["fullUrl"]].split("/", 1)[1]
             resource = {**resource, "id": resource_id}
             resource_text = '{"id":' + json.dumps(resource_id) + "," + resource_text.lstrip()[1:]

@@ -2,14 +2,16 @@
 
 A Bundle page or fixture file holds many resources; parsing and dumping them again would rewrite numbers
 (`100.50` becomes `100.5`) and, through models, dates. Instead each entry's resource is cut out of the
-document's own text, and `urn:uuid` references are rewritten as text, so everything else stays as written.
+document's own text while the document is parsed (once), and `urn:uuid` references are rewritten as text,
+so everything else stays as written.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _URN_STRING = re.compile(r'"(urn:[A-Za-z0-9.:\-]+)"')
@@ -20,66 +22,25 @@ class RawJsonError(ValueError):
     """Text that is not the JSON shape expected; the message says where."""
 
 
-def member_spans(text: str, start: int = 0) -> Iterator[tuple[str, int, int]]:
-    """(key, value start, value end) for each member of the JSON object that begins at `start`."""
-    position = _skip(text, start)
-    if text[position:position + 1] != "{":
-        raise RawJsonError(f"expected a JSON object at character {position}")
-    position = _skip(text, position + 1)
-    if text[position:position + 1] == "}":
-        return
-    while True:
-        if text[position:position + 1] != '"':
-            raise RawJsonError(f"expected a member name at character {position}")
-        key, position = json.decoder.scanstring(text, position + 1)
-        position = _skip(text, position)
-        if text[position:position + 1] != ":":
-            raise RawJsonError(f"expected ':' at character {position}")
-        value_start = _skip(text, position + 1)
-        value_end = _value_end(text, value_start)
-        yield key, value_start, value_end
-        position = _skip(text, value_end)
-        if text[position:position + 1] == ",":
-            position = _skip(text, position + 1)
-            continue
-        if text[position:position + 1] == "}":
-            return
-        raise RawJsonError(f"expected ',' or '}}' at character {position}")
+@dataclass(frozen=True)
+class ParsedDocument:
+    document: dict
+    entry_texts: list[str | None]  # the text of each `entry[i].resource` (None: no resource), in entry order
 
 
-def array_spans(text: str, start: int) -> Iterator[tuple[int, int]]:
-    """(value start, value end) for each element of the JSON array that begins at `start`."""
-    position = _skip(text, start)
-    if text[position:position + 1] != "[":
-        raise RawJsonError(f"expected a JSON array at character {position}")
-    position = _skip(text, position + 1)
-    if text[position:position + 1] == "]":
-        return
-    while True:
-        value_end = _value_end(text, position)
-        yield position, value_end
-        position = _skip(text, value_end)
-        if text[position:position + 1] == ",":
-            position = _skip(text, position + 1)
-            continue
-        if text[position:position + 1] == "]":
-            return
-        raise RawJsonError(f"expected ',' or ']' at character {position}")
+def parse_keeping_entry_texts(text: str) -> ParsedDocument:
+    """Parse a JSON object once, keeping the exact text of each top-level `entry[i].resource` on the way."""
+    entry_texts: list[str | None] = []
 
+    def top_level_value(key: str, start: int) -> tuple[object, int]:
+        if key == "entry" and text[start:start + 1] == "[":
+            return _entries(text, start, entry_texts)
+        return _decode(text, start)
 
-def entry_resource_texts(bundle_text: str) -> list[str | None]:
-    """The text of each `Bundle.entry[i].resource`, or None for an entry without one, in entry order."""
-    texts: list[str | None] = []
-    for key, value_start, _ in member_spans(bundle_text):
-        if key != "entry":
-            continue
-        for entry_start, _ in array_spans(bundle_text, value_start):
-            resource = None
-            for entry_key, start, end in member_spans(bundle_text, entry_start):
-                if entry_key == "resource":
-                    resource = bundle_text[start:end]
-            texts.append(resource)
-    return texts
+    document, end = _object(text, _skip(text, 0), top_level_value)
+    if _skip(text, end) != len(text):
+        raise RawJsonError(f"extra data after the JSON object at character {_skip(text, end)}")
+    return ParsedDocument(document, entry_texts)
 
 
 def resolve_urns(resource_text: str, targets: Mapping[str, str]) -> str:
@@ -99,13 +60,74 @@ def _swap(match: re.Match, targets: Mapping[str, str]) -> str:
     return match.group(0) if target is None else json.dumps(target, ensure_ascii=False)
 
 
+def _object(text: str, position: int, value_at) -> tuple[dict, int]:
+    """The object starting at `position` and where it ends; `value_at(key, start)` reads each member's value."""
+    if text[position:position + 1] != "{":
+        raise RawJsonError(f"expected a JSON object at character {position}")
+    result: dict = {}
+    position = _skip(text, position + 1)
+    if text[position:position + 1] == "}":
+        return result, position + 1
+    while True:
+        if text[position:position + 1] != '"':
+            raise RawJsonError(f"expected a member name at character {position}")
+        try:
+            key, position = json.decoder.scanstring(text, position + 1)
+        except json.JSONDecodeError as error:
+            raise RawJsonError(f"{error.msg} at character {error.pos}") from None
+        position = _skip(text, position)
+        if text[position:position + 1] != ":":
+            raise RawJsonError(f"expected ':' at character {position}")
+        result[key], position = value_at(key, _skip(text, position + 1))
+        position = _after_item(text, position, "}")
+        if text[position - 1] == "}":
+            return result, position
+
+
+def _entries(text: str, position: int, entry_texts: list[str | None]) -> tuple[list, int]:
+    entries: list = []
+    position = _skip(text, position + 1)
+    if text[position:position + 1] == "]":
+        return entries, position + 1
+    while True:
+        if text[position:position + 1] == "{":
+            spans: dict[str, tuple[int, int]] = {}
+
+            def entry_value(key: str, start: int) -> tuple[object, int]:
+                value, end = _decode(text, start)
+                spans[key] = (start, end)
+                return value, end
+
+            entry, position = _object(text, position, entry_value)
+            is_resource = isinstance(entry.get("resource"), dict)
+            entry_texts.append(text[slice(*spans["resource"])] if is_resource else None)
+        else:
+            entry, position = _decode(text, position)
+            entry_texts.append(None)
+        entries.append(entry)
+        position = _after_item(text, position, "]")
+        if text[position - 1] == "]":
+            return entries, position
+
+
+def _after_item(text: str, position: int, closing: str) -> int:
+    """Past the `,` before the next item (at the item), or past the closing bracket."""
+    position = _skip(text, position)
+    found = text[position:position + 1]
+    if found == ",":
+        return _skip(text, position + 1)
+    if found == closing:
+        return position + 1
+    raise RawJsonError(f"expected ',' or '{closing}' at character {position}")
+
+
 def _skip(text: str, position: int) -> int:
     return _WHITESPACE.match(text, position).end()
 
 
-def _value_end(text: str, start: int) -> int:
+def _decode(text: str, start: int) -> tuple[object, int]:
     try:
-        return _DECODER.raw_decode(text, start)[1]
+        return _DECODER.raw_decode(text, start)
     except json.JSONDecodeError as error:
         raise RawJsonError(f"{error.msg} at character {error.pos}") from None
     except RecursionError:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from mirror.fhir.raw_json import RawJsonError, entry_resource_texts, member_spans, resolve_urns
+from mirror.fhir.raw_json import RawJsonError, parse_keeping_entry_texts, resolve_urns
 
 BUNDLE = """{ "resourceType" : "Bundle", "type":"collection",
   "entry": [
@@ -16,8 +16,10 @@ BUNDLE = """{ "resourceType" : "Bundle", "type":"collection",
   ]}"""
 
 
-def test_entry_texts_are_cut_verbatim():
-    texts = entry_resource_texts(BUNDLE)
+def test_entry_texts_are_cut_verbatim_while_parsing_once():
+    parsed = parse_keeping_entry_texts(BUNDLE)
+    assert parsed.document == json.loads(BUNDLE)
+    texts = parsed.entry_texts
     assert texts[1] is None
     assert '"x": 100.50' in texts[0] and "\\u200b" in texts[0]
     assert json.loads(texts[0])["name"][0]["text"] == 'Ángela \u200b "Q"'
@@ -27,18 +29,21 @@ def test_entry_texts_are_cut_verbatim():
 
 
 def test_urn_uuid_references_are_rewritten_as_text_only():
-    coverage = entry_resource_texts(BUNDLE)[2]
+    coverage = parse_keeping_entry_texts(BUNDLE).entry_texts[2]
     rewritten = resolve_urns(coverage, {"urn:uuid:1": "Patient/-a.1"})
     assert rewritten == coverage.replace('"urn:uuid:1"', '"Patient/-a.1"')
     untouched = '{"a":"urn:uuid:10","b":"x urn:uuid:1"}'
     assert resolve_urns(untouched, {"urn:uuid:1": "P/1"}) is untouched
 
 
-@pytest.mark.parametrize("text", ["[1]", '{"a" 1}', '{"a": 1,}', '{"entry": [{"resource": {]}', "{" * 5000])
+@pytest.mark.parametrize("text", ["[1]", '{"a" 1}', '{"a": 1,}', '{"entry": [{"resource": {]}', "{" * 5000,
+                                  '{"a": 1} {"b": 2}', '{"a": "unterminated}', '{"entry": [1 2]}'])
 def test_malformed_text_is_a_clear_error(text):
     with pytest.raises(RawJsonError):
-        entry_resource_texts(text)
+        parse_keeping_entry_texts(text)
 
 
-def test_member_spans_of_an_empty_object():
-    assert list(member_spans(" {} ")) == []
+def test_documents_without_entries():
+    assert parse_keeping_entry_texts(" {} ") == parse_keeping_entry_texts("{}")
+    parsed = parse_keeping_entry_texts('{"resourceType": "List", "entry": [{"item": {"reference": "X/1"}}, 3]}')
+    assert parsed.entry_texts == [None, None] and parsed.document["entry"][1] == 3
