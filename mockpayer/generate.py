@@ -238,6 +238,7 @@ ACUTE_PROBLEMS = (
     (("S93.401A", "Sprain of unspecified ligament of right ankle, initial encounter"), ("73610",), None),
     (("M54.50", "Low back pain, unspecified"), (), None),
 )
+ANTIBIOTIC_FOR = {problem: drug for problem, _, drug in ACUTE_PROBLEMS if drug}
 
 # Billable services: code -> (system, display, lowest and highest charge in dollars).
 SERVICES = {
@@ -875,7 +876,7 @@ class ClaimWriter:
             diagnosis = CONDITIONS["oa_knee"][0] if "oa_knee" in member.conditions else ("M54.50", "Low back pain, unspecified")
             lines = [self._line("97110", 2, "deductible", day), self._line("97140", 1, "deductible", day)]
             return scenario, "pt1", [diagnosis], lines, "clinic-ortho"
-        problem, extra, _antibiotic = rng.choice(ACUTE_PROBLEMS)
+        problem, extra, _ = rng.choice(ACUTE_PROBLEMS)
         lines = [self._line(rng.choice(("99213", "99203")), 1, "copay_pcp", day)]
         lines += [self._line(code, 1, "deductible", day) for code in extra]
         return "acute", pcp, [problem] + chronic[:1], lines, self.plan.providers[pcp].organization_key
@@ -901,10 +902,8 @@ class ClaimWriter:
         resource["adjudication"] = [status_adjudication("billingnetworkstatus"), status_adjudication("renderingnetworkstatus")]
         self.visits.append(Visit(day, scenario, performer, organization, diagnoses, [line.code for line in lines],
                                  acute=scenario == "acute"))
-        if scenario == "acute":
-            antibiotic = next((drug for problem, _, drug in ACUTE_PROBLEMS if problem == diagnoses[0]), None)
-            if antibiotic:
-                self.pending_antibiotic = (day, antibiotic, performer)
+        if scenario == "acute" and diagnoses[0] in ANTIBIOTIC_FOR:
+            self.pending_antibiotic = (day, ANTIBIOTIC_FOR[diagnoses[0]], performer)
         return self._finish(resource, day, day, created, provider, number, totals)
 
     # Pharmacy ---------------------------------------------------------------------------------------------
