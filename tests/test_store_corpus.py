@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.fhir.raw_json import entry_resource_texts
+from mirror.fhir.raw_json import parse_keeping_entry_texts
 from mirror.store import Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -39,7 +39,7 @@ def corpus_resources() -> dict[tuple[str, str, str], bytes | str]:
             continue
         assert parsed["resourceType"] == "Bundle", f"{path.name} has no id and is not a Bundle"
         source = f"{path.parent.name}/{path.stem}"  # Organization and Practitioner ids repeat across bundles
-        for entry_text in entry_resource_texts(sent.decode("utf-8")):
+        for entry_text in parse_keeping_entry_texts(sent.decode("utf-8")).entry_texts:
             entry = json.loads(entry_text)
             resources[(source, entry["resourceType"], entry["id"])] = entry_text
     edited = (CORPUS / "carin-bb-2.0.0" / "ExplanationOfBenefit-EOBInpatient1.json").read_text(encoding="utf-8")

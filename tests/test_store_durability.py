@@ -266,10 +266,12 @@ def test_dr1_modes_found_too_open_are_narrowed_with_a_warning(tmp_path, caplog):
     with writer(tmp_path):
         pass
     tmp_path.chmod(0o755)
-    (tmp_path / "mirror.json").chmod(0o644)
+    for name in ("mirror.json", "mirror.json.lock"):
+        (tmp_path / name).chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="mirror.store.files"), writer(tmp_path):
         pass
-    assert mode(tmp_path) == 0o700 and mode(tmp_path / "mirror.json") == 0o600
+    assert mode(tmp_path) == 0o700
+    assert mode(tmp_path / "mirror.json") == mode(tmp_path / "mirror.json.lock") == 0o600
     assert "readable by others" in caplog.text
 
 

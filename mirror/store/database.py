@@ -13,8 +13,9 @@ survive), change is detected by content hash, the previous content goes to a his
 the source no longer has is tombstoned, never deleted.
 
 Reads come from in-memory indexes built at open. One process writes (an OS lock, ST-4); any number read,
-never blocking the writer, and a reading Store reloads when the file's generation changes. Within a process
-one lock serialises the store, so threads cannot lose each other's updates.
+never blocking the writer, and a reading Store reloads when the file changes (checked at each read, or, for a
+store so large that a reload takes a while, after twice the last reload's time). Within a process one lock
+serialises the store, so threads cannot lose each other's updates.
 
 Writes are batched (ST-7): a commit rewrites the whole file, so committing every page of a long sync would
 cost O(N^2). `commit_page` therefore writes when `commit_interval` seconds have passed since the last write,
@@ -103,6 +104,9 @@ class Store:
         self._lock = threading.RLock()
         self._writer_lock: WriterLock | None = None
         self._own_runs: set[str] = set()
+        self._last_commit_end = time.monotonic()
+        self._last_commit_seconds = 0.0
+        self._next_change_check = 0.0
         if not read_only:
             ensure_private_folder(folder)
             self._writer_lock = WriterLock(self.path.with_name(f"{STORE_FILE_NAME}.lock"))
@@ -118,14 +122,12 @@ class Store:
         except BaseException:
             self._release_writer_lock()
             raise
-        self._last_commit_end = time.monotonic()
-        self._last_commit_seconds = 0.0
 
     # ----- opening and closing
 
     def _prepare_for_writing(self) -> None:
         remove_stale_temporaries(self.path)
-        for path in (self.path, backup_path(self.path)):
+        for path in (self.path, backup_path(self.path), self._writer_lock.path):
             if path.exists():
                 narrow_mode(path, PRIVATE_FILE_MODE)
         old_format = self._storage.migrated_from
@@ -234,6 +236,7 @@ class Store:
         The page and its sync state are staged together and written when a write is due (see the module
         docstring); `PageResult.written` says whether this call wrote. `flush` writes at once.
         """
+        self._check_writable()
         _check_source(source)
         received: dict[tuple[str, str], IngestedResource] = {}
         derived: dict[str, Derived] = {}
@@ -411,12 +414,15 @@ class Store:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        self._check_writable()
+        with self._lock:
+            yield
+
+    def _check_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyStore(f"{self.path} was opened for reading only.")
         if self._writer_lock is None:
             raise StoreError(f"{self.path} was closed.")
-        with self._lock:
-            yield
 
     # ----- reading
 
@@ -538,8 +544,14 @@ class Store:
     @contextmanager
     def _reading(self) -> Iterator[None]:
         with self._lock:
-            if self.read_only and signature(self.path) != self._storage.disk_signature:
-                self._load()
+            if self.read_only and time.monotonic() >= self._next_change_check:
+                if signature(self.path) != self._storage.disk_signature:
+                    started = time.monotonic()
+                    self._load()
+                    # A reload costs O(file size). Waiting twice its duration before looking again keeps a
+                    # reader of a large store, which a sync rewrites every few seconds, answering most of
+                    # the time; a small store is checked at every read.
+                    self._next_change_check = time.monotonic() + 2 * (time.monotonic() - started)
             yield
 
     def _type_keys(self, resource_type: str, source: str | None) -> list[TypeKey]:

@@ -31,6 +31,8 @@ APP_NAME = "payer-mirror"
 PRIVATE_FOLDER_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"
+# Large enough that a store streamed one document at a time reaches the kernel in few system calls.
+WRITE_BUFFER_BYTES = 1 << 20
 
 # Antivirus scanners and indexers on Windows hold a freshly written file for a moment, so os.replace fails
 # with PermissionError; waiting usually clears it (the failure that got TinyDB's atomic-write PR reverted).
@@ -148,7 +150,7 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     temp_path = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb") as temp_file:
+        with os.fdopen(fd, "wb", buffering=WRITE_BUFFER_BYTES) as temp_file:
             temp_file.writelines((content,) if isinstance(content, bytes) else content)
             temp_file.flush()
             fsync_file(temp_file.fileno())

@@ -20,7 +20,7 @@ def utc_now() -> str:
 
 
 def as_timestamp(moment: datetime | str) -> str:
-    """A caller's time (an aware datetime, or a FHIR date/dateTime/instant) in the store's sortable form.
+    """A caller's time (a timezone-aware datetime, or a FHIR date/dateTime/instant) in the store's sortable form.
 
     A FHIR value of coarser precision means its start: `2024-05` is 2024-05-01T00:00:00Z.
     """

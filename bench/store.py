@@ -1,0 +1,248 @@
+"""Benchmark of mirror.store against baselines measured in the same run (issue 4).
+
+For N generated resources it measures the store's bulk load (pages of 100, committed as the store's
+write policy decides, then flushed), one durable page commit at full size, cold open, read by id, search by
+patient, memory after open and file size; and beside each a baseline: one orjson.dumps of all the
+resources plus one atomic write (load, commit), one orjson.loads of that file (open), and SQLite with a JSON
+text column, committing every page (load, commit, reads). Targets from the issue are printed with the ratios.
+Two extra references put the figures in context: the store must parse every resource it receives (to
+index it), which the dumps baseline does not, so "orjson + parse each" adds one orjson.loads per resource;
+and "parse store file" is one orjson.loads of the store's own file.
+
+The resources are the CARIN Blue Button examples of the shared corpus (../shared/corpus beside the
+repository), tiled: 96 EOBs, 3 Coverages and 1 Patient per member, new ids, each member's own references,
+narratives dropped (payers send none; about 7.6 KB each, like Blue Button's). Nothing is copied into the
+repository, and every file is written to a temporary folder that is deleted afterwards.
+
+    .venv/bin/python bench/store.py [--sizes 1000,10000,100000] [--reads 2000]
+"""
+
+import argparse
+import gc
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mirror.store import Store, SyncState  # noqa: E402
+from mirror.store.files import write_atomically  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "carin-bb-2.0.0"
+SOURCE = "benchplan"
+PAGE_SIZE = 100
+MEMBER_SIZE = 100  # resources per member: 1 Patient, 3 Coverages, 96 EOBs
+MB = 1024 * 1024
+
+
+def templates() -> dict[str, list[dict]]:
+    if not CORPUS.is_dir():
+        sys.exit(f"bench/store.py needs the shared corpus at {CORPUS}")
+    found: dict[str, list[dict]] = {"Patient": [], "Coverage": [], "ExplanationOfBenefit": []}
+    for path in sorted(CORPUS.glob("*.json")):
+        resource = orjson.loads(path.read_bytes())
+        if resource["resourceType"] in found:
+            resource.pop("text", None)
+            found[resource["resourceType"]].append(resource)
+    return found
+
+
+def generate(count: int) -> tuple[list[dict], list[bytes], list[str]]:
+    """`count` resources as dicts and as the bytes a server would send, and the member (patient) ids."""
+    shapes = templates()
+    resources, members = [], []
+    for number in range(count):
+        member, slot = divmod(number, MEMBER_SIZE)
+        patient_id = f"member-{member}"
+        if slot == 0:
+            resource = dict(shapes["Patient"][member % len(shapes["Patient"])], id=patient_id)
+            members.append(patient_id)
+        elif slot <= 3:
+            resource = dict(shapes["Coverage"][number % len(shapes["Coverage"])], id=f"coverage-{number}")
+            resource["beneficiary"] = resource["subscriber"] = {"reference": f"Patient/{patient_id}"}
+        else:
+            resource = dict(shapes["ExplanationOfBenefit"][number % len(shapes["ExplanationOfBenefit"])],
+                            id=f"eob-{number}", patient={"reference": f"Patient/{patient_id}"})
+        resource["meta"] = {**resource.get("meta", {}), "lastUpdated": f"2024-{1 + number % 12:02d}-01T10:00:00.{number % 10**7:07d}Z"}
+        resources.append(resource)
+    return resources, [orjson.dumps(resource) for resource in resources], members
+
+
+def seconds(action) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def latencies_ms(action, arguments: list) -> tuple[float, float]:
+    timings = []
+    for argument in arguments:
+        started = time.perf_counter_ns()
+        action(argument)
+        timings.append((time.perf_counter_ns() - started) / 1e6)
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.95)]
+
+
+def _parse_each(sent: list[bytes]) -> None:
+    """The floor under any store that indexes what it receives: parsing each resource once."""
+    for text in sent:
+        orjson.loads(text)
+
+
+def bench_store(folder: Path, sent: list[bytes], update: list[bytes]) -> dict:
+    write_times = []
+    started = time.perf_counter()
+    with Store(folder, commit_interval=1.0, validate=False) as store:
+        run = store.begin_run(SOURCE)
+        for start in range(0, len(sent), PAGE_SIZE):
+            page_started = time.perf_counter()
+            state = SyncState("ExplanationOfBenefit", next_url=f"page-{start // PAGE_SIZE + 1}")
+            result = store.commit_page(SOURCE, sent[start:start + PAGE_SIZE], run_id=run, sync_state=state)
+            if result.written:
+                write_times.append(time.perf_counter() - page_started)
+        store.finish_run(run)  # writes what is still staged
+        load = time.perf_counter() - started
+        write_times.append(store_flush_time(store, run, update))
+    return {"load": load, "writes": len(write_times) - 1, "write_median": statistics.median(write_times[:-1] or [0]),
+            "page_commit": write_times[-1]}
+
+
+def store_flush_time(store: Store, run: str, update: list[bytes]) -> float:
+    """One durable page at full size: 100 changed resources, committed and flushed at once."""
+    run = store.begin_run(SOURCE)
+    started = time.perf_counter()
+    store.commit_page(SOURCE, update, run_id=run)
+    store.flush()
+    return time.perf_counter() - started
+
+
+def bench_sqlite(path: Path, resources: list[dict], sent: list[bytes]) -> tuple[sqlite3.Connection, dict]:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("CREATE TABLE resources (source TEXT, type TEXT, id TEXT, patient TEXT, text TEXT,"
+                       " PRIMARY KEY (source, type, id))")
+    connection.execute("CREATE INDEX by_patient ON resources (type, patient)")
+    page_times = []
+    started = time.perf_counter()
+    for start in range(0, len(sent), PAGE_SIZE):
+        page_started = time.perf_counter()
+        rows = []
+        for resource, text in zip(resources[start:start + PAGE_SIZE], sent[start:start + PAGE_SIZE]):
+            reference = (resource.get("patient") or resource.get("beneficiary") or {}).get("reference", "Patient/" + resource["id"])
+            rows.append((SOURCE, resource["resourceType"], resource["id"], reference.split("/")[1], text.decode()))
+        connection.execute("BEGIN")
+        connection.executemany("INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?)", rows)
+        connection.execute("COMMIT")
+        page_times.append(time.perf_counter() - page_started)
+    return connection, {"load": time.perf_counter() - started, "page_commit": statistics.median(page_times)}
+
+
+def run_size(count: int, reads: int, folder: Path) -> dict:
+    resources, sent, members = generate(count)
+    update = [orjson.dumps({**resource, "status": "cancelled"}) for resource in resources[-PAGE_SIZE:]]
+    figures: dict = {"count": count, "json_mb": sum(map(len, sent)) / MB}
+
+    gc.collect()
+    figures["parse_each"] = seconds(lambda: _parse_each(sent))
+    store_folder = folder / "store"
+    figures["store"] = bench_store(store_folder, sent, update)
+    store_file = store_folder / "mirror.json"
+    figures["store_file_mb"] = store_file.stat().st_size / MB
+
+    baseline_file = folder / "baseline.json"
+    figures["baseline_load"] = seconds(lambda: write_atomically(baseline_file, orjson.dumps(resources)))
+    figures["baseline_file_mb"] = baseline_file.stat().st_size / MB
+    gc.collect()
+    figures["baseline_open"] = seconds(lambda: orjson.loads(baseline_file.read_bytes()))
+    gc.collect()
+    figures["parse_store_file"] = seconds(lambda: orjson.loads(store_file.read_bytes()))
+
+    gc.collect()
+    opened: list[Store] = []
+    figures["store_open"] = seconds(lambda: opened.append(Store(store_folder, read_only=True)))
+    store = opened[0]
+    keys = [(resource["resourceType"], resource["id"]) for resource in random.Random(1).choices(resources, k=reads)]
+    patients = random.Random(2).choices(members, k=min(reads, 500))
+    figures["store_get"] = latencies_ms(lambda key: store.get(SOURCE, *key).text, keys)
+    figures["store_search"] = latencies_ms(
+        lambda patient: store.search("ExplanationOfBenefit", patient_id=patient), patients)
+    del store, opened
+    gc.collect()
+    tracemalloc.start()
+    held = Store(store_folder, read_only=True)
+    figures["memory_mb"], figures["memory_peak_mb"] = (size / MB for size in tracemalloc.get_traced_memory())
+    tracemalloc.stop()
+    del held
+    gc.collect()
+
+    connection, figures["sqlite"] = bench_sqlite(folder / "baseline.sqlite", resources, sent)
+    figures["sqlite_file_mb"] = sum(path.stat().st_size for path in folder.glob("baseline.sqlite*")) / MB
+    by_id = "SELECT text FROM resources WHERE source = ? AND type = ? AND id = ?"
+    by_patient = "SELECT text FROM resources WHERE type = ? AND patient = ?"
+    figures["sqlite_get"] = latencies_ms(lambda key: connection.execute(by_id, (SOURCE, *key)).fetchone()[0], keys)
+    figures["sqlite_search"] = latencies_ms(
+        lambda patient: connection.execute(by_patient, ("ExplanationOfBenefit", patient)).fetchall(), patients)
+    connection.close()
+    return figures
+
+
+def report(f: dict) -> None:
+    store, sqlite = f["store"], f["sqlite"]
+    rows = [
+        ("bulk load, s", f"{store['load']:.2f}", f"orjson {f['baseline_load']:.2f}", store["load"] / f["baseline_load"], "<= 2x"),
+        ("  writes during load", f"{store['writes']} (median {store['write_median']:.2f} s)",
+         f"sqlite {sqlite['load']:.2f}", store["load"] / sqlite["load"], ""),
+        ("", "", f"orjson + parse each {f['baseline_load'] + f['parse_each']:.2f}",
+         store["load"] / (f["baseline_load"] + f["parse_each"]), ""),
+        ("durable page commit, s", f"{store['page_commit']:.3f}", f"orjson {f['baseline_load']:.3f}",
+         store["page_commit"] / f["baseline_load"], ""),
+        ("", "", f"sqlite {sqlite['page_commit']:.4f}", store["page_commit"] / sqlite["page_commit"], ""),
+        ("cold open, s", f"{f['store_open']:.2f}", f"orjson.loads {f['baseline_open']:.2f}",
+         f["store_open"] / f["baseline_open"], "<= 1.5x"),
+        ("", "", f"parse store file {f['parse_store_file']:.2f}", f["store_open"] / f["parse_store_file"], ""),
+        ("read by id, ms (med/p95)", "%.4f / %.4f" % f["store_get"], "sqlite %.4f / %.4f" % f["sqlite_get"],
+         f["store_get"][0] / f["sqlite_get"][0], "< 0.1 ms"),
+        ("search by patient, ms", "%.3f / %.3f" % f["store_search"], "sqlite %.3f / %.3f" % f["sqlite_search"],
+         f["store_search"][0] / f["sqlite_search"][0], ""),
+        ("memory after open, MB", f"{f['memory_mb']:.0f} (peak {f['memory_peak_mb']:.0f})",
+         f"store file {f['store_file_mb']:.0f}", f["memory_mb"] / f["store_file_mb"], "<= 3x"),
+        ("file size, MB", f"{f['store_file_mb']:.1f}", f"orjson {f['baseline_file_mb']:.1f}",
+         f["store_file_mb"] / f["baseline_file_mb"], ""),
+        ("", "", f"sqlite {f['sqlite_file_mb']:.1f}", f["store_file_mb"] / f["sqlite_file_mb"], ""),
+    ]
+    print(f"\nN = {f['count']:,} resources ({f['json_mb']:.1f} MB of JSON), pages of {PAGE_SIZE}")
+    print(f"{'':26} {'store':>26}  {'baseline':>28}  {'ratio':>7}  target")
+    for name, ours, baseline, ratio, target in rows:
+        print(f"{name:26} {ours:>26}  {baseline:>28}  {ratio:>6.2f}x  {target}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated resource counts")
+    parser.add_argument("--reads", type=int, default=2000, help="reads timed per size")
+    options = parser.parse_args()
+    sizes = [int(size) for size in options.sizes.split(",")]
+    results = []
+    for count in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-store-") as folder:
+            results.append(run_size(count, options.reads, Path(folder)))
+        report(results[-1])
+        gc.collect()
+    for smaller, larger in zip(results, results[1:]):
+        growth = larger["count"] / smaller["count"]
+        ratio = larger["store"]["load"] / smaller["store"]["load"]
+        print(f"\nlinearity: {growth:.0f}x the resources took {ratio:.1f}x the load time "
+              f"(target: at most {growth * 1.1:.0f}x); orjson baseline {larger['baseline_load'] / smaller['baseline_load']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
