@@ -55,8 +55,8 @@ def test_every_corpus_resource_round_trips(tmp_path, source):
     for path in files:
         found = _expected_resources(path)
         expected.update(found)
-        for key in found:
-            single_files[key] = path if json.loads(path.read_text(encoding="utf-8"))["resourceType"] != "Bundle" else None
+        is_single = len(found) == 1 and json.loads(path.read_text(encoding="utf-8"))["resourceType"] != "Bundle"
+        single_files.update(dict.fromkeys(found, path if is_single else None))
     server = start_in_thread(create_app(tmp_path))
     try:
         session = requests.Session()
