@@ -1,7 +1,9 @@
 """The mirror's local document store on TinyDB: crash-safe, single-writer, indexed in memory.
 
-Open it with `Store(data_dir)` (writer) or `Store(data_dir, read_only=True)` (the served API); see
-database.py for what it keeps and why, and storages.py and files.py for how a commit survives a crash.
+Open it with `Store(data_dir)` (writer) or `Store(data_dir, read_only=True)` (the served API). database.py
+says what it keeps and why; the TinyDB hooks are storages.py (atomic orjson Storage), middlewares.py (one
+commit for several table operations) and tables.py (writes in place); file_format.py lays the file out one
+document per line; files.py and writer_lock.py hold the crash-safety and single-writer rules.
 """
 
 from mirror.store.database import STORE_FILE_NAME, Store, restore_backup

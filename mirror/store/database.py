@@ -243,7 +243,7 @@ class Store:
         for index, resource in enumerate(resources):
             ingested, parsed = ingest(resource, index)
             received[(ingested.resource_type, ingested.id)] = ingested
-            if self._is_new_content(source, ingested):
+            if self._becomes_new_version(source, ingested):
                 derived[ingested.content_hash] = self._derive(parsed)
         with self._writing():
             run_doc_id = self._run_doc_id(run_id)
@@ -281,15 +281,19 @@ class Store:
             self._commit_if_due()
             return len(targets)
 
-    def _is_new_content(self, source: str, resource: IngestedResource) -> bool:
-        """Whether the store lacks this content under this key, so its index fields must be derived.
+    def _becomes_new_version(self, source: str, resource: IngestedResource) -> bool:
+        """Whether storing `resource` makes a new version (new content, or back after removal).
 
-        Derivation (patient ids, and R4 validation at milliseconds per resource) runs outside the lock, so
-        readers in this process are not held up, and only for new content: re-syncing unchanged data is cheap.
+        Only then are its index fields derived: derivation (patient ids, and R4 validation at milliseconds
+        per resource) runs outside the lock, so readers in this process are not held up, and re-syncing
+        unchanged data stays cheap.
         """
         with self._lock:
             doc_id = self._by_type.get((source, resource.resource_type), {}).get(resource.id)
-            return doc_id is None or self._documents(RESOURCES)[str(doc_id)]["content_hash"] != resource.content_hash
+            if doc_id is None:
+                return True
+            current = self._documents(RESOURCES)[str(doc_id)]
+            return current["content_hash"] != resource.content_hash or current["removed_at"] is not None
 
     def _derive(self, parsed: dict) -> Derived:
         findings = None
@@ -320,7 +324,7 @@ class Store:
             if current is not None and current["content_hash"] == resource.content_hash and current["removed_at"] is None:
                 unchanged += 1
                 continue
-            if resource.content_hash not in derived:  # another thread stored other content since: rare
+            if resource.content_hash not in derived:  # another thread changed this resource meanwhile: rare
                 derived[resource.content_hash] = self._derive(orjson.loads(resource.text))
             patients, findings = derived[resource.content_hash]
             document = {
