@@ -6,7 +6,11 @@ import argparse
 import json
 import sys
 
-from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plans
+from pathlib import Path
+
+from mockpayer import generate as generate_options
+from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
+from mockpayer.resources import Problem, load_plan_resources
 from mockpayer.serving import LOOPBACK, is_loopback_host, serve_forever
 
 DEFAULT_PORT = 9000
@@ -26,6 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     plans.add_argument("--fixtures", default=str(BUNDLED_PLANS_DIR), help="folder of plan folders")
     plans.add_argument("--json", action="store_true", help="print JSON instead of text")
     plans.set_defaults(run=_plans)
+
+    generate = commands.add_parser("generate", help="write a plan folder of deterministic synthetic members")
+    generate_options.add_arguments(generate)
+    generate.set_defaults(run=_generate)
+
+    check = commands.add_parser("check", help="report problems in plan folders (JSON, ids, R4 validation, references)")
+    check.add_argument("folder", nargs="?", default=str(BUNDLED_PLANS_DIR),
+                       help="a plan folder, or a folder of plan folders (default: the bundled plans)")
+    check.set_defaults(run=_check)
 
     args = parser.parse_args(argv)
     try:
@@ -94,6 +107,32 @@ def _plans(args) -> int:
             mfa = f", MFA code {member['mfa']}" if member["mfa"] else ""
             print(f"  member {member['username']} / {member['password']} -> {member['patient']}{mfa}")
     return 0
+
+
+def _generate(args) -> int:
+    generate_options.run(args)
+    return 0
+
+
+def _check(args) -> int:
+    """Loads like `serve` does, plus R4 validation; exit status 1 when something would not be served."""
+    folder = Path(args.folder)
+    plans = [load_plan(folder)] if (folder / "plan.json").is_file() else list(load_plans(folder).values())
+    errors = 0
+    for plan in plans:
+        resources = load_plan_resources(plan.folder, validate=True)
+        problems = resources.problems + [
+            Problem("plan.json", f"member {member.username}'s Patient/{member.patient_id} is not in data/", "warning")
+            for member in plan.members.values() if resources.data.get("Patient", member.patient_id) is None
+        ]
+        plan_errors = sum(problem.severity == "error" for problem in problems)
+        errors += plan_errors
+        print(f"{plan.system_id}: {len(resources.data.resources)} member resources, "
+              f"{len(resources.directory.resources)} directory resources, "
+              f"{plan_errors} errors, {len(problems) - plan_errors} warnings")
+        for problem in problems:
+            print(f"  {problem}")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -1799,8 +1799,3 @@ def run(args: argparse.Namespace) -> Summary:
     print(summary.line())
     return summary
 
-
-if __name__ == "__main__":
-    command = argparse.ArgumentParser(prog="python -m mockpayer.generate", description=__doc__.splitlines()[0])
-    add_arguments(command)
-    run(command.parse_args())

@@ -54,3 +54,37 @@ def test_serve_answers_on_loopback_and_prints_how_to_sign_in():
         output, _ = process.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}/oauth2/authorize/demoplan?client_id=" in output
     assert "member1 / pass-member1" in output
+
+
+def test_check_reports_problems_and_fails(tmp_path):
+    plan = tmp_path / "broken"
+    (plan / "data").mkdir(parents=True)
+    (plan / "plan.json").write_text(json.dumps({
+        "system_id": "broken", "name": "Broken", "base_url": "broken.example",
+        "clients": [{"client_id": "c", "client_secret": None, "redirect_uris": ["http://127.0.0.1/cb"]}],
+        "members": [{"username": "u", "password": "p", "patient": "Patient/nobody"}]}))
+    (plan / "data" / "not-json.json").write_text("{oops")
+    (plan / "data" / "bad-id.json").write_text(json.dumps({"resourceType": "Patient", "id": "../x"}))
+    (plan / "data" / "invalid.json").write_text(json.dumps({"resourceType": "Coverage", "id": "c1", "status": "active",
+                                                            "beneficiary": {"reference": "Patient/gone"}}))
+    result = _run("check", str(plan))
+    assert result.returncode == 1
+    assert "broken: 1 member resources" in result.stdout
+    assert "error: data/not-json.json: not a JSON object" in result.stdout
+    assert "error: data/bad-id.json: Patient id '../x' is not a valid FHIR id" in result.stdout
+    assert "warning: data/invalid.json: Coverage/c1 fails R4 validation" in result.stdout
+    assert "refers to missing Patient/gone" in result.stdout
+    assert "member u's Patient/nobody is not in data/" in result.stdout
+
+
+def test_bundled_plans_check_clean():
+    result = _run("check")
+    assert result.returncode == 0, result.stdout
+    assert "0 errors, 0 warnings" in result.stdout
+
+
+def test_generate_writes_a_plan_that_checks_clean(tmp_path):
+    result = _run("generate", "--out", str(tmp_path / "gen"), "--members", "2", "--claims-per-member", "5",
+                  "--system-id", "genplan", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    assert _run("check", str(tmp_path / "gen")).returncode == 0
