@@ -1,0 +1,144 @@
+"""The pages a patient reads at `/`: their plans, claims in plain words, coverage, clinical records, and any
+single record with its raw JSON, provenance and history.
+
+Pages render on the server and need no JavaScript; Jinja escapes every value from the payer, and narrative
+XHTML (`text.div`) is never rendered. Nothing is loaded from outside the machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from mirror.fhir.ids import is_valid_id
+from mirror.fhir.validation import is_resource_type
+from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
+from mirror.web.readable import resource_name
+from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
+
+blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/static/web")
+
+KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}
+
+
+def _store():
+    return current_app.extensions["mirror.store"]
+
+
+def _resolver(source: str):
+    def resolve(resource_type: str, resource_id: str) -> Mapping | None:
+        stored = _store().get(source, resource_type, resource_id)
+        return stored.resource() if stored is not None and not stored.removed else None
+    return resolve
+
+
+def _sources() -> list[str]:
+    return _store().sources()
+
+
+def _known_source(source: str) -> str:
+    if source not in _sources():
+        abort(404)
+    return source
+
+
+@blueprint.after_request
+def _page_headers(response):
+    response.headers.setdefault("Content-Security-Policy",
+                                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@blueprint.route("/")
+def home():
+    store = _store()
+    plans = []
+    for source in _sources():
+        runs = store.runs(source)
+        last = runs[-1] if runs else None
+        patients = [stored.resource() for stored in store.search("Patient", source=source)]
+        changes = store.changes(run_id=last.run_id, source=source) if last else []
+        plans.append({
+            "source": source,
+            "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or "Unknown member",
+            "last_run": last,
+            "counts": store.counts(source),
+            "changes": changes[:20],
+            "more_changes": max(len(changes) - 20, 0),
+            "health": current_app.extensions.get("mirror.plan_health", lambda _: None)(source),
+        })
+    return render_template("web/home.html", plans=plans)
+
+
+@blueprint.route("/claims")
+def claims():
+    year, kind, provider = request.args.get("year", ""), request.args.get("kind", ""), request.args.get("provider", "")
+    every_claim = []
+    for source in _sources():
+        resolve = _resolver(source)
+        every_claim += [(source, summarize(stored.resource(), resolve))
+                        for stored in _store().search("ExplanationOfBenefit", source=source)]
+    every_claim.sort(key=lambda pair: (pair[1].service_start or "", pair[1].id), reverse=True)
+    shown = [(source, claim) for source, claim in every_claim
+             if (not year or str(claim.year) == year) and (not kind or claim.kind == kind)
+             and (not provider or claim.provider == provider)]
+    return render_template(
+        "web/claims.html", claims=shown, totals=yearly_totals(claim for _, claim in shown),
+        years=sorted({claim.year for _, claim in every_claim if claim.year}, reverse=True),
+        providers=sorted({claim.provider for _, claim in every_claim}), kinds=KIND_LABELS,
+        chosen={"year": year, "kind": kind, "provider": provider},
+    )
+
+
+@blueprint.route("/claims/<source>/<claim_id>")
+def claim(source: str, claim_id: str):
+    stored = _stored_or_404(source, "ExplanationOfBenefit", claim_id)
+    eob = stored.resource()
+    return render_template("web/claim.html", source=source, claim=summarize(eob, _resolver(source)),
+                           lines=line_summaries(eob), stored=stored)
+
+
+@blueprint.route("/coverage")
+def coverage():
+    found = [(source, coverage_summary(stored.resource(), _resolver(source)))
+             for source in _sources() for stored in _store().search("Coverage", source=source)]
+    return render_template("web/coverage.html", coverages=found)
+
+
+@blueprint.route("/records")
+def records():
+    sections = []
+    for resource_type, title in CLINICAL_SECTIONS.items():
+        entries = [(source, clinical_entry(stored.resource()))
+                   for source in _sources() for stored in _store().search(resource_type, source=source)]
+        entries.sort(key=lambda pair: pair[1].when or "", reverse=True)
+        sections.append({"title": title, "entries": entries})
+    return render_template("web/records.html", sections=sections)
+
+
+@blueprint.route("/resource/<source>/<resource_type>/<resource_id>")
+def resource(source: str, resource_type: str, resource_id: str):
+    stored = _stored_or_404(source, resource_type, resource_id)
+    parsed = stored.resource()
+    readable = {key: value for key, value in parsed.items() if key not in ("resourceType", "id", "meta", "text")}
+    history = _store().history(source, resource_type, resource_id)
+    return render_template("web/resource.html", stored=stored, source=source, fields=readable,
+                           name=resource_name(parsed), history=history,
+                           has_narrative=isinstance(parsed.get("text"), Mapping))
+
+
+def _stored_or_404(source: str, resource_type: str, resource_id: str):
+    _known_source(source)
+    if not is_resource_type(resource_type) or not is_valid_id(resource_id):
+        abort(404)
+    stored = _store().get(source, resource_type, resource_id)
+    if stored is None:
+        abort(404)
+    return stored

@@ -1,0 +1,72 @@
+"""Reading FHIR elements for people: the display of a code, the name of a party, values of the expected kind.
+
+Payer data is untrusted and often incomplete, so every getter here tolerates a missing or mistyped element
+and answers None or empty rather than raising; the pages escape whatever text comes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from mirror.fhir.references import reference_target
+
+Resolver = Callable[[str, str], Mapping | None]  # (type, id) -> a resource the member has, or None
+
+
+def party_name(reference: object, resolve: Resolver) -> str | None:
+    """The name of a referenced Organization or Practitioner, else the reference's own display."""
+    if not isinstance(reference, Mapping):
+        return None
+    target = reference_target(reference.get("reference"))
+    found = resolve(*target) if target else None
+    if isinstance(found, Mapping):
+        name = resource_name(found)
+        if name:
+            return name
+    return text(reference.get("display"))
+
+
+def resource_name(resource: Mapping) -> str | None:
+    name = resource.get("name")
+    if isinstance(name, str):
+        return name
+    for human in as_list(name):
+        if isinstance(human, Mapping):
+            written = text(human.get("text"))
+            if written:
+                return written
+            parts = [*(str(g) for g in as_list(human.get("given"))), text(human.get("family")) or ""]
+            suffix = ", ".join(str(s) for s in as_list(human.get("suffix")))
+            joined = " ".join(part for part in parts if part)
+            if joined:
+                return f"{joined}, {suffix}" if suffix else joined
+    return None
+
+
+def codes(concept: object) -> list[str]:
+    if not isinstance(concept, Mapping):
+        return []
+    return [str(coding.get("code")) for coding in as_list(concept.get("coding"))
+            if isinstance(coding, Mapping) and coding.get("code")]
+
+
+def display(concept: object) -> str:
+    if not isinstance(concept, Mapping):
+        return ""
+    for coding in as_list(concept.get("coding")):
+        if isinstance(coding, Mapping) and text(coding.get("display")):
+            return coding["display"]
+    return text(concept.get("text")) or (codes(concept)[0] if codes(concept) else "")
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else []
+
+
+def mappings(value: object) -> list[Mapping]:
+    """The JSON objects in a list element, skipping anything else a broken payer put there."""
+    return [item for item in as_list(value) if isinstance(item, Mapping)]
+
+
+def text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
