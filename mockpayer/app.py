@@ -1,4 +1,5 @@
-"""`create_app(...)`: the mock payer as one Flask app, wiring plans, the authorization server and discovery."""
+"""`create_app(...)`: the mock payer as one Flask app, wiring plans, the authorization server, discovery, the
+FHIR API and QA fault injection."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from mockpayer.auth.server import PlanAuthorizationServer
 from mockpayer import discovery, r4
 from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
+from mockpayer.faults import FaultBoard, admin as faults_admin
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
 from mockpayer.resources import load_plan_resources
 
@@ -36,7 +38,9 @@ def create_app(
     plans: dict[str, Plan] | None = None,
     clock: Clock | None = None,
     config: dict | None = None,
+    faults: dict | None = None,
 ) -> Flask:
+    """`faults`: QA fault specs by system id (`"*"`: every other plan), over the plans' own (mockpayer/faults.py)."""
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
     app = Flask(__name__)
@@ -54,12 +58,14 @@ def create_app(
     context = PayerContext(plans=plans, clock=clock, ledger=ledger)
     context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger) for system_id, plan in plans.items()}
     context.resources = {system_id: load_plan_resources(plan.folder) for system_id, plan in plans.items()}
+    context.faults = FaultBoard(plans, ledger, faults)
     app.extensions["mockpayer"] = context
 
     app.register_blueprint(authorize.blueprint)
     app.register_blueprint(token.blueprint)
     app.register_blueprint(discovery.blueprint)
     app.register_blueprint(r4.blueprint)
+    app.register_blueprint(faults_admin)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default=LOOPBACK, help="address to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default: %(default)s)")
     serve.add_argument("--fixtures", default=str(BUNDLED_PLANS_DIR), help="folder of plan folders")
+    serve.add_argument("--faults", metavar="FILE",
+                       help='QA faults, JSON {"<system-id>" or "*": spec}, over the plans\' own (see README)')
     serve.set_defaults(run=_serve)
 
     plans = commands.add_parser("plans", help="list plans with their clients and members (mock credentials)")
@@ -50,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args) -> int:
     from mockpayer.app import create_app
+    from mockpayer.faults import read_faults_file
 
-    app = create_app(args.fixtures)
+    app = create_app(args.fixtures, faults=read_faults_file(args.faults) if args.faults else None)
     if not is_loopback_host(args.host):
         print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
     root = f"http://{args.host}:{args.port}"

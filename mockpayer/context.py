@@ -26,6 +26,7 @@ class PayerContext:
     ledger: object  # mockpayer.auth.ledger.Ledger
     auth_servers: dict[str, object] = field(default_factory=dict)  # system id -> PlanAuthorizationServer
     resources: dict[str, object] = field(default_factory=dict)  # system id -> mockpayer.resources.PlanResources
+    faults: object = None  # mockpayer.faults.FaultBoard
 
     def plan_for_host(self, host: str) -> Plan | None:
         hostname = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()
@@ -90,6 +91,12 @@ def accepted_audiences(plan: Plan) -> set[str]:
         f"https://{plan.api_host}/r4",
         f"{request.scheme}://{_sibling_host('api', plan)}/r4",
     }
+
+
+def bearer_credential() -> str | None:
+    """The token of the request's `Authorization: Bearer` header, if it has one."""
+    scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
+    return (credential.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def is_loopback(address: str | None) -> bool:

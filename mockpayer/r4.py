@@ -23,8 +23,9 @@ from mirror.fhir.scopes import allows_read
 from mirror.fhir.search import SearchError, parse_search
 from mirror.fhir.searchset import answer_search, page_bundle
 from mirror.fhir.validation import is_resource_type
+from mockpayer import faults
 from mockpayer.auth.ledger import TokenRecord
-from mockpayer.context import fhir_base_url, payer, plan_for
+from mockpayer.context import bearer_credential, fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan
 from mockpayer.resources import ResourceSet, StoredResource
 
@@ -56,7 +57,8 @@ def outcome_response(status: int, message: str, headers: dict | None = None) -> 
 
 
 @blueprint.errorhandler(FhirError)
-def _fhir_error(error: FhirError):
+@blueprint.errorhandler(faults.InjectedFault)
+def _fhir_error(error: FhirError | faults.InjectedFault):
     return outcome_response(error.status, error.message, error.headers)
 
 
@@ -78,6 +80,7 @@ def negotiate():
 
 @blueprint.route("/<system_id>/r4/<resource_type>", methods=ALL_METHODS)
 @blueprint.route("/r4/<resource_type>", methods=ALL_METHODS)
+@faults.injected
 def member_search(resource_type: str, system_id: str | None = None):
     plan, token, view = _member_view(system_id, resource_type)
     return _search(plan, resource_type, view, fhir_base_url(plan))
@@ -85,6 +88,7 @@ def member_search(resource_type: str, system_id: str | None = None):
 
 @blueprint.route("/<system_id>/r4/<resource_type>/<resource_id>", methods=ALL_METHODS)
 @blueprint.route("/r4/<resource_type>/<resource_id>", methods=ALL_METHODS)
+@faults.injected
 def member_read(resource_type: str, resource_id: str, system_id: str | None = None):
     plan, token, view = _member_view(system_id, resource_type)
     return _read(view, resource_type, resource_id)
@@ -92,6 +96,7 @@ def member_read(resource_type: str, resource_id: str, system_id: str | None = No
 
 @blueprint.route("/<system_id>/r4/Patient/<patient_id>/$everything", methods=ALL_METHODS)
 @blueprint.route("/r4/Patient/<patient_id>/$everything", methods=ALL_METHODS)
+@faults.injected
 def member_everything(patient_id: str, system_id: str | None = None):
     plan, token, view = _member_view(system_id, "Patient")
     if patient_id != token.patient_id:
@@ -129,11 +134,11 @@ def _member_view(system_id: str | None, resource_type: str) -> tuple[Plan, Token
 def _bearer_token(plan: Plan) -> TokenRecord:
     """BR-1: no token, 401 without an error code; BR-2: a bad, expired or revoked one, `invalid_token`;
     BR-5: a token another plan issued is bad here."""
-    scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
+    credential = bearer_credential()
     realm = f'Bearer realm="{plan.system_id}"'
-    if scheme.lower() != "bearer" or not credential.strip():
+    if credential is None:
         raise FhirError(401, "This API needs an access token (Authorization: Bearer).", {"WWW-Authenticate": realm})
-    record = payer().ledger.active_access_token(credential.strip())
+    record = payer().ledger.active_access_token(credential)
     if record is None or record.system_id != plan.system_id:
         raise FhirError(401, "The access token is invalid, expired or revoked.",
                         {"WWW-Authenticate": f'{realm}, error="invalid_token"'})

@@ -9,6 +9,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, jsonify, request
 
+from mockpayer import faults
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan
 
@@ -24,6 +25,11 @@ def oauth_error(status: int, error: str, description: str, headers: dict | None 
     return response
 
 
+@blueprint.errorhandler(faults.InjectedFault)
+def _injected_fault(fault: faults.InjectedFault):
+    return oauth_error(fault.status, fault.oauth_error, fault.message, fault.headers)
+
+
 @blueprint.route("/oauth2/<any(token, revoke, introspect):endpoint>", methods=["GET", "POST"])
 @blueprint.route("/<system_id>/oauth2/<any(token, revoke, introspect):endpoint>", methods=["GET", "POST"])
 def token_endpoint(endpoint: str, system_id: str | None = None):
@@ -36,6 +42,7 @@ def token_endpoint(endpoint: str, system_id: str | None = None):
                            {"WWW-Authenticate": 'Basic realm="mockpayer"'} if uses_basic else None)
     server = payer().auth_servers[plan.system_id]
     if ENDPOINTS[endpoint] is None:
+        faults.check_token_request(plan)
         return server.create_token_response()
     return server.create_endpoint_response(ENDPOINTS[endpoint])
 

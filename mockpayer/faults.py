@@ -1,0 +1,554 @@
+"""QA fault injection: a plan's API misbehaving on purpose, and the same way every time, so that a client's
+retries, token refresh and paging can be tested and a failing run replayed.
+
+A plan's fault spec comes from the `faults` section of its plan.json, from `mockpayer serve --faults FILE`
+(which wins), or live from `POST /_admin/faults`. It names rules by kind (one rule per kind):
+
+    {"seed": 7,
+     "rate_limit":   {"every": 5, "retry_after": 2, "retry_after_format": "http-date"},
+     "server_error": {"status": 503, "page": 2, "times": 2},
+     "expire_token": {"from": 12, "times": 1}}
+
+Each rule fires on the requests its conditions pick, all of them at once (no condition: every request):
+`every` N (requests N, 2N, ...), `from`/`to` (a range of request numbers, both ends included: a burst),
+`page` K (searchset page K, the one starting at offset (K-1) x _count), `rate` p (drawn from the plan's
+`random.Random(seed)`), and at most `times` M hits. Requests are numbered from 1 per plan, the member API
+and the token endpoint apart (`"at": "token"` aims latency, 429 and 5xx at the token endpoint).
+
+Counters and the random stream are per plan and move under one lock, so the same spec and the same
+sequence of requests give the same faults; `POST /_admin/reset` rewinds them. The member API goes
+through `injected`, a view decorator that sees the request before the API answers and the answer after
+it, as a proxy in front of the plan would; the token endpoint calls `check_token_request`. A plan with no
+faults costs one empty-dict check per request.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import orjson
+from flask import Blueprint, jsonify, request
+
+from mirror.fhir.paging import page_links, page_offset
+from mirror.fhir.search import PAGE_TOKEN, SearchError
+from mockpayer.context import bearer_credential, is_loopback, payer, plan_for
+from mockpayer.plans import Plan, PlanError
+
+# Evaluation order: latency first (a refused request is slow too), then what acts on tokens, then refusals
+# (the first refusal wins), then what reshapes an answer.
+REFUSALS = ("expire_token", "rate_limit", "server_error")
+BEFORE_ANSWER = ("latency", "revoke_refresh", *REFUSALS)
+RESHAPING = ("duplicates", "loop_next", "truncate")
+KINDS = (*BEFORE_ANSWER, *RESHAPING)
+AT_TOKEN_ENDPOINT = ("latency", "rate_limit", "server_error")
+SERVER_ERROR_STATUSES = (500, 502, 503)
+CONDITIONS = ("every", "from", "to", "page", "rate", "times", "at")
+SETTINGS = {
+    "rate_limit": ("retry_after", "retry_after_format"),
+    "server_error": ("status",),
+    "latency": ("seconds",),
+    "truncate": ("fraction",),
+    "loop_next": ("back_to",),
+    "duplicates": ("entries",),
+    "expire_token": (),
+    "revoke_refresh": (),
+}
+
+
+class FaultSpecError(PlanError):
+    """A fault spec that cannot be followed; the message names the field and what is wrong. A PlanError, as
+    faults are plan settings: `mockpayer serve` reports both the same way."""
+
+
+class InjectedFault(Exception):
+    """An error answer chosen by a fault: the member API renders it as an OperationOutcome, the token
+    endpoint as RFC 6749 JSON (`oauth_error`)."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+    @property
+    def oauth_error(self) -> str:
+        return "server_error" if self.status == 500 else "temporarily_unavailable"
+
+
+# ---- the spec ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    at: str = "api"
+    every: int | None = None
+    first: int | None = None  # "from"
+    last: int | None = None  # "to"
+    page: int | None = None
+    rate: float | None = None
+    times: int | None = None
+    status: int = 500
+    retry_after: int = 1
+    retry_after_as_date: bool = False
+    seconds: tuple[float, float] = (0.0, 0.0)
+    fraction: float = 0.5
+    back_to_first: bool = False
+    entries: int = 1
+
+    @property
+    def unconditional(self) -> bool:
+        return all(condition is None for condition in
+                   (self.every, self.first, self.last, self.page, self.rate, self.times))
+
+    @property
+    def waits_for_answer(self) -> bool:
+        """Page conditions and reshaping need the API's answer; everything else acts before it."""
+        return self.kind in RESHAPING or self.page is not None
+
+    def picks(self, request_number: int, page: int | None) -> bool:
+        """The conditions that need no state: request number and page (`rate` and `times` are drawn later)."""
+        return ((self.every is None or request_number % self.every == 0)
+                and (self.first is None or request_number >= self.first)
+                and (self.last is None or request_number <= self.last)
+                and (self.page is None or page == self.page))
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    seed: int
+    rules: tuple[Rule, ...]
+    source: dict  # as given (validated), for GET /_admin/faults
+
+    def rules_for(self, at: str, after_answer: bool) -> tuple[tuple[int, Rule], ...]:
+        return tuple((index, rule) for index, rule in enumerate(self.rules)
+                     if rule.at == at and rule.waits_for_answer == after_answer)
+
+
+def parse_spec(raw: object, where: str) -> FaultSpec:
+    """A validated spec; FaultSpecError names `where` and the offending field."""
+    if not isinstance(raw, dict):
+        raise FaultSpecError(f"{where}: a fault spec is a JSON object of fault kinds")
+    unknown = sorted(set(raw) - {"seed", *KINDS})
+    if unknown:
+        raise FaultSpecError(f"{where}: unknown fault {unknown[0]!r} (known: seed, {', '.join(KINDS)})")
+    seed = raw.get("seed", 0)
+    if type(seed) is not int:
+        raise FaultSpecError(f"{where}: seed must be an integer")
+    rules = tuple(_rule(kind, raw[kind], f"{where}: {kind}") for kind in KINDS if kind in raw)
+    return FaultSpec(seed, rules, dict(raw))
+
+
+def _rule(kind: str, raw: object, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise FaultSpecError(f"{where} must be an object of conditions and settings ({{}} for every request)")
+    unknown = sorted(set(raw) - set(CONDITIONS) - set(SETTINGS[kind]))
+    if unknown:
+        allowed = ", ".join((*CONDITIONS, *SETTINGS[kind]))
+        raise FaultSpecError(f"{where}: unknown field {unknown[0]!r} (allowed: {allowed})")
+    at = raw.get("at", "api")
+    if at not in ("api", "token"):
+        raise FaultSpecError(f"{where}.at must be \"api\" or \"token\"")
+    if at == "token" and kind not in AT_TOKEN_ENDPOINT:
+        raise FaultSpecError(f"{where}: only {', '.join(AT_TOKEN_ENDPOINT)} can be aimed at the token endpoint")
+    if at == "token" and "page" in raw:
+        raise FaultSpecError(f"{where}: the token endpoint has no pages")
+    rule = Rule(
+        kind, at,
+        every=_whole(raw, "every", where), first=_whole(raw, "from", where), last=_whole(raw, "to", where),
+        page=_whole(raw, "page", where), times=_whole(raw, "times", where),
+        rate=_number(raw, "rate", where, low=0, high=1, low_open=True),
+        status=_choice(raw, "status", where, SERVER_ERROR_STATUSES, 500),
+        retry_after=_whole(raw, "retry_after", where, minimum=0, default=1),
+        retry_after_as_date=_choice(raw, "retry_after_format", where, ("seconds", "http-date"), "seconds") == "http-date",
+        seconds=_seconds(raw, where),
+        fraction=_number(raw, "fraction", where, low=0, high=1, low_open=True, high_open=True, default=0.5),
+        back_to_first=_choice(raw, "back_to", where, ("self", "first"), "self") == "first",
+        entries=_whole(raw, "entries", where, default=1),
+    )
+    if kind == "latency" and "seconds" not in raw:
+        raise FaultSpecError(f"{where}.seconds is needed (a number of seconds or a [low, high] range)")
+    if rule.first is not None and rule.last is not None and rule.first > rule.last:
+        raise FaultSpecError(f"{where}: from ({rule.first}) is after to ({rule.last})")
+    return rule
+
+
+def _whole(raw: dict, key: str, where: str, minimum: int = 1, default: int | None = None) -> int | None:
+    value = raw.get(key, default)
+    if value is not None and (type(value) is not int or value < minimum):
+        kind = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+        raise FaultSpecError(f"{where}.{key} must be {kind}, not {value!r}")
+    return value
+
+
+def _number(raw: dict, key: str, where: str, *, low: float, high: float, low_open=False, high_open=False,
+            default: float | None = None) -> float | None:
+    value = raw.get(key, default)
+    if value is None:
+        return None
+    in_range = (type(value) in (int, float) and (low < value if low_open else low <= value)
+                and (value < high if high_open else value <= high))
+    if not in_range:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise FaultSpecError(f"{where}.{key} must be a number in {interval}, not {value!r}")
+    return float(value)
+
+
+def _choice(raw: dict, key: str, where: str, choices: tuple, default):
+    value = raw.get(key, default)
+    if value not in choices or type(value) is bool:
+        raise FaultSpecError(f"{where}.{key} must be one of {', '.join(map(json.dumps, choices))}, not {value!r}")
+    return value
+
+
+def _seconds(raw: dict, where: str) -> tuple[float, float]:
+    """`seconds`: a fixed delay or a [low, high] range drawn from the plan's random stream."""
+    value = raw.get("seconds", 0)
+    low, high = (value if isinstance(value, list) and len(value) == 2 else (value, value))
+    if not all(type(bound) in (int, float) and bound >= 0 for bound in (low, high)) or low > high:
+        raise FaultSpecError(f"{where}.seconds must be a number of seconds or a [low, high] range, not {value!r}")
+    return float(low), float(high)
+
+
+def read_faults_file(path: Path | str) -> dict:
+    """`mockpayer serve --faults FILE`: `{"<system-id>": spec, "*": spec for every other plan}`."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise FaultSpecError(f"{path}: cannot read ({error.strerror})") from None
+    except ValueError as error:
+        raise FaultSpecError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(raw, dict):
+        raise FaultSpecError(f"{path}: expected an object of {{\"<system-id>\" or \"*\": fault spec}}")
+    return raw
+
+
+# ---- where each plan has got to ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule: Rule
+    request_number: int
+    delay: float = 0.0
+
+
+class PlanFaults:
+    """One plan's spec and its state: request counts, hits per rule, the random stream; thread-safe."""
+
+    def __init__(self, spec: FaultSpec):
+        self.spec = spec
+        self.before = {at: spec.rules_for(at, after_answer=False) for at in ("api", "token")}
+        self.after = spec.rules_for("api", after_answer=True)
+        self._lock = threading.Lock()
+        self.rewind()
+
+    def rewind(self) -> None:
+        with self._lock:
+            self._random = random.Random(self.spec.seed)
+            self._requests = {"api": 0, "token": 0}
+            self._hits = [0] * len(self.spec.rules)
+
+    def arrive(self, at: str) -> tuple[int, list[Firing]]:
+        """Count a request and pick the rules that act before the answer."""
+        with self._lock:
+            self._requests[at] += 1
+            request_number = self._requests[at]
+            return request_number, self._fire(self.before[at], request_number, None, has_next=False)
+
+    def answered(self, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
+        """Pick the rules that need the answer (page conditions, reshaping)."""
+        with self._lock:
+            return self._fire(self.after, request_number, page, has_next)
+
+    def _fire(self, rules, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
+        fired: list[Firing] = []
+        refused = False
+        for index, rule in rules:
+            if (refused and rule.kind in REFUSALS) or not rule.picks(request_number, page):
+                continue
+            if rule.kind in ("loop_next", "duplicates") and not has_next:
+                continue
+            if rule.times is not None and self._hits[index] >= rule.times:
+                continue
+            if rule.rate is not None and self._random.random() >= rule.rate:
+                continue
+            self._hits[index] += 1
+            delay = self._random.uniform(*rule.seconds) if rule.seconds[0] != rule.seconds[1] else rule.seconds[0]
+            fired.append(Firing(rule, request_number, delay))
+            refused = refused or rule.kind in REFUSALS
+        return fired
+
+    def describe(self) -> dict:
+        with self._lock:
+            return {
+                "faults": {"seed": self.spec.seed, **self.spec.source},
+                "requests": dict(self._requests),
+                "hits": {rule.kind: hits for rule, hits in zip(self.spec.rules, self._hits)},
+            }
+
+
+class FaultBoard:
+    """Every plan's faults. Plans without any are absent, so a clean run asks one empty dict and moves on."""
+
+    def __init__(self, plans: dict[str, Plan], ledger, overrides: dict | None = None):
+        self.plans = plans
+        self.ledger = ledger
+        self._by_plan: dict[str, PlanFaults] = {}
+        self._lock = threading.Lock()
+        overrides = overrides or {}
+        strangers = sorted(set(overrides) - set(plans) - {"*"})
+        if strangers:
+            raise FaultSpecError(f"faults for {strangers[0]!r}: no such plan (plans: {', '.join(sorted(plans))})")
+        for system_id, plan in plans.items():
+            if system_id in overrides or "*" in overrides:
+                key = system_id if system_id in overrides else "*"
+                spec = parse_spec(overrides[key], f"faults for {key!r}")
+            elif "faults" in plan.settings:
+                spec = parse_spec(plan.settings["faults"], f"{plan.folder / 'plan.json'}: faults")
+            else:
+                continue
+            self.configure(system_id, spec)
+
+    def __len__(self) -> int:
+        return len(self._by_plan)
+
+    def get(self, system_id: str) -> PlanFaults | None:
+        return self._by_plan.get(system_id)
+
+    def configure(self, system_id: str, spec: FaultSpec) -> None:
+        """Replace a plan's spec, with fresh counters. A `revoke_refresh` rule without conditions also
+        revokes the plan's refresh tokens at once ("the payer revoked them")."""
+        with self._lock:
+            if spec.rules:
+                self._by_plan[system_id] = PlanFaults(spec)
+            else:
+                self._by_plan.pop(system_id, None)
+        if any(rule.kind == "revoke_refresh" and rule.unconditional for rule in spec.rules):
+            self.ledger.revoke_refresh_tokens(system_id)
+
+    def rewind(self, system_ids) -> None:
+        for system_id in system_ids:
+            faults = self.get(system_id)
+            if faults is not None:
+                faults.rewind()
+
+    def describe(self) -> dict:
+        described = {system_id: {"faults": {}, "requests": {}, "hits": {}} for system_id in self.plans}
+        described.update({system_id: faults.describe() for system_id, faults in list(self._by_plan.items())})
+        return described
+
+
+# ---- acting on the member API and the token endpoint --------------------------------------------------
+
+
+def injected(view):
+    """Puts the plan's faults around a member API view: latency, token and refusal rules before the API
+    answers; page rules and reshaping (duplicates, looping next, truncation) on its answer."""
+
+    @functools.wraps(view)
+    def faulted_view(*args, **kwargs):
+        board = payer().faults
+        if not board:
+            return view(*args, **kwargs)
+        plan = plan_for(kwargs.get("system_id"))
+        faults = board.get(plan.system_id)
+        if faults is None:
+            return view(*args, **kwargs)
+        request_number, firings = faults.arrive("api")
+        _act(plan, firings)
+        response = view(*args, **kwargs)
+        if faults.after and response.status_code == 200:
+            _reshape(plan, faults, request_number, response)
+        return response
+
+    return faulted_view
+
+
+def check_token_request(plan: Plan) -> None:
+    """The token endpoint's share: latency, 429 and 5xx rules with `"at": "token"`."""
+    board = payer().faults
+    faults = board.get(plan.system_id) if board else None
+    if faults is not None:
+        _, firings = faults.arrive("token")
+        _act(plan, firings)
+
+
+def _act(plan: Plan, firings: list[Firing]) -> None:
+    """Sleep, revoke, then raise the refusal if one fired."""
+    for firing in firings:
+        rule = firing.rule
+        if rule.kind == "latency":
+            time.sleep(firing.delay)
+        elif rule.kind == "revoke_refresh":
+            payer().ledger.revoke_refresh_tokens(plan.system_id)
+        elif rule.kind in REFUSALS:
+            raise _refusal(plan, firing)
+
+
+def _refusal(plan: Plan, firing: Firing) -> InjectedFault:
+    rule = firing.rule
+    because = f"(injected fault {rule.kind}, request {firing.request_number})"
+    if rule.kind == "expire_token":
+        _revoke_presented_access_token()
+        return InjectedFault(401, f"The access token is invalid, expired or revoked {because}.",
+                             {"WWW-Authenticate": f'Bearer realm="{plan.system_id}", error="invalid_token"'})
+    if rule.kind == "rate_limit":
+        retry_after = (formatdate(payer().clock.now() + rule.retry_after, usegmt=True) if rule.retry_after_as_date
+                       else str(rule.retry_after))
+        return InjectedFault(429, f"Too many requests {because}.", {"Retry-After": retry_after})
+    return InjectedFault(rule.status, f"{HTTPStatus(rule.status).phrase} {because}.")
+
+
+def _revoke_presented_access_token() -> None:
+    ledger = payer().ledger
+    credential = bearer_credential()
+    record = ledger.by_access_token(credential) if credential else None
+    if record is not None:
+        ledger.revoke_access(record)
+
+
+@dataclass
+class _SearchsetPage:
+    """Where a searchset page sits in its walk, read back from its own `self` link."""
+
+    number: int
+    search_url: str
+    self_params: list[tuple[str, str]]
+    offset: int
+    count: int
+    next_url: str | None = None
+
+    def url_at(self, offset: int) -> str:
+        return page_links(self.search_url, self.self_params, offset, 0, 0)[0]["url"]
+
+
+def _searchset_page(body: bytes, plan: Plan) -> _SearchsetPage | None:
+    try:
+        bundle = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
+        return None
+    links = {link.get("relation"): link.get("url") for link in bundle.get("link") or [] if isinstance(link, dict)}
+    if not isinstance(links.get("self"), str):
+        return None
+    parts = urlsplit(links["self"])
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    self_params = [(name, value) for name, value in params if name != PAGE_TOKEN]
+    try:
+        offset = page_offset(dict(params).get(PAGE_TOKEN), self_params)
+        count = int(dict(self_params).get("_count", plan.paging.default_count))
+    except (SearchError, ValueError):
+        return None
+    if count <= 0:
+        return None
+    number = -(-offset // count) + 1  # a page that a `duplicates` shift started mid-way counts as the next one
+    search_url = urlunsplit(parts._replace(query="", fragment=""))
+    return _SearchsetPage(number, search_url, self_params, offset, count, links.get("next"))
+
+
+def _reshape(plan: Plan, faults: PlanFaults, request_number: int, response) -> None:
+    body = response.get_data()
+    page = _searchset_page(body, plan)
+    firings = faults.answered(request_number, page.number if page else None,
+                              has_next=page is not None and page.next_url is not None)
+    _act(plan, firings)
+    for firing in firings:
+        rule = firing.rule
+        if rule.kind == "duplicates":
+            # The next page starts `entries` early, as offset paging over shifting data does.
+            body = _relink_next(body, page, page.url_at(max(page.offset + 1, page.offset + page.count - rule.entries)))
+        elif rule.kind == "loop_next":
+            body = _relink_next(body, page, page.url_at(0 if rule.back_to_first else page.offset))
+        elif rule.kind == "truncate":
+            body = body[:int(len(body) * rule.fraction)]
+    if firings:
+        response.set_data(body)
+
+
+def _relink_next(body: bytes, page: _SearchsetPage, next_url: str) -> bytes:
+    """Swap the `next` link's URL in the text itself, so resources keep their exact JSON."""
+    relinked = body.replace(orjson.dumps(page.next_url), orjson.dumps(next_url), 1)
+    page.next_url = next_url
+    return relinked
+
+
+# ---- /_admin: set, show and rewind faults, from this machine only ---------------------------------------
+
+admin = Blueprint("faults_admin", __name__, url_prefix="/_admin")
+
+
+class AdminRefusal(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@admin.errorhandler(AdminRefusal)
+@admin.errorhandler(FaultSpecError)
+def _refused(error):
+    response = jsonify(error=str(error))
+    response.status_code = getattr(error, "status", 400)
+    return response
+
+
+@admin.before_request
+def _loopback_only() -> None:
+    if not is_loopback(request.remote_addr):
+        raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
+
+
+@admin.get("/faults")
+def show_faults():
+    return jsonify(payer().faults.describe())
+
+
+@admin.post("/faults")
+def set_faults():
+    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan. A spec
+    with no faults clears them."""
+    body = _json_body(required=True)
+    system_ids = _addressed_plans(body.pop("system_id", None))
+    spec = parse_spec(body, "fault spec")
+    board = payer().faults
+    for system_id in system_ids:
+        board.configure(system_id, spec)
+    described = board.describe()
+    return jsonify({system_id: described[system_id] for system_id in system_ids})
+
+
+@admin.post("/reset")
+def reset_faults():
+    """Body (optional): `{"system_id": "demoplan"}`. Rewinds counters and seeds; the specs stay."""
+    system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
+    payer().faults.rewind(system_ids)
+    return jsonify(reset=system_ids)
+
+
+def _json_body(required: bool) -> dict:
+    """JSON only: a browser cannot send it cross-site without a CORS preflight, which this mock never grants."""
+    if not required and not request.get_data():
+        return {}
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        raise AdminRefusal(400, "The body must be a JSON object sent as application/json.")
+    return body
+
+
+def _addressed_plans(system_id) -> list[str]:
+    plans = payer().plans
+    if system_id is None:
+        return list(plans)
+    if system_id not in plans:
+        raise AdminRefusal(404, f"No plan {str(system_id)[:64]!r} on this mock (plans: {', '.join(plans)}).")
+    return [system_id]
