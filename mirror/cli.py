@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
@@ -29,6 +28,10 @@ from mirror.plans import (
 )
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
+from mirror.sync import SyncOptions, plan_statuses, render_status, sync_plans
+from mirror.sync.engine import DEFAULT_PAGE_SIZE
+from mirror.sync.progress import progress_for
+from mirror.sync.status import epoch_instant
 
 CLIENT_SECRET_ENV = "MIRROR_CLIENT_SECRET"
 FAILED = 1
@@ -162,14 +165,66 @@ def run_connections(args: argparse.Namespace) -> int:
 
 
 def _moment(epoch_seconds: int | None) -> str:
-    if epoch_seconds is None:
-        return "unknown"
-    return datetime.fromtimestamp(epoch_seconds, timezone.utc).isoformat(timespec="seconds")
+    return epoch_instant(epoch_seconds) or "unknown"
+
+
+# sync ----------------------------------------------------------------------------------------------------
+
+
+def add_sync(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "sync", parents=[common], help="bring your records home from connected plans",
+        description="Fetch your records from each named plan (every connected plan when none is named) into the "
+                    "local store: only what changed since the last complete sync, resuming an interrupted one. "
+                    "Exit status: 0 complete, 3 partial (something is missing; the next sync resumes it), "
+                    "4 failed (nothing could be synced), 1 the sync could not start.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="plans to sync (default: all connected plans)")
+    parser.add_argument("--full", action="store_true",
+                        help="fetch everything again and mark what the plan no longer has as removed")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    parser.add_argument("--search-by-type", action="store_true",
+                        help="search each resource type instead of using Patient/$everything")
+    parser.add_argument("--page-size", type=_positive_int, default=DEFAULT_PAGE_SIZE,
+                        help="resources per page to ask for (default %(default)s; the plan may send fewer)")
+    parser.add_argument("--max-requests-per-minute", type=_positive_int, metavar="N",
+                        help="never send more requests than this in a minute (default: no limit)")
+    parser.set_defaults(run=run_sync)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    options = SyncOptions(full=args.full, use_everything=not args.search_by_type, page_size=args.page_size,
+                          requests_per_minute=args.max_requests_per_minute)
+    report = sync_plans(data_dir(args), args.names, options, progress_for(sys.stderr))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
+    return report.exit_code
+
+
+# status --------------------------------------------------------------------------------------------------
+
+
+def add_status(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("status", parents=[common],
+                                 help="each plan's last sync, records held, token expiry, re-connect needed")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(run=run_status)
+
+
+def run_status(args: argparse.Namespace) -> int:
+    statuses = plan_statuses(data_dir(args))
+    print(json.dumps(statuses, indent=2) if args.json else render_status(statuses))
+    return 0
 
 
 # the command ---------------------------------------------------------------------------------------------
 
-SUBCOMMANDS = [add_connect, add_connections]
+SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,8 +69,13 @@ def bundle_json(envelope: Mapping, resources: Sequence[bytes | str]) -> bytes:
 
 def next_page_url(bundle: Mapping) -> str | None:
     """The `next` link of a searchset page, or None on the last page (client side: follow only this)."""
+    return link_url(bundle, "next")
+
+
+def link_url(bundle: Mapping, relation: str) -> str | None:
+    """The URL of the Bundle's first link with this relation (`self`, `next`, ...), or None."""
     for link in bundle.get("link") or []:
-        if isinstance(link, Mapping) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+        if isinstance(link, Mapping) and link.get("relation") == relation and isinstance(link.get("url"), str):
             return link["url"]
     return None
 

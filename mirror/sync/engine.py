@@ -1,0 +1,375 @@
+"""The sync engine: one run per plan, from the CapabilityStatement to the last referenced Organization.
+
+A run walks `$everything` (or one search per type, see targets.py) page by page. Each page goes to the
+store together with its checkpoint, the next page's URL, in one commit (SY-7), so a run cut short by
+Ctrl-C, a kill or a crash is resumed by the next one from the page after the last one committed. A walk
+that finished leaves a high-water mark, and the next run asks only for what changed since (`_since` or
+`_lastUpdated=gt`), taken from the plan's own clock (its `Date` header) less an overlap, never from this
+machine's. `--full` walks everything again and tombstones what the plan no longer has.
+
+Then the resources the member's records reference on the plan's own base (relative references, or absolute
+ones under its FHIR base) and that the store lacks are read one by one, a few levels deep.
+
+A page that fails after its retries, or that the plan's paging loops on, marks its walk incomplete with
+the URL and the reason (SY-6): the run ends `partial`, and the next run resumes from that page. A type the
+plan refuses to search (400, 403, 404 at its first page) or the scope does not cover is skipped and
+reported (CL-6). A refused refresh token stops the plan's run, marks it "re-connect needed", and keeps
+what was stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+
+from mirror.fhir.ids import is_valid_id
+from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, iter_references, parse_reference
+from mirror.fhir.scopes import allows_read
+from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
+from mirror.store import InvalidResource, Store, SyncState
+from mirror.store.records import utc_now
+from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, is_on_base
+from mirror.sync.pages import MAX_PAGES, BadPage, Page, PagingGuard, PagingStopped, read_resource, read_searchset
+from mirror.sync.progress import NoProgress, Progress
+from mirror.sync.report import COMPLETE, FAILED, PARTIAL, PlanReport, StreamReport, SyncReport
+from mirror.sync.retry import RetryPolicy, http_date
+from mirror.sync.status import RESUMABLE, clear_reconnect_mark, mark_reconnect_needed
+from mirror.sync.targets import EVERYTHING, Stream, sync_targets
+
+REFERENCES = "$references"  # checkpoint key: "complete" once every reference of the stored records was looked up
+HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the last run: late commits on the plan
+DEFAULT_PAGE_SIZE = 100  # 1up's maximum; plans that clamp it still page correctly (SY-8)
+MAX_REFERENCE_READS = 10_000
+INCOMPLETE, SKIPPED, REFUSED, RESTART = "incomplete", "skipped", "refused", "restart"
+GONE = (403, 404, 410)  # a referenced resource the plan does not (or no longer) let this member read
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    full: bool = False
+    use_everything: bool = True
+    page_size: int = DEFAULT_PAGE_SIZE
+    max_pages: int = MAX_PAGES
+    requests_per_minute: float | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def sync_plans(
+    data_dir: Path, names: Iterable[str] = (), options: SyncOptions = SyncOptions(), progress: Progress = NoProgress()
+) -> SyncReport:
+    """Sync the named plans (every connected plan when none is named) into the store in `data_dir`."""
+    names = list(names)
+    connections = [load_connection(data_dir, name) for name in names] if names else list_connections(data_dir)
+    report = SyncReport()
+    with Store(data_dir) as store:
+        for connection in connections:
+            budget = None
+            if options.requests_per_minute:
+                budget = RequestBudget(options.requests_per_minute, time.monotonic, time.sleep)
+            client = PayerClient(data_dir, connection, policy=options.retry, budget=budget)
+            report.plans.append(sync_plan(store, client, options, progress))
+            progress.done()
+    return report
+
+
+def sync_plan(store: Store, client: PayerClient, options: SyncOptions = SyncOptions(),
+              progress: Progress = NoProgress()) -> PlanReport:
+    """One run for the plan `client` talks to; its report. Store errors and interruptions propagate."""
+    return _PlanSync(store, client, options, progress).run()
+
+
+class _Stop(Exception):
+    """The run cannot go on for this plan; the message says why."""
+
+
+class _PlanSync:
+    def __init__(self, store: Store, client: PayerClient, options: SyncOptions, progress: Progress):
+        self.store = store
+        self.client = client
+        self.options = options
+        self.progress = progress
+        self.connection: Connection = client.connection
+        self.name = self.connection.plan.name
+        self.base = client.base
+        self.report = PlanReport(self.name)
+        self.run_id = ""
+        self.received: dict[str, set[str]] = {}  # type -> ids received in this run
+        self.referenced: set[tuple[str, str]] = set()
+        self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
+        self.references_complete = False
+
+    # ----- the run
+
+    def run(self) -> PlanReport:
+        started = time.monotonic()
+        self.run_id = self.store.begin_run(self.name)
+        self.report.run_id, self.report.started_at = self.run_id, utc_now()
+        try:
+            self._sync()
+        except ReconnectNeeded as refused:
+            self.report.reconnect_needed = True
+            self.report.errors.append(str(refused))
+            mark_reconnect_needed(self.store, self.name, self.run_id)
+        except (ConnectError, FetchFailed, _Stop) as error:
+            self.report.errors.append(str(error))
+        self._count_types()
+        self.report.status = self._outcome()
+        run = self.store.finish_run(self.run_id, status=self.report.status, errors=self.report.errors)
+        self.report.ended_at = run.ended_at
+        self.report.seconds = time.monotonic() - started
+        self.report.requests = self.client.requests
+        return self.report
+
+    def _sync(self) -> None:
+        patient_id = self.client.token.patient
+        if not is_valid_id(patient_id):
+            raise _Stop(f"{self.name}: the plan did not say which patient record it granted; "
+                        f"run: mirror connect {self.name} ...")
+        statement, mark = self._capabilities()
+        token = self.client.token
+        targets = sync_targets(statement, base=self.base, patient_id=patient_id, scope=token.scope,
+                               page_size=self.options.page_size, use_everything=self.options.use_everything)
+        for skipped in targets.skipped:
+            self._skip(skipped.resource_type, skipped.reason)
+        previous_references = self.store.sync_state(self.name, REFERENCES)
+        self._put_state(SyncState(REFERENCES, status="pending"))
+        if targets.everything is None or self._walk(targets.everything, mark) == REFUSED:
+            for stream in targets.by_type:
+                self._walk(stream, mark)
+        self._resolve_references(scan_stored=previous_references is not None and previous_references.status != COMPLETE)
+        if self.options.full:
+            self._reconcile_removals()
+        clear_reconnect_mark(self.store, self.name, self.run_id)
+
+    def _capabilities(self) -> tuple[dict | None, str]:
+        """The plan's CapabilityStatement (None when it has none worth reading) and this run's high-water mark."""
+        url = f"{self.base}/metadata"
+        try:
+            answer = self.client.get(url, authorized=False)
+        except Refused as refused:
+            self.report.notes.append(f"no CapabilityStatement ({refused}); searching the usual payer types")
+            return None, self._high_water(None)
+        try:
+            statement = orjson.loads(answer.body)
+        except orjson.JSONDecodeError:
+            statement = None
+        if not isinstance(statement, dict) or statement.get("resourceType") != "CapabilityStatement":
+            self.report.notes.append(f"{url} is not a CapabilityStatement; searching the usual payer types")
+            statement = None
+        return statement, self._high_water(answer.headers.get("Date"))
+
+    def _high_water(self, date_header: str | None) -> str:
+        """The plan's time now (its Date header, else this machine's clock) less the overlap, as a FHIR instant."""
+        moment = http_date(date_header) or datetime.fromtimestamp(self.client.now(), timezone.utc)
+        return (moment - HIGH_WATER_OVERLAP).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    # ----- walking a search's pages
+
+    def _walk(self, stream: Stream, mark: str) -> str:
+        state = self.store.sync_state(self.name, stream.key)
+        start, pending_mark, mode = self._starting_point(stream, state, mark)
+        walk = self.report.streams[stream.key] = StreamReport(mode)
+        if stream.key != EVERYTHING:
+            self.report.type(stream.key)
+        outcome = self._pages(stream, walk, start, pending_mark)
+        if outcome == RESTART:
+            # The saved page is no longer served (paging cursors expire): start the walk over.
+            walk.mode = "full"
+            outcome = self._pages(stream, walk, stream.url, mark)
+        return outcome
+
+    def _starting_point(self, stream: Stream, state: SyncState | None, mark: str) -> tuple[str, str, str]:
+        """(first URL, the mark this walk leaves when it ends, mode) from the walk's checkpoint."""
+        if not self.options.full and state is not None:
+            if state.status in RESUMABLE and state.next_url and is_on_base(state.next_url, self.base):
+                return state.next_url, state.high_water or mark, "resumed"
+            if state.status == COMPLETE and state.high_water and stream.since:
+                return stream.changed_since_url(state.high_water), mark, "incremental"
+        return stream.url, mark, "full"
+
+    def _pages(self, stream: Stream, walk: StreamReport, start: str, mark: str) -> str:
+        guard = PagingGuard(start, self.options.max_pages)
+        url = start
+        while url is not None:
+            try:
+                page = read_searchset(self.client.get(url))
+            except Refused as refused:
+                if walk.pages == 0:
+                    return RESTART if walk.mode == "resumed" else self._refused(stream, walk, refused)
+                return self._incomplete(stream, walk, url, mark, refused)
+            except (FetchFailed, BadPage) as error:
+                return self._incomplete(stream, walk, url, mark, error)
+            try:
+                following, stopped = guard.next_url(page), None
+            except PagingStopped as stop:
+                following, stopped = None, stop
+            status = INCOMPLETE if stopped else ("running" if following else COMPLETE)
+            try:
+                self._commit(stream.key, page, SyncState(stream.key, next_url=following, high_water=mark, status=status))
+            except InvalidResource as error:
+                return self._incomplete(stream, walk, url, mark, BadPage(f"{url}: {error}"))
+            walk.pages += 1
+            self.report.pages += 1
+            self.progress.page(self.name, stream.key, walk.pages,
+                               {kind: len(ids) for kind, ids in self.received.items()})
+            if stopped is not None:
+                walk.status, walk.error = INCOMPLETE, str(stopped)
+                self.report.errors.append(f"{stream.key}: {stopped}")
+                return INCOMPLETE
+            url = following
+        walk.status = COMPLETE
+        return COMPLETE
+
+    def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
+        self.store.commit_page(self.name, [resource.text for resource in page.resources], run_id=self.run_id,
+                               request_url=page.url, sync_state=state)
+        for resource in page.resources:
+            self.received.setdefault(resource.resource_type, set()).add(resource.id)
+            self.walk_of_type.setdefault(resource.resource_type, walk_key)
+            self._note_references(resource.parsed)
+
+    def _incomplete(self, stream: Stream, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
+        """Record that the walk stopped at `url` (the next run starts there) and why."""
+        self._put_state(SyncState(stream.key, next_url=url, high_water=mark, status=INCOMPLETE))
+        walk.status, walk.error = INCOMPLETE, str(error)
+        self.report.errors.append(f"{stream.key}: {error}")
+        return INCOMPLETE
+
+    def _refused(self, stream: Stream, walk: StreamReport, refused: Refused) -> str:
+        """The plan will not run this search at all: $everything falls back to searches, a type is skipped."""
+        walk.status, walk.error = SKIPPED, str(refused)
+        self._put_state(SyncState(stream.key, status=SKIPPED))
+        if stream.key == EVERYTHING:
+            self.report.notes.append(f"the plan refused $everything ({refused}); searched each type instead")
+            return REFUSED
+        self._skip(stream.key, f"refused by the plan (HTTP {refused.status}{f': {refused.detail}' if refused.detail else ''})")
+        return SKIPPED
+
+    def _skip(self, resource_type: str, reason: str) -> None:
+        row = self.report.type(resource_type)
+        row.status, row.reason = SKIPPED, reason
+
+    def _put_state(self, state: SyncState) -> None:
+        self.store.commit_page(self.name, [], run_id=self.run_id, sync_state=state)
+
+    # ----- references
+
+    def _note_references(self, resource: dict) -> None:
+        for text in iter_references(resource):
+            target = self._target_on_base(text)
+            if target is not None:
+                self.referenced.add(target)
+
+    def _target_on_base(self, text: str) -> tuple[str, str] | None:
+        """The (type, id) of a reference this plan can resolve: relative, or absolute under its FHIR base."""
+        try:
+            reference = parse_reference(text)
+        except InvalidReference:
+            return None
+        if reference.kind == RELATIVE or (reference.kind == ABSOLUTE and is_on_base(text, self.base)):
+            return reference.resource_type, reference.id
+        return None
+
+    def _resolve_references(self, *, scan_stored: bool) -> None:
+        """Read the referenced resources not held yet; in a full sync, also those held but not received.
+
+        `scan_stored` also looks at the references of every stored record: an earlier run that stopped
+        before this step left some unresolved.
+        """
+        if scan_stored:
+            for resource_type in self.store.counts(self.name):
+                for stored in self.store.search(resource_type, source=self.name):
+                    self._note_references(orjson.loads(stored.text))
+        looked_up: set[tuple[str, str]] = set()
+        unresolved = failed = 0
+        while wanted := sorted(target for target in self.referenced - looked_up if self._lacks(target)):
+            if len(looked_up) + len(wanted) > MAX_REFERENCE_READS:
+                self.report.errors.append(f"references: more than {MAX_REFERENCE_READS} to read; stopped")
+                failed += 1
+                break
+            for resource_type, resource_id in wanted:
+                looked_up.add((resource_type, resource_id))
+                url = f"{self.base}/{resource_type}/{resource_id}"
+                try:
+                    received = read_resource(self.client.get(url), resource_type, resource_id)
+                    self._commit(REFERENCES, Page(url, [received], None, None), None)
+                except Refused as refused:
+                    if refused.status in GONE:
+                        unresolved += 1
+                    else:
+                        failed += 1
+                        self.report.errors.append(f"references: {refused}")
+                except (FetchFailed, BadPage, InvalidResource) as error:
+                    failed += 1
+                    self.report.errors.append(f"references: {error}")
+        if unresolved:
+            self.report.unresolved_references = unresolved
+            self.report.notes.append(f"{unresolved} referenced resources are not available from the plan")
+        self.references_complete = failed == 0
+        self._put_state(SyncState(REFERENCES, status=COMPLETE if self.references_complete else INCOMPLETE))
+
+    def _lacks(self, target: tuple[str, str]) -> bool:
+        resource_type, resource_id = target
+        if not allows_read(self.client.token.scope, resource_type):
+            return False
+        if resource_id in self.received.get(resource_type, ()):
+            return False
+        if self.options.full:
+            return True  # held but not received: read it, to know whether the plan still has it
+        stored = self.store.get(self.name, resource_type, resource_id)
+        return stored is None or stored.removed
+
+    # ----- full sync: removals
+
+    def _reconcile_removals(self) -> None:
+        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete)."""
+        unfinished = [key for key, walk in self.report.streams.items() if walk.status not in (COMPLETE, SKIPPED)]
+        if unfinished or not self.references_complete or self.report.errors:
+            self.report.notes.append("removals were not checked, since the sync is incomplete")
+            return
+        skipped = {name for name, row in self.report.types.items() if row.status == SKIPPED}
+        for resource_type in self.store.counts(self.name):
+            if resource_type in skipped or not allows_read(self.client.token.scope, resource_type):
+                continue
+            gone = self.store.ids(self.name, resource_type) - self.received.get(resource_type, set())
+            if gone:
+                self.report.type(resource_type).removed += self.store.mark_removed(
+                    self.name, resource_type, gone, run_id=self.run_id)
+        self.report.removals_reconciled = True
+
+    # ----- the report
+
+    def _count_types(self) -> None:
+        """Per type: what the received resources did to the store, how many fail R4 validation, how it ended."""
+        for resource_type, ids in self.received.items():
+            row = self.report.type(resource_type)
+            for resource_id in ids:
+                stored = self.store.get(self.name, resource_type, resource_id)
+                if stored is None:
+                    continue
+                if stored.run_id != self.run_id:
+                    row.unchanged += 1
+                elif stored.version == 1:
+                    row.new += 1
+                else:
+                    row.changed += 1
+                if stored.findings:
+                    row.invalid += 1
+        for resource_type, row in self.report.types.items():
+            if row.status == SKIPPED:
+                continue
+            walk_key = resource_type if resource_type in self.report.streams else self.walk_of_type.get(resource_type)
+            walk = self.report.streams.get(walk_key)
+            finished = walk.status == COMPLETE if walk is not None else self.references_complete
+            row.status = COMPLETE if finished else INCOMPLETE
+
+    def _outcome(self) -> str:
+        if not self.report.errors:
+            return COMPLETE
+        stored_anything = self.report.pages or any(self.received.values())
+        return PARTIAL if stored_anything else FAILED

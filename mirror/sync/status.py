@@ -1,0 +1,111 @@
+"""`mirror status`: how each plan stands (last sync, records held, token expiry, re-connect needed), and the
+"re-connect needed" mark a sync leaves in the store when the plan refuses the saved sign-in (SY-4).
+
+The mark is a sync-state entry under the key `$connection` (checkpoint keys that are not resource types
+start with `$`), so it is written in the same store commit as the run that found it. A `mirror connect`
+made after the mark supersedes it, and the next sync that gets through clears it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mirror.oauth import Connection, list_connections
+from mirror.store import Store, SyncState
+
+CONNECTION_KEY = "$connection"
+RECONNECT_NEEDED, SIGNED_IN = "reconnect-needed", "ok"
+RESUMABLE = ("running", "incomplete")
+
+
+def mark_reconnect_needed(store: Store, name: str, run_id: str) -> None:
+    store.commit_page(name, [], run_id=run_id, sync_state=SyncState(CONNECTION_KEY, status=RECONNECT_NEEDED))
+
+
+def clear_reconnect_mark(store: Store, name: str, run_id: str) -> None:
+    state = store.sync_state(name, CONNECTION_KEY)
+    if state is not None and state.status != SIGNED_IN:
+        store.commit_page(name, [], run_id=run_id, sync_state=SyncState(CONNECTION_KEY, status=SIGNED_IN))
+
+
+def reconnect_needed(store: Store, name: str, connection: Connection | None) -> bool:
+    """True when a sync found the sign-in refused and no `mirror connect` has happened since."""
+    state = store.sync_state(name, CONNECTION_KEY)
+    if state is None or state.status != RECONNECT_NEEDED:
+        return False
+    return connection is None or _moment(connection.connected_at) <= _moment(state.updated_at)
+
+
+def plan_statuses(data_dir: Path) -> list[dict]:
+    """One entry per plan that is connected or has records, by name; tokens are never part of it."""
+    connections = {connection.plan.name: connection for connection in list_connections(data_dir)}
+    with Store(data_dir, read_only=True) as store:
+        names = sorted(set(connections) | set(store.sources()) | {run.source for run in store.runs()})
+        return [_plan_status(store, name, connections.get(name)) for name in names]
+
+
+def _plan_status(store: Store, name: str, connection: Connection | None) -> dict:
+    runs = store.runs(name)
+    last = runs[0] if runs else None
+    last_complete = next((run for run in runs if run.status == "complete"), None)
+    token = connection.token if connection is not None else None
+    return {
+        "name": name,
+        "connected": connection is not None,
+        "fhir_base": connection.plan.endpoints.fhir_base if connection else None,
+        "patient": token.patient if token else None,
+        "last_sync": None if last is None else {
+            "run_id": last.run_id, "started_at": last.started_at, "ended_at": last.ended_at, "status": last.status,
+            "new": last.new, "changed": last.changed, "unchanged": last.unchanged, "removed": last.removed,
+            "errors": list(last.errors),
+        },
+        "last_complete_sync": last_complete.ended_at if last_complete else None,
+        "counts": store.counts(name),
+        "resumes": [state.resource_type for state in store.sync_states(name) if state.status in RESUMABLE],
+        "access_token_expires_at": epoch_instant(token.expires_at) if token else None,
+        "has_refresh_token": bool(token and token.refresh_token),
+        "reconnect_needed": reconnect_needed(store, name, connection),
+    }
+
+
+def render_status(statuses: list[dict]) -> str:
+    if not statuses:
+        return "No plans connected yet; try: mirror connect demo --login member1:pass-member1"
+    return "\n\n".join(_render_one(status) for status in statuses)
+
+
+def _render_one(status: dict) -> str:
+    name = status["name"]
+    where = f"{status['fhir_base']}, Patient/{status['patient'] or '?'}" if status["connected"] else "not connected"
+    lines = [f"{name}: {where}"]
+    last = status["last_sync"]
+    if last is None:
+        lines.append("  last sync: never")
+    else:
+        lines.append(f"  last sync: {last['status']}, started {last['started_at']}, ended {last['ended_at'] or '-'} "
+                     f"(new {last['new']}, changed {last['changed']}, unchanged {last['unchanged']}, "
+                     f"removed {last['removed']})")
+        lines.extend(f"    error: {error}" for error in last["errors"][:5])
+    lines.append(f"  last complete sync: {status['last_complete_sync'] or 'never'}")
+    counts = status["counts"]
+    lines.append("  records: " + (", ".join(f"{kind} {count}" for kind, count in counts.items()) or "none"))
+    if status["resumes"]:
+        lines.append(f"  next sync resumes: {', '.join(status['resumes'])}")
+    if status["connected"]:
+        refresh = "a refresh token is saved" if status["has_refresh_token"] else "no refresh token"
+        lines.append(f"  access token expires: {status['access_token_expires_at'] or 'unknown'}; {refresh}")
+    if status["reconnect_needed"]:
+        lines.append(f"  RE-CONNECT NEEDED: the plan refused the saved sign-in; run: mirror connect {name} ...")
+    return "\n".join(lines)
+
+
+def _moment(text: str) -> datetime:
+    """A time the mirror wrote itself (connection file, store stamps): ISO 8601 in UTC."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def epoch_instant(epoch_seconds: int | None) -> str | None:
+    """Epoch seconds (a token's expiry) as an ISO 8601 instant in UTC."""
+    return None if epoch_seconds is None else datetime.fromtimestamp(epoch_seconds, timezone.utc).isoformat(
+        timespec="seconds")
