@@ -40,7 +40,8 @@ from flask import Blueprint, jsonify, request
 
 from mirror.fhir.paging import page_links, page_offset
 from mirror.fhir.search import PAGE_TOKEN, SearchError
-from mockpayer.context import bearer_credential, is_loopback, payer, plan_for
+from mirror.fhir_http import bearer_credential
+from mockpayer.context import is_loopback, payer, plan_for
 from mockpayer.plans import Plan, PlanError
 
 # Evaluation order: latency first (a refused request is slow too), then what acts on tokens, then refusals
@@ -51,6 +52,7 @@ RESHAPING = ("duplicates", "loop_next", "truncate")
 KINDS = (*BEFORE_ANSWER, *RESHAPING)
 AT_TOKEN_ENDPOINT = ("latency", "rate_limit", "server_error")
 SERVER_ERROR_STATUSES = (500, 502, 503)
+RETRY_AFTER_FORMATS = ("seconds", "http-date")  # RFC 9110 10.2.3: delta-seconds or an HTTP-date
 CONDITIONS = ("every", "from", "to", "page", "rate", "times", "at")
 SETTINGS = {
     "rate_limit": ("retry_after", "retry_after_format"),
@@ -89,6 +91,8 @@ class InjectedFault(Exception):
 
 @dataclass(frozen=True)
 class Rule:
+    """One fault: when it fires (the conditions) and what it does (the settings its kind reads)."""
+
     kind: str
     at: str = "api"
     every: int | None = None
@@ -169,7 +173,7 @@ def _rule(kind: str, raw: object, where: str) -> Rule:
         rate=_number(raw, "rate", where, low=0, high=1, low_open=True),
         status=_choice(raw, "status", where, SERVER_ERROR_STATUSES, 500),
         retry_after=_whole(raw, "retry_after", where, minimum=0, default=1),
-        retry_after_as_date=_choice(raw, "retry_after_format", where, ("seconds", "http-date"), "seconds") == "http-date",
+        retry_after_as_date=_choice(raw, "retry_after_format", where, RETRY_AFTER_FORMATS, "seconds") == "http-date",
         seconds=_seconds(raw, where),
         fraction=_number(raw, "fraction", where, low=0, high=1, low_open=True, high_open=True, default=0.5),
         back_to_first=_choice(raw, "back_to", where, ("self", "first"), "self") == "first",
