@@ -11,6 +11,7 @@ from authlib.oauth2.rfc6749 import InsecureTransportError
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
+from mirror.fhir_http import outcome_response
 from mockpayer.auth import authorize, token
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.server import PlanAuthorizationServer
@@ -89,5 +90,5 @@ def _http_error(error: HTTPException):
     if "/oauth2/" in request.path and "/authorize" not in request.path:
         return token.oauth_error(error.code or 500, "invalid_request", error.description or error.name)
     if "/r4" in request.path:
-        return r4.outcome_response(error.code or 500, error.description or error.name)
+        return outcome_response(error.code or 500, error.description or error.name)
     return error

@@ -93,12 +93,6 @@ def accepted_audiences(plan: Plan) -> set[str]:
     }
 
 
-def bearer_credential() -> str | None:
-    """The token of the request's `Authorization: Bearer` header, if it has one."""
-    scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
-    return (credential.strip() or None) if scheme.lower() == "bearer" else None
-
-
 def is_loopback(address: str | None) -> bool:
     try:
         return address is not None and ip_address(address.split("%")[0]).is_loopback

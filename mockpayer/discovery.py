@@ -11,12 +11,14 @@ import orjson
 from flask import Blueprint, jsonify
 
 from mirror.fhir.capability import SmartEndpoints, capability_statement
+from mirror.fhir_http import FhirError, fhir_error_response, fhir_response, negotiate
 from mockpayer.context import auth_endpoints, fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan
-from mockpayer.r4 import directory_base_url, fhir_response, negotiate
+from mockpayer.r4 import directory_base_url
 from mockpayer.resources import ResourceSet
 
 blueprint = Blueprint("discovery", __name__)
+blueprint.register_error_handler(FhirError, fhir_error_response)  # metadata negotiates like the API
 
 SMART_CAPABILITIES = [
     "launch-standalone",

@@ -10,69 +10,37 @@ as the fixture wrote it.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import orjson
 from flask import Blueprint, Response, request
 
-from mirror.fhir.dates import FhirDateError, date_range, element_range
+from mirror.fhir.dates import element_range
+from mirror.fhir.everything import answer_everything, parse_everything
 from mirror.fhir.ids import is_valid_id
-from mirror.fhir.outcome import outcome_for_status
-from mirror.fhir.paging import page_links, page_offset
 from mirror.fhir.scopes import allows_read
 from mirror.fhir.search import SearchError, parse_search
-from mirror.fhir.searchset import answer_search, page_bundle
+from mirror.fhir.searchset import answer_search
 from mirror.fhir.validation import is_resource_type
+from mirror.fhir_http import (
+    ALL_METHODS,
+    FhirError,
+    bearer_credential,
+    fhir_error_response,
+    fhir_response,
+    negotiate,
+    prefers_strict_handling,
+    resource_response,
+)
 from mockpayer import faults
 from mockpayer.auth.ledger import TokenRecord
-from mockpayer.context import bearer_credential, fhir_base_url, payer, plan_for
+from mockpayer.context import fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan
 from mockpayer.resources import ResourceSet, StoredResource
 
 blueprint = Blueprint("r4", __name__)
+blueprint.register_error_handler(FhirError, fhir_error_response)
+blueprint.register_error_handler(faults.InjectedFault, fhir_error_response)
+blueprint.before_request(negotiate)
 
-FHIR_JSON = "application/fhir+json"
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 EVERYTHING_MAX_COUNT = 1000
-
-
-class FhirError(Exception):
-    """An error answered as an OperationOutcome with this status (and headers such as WWW-Authenticate)."""
-
-    def __init__(self, status: int, message: str, headers: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-def fhir_response(body: bytes | str, status: int = 200, headers: dict | None = None) -> Response:
-    response = Response(body, status=status, mimetype=FHIR_JSON, headers=headers)
-    response.charset = "utf-8"
-    return response
-
-
-def outcome_response(status: int, message: str, headers: dict | None = None) -> Response:
-    return fhir_response(orjson.dumps(outcome_for_status(status, message)), status, headers)
-
-
-@blueprint.errorhandler(FhirError)
-@blueprint.errorhandler(faults.InjectedFault)
-def _fhir_error(error: FhirError | faults.InjectedFault):
-    return outcome_response(error.status, error.message, error.headers)
-
-
-@blueprint.before_request
-def negotiate():
-    """406 for anything but JSON (XML included); writes are 405. A stray Content-Type on a GET is ignored."""
-    if request.method not in ("GET", "HEAD"):
-        raise FhirError(405, f"This API is read-only; {request.method} is not supported.", {"Allow": "GET, HEAD"})
-    requested_format = request.args.get("_format", "json").lower()
-    if "xml" in requested_format or requested_format not in ("json", "application/json", FHIR_JSON, "application/json+fhir"):
-        raise FhirError(406, "Only JSON is served (application/fhir+json).")
-    if request.headers.get("Accept") and request.accept_mimetypes.best_match(
-            [FHIR_JSON, "application/json", "application/json+fhir"]) is None:
-        raise FhirError(406, "Only JSON is served (application/fhir+json).")
 
 
 # ---- member API -------------------------------------------------------------------------------------
@@ -182,21 +150,17 @@ def _read(view, resource_type: str, resource_id: str) -> Response:
     stored = view.get(resource_type, resource_id)
     if stored is None:
         raise FhirError(404, f"{resource_type}/{resource_id} is not known.")
-    headers = {}
     meta = stored.resource.get("meta") or {}
-    if isinstance(meta.get("versionId"), str):
-        headers["ETag"] = f'W/"{meta["versionId"]}"'
+    version = meta.get("versionId")
     last_updated = element_range(meta.get("lastUpdated"))
-    if last_updated is not None:
-        headers["Last-Modified"] = last_updated.start.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    return fhir_response(stored.text, headers=headers)
+    return resource_response(stored.text, etag=version if isinstance(version, str) else None, weak=True,
+                             last_modified=last_updated.start if last_updated is not None else None)
 
 
 def _search(plan: Plan, resource_type: str, view, base_url: str) -> Response:
-    strict = "handling=strict" in (request.headers.get("Prefer") or "").replace(" ", "")
     try:
         search = parse_search(resource_type, request.args.items(multi=True), default_count=plan.paging.default_count,
-                              max_count=plan.paging.max_count, strict=strict)
+                              max_count=plan.paging.max_count, strict=prefers_strict_handling())
         body = answer_search(search, view.of_type(resource_type), base_url=base_url, resolve=view.get)
     except SearchError as error:
         raise FhirError(400, str(error)) from None
@@ -205,31 +169,11 @@ def _search(plan: Plan, resource_type: str, view, base_url: str) -> Response:
 
 def _everything(plan: Plan, token: TokenRecord, view: _MemberView, base_url: str) -> Response:
     """`Patient/{id}/$everything` with `_type`, `_since` and `_count`, paged like a search."""
-    types = [t for t in (request.args.get("_type") or "").split(",") if t]
-    since_text = request.args.get("_since")
-    count_text = request.args.get("_count")
-    self_params = [(name, value) for name, value in (("_type", ",".join(types)), ("_since", since_text),
-                                                     ("_count", count_text)) if value]
     try:
-        since = date_range(since_text).start if since_text else None
-        count = min(int(count_text), EVERYTHING_MAX_COUNT) if count_text else plan.paging.default_count
-        if count < 0:
-            raise ValueError
-        offset = page_offset(request.args.get("_page_token"), self_params)
-    except (FhirDateError, ValueError, SearchError) as error:
-        raise FhirError(400, f"Bad $everything parameter: {error}" if str(error) else "Bad $everything parameter.")
-    held = [
-        view.data.resources[key] for key in sorted(view.keys)
-        if (not types or key[0] in types) and allows_read(token.scope, key[0])
-        and _changed_since(view.data.resources[key], since)
-    ]
-    links = page_links(f"{base_url}/Patient/{token.patient_id}/$everything", self_params, offset, count, len(held))
-    return fhir_response(page_bundle(held[offset:offset + count], total=len(held), links=links, base_url=base_url))
-
-
-def _changed_since(stored: StoredResource, since: datetime | None) -> bool:
-    if since is None:
-        return True
-    last_updated = element_range((stored.resource.get("meta") or {}).get("lastUpdated"))
-    return last_updated is not None and last_updated.start >= since
-
+        everything = parse_everything(request.args.items(multi=True), default_count=plan.paging.default_count,
+                                      max_count=EVERYTHING_MAX_COUNT)
+        held = [view.data.resources[key] for key in view.keys if allows_read(token.scope, key[0])]
+        body = answer_everything(everything, held, base_url=base_url, patient_id=token.patient_id)
+    except SearchError as error:
+        raise FhirError(400, f"Bad $everything parameter: {error}") from None
+    return fhir_response(body)

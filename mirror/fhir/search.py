@@ -148,7 +148,7 @@ def parse_search(
     if strict and unknown:
         raise SearchError(f"unknown search parameter: {_quoted(unknown[0][0])}")
 
-    count = _parse_count(singles.get("_count"), default_count, max_count)
+    count = parse_count(singles.get("_count"), default_count, max_count)
     sort = _parse_sort(resource_type, singles["_sort"]) if "_sort" in singles else ()
     elements = _parse_elements(singles["_elements"]) if "_elements" in singles else None
     summary = singles.get("_summary")
@@ -285,7 +285,8 @@ def _parse_include(resource_type: str, value: str) -> Include:
     return Include(parameters, target_type, value)
 
 
-def _parse_count(value: str | None, default_count: int, max_count: int) -> int:
+def parse_count(value: str | None, default_count: int, max_count: int) -> int:
+    """A `_count` (searches and `$everything`): digits only, `default_count` when absent, clamped (API-4)."""
     if value is None:
         return min(default_count, max_count)
     if not (value.isascii() and value.isdigit()) or len(value) > _LONGEST_COUNT:

@@ -1,0 +1,87 @@
+"""The HTTP side of a FHIR R4 server on Flask (https://hl7.org/fhir/R4/http.html), shared by the mirror's API
+and the mock payer's: JSON only, read only, every error an OperationOutcome, conditional reads.
+
+`mirror/fhir/` knows FHIR without I/O; this module is the thin layer that turns that knowledge into Flask
+requests and responses, so both servers negotiate, refuse and answer in one way (API-1, API-6).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from flask import Response, request
+
+from mirror.fhir.outcome import outcome_for_status
+
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = (FHIR_JSON, "application/json", "application/json+fhir")
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+READ_METHODS = ("GET", "HEAD")
+
+
+class FhirError(Exception):
+    """An error answered as an OperationOutcome with this status (and headers such as WWW-Authenticate)."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def fhir_response(body: bytes | str, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(body, status=status, mimetype=FHIR_JSON, headers=headers)
+    response.charset = "utf-8"
+    return response
+
+
+def outcome_response(status: int, message: str, headers: dict | None = None) -> Response:
+    return fhir_response(orjson.dumps(outcome_for_status(status, message)), status, headers)
+
+
+def fhir_error_response(error: FhirError) -> Response:
+    """The error handler both servers register for FhirError."""
+    return outcome_response(error.status, error.message, error.headers)
+
+
+def negotiate() -> None:
+    """406 for anything but JSON (XML included); writes are 405 (API-1, API-6).
+
+    `Accept: */*` and `application/json` get JSON (the Blue Button SDK and the SMART JS client send those),
+    and a stray Content-Type on a GET is ignored (the Blue Button SDK sends one).
+    """
+    if request.method not in READ_METHODS:
+        raise FhirError(405, f"This API is read-only; {request.method} is not supported.", {"Allow": "GET, HEAD"})
+    requested_format = request.args.get("_format", "json").lower()
+    if "xml" in requested_format or requested_format not in ("json", *JSON_TYPES):
+        raise FhirError(406, "Only JSON is served (application/fhir+json).")
+    if request.headers.get("Accept") and request.accept_mimetypes.best_match(JSON_TYPES) is None:
+        raise FhirError(406, "Only JSON is served (application/fhir+json).")
+
+
+def prefers_strict_handling() -> bool:
+    """`Prefer: handling=strict` (API-3): unknown search parameters are then an error, not ignored."""
+    return "handling=strict" in (request.headers.get("Prefer") or "").replace(" ", "")
+
+
+def bearer_credential() -> str | None:
+    """The token of the request's `Authorization: Bearer` header, if it has one."""
+    scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
+    return (credential.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def resource_response(
+    text: str | bytes, *, etag: str | None = None, weak: bool = False, last_modified: datetime | None = None
+) -> Response:
+    """A read's answer: the resource text as it is, with its validators, or 304 when the client's copy is
+    current (`If-None-Match`, compared weakly as RFC 9110 requires for GET; else `If-Modified-Since`).
+
+    `etag` is the opaque tag without quotes, strong unless `weak` (FHIR's `W/"versionId"` form is weak).
+    """
+    response = fhir_response(text)
+    if etag is not None:
+        response.set_etag(etag, weak=weak)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    return response.make_conditional(request)
