@@ -13,8 +13,8 @@ ones under its FHIR base) and that the store lacks are read one by one, a few le
 A page that fails after its retries, or that the plan's paging loops on, marks its walk incomplete with
 the URL and the reason (SY-6): the run ends `partial`, and the next run resumes from that page. A type the
 plan refuses to search (400, 403, 404 at its first page) or the scope does not cover is skipped and
-reported (CL-6). A refused refresh token stops the plan's run, marks it "re-connect needed", and keeps
-what was stored.
+reported (CL-6). A refused refresh token stops the plan's run, marks it "re-connect needed" (status.py), and
+keeps what was stored.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from mirror.fhir.scopes import allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
 from mirror.store import InvalidResource, Store, SyncState
 from mirror.store.records import utc_now
-from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, is_on_base
+from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
 from mirror.sync.pages import MAX_PAGES, BadPage, Page, PagingGuard, PagingStopped, read_resource, read_searchset
 from mirror.sync.progress import NoProgress, Progress
 from mirror.sync.report import COMPLETE, FAILED, PARTIAL, PlanReport, StreamReport, SyncReport
@@ -114,7 +114,7 @@ class _PlanSync:
         except ReconnectNeeded as refused:
             self.report.reconnect_needed = True
             self.report.errors.append(str(refused))
-            mark_reconnect_needed(self.store, self.name, self.run_id)
+            mark_reconnect_needed(self.client.data_dir, self.name)
         except (ConnectError, FetchFailed, _Stop) as error:
             self.report.errors.append(str(error))
         self._count_types()
@@ -144,7 +144,7 @@ class _PlanSync:
         self._resolve_references(scan_stored=previous_references is not None and previous_references.status != COMPLETE)
         if self.options.full:
             self._reconcile_removals()
-        clear_reconnect_mark(self.store, self.name, self.run_id)
+        clear_reconnect_mark(self.client.data_dir, self.name)
 
     def _capabilities(self) -> tuple[dict | None, str]:
         """The plan's CapabilityStatement (None when it has none worth reading) and this run's high-water mark."""
@@ -212,7 +212,7 @@ class _PlanSync:
             try:
                 self._commit(stream.key, page, SyncState(stream.key, next_url=following, high_water=mark, status=status))
             except InvalidResource as error:
-                return self._incomplete(stream, walk, url, mark, BadPage(f"{url}: {error}"))
+                return self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
             walk.pages += 1
             self.report.pages += 1
             self.progress.page(self.name, stream.key, walk.pages,

@@ -147,7 +147,9 @@ class PayerClient:
                     _TooSlow) as error:
                 attempt = self._wait_or_give_up(url, attempt, None, None, _network_reason(error))
                 continue
-            if status == 401 and authorized and not refreshed_for_401:
+            if status == 401 and authorized:
+                if refreshed_for_401:
+                    raise FetchFailed(url, "HTTP 401: the plan did not accept a fresh access token", status)
                 # SY-4: once per request; a token that has been renewed meanwhile is not renewed twice.
                 self._renew(stale=used_token)
                 refreshed_for_401 = True

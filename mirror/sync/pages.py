@@ -11,6 +11,8 @@ page already fetched, equals the page's own `self` link, or goes past the page l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -18,8 +20,8 @@ import orjson
 
 from mirror.fhir.bundles import link_url
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
-from mirror.fhir.raw_json import RawJsonError, parse_keeping_entry_texts
-from mirror.sync.http import JSON_TYPES, Answer
+from mirror.fhir.raw_json import ParsedDocument, RawJsonError, parse_keeping_entry_texts
+from mirror.sync.http import JSON_TYPES, Answer, display_url
 
 MAX_PAGES = 5000  # per search; 1up's `_skip` stops at 9,990, so 100-resource pages never get near it
 
@@ -49,7 +51,39 @@ class Page:
 
 
 def read_searchset(answer: Answer) -> Page:
-    """The resources and links of one searchset page; BadPage when any of it cannot be taken as sent."""
+    """The resources and links of one searchset page; BadPage, naming the URL, when any of it cannot be taken
+    as sent."""
+    with _naming(answer.url):
+        return _searchset(answer)
+
+
+def read_resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
+    """The resource a read of `resource_type/resource_id` returned, checked to be that very resource."""
+    with _naming(answer.url):
+        return _resource(answer, resource_type, resource_id)
+
+
+class PagingGuard:
+    """Loop guards for one walk through a search's pages (SY-5)."""
+
+    def __init__(self, first_url: str, max_pages: int = MAX_PAGES):
+        self.max_pages = max_pages
+        self.fetched = {first_url}
+
+    def next_url(self, page: Page) -> str | None:
+        """The page to fetch after `page`, None at the end; PagingStopped when following it would loop."""
+        following = page.next_url
+        if following is None:
+            return None
+        if following == page.self_url or following in self.fetched:
+            raise PagingStopped(f"the next link of {display_url(page.url)} leads back to a page already fetched; paging stopped")
+        if len(self.fetched) >= self.max_pages:
+            raise PagingStopped(f"more than {self.max_pages} pages; paging stopped")
+        self.fetched.add(following)
+        return following
+
+
+def _searchset(answer: Answer) -> Page:
     parsed = _parse_document(answer)
     document = parsed.document
     kind = document.get("resourceType")
@@ -71,8 +105,7 @@ def read_searchset(answer: Answer) -> Page:
     return Page(answer.url, resources, _link(document, "next", answer.url), _link(document, "self", answer.url))
 
 
-def read_resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
-    """The resource a read of `resource_type/resource_id` returned, checked to be that very resource."""
+def _resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
     text = _decode(answer)
     try:
         parsed = orjson.loads(text)
@@ -86,32 +119,19 @@ def read_resource(answer: Answer, resource_type: str, resource_id: str) -> Recei
     return received
 
 
-class PagingGuard:
-    """Loop guards for one walk through a search's pages (SY-5)."""
-
-    def __init__(self, first_url: str, max_pages: int = MAX_PAGES):
-        self.max_pages = max_pages
-        self.fetched = {first_url}
-
-    def next_url(self, page: Page) -> str | None:
-        """The page to fetch after `page`, None at the end; PagingStopped when following it would loop."""
-        following = page.next_url
-        if following is None:
-            return None
-        if following == page.self_url or following in self.fetched:
-            raise PagingStopped(f"the next link of {page.url} leads back to a page already fetched; paging stopped")
-        if len(self.fetched) >= self.max_pages:
-            raise PagingStopped(f"more than {self.max_pages} pages; paging stopped")
-        self.fetched.add(following)
-        return following
-
-
-def _parse_document(answer: Answer):
+@contextmanager
+def _naming(url: str) -> Iterator[None]:
     try:
-        parsed = parse_keeping_entry_texts(_decode(answer))
+        yield
+    except BadPage as problem:
+        raise BadPage(f"{display_url(url)}: {problem}") from None
+
+
+def _parse_document(answer: Answer) -> ParsedDocument:
+    try:
+        return parse_keeping_entry_texts(_decode(answer))
     except RawJsonError as error:
         raise BadPage(f"the answer is not a JSON object ({error})") from None
-    return parsed
 
 
 def _decode(answer: Answer) -> str:

@@ -1,40 +1,57 @@
 """`mirror status`: how each plan stands (last sync, records held, token expiry, re-connect needed), and the
-"re-connect needed" mark a sync leaves in the store when the plan refuses the saved sign-in (SY-4).
+"re-connect needed" mark a sync leaves when the plan refuses the saved sign-in (SY-4).
 
-The mark is a sync-state entry under the key `$connection` (checkpoint keys that are not resource types
-start with `$`), so it is written in the same store commit as the run that found it. A `mirror connect`
-made after the mark supersedes it, and the next sync that gets through clears it.
+The mark is a small private file beside the plan's connection file, `connections/{NAME}.refused`, holding
+when the refusal happened and a fingerprint of the refused tokens (a truncated SHA-256, which reveals
+nothing of them). It stands while the connection file still holds those tokens: a `mirror connect` made
+since replaces them and so supersedes the mark, and the next sync that gets through removes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mirror.oauth import Connection, list_connections
-from mirror.store import Store, SyncState
+from mirror.oauth import CONNECTIONS_FOLDER, Connection, Token, list_connections, load_connection
+from mirror.store import Store
+from mirror.store.files import write_atomically
+from mirror.store.records import utc_now
 
-CONNECTION_KEY = "$connection"
-RECONNECT_NEEDED, SIGNED_IN = "reconnect-needed", "ok"
+REFUSED_SUFFIX = ".refused"
 RESUMABLE = ("running", "incomplete")
 
 
-def mark_reconnect_needed(store: Store, name: str, run_id: str) -> None:
-    store.commit_page(name, [], run_id=run_id, sync_state=SyncState(CONNECTION_KEY, status=RECONNECT_NEEDED))
+def mark_reconnect_needed(data_dir: Path, name: str) -> None:
+    """Mark the sign-in saved now (rotations during the sync included) as refused."""
+    mark = {"refused_at": utc_now(), "tokens": _fingerprint(load_connection(data_dir, name).token)}
+    write_atomically(_mark_path(data_dir, name), json.dumps(mark).encode())
 
 
-def clear_reconnect_mark(store: Store, name: str, run_id: str) -> None:
-    state = store.sync_state(name, CONNECTION_KEY)
-    if state is not None and state.status != SIGNED_IN:
-        store.commit_page(name, [], run_id=run_id, sync_state=SyncState(CONNECTION_KEY, status=SIGNED_IN))
+def clear_reconnect_mark(data_dir: Path, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _mark_path(data_dir, name).unlink()
 
 
-def reconnect_needed(store: Store, name: str, connection: Connection | None) -> bool:
-    """True when a sync found the sign-in refused and no `mirror connect` has happened since."""
-    state = store.sync_state(name, CONNECTION_KEY)
-    if state is None or state.status != RECONNECT_NEEDED:
+def reconnect_needed(data_dir: Path, connection: Connection | None) -> bool:
+    """True when a sync found the saved sign-in refused and it is still the one saved."""
+    if connection is None:
         return False
-    return connection is None or _moment(connection.connected_at) <= _moment(state.updated_at)
+    try:
+        mark = json.loads(_mark_path(data_dir, connection.plan.name).read_bytes())
+    except (FileNotFoundError, ValueError):
+        return False
+    return isinstance(mark, dict) and mark.get("tokens") == _fingerprint(connection.token)
+
+
+def _mark_path(data_dir: Path, name: str) -> Path:
+    return Path(data_dir) / CONNECTIONS_FOLDER / f"{name}{REFUSED_SUFFIX}"
+
+
+def _fingerprint(token: Token) -> str:
+    return hashlib.sha256(f"{token.access_token}\n{token.refresh_token or ''}".encode()).hexdigest()[:16]
 
 
 def plan_statuses(data_dir: Path) -> list[dict]:
@@ -42,10 +59,10 @@ def plan_statuses(data_dir: Path) -> list[dict]:
     connections = {connection.plan.name: connection for connection in list_connections(data_dir)}
     with Store(data_dir, read_only=True) as store:
         names = sorted(set(connections) | set(store.sources()) | {run.source for run in store.runs()})
-        return [_plan_status(store, name, connections.get(name)) for name in names]
+        return [_plan_status(data_dir, store, name, connections.get(name)) for name in names]
 
 
-def _plan_status(store: Store, name: str, connection: Connection | None) -> dict:
+def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection | None) -> dict:
     runs = store.runs(name)
     last = runs[0] if runs else None
     last_complete = next((run for run in runs if run.status == "complete"), None)
@@ -65,7 +82,7 @@ def _plan_status(store: Store, name: str, connection: Connection | None) -> dict
         "resumes": [state.resource_type for state in store.sync_states(name) if state.status in RESUMABLE],
         "access_token_expires_at": epoch_instant(token.expires_at) if token else None,
         "has_refresh_token": bool(token and token.refresh_token),
-        "reconnect_needed": reconnect_needed(store, name, connection),
+        "reconnect_needed": reconnect_needed(data_dir, connection),
     }
 
 
@@ -98,11 +115,6 @@ def _render_one(status: dict) -> str:
     if status["reconnect_needed"]:
         lines.append(f"  RE-CONNECT NEEDED: the plan refused the saved sign-in; run: mirror connect {name} ...")
     return "\n".join(lines)
-
-
-def _moment(text: str) -> datetime:
-    """A time the mirror wrote itself (connection file, store stamps): ISO 8601 in UTC."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def epoch_instant(epoch_seconds: int | None) -> str | None:

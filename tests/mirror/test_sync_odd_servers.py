@@ -1,0 +1,412 @@
+"""The sync client against canned payer answers (pytest-httpserver): retry timing with an injected clock and
+sleep (SY-1, SY-2, SY-3), token refresh (SY-4, RT-4), body caps (IN-J4), and the engine's handling of odd
+servers: bad pages (IN-J3, SY-6), looping next links (SY-5), unsupported types (CL-6), references."""
+
+import re
+import time
+from datetime import datetime, timezone
+from email.utils import formatdate
+
+import orjson
+import pytest
+from werkzeug import Response
+
+from mirror.oauth import Connection, ReconnectNeeded, Token, load_connection, save_connection
+from mirror.plans import Endpoints, PlanConfig
+from mirror.store import Store
+from mirror.sync import SyncOptions, sync_plan
+from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget
+from mirror.sync.status import plan_statuses
+
+NOW = time.time()
+UPPER = lambda low, high: high  # noqa: E731 - full jitter at its bound, so the waits are exact
+SCOPE = "patient/*.read launch/patient offline_access"
+FHIR = "application/fhir+json"
+
+
+class CannedPlan:
+    """A plan whose every answer a test writes: `routes[path] = handler(request) -> Response`."""
+
+    def __init__(self, httpserver, data_dir):
+        self.server = httpserver
+        self.data_dir = data_dir
+        self.base = httpserver.url_for("/fhir")
+        self.routes = {}
+        self.seen = []  # (path, query string, Authorization header) of every request, in order
+        self.sleeps = []
+        self.token_requests = 0
+        httpserver.expect_request(re.compile(".*")).respond_with_handler(self._dispatch)
+        self.routes["/token"] = self._token
+        self.refresh_answers = [{"access_token": "access-2", "token_type": "Bearer", "expires_in": 3600,
+                                 "refresh_token": "refresh-2", "scope": SCOPE}]
+        self.connect()
+
+    def connect(self, expires_at=NOW + 3600, scope=SCOPE, patient="p1", access="access-1", refresh="refresh-1"):
+        plan = PlanConfig("canned", Endpoints(self.base, self.server.url_for("/authorize"),
+                                              self.server.url_for("/token")), "client-id", scope)
+        token = Token(access, "Bearer", int(expires_at), scope, patient, refresh)
+        save_connection(self.data_dir, Connection(plan, token, datetime.now(timezone.utc).isoformat(timespec="seconds")))
+
+    def client(self, **changes) -> PayerClient:
+        options = {"sleep": self.sleeps.append, "uniform": UPPER, "now": lambda: NOW, "timeouts": (2.0, 2.0), **changes}
+        return PayerClient(self.data_dir, load_connection(self.data_dir, "canned"), **options)
+
+    def sync(self, client=None, **options):
+        with Store(self.data_dir, commit_interval=0) as store:
+            return sync_plan(store, client or self.client(), SyncOptions(**options))
+
+    def held(self) -> dict:
+        with Store(self.data_dir, read_only=True) as store:
+            return {(kind, stored.id): stored.text for kind in store.counts("canned")
+                    for stored in store.search(kind, source="canned")}
+
+    def _dispatch(self, request):
+        self.seen.append((request.path, request.query_string.decode(), request.headers.get("Authorization")))
+        handler = self.routes.get(request.path)
+        if handler is None:
+            return outcome(404, f"no route {request.path}")
+        return handler(request)
+
+    def _token(self, request):
+        self.token_requests += 1
+        answer = self.refresh_answers.pop(0) if self.refresh_answers else {"error": "invalid_grant"}
+        return Response(orjson.dumps(answer), status=400 if "error" in answer else 200, content_type="application/json")
+
+    def api_requests(self):
+        return [entry for entry in self.seen if entry[0].startswith("/fhir/") and entry[0] != "/fhir/metadata"]
+
+
+def fhir(document, status=200, headers=None) -> Response:
+    body = document if isinstance(document, (bytes, str)) else orjson.dumps(document)
+    return Response(body, status=status, content_type=FHIR, headers=headers)
+
+
+def outcome(status, text) -> Response:
+    return fhir({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "processing",
+                                                                 "diagnostics": text}]}, status)
+
+
+def bundle(*resources, next_url=None, self_url=None) -> dict:
+    links = [{"relation": "self", "url": self_url}] if self_url else []
+    if next_url:
+        links.append({"relation": "next", "url": next_url})
+    return {"resourceType": "Bundle", "type": "searchset", "total": 999, "link": links,
+            "entry": [{"fullUrl": f"x/{r.get('resourceType')}/{r.get('id')}", "resource": r} for r in resources]}
+
+
+def eob(number, **extra) -> dict:
+    return {"resourceType": "ExplanationOfBenefit", "id": f"e{number}", "patient": {"reference": "Patient/p1"}, **extra}
+
+
+def statement(*types, everything=False) -> dict:
+    resources = []
+    for resource_type in types:
+        entry = {"type": resource_type, "searchParam": [{"name": "patient", "type": "reference"},
+                                                        {"name": "_id", "type": "token"}]}
+        if everything and resource_type == "Patient":
+            entry["operation"] = [{"name": "everything"}]
+        resources.append(entry)
+    return {"resourceType": "CapabilityStatement", "rest": [{"mode": "server", "resource": resources}]}
+
+
+def sequence(*answers):
+    """A handler giving these answers in turn, then the last one again."""
+    remaining = list(answers)
+    return lambda request: remaining.pop(0) if len(remaining) > 1 else remaining[0]
+
+
+@pytest.fixture
+def canned(httpserver, tmp_path):
+    return CannedPlan(httpserver, tmp_path / "data")
+
+
+# the client: retries, timing, caps (SY-1, SY-2, SY-3, IN-J4) ---------------------------------------------
+
+
+def test_429_waits_retry_after_seconds(canned):
+    """SY-1: Retry-After in seconds is waited, then the same URL is asked again."""
+    canned.routes["/fhir/Patient/p1"] = sequence(fhir({}, 429, {"Retry-After": "7"}), fhir({"ok": 1}))
+    answer = canned.client().get(f"{canned.base}/Patient/p1")
+    assert orjson.loads(answer.body) == {"ok": 1}
+    assert canned.sleeps == [7.0]
+    assert [entry[0] for entry in canned.seen] == ["/fhir/Patient/p1"] * 2
+
+
+def test_503_waits_until_a_retry_after_date(canned):
+    """SY-1: Retry-After as an HTTP-date, measured on the injected clock."""
+    canned.routes["/fhir/Patient/p1"] = sequence(fhir({}, 503, {"Retry-After": formatdate(NOW + 30, usegmt=True)}),
+                                                 fhir({}))
+    canned.client().get(f"{canned.base}/Patient/p1")
+    assert len(canned.sleeps) == 1 and 29.0 <= canned.sleeps[0] <= 30.0  # HTTP dates have whole seconds
+
+
+def test_server_errors_back_off_exponentially_then_succeed(canned):
+    """SY-2: 500, 502, 504 are retried with growing (jittered) waits."""
+    canned.routes["/fhir/Patient/p1"] = sequence(fhir({}, 500), fhir({}, 502), fhir({}, 504), fhir({}))
+    canned.client().get(f"{canned.base}/Patient/p1")
+    assert canned.sleeps == [0.5, 1.0, 2.0]
+
+
+def test_retries_are_bounded_with_a_clear_error(canned):
+    """SY-1, SY-2: after N attempts, one clear line naming the URL."""
+    canned.routes["/fhir/Patient/p1"] = lambda request: fhir({}, 500)
+    with pytest.raises(FetchFailed, match=r"/fhir/Patient/p1: HTTP 500 after 5 attempts"):
+        canned.client().get(f"{canned.base}/Patient/p1")
+    assert canned.sleeps == [0.5, 1.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410])
+def test_other_4xx_are_not_retried(canned, status):
+    """SY-2: a 4xx answer is final; the OperationOutcome's words come along."""
+    canned.routes["/fhir/Coverage"] = lambda request: outcome(status, "not for you")
+    with pytest.raises(Refused, match=f"HTTP {status} \\(not for you\\)") as refused:
+        canned.client().get(f"{canned.base}/Coverage?patient=p1")
+    assert refused.value.status == status and canned.sleeps == [] and len(canned.seen) == 1
+
+
+def test_a_stalled_answer_times_out_and_is_retried(canned):
+    """SY-3: every request has a read timeout; a stall counts as a failed attempt."""
+    stalls = [0.6]
+
+    def slow_once(request):
+        if stalls:
+            time.sleep(stalls.pop())
+        return fhir({"ok": 1})
+
+    def sleep(seconds):  # really waits here: the canned server answers one request at a time
+        canned.sleeps.append(seconds)
+        time.sleep(seconds)
+
+    canned.routes["/fhir/Patient/p1"] = slow_once
+    answer = canned.client(timeouts=(2.0, 0.3), sleep=sleep).get(f"{canned.base}/Patient/p1")
+    assert orjson.loads(answer.body) == {"ok": 1} and canned.sleeps == [0.5]
+
+
+def test_an_unreachable_plan_fails_after_its_retries(canned, closed_port):
+    """SY-2: connection failures are retried, then reported without the token."""
+    canned.base = f"http://127.0.0.1:{closed_port}/fhir"
+    canned.connect()
+    with pytest.raises(FetchFailed, match="the connection failed after 5 attempts") as failed:
+        canned.client().get(f"{canned.base}/Patient/p1")
+    assert "access-1" not in str(failed.value)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_answer_over_the_cap_is_refused(canned, streamed):
+    """IN-J4: the body is capped whether or not it declares its length."""
+    body = b"{" + b" " * 5000 + b"}"
+    canned.routes["/fhir/Patient/p1"] = lambda request: Response(iter([body]) if streamed else body, content_type=FHIR)
+    with pytest.raises(FetchFailed, match="over the 1,000-byte cap"):
+        canned.client(max_body_bytes=1000).get(f"{canned.base}/Patient/p1")
+    assert canned.sleeps == []
+
+
+def test_urls_off_the_plan_base_are_never_requested(canned):
+    with pytest.raises(FetchFailed, match="not on the plan's FHIR base"):
+        canned.client().get("http://127.0.0.1:9/elsewhere/Patient/p1")
+    assert canned.seen == []
+
+
+def test_request_budget_spaces_request_starts():
+    """SY-9: never more than the configured requests per minute."""
+    clock, sleeps = [100.0], []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    budget = RequestBudget(120, lambda: clock[0], sleep)
+    for _ in range(3):
+        budget.wait_turn()
+    assert sleeps == [0.5, 0.5]
+
+
+# the client: the access token (SY-4, RT-4) --------------------------------------------------------------
+
+
+def _accepts(token):
+    return lambda request: (fhir({"ok": 1}) if request.headers.get("Authorization") == f"Bearer {token}"
+                            else outcome(401, "expired"))
+
+
+def test_a_401_refreshes_once_and_retries_once(canned):
+    """SY-4, RT-4: the rotated refresh token is saved before the new access token is used."""
+    canned.routes["/fhir/Patient/p1"] = _accepts("access-2")
+    client = canned.client()
+    client.get(f"{canned.base}/Patient/p1")
+    assert [entry[2] for entry in canned.seen if entry[0] != "/token"] == ["Bearer access-1", "Bearer access-2"]
+    assert canned.token_requests == 1
+    assert load_connection(canned.data_dir, "canned").token.refresh_token == "refresh-2"
+
+
+def test_a_second_401_after_refreshing_is_a_failure_not_a_loop(canned):
+    canned.routes["/fhir/Patient/p1"] = _accepts("never")
+    with pytest.raises(FetchFailed, match="did not accept a fresh access token"):
+        canned.client().get(f"{canned.base}/Patient/p1")
+    assert canned.token_requests == 1
+
+
+def test_the_token_is_refreshed_before_it_expires(canned):
+    """SY-4: within 60 s of expiry the token is renewed before the request, not after a 401."""
+    canned.connect(expires_at=NOW + 30)
+    canned.routes["/fhir/Patient/p1"] = _accepts("access-2")
+    canned.client().get(f"{canned.base}/Patient/p1")
+    assert [entry[2] for entry in canned.seen if entry[0] != "/token"] == ["Bearer access-2"]
+
+
+def test_a_refused_refresh_needs_a_reconnect(canned):
+    """SY-4: invalid_grant stops with ReconnectNeeded; the saved connection is left as it was."""
+    canned.refresh_answers = []
+    canned.routes["/fhir/Patient/p1"] = _accepts("access-2")
+    with pytest.raises(ReconnectNeeded, match="run: mirror connect canned"):
+        canned.client().get(f"{canned.base}/Patient/p1")
+    assert load_connection(canned.data_dir, "canned").token.refresh_token == "refresh-1"
+
+
+def test_a_failing_token_endpoint_is_retried(canned):
+    """SY-4: the token endpoint's 5xx are retried like any request."""
+    answers = [Response("{}", status=503), Response("{}", status=500)]
+    plain_token = canned._token
+    canned.routes["/token"] = lambda request: answers.pop(0) if answers else plain_token(request)
+    canned.routes["/fhir/Patient/p1"] = _accepts("access-2")
+    canned.client().get(f"{canned.base}/Patient/p1")
+    assert canned.sleeps == [0.5, 1.0]
+
+
+# the engine against odd servers ----------------------------------------------------------------------------
+
+
+def _paged_eobs(canned, pages, breaker=None):
+    """ExplanationOfBenefit?patient=p1 in `pages` pages of two; `breaker(number)` may replace page `number`."""
+    def handler(request):
+        number = int(request.args.get("page", "1"))
+        if breaker is not None and (broken := breaker(number)) is not None:
+            return broken
+        following = f"{canned.base}/ExplanationOfBenefit?patient=p1&page={number + 1}" if number < pages else None
+        return fhir(bundle(eob(2 * number - 1), eob(2 * number), next_url=following))
+    canned.routes["/fhir/ExplanationOfBenefit"] = handler
+
+
+def _plan_with_eobs(canned, pages=3, breaker=None):
+    canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit"))
+    canned.routes["/fhir/Patient"] = lambda request: fhir(bundle({"resourceType": "Patient", "id": "p1"}))
+    _paged_eobs(canned, pages, breaker)
+
+
+def test_a_page_that_is_not_json_fails_its_walk_and_the_next_sync_resumes_there(canned):
+    """IN-J3, SY-6, SY-7: page 2 is garbage: partial, page 1 kept, the error names the URL; then resumed."""
+    broken = [True]
+    _plan_with_eobs(canned, breaker=lambda n: fhir(b"<html>oops</html>", headers=None) if n == 2 and broken[0] else None)
+    report = canned.sync(use_everything=False)
+    assert report.status == "partial"
+    assert report.types["ExplanationOfBenefit"].status == "incomplete"
+    assert any("ExplanationOfBenefit?patient=p1&page=2" in error and "not a JSON object" in error
+               for error in report.errors)
+    assert sorted(key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit") == ["e1", "e2"]
+    broken[0] = False
+    del canned.seen[:]
+    again = canned.sync(use_everything=False)
+    assert again.status == "complete" and again.streams["ExplanationOfBenefit"].mode == "resumed"
+    assert ("/fhir/ExplanationOfBenefit", "patient=p1&page=2", "Bearer access-1") in canned.seen
+    assert ("/fhir/ExplanationOfBenefit", "patient=p1&_count=100", "Bearer access-1") not in canned.seen
+    assert sorted(key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit") == [f"e{n}" for n in range(1, 7)]
+
+
+@pytest.mark.parametrize("bad_entry, problem", [
+    ({"resourceType": "ExplanationOfBenefit"}, "no valid FHIR id"),
+    ({"resourceType": "ExplanationOfBenefit", "id": "a/b"}, "no valid FHIR id"),
+    ({"id": "x1"}, "no valid resourceType"),
+])
+def test_a_page_with_a_bad_entry_stores_nothing_of_it(canned, bad_entry, problem):
+    """IN-J3: one resource without a valid id fails its whole page; the store keeps what it had."""
+    _plan_with_eobs(canned, breaker=lambda n: fhir(bundle(eob(3), bad_entry)) if n == 2 else None)
+    report = canned.sync(use_everything=False)
+    assert report.status == "partial" and any(problem in error for error in report.errors)
+    assert "e3" not in {key[1] for key in canned.held()}
+
+
+def test_next_equal_to_self_stops_paging_and_reports_it(canned):
+    """SY-5, SY-6: a looping next link ends the walk as incomplete, after keeping the page."""
+    loop = f"{canned.base}/ExplanationOfBenefit?patient=p1&page=2"
+    _plan_with_eobs(canned, breaker=lambda n: fhir(bundle(eob(3), next_url=loop, self_url=loop)) if n == 2 else None)
+    report = canned.sync(use_everything=False)
+    assert report.status == "partial"
+    assert any("leads back to a page already fetched" in error for error in report.errors)
+    assert {key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit"} == {"e1", "e2", "e3"}
+    assert sum(1 for entry in canned.seen if "page=2" in entry[1]) == 1
+
+
+@pytest.mark.parametrize("status", [400, 403, 404])
+def test_a_type_the_plan_refuses_is_skipped_not_fatal(canned, status):
+    """CL-6: 404 (not supported), 400 (OperationOutcome), 403 (missing scope) skip the type and say so."""
+    _plan_with_eobs(canned, pages=1)
+    canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit", "Coverage"))
+    canned.routes["/fhir/Coverage"] = lambda request: outcome(status, "Coverage is not offered")
+    report = canned.sync(use_everything=False)
+    assert report.status == "complete"
+    coverage = report.types["Coverage"]
+    assert coverage.status == "skipped" and coverage.reason == f"refused by the plan (HTTP {status}: Coverage is not offered)"
+    assert report.types["ExplanationOfBenefit"].new == 2
+
+
+def test_refused_everything_falls_back_to_searches(canned):
+    _plan_with_eobs(canned, pages=1)
+    canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit", everything=True))
+    canned.routes["/fhir/Patient/p1/$everything"] = lambda request: outcome(404, "no such operation")
+    report = canned.sync()
+    assert report.status == "complete"
+    assert any("refused $everything" in note for note in report.notes)
+    assert set(canned.held()) == {("Patient", "p1"), ("ExplanationOfBenefit", "e1"), ("ExplanationOfBenefit", "e2")}
+
+
+def test_referenced_resources_are_fetched_from_the_plan_base_only(canned):
+    """Relative references and absolute ones under the plan's base are read; others are left alone."""
+    canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit"))
+    canned.routes["/fhir/Patient"] = lambda request: fhir(bundle({"resourceType": "Patient", "id": "p1"}))
+    canned.routes["/fhir/ExplanationOfBenefit"] = lambda request: fhir(bundle(eob(
+        1, provider={"reference": "Organization/o1"}, careTeam=[{"provider": {"reference": f"{canned.base}/Practitioner/d1"}}],
+        facility={"reference": "Location/gone"}, referral={"reference": "https://other.example/fhir/ServiceRequest/s1"},
+        insurer={"reference": "#contained"})))
+    canned.routes["/fhir/Organization/o1"] = lambda request: fhir(
+        {"resourceType": "Organization", "id": "o1", "partOf": {"reference": "Organization/o2"}})
+    canned.routes["/fhir/Organization/o2"] = lambda request: fhir({"resourceType": "Organization", "id": "o2"})
+    canned.routes["/fhir/Practitioner/d1"] = lambda request: fhir({"resourceType": "Practitioner", "id": "d1"})
+    report = canned.sync(use_everything=False)
+    assert report.status == "complete" and report.unresolved_references == 1
+    assert {key for key in canned.held() if key[0] in ("Organization", "Practitioner")} == {
+        ("Organization", "o1"), ("Organization", "o2"), ("Practitioner", "d1")}
+    assert not any("other.example" in entry[0] or "ServiceRequest" in entry[0] for entry in canned.seen)
+    del canned.seen[:]
+    canned.sync(use_everything=False)
+    assert not any(entry[0].startswith(("/fhir/Organization", "/fhir/Practitioner")) for entry in canned.seen)
+
+
+def test_a_plan_without_metadata_is_searched_for_the_usual_types(canned):
+    _paged_eobs(canned, 1)
+    canned.routes["/fhir/Patient"] = lambda request: fhir(bundle({"resourceType": "Patient", "id": "p1"}))
+    report = canned.sync()
+    assert report.status == "complete"  # the other usual types answer 404: skipped
+    assert report.types["ExplanationOfBenefit"].new == 2 and report.types["Coverage"].status == "skipped"
+    assert ("/fhir/Coverage", "beneficiary=p1&_count=100", "Bearer access-1") in canned.seen
+
+
+def test_a_refused_refresh_marks_the_plan_and_keeps_its_records(canned):
+    """SY-4: the refresh token is refused mid-sync: stop, mark re-connect needed, keep what was stored."""
+    canned.refresh_answers = []
+    _plan_with_eobs(canned, breaker=lambda n: outcome(401, "expired") if n == 2 else None)
+    report = canned.sync(use_everything=False)
+    assert report.status == "partial" and report.reconnect_needed
+    assert {"e1", "e2"} <= {key[1] for key in canned.held()}
+    [status] = plan_statuses(canned.data_dir)
+    assert status["reconnect_needed"] and status["last_sync"]["status"] == "partial"
+    canned.connect(access="access-9", refresh="refresh-9")  # a new `mirror connect` supersedes the mark
+    [status] = plan_statuses(canned.data_dir)
+    assert not status["reconnect_needed"]
+
+
+def test_reports_and_errors_never_hold_a_token(canned):
+    canned.refresh_answers = []
+    _plan_with_eobs(canned, breaker=lambda n: outcome(401, "expired") if n == 2 else None)
+    report = canned.sync(use_everything=False)
+    text = orjson.dumps(report.to_dict()).decode() + orjson.dumps(plan_statuses(canned.data_dir)).decode()
+    assert "access-1" not in text and "refresh-1" not in text
