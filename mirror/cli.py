@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from mirror.api import create_app
+from mirror.export import FORMATS, ExportError, describe, export
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
 from mirror.plans import (
     AUTH_METHODS,
@@ -26,6 +28,8 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
+from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
+from mirror.store import Store
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
 from mirror.sync import SyncOptions, plan_statuses, render_status, sync_plans
@@ -34,9 +38,11 @@ from mirror.sync.progress import progress_for
 from mirror.sync.status import epoch_instant
 
 CLIENT_SECRET_ENV = "MIRROR_CLIENT_SECRET"
+API_TOKEN_ENV = "MIRROR_API_TOKEN"
+DEFAULT_SERVE_PORT = 8080
 FAILED = 1
 INTERRUPTED = 130
-EXPECTED_ERRORS = (PlanError, ConnectError, StoreError)
+EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError)
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -222,9 +228,88 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# serve ---------------------------------------------------------------------------------------------------
+
+
+def add_serve(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "serve", parents=[common], help="serve your records as a read-only FHIR API on this machine",
+        description="Serve the local store as a read-only FHIR R4 API: /fhir/NAME for each plan, and /fhir when "
+                    "there is one. It picks up what a running sync writes without a restart.",
+    )
+    parser.add_argument("--host", default=LOOPBACK,
+                        help="address to listen on (default %(default)s, this machine only; anything else lets "
+                             "other machines read your records)")
+    parser.add_argument("--port", type=_port, default=DEFAULT_SERVE_PORT, help="port (default %(default)s; 0: any free one)")
+    parser.add_argument("--token", help=f"require 'Authorization: Bearer TOKEN' on every request (or set "
+                                         f"{API_TOKEN_ENV}, which keeps it out of the process list)")
+    parser.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    token = args.token or os.environ.get(API_TOKEN_ENV) or None
+    if not is_loopback_host(args.host):
+        if token is None:
+            print(f"mirror: warning: serving your health records on {args.host} WITHOUT authentication: anyone who "
+                  "can reach this address can read them. Use --token to require a bearer token.", file=sys.stderr)
+        else:
+            print(f"mirror: warning: serving on {args.host} over plain http: records and the token travel "
+                  "unencrypted on the network.", file=sys.stderr)
+    store = Store(data_dir(args), read_only=True)
+    app = create_app(store, token=token)
+    serve_forever(app, args.host, args.port, announce=lambda root: print(serve_tour(store, root), flush=True))
+    return 0
+
+
+def serve_tour(store: Store, root: str) -> str:
+    """Where the API answers, with example URLs for the first member of each plan."""
+    sources = store.sources()
+    lines = [f"Serving your records read-only at {root}/fhir  (Ctrl-C stops it)"]
+    if not sources:
+        lines.append("The store holds no records yet; run `mirror sync` and they are served as soon as it writes.")
+    for source in sources:
+        base = f"{root}/fhir" if len(sources) == 1 else f"{root}/fhir/{source}"
+        lines.append(f"\n{source}: FHIR base {base}" + (f" (also {root}/fhir/{source})" if len(sources) == 1 else ""))
+        lines.append(f"  {base}/metadata")
+        patients = sorted(stored.id for stored in store.search("Patient", source=source))
+        if patients:
+            lines.append(f"  {base}/Patient/{patients[0]}")
+            lines.append(f"  {base}/ExplanationOfBenefit?patient={patients[0]}&_count=10")
+            lines.append(f"  {base}/Patient/{patients[0]}/$everything")
+    return "\n".join(lines)
+
+
+# export --------------------------------------------------------------------------------------------------
+
+
+def add_export(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "export", parents=[common], help="write your records out as FHIR NDJSON files or one Bundle",
+        description="Write one plan's records, exactly as the plan sent them, as FHIR Bulk Data NDJSON (one "
+                    "<Type>.ndjson per type in a folder) or as one collection Bundle. Files are private (0600) "
+                    "and written atomically.",
+    )
+    parser.add_argument("--format", choices=FORMATS, required=True, help="ndjson (a folder) or bundle (a file)")
+    parser.add_argument("--out", required=True, type=Path, help="the folder (ndjson) or file (bundle) to write")
+    parser.add_argument("--source", metavar="NAME", help="the plan to export (needed when the store holds several)")
+    parser.add_argument("--since", metavar="DATE",
+                        help="only what changed in the mirror after DATE (a FHIR date or instant, e.g. 2024-05-01)")
+    parser.add_argument("--include-removed", action="store_true",
+                        help="also export resources the plan no longer has, as last held")
+    parser.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    out = args.out.expanduser()
+    result = export(Store(data_dir(args), read_only=True), out, format=args.format, source=args.source,
+                    since=args.since, include_removed=args.include_removed)
+    print(describe(result, out))
+    return 0
+
+
 # the command ---------------------------------------------------------------------------------------------
 
-SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status]
+SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_serve, add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 import requests
 
 from mirror.fhir.capability import OAUTH_URIS
+from mirror.serving import is_loopback_host
 
 AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
 DEFAULT_SCOPE = "patient/*.read launch/patient offline_access"
@@ -27,16 +27,6 @@ _SYSTEM_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 class PlanError(ValueError):
     """A plan cannot be used as described; the message is one line a member can act on."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1): traffic that never leaves this machine."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def unreachable(url: str, error: requests.RequestException) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from mockpayer import generate as generate_options
 from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
 from mockpayer.resources import Problem, load_plan_resources
-from mockpayer.serving import LOOPBACK, is_loopback_host, serve_forever
+from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
 
 DEFAULT_PORT = 9000
 

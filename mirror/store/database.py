@@ -520,6 +520,12 @@ class Store:
                     totals[resource_type] = totals.get(resource_type, 0) + present
             return {resource_type: count for resource_type, count in sorted(totals.items()) if count}
 
+    def types(self, source: str) -> list[str]:
+        """The resource types stored from `source` (tombstones included), sorted; unlike `counts`, it costs
+        nothing per resource, so the served API can ask on every request."""
+        with self._reading():
+            return sorted(resource_type for type_source, resource_type in self._by_type if type_source == source)
+
     def ids(self, source: str, resource_type: str) -> set[str]:
         """The ids held (not tombstoned) for one type from one source: what a full sync compares against."""
         with self._reading():

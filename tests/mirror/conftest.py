@@ -6,7 +6,7 @@ import pytest
 
 from mirror.plans import PlanConfig, mock_endpoints
 from mockpayer.app import create_app
-from mockpayer.serving import start_in_thread
+from mirror.serving import start_in_thread
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mockpayer.app import create_app
-from mockpayer.serving import start_in_thread
+from mirror.serving import start_in_thread
 from tests.mockpayer.corpus import CORPUS, write_plan
 
 SOURCES = ["carin-bb-2.0.0", "us-core-6.1.0", "plan-net-1.1.0", "formulary-2.0.1", "formulary-1.0.1", "synthea-r4"]

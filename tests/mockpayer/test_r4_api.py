@@ -9,7 +9,7 @@ import requests
 from mirror.mock_login import complete_mock_login
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
-from mockpayer.serving import start_in_thread
+from mirror.serving import start_in_thread
 from tests.mockpayer.corpus import corpus_folder, write_plan
 
 CLIENT = ("corpus-app", "corpus-secret")

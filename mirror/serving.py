@@ -1,12 +1,14 @@
 """Run a WSGI app with waitress, the server every payer-mirror process uses, blocking or in a thread.
 
 Tests and the pytest plugin need a real server on a free loopback port that starts and stops in-process;
-the CLI needs the same server in the foreground. Both go through here.
+`mirror serve` and `mockpayer serve` need the same server in the foreground. All go through here, in
+`mirror` because the mirror may not import the mock (the mock imports this).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
 
@@ -16,7 +18,8 @@ LOOPBACK = "127.0.0.1"
 
 
 def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1): traffic that never leaves this machine."""
+    if host.lower() == "localhost":
         return True
     try:
         return ip_address(host.strip("[]")).is_loopback
@@ -52,20 +55,26 @@ def _run_until_closed(server, stopping: threading.Event) -> None:
 def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8) -> RunningServer:
     """Serve `app` on `host:port` (port 0: any free port) from a daemon thread."""
     server = create_server(app, host=host, port=port, threads=threads, ident="payer-mirror")
-    bound_port = server.effective_port
     stopping = threading.Event()
-    thread = threading.Thread(target=_run_until_closed, args=(server, stopping), name=f"waitress-{bound_port}",
-                              daemon=True)
+    thread = threading.Thread(target=_run_until_closed, args=(server, stopping),
+                              name=f"waitress-{server.effective_port}", daemon=True)
     thread.start()
-    display_host = f"[{host}]" if ":" in host else host
-    return RunningServer(f"http://{display_host}:{bound_port}", server, thread, stopping)
+    return RunningServer(_root_url(host, server.effective_port), server, thread, stopping)
 
 
-def serve_forever(app, host: str, port: int, threads: int = 8) -> None:
+def serve_forever(app, host: str, port: int, threads: int = 8,
+                  announce: Callable[[str], None] | None = None) -> None:
+    """Serve `app` until Ctrl-C; `announce` gets the root URL once listening (port 0: the port chosen)."""
     server = create_server(app, host=host, port=port, threads=threads, ident="payer-mirror")
+    if announce is not None:
+        announce(_root_url(host, server.effective_port))
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+
+
+def _root_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -1,0 +1,300 @@
+"""The mirror's read-only FHIR R4 API over its store (issue 6): `create_app(store)`, served by `mirror serve`.
+
+Each source plan has its own FHIR base, `/fhir/{source}`, because two plans can both hold a different
+`Patient/1`; when the store holds a single source, `/fhir` is that base too, so the common case has the
+short URL. A first path segment that names a source always means that source's base.
+
+    GET [base]/metadata                         CapabilityStatement of what the store holds
+    GET [base]/{type}/{id}                      the stored text byte for byte; ETag, Last-Modified, 304; 410
+    GET [base]/{type}?...                       searchset, with the search machinery shared with the mock
+    GET [base]/Patient/{id}/$everything         the patient's records and what they reference
+
+Everything under `/fhir` is read-only (405), JSON only (406) and answers errors as OperationOutcomes.
+The store is opened read-only: it never blocks a running sync, and it reloads when a sync has written, so
+the API serves new data without a restart. The rest of the URL space (`/`) is left to the patient pages.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import quote
+
+import orjson
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from mirror.fhir.capability import capability_statement
+from mirror.fhir.compartment import FALLBACK_PATHS, PATIENT_COMPARTMENT
+from mirror.fhir.dates import date_range
+from mirror.fhir.everything import answer_everything, parse_everything
+from mirror.fhir.ids import is_valid_id
+from mirror.fhir.references import iter_references, reference_target
+from mirror.fhir.search import ReferenceValue, Search, SearchError, TokenValue, parse_search
+from mirror.fhir.search_parameters import REFERENCE
+from mirror.fhir.searchset import answer_search
+from mirror.fhir.validation import is_resource_type
+from mirror.fhir_http import (
+    ALL_METHODS,
+    FhirError,
+    bearer_credential,
+    fhir_error_response,
+    fhir_response,
+    negotiate,
+    outcome_response,
+    prefers_strict_handling,
+    resource_response,
+)
+from mirror.store import Store, StoredResource
+
+API_ROOT = "/fhir"
+DEFAULT_COUNT = 50
+MAX_COUNT = 1000
+MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: a read-only API takes no uploads
+REALM = 'Bearer realm="payer-mirror"'
+
+blueprint = Blueprint("fhir", __name__, url_prefix=API_ROOT)
+blueprint.before_request(negotiate)
+
+
+def create_app(store: Store | Path | str, *, token: str | None = None, config: dict | None = None) -> Flask:
+    """The API over `store` (a Store, or a data folder to open read-only).
+
+    With `token`, every request needs `Authorization: Bearer <token>` (for a non-loopback bind).
+    """
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
+    app.config.update(config or {})
+    app.extensions["mirror.store"] = store if isinstance(store, Store) else Store(store, read_only=True)
+    app.extensions["mirror.api_token"] = token
+    if token is not None:
+        app.before_request(_require_token)
+    app.before_request(_refuse_large_bodies)
+    app.register_blueprint(blueprint)
+    app.register_error_handler(FhirError, fhir_error_response)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _store() -> Store:
+    return current_app.extensions["mirror.store"]
+
+
+def _require_token() -> None:
+    """BR-1: no token, 401 without an error code; a wrong one, `invalid_token`. Compared in constant time."""
+    credential = bearer_credential()
+    if credential is None:
+        raise FhirError(401, "This mirror needs a token (Authorization: Bearer).", {"WWW-Authenticate": REALM})
+    expected = current_app.extensions["mirror.api_token"]
+    if not hmac.compare_digest(credential.encode("utf-8"), expected.encode("utf-8")):
+        raise FhirError(401, "The token is not this mirror's.", {"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+
+
+def _refuse_large_bodies() -> None:
+    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one."""
+    if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise FhirError(413, "The request body is too large.")
+
+
+def _http_error(error: HTTPException):
+    """Under /fhir every error is an OperationOutcome; elsewhere Flask's own page, for the patient pages."""
+    if request.path == API_ROOT or request.path.startswith(API_ROOT + "/"):
+        return outcome_response(error.code or 500, error.description or error.name)
+    return error
+
+
+@blueprint.after_request
+def _api_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "private, no-cache")  # revalidate: a sync may change it
+    return response
+
+
+# ---- routing -------------------------------------------------------------------------------------------
+
+
+@blueprint.route("", methods=ALL_METHODS, defaults={"path": ""})
+@blueprint.route("/<path:path>", methods=ALL_METHODS)
+def fhir(path: str) -> Response:
+    """Find the base (a source, or the single source) and then the interaction, by the path's shape."""
+    segments = path.split("/") if path else []
+    if segments and segments[-1] == "":
+        segments.pop()  # `Patient/` is `Patient`
+    source, base_url, rest = _base(segments)
+    match rest:
+        case ["metadata"]:
+            return _metadata(source, base_url)
+        case [resource_type]:
+            return _search(source, base_url, resource_type)
+        case ["Patient", patient_id, "$everything"]:
+            return _everything(source, base_url, patient_id)
+        case [resource_type, resource_id]:
+            return _read(source, resource_type, resource_id)
+    raise FhirError(404, "No FHIR interaction has this path.")
+
+
+def _base(segments: list[str]) -> tuple[str, str, list[str]]:
+    """(source, the base URL as this request saw it, the path after the base)."""
+    sources = _store().sources()
+    root = request.host_url.rstrip("/") + API_ROOT
+    if segments and segments[0] in sources:
+        return segments[0], f"{root}/{quote(segments[0], safe='')}", segments[1:]
+    if len(sources) == 1:
+        return sources[0], root, segments
+    if not sources:
+        raise FhirError(404, "The mirror holds no records yet; run `mirror sync` first.")
+    bases = ", ".join(f"{API_ROOT}/{source}" for source in sources)
+    raise FhirError(404, f"This mirror holds several plans; each has its own FHIR base: {bases}.")
+
+
+# ---- interactions --------------------------------------------------------------------------------------
+
+
+def _metadata(source: str, base_url: str) -> Response:
+    """A CapabilityStatement listing the types held from `source` (read and search only, and $everything)."""
+    statement = capability_statement(
+        base_url=base_url,
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        resource_types=list(_store().counts(source)),
+        description=f"payer-mirror: a read-only local copy of the records from {source}",
+        patient_everything=True,
+    )
+    return fhir_response(orjson.dumps(statement))
+
+
+def _read(source: str, resource_type: str, resource_id: str) -> Response:
+    _check_type(resource_type)
+    if not is_valid_id(resource_id):
+        raise FhirError(400, "The id is not a valid FHIR id ([A-Za-z0-9-.]{1,64}).")
+    stored = _current(source, resource_type, resource_id)
+    # Last-Modified is when this content reached the mirror, the moment its copy here last changed.
+    return resource_response(stored.text, etag=stored.content_hash, last_modified=date_range(stored.fetched_at).start)
+
+
+def _search(source: str, base_url: str, resource_type: str) -> Response:
+    _check_type(resource_type)
+    try:
+        search = parse_search(resource_type, request.args.items(multi=True), default_count=DEFAULT_COUNT,
+                              max_count=MAX_COUNT, strict=prefers_strict_handling())
+        body = answer_search(search, _candidates(source, search), base_url=base_url,
+                             resolve=lambda target_type, target_id: _held(source, target_type, target_id))
+    except SearchError as error:
+        raise FhirError(400, str(error)) from None
+    return fhir_response(body)
+
+
+def _everything(source: str, base_url: str, patient_id: str) -> Response:
+    if not is_valid_id(patient_id):
+        raise FhirError(400, "The id is not a valid FHIR id ([A-Za-z0-9-.]{1,64}).")
+    _current(source, "Patient", patient_id)
+    try:
+        everything = parse_everything(request.args.items(multi=True), default_count=DEFAULT_COUNT,
+                                      max_count=MAX_COUNT)
+        body = answer_everything(everything, _patient_records(source, patient_id), base_url=base_url,
+                                 patient_id=patient_id)
+    except SearchError as error:
+        raise FhirError(400, f"Bad $everything parameter: {error}") from None
+    return fhir_response(body)
+
+
+def _check_type(resource_type: str) -> None:
+    if not is_resource_type(resource_type):
+        raise FhirError(404, f"Unknown resource type {resource_type[:64]!r}.")
+
+
+def _current(source: str, resource_type: str, resource_id: str) -> StoredResource:
+    """The stored resource; 404 when never held, 410 when the plan no longer has it."""
+    stored = _store().get(source, resource_type, resource_id)
+    if stored is None:
+        raise FhirError(404, f"{resource_type}/{resource_id} is not known.")
+    if stored.removed:
+        raise FhirError(410, f"{resource_type}/{resource_id} was removed at the plan (noticed {stored.removed_at}).")
+    return stored
+
+
+# ---- what a search or $everything looks at -------------------------------------------------------------
+
+
+class _Held:
+    """A stored resource as the shared search code sees it: `.resource` parsed on first use, `.text` as stored."""
+
+    __slots__ = ("text", "_resource")
+
+    def __init__(self, stored: StoredResource):
+        self.text = stored.text
+        self._resource: dict | None = None
+
+    @property
+    def resource(self) -> dict:
+        if self._resource is None:
+            self._resource = orjson.loads(self.text)
+        return self._resource
+
+
+def _held(source: str, resource_type: str, resource_id: str) -> _Held | None:
+    stored = _store().get(source, resource_type, resource_id)
+    return None if stored is None or stored.removed else _Held(stored)
+
+
+def _candidates(source: str, search: Search) -> list[_Held]:
+    """The resources a search must look at: all of the type, unless `_id` or `patient` narrows them through
+    the store's indexes. Narrowing only ever drops resources that could not match; matching does the rest."""
+    store = _store()
+    ids = _searched_ids(search)
+    if ids is not None:
+        found = (store.get(source, search.resource_type, resource_id) for resource_id in ids)
+        return [_Held(stored) for stored in found if stored is not None and not stored.removed]
+    patients = _searched_patients(search)
+    if patients is not None:
+        by_key = {}
+        for patient_id in patients:
+            for stored in store.search(search.resource_type, source=source, patient_id=patient_id):
+                by_key[stored.id] = stored
+        return [_Held(stored) for stored in by_key.values()]
+    return [_Held(stored) for stored in store.search(search.resource_type, source=source)]
+
+
+def _searched_ids(search: Search) -> list[str] | None:
+    """The ids an `_id` criterion allows (its values are ORed), or None when there is none to use."""
+    for criterion in search.criteria:
+        if criterion.parameter.name == "_id" and criterion.modifier is None:
+            values: tuple[TokenValue, ...] = criterion.values
+            if all(value.system is None and value.code is not None for value in values):
+                return [value.code for value in values if is_valid_id(value.code)]
+    return None
+
+
+def _searched_patients(search: Search) -> list[str] | None:
+    """The Patient ids a `patient` criterion allows, when the store's compartment index covers every path
+    the parameter reads (so the index holds every resource that could match); None otherwise."""
+    compartment = set(PATIENT_COMPARTMENT.get(search.resource_type, FALLBACK_PATHS))
+    for criterion in search.criteria:
+        parameter = criterion.parameter
+        if (parameter.name == "patient" and parameter.kind == REFERENCE and criterion.modifier in (None, "Patient")
+                and set(parameter.paths) <= compartment):
+            values: tuple[ReferenceValue, ...] = criterion.values
+            return [value.id for value in values if value.resource_type in (None, "Patient")]
+    return None
+
+
+def _patient_records(source: str, patient_id: str) -> list[_Held]:
+    """R4 Patient $everything: the Patient's compartment, and the resources those records reference that are
+    in no patient's compartment (the Organizations, Practitioners, Locations their claims name), as the mock
+    serves a member. Another patient's records are never pulled in through a reference."""
+    store = _store()
+    records: dict[tuple[str, str], _Held] = {}
+    for resource_type in store.types(source):
+        for stored in store.search(resource_type, source=source, patient_id=patient_id):
+            records[(resource_type, stored.id)] = _Held(stored)
+    referenced: dict[tuple[str, str], None] = {}
+    for held in records.values():
+        for reference in iter_references(held.resource):
+            target = reference_target(reference)
+            if target is not None and target not in records:
+                referenced[target] = None
+    for resource_type, resource_id in referenced:
+        stored = store.get(source, resource_type, resource_id)
+        if stored is not None and not stored.removed and not stored.patient_ids:
+            records[(resource_type, resource_id)] = _Held(stored)
+    return list(records.values())
