@@ -17,6 +17,7 @@ the API serves new data without a restart. The rest of the URL space (`/`) is le
 from __future__ import annotations
 
 import hmac
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
@@ -53,6 +54,7 @@ DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: a read-only API takes no uploads
 REALM = 'Bearer realm="payer-mirror"'
+EVERYTHING_MEMO_SIZE = 64  # members whose $everything a client may be paging through at once
 
 blueprint = Blueprint("fhir", __name__, url_prefix=API_ROOT)
 blueprint.before_request(negotiate)
@@ -68,6 +70,7 @@ def create_app(store: Store | Path | str, *, token: str | None = None, config: d
     app.config.update(config or {})
     app.extensions["mirror.store"] = store if isinstance(store, Store) else Store(store, read_only=True)
     app.extensions["mirror.api_token"] = token
+    app.extensions["mirror.everything_references"] = _RecentAnswers(EVERYTHING_MEMO_SIZE)
     if token is not None:
         app.before_request(_require_token)
     app.before_request(_refuse_large_bodies)
@@ -217,11 +220,13 @@ def _current(source: str, resource_type: str, resource_id: str) -> StoredResourc
 
 
 class _Held:
-    """A stored resource as the shared search code sees it: `.resource` parsed on first use, `.text` as stored."""
+    """A stored resource as the shared search code sees it: `.resource` parsed on first use, `.text` as stored,
+    `.key` (type, id) from the store's own fields."""
 
-    __slots__ = ("text", "_resource")
+    __slots__ = ("key", "text", "_resource")
 
     def __init__(self, stored: StoredResource):
+        self.key = (stored.resource_type, stored.id)
         self.text = stored.text
         self._resource: dict | None = None
 
@@ -283,18 +288,53 @@ def _patient_records(source: str, patient_id: str) -> list[_Held]:
     in no patient's compartment (the Organizations, Practitioners, Locations their claims name), as the mock
     serves a member. Another patient's records are never pulled in through a reference."""
     store = _store()
+    generation = store.generation  # read first: a later reload only makes the answer newer than its key
     records: dict[tuple[str, str], _Held] = {}
     for resource_type in store.types(source):
         for stored in store.search(resource_type, source=source, patient_id=patient_id):
             records[(resource_type, stored.id)] = _Held(stored)
+    for resource_type, resource_id in _references_cache().get(
+            (generation, source, patient_id), lambda: _referenced_outside_compartments(source, records)):
+        stored = store.get(source, resource_type, resource_id)
+        if stored is not None and not stored.removed:
+            records[(resource_type, resource_id)] = _Held(stored)
+    return list(records.values())
+
+
+def _referenced_outside_compartments(source: str, records: dict[tuple[str, str], _Held]) -> list[tuple[str, str]]:
+    """What `records` reference, held from `source`, and in no patient's compartment. This parses every record,
+    most of a $everything's cost, so it is remembered per store generation while a client pages."""
     referenced: dict[tuple[str, str], None] = {}
     for held in records.values():
         for reference in iter_references(held.resource):
             target = reference_target(reference)
             if target is not None and target not in records:
                 referenced[target] = None
-    for resource_type, resource_id in referenced:
-        stored = store.get(source, resource_type, resource_id)
-        if stored is not None and not stored.removed and not stored.patient_ids:
-            records[(resource_type, resource_id)] = _Held(stored)
-    return list(records.values())
+    store = _store()
+    return [target for target in referenced
+            if (stored := store.get(source, *target)) is not None and not stored.patient_ids]
+
+
+class _RecentAnswers:
+    """A small thread-safe memo, oldest entry out first; keys carry the store generation, so a sync that
+    writes makes old entries unreachable and they age out."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._answers: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, compute):
+        with self._lock:
+            if key in self._answers:
+                return self._answers[key]
+        answer = compute()
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > self._size:
+                del self._answers[next(iter(self._answers))]
+        return answer
+
+
+def _references_cache() -> _RecentAnswers:
+    return current_app.extensions["mirror.everything_references"]

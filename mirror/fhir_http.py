@@ -31,9 +31,8 @@ class FhirError(Exception):
 
 
 def fhir_response(body: bytes | str, status: int = 200, headers: dict | None = None) -> Response:
-    response = Response(body, status=status, mimetype=FHIR_JSON, headers=headers)
-    response.charset = "utf-8"
-    return response
+    """A FHIR JSON body; the charset is named, as HAPI does, since FHIR text is always UTF-8."""
+    return Response(body, status=status, content_type=f"{FHIR_JSON}; charset=utf-8", headers=headers)
 
 
 def outcome_response(status: int, message: str, headers: dict | None = None) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from mirror.fhir.dates import FhirDateError, date_range, element_range
 from mirror.fhir.ids import is_resource_type_name
@@ -19,6 +20,13 @@ from mirror.fhir.search import PAGE_TOKEN, SearchError, parse_count
 from mirror.fhir.searchset import Held, page_bundle
 
 _PARAMETERS = ("_type", "_since", "_count", PAGE_TOKEN)
+
+
+class Record(Held, Protocol):
+    """A patient's resource as a server holds it; `key` is (resourceType, id), known without parsing the text,
+    so only the resources on the page (or all, for `_since`) need parsing."""
+
+    key: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ def parse_everything(pairs: Iterable[tuple[str, str]], *, default_count: int, ma
     return Everything(types, since, count, given.get(PAGE_TOKEN), tuple(self_params))
 
 
-def answer_everything(everything: Everything, held: Iterable[Held], *, base_url: str, patient_id: str) -> bytes:
+def answer_everything(everything: Everything, held: Iterable[Record], *, base_url: str, patient_id: str) -> bytes:
     """The searchset page of `held` (the patient's resources) that `everything` asks for.
 
     Raises SearchError (a PageTokenError) for a page token that belongs to another request.
@@ -68,9 +76,9 @@ def answer_everything(everything: Everything, held: Iterable[Held], *, base_url:
     offset = page_offset(everything.page_token, everything.self_params)
     chosen = sorted(
         (item for item in held
-         if (not everything.types or item.resource["resourceType"] in everything.types)
-         and _changed_since(item.resource, everything.since)),
-        key=lambda item: (item.resource["resourceType"], item.resource["id"]),
+         if (not everything.types or item.key[0] in everything.types)
+         and (everything.since is None or _changed_since(item.resource, everything.since))),
+        key=lambda item: item.key,
     )
     links = page_links(f"{base_url}/Patient/{patient_id}/$everything", everything.self_params, offset,
                        everything.count, len(chosen))
@@ -78,9 +86,7 @@ def answer_everything(everything: Everything, held: Iterable[Held], *, base_url:
     return page_bundle(page, total=len(chosen), links=links, base_url=base_url)
 
 
-def _changed_since(resource: Mapping, since: datetime | None) -> bool:
+def _changed_since(resource: Mapping, since: datetime) -> bool:
     """`_since`: resources whose `meta.lastUpdated` is at or after it (none without a readable one)."""
-    if since is None:
-        return True
     last_updated = element_range((resource.get("meta") or {}).get("lastUpdated"))
     return last_updated is not None and last_updated.start >= since
