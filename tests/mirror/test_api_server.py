@@ -1,0 +1,183 @@
+"""`mirror serve` as a real server on a loopback port: it serves what a sync writes while it runs, without a
+restart and without blocking the sync (ST-4: readers never take the writer lock); the command line prints its
+bases and example URLs, warns before serving beyond this machine, and requires the token it is given (BR-1).
+"""
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from mirror import cli
+from mirror.api import create_app
+from mirror.oauth import MockLogin, connect
+from mirror.plans import PlanConfig, mock_endpoints
+from mirror.serving import start_in_thread
+from mirror.store import Store
+from tests.mirror.stores import MEMBER1, fill, member_records, observations
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+DEMO_SECRET = "mock-secret-not-for-production"  # the mock's published test secret
+
+
+def eventually(check, seconds=10.0):
+    """The API notices a new store file at its next read; poll briefly rather than guess a sleep."""
+    deadline = time.monotonic() + seconds
+    while True:
+        outcome = check()
+        if outcome or time.monotonic() > deadline:
+            return outcome
+        time.sleep(0.05)
+
+
+def test_the_api_serves_what_another_writer_commits_without_a_restart(tmp_path):
+    fill(tmp_path, "demo", observations(3))
+    server = start_in_thread(create_app(tmp_path))
+    try:
+        base = f"{server.url}/fhir"
+        assert requests.get(f"{base}/Observation", timeout=10).json()["total"] == 3
+        assert requests.get(f"{base}/Observation/late-0", timeout=10).status_code == 404
+        with Store(tmp_path, commit_interval=0, validate=False) as writer:  # the API holds no lock to wait for
+            run_id = writer.begin_run("demo")
+            writer.commit_page("demo", observations(2, prefix="late"), run_id=run_id)
+            assert eventually(lambda: requests.get(f"{base}/Observation/late-0", timeout=10).status_code == 200)
+            assert requests.get(f"{base}/Observation", timeout=10).json()["total"] == 5
+            writer.mark_removed("demo", "Observation", ["obs-0"], run_id=run_id)
+            writer.finish_run(run_id)
+        assert eventually(lambda: requests.get(f"{base}/Observation/obs-0", timeout=10).status_code == 410)
+        fill(tmp_path, "second", observations(1))
+        assert eventually(lambda: requests.get(f"{base}/Observation", timeout=10).status_code == 404)
+        assert requests.get(f"{base}/second/Observation/obs-0", timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+class ServeProcess:
+    """`mirror serve` in its own process; the URL comes from the first line it prints."""
+
+    def __init__(self, data_dir: Path, *arguments: str, env: dict | None = None):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mirror.cli", "--data-dir", str(data_dir), "serve", "--port", "0", *arguments],
+            cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
+        self._printed: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        first = self._line(30.0)
+        if first is None:
+            self.stop()
+            pytest.fail(f"mirror serve printed nothing: {self.process.stderr.read()}")
+        self.lines = [first]
+        assert self.lines[0].startswith("Serving your records read-only at http://127.0.0.1:"), self.lines
+        self.root = self.lines[0].split(" at ")[1].split("/fhir")[0]
+
+    def _read_stdout(self) -> None:
+        for line in self.process.stdout:
+            self._printed.put(line.rstrip("\n"))
+
+    def _line(self, seconds: float) -> str | None:
+        try:
+            return self._printed.get(timeout=seconds)
+        except queue.Empty:
+            return None
+
+    def read_tour(self) -> list[str]:
+        """Everything it printed at start (the bases and example URLs): what arrives before a pause."""
+        while (line := self._line(0.5)) is not None:
+            self.lines.append(line)
+        return self.lines
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def test_mirror_serve_serves_a_sync_that_runs_after_it_started(mock_payer, tmp_path):
+    """The API starts on an empty data folder, `mirror sync` fills it from the mock, and the running API
+    serves the member at once: the same resources the store holds, through $everything."""
+    data_dir = tmp_path / "data"
+    plan = PlanConfig("demo", mock_endpoints(mock_payer, "demoplan"), "demo-confidential-app",
+                      auth_method="client_secret_post", client_secret=DEMO_SECRET)
+    connect(plan, data_dir, mock_login=MockLogin("member1", "pass-member1"), show=lambda line: None)
+    served = ServeProcess(data_dir)
+    try:
+        assert "mirror sync" in requests.get(f"{served.root}/fhir/metadata", timeout=10).text
+        synced = subprocess.run([sys.executable, "-m", "mirror.cli", "--data-dir", str(data_dir), "sync"],
+                                cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+        assert synced.returncode == 0, synced.stderr
+        everything = eventually(lambda: requests.get(
+            f"{served.root}/fhir/Patient/{MEMBER1}/$everything?_count=1000", timeout=10).json().get("entry"))
+        served_texts = {(e["resource"]["resourceType"], e["resource"]["id"]) for e in everything}
+        assert served_texts == set(member_records())
+        eob = requests.get(f"{served.root}/fhir/demo/ExplanationOfBenefit?_count=1", timeout=10).json()
+        eob_id = eob["entry"][0]["resource"]["id"]
+        with Store(data_dir, read_only=True) as store:
+            stored = store.get("demo", "ExplanationOfBenefit", eob_id)
+        read = requests.get(f"{served.root}/fhir/ExplanationOfBenefit/{eob_id}", timeout=10)
+        assert read.content == stored.text.encode() and read.headers["ETag"] == f'"{stored.content_hash}"'
+    finally:
+        served.stop()
+
+
+def test_mirror_serve_prints_its_bases_and_example_urls(tmp_path):
+    fill(tmp_path, "demo", member_records().values())
+    served = ServeProcess(tmp_path)
+    try:
+        tour = "\n".join(served.read_tour())
+        for url in (f"{served.root}/fhir/metadata", f"{served.root}/fhir/Patient/{MEMBER1}",
+                    f"{served.root}/fhir/Patient/{MEMBER1}/$everything",
+                    f"{served.root}/fhir/ExplanationOfBenefit?patient={MEMBER1}&_count=10"):
+            assert url in tour
+            assert requests.get(url, timeout=10).status_code == 200
+        assert f"{served.root}/fhir/demo" in tour
+    finally:
+        served.stop()
+    assert "warning" not in served.process.stderr.read()  # loopback: nothing to warn about
+
+
+def test_mirror_serve_with_a_token_from_the_environment(tmp_path):
+    """BR-1 over real HTTP; the token can stay out of the process list."""
+    fill(tmp_path, "demo", observations(1))
+    served = ServeProcess(tmp_path, env={cli.API_TOKEN_ENV: "env-token-123"})
+    try:
+        missing = requests.get(f"{served.root}/fhir/Observation", timeout=10)
+        assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == 'Bearer realm="payer-mirror"'
+        allowed = requests.get(f"{served.root}/fhir/Observation", headers={"Authorization": "Bearer env-token-123"},
+                               timeout=10)
+        assert allowed.status_code == 200
+    finally:
+        served.stop()
+
+
+@pytest.fixture
+def no_listening(monkeypatch):
+    """`mirror serve` up to the point of listening: what it would serve, and with which app."""
+    calls = []
+    monkeypatch.setattr(cli, "serve_forever", lambda app, host, port, announce: calls.append((app, host, port)))
+    return calls
+
+
+def test_beyond_loopback_without_a_token_it_warns(tmp_path, capsys, no_listening):
+    assert cli.main(["--data-dir", str(tmp_path), "serve", "--host", "0.0.0.0"]) == 0
+    error = capsys.readouterr().err
+    assert "WITHOUT authentication" in error and "--token" in error
+    app, host, port = no_listening[0]
+    assert (host, port) == ("0.0.0.0", 8080) and app.extensions["mirror.api_token"] is None
+
+
+def test_beyond_loopback_with_a_token_it_warns_of_plain_http(tmp_path, capsys, no_listening):
+    assert cli.main(["--data-dir", str(tmp_path), "serve", "--host", "192.0.2.10", "--token", "t0ken"]) == 0
+    error = capsys.readouterr().err
+    assert "unencrypted" in error and "WITHOUT" not in error and "t0ken" not in error
+    assert no_listening[0][0].extensions["mirror.api_token"] == "t0ken"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_loopback_needs_no_warning(tmp_path, capsys, no_listening, host):
+    assert cli.main(["--data-dir", str(tmp_path), "serve", "--host", host]) == 0
+    assert capsys.readouterr().err == ""
