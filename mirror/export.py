@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mirror.fhir.bundles import bundle_json, collection_bundle
 from mirror.fhir.dates import FhirDateError, date_range
-from mirror.store import Store, StoredResource
+from mirror.store import Store, StoredResource, StoreError
 from mirror.store.files import PRIVATE_FOLDER_MODE, private_umask, write_atomically
 
 FORMATS = ("ndjson", "bundle")
@@ -72,7 +72,10 @@ def export(
     if format == "ndjson":
         files = _write_ndjson(out, resources)
     else:
-        write_atomically(out, _bundle(resources))
+        if out.is_dir():
+            raise ExportError(f"{out} is a folder; a Bundle export writes one file")
+        _create_folder(out.parent)
+        _write(out, _bundle(resources))
         files = (out,)
     return ExportResult(chosen_source, files, counts)
 
@@ -94,14 +97,30 @@ def _choose_source(store: Store, source: str | None) -> str:
 def _write_ndjson(folder: Path, resources: list[StoredResource]) -> tuple[Path, ...]:
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is not a folder; NDJSON export writes one file per type into a folder")
-    with private_umask():
-        folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    _create_folder(folder)
     files = []
     for resource_type, group in groupby(resources, key=lambda stored: stored.resource_type):
         path = folder / f"{resource_type}.ndjson"
-        write_atomically(path, _lines(group))
+        _write(path, _lines(group))
         files.append(path)
     return tuple(files)
+
+
+def _create_folder(folder: Path) -> None:
+    """A missing folder is created private (0700); an existing one is the member's and is left as it is."""
+    try:
+        with private_umask():
+            folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ExportError(f"could not create {folder}: {error.strerror or error}") from error
+
+
+def _write(path: Path, content: bytes | Iterator[bytes]) -> None:
+    try:
+        write_atomically(path, content)
+    except (StoreError, OSError) as error:
+        reason = getattr(error, "strerror", None) or getattr(error.__cause__, "strerror", None) or error
+        raise ExportError(f"could not write {path}: {reason}; any earlier file there is unchanged") from error
 
 
 def _lines(resources) -> Iterator[bytes]:

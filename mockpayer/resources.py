@@ -116,7 +116,9 @@ def load_resources(folder: Path, *, validate: bool = False, report_root: Path | 
         except (OSError, UnicodeDecodeError) as error:
             loaded.problems.append(Problem(name, f"cannot read: {error}"))
             continue
-        documents = text.splitlines() if path.suffix == ".ndjson" else [text]
+        # NDJSON lines end at "\n" only: str.splitlines would also split at U+2028 and U+0085, which JSON
+        # strings may hold unescaped.
+        documents = text.split("\n") if path.suffix == ".ndjson" else [text]
         for line_number, document in enumerate(documents, start=1):
             if document.strip():
                 where = f"{name}:{line_number}" if path.suffix == ".ndjson" else name
