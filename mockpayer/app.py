@@ -1,5 +1,5 @@
 """`create_app(...)`: the mock payer as one Flask app, wiring plans, the authorization server, discovery, the
-FHIR API and QA fault injection."""
+FHIR API, QA fault injection and the days of each plan's records (scenarios), with their `/_admin` controls."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from mirror.fhir_http import outcome_response
 from mockpayer.auth import authorize, token
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.server import PlanAuthorizationServer
-from mockpayer import discovery, r4
+from mockpayer import admin, discovery, r4
 from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
-from mockpayer.faults import FaultBoard, admin as faults_admin
+from mockpayer.faults import FaultBoard
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
 from mockpayer.resources import load_plan_resources
+from mockpayer.scenarios import Scenarios
 
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
 access_log = logging.getLogger("mockpayer.access")
@@ -60,13 +61,14 @@ def create_app(
     context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger) for system_id, plan in plans.items()}
     context.resources = {system_id: load_plan_resources(plan.folder) for system_id, plan in plans.items()}
     context.faults = FaultBoard(plans, ledger, faults)
+    context.scenarios = Scenarios(plans)
     app.extensions["mockpayer"] = context
 
     app.register_blueprint(authorize.blueprint)
     app.register_blueprint(token.blueprint)
     app.register_blueprint(discovery.blueprint)
     app.register_blueprint(r4.blueprint)
-    app.register_blueprint(faults_admin)
+    app.register_blueprint(admin.blueprint)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)

@@ -27,6 +27,7 @@ class PayerContext:
     auth_servers: dict[str, object] = field(default_factory=dict)  # system id -> PlanAuthorizationServer
     resources: dict[str, object] = field(default_factory=dict)  # system id -> mockpayer.resources.PlanResources
     faults: object = None  # mockpayer.faults.FaultBoard
+    scenarios: object = None  # mockpayer.scenarios.Scenarios: which day of its records each plan serves
 
     def plan_for_host(self, host: str) -> Plan | None:
         hostname = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()

@@ -16,10 +16,10 @@ Each rule fires on the requests its conditions pick, all of them at once (no con
 and the token endpoint apart (`"at": "token"` aims latency, 429 and 5xx at the token endpoint).
 
 Counters and the random stream are per plan and move under one lock, so the same spec and the same
-sequence of requests give the same faults; `POST /_admin/reset` rewinds them. The member API goes
-through `injected`, a view decorator that sees the request before the API answers and the answer after
-it, as a proxy in front of the plan would; the token endpoint calls `check_token_request`. A plan with no
-faults costs one empty-dict check per request.
+sequence of requests give the same faults; `POST /_admin/reset` rewinds them (the `/_admin` endpoints
+live in mockpayer/admin.py). The member API goes through `injected`, a view decorator that sees the request
+before the API answers and the answer after it, as a proxy in front of the plan would; the token endpoint
+calls `check_token_request`. A plan with no faults costs one empty-dict check per request.
 """
 
 from __future__ import annotations
@@ -36,12 +36,11 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import orjson
-from flask import Blueprint, jsonify, request
 
 from mirror.fhir.paging import page_links, page_offset
 from mirror.fhir.search import PAGE_TOKEN, SearchError
 from mirror.fhir_http import bearer_credential
-from mockpayer.context import is_loopback, payer, plan_for
+from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan, PlanError
 
 # Evaluation order: latency first (a refused request is slow too), then what acts on tokens, then refusals
@@ -485,74 +484,3 @@ def _relink_next(body: bytes, page: _SearchsetPage, next_url: str) -> bytes:
     relinked = body.replace(orjson.dumps(page.next_url), orjson.dumps(next_url), 1)
     page.next_url = next_url
     return relinked
-
-
-# ---- /_admin: set, show and rewind faults, from this machine only ---------------------------------------
-
-admin = Blueprint("faults_admin", __name__, url_prefix="/_admin")
-
-
-class AdminRefusal(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-
-
-@admin.errorhandler(AdminRefusal)
-@admin.errorhandler(FaultSpecError)
-def _refused(error):
-    response = jsonify(error=str(error))
-    response.status_code = getattr(error, "status", 400)
-    return response
-
-
-@admin.before_request
-def _loopback_only() -> None:
-    if not is_loopback(request.remote_addr):
-        raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
-
-
-@admin.get("/faults")
-def show_faults():
-    return jsonify(payer().faults.describe())
-
-
-@admin.post("/faults")
-def set_faults():
-    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan. A spec
-    with no faults clears them."""
-    body = _json_body(required=True)
-    system_ids = _addressed_plans(body.pop("system_id", None))
-    spec = parse_spec(body, "fault spec")
-    board = payer().faults
-    for system_id in system_ids:
-        board.configure(system_id, spec)
-    described = board.describe()
-    return jsonify({system_id: described[system_id] for system_id in system_ids})
-
-
-@admin.post("/reset")
-def reset_faults():
-    """Body (optional): `{"system_id": "demoplan"}`. Rewinds counters and seeds; the specs stay."""
-    system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
-    payer().faults.rewind(system_ids)
-    return jsonify(reset=system_ids)
-
-
-def _json_body(required: bool) -> dict:
-    """JSON only: a browser cannot send it cross-site without a CORS preflight, which this mock never grants."""
-    if not required and not request.get_data():
-        return {}
-    body = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(body, dict):
-        raise AdminRefusal(400, "The body must be a JSON object sent as application/json.")
-    return body
-
-
-def _addressed_plans(system_id) -> list[str]:
-    plans = payer().plans
-    if system_id is None:
-        return list(plans)
-    if system_id not in plans:
-        raise AdminRefusal(404, f"No plan {str(system_id)[:64]!r} on this mock (plans: {', '.join(plans)}).")
-    return [system_id]

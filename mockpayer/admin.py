@@ -1,0 +1,107 @@
+"""`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind) and days (show,
+advance to the next snapshot). One file for the URL family, as the mock keeps one per endpoint family.
+
+Loopback only, because they change what every member and client sees; JSON bodies only, because a browser
+cannot send JSON cross-site without a CORS preflight, which this mock never grants.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from mockpayer.context import is_loopback, payer
+from mockpayer.faults import FaultSpecError, parse_spec
+from mockpayer.plans import PlanError
+
+blueprint = Blueprint("admin", __name__, url_prefix="/_admin")
+
+
+class AdminRefusal(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@blueprint.errorhandler(AdminRefusal)
+@blueprint.errorhandler(FaultSpecError)
+def _refused(error):
+    response = jsonify(error=str(error))
+    response.status_code = getattr(error, "status", 400)
+    return response
+
+
+@blueprint.before_request
+def _loopback_only() -> None:
+    if not is_loopback(request.remote_addr):
+        raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
+
+
+# ---- faults (mockpayer/faults.py) ---------------------------------------------------------------------
+
+
+@blueprint.get("/faults")
+def show_faults():
+    return jsonify(payer().faults.describe())
+
+
+@blueprint.post("/faults")
+def set_faults():
+    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan. A spec
+    with no faults clears them."""
+    body = _json_body(required=True)
+    system_ids = _addressed_plans(body.pop("system_id", None))
+    spec = parse_spec(body, "fault spec")
+    board = payer().faults
+    for system_id in system_ids:
+        board.configure(system_id, spec)
+    described = board.describe()
+    return jsonify({system_id: described[system_id] for system_id in system_ids})
+
+
+@blueprint.post("/reset")
+def reset_faults():
+    """Body (optional): `{"system_id": "demoplan"}`. Rewinds counters and seeds; the specs stay."""
+    system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
+    payer().faults.rewind(system_ids)
+    return jsonify(reset=system_ids)
+
+
+# ---- days (mockpayer/scenarios.py) --------------------------------------------------------------------
+
+
+@blueprint.get("/days")
+def show_days():
+    return jsonify(payer().scenarios.describe())
+
+
+@blueprint.post("/advance")
+def advance():
+    """Body (optional): `{"system_id": "demoplan"}`. Moves the plan (else every plan that has one) to its next
+    day and answers what changed, per plan moved; 409 when none has a next day."""
+    system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
+    context = payer()
+    try:
+        advanced = context.scenarios.advance(context.resources, system_ids, context.clock.now())
+    except PlanError as error:
+        raise AdminRefusal(500, f"The next day cannot be served: {error}") from None
+    if not advanced:
+        raise AdminRefusal(409, f"No later day to move to ({', '.join(system_ids)} on the last day).")
+    return jsonify(advanced)
+
+
+def _json_body(required: bool) -> dict:
+    if not required and not request.get_data():
+        return {}
+    body = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(body, dict):
+        raise AdminRefusal(400, "The body must be a JSON object sent as application/json.")
+    return body
+
+
+def _addressed_plans(system_id) -> list[str]:
+    plans = payer().plans
+    if system_id is None:
+        return list(plans)
+    if system_id not in plans:
+        raise AdminRefusal(404, f"No plan {str(system_id)[:64]!r} on this mock (plans: {', '.join(plans)}).")
+    return [system_id]

@@ -1,0 +1,157 @@
+"""Scenarios over time: a plan's member records as a series of days, and the mock moving to the next one.
+
+A plan folder may hold later days beside its day 1:
+
+    data/                  day 1: every member record, as always
+    days/2/data/           day 2: only what is new or changed since day 1 (any file shape data/ takes)
+    days/2/removed.json    day 2: what is gone, a JSON array such as ["ExplanationOfBenefit/demoplan-m1-eob3"]
+    days/3/...             and so on, numbered without gaps
+
+Why deltas rather than whole copies: a QA engineer writes day 2 by dropping in the one claim that changes, and
+`mockpayer generate --days D` writes a few kilobytes a day instead of the whole plan again.
+
+The mock serves day 1 from start; `advance` (POST /_admin/advance, the pytest plugin's `advance_day()`) moves a
+plan to its next day. A resource that is new or changed on that day is served with `meta.lastUpdated` set to
+the mock's clock at that moment, as a real server stamps the moment it stores a version: the file's own date
+is the fixture's idea of time, long past when the test runs, and a client asking for what changed `_since`
+its last sync must find the change. Everything else is served as the files say. Tokens, codes and sessions
+live in the ledger, not in the data, so they survive an advance.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
+
+from mirror.fhir.ids import is_resource_type_name, is_valid_id
+from mockpayer.plans import Plan, PlanError
+from mockpayer.resources import Key, PlanResources, ResourceSet, StoredResource, load_resources
+
+DAYS_FOLDER = "days"
+REMOVED_FILE = "removed.json"
+
+
+def day_count(plan_folder: Path) -> int:
+    """How many days the plan folder holds: 1 plus its `days/<n>` folders, which must be numbered 2, 3, ..."""
+    days = plan_folder / DAYS_FOLDER
+    if not days.is_dir():
+        return 1
+    names = sorted(entry.name for entry in days.iterdir() if entry.is_dir())
+    numbers = sorted(int(name) for name in names if name.isdigit() and not name.startswith("0"))
+    if len(numbers) != len(names) or numbers != list(range(2, len(numbers) + 2)):
+        raise PlanError(f"{days}: day folders must be named 2, 3, ... without gaps, not {', '.join(names)}")
+    return len(numbers) + 1
+
+
+@dataclass(frozen=True)
+class DayChanges:
+    """What one day changed in a plan's member records."""
+
+    new: tuple[Key, ...]
+    changed: tuple[Key, ...]
+    removed: tuple[Key, ...]
+
+    def to_dict(self) -> dict:
+        return {kind: [f"{resource_type}/{resource_id}" for resource_type, resource_id in keys]
+                for kind, keys in (("new", self.new), ("changed", self.changed), ("removed", self.removed))}
+
+
+def next_day(data: ResourceSet, day_folder: Path, now: float) -> tuple[ResourceSet, DayChanges]:
+    """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`."""
+    incoming = load_resources(day_folder / "data", report_root=day_folder)
+    removed = _removed(day_folder / REMOVED_FILE)
+    missing = sorted(key for key in removed if key not in data.resources)
+    if missing:
+        raise PlanError(f"{day_folder / REMOVED_FILE}: removes {'/'.join(missing[0])}, which the day before does not hold")
+    both = sorted(key for key in removed if key in incoming.resources)
+    if both:
+        raise PlanError(f"{day_folder}: {'/'.join(both[0])} is both removed and in data/")
+    moment = fhir_instant(now)
+    served = ResourceSet(problems=list(incoming.problems))
+    changed = []
+    for key, stored in data.resources.items():
+        update = incoming.resources.get(key)
+        if key in removed:
+            continue
+        if update is None or _same_content(update.resource, stored.resource):
+            served.add(stored)
+        else:
+            served.add(_stamped(update, moment))
+            changed.append(key)
+    new = [key for key in incoming.resources if key not in data.resources]
+    for key in new:
+        served.add(_stamped(incoming.resources[key], moment))
+    return served, DayChanges(tuple(new), tuple(changed), tuple(sorted(removed)))
+
+
+def fhir_instant(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _removed(path: Path) -> set[Key]:
+    if not path.is_file():
+        return set()
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise PlanError(f"{path}: cannot read ({error})") from None
+    if not isinstance(listed, list):
+        raise PlanError(f'{path}: expected a JSON array of "Type/id" strings')
+    removed = set()
+    for reference in listed:
+        resource_type, _, resource_id = reference.partition("/") if isinstance(reference, str) else ("", "", "")
+        if not is_resource_type_name(resource_type) or not is_valid_id(resource_id):
+            raise PlanError(f'{path}: {reference!r} is not a "Type/id" reference')
+        removed.add((resource_type, resource_id))
+    return removed
+
+
+def _same_content(one: dict, other: dict) -> bool:
+    """Equal but for `meta.lastUpdated`, which this module stamps itself."""
+    return _without_last_updated(one) == _without_last_updated(other)
+
+
+def _without_last_updated(resource: dict) -> dict:
+    meta = {key: value for key, value in (resource.get("meta") or {}).items() if key != "lastUpdated"}
+    return {**resource, "meta": meta}
+
+
+def _stamped(stored: StoredResource, moment: str) -> StoredResource:
+    resource = {**stored.resource, "meta": {**(stored.resource.get("meta") or {}), "lastUpdated": moment}}
+    return StoredResource(orjson.dumps(resource).decode(), resource, stored.file)
+
+
+class Scenarios:
+    """Which day each plan is on; `advance` swaps a plan's member records for its next day's, under one lock."""
+
+    def __init__(self, plans: dict[str, Plan]):
+        self.folders = {system_id: plan.folder for system_id, plan in plans.items()}
+        self.last_day = {system_id: day_count(folder) for system_id, folder in self.folders.items()}
+        self.current_day = dict.fromkeys(plans, 1)
+        self._lock = threading.Lock()
+
+    def describe(self) -> dict:
+        with self._lock:
+            return {system_id: {"day": self.current_day[system_id], "days": self.last_day[system_id]}
+                    for system_id in self.folders}
+
+    def advance(self, resources: dict[str, PlanResources], system_ids: list[str], now: float) -> dict[str, dict]:
+        """Move each named plan that has a later day to it, and say what changed (`{"day", "days", "new",
+        "changed", "removed"}` per plan); plans on their last day stay and are left out. All or none: a day
+        that cannot be read (PlanError) moves no plan."""
+        with self._lock:
+            moving = {system_id: self.current_day[system_id] + 1 for system_id in system_ids
+                      if self.current_day[system_id] < self.last_day[system_id]}
+            next_days = {system_id: next_day(resources[system_id].data,
+                                             self.folders[system_id] / DAYS_FOLDER / str(day), now)
+                         for system_id, day in moving.items()}
+            for system_id, (data, _) in next_days.items():
+                resources[system_id] = PlanResources(data=data, directory=resources[system_id].directory)
+                self.current_day[system_id] = moving[system_id]
+        return {system_id: {"day": moving[system_id], "days": self.last_day[system_id], **changes.to_dict()}
+                for system_id, (_, changes) in next_days.items()}
