@@ -28,24 +28,44 @@ from pathlib import Path
 import orjson
 
 from mirror.fhir.ids import is_valid_id
-from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, iter_references, parse_reference
+from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
 from mirror.fhir.scopes import allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
 from mirror.store import InvalidResource, Store, SyncState
 from mirror.store.records import utc_now
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
-from mirror.sync.pages import MAX_PAGES, BadPage, Page, PagingGuard, PagingStopped, read_resource, read_searchset
+from mirror.sync.pages import (
+    MAX_PAGES,
+    BadPage,
+    Page,
+    PagingGuard,
+    PagingStopped,
+    read_resource,
+    read_searchset,
+    reference_strings,
+)
 from mirror.sync.progress import NoProgress, Progress
-from mirror.sync.report import COMPLETE, FAILED, PARTIAL, PlanReport, StreamReport, SyncReport
+from mirror.sync.report import (
+    COMPLETE,
+    FAILED,
+    INCOMPLETE,
+    PARTIAL,
+    RESUMABLE,
+    RUNNING,
+    SKIPPED,
+    PlanReport,
+    StreamReport,
+    SyncReport,
+)
 from mirror.sync.retry import RetryPolicy, http_date
-from mirror.sync.status import RESUMABLE, clear_reconnect_mark, mark_reconnect_needed
+from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
 from mirror.sync.targets import EVERYTHING, Stream, sync_targets
 
-REFERENCES = "$references"  # checkpoint key: "complete" once every reference of the stored records was looked up
+REFERENCES = "$references"  # checkpoint key: complete once every reference of the stored records was looked up
 HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the last run: late commits on the plan
 DEFAULT_PAGE_SIZE = 100  # 1up's maximum; plans that clamp it still page correctly (SY-8)
 MAX_REFERENCE_READS = 10_000
-INCOMPLETE, SKIPPED, REFUSED, RESTART = "incomplete", "skipped", "refused", "restart"
+REFUSED, RESTART = "refused", "restart"  # how a walk can end besides COMPLETE, INCOMPLETE and SKIPPED
 GONE = (403, 404, 410)  # a referenced resource the plan does not (or no longer) let this member read
 
 
@@ -63,7 +83,7 @@ def sync_plans(
     data_dir: Path, names: Iterable[str] = (), options: SyncOptions = SyncOptions(), progress: Progress = NoProgress()
 ) -> SyncReport:
     """Sync the named plans (every connected plan when none is named) into the store in `data_dir`."""
-    names = list(names)
+    names = list(dict.fromkeys(names))
     connections = [load_connection(data_dir, name) for name in names] if names else list_connections(data_dir)
     report = SyncReport()
     with Store(data_dir) as store:
@@ -123,6 +143,7 @@ class _PlanSync:
         self.report.ended_at = run.ended_at
         self.report.seconds = time.monotonic() - started
         self.report.requests = self.client.requests
+        self.report.request_seconds = self.client.request_seconds
         return self.report
 
     def _sync(self) -> None:
@@ -137,7 +158,7 @@ class _PlanSync:
         for skipped in targets.skipped:
             self._skip(skipped.resource_type, skipped.reason)
         previous_references = self.store.sync_state(self.name, REFERENCES)
-        self._put_state(SyncState(REFERENCES, status="pending"))
+        self._put_state(SyncState(REFERENCES, status=RUNNING))
         if targets.everything is None or self._walk(targets.everything, mark) == REFUSED:
             for stream in targets.by_type:
                 self._walk(stream, mark)
@@ -208,7 +229,7 @@ class _PlanSync:
                 following, stopped = guard.next_url(page), None
             except PagingStopped as stop:
                 following, stopped = None, stop
-            status = INCOMPLETE if stopped else ("running" if following else COMPLETE)
+            status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
             try:
                 self._commit(stream.key, page, SyncState(stream.key, next_url=following, high_water=mark, status=status))
             except InvalidResource as error:
@@ -231,7 +252,7 @@ class _PlanSync:
         for resource in page.resources:
             self.received.setdefault(resource.resource_type, set()).add(resource.id)
             self.walk_of_type.setdefault(resource.resource_type, walk_key)
-            self._note_references(resource.parsed)
+            self._note_references(resource.text)
 
     def _incomplete(self, stream: Stream, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
         """Record that the walk stopped at `url` (the next run starts there) and why."""
@@ -259,8 +280,8 @@ class _PlanSync:
 
     # ----- references
 
-    def _note_references(self, resource: dict) -> None:
-        for text in iter_references(resource):
+    def _note_references(self, resource_text: str) -> None:
+        for text in reference_strings(resource_text):
             target = self._target_on_base(text)
             if target is not None:
                 self.referenced.add(target)
@@ -284,7 +305,7 @@ class _PlanSync:
         if scan_stored:
             for resource_type in self.store.counts(self.name):
                 for stored in self.store.search(resource_type, source=self.name):
-                    self._note_references(orjson.loads(stored.text))
+                    self._note_references(stored.text)
         looked_up: set[tuple[str, str]] = set()
         unresolved = failed = 0
         while wanted := sorted(target for target in self.referenced - looked_up if self._lacks(target)):

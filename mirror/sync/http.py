@@ -100,7 +100,8 @@ class RequestBudget:
 
 @dataclass
 class PayerClient:
-    """GETs against `connection`'s FHIR base; `requests` counts every HTTP attempt made, token refreshes aside.
+    """GETs against `connection`'s FHIR base; `requests` counts every HTTP attempt made (token refreshes aside)
+    and `request_seconds` the time they took, so that a slow sync can be told from a slow plan.
 
     `now` is the wall clock (token expiry, Retry-After dates), `sleep` and `uniform` drive the waits, and
     `renew(data_dir, name)` is `oauth.refresh`, which saves a rotated refresh token before returning it
@@ -119,6 +120,7 @@ class PayerClient:
     uniform: Callable[[float, float], float] = random.uniform
     renew: Callable[[Path, str], Connection] = refresh
     requests: int = 0
+    request_seconds: float = 0.0  # spent waiting for the plan's answers (retry waits not included)
 
     def __post_init__(self):
         self._token: Token = self.connection.token
@@ -167,9 +169,12 @@ class PayerClient:
         headers = {"Authorization": f"Bearer {token.access_token}"} if token is not None else {}
         self.requests += 1
         started = time.monotonic()
-        with self.session.get(url, headers=headers, timeout=self.timeouts, stream=True) as response:
-            body = self._read_capped(url, response, started)
-            return response.status_code, response.headers, body
+        try:
+            with self.session.get(url, headers=headers, timeout=self.timeouts, stream=True) as response:
+                body = self._read_capped(url, response, started)
+                return response.status_code, response.headers, body
+        finally:
+            self.request_seconds += time.monotonic() - started
 
     def _read_capped(self, url: str, response: requests.Response, started: float) -> bytes:
         """The body, refused as soon as it is known to be over the cap (IN-J4) or to arrive too slowly."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-COMPLETE, PARTIAL, FAILED = "complete", "partial", "failed"
+COMPLETE, PARTIAL, FAILED = "complete", "partial", "failed"  # a run (and the walks and types that complete)
+RUNNING, INCOMPLETE, SKIPPED = "running", "incomplete", "skipped"  # a walk, a type, a checkpoint
+RESUMABLE = (RUNNING, INCOMPLETE)  # checkpoints the next sync starts from
 EXIT_CODES = {COMPLETE: 0, PARTIAL: 3, FAILED: 4}
 COUNT_COLUMNS = ("new", "changed", "unchanged", "removed", "invalid")
 
@@ -40,7 +42,7 @@ class StreamReport:
     """One paged walk: how it started (full, incremental, resumed), how it ended, how many pages it took."""
 
     mode: str
-    status: str = "running"
+    status: str = RUNNING
     pages: int = 0
     error: str | None = None
 
@@ -54,6 +56,7 @@ class PlanReport:
     status: str = FAILED
     seconds: float = 0.0
     requests: int = 0
+    request_seconds: float = 0.0
     pages: int = 0
     streams: dict[str, StreamReport] = field(default_factory=dict)
     types: dict[str, TypeReport] = field(default_factory=dict)
@@ -105,13 +108,13 @@ def _plan_table(plan: PlanReport) -> str:
         modes = Counter(stream.mode for stream in plan.streams.values())
         walks = f"{len(plan.streams)} searches: " + ", ".join(f"{count} {mode}" for mode, count in sorted(modes.items()))
     lines = [f"{plan.plan}: {plan.status} in {plan.seconds:.1f} s ({walks}; {plan.pages} pages, "
-             f"{plan.requests} requests)"]
+             f"{plan.requests} requests taking {plan.request_seconds:.1f} s)"]
     if plan.types:
         width = max(len("type"), *(len(name) for name in plan.types))
         lines.append(f"  {'type':<{width}}  " + "  ".join(f"{column:>9}" for column in COUNT_COLUMNS) + "  status")
         for name in sorted(plan.types):
             row = plan.types[name]
-            if row.status == "skipped":
+            if row.status == SKIPPED:
                 counts = "  ".join(f"{'-':>9}" for _ in COUNT_COLUMNS)
             else:
                 counts = "  ".join(f"{getattr(row, column):>9}" for column in COUNT_COLUMNS)

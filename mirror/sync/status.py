@@ -19,9 +19,9 @@ from mirror.oauth import CONNECTIONS_FOLDER, Connection, Token, list_connections
 from mirror.store import Store
 from mirror.store.files import write_atomically
 from mirror.store.records import utc_now
+from mirror.sync.report import COMPLETE, RESUMABLE
 
 REFUSED_SUFFIX = ".refused"
-RESUMABLE = ("running", "incomplete")
 
 
 def mark_reconnect_needed(data_dir: Path, name: str) -> None:
@@ -65,7 +65,7 @@ def plan_statuses(data_dir: Path) -> list[dict]:
 def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection | None) -> dict:
     runs = store.runs(name)
     last = runs[0] if runs else None
-    last_complete = next((run for run in runs if run.status == "complete"), None)
+    last_complete = next((run for run in runs if run.status == COMPLETE), None)
     token = connection.token if connection is not None else None
     return {
         "name": name,

@@ -2,6 +2,7 @@
 fetch from a CapabilityStatement (CL-6, SY-8), the report's status and exit codes (SY-6)."""
 
 from email.utils import formatdate
+from pathlib import Path
 
 import orjson
 import pytest
@@ -237,3 +238,30 @@ def test_exit_status_is_zero_only_for_a_complete_sync(outcomes, status, code):
     """SY-6: no silent partial success."""
     report = SyncReport([PlanReport(f"p{n}", status=outcome) for n, outcome in enumerate(outcomes)])
     assert (report.status, report.exit_code) == (status, code)
+
+
+# references read from the text --------------------------------------------------------------------------
+
+TRICKY = ('{"resourceType":"ExplanationOfBenefit","id":"e1","text":{"div":"see \\"reference\\": \\"Patient/x\\""},'
+          '"patient":{"reference":"Patient/p1"},"related":[{"reference":{"value":"claim-9"}}],'
+          '"contained":[{"resourceType":"Organization","id":"o","partOf":{"reference":"Organization/\\u00e9t\\/a"}}],'
+          '"provider" : { "reference" : "#o" }, "note":[{"text":"a \\\\"}],"insurer":{"reference":"Organization/i1"}}')
+
+
+def test_references_read_from_text_are_those_of_the_parsed_resource():
+    """The engine reads references from each resource's text; it must find exactly iter_references' strings."""
+    from mirror.fhir.raw_json import parse_keeping_entry_texts
+    from mirror.fhir.references import iter_references
+    from mirror.sync.pages import reference_strings
+    from mockpayer.plans import BUNDLED_PLANS_DIR
+
+    texts = [TRICKY]
+    for path in sorted(BUNDLED_PLANS_DIR.glob("*/data/*.json")):
+        texts.extend(text for text in parse_keeping_entry_texts(path.read_text(encoding="utf-8")).entry_texts if text)
+    corpus = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"  # HL7 examples, read in place
+    texts.extend(path.read_text(encoding="utf-8") for folder in ("carin-bb-2.0.0", "us-core-6.1.0")
+                 for path in sorted((corpus / folder).glob("*.json")))
+    assert len(texts) > 300
+    for text in texts:
+        assert sorted(reference_strings(text)) == sorted(iter_references(orjson.loads(text)))
+    assert sorted(reference_strings(TRICKY)) == ["#o", "Organization/i1", "Organization/ét/a", "Patient/p1"]
