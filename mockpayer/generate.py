@@ -2,7 +2,9 @@
 
 A plan folder is `plan.json` (clients, token and paging settings, who can log in), `data/` (each member's
 CARIN Blue Button 2.0.0 claims with their Patient, Coverage, providers and, with `clinical`, US Core 6.1.0
-records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US Drug Formulary 2.0.1).
+records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US Drug Formulary 2.0.1). With
+`days` > 1 it also holds later days of the records as mockpayer/scenarios.py reads them: `days/<n>/data/`
+(each member's new and changed claims that day) and `days/<n>/removed.json` (the claims gone that day).
 
 Why it is built this way:
 - Same seed, same bytes. Every choice comes from a `random.Random` seeded with a string made of the seed
@@ -17,7 +19,9 @@ Why it is built this way:
   (plan.json, single resources) are indented by two spaces. Every dateTime with a time has an offset.
 - Money adds up: per line and per claim, benefit + member liability = eligible (allowed) <= submitted,
   and member liability = deductible + copay + coinsurance, tracked per member and calendar year against
-  the plan's deductible and out-of-pocket maximum.
+  the plan's deductible and out-of-pocket maximum. On later days too: a removed claim is the last one its
+  year processed (so no remaining claim's cost share leaned on it), a changed claim keeps its amounts, and
+  new claims continue the year's deductible and out-of-pocket totals of the claims still there.
 
 Codes are real code-system codes (ICD-10-CM/PCS, CPT, HCPCS, CDT, NUBC, MS-DRG, LOINC, SNOMED CT, RxNorm,
 CVX, NUCC, NCPDP) except the NDC package codes: they are illustrative (labeler 99999) and travel with the
@@ -29,7 +33,7 @@ committed folders equal their output:
 
     mockpayer generate --out fixtures/plans/demoplan --settings-from fixtures/plans/demoplan/plan.json \\
         --system-id demoplan --name "Demo Health Plan" --base-url 1updemohealthplan.com --mode 1up \\
-        --members 3 --claims-per-member 20 --clinical --seed 1
+        --members 3 --claims-per-member 20 --clinical --seed 1 --days 3
     mockpayer generate --out fixtures/plans/smartplan --settings-from fixtures/plans/smartplan/plan.json \\
         --system-id smartplan --name "Strict SMART Health Plan" --base-url smarthealthplan.example \\
         --mode smart --members 2 --claims-per-member 10 --seed 2
@@ -41,6 +45,7 @@ import argparse
 import base64
 import random
 import re
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -1595,6 +1600,86 @@ def formulary_resources(plan: PlanContext) -> Iterator[dict]:
                "subject": {"reference": f"MedicationKnowledge/{sid}-usdf-drug-{rxnorm}"}}
 
 
+# --- later days ------------------------------------------------------------------------------------------
+
+NEW_CLAIMS_PER_DAY = (1, 3)
+NEW_CLAIM_AGE_DAYS = (55, 70)  # service this long ago: adjudicated (at most 5 + 37 days later) and paid by the day
+
+
+def day_date(day: int) -> date:
+    """Day 1 is REFERENCE_TODAY; day n is n - 1 days later."""
+    return REFERENCE_TODAY + timedelta(days=day - 1)
+
+
+def later_days(plan: PlanContext, member: Member, eobs: list[dict], days: int,
+               seed: int) -> Iterator[tuple[int, list[dict], list[str]]]:
+    """Days 2 to `days` of a member's claims, as (day, the claims new or changed that day, the ids removed).
+
+    Each day removes one claim, changes one and adds a few; the new and changed ones are updated on that day,
+    later than anything before it. `eobs` are day 1's claims in the order they were processed.
+    """
+    claims = list(eobs)
+    next_number = len(claims) + 1
+    for day in range(2, days + 1):
+        rng = random.Random(f"{seed}/member/{member.number}/day/{day}")
+        today = day_date(day)
+        removed = [_remove_last_of_a_year(claims, rng)] if len(claims) > 1 else []
+        changed = [_reprocess(claims, rng, today)] if claims else []
+        member.cost_years = cost_years_after(member, claims)
+        writer = ClaimWriter(plan, member, rng)
+        new = []
+        visits = sorted((today - timedelta(days=rng.randint(*NEW_CLAIM_AGE_DAYS)),
+                         rng.choices(CLAIM_KINDS, CLAIM_KIND_WEIGHTS)[0]) for _ in range(rng.randint(*NEW_CLAIMS_PER_DAY)))
+        for service_day, kind in visits:
+            claim = writer.eob(next_number, service_day, kind)
+            claim["meta"]["lastUpdated"] = instant(today, rng)
+            next_number += 1
+            new.append(claim)
+        claims += new
+        yield day, changed + new, removed
+
+
+def _remove_last_of_a_year(claims: list[dict], rng: random.Random) -> str:
+    """Removes the last claim processed in a year picked at random: no claim left leaned on its cost share."""
+    year = rng.choice(sorted({_claim_year(claim) for claim in claims}))
+    position = max(index for index, claim in enumerate(claims) if _claim_year(claim) == year)
+    return claims.pop(position)["id"]
+
+
+def _reprocess(claims: list[dict], rng: random.Random, today: date) -> dict:
+    """A claim reprocessed today: a new version with a note saying so; its amounts do not change."""
+    position = rng.randrange(len(claims))
+    claim = claims[position]
+    meta = claim["meta"]
+    version = int(meta.get("versionId", "1")) + 1
+    notes = claim.get("processNote", [])
+    reprocessed = {**claim, "meta": {"versionId": str(version), "lastUpdated": instant(today, rng)} | {
+        key: value for key, value in meta.items() if key not in ("versionId", "lastUpdated")}}
+    reprocessed["processNote"] = notes + [{"number": len(notes) + 1, "type": "display",
+                                           "text": f"Reprocessed on {today.isoformat()}: the provider corrected the "
+                                                   "claim's details; the amounts are unchanged."}]
+    claims[position] = reprocessed
+    return reprocessed
+
+
+def _claim_year(claim: dict) -> int:
+    """The year whose deductible and out-of-pocket totals the claim counted against (its first service day's)."""
+    return int(claim["billablePeriod"]["start"][:4])
+
+
+def cost_years_after(member: Member, claims: list[dict]) -> dict[int, list[int]]:
+    """The member's deductible and out-of-pocket room left per year after `claims`, in `cost_share`'s shape."""
+    _, _, deductible_limit, oop_limit, _, _ = member.design
+    room: dict[int, list[int]] = {}
+    for claim in claims:
+        totals = {entry["category"]["coding"][0]["code"]: round(entry["amount"]["value"] * 100)
+                  for entry in claim["total"]}
+        left = room.setdefault(_claim_year(claim), [deductible_limit, oop_limit])
+        left[0] -= totals["deductible"]
+        left[1] -= totals["memberliability"]
+    return room
+
+
 # --- writing ---------------------------------------------------------------------------------------------
 
 def relink(value, uuids: dict[str, str]):
@@ -1638,7 +1723,8 @@ class Summary:
     members: int = 0
     files: int = 0
     bytes: int = 0
-    resources: dict[str, int] = field(default_factory=dict)
+    resources: dict[str, int] = field(default_factory=dict)  # day 1's
+    days: int = 1
 
     def count(self, resource: dict) -> None:
         kind = resource["resourceType"]
@@ -1647,7 +1733,8 @@ class Summary:
     def line(self) -> str:
         eobs = self.resources.get("ExplanationOfBenefit", 0)
         total = sum(self.resources.values())
-        return (f"wrote {self.out_dir}: {self.members} members, {eobs} claims, {total} resources "
+        later = f" (day 1; days 2-{self.days} in days/)" if self.days > 1 else ""
+        return (f"wrote {self.out_dir}: {self.members} members, {eobs} claims, {total} resources{later} "
                 f"in {self.files} files ({self.bytes / 1e6:.1f} MB)")
 
 
@@ -1676,10 +1763,12 @@ def member_login(system_id: str, number: int, seed: int, kept: dict | None, gene
 
 def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = "Demo Health Plan",
                base_url: str = "1updemohealthplan.com", mode: str = "1up", members: int = 3, claims_per_member: int = 20,
-               seed: int = 0, clinical: bool = False, settings_from: str | Path | None = None) -> Summary:
+               seed: int = 0, clinical: bool = False, settings_from: str | Path | None = None,
+               days: int = 1) -> Summary:
     """Write a complete plan folder to `out_dir` and return what was written.
 
-    The generator owns `data/` and `directory/`: their JSON files are replaced. `settings_from` names a plan.json
+    The generator owns `data/`, `directory/` and `days/`: their JSON files are replaced, and `days/` holds days
+    2 to `days` (none for 1). `settings_from` names a plan.json
     whose tokens, paging, clients, other extra keys and member logins (username, password, name, mfa) are kept,
     so a hand-tuned plan can get fresh data without losing its accounts; members beyond its list get new logins.
     """
@@ -1687,8 +1776,8 @@ def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = 
         raise ValueError(f"system id must match {SYSTEM_ID_PATTERN.pattern}: {system_id!r}")
     if mode not in ("1up", "smart"):
         raise ValueError(f"mode must be 1up or smart: {mode!r}")
-    if members < 1 or claims_per_member < 0:
-        raise ValueError("need at least one member and a non-negative number of claims")
+    if members < 1 or claims_per_member < 0 or days < 1:
+        raise ValueError("need at least one member and one day, and a non-negative number of claims")
     settings = orjson.loads(Path(settings_from).read_bytes()) if settings_from else {}
     kept_logins = settings.get("members", [])
     settings = {key: value for key, value in settings.items() if key not in GENERATED_PLAN_KEYS + ("members",)}
@@ -1699,6 +1788,8 @@ def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = 
         (out / folder).mkdir(parents=True, exist_ok=True)
         for stale in (out / folder).glob("*.json"):
             stale.unlink()
+    shutil.rmtree(out / "days", ignore_errors=True)
+    removed_by_day: dict[int, list[str]] = {day: [] for day in range(2, days + 1)}
     plan = PlanContext(system_id, name, base_url, seed)
     build_roster(plan)
 
@@ -1744,14 +1835,29 @@ def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = 
         add(patient_resource(plan, member, rng))
         add(coverage_resource(plan, member, rng))
         claims = ClaimWriter(plan, member, rng)
+        eobs = []
         for claim_number, (day, kind) in enumerate(claims.claim_days(claims_per_member), 1):
-            add(claims.eob(claim_number, day, kind))
+            eobs.append(claims.eob(claim_number, day, kind))
+            add(eobs[-1])
         if clinical:
             for resource in ClinicalWriter(plan, member, random.Random(f"{seed}/clinical/{number}")).resources(
                     claims.visits, claims.fills):
                 add(resource)
         close(bundle)
         summary.members += 1
+        for day, updated, removed in later_days(plan, member, eobs, days, seed):
+            removed_by_day[day] += [f"ExplanationOfBenefit/{claim_id}" for claim_id in removed]
+            if updated:
+                folder = out / "days" / str(day) / "data"
+                folder.mkdir(parents=True, exist_ok=True)
+                moment = datetime.combine(day_date(day), time(23), OFFSET).isoformat()
+                bundle = BundleFile(folder / f"member-{number}.json", {
+                    "resourceType": "Bundle", "id": f"{member.id}-day{day}", "meta": {"lastUpdated": moment},
+                    "type": "collection", "timestamp": moment})
+                for resource in updated:
+                    bundle.add({"fullUrl": f"{plan.fhir_base}/{resource['resourceType']}/{resource['id']}",
+                                "resource": resource})
+                close(bundle)
 
     for resource in directory_resources(plan):
         write_single(out / "directory" / f"{resource['resourceType']}-{resource['id']}.json", resource)
@@ -1767,6 +1873,14 @@ def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = 
         bundle.add({"fullUrl": uuids[key], "resource": linked, "request": {"method": "PUT", "url": key}})
         summary.count(linked)
     close(bundle)
+
+    for day, removed in removed_by_day.items():
+        (out / "days" / str(day) / "data").mkdir(parents=True, exist_ok=True)
+        content = orjson.dumps(removed, option=orjson.OPT_INDENT_2) + b"\n"
+        (out / "days" / str(day) / "removed.json").write_bytes(content)
+        summary.files += 1
+        summary.bytes += len(content)
+    summary.days = days
 
     content = indented(plan_settings(system_id, name, base_url, mode, logins, settings))
     (out / "plan.json").write_bytes(content)
@@ -1790,12 +1904,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("1up", "smart"), default="1up", help="URL and auth style of the plan (default 1up)")
     parser.add_argument("--settings-from", metavar="PLAN_JSON",
                         help="keep tokens, paging, clients and member logins from this plan.json")
+    parser.add_argument("--days", type=int, default=1,
+                        help="days of records: day 1 in data/, days 2..D in days/<n>/ with each member's new, "
+                             "changed and removed claims (default 1)")
 
 
 def run(args: argparse.Namespace) -> Summary:
     summary = write_plan(args.out, system_id=args.system_id, name=args.name, base_url=args.base_url, mode=args.mode,
                          members=args.members, claims_per_member=args.claims_per_member, seed=args.seed,
-                         clinical=args.clinical, settings_from=args.settings_from)
+                         clinical=args.clinical, settings_from=args.settings_from, days=args.days)
     print(summary.line())
     return summary
 

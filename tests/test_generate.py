@@ -304,7 +304,7 @@ def test_command_line_options_and_one_line_summary(tmp_path, capsys):
 # The bundled fixtures, made by the commands in mockpayer/generate.py's docstring.
 BUNDLED = {
     "demoplan": dict(system_id="demoplan", name="Demo Health Plan", base_url="1updemohealthplan.com", mode="1up",
-                     members=3, claims_per_member=20, clinical=True, seed=1),
+                     members=3, claims_per_member=20, clinical=True, seed=1, days=3),
     "smartplan": dict(system_id="smartplan", name="Strict SMART Health Plan", base_url="smarthealthplan.example",
                       mode="smart", members=2, claims_per_member=10, clinical=False, seed=2),
 }

@@ -5,16 +5,13 @@ import socket
 import pytest
 
 from mirror.plans import PlanConfig, mock_endpoints
-from mockpayer.app import create_app
-from mirror.serving import start_in_thread
 
 
 @pytest.fixture
-def mock_payer():
-    """The running mock's root URL; its bundled plans are demoplan (1up mode) and smartplan (strict SMART)."""
-    server = start_in_thread(create_app())
-    yield server.url
-    server.stop()
+def mock_payer(mock_payer):
+    """The root URL of the plugin's running mock (mockpayer/pytest_plugin.py), which is what these tests pass
+    around; its bundled plans are demoplan (1up mode) and smartplan (strict SMART)."""
+    return mock_payer.url
 
 
 @pytest.fixture

@@ -1,0 +1,217 @@
+"""The `mock_payer` pytest fixture: a real mock payer on a free loopback port for each test, and what a QA test
+needs to drive it: each plan's URLs, clients and members, `login` through the real authorization flow,
+`faults`, the `clock`, and `advance_day`.
+
+Registered through the `pytest11` entry point (pyproject.toml), so installing payer-mirror is enough; nothing
+to import. Everything goes over HTTP to the running server, through the same endpoints a QA engineer would
+use by hand (`/_admin/...` from loopback, the sign-in pages, the token endpoint), except the clock, which is
+the server's own object so that moving it takes effect at once and never sleeps.
+
+Which plans are served, first match wins:
+- a `mock_payer_fixtures` fixture the test suite defines (in a conftest or a test module), returning a folder
+  of plan folders: for instance one `mockpayer.generate.write_plan` wrote into `tmp_path`;
+- the `mock_payer_fixtures` ini option (a folder, relative to the ini file);
+- the bundled plans (`demoplan` with three days of records, `smartplan`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+import requests
+
+from mirror.mock_login import complete_mock_login
+from mockpayer.clock import Clock
+from mockpayer.plans import BUNDLED_PLANS_DIR, Client, Member
+
+DEFAULT_SCOPES = "patient/*.read launch/patient offline_access"
+TIMEOUT = 30
+
+
+class MockPayerError(AssertionError):
+    """The mock refused what the test asked of it; the message carries the mock's own answer."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A token response: what `login` and `refresh` return."""
+
+    access_token: str
+    token_type: str
+    expires_in: int | None
+    scope: str
+    patient: str | None
+    refresh_token: str | None
+    response: dict = field(repr=False)
+
+    @classmethod
+    def from_response(cls, body: dict) -> Tokens:
+        return cls(body["access_token"], body.get("token_type", "Bearer"), body.get("expires_in"),
+                   body.get("scope", ""), body.get("patient"), body.get("refresh_token"), body)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """`{"Authorization": "Bearer ..."}`, ready for `requests.get(..., headers=tokens.headers)`."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    """One plan as a client sees it: its URLs (the OAuth ones from its SMART configuration) and accounts."""
+
+    system_id: str
+    name: str
+    mode: str
+    fhir_base: str
+    directory_base: str
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    introspect_url: str
+    clients: dict[str, Client]
+    members: dict[str, Member]
+
+
+class MockPayer:
+    """A running mock payer. `url` is its root; `plans` maps system id to PlanInfo; `clock` is its clock."""
+
+    def __init__(self, fixtures: Path | str):
+        from mockpayer.app import create_app
+        from mirror.serving import start_in_thread
+
+        self.clock = Clock()
+        self._app = create_app(fixtures, clock=self.clock)
+        self._server = start_in_thread(self._app)
+        self.url = self._server.url
+        self.plans = {system_id: self._describe(plan)
+                      for system_id, plan in self._app.extensions["mockpayer"].plans.items()}
+
+    def _describe(self, plan) -> PlanInfo:
+        fhir_base = f"{self.url}/{plan.system_id}/r4"
+        smart = requests.get(f"{fhir_base}/.well-known/smart-configuration", timeout=TIMEOUT).json()
+        return PlanInfo(plan.system_id, plan.name, plan.mode, fhir_base, f"{self.url}/{plan.system_id}/directory/r4",
+                        smart["authorization_endpoint"], smart["token_endpoint"], smart["revocation_endpoint"],
+                        smart["introspection_endpoint"], dict(plan.clients), dict(plan.members))
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    # ---- signing in -----------------------------------------------------------------------------------
+
+    def login(self, member: str, scopes: str = DEFAULT_SCOPES, *, client: str | None = None,
+              plan: str | None = None) -> Tokens:
+        """Signs `member` (a username) in through the plan's real pages (login, MFA with the member's code,
+        consent) and exchanges the code at the token endpoint, with state and PKCE S256 as a careful app
+        does. `client`: a client id of the plan (default: its first, the confidential one in the bundled
+        plans); a public client sends no secret. `plan`: needed only when two plans share the username."""
+        info = self._plan_of(member, plan)
+        account = info.members[member]
+        app = info.clients[client] if client else next(iter(info.clients.values()))
+        redirect_uri = next((uri for uri in app.redirect_uris if uri.startswith("http://127.0.0.1")),
+                            app.redirect_uris[0])
+        state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": redirect_uri, "scope": scopes,
+                 "state": state, "aud": info.fhir_base, "code_challenge": challenge, "code_challenge_method": "S256"}
+        location = complete_mock_login(requests.Session(), f"{info.authorize_url}?{urlencode(query)}", account.username,
+                                       account.password, mfa_code=account.mfa, timeout=TIMEOUT)
+        answer = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+        if "error" in answer or answer.get("state") != state:
+            raise MockPayerError(f"sign-in of {member} did not give a code: {answer}")
+        form = {"grant_type": "authorization_code", "code": answer["code"], "redirect_uri": redirect_uri,
+                "client_id": app.client_id, "code_verifier": verifier}
+        return self._token_request(info, app, form)
+
+    def refresh(self, tokens: Tokens, *, client: str | None = None, plan: str | None = None) -> Tokens:
+        """Trades `tokens.refresh_token` for new tokens (the mock rotates refresh tokens)."""
+        info = self.plans[plan] if plan else self._plan_of_patient(tokens.patient)
+        app = info.clients[client] if client else next(iter(info.clients.values()))
+        form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": app.client_id}
+        return self._token_request(info, app, form)
+
+    def _token_request(self, info: PlanInfo, app: Client, form: dict) -> Tokens:
+        if app.client_secret:
+            form["client_secret"] = app.client_secret
+        response = requests.post(info.token_url, data=form, timeout=TIMEOUT)
+        if response.status_code != 200:
+            raise MockPayerError(f"token endpoint answered {response.status_code}: {response.text[:300]}")
+        return Tokens.from_response(response.json())
+
+    def _plan_of(self, member: str, plan: str | None) -> PlanInfo:
+        if plan is not None:
+            return self.plans[plan]
+        holding = [info for info in self.plans.values() if member in info.members]
+        if len(holding) != 1:
+            raise MockPayerError(f"member {member!r} is in {len(holding)} plans; say which with plan=")
+        return holding[0]
+
+    def _plan_of_patient(self, patient: str | None) -> PlanInfo:
+        holding = [info for info in self.plans.values()
+                   if any(account.patient_id == patient for account in info.members.values())]
+        if len(holding) != 1:
+            raise MockPayerError(f"cannot tell the plan of Patient/{patient}; say which with plan=")
+        return holding[0]
+
+    # ---- QA controls ----------------------------------------------------------------------------------
+
+    def faults(self, system_id: str | None = None, **spec) -> dict:
+        """Sets a plan's faults (every plan's without `system_id`) through `POST /_admin/faults`, replacing what
+        was set before; no spec clears them. `spec` as in the README, e.g. `rate_limit={"every": 3}`.
+        Returns each plan's faults, request counts and hits."""
+        return self._admin("post", "faults", {**spec, **({"system_id": system_id} if system_id else {})})
+
+    def fault_report(self) -> dict:
+        """Each plan's faults, request counts and hits so far (`GET /_admin/faults`)."""
+        return self._admin("get", "faults")
+
+    def advance_day(self, system_id: str | None = None) -> dict:
+        """Moves the plan (every plan that has one without `system_id`) to its next day of records and returns
+        what changed per plan moved: `{"demoplan": {"day": 2, "days": 3, "new": ["ExplanationOfBenefit/..."],
+        "changed": [...], "removed": [...]}}`. Raises MockPayerError when there is no next day."""
+        return self._admin("post", "advance", {"system_id": system_id} if system_id else None)
+
+    def day(self, system_id: str) -> int:
+        """The day of records the plan serves now (1 from the start)."""
+        return self._admin("get", "days")[system_id]["day"]
+
+    def records(self, member: str, plan: str | None = None) -> dict[str, str]:
+        """What the member's token can read now, `{"Type/id": the JSON text served}`: the expected side of an
+        end-to-end comparison."""
+        info = self._plan_of(member, plan)
+        data = self._app.extensions["mockpayer"].resources[info.system_id].data
+        readable = data.readable_by(info.members[member].patient_id)
+        return {f"{resource_type}/{resource_id}": data.resources[(resource_type, resource_id)].text
+                for resource_type, resource_id in sorted(readable)}
+
+    def _admin(self, method: str, path: str, body: dict | None = None) -> dict:
+        response = requests.request(method, f"{self.url}/_admin/{path}", json=body, timeout=TIMEOUT)
+        if response.status_code != 200:
+            raise MockPayerError(f"/_admin/{path} answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("mock_payer_fixtures", "folder of plan folders the mock_payer fixture serves (default: the "
+                                         "bundled plans)", type="paths")
+
+
+@pytest.fixture
+def mock_payer_fixtures(request: pytest.FixtureRequest) -> Path:
+    """The folder of plan folders `mock_payer` serves; override this fixture to serve your own."""
+    configured = request.config.getini("mock_payer_fixtures")
+    return Path(configured[0]) if configured else BUNDLED_PLANS_DIR
+
+
+@pytest.fixture
+def mock_payer(mock_payer_fixtures: Path) -> Iterator[MockPayer]:
+    """A mock payer on a free loopback port serving `mock_payer_fixtures`, fresh for each test."""
+    payer = MockPayer(mock_payer_fixtures)
+    yield payer
+    payer.stop()
