@@ -63,6 +63,17 @@ class Tokens:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """A code from the authorization pages, with what its exchange needs (`authorize` returns it)."""
+
+    system_id: str
+    client_id: str
+    code: str
+    redirect_uri: str
+    code_verifier: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class PlanInfo:
     """One plan as a client sees it: its URLs (the OAuth ones from its SMART configuration) and accounts."""
 
@@ -90,8 +101,12 @@ class MockPayer:
         self._app = create_app(fixtures, clock=self.clock)
         self._server = start_in_thread(self._app)
         self.url = self._server.url
-        self.plans = {system_id: self._describe(plan)
-                      for system_id, plan in self._app.extensions["mockpayer"].plans.items()}
+        try:
+            self.plans = {system_id: self._describe(plan)
+                          for system_id, plan in self._app.extensions["mockpayer"].plans.items()}
+        except BaseException:
+            self._server.stop()
+            raise
 
     def _describe(self, plan) -> PlanInfo:
         fhir_base = f"{self.url}/{plan.system_id}/r4"
@@ -107,10 +122,16 @@ class MockPayer:
 
     def login(self, member: str, scopes: str = DEFAULT_SCOPES, *, client: str | None = None,
               plan: str | None = None) -> Tokens:
-        """Signs `member` (a username) in through the plan's real pages (login, MFA with the member's code,
-        consent) and exchanges the code at the token endpoint, with state and PKCE S256 as a careful app
-        does. `client`: a client id of the plan (default: its first, the confidential one in the bundled
-        plans); a public client sends no secret. `plan`: needed only when two plans share the username."""
+        """Signs `member` (a username) in and returns the tokens: `exchange(authorize(...))`."""
+        return self.exchange(self.authorize(member, scopes, client=client, plan=plan))
+
+    def authorize(self, member: str, scopes: str = DEFAULT_SCOPES, *, client: str | None = None,
+                  plan: str | None = None) -> Grant:
+        """The first half of a sign-in: `member` (a username) goes through the plan's real pages (login, MFA
+        with the member's code, consent) for an app that sends state and PKCE S256, as a careful app does;
+        returns the code before it is exchanged, so a test can let it expire or replay it. `client`: a
+        client id of the plan (default: its first, the confidential one in the bundled plans). `plan`:
+        needed only when two plans share the username."""
         info = self._plan_of(member, plan)
         account = info.members[member]
         app = info.clients[client] if client else next(iter(info.clients.values()))
@@ -125,9 +146,14 @@ class MockPayer:
         answer = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
         if "error" in answer or answer.get("state") != state:
             raise MockPayerError(f"sign-in of {member} did not give a code: {answer}")
-        form = {"grant_type": "authorization_code", "code": answer["code"], "redirect_uri": redirect_uri,
-                "client_id": app.client_id, "code_verifier": verifier}
-        return self._token_request(info, app, form)
+        return Grant(info.system_id, app.client_id, answer["code"], redirect_uri, verifier)
+
+    def exchange(self, grant: Grant) -> Tokens:
+        """The second half: the code for tokens at the token endpoint (with the client's secret, if it has one)."""
+        info = self.plans[grant.system_id]
+        form = {"grant_type": "authorization_code", "code": grant.code, "redirect_uri": grant.redirect_uri,
+                "client_id": grant.client_id, "code_verifier": grant.code_verifier}
+        return self._token_request(info, info.clients[grant.client_id], form)
 
     def refresh(self, tokens: Tokens, *, client: str | None = None, plan: str | None = None) -> Tokens:
         """Trades `tokens.refresh_token` for new tokens (the mock rotates refresh tokens)."""
