@@ -3,10 +3,13 @@ its endpoints are found: a named preset, 1upHealth's URL shapes, or SMART discov
 
 Every URL that will carry a code, a secret or a token passes `require_secure_url` (CL-4): https, or plain
 http to this machine only, so a mistyped base URL cannot send the member's tokens over the network in clear.
+The one exception is explicit and for test networks only: MIRROR_INSECURE_HTTP_HOSTS names container hosts
+(docker compose's `mockpayer`) that plain http may reach.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
@@ -20,9 +23,11 @@ AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
 DEFAULT_SCOPE = "patient/*.read launch/patient offline_access"
 DEFAULT_MOCK_URL = "http://127.0.0.1:9000"
 DISCOVERY_TIMEOUT = (10, 30)  # seconds to connect, seconds to read
+INSECURE_HOSTS_ENV = "MIRROR_INSECURE_HTTP_HOSTS"
 _PLAN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:\d{1,5})?")
 _SYSTEM_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_CONTAINER_NAME = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 
 
 class PlanError(ValueError):
@@ -47,9 +52,20 @@ def require_secure_url(url: str, what: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise PlanError(f"the {what} {url!r} is not an absolute http(s) URL")
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and parts.hostname not in insecure_http_hosts():
         raise PlanError(f"the {what} {url} uses plain http; only https is allowed except to this machine (127.0.0.1, ::1, localhost)")
     return url
+
+
+def insecure_http_hosts() -> set[str]:
+    """The hosts MIRROR_INSECURE_HTTP_HOSTS (comma-separated) lets plain http reach: a development opt-in for a
+    private container network where the mock payer answers as, say, `mockpayer`. Single-label names only, so
+    no real plan's host (which has a domain) can be let through by it, by mistake or otherwise."""
+    names = {name.strip().lower() for name in os.environ.get(INSECURE_HOSTS_ENV, "").split(",") if name.strip()}
+    dotted = sorted(name for name in names if not _CONTAINER_NAME.fullmatch(name))
+    if dotted:
+        raise PlanError(f"{INSECURE_HOSTS_ENV} takes container host names such as mockpayer, not {dotted[0]!r}")
+    return names
 
 
 @dataclass(frozen=True)
