@@ -55,16 +55,16 @@ def bundle_json(envelope: Mapping, resources: Sequence[bytes | str]) -> bytes:
     entries = envelope.get("entry", [])
     if len(entries) != len(resources):
         raise ValueError("one resource text is needed per entry")
-    parts = []
-    for entry, resource in zip(entries, resources):
+    pieces: list[bytes] = []  # joined once: a page of large resources is copied a single time
+    for index, (entry, resource) in enumerate(zip(entries, resources)):
         if "resource" in entry:
             raise ValueError("entry already has a resource")
         text = resource.encode("utf-8") if isinstance(resource, str) else bytes(resource)
         text = text.strip()
         if not (text.startswith(b"{") and text.endswith(b"}")):
             raise ValueError("a resource text must be a JSON object")
-        parts.append(_with_member(orjson.dumps(entry), b'"resource":' + text))
-    return _with_member(orjson.dumps(head), b'"entry":[' + b",".join(parts) + b"]")
+        pieces += [b"," if index else b"", _opened(orjson.dumps(entry)), b'"resource":', text, b"}"]
+    return b"".join([_opened(orjson.dumps(head)), b'"entry":[', *pieces, b"]}"])
 
 
 def next_page_url(bundle: Mapping) -> str | None:
@@ -89,8 +89,6 @@ def entry_resources(bundle: Mapping) -> list[dict]:
     ]
 
 
-def _with_member(object_json: bytes, member: bytes) -> bytes:
-    """Append a `"name":value` member to serialised JSON object text."""
-    if object_json == b"{}":
-        return b"{" + member + b"}"
-    return object_json[:-1] + b"," + member + b"}"
+def _opened(object_json: bytes) -> bytes:
+    """Serialised JSON object text without its closing brace, ready for one more member."""
+    return b"{" if object_json == b"{}" else object_json[:-1] + b","

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from mirror.fhir.dates import FhirDateError, date_range, element_range
 from mirror.fhir.ids import is_resource_type_name
@@ -20,13 +19,6 @@ from mirror.fhir.search import PAGE_TOKEN, SearchError, parse_count
 from mirror.fhir.searchset import Held, page_bundle
 
 _PARAMETERS = ("_type", "_since", "_count", PAGE_TOKEN)
-
-
-class Record(Held, Protocol):
-    """A patient's resource as a server holds it; `key` is (resourceType, id), known without parsing the text,
-    so only the resources on the page (or all, for `_since`) need parsing."""
-
-    key: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -68,8 +60,9 @@ def parse_everything(pairs: Iterable[tuple[str, str]], *, default_count: int, ma
     return Everything(types, since, count, given.get(PAGE_TOKEN), tuple(self_params))
 
 
-def answer_everything(everything: Everything, held: Iterable[Record], *, base_url: str, patient_id: str) -> bytes:
-    """The searchset page of `held` (the patient's resources) that `everything` asks for.
+def answer_everything(everything: Everything, held: Iterable[Held], *, base_url: str, patient_id: str) -> bytes:
+    """The searchset page of `held` (the patient's resources) that `everything` asks for. Resources are parsed
+    only for `_since`: type, order and page come from their keys.
 
     Raises SearchError (a PageTokenError) for a page token that belongs to another request.
     """

@@ -3,7 +3,10 @@ Bundle's JSON text (https://hl7.org/fhir/R4/search.html, https://hl7.org/fhir/R4
 
 The mock payer and the mirror's own API answer searches the same way; only what a caller may see differs,
 so each passes its own candidates and its own resolver for included references. Resources travel as
-objects with `.resource` (the parsed dict, for matching) and `.text` (the JSON as stored, for the reply).
+objects with `.key` (type and id), `.resource` (the parsed dict, for matching) and `.text` (the JSON as
+stored, for the reply). Parsing is most of a search's cost over stored text, so `.resource` is touched only
+when a criterion, `_sort`, `_include` or `_elements` needs it: a search its caller's indexes have already
+answered (criteria removed) pages through keys and texts alone.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from mirror.fhir.search import Search
 
 
 class Held(Protocol):
+    key: tuple[str, str]  # (resourceType, id)
     resource: dict
     text: str | bytes
 
@@ -32,13 +36,19 @@ def answer_search(
     base_url: str,
     resolve: Callable[[str, str], Held | None],
 ) -> bytes:
-    """The searchset page `search` asks for. `base_url` is the FHIR base as the request saw it.
+    """The searchset page `search` asks for, from `candidates` of the searched type. `base_url` is the FHIR
+    base as the request saw it.
 
     Raises SearchError (via `page_offset`) for a page token that belongs to another query.
     """
     offset = page_offset(search.page_token, search.self_params)
-    order = sort_key(search)
-    found = sorted((held for held in candidates if matches(search, held.resource)), key=lambda h: order(h.resource))
+    if search.criteria:
+        candidates = (held for held in candidates if matches(search, held.resource))
+    if search.sort:
+        order = sort_key(search)
+        found = sorted(candidates, key=lambda held: order(held.resource))
+    else:
+        found = sorted(candidates, key=lambda held: held.key[1])  # sort_key's own order: by id
     search_url = f"{base_url}/{search.resource_type}"
     if search.summary_count:
         links = [{"relation": "self", "url": page_links(search_url, search.self_params, 0, 0, 0)[0]["url"]}]
@@ -62,15 +72,16 @@ def page_bundle(
     entries, texts = [], []
     for mode, group in (("match", page), ("include", included)):
         for held in group:
-            resource = held.resource
-            entries.append(bundle_entry(resource_url(base_url, resource["resourceType"], resource["id"]), mode=mode))
-            texts.append(orjson.dumps(subset_elements(resource, elements)) if elements and mode == "match"
+            entries.append(bundle_entry(resource_url(base_url, *held.key), mode=mode))
+            texts.append(orjson.dumps(subset_elements(held.resource, elements)) if elements and mode == "match"
                          else held.text)
     return bundle_json(searchset_bundle(entries, total=total, links=links), texts)
 
 
 def _included(search: Search, page: Sequence[Held], resolve: Callable[[str, str], Held | None]) -> list[Held]:
-    on_page = {(held.resource["resourceType"], held.resource["id"]) for held in page}
+    if not search.includes:
+        return []
+    on_page = {held.key for held in page}
     seen: set[tuple[str, str]] = set()
     included = []
     for held in page:
