@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/mockpayer serve
+	$(BIN)/mirror demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

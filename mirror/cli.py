@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from mirror import demo
 from mirror.api import create_app
 from mirror.export import FORMATS, ExportError, describe, export
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
@@ -42,7 +43,7 @@ API_TOKEN_ENV = "MIRROR_API_TOKEN"
 DEFAULT_SERVE_PORT = 8080
 FAILED = 1
 INTERRUPTED = 130
-EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError)
+EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError, demo.DemoError)
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -307,9 +308,38 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# demo ----------------------------------------------------------------------------------------------------
+
+
+def add_demo(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "demo", parents=[common], help="run the mock payer, connect, sync and serve, all on this machine",
+        description="Start the mock payer, connect to its demo plan as member1, sync, and serve the records on "
+                    "this machine, with a short tour; Ctrl-C stops everything. The records go to a temporary "
+                    "folder, deleted at the end, unless --data-dir names one.",
+    )
+    parser.add_argument("--port", type=_port, default=DEFAULT_SERVE_PORT, help="port to serve on (default %(default)s)")
+    parser.add_argument("--mock-port", type=_port, default=demo.DEFAULT_MOCK_PORT,
+                        help="port for the mock payer (default %(default)s)")
+    parser.set_defaults(run=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    chosen = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None
+    with demo.demo_data_dir(chosen) as folder, demo.running_mock(args.mock_port) as mock_url:
+        demo.connect_and_sync(mock_url, folder, show=lambda line: print(line, file=sys.stderr, flush=True))
+        with Store(folder, read_only=True) as store:
+            def announce(root: str) -> None:
+                print(serve_tour(store, root), demo.tour(root, mock_url, folder, kept=chosen is not None),
+                      sep="\n", flush=True)
+            serve_forever(create_app(store), LOOPBACK, args.port, announce=announce)
+    print("Demo stopped: the mock payer and the server are down.", flush=True)
+    return 0
+
+
 # the command ---------------------------------------------------------------------------------------------
 
-SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_serve, add_export]
+SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_serve, add_export, add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

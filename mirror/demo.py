@@ -1,0 +1,120 @@
+"""`mirror demo`: the whole system on this machine in one command, for a first look: the mock payer, a connection
+as its demo member, a sync, then `mirror serve`, with a short tour of what to open and try; Ctrl-C stops it all.
+
+The mock runs as its own process (`python -m mockpayer.cli serve`), because the mirror never imports the mock,
+in a session of its own, so that a terminal's Ctrl-C reaches the demo alone and the demo stops the mock in
+order. The demo's records go to a temporary folder, deleted when it stops, never to the member's real data
+folder; `--data-dir` keeps them somewhere instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import requests
+
+from mirror.oauth import MockLogin, connect
+from mirror.plans import PlanConfig, mock_endpoints, preset
+from mirror.serving import LOOPBACK
+from mirror.sync import SyncOptions, sync_plans
+from mirror.sync.progress import progress_for
+
+DEFAULT_MOCK_PORT = 9000
+DEMO_PLAN = "demo"
+DEMO_MEMBER = MockLogin("member1", "pass-member1")
+MOCK_START_SECONDS = 30
+MOCK_STOP_SECONDS = 10
+
+
+class DemoError(RuntimeError):
+    """The demo could not start; the message says what to do."""
+
+
+@contextlib.contextmanager
+def demo_data_dir(chosen: Path | None) -> Iterator[Path]:
+    """`chosen`, kept afterwards; else a private temporary folder, deleted when the block ends."""
+    if chosen is not None:
+        yield chosen
+        return
+    folder = Path(tempfile.mkdtemp(prefix="mirror-demo-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_mock(port: int) -> Iterator[str]:
+    """`mockpayer serve` on 127.0.0.1:`port` in a child process; yields its root URL once it answers, and
+    stops it when the block ends, however it ends."""
+    process = subprocess.Popen([sys.executable, "-m", "mockpayer.cli", "serve", "--host", LOOPBACK, "--port", str(port)],
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        root = f"http://{LOOPBACK}:{port}"
+        _wait_until_answering(process, f"{root}/demoplan/r4/metadata", port)
+        yield root
+    finally:
+        process.terminate()
+        try:
+            process.wait(MOCK_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_answering(process: subprocess.Popen, url: str, port: int) -> None:
+    deadline = time.monotonic() + MOCK_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); "
+                            f"is port {port} in use? Try --mock-port")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise DemoError(f"the mock payer did not answer on port {port} within {MOCK_START_SECONDS} s")
+
+
+def connect_and_sync(mock_url: str, data_dir: Path, show: Callable[[str], None]) -> None:
+    """Connects as the demo member through the mock's sign-in pages and brings the records home."""
+    known = preset(DEMO_PLAN)
+    plan = PlanConfig(DEMO_PLAN, mock_endpoints(mock_url, known.system_id), known.client_id, known.scope,
+                      "client_secret_post", known.client_secret)
+    connection = connect(plan, data_dir, mock_login=DEMO_MEMBER, show=show)
+    show(f"Connected to the mock's {known.system_id} as {DEMO_MEMBER.username} (Patient/{connection.token.patient}).")
+    report = sync_plans(data_dir, [DEMO_PLAN], SyncOptions(), progress_for(sys.stderr))
+    show(report.table())
+
+
+def tour(root: str, mock_url: str, data_dir: Path, kept: bool) -> str:
+    """What to open and what to try, once everything runs."""
+    mirror = _mirror_command(data_dir)
+    places = [(f"{root}/", "your records, as pages a patient reads"),
+              (f"{root}/fhir", "the same records as a read-only FHIR API (examples above)"),
+              (f"{mock_url}/demoplan/r4", "the mock plan's own FHIR API (member1 / pass-member1)")]
+    width = max(len(url) for url, _ in places)
+    lines = [
+        "",
+        "payer-mirror demo: a mock health plan, and member1's records mirrored from it  (Ctrl-C stops everything)",
+        *(f"  {url:<{width}}  {what}" for url, what in places),
+        "Try, in another terminal:",
+        f"  curl -s '{root}/fhir/ExplanationOfBenefit?_count=2'",
+        f"  {mirror} status",
+        f"  curl -s -X POST {mock_url}/_admin/advance && {mirror} sync    # the plan's next day: new, "
+        "changed and removed claims",
+        f"  {mirror} export --format ndjson --out my-records",
+        f"The demo's records are in {data_dir}" + ("." if kept else "; they are deleted when the demo stops."),
+    ]
+    return "\n".join(lines)
+
+
+def _mirror_command(data_dir: Path) -> str:
+    script = Path(sys.executable).with_name("mirror")
+    return f"{script if script.exists() else 'mirror'} --data-dir {data_dir}"

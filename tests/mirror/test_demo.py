@@ -1,0 +1,87 @@
+"""`mirror demo` (what `make demo` runs) as a subprocess: it starts the mock, connects, syncs and serves, prints
+a tour whose URLs answer, and on Ctrl-C (SIGINT) stops everything: both ports free again, temporary data gone."""
+
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+TOUR_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Nobody listens there, and a server could bind it again (SO_REUSEADDR, as servers bind)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def drain(lines: queue.Queue) -> str:
+    drained = []
+    while True:
+        try:
+            drained.append(lines.get(timeout=0.5))
+        except queue.Empty:
+            return "".join(drained)
+
+
+def lines_of(stream) -> queue.Queue:
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
+def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c(tmp_path):
+    port, mock_port = free_port(), free_port()
+    with (tmp_path / "stderr").open("w") as errors:
+        demo = subprocess.Popen([sys.executable, "-m", "mirror.cli", "demo", "--port", str(port),
+                                 "--mock-port", str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
+                                stderr=errors, text=True)
+        try:
+            lines, printed = lines_of(demo.stdout), []
+            deadline = time.monotonic() + TOUR_SECONDS
+            while not any("deleted when the demo stops" in line for line in printed):
+                assert time.monotonic() < deadline and demo.poll() is None, (tmp_path / "stderr").read_text()
+                try:
+                    printed.append(lines.get(timeout=1))
+                except queue.Empty:
+                    pass
+            tour = "".join(printed)
+            [patient_url] = re.findall(r"http://127\.0\.0\.1:\d+/fhir/Patient/[\w.-]+(?=\n)", tour)
+            assert patient_url.startswith(f"http://127.0.0.1:{port}/fhir/")
+            patient = requests.get(patient_url, headers={"Accept": "application/fhir+json"}, timeout=10)
+            assert patient.status_code == 200 and patient.json()["id"] == "demoplan-m1"
+            assert requests.get(f"http://127.0.0.1:{mock_port}/demoplan/r4/metadata", timeout=10).status_code == 200
+            [data_dir] = re.findall(r"The demo's records are in (\S+);", tour)
+            assert Path(data_dir).is_dir()
+
+            demo.send_signal(signal.SIGINT)
+            assert demo.wait(timeout=30) == 0
+        finally:
+            if demo.poll() is None:
+                demo.kill()
+    assert "Demo stopped" in drain(lines)
+    assert "Traceback" not in (tmp_path / "stderr").read_text()
+    assert port_is_free(port) and port_is_free(mock_port)
+    assert not Path(data_dir).exists()
