@@ -1,0 +1,110 @@
+"""docker-compose.yml, its Dockerfile and the README agree: ports, commands, the data volume and the dev-only
+opt-ins. No Docker engine runs here, so the containers are not started: the commands are parsed by the real
+command-line parsers instead, and `docker compose config` validates the file when a compose tool is present."""
+
+import contextlib
+import io
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mirror.cli import build_parser
+from mirror.plans import INSECURE_HOSTS_ENV
+from mirror.store.files import DATA_DIR_ENV
+from mockpayer.cli import main as mockpayer_main
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((REPOSITORY / "docker-compose.yml").read_text(encoding="utf-8"))
+DOCKERFILE = (REPOSITORY / "Dockerfile").read_text(encoding="utf-8")
+README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+MOCK, MIRROR = COMPOSE["services"]["mockpayer"], COMPOSE["services"]["mirror"]
+
+
+def mirror_commands() -> list[list[str]]:
+    """The `mirror ...` commands the mirror service's shell line runs, each as its argument list."""
+    shell, flag, script = MIRROR["command"]
+    assert (shell, flag) == ("sh", "-c")
+    commands = []
+    for part in re.split(r"&&|\|\|", script):
+        words = [word for word in shlex.split(part.strip(" {}")) if word != "exec"]
+        if words[:1] == ["mirror"]:
+            commands.append(words[1:])
+    return commands
+
+
+def option(arguments: list[str], name: str) -> str:
+    return arguments[arguments.index(name) + 1]
+
+
+def test_both_services_build_this_repository_on_python_3_11_slim():
+    assert MOCK["build"] == MIRROR["build"] == "."
+    assert re.search(r"^FROM python:3\.11-slim$", DOCKERFILE, re.M)
+    assert re.search(r"^RUN pip install -e \.", DOCKERFILE, re.M)
+    for copied in ("pyproject.toml", "mirror", "mockpayer", "fixtures"):
+        assert re.search(rf"^COPY .*\b{copied}\b", DOCKERFILE, re.M), copied
+    assert re.search(r"^USER (?!root)\w+", DOCKERFILE, re.M)
+
+
+def test_the_mock_listens_on_all_container_addresses_on_the_published_port():
+    mock = MOCK["command"]
+    assert mock[:2] == ["mockpayer", "serve"] and option(mock, "--host") == "0.0.0.0"
+    port = option(mock, "--port")
+    assert MOCK["ports"] == [f"127.0.0.1:{port}:{port}"] and port in MOCK["healthcheck"]["test"][-1]
+    assert MOCK["environment"] == {"AUTHLIB_INSECURE_TRANSPORT": "1"}
+    help_text = io.StringIO()
+    with contextlib.redirect_stdout(help_text), pytest.raises(SystemExit):
+        mockpayer_main(["serve", "--help"])
+    assert "--host" in help_text.getvalue() and "--port" in help_text.getvalue()
+
+
+def test_the_mirror_connects_to_the_mock_service_syncs_and_serves_on_the_published_port():
+    connect, sync, serve = mirror_commands()
+    parser = build_parser()
+    for arguments in (connect, sync, serve):
+        parser.parse_args(arguments)  # every option exists (argparse exits otherwise)
+    mock_url = option(connect, "--mock-url")
+    assert connect[:2] == ["connect", "demo"] and mock_url == f"http://mockpayer:{option(MOCK['command'], '--port')}"
+    assert sync == ["sync"]
+    assert serve[0] == "serve" and option(serve, "--host") == "0.0.0.0"
+    port = option(serve, "--port")
+    assert MIRROR["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert MIRROR["depends_on"]["mockpayer"]["condition"] == "service_healthy"
+    assert MIRROR["environment"][INSECURE_HOSTS_ENV] == "mockpayer" == re.match(r"http://([^:/]+)", mock_url)[1]
+
+
+def test_the_data_lives_in_a_named_volume_where_the_mirror_looks_for_it():
+    [mount] = MIRROR["volumes"]
+    volume, target = mount.split(":")
+    assert volume in COMPOSE["volumes"] and MIRROR["environment"][DATA_DIR_ENV] == target
+    assert f"ENV {DATA_DIR_ENV}={target}" in DOCKERFILE and f"mkdir {target}" in DOCKERFILE
+    exposed = re.search(r"^EXPOSE (.+)$", DOCKERFILE, re.M)[1].split()
+    assert sorted(exposed) == sorted([option(MOCK["command"], "--port"), option(mirror_commands()[2], "--port")])
+
+
+def test_the_readme_shows_the_same_commands_and_ports():
+    compose_section = README[README.index("## Docker compose"):]
+    compose_section = compose_section[:compose_section.index("\n## ", 1)]
+    connect, _, serve = mirror_commands()
+    assert "docker compose up --build" in compose_section
+    assert f"http://127.0.0.1:{option(serve, '--port')}/" in compose_section
+    assert f"http://127.0.0.1:{option(MOCK['command'], '--port')}" in compose_section
+    assert "mirror " + shlex.join(connect) in compose_section
+    for opt_in in ("AUTHLIB_INSECURE_TRANSPORT", INSECURE_HOSTS_ENV):
+        assert opt_in in compose_section
+
+
+def test_a_compose_tool_accepts_the_file():
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        command = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        command = ["docker-compose"]
+    else:
+        pytest.skip("no compose tool here (neither `docker compose` nor `docker-compose`); the file is checked above")
+    checked = subprocess.run([*command, "-f", str(REPOSITORY / "docker-compose.yml"), "config", "-q"],
+                             capture_output=True, text=True, cwd=REPOSITORY)
+    assert checked.returncode == 0, checked.stderr
