@@ -48,6 +48,7 @@ from mirror.fhir_http import (
     resource_response,
 )
 from mirror.store import Store, StoredResource
+from mirror.web import pages
 
 API_ROOT = "/fhir"
 DEFAULT_COUNT = 50
@@ -73,6 +74,7 @@ def create_app(store: Store | Path | str, *, token: str | None = None, config: d
         app.before_request(_require_token)
     app.before_request(_refuse_large_bodies)
     app.register_blueprint(blueprint)
+    app.register_blueprint(pages.blueprint)
     app.register_error_handler(FhirError, fhir_error_response)
     app.register_error_handler(HTTPException, _http_error)
     return app

@@ -54,12 +54,17 @@ def _fingerprint(token: Token) -> str:
     return hashlib.sha256(f"{token.access_token}\n{token.refresh_token or ''}".encode()).hexdigest()[:16]
 
 
-def plan_statuses(data_dir: Path) -> list[dict]:
-    """One entry per plan that is connected or has records, by name; tokens are never part of it."""
+def plan_statuses(data_dir: Path, store: Store | None = None) -> list[dict]:
+    """One entry per plan that is connected or has records, by name; tokens are never part of it.
+
+    `store` is an open Store of `data_dir` (the served pages pass theirs); without one, one is opened here.
+    """
+    if store is None:
+        with Store(data_dir, read_only=True) as opened:
+            return plan_statuses(data_dir, opened)
     connections = {connection.plan.name: connection for connection in list_connections(data_dir)}
-    with Store(data_dir, read_only=True) as store:
-        names = sorted(set(connections) | set(store.sources()) | {run.source for run in store.runs()})
-        return [_plan_status(data_dir, store, name, connections.get(name)) for name in names]
+    names = sorted(set(connections) | set(store.sources()) | {run.source for run in store.runs()})
+    return [_plan_status(data_dir, store, name, connections.get(name)) for name in names]
 
 
 def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection | None) -> dict:

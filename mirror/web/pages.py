@@ -13,13 +13,15 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
+from mirror.sync.status import plan_statuses
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
-from mirror.web.readable import resource_name
+from mirror.web.readable import resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
 
+SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}
 
 
@@ -58,21 +60,18 @@ def _page_headers(response):
 
 @blueprint.route("/")
 def home():
+    """Each plan: its member, the last sync and how it ended, the sign-in's health, counts, what changed."""
     store = _store()
     plans = []
-    for source in _sources():
-        runs = store.runs(source)
-        last = runs[-1] if runs else None
+    for status in plan_statuses(store.path.parent, store):
+        source, last = status["name"], status["last_sync"]
         patients = [stored.resource() for stored in store.search("Patient", source=source)]
-        changes = store.changes(run_id=last.run_id, source=source) if last else []
+        changes = store.changes(run_id=last["run_id"], source=source) if last else []
         plans.append({
-            "source": source,
+            **status,
             "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or "Unknown member",
-            "last_run": last,
-            "counts": store.counts(source),
-            "changes": changes[:20],
-            "more_changes": max(len(changes) - 20, 0),
-            "health": current_app.extensions.get("mirror.plan_health", lambda _: None)(source),
+            "changes": changes[:SHOWN_CHANGES],
+            "more_changes": max(len(changes) - SHOWN_CHANGES, 0),
         })
     return render_template("web/home.html", plans=plans)
 
@@ -127,7 +126,8 @@ def records():
 def resource(source: str, resource_type: str, resource_id: str):
     stored = _stored_or_404(source, resource_type, resource_id)
     parsed = stored.resource()
-    readable = {key: value for key, value in parsed.items() if key not in ("resourceType", "id", "meta", "text")}
+    readable = simplified({key: value for key, value in parsed.items()
+                           if key not in ("resourceType", "id", "meta", "text", "contained")})
     history = _store().history(source, resource_type, resource_id)
     return render_template("web/resource.html", stored=stored, source=source, fields=readable,
                            name=resource_name(parsed), history=history,

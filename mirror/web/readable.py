@@ -70,3 +70,40 @@ def mappings(value: object) -> list[Mapping]:
 
 def text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def simplified(value: object) -> object:
+    """A resource's elements with the common FHIR datatypes turned into short phrases, for the readable view:
+    a CodeableConcept becomes its display, a Reference its display or target, an Identifier its value, and so on.
+    Anything not recognised keeps its structure, simplified inside."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return [simplified(item) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    phrase = _phrase(value)
+    if phrase is not None:
+        return phrase
+    return {key: simplified(inner) for key, inner in value.items() if not key.startswith("_") and key != "extension"}
+
+
+def _phrase(value: Mapping) -> str | None:
+    keys = set(value) - {"id", "extension"}
+    if "coding" in keys and keys <= {"coding", "text"}:
+        return display(value) or None
+    if keys and keys <= {"system", "code", "display", "version", "userSelected"} and "code" in keys:
+        return text(value.get("display")) or text(value.get("code"))
+    if keys and keys <= {"reference", "display", "type", "identifier"} and ("reference" in keys or "display" in keys):
+        return text(value.get("display")) or text(value.get("reference"))
+    if "value" in keys and keys <= {"value", "currency", "unit", "system", "code", "comparator"}:
+        unit = text(value.get("currency")) or text(value.get("unit")) or ""
+        return f"{value['value']} {unit}".strip()
+    if keys and keys <= {"start", "end"}:
+        return f"{value.get('start', '?')} to {value.get('end', 'now')}"
+    if "value" in keys and keys <= {"use", "type", "system", "value", "period", "assigner"}:
+        kind = display(value.get("type")) if isinstance(value.get("type"), Mapping) else ""
+        return f"{value['value']} ({kind})" if kind else str(value["value"])
+    if keys & {"family", "given"} and keys <= {"use", "text", "family", "given", "prefix", "suffix", "period"}:
+        return resource_name({"name": [value]})
+    return None

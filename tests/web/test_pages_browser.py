@@ -1,0 +1,118 @@
+"""The patient pages in a real headless Chromium (Debian's `chromium`, driven by Playwright), over a
+`mirror serve` app on a loopback port holding a demo member synced from the mock by `mirror sync`."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mirror.api import create_app
+from mirror.serving import start_in_thread
+from mirror.store import Store
+from mirror.web.claims import claim_money
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium for the browser tests (.ci/run does)")
+        pytest.skip("no chromium on this machine: `apt-get install chromium` to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        yield launched
+        launched.close()
+
+
+def _mirror(*args, data_dir: Path):
+    result = subprocess.run([sys.executable, "-m", "mirror.cli", "--data-dir", str(data_dir), *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def site(mock_payer, tmp_path):
+    """A demo member connected and synced for real, served the way `mirror serve` serves it."""
+    data_dir = tmp_path / "data"
+    _mirror("connect", "demo", "--mock-url", mock_payer.url, "--login", "member1:pass-member1", data_dir=data_dir)
+    _mirror("sync", "demo", data_dir=data_dir)
+    server = start_in_thread(create_app(data_dir))
+    yield server.url, data_dir
+    server.stop()
+
+
+def _expected_year_totals(data_dir: Path) -> dict[str, dict[str, Decimal]]:
+    """Per-year money computed here from the stored EOBs' adjudications, independently of the page."""
+    totals: dict[str, dict[str, Decimal]] = {}
+    with Store(data_dir, read_only=True) as store:
+        for stored in store.search("ExplanationOfBenefit"):
+            eob = json.loads(stored.text)
+            year = (eob.get("billablePeriod", {}).get("start") or eob["created"])[:4]
+            money = claim_money(eob)
+            row = totals.setdefault(year, {"billed": Decimal(0), "paid": Decimal(0), "owed": Decimal(0)})
+            row["billed"] += money.billed or 0
+            row["paid"] += money.plan_paid or 0
+            row["owed"] += money.member_owes or 0
+    return totals
+
+
+def _dollars(text: str) -> Decimal:
+    return Decimal(text.strip().lstrip("$").replace(",", ""))
+
+
+def test_home_claims_totals_and_a_claim_in_the_browser(browser, site, tmp_path):
+    url, data_dir = site
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone-sized screen
+    page.goto(url + "/")
+    assert page.locator("h1").inner_text() == "Your plans"
+    assert "Ana Rivera" in page.locator("section.plan").inner_text()
+    page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
+
+    page.click("text=Claims")
+    assert page.url.endswith("/claims")
+    expected = _expected_year_totals(data_dir)
+    rows = page.locator("table.totals tr[data-year]")
+    assert rows.count() == len(expected)
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        year = row.get_attribute("data-year")
+        assert _dollars(row.locator("td.billed").inner_text()) == expected[year]["billed"]
+        assert _dollars(row.locator("td.paid").inner_text()) == expected[year]["paid"]
+        assert _dollars(row.locator("td.owed").inner_text()) == expected[year]["owed"]
+    page.screenshot(path=str(tmp_path / "claims.png"), full_page=True)
+
+    first = page.locator("li.claim").first
+    claim_id = first.get_attribute("data-claim")
+    first.locator("a.claim-link").click()
+    assert page.url.endswith(f"/claims/demo/{claim_id}")
+    assert page.locator("h1").inner_text().endswith("claim")
+    assert page.locator("table.money-table td.billed").inner_text().startswith("$")
+    page.screenshot(path=str(tmp_path / "claim.png"), full_page=True)
+    page.click("text=The full record, as the plan sent it")
+    assert claim_id in page.locator("pre.raw").inner_text()
+    assert (tmp_path / "home.png").stat().st_size > 0 and (tmp_path / "claim.png").stat().st_size > 0
+    page.close()
+
+
+def test_pages_work_without_javascript_and_load_nothing_from_elsewhere(browser, site):
+    url, _ = site
+    context = browser.new_context(java_script_enabled=False)
+    requested = []
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(url + "/claims?kind=pharmacy")
+    assert page.locator("li.claim").count() > 0
+    assert all(address.startswith(url) for address in requested), requested
+    context.close()
