@@ -170,7 +170,9 @@ class PayerClient:
         self.requests += 1
         started = time.monotonic()
         try:
-            with self.session.get(url, headers=headers, timeout=self.timeouts, stream=True) as response:
+            # Redirects are not followed: only URLs checked to be on the plan's base get the token.
+            with self.session.get(url, headers=headers, timeout=self.timeouts, stream=True,
+                                  allow_redirects=False) as response:
                 body = self._read_capped(url, response, started)
                 return response.status_code, response.headers, body
         finally:

@@ -42,9 +42,9 @@ QUICK_RETRIES = RetryPolicy(base_delay=0.01, max_delay=0.05)
 class Payer:
     """The mock serving `fixtures`, with the member's records as the mock holds them."""
 
-    def __init__(self, fixtures: Path = BUNDLED_PLANS_DIR, port: int = 0):
+    def __init__(self, fixtures: Path = BUNDLED_PLANS_DIR):
         self.app = create_app(fixtures)
-        self.server = start_in_thread(self.app, port=port)
+        self.server = start_in_thread(self.app)
         self.url = self.server.url
 
     def records(self, system_id="demoplan", patient="demoplan-m1") -> dict:
@@ -253,7 +253,6 @@ def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
     fixtures = tmp_path / "plans"
     shutil.copytree(BUNDLED_PLANS_DIR / "demoplan", fixtures / "demoplan")
     day_one = Payer(fixtures)
-    port = int(day_one.url.rsplit(":", 1)[1])
     try:
         sign_in(day_one, data_dir)
         assert sync(data_dir).status == "complete"
@@ -261,9 +260,9 @@ def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
     finally:
         day_one.stop()
     _day_two(fixtures / "demoplan")
-    day_two = Payer(fixtures, port=port)
+    day_two = Payer(fixtures)
     try:
-        sign_in(day_two, data_dir)  # a new mock process knows none of the old tokens
+        sign_in(day_two, data_dir)  # a new mock knows none of the old tokens (and listens on another port)
         after = day_two.records()
         new = {key for key in after if key not in before}
         changed = {key for key in after if key in before and after[key] != before[key]}
