@@ -410,3 +410,31 @@ def test_reports_and_errors_never_hold_a_token(canned):
     report = canned.sync(use_everything=False)
     text = orjson.dumps(report.to_dict()).decode() + orjson.dumps(plan_statuses(canned.data_dir)).decode()
     assert "access-1" not in text and "refresh-1" not in text
+
+
+def test_redirects_are_not_followed_with_the_token(canned):
+    """The token goes only to URLs checked to be on the plan's base; a redirect is an answer, not a hop."""
+    canned.routes["/fhir/Patient/p1"] = lambda request: Response("", status=302,
+                                                                 headers={"Location": "http://127.0.0.1:9/steal"})
+    with pytest.raises(Refused, match="HTTP 302"):
+        canned.client().get(f"{canned.base}/Patient/p1")
+    assert [entry[0] for entry in canned.seen] == ["/fhir/Patient/p1"]
+
+
+def test_progress_shows_on_a_terminal_only():
+    import io
+
+    from mirror.sync.progress import NoProgress, TerminalProgress, progress_for
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert isinstance(progress_for(io.StringIO()), NoProgress)
+    terminal = Terminal()
+    progress = progress_for(terminal)
+    assert isinstance(progress, TerminalProgress)
+    progress.page("demo", "$everything", 3, {"ExplanationOfBenefit": 20, "Patient": 1})
+    progress.done()
+    assert "demo $everything: page 3, 21 resources (ExplanationOfBenefit 20, Patient 1)" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\x1b[K")
