@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 
 from waitress.server import create_server
+from waitress.wasyncore import close_all
 
 LOOPBACK = "127.0.0.1"
+STOP_SECONDS = 5
 
 
 def is_loopback_host(host: str) -> bool:
@@ -35,16 +37,19 @@ class RunningServer:
     _stopping: threading.Event
 
     def stop(self) -> None:
-        """Closes the listener and every open connection at once; the serving thread notices within a
-        second (waitress's select timeout) and ends by itself, so there is no need to wait for it."""
+        """Closes the listener and every open connection from the serving thread itself, woken through
+        waitress's trigger, waits for that thread to end, then for the workers. Closed from another thread,
+        a socket stays bound until the serving thread's select returns (up to a second), so binding its port
+        again at once (a test restarting the mock on the same port) failed with EADDRINUSE."""
         self._stopping.set()
-        for dispatcher in list(self._server._map.values()):  # the listener, its trigger, open keep-alive channels
-            dispatcher.close()
+        self._server.trigger.pull_trigger(lambda: close_all(self._server._map))
+        self._thread.join(STOP_SECONDS)
         self._server.task_dispatcher.shutdown()
 
 
 def _run_until_closed(server, stopping: threading.Event) -> None:
-    """waitress has no threaded stop: closing its sockets under a running select raises EBADF, which ends it."""
+    """waitress's loop runs while its map holds a dispatcher: `stop` empties it. A socket error while stopping
+    (a connection closed under a request) is part of stopping."""
     try:
         server.run()
     except OSError:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from mockpayer import generate as generate_options
 from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
-from mockpayer.resources import Problem, load_plan_resources
+from mockpayer.resources import PlanResources, Problem, load_plan_resources
+from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
 from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
 
 DEFAULT_PORT = 9000
@@ -76,6 +77,9 @@ def _plan_tour(plan, root: str) -> str:
                      f"&redirect_uri={client.redirect_uris[0]}&scope=patient/*.read%20offline_access&state=demo")
     lines += [f"  member:     {m.username} / {m.password}" + (f" (MFA code {m.mfa})" if m.mfa else "")
               for m in plan.members.values()]
+    days = day_count(plan.folder)
+    if days > 1:
+        lines.append(f"  days:       {days} days of records; POST {root}/_admin/advance moves to the next")
     return "\n".join(lines)
 
 
@@ -135,7 +139,23 @@ def _check(args) -> int:
               f"{plan_errors} errors, {len(problems) - plan_errors} warnings")
         for problem in problems:
             print(f"  {problem}")
+        errors += _check_later_days(plan, resources)
     return 1 if errors else 0
+
+
+def _check_later_days(plan, resources: PlanResources) -> int:
+    """Each later day as the mock would serve it after advancing (mockpayer/scenarios.py); its error count."""
+    data, errors = resources.data, 0
+    for day in range(2, day_count(plan.folder) + 1):
+        data, changes = next_day(data, plan.folder / DAYS_FOLDER / str(day), 0, validate=True)
+        problems = PlanResources(data, resources.directory).problems
+        day_errors = sum(problem.severity == "error" for problem in problems)
+        errors += day_errors
+        print(f"  day {day}: {len(changes.new)} new, {len(changes.changed)} changed, {len(changes.removed)} removed, "
+              f"{day_errors} errors, {len(problems) - day_errors} warnings")
+        for problem in problems:
+            print(f"    {problem}")
+    return errors
 
 
 if __name__ == "__main__":

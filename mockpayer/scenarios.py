@@ -61,9 +61,10 @@ class DayChanges:
                 for kind, keys in (("new", self.new), ("changed", self.changed), ("removed", self.removed))}
 
 
-def next_day(data: ResourceSet, day_folder: Path, now: float) -> tuple[ResourceSet, DayChanges]:
-    """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`."""
-    incoming = load_resources(day_folder / "data", report_root=day_folder)
+def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool = False) -> tuple[ResourceSet, DayChanges]:
+    """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`. The
+    day's load problems (and with `validate`, R4 findings) come with the records, as `load_resources` gives them."""
+    incoming = load_resources(day_folder / "data", validate=validate, report_root=day_folder.parent.parent)
     removed = _removed(day_folder / REMOVED_FILE)
     missing = sorted(key for key in removed if key not in data.resources)
     if missing:

@@ -96,3 +96,17 @@ def test_days_answer_loopback_only(plans, method, path):
 def test_an_unknown_plan_is_404(plans):
     answer = create_app(plans).test_client().post("/_admin/advance", json={"system_id": "nope"})
     assert answer.status_code == 404
+
+
+def test_mockpayer_check_reports_each_later_day(plans, capsys):
+    from mockpayer.cli import main
+
+    assert main(["check", str(plans / "demoplan")]) == 0
+    report = capsys.readouterr().out
+    assert "  day 2: 7 new, 3 changed, 3 removed, 0 errors" in report and "  day 3: " in report
+    (plans / "demoplan" / "days" / "3" / "data" / "broken.json").write_text("{not json")
+    assert main(["check", str(plans / "demoplan")]) == 1
+    assert "error: days/3/data/broken.json: not a JSON object" in capsys.readouterr().out
+    (plans / "demoplan" / "days" / "2" / "removed.json").write_text('["Patient/nobody"]')
+    assert main(["check", str(plans / "demoplan")]) == 2
+    assert "removes Patient/nobody" in capsys.readouterr().err
