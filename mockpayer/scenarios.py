@@ -20,7 +20,6 @@ live in the ledger, not in the data, so they survive an advance.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -98,8 +97,8 @@ def _removed(path: Path) -> set[Key]:
     if not path.is_file():
         return set()
     try:
-        listed = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        listed = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
         raise PlanError(f"{path}: cannot read ({error})") from None
     if not isinstance(listed, list):
         raise PlanError(f'{path}: expected a JSON array of "Type/id" strings')
