@@ -73,6 +73,7 @@ def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c(tmp_path):
             patient = requests.get(patient_url, headers={"Accept": "application/fhir+json"}, timeout=10)
             assert patient.status_code == 200 and patient.json()["id"] == "demoplan-m1"
             assert requests.get(f"http://127.0.0.1:{mock_port}/demoplan/r4/metadata", timeout=10).status_code == 200
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200  # the patient pages
             [data_dir] = re.findall(r"The demo's records are in (\S+);", tour)
             assert Path(data_dir).is_dir()
 
