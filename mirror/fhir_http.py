@@ -18,6 +18,7 @@ FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json", "application/json+fhir")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 READ_METHODS = ("GET", "HEAD")
+_PLAIN_JSON_ACCEPTS = frozenset({*JSON_TYPES, "*/*"})  # what clients send; no need to parse them
 
 
 class FhirError(Exception):
@@ -55,7 +56,8 @@ def negotiate() -> None:
     requested_format = request.args.get("_format", "json").lower()
     if "xml" in requested_format or requested_format not in ("json", *JSON_TYPES):
         raise FhirError(406, "Only JSON is served (application/fhir+json).")
-    if request.headers.get("Accept") and request.accept_mimetypes.best_match(JSON_TYPES) is None:
+    accept = request.headers.get("Accept")
+    if accept and accept not in _PLAIN_JSON_ACCEPTS and request.accept_mimetypes.best_match(JSON_TYPES) is None:
         raise FhirError(406, "Only JSON is served (application/fhir+json).")
 
 
@@ -83,4 +85,6 @@ def resource_response(
         response.set_etag(etag, weak=weak)
     if last_modified is not None:
         response.last_modified = last_modified
-    return response.make_conditional(request)
+    if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
+        return response.make_conditional(request)  # a third of a read's time: only when asked
+    return response
