@@ -279,7 +279,7 @@ def _ids(criterion: Criterion) -> list[str] | None:
     values: tuple[TokenValue, ...] = criterion.values
     if not all(value.system is None and value.code is not None for value in values):
         return None
-    return [value.code for value in values if is_valid_id(value.code)]
+    return list(dict.fromkeys(value.code for value in values if is_valid_id(value.code)))
 
 
 def _patients(criterion: Criterion) -> list[str] | None:
