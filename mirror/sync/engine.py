@@ -28,6 +28,7 @@ from pathlib import Path
 import orjson
 
 from mirror.fhir.ids import is_valid_id
+from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
 from mirror.fhir.scopes import allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
@@ -42,7 +43,6 @@ from mirror.sync.pages import (
     PagingStopped,
     read_resource,
     read_searchset,
-    reference_strings,
 )
 from mirror.sync.progress import NoProgress, Progress
 from mirror.sync.report import (
@@ -281,7 +281,7 @@ class _PlanSync:
     # ----- references
 
     def _note_references(self, resource_text: str) -> None:
-        for text in reference_strings(resource_text):
+        for text in references_in_text(resource_text):
             target = self._target_on_base(text)
             if target is not None:
                 self.referenced.add(target)

@@ -250,9 +250,8 @@ TRICKY = ('{"resourceType":"ExplanationOfBenefit","id":"e1","text":{"div":"see \
 
 def test_references_read_from_text_are_those_of_the_parsed_resource():
     """The engine reads references from each resource's text; it must find exactly iter_references' strings."""
-    from mirror.fhir.raw_json import parse_keeping_entry_texts
+    from mirror.fhir.raw_json import parse_keeping_entry_texts, references_in_text
     from mirror.fhir.references import iter_references
-    from mirror.sync.pages import reference_strings
     from mockpayer.plans import BUNDLED_PLANS_DIR
 
     texts = [TRICKY]
@@ -263,5 +262,5 @@ def test_references_read_from_text_are_those_of_the_parsed_resource():
                  for path in sorted((corpus / folder).glob("*.json")))
     assert len(texts) > 300
     for text in texts:
-        assert sorted(reference_strings(text)) == sorted(iter_references(orjson.loads(text)))
-    assert sorted(reference_strings(TRICKY)) == ["#o", "Organization/i1", "Organization/ét/a", "Patient/p1"]
+        assert sorted(references_in_text(text)) == sorted(iter_references(orjson.loads(text)))
+    assert sorted(references_in_text(TRICKY)) == ["#o", "Organization/i1", "Organization/ét/a", "Patient/p1"]
