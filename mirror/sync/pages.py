@@ -34,10 +34,6 @@ class PagingStopped(Exception):
     """The plan's paging went round in circles or on without end; what came before stays stored."""
 
 
-# A `"reference": "..."` member anywhere in a resource's JSON text. Inside a string value the quotes would be
-# escaped, so in valid JSON only members match.
-
-
 @dataclass(frozen=True)
 class ReceivedResource:
     resource_type: str
