@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from mirror.fhir.capability import capability_statement
@@ -85,13 +85,22 @@ def _store() -> Store:
 
 
 def _require_token() -> None:
-    """BR-1: no token, 401 without an error code; a wrong one, `invalid_token`. Compared in constant time."""
+    """BR-1: no token, 401 without an error code; a wrong one, `invalid_token`. Compared in constant time.
+
+    A browser cannot send a Bearer header, so the patient pages also accept the token from the cookie that
+    their unlock form sets; without it they send the browser to that form.
+    """
+    expected = current_app.extensions["mirror.api_token"]
+    if not (request.path == API_ROOT or request.path.startswith(API_ROOT + "/")):
+        if pages.is_unlocked(expected) or request.endpoint in pages.OPEN_ENDPOINTS:
+            return None
+        return redirect(url_for("web.unlock"), 303)
     credential = bearer_credential()
     if credential is None:
         raise FhirError(401, "This mirror needs a token (Authorization: Bearer).", {"WWW-Authenticate": REALM})
-    expected = current_app.extensions["mirror.api_token"]
     if not hmac.compare_digest(credential.encode("utf-8"), expected.encode("utf-8")):
         raise FhirError(401, "The token is not this mirror's.", {"WWW-Authenticate": f'{REALM}, error="invalid_token"'})
+    return None
 
 
 def _refuse_large_bodies() -> None:

@@ -7,9 +7,10 @@ XHTML (`text.div`) is never rendered. Nothing is loaded from outside the machine
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
@@ -23,6 +24,32 @@ blueprint = Blueprint("web", __name__, template_folder="templates", static_folde
 
 SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}
+
+
+UNLOCK_COOKIE = "mirror_unlock"
+OPEN_ENDPOINTS = frozenset({"web.unlock", "web.static"})
+
+
+def is_unlocked(token: str) -> bool:
+    """Whether this browser holds the token `mirror serve --token` asks for (set by the unlock form)."""
+    held = request.cookies.get(UNLOCK_COOKIE, "")
+    return bool(held) and hmac.compare_digest(held.encode("utf-8"), token.encode("utf-8"))
+
+
+@blueprint.route("/unlock", methods=["GET", "POST"])
+def unlock():
+    """Where a browser gives the token once; an HttpOnly, same-site cookie carries it from then on."""
+    token = current_app.extensions.get("mirror.api_token")
+    if token is None:
+        return redirect(url_for("web.home"), 303)
+    if request.method == "GET":
+        return render_template("web/unlock.html", message="")
+    given = request.form.get("token", "")
+    if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
+        return render_template("web/unlock.html", message="That is not this mirror's token."), 401
+    response = redirect(url_for("web.home"), 303)
+    response.set_cookie(UNLOCK_COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure)
+    return response
 
 
 def _store():

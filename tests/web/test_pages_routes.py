@@ -77,3 +77,21 @@ def test_hostile_payer_text_is_escaped_everywhere(tmp_path):
     claim_page = client.get("/claims/evilplan/evil-claim").get_data(as_text=True)
     assert "Flu &lt;script&gt;" in claim_page and "Clinic &lt;img" in claim_page
     assert "default-src 'none'" in client.get("/").headers["Content-Security-Policy"]
+
+
+def test_with_a_token_the_pages_ask_for_it_once(tmp_path):
+    """`mirror serve --token`: a browser cannot send Bearer headers, so the pages unlock through a form whose
+    cookie is HttpOnly and same-site; the FHIR API still wants the header."""
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    client = create_app(tmp_path, token="s3cret-token").test_client()
+    locked = client.get("/claims")
+    assert locked.status_code == 303 and locked.headers["Location"].endswith("/unlock")
+    assert client.get("/unlock").status_code == 200
+    wrong = client.post("/unlock", data={"token": "guess"})
+    assert wrong.status_code == 401 and "not this mirror" in wrong.get_data(as_text=True)
+    right = client.post("/unlock", data={"token": "s3cret-token"})
+    assert right.status_code == 303
+    cookie = right.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert client.get("/claims").status_code == 200
+    assert client.get(f"/fhir/Patient/{MEMBER1}").status_code == 401
