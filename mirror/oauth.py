@@ -1,6 +1,7 @@
 """The client side of SMART App Launch's authorization-code flow (RFC 6749 §4.1 with PKCE, RFC 7636, and
 loopback redirects for native apps, RFC 8252 §7.3), on authlib's `OAuth2Session`, and the private
-connection file that keeps what the flow yields.
+connection file that keeps what the flow yields (its two tokens in the OS keyring when there is one, see
+`mirror.token_vault`).
 
 A connect either ends with a connection record written whole, or changes nothing on disk: an earlier good
 connection survives a failed or abandoned attempt. Tokens, codes and secrets never reach a message, a log
@@ -28,6 +29,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from mirror import token_vault
 from mirror.fhir.scopes import readable_types, split_scope
 from mirror.mock_login import MockLoginError, complete_mock_login
 from mirror.plans import PlanConfig, PlanError, unreachable
@@ -39,6 +41,7 @@ CONNECTIONS_FOLDER = "connections"
 DEFAULT_WAIT = 300.0  # seconds a member has to finish signing in
 TOKEN_TIMEOUT = (10, 30)  # seconds to connect, seconds to read
 MAX_REFLECTED = 200  # characters of a server's error description we repeat
+SECRET_TOKEN_FIELDS = ("access_token", "refresh_token")  # kept in the keyring when there is one
 
 
 class ConnectError(RuntimeError):
@@ -115,7 +118,7 @@ class MockLogin:
         return cls(username, password, mfa_code)
 
 
-# The private connection file -------------------------------------------------------------------------------
+# The connection record: a private file, its tokens there or in the OS keyring ---------------------------
 
 
 def connection_path(data_dir: Path, name: str) -> Path:
@@ -123,24 +126,63 @@ def connection_path(data_dir: Path, name: str) -> Path:
 
 
 def save_connection(data_dir: Path, connection: Connection) -> Path:
-    """Replace the plan's connection file atomically and durably, readable by its owner only (DR-1)."""
-    folder = Path(data_dir) / CONNECTIONS_FOLDER
+    """Replace the plan's connection durably: the tokens into the OS keyring first when there is one, then the
+    file, atomically and readable by its owner only (DR-1), holding where the tokens went (`token_store`).
+
+    Keyring first, so a rotated refresh token is kept before the file points at it (RT-4); a failure there
+    leaves the file, and so the earlier connection, as it was.
+    """
     ensure_private_folder(Path(data_dir))
-    ensure_private_folder(folder)
-    path = connection_path(data_dir, connection.plan.name)
-    write_atomically(path, json.dumps(connection.to_dict(), indent=2).encode())
+    ensure_private_folder(Path(data_dir) / CONNECTIONS_FOLDER)
+    name = connection.plan.name
+    path = connection_path(data_dir, name)
+    previous_store = _token_store_of(path)
+    record = connection.to_dict()
+    record["token_store"] = token_vault.chosen_store()
+    if record["token_store"] == token_vault.KEYRING:
+        tokens = {key: record["token"].pop(key) for key in SECRET_TOKEN_FIELDS}
+        try:
+            token_vault.put(data_dir, name, tokens)
+        except token_vault.VaultError as error:
+            raise ConnectError(f"{name}: {error}; nothing was saved") from None
+    write_atomically(path, json.dumps(record, indent=2).encode())
+    if previous_store == token_vault.KEYRING and record["token_store"] == token_vault.FILE:
+        token_vault.forget(data_dir, name)
     return path
 
 
 def load_connection(data_dir: Path, name: str) -> Connection:
+    """The saved connection, its tokens read from wherever its file says they were put."""
     path = connection_path(data_dir, name)
     try:
-        return Connection.from_dict(json.loads(path.read_bytes()))
+        record = json.loads(path.read_bytes())
+        if isinstance(record, dict) and record.get("token_store") == token_vault.KEYRING:
+            record["token"] = {**record["token"], **_tokens_from_keyring(data_dir, name)}
+        return Connection.from_dict(record)
     except FileNotFoundError:
         raise ConnectError(f"{name} is not connected; run: mirror connect {name} ...") from None
     except (ValueError, KeyError, TypeError, PlanError) as error:
         problem = error if isinstance(error, PlanError) else type(error).__name__
         raise ConnectError(f"the connection file {path} is damaged ({problem}); run: mirror connect {name} ...") from None
+
+
+def _tokens_from_keyring(data_dir: Path, name: str) -> dict:
+    try:
+        tokens = token_vault.get(data_dir, name)
+    except token_vault.VaultError as error:
+        raise ConnectError(f"{name}: {error}; run: mirror connect {name} ...") from None
+    if tokens is None or not all(key in tokens for key in SECRET_TOKEN_FIELDS):
+        raise ConnectError(f"{name}: its tokens are missing from the OS keyring; run: mirror connect {name} ...")
+    return {key: tokens[key] for key in SECRET_TOKEN_FIELDS}
+
+
+def _token_store_of(path: Path) -> str | None:
+    """Where an existing connection file says its tokens are; None when there is no readable file."""
+    try:
+        record = json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+    return record.get("token_store", token_vault.FILE) if isinstance(record, dict) else None
 
 
 def list_connections(data_dir: Path) -> list[Connection]:
@@ -403,10 +445,10 @@ def _handler_for(listener: _CallbackListener) -> type[BaseHTTPRequestHandler]:
 def refresh(data_dir: Path, name: str) -> Connection:
     """Exchange the saved refresh token for new tokens, save them durably, and only then return them (RT-4).
 
-    It starts from the file, not from a copy in memory, so it always presents the newest refresh token; a
-    rotated one is on disk before anyone can use the new access token, so a crash in between costs at most
-    a re-connect, never a loop of replays. A refusal raises ReconnectNeeded; an unreachable or failing
-    server raises ConnectError, and the saved connection is unchanged.
+    It starts from the saved connection, not from a copy in memory, so it always presents the newest refresh
+    token; a rotated one is saved (keyring first, then file) before anyone can use the new access token, so a
+    crash in between costs at most a re-connect, never a loop of replays. A refusal raises ReconnectNeeded; an
+    unreachable or failing server raises ConnectError, and the saved connection is unchanged.
     """
     connection = load_connection(data_dir, name)
     refresh_token = connection.token.refresh_token
