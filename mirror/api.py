@@ -17,6 +17,7 @@ the API serves new data without a restart. The rest of the URL space (`/`) is le
 from __future__ import annotations
 
 import hmac
+import secrets
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +48,7 @@ from mirror.fhir_http import (
     prefers_strict_handling,
     resource_response,
 )
+from mirror.serving import LOOPBACK, trusted_hosts
 from mirror.store import Store, StoredResource
 from mirror.web import pages
 
@@ -60,13 +62,16 @@ blueprint = Blueprint("fhir", __name__, url_prefix=API_ROOT)
 blueprint.before_request(negotiate)
 
 
-def create_app(store: Store | Path | str, *, token: str | None = None, config: dict | None = None) -> Flask:
+def create_app(store: Store | Path | str, *, token: str | None = None, config: dict | None = None,
+               bind_host: str = LOOPBACK) -> Flask:
     """The API over `store` (a Store, or a data folder to open read-only).
 
-    With `token`, every request needs `Authorization: Bearer <token>` (for a non-loopback bind).
+    With `token`, every request needs `Authorization: Bearer <token>` (for a non-loopback bind). Bound to a
+    loopback address (`bind_host`), it answers only requests addressed to a loopback name.
     """
     app = Flask(__name__)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES, TRUSTED_HOSTS=trusted_hosts(bind_host),
+                      SECRET_KEY=secrets.token_bytes(32))
     app.config.update(config or {})
     app.extensions["mirror.store"] = store if isinstance(store, Store) else Store(store, read_only=True)
     app.extensions["mirror.api_token"] = token

@@ -30,9 +30,10 @@ from mirror.plans import (
     preset,
 )
 from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
-from mirror.store import Store
+from mirror.store import STORE_FILE_NAME, Store, restore_backup
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
+from mirror.store.storages import backup_path, is_readable_store
 from mirror.sync import SyncOptions, plan_statuses, render_status, sync_plans
 from mirror.sync.engine import DEFAULT_PAGE_SIZE
 from mirror.sync.progress import progress_for
@@ -229,6 +230,27 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# restore -------------------------------------------------------------------------------------------------
+
+
+def add_restore(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("restore", parents=[common],
+                                 help="put the previous good generation of a damaged store back (the damaged file is kept)")
+    parser.set_defaults(run=run_restore)
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    folder = data_dir(args)
+    path = folder / STORE_FILE_NAME
+    if is_readable_store(path):
+        raise StoreError(f"{path} is readable; nothing was restored (`mirror restore` is for a damaged store).")
+    damaged = restore_backup(folder)
+    kept = f"; the damaged file is kept as {damaged}" if damaged.exists() else ""
+    print(f"mirror: restored {path} from its backup {backup_path(path)}{kept}; "
+          "run `mirror sync` to fetch what changed since.")
+    return 0
+
+
 # serve ---------------------------------------------------------------------------------------------------
 
 
@@ -257,7 +279,7 @@ def run_serve(args: argparse.Namespace) -> int:
             print(f"mirror: warning: serving on {args.host} over plain http: records and the token travel "
                   "unencrypted on the network.", file=sys.stderr)
     store = Store(data_dir(args), read_only=True)
-    app = create_app(store, token=token)
+    app = create_app(store, token=token, bind_host=args.host)
     serve_forever(app, args.host, args.port, announce=lambda root: print(serve_tour(store, root), flush=True))
     return 0
 
@@ -339,7 +361,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 # the command ---------------------------------------------------------------------------------------------
 
-SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_serve, add_export, add_demo]
+SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_restore, add_serve, add_export, add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,18 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def trusted_hosts(bind_host: str, *extra: str) -> list[str] | None:
+    """The `Host` names a server bound to `bind_host` answers (Flask's TRUSTED_HOSTS), or None for any.
+
+    A server on a loopback address answers only loopback names: otherwise a web page the member visits could
+    point its own host name at 127.0.0.1 (DNS rebinding) and read the records through the member's browser.
+    A server bound elsewhere was exposed on purpose and is reached under names this code cannot know.
+    """
+    if not is_loopback_host(bind_host):
+        return None
+    return list(dict.fromkeys([bind_host, LOOPBACK, "localhost", *extra]))
+
+
 @dataclass
 class RunningServer:
     url: str
@@ -42,7 +54,10 @@ class RunningServer:
         a socket stays bound until the serving thread's select returns (up to a second), so binding its port
         again at once (a test restarting the mock on the same port) failed with EADDRINUSE."""
         self._stopping.set()
-        self._server.trigger.pull_trigger(lambda: close_all(self._server._map))
+        try:
+            self._server.trigger.pull_trigger(lambda: close_all(self._server._map))
+        except OSError:  # the loop already ended (its trigger is closed): nothing left to wake
+            close_all(self._server._map)
         self._thread.join(STOP_SECONDS)
         self._server.task_dispatcher.shutdown()
 

@@ -1,11 +1,13 @@
 """`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind) and days (show,
 advance to the next snapshot). One file for the URL family, as the mock keeps one per endpoint family.
 
-Loopback only, because they change what every member and client sees; JSON bodies only, because a browser
-cannot send JSON cross-site without a CORS preflight, which this mock never grants.
+Loopback only, because they change what every member and client sees; and never for a web page of another
+site (an `Origin` that is not the mock's own), because a plain cross-site form POST needs no CORS preflight.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
 
@@ -32,8 +34,13 @@ def _refused(error):
 
 @blueprint.before_request
 def _loopback_only() -> None:
+    """Loopback callers only, and never a web page: a browser marks a page's cross-site request with an
+    `Origin`, which test code, curl and the pytest plugin do not send (a plain form POST needs no preflight)."""
     if not is_loopback(request.remote_addr):
         raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise AdminRefusal(403, "The admin endpoints do not answer requests made by web pages of other sites.")
 
 
 # ---- faults (mockpayer/faults.py) ---------------------------------------------------------------------

@@ -12,10 +12,11 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from mirror.fhir_http import outcome_response
+from mirror.serving import LOOPBACK, trusted_hosts
+from mockpayer import admin, discovery, r4
 from mockpayer.auth import authorize, token
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.server import PlanAuthorizationServer
-from mockpayer import admin, discovery, r4
 from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
 from mockpayer.faults import FaultBoard
@@ -41,8 +42,13 @@ def create_app(
     clock: Clock | None = None,
     config: dict | None = None,
     faults: dict | None = None,
+    bind_host: str = LOOPBACK,
 ) -> Flask:
-    """`faults`: QA fault specs by system id (`"*"`: every other plan), over the plans' own (mockpayer/faults.py)."""
+    """`faults`: QA fault specs by system id (`"*"`: every other plan), over the plans' own (mockpayer/faults.py).
+
+    Bound to a loopback address (`bind_host`), the mock answers only loopback names and its plans' own
+    `auth.`/`api.` host names, so a page in the tester's browser cannot reach it by DNS rebinding.
+    """
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
     app = Flask(__name__)
@@ -53,8 +59,10 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_NAME="mockpayer_session",
     )
-    app.config.update(config or {})
     plans = plans if plans is not None else load_plans(fixtures_dir)
+    plan_hosts = [host for plan in plans.values() for host in (plan.auth_host, plan.api_host)]
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(bind_host, *plan_hosts)
+    app.config.update(config or {})
     clock = clock or Clock()
     ledger = Ledger(clock)
     context = PayerContext(plans=plans, clock=clock, ledger=ledger)

@@ -55,7 +55,8 @@ def _serve(args) -> int:
     from mockpayer.app import create_app
     from mockpayer.faults import read_faults_file
 
-    app = create_app(args.fixtures, faults=read_faults_file(args.faults) if args.faults else None)
+    app = create_app(args.fixtures, faults=read_faults_file(args.faults) if args.faults else None,
+                     bind_host=args.host)
     if not is_loopback_host(args.host):
         print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
     root = f"http://{args.host}:{args.port}"

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
+from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
 from mirror.web.readable import resource_name, simplified
@@ -31,9 +32,15 @@ OPEN_ENDPOINTS = frozenset({"web.unlock", "web.static"})
 
 
 def is_unlocked(token: str) -> bool:
-    """Whether this browser holds the token `mirror serve --token` asks for (set by the unlock form)."""
+    """Whether this browser went through the unlock form with the token `mirror serve --token` asks for."""
     held = request.cookies.get(UNLOCK_COOKIE, "")
-    return bool(held) and hmac.compare_digest(held.encode("utf-8"), token.encode("utf-8"))
+    return bool(held) and hmac.compare_digest(held, _unlock_proof(token))
+
+
+def _unlock_proof(token: str) -> str:
+    """What the cookie holds: a MAC of the token under this server run's secret, never the token itself, so a
+    read cookie jar does not hand out the API's Bearer token (and a restart locks the pages again)."""
+    return hmac.new(current_app.config["SECRET_KEY"], token.encode("utf-8"), "sha256").hexdigest()
 
 
 @blueprint.route("/unlock", methods=["GET", "POST"])
@@ -48,7 +55,8 @@ def unlock():
     if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
         return render_template("web/unlock.html", message="That is not this mirror's token."), 401
     response = redirect(url_for("web.home"), 303)
-    response.set_cookie(UNLOCK_COOKIE, given, httponly=True, samesite="Strict", secure=request.is_secure)
+    response.set_cookie(UNLOCK_COOKIE, _unlock_proof(token), httponly=True, samesite="Strict",
+                        secure=request.is_secure)
     return response
 
 
@@ -157,6 +165,7 @@ def resource(source: str, resource_type: str, resource_id: str):
                            if key not in ("resourceType", "id", "meta", "text", "contained")})
     history = _store().history(source, resource_type, resource_id)
     return render_template("web/resource.html", stored=stored, source=source, fields=readable,
+                           request_url=display_url(stored.request_url) if stored.request_url else None,
                            name=resource_name(parsed), history=history,
                            has_narrative=isinstance(parsed.get("text"), Mapping))
 

@@ -65,11 +65,14 @@ class Ledger:
         with self._lock:
             self._codes[record.code] = record
 
-    def claim_code(self, code: str) -> tuple[CodeRecord | None, bool]:
-        """(the record, whether it had been claimed before); claiming is atomic, so a code races to one winner."""
+    def claim_code(self, code: str, system_id: str) -> tuple[CodeRecord | None, bool]:
+        """(the record, whether it had been claimed before); claiming is atomic, so a code races to one winner.
+
+        A code shown to another plan's endpoint is neither found nor spent there.
+        """
         with self._lock:
             record = self._codes.get(code)
-            if record is None:
+            if record is None or record.system_id != system_id:
                 return None, False
             was_used, record.used = record.used, True
             return record, was_used
@@ -99,10 +102,20 @@ class Ledger:
         with self._lock:
             record.access_revoked = True
 
-    def retire_refresh(self, record: TokenRecord) -> None:
-        """The refresh token was exchanged for a new one; presenting it again is a replay."""
+    def claim_refresh(self, token: str, system_id: str) -> tuple[TokenRecord | None, bool]:
+        """(the record behind a refresh token, whether it had been used before), marking it used atomically so
+        that two concurrent refreshes with one token cannot both fork the family (RT-3)."""
         with self._lock:
-            record.refresh_used = True
+            record = self._by_refresh.get(token)
+            if record is None or record.system_id != system_id:
+                return None, False
+            was_used, record.refresh_used = record.refresh_used, True
+            return record, was_used
+
+    def release_refresh(self, record: TokenRecord) -> None:
+        """A refresh that failed its later checks (a wider scope, say) gives its token back."""
+        with self._lock:
+            record.refresh_used = False
 
     def revoke_refresh_tokens(self, system_id: str, username: str | None = None) -> int:
         """Revoke every live refresh token of a plan (or one member): a QA switch for 'the payer revoked it'."""
@@ -118,11 +131,12 @@ class Ledger:
     def access_is_active(self, record: TokenRecord) -> bool:
         return not record.access_revoked and self.clock.now() < record.issued_at + record.expires_in
 
-    def refresh_is_active(self, record: TokenRecord) -> bool:
+    def refresh_is_active(self, record: TokenRecord, *, claimed: bool = False) -> bool:
+        """Unrevoked, unexpired and unused (or used only by the claim of the refresh now being made)."""
         return (
             record.refresh_token is not None
             and not record.refresh_revoked
-            and not record.refresh_used
+            and (claimed or not record.refresh_used)
             and (record.refresh_expires_at is None or self.clock.now() < record.refresh_expires_at)
         )
 

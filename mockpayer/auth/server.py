@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -76,8 +77,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code, client):
         """TK-1 single use (a replay revokes what the code issued), TK-2 expiry, TK-3 bound to the client."""
         server: PlanAuthorizationServer = self.server
-        record, was_used = server.ledger.claim_code(code)
-        if record is None or record.system_id != server.plan.system_id:
+        record, was_used = server.ledger.claim_code(code, server.plan.system_id)
+        if record is None:
             return None
         if was_used:
             server.ledger.revoke_family(record.family)
@@ -103,15 +104,27 @@ class RefreshGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", "public_refresh"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
+    def validate_token_request(self):
+        """A refresh token is claimed as it is looked up (atomically, so two concurrent refreshes cannot both
+        fork the family); a request that then fails its other checks gives the token back unharmed."""
+        self._claimed = None
+        try:
+            super().validate_token_request()
+        except OAuth2Error:
+            if self._claimed is not None:
+                self.server.ledger.release_refresh(self._claimed)
+            raise
+
     def authenticate_refresh_token(self, refresh_token):
         server: PlanAuthorizationServer = self.server
-        record = server.ledger.by_refresh_token(refresh_token)
-        if record is None or record.system_id != server.plan.system_id:
+        record, was_used = server.ledger.claim_refresh(refresh_token, server.plan.system_id)
+        if record is None:
             return None
-        if record.refresh_used:
+        if was_used:
             server.ledger.revoke_family(record.family)
             return None
-        if not server.ledger.refresh_is_active(record):
+        self._claimed = record
+        if not server.ledger.refresh_is_active(record, claimed=True):
             return None
         return IssuedToken(record, server.ledger, "refresh_token")
 
@@ -119,7 +132,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return self.server.plan.members.get(refresh_token.record.username)
 
     def revoke_old_credential(self, refresh_token):
-        self.server.ledger.retire_refresh(refresh_token.record)
+        """Nothing to do: the token was marked used when it was claimed."""
 
 
 class Revocation(RevocationEndpoint):

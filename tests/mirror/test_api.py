@@ -14,7 +14,7 @@ import pytest
 from mirror.api import create_app
 from tests.mirror.stores import MEMBER1, fill, member_records, observations, remove
 
-HOST = "http://mirror.example:8123"  # links must be built from the request's own host
+HOST = "http://mirror.example:8123"  # links must be built from the request's own host (an exposed server's name)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def one_plan(tmp_path, records):
 
 @pytest.fixture
 def client(one_plan):
-    return create_app(one_plan).test_client()
+    return create_app(one_plan, bind_host="0.0.0.0").test_client()
 
 
 def get(client, path, **kwargs):
@@ -192,7 +192,7 @@ def two_plans(tmp_path, records):
 
 
 def test_two_sources_holding_the_same_id_are_never_mixed_up(two_plans, records):
-    client = create_app(two_plans).test_client()
+    client = create_app(two_plans, bind_host="0.0.0.0").test_client()
     demo = get(client, f"/fhir/demo/Patient/{MEMBER1}")
     other = get(client, f"/fhir/other/Patient/{MEMBER1}")
     assert demo.data == records[("Patient", MEMBER1)].encode()
@@ -208,7 +208,7 @@ def test_two_sources_holding_the_same_id_are_never_mixed_up(two_plans, records):
 
 
 def test_the_short_base_exists_only_for_a_single_source(two_plans):
-    client = create_app(two_plans).test_client()
+    client = create_app(two_plans, bind_host="0.0.0.0").test_client()
     issue = outcome(get(client, f"/fhir/Patient/{MEMBER1}"), 404)
     assert "/fhir/demo" in issue["diagnostics"] and "/fhir/other" in issue["diagnostics"]
     outcome(get(client, "/fhir/metadata"), 404)
@@ -222,7 +222,7 @@ def test_the_single_source_answers_at_both_bases(client, records):
 
 
 def test_an_empty_store_says_to_sync_first(tmp_path):
-    client = create_app(tmp_path / "nothing-yet").test_client()
+    client = create_app(tmp_path / "nothing-yet", bind_host="0.0.0.0").test_client()
     assert "mirror sync" in outcome(get(client, "/fhir/metadata"), 404)["diagnostics"]
 
 
@@ -285,7 +285,7 @@ def test_search_values_are_literals(client):
 
 def test_count_defaults_to_50_and_is_clamped_at_1000(tmp_path):
     fill(tmp_path, "demo", observations(1100))
-    client = create_app(tmp_path).test_client()
+    client = create_app(tmp_path, bind_host="0.0.0.0").test_client()
     default = get(client, "/fhir/Observation").get_json(force=True)
     assert len(default["entry"]) == 50 and default["total"] == 1100
     clamped = get(client, "/fhir/Observation?_count=5000").get_json(force=True)
@@ -393,7 +393,7 @@ def test_everything_holds_the_member_and_what_their_records_name(client, records
 
 def test_everything_does_not_reach_another_patients_records(tmp_path, records):
     fill(tmp_path, "demo", [*records.values(), *member_records("demoplan-m2").values()])
-    client = create_app(tmp_path).test_client()
+    client = create_app(tmp_path, bind_host="0.0.0.0").test_client()
     mine = set(entries(get(client, f"/fhir/Patient/{MEMBER1}/$everything?_count=1000")))
     assert mine == set(records)
 
@@ -418,7 +418,7 @@ def test_everything_errors(client, one_plan):
 
 def test_with_a_token_every_request_needs_it(one_plan):
     """BR-1: no token, 401 with a realm and no error code; a wrong one, invalid_token."""
-    client = create_app(one_plan, token="s3cret-token").test_client()
+    client = create_app(one_plan, token="s3cret-token", bind_host="0.0.0.0").test_client()
     missing = get(client, f"/fhir/Patient/{MEMBER1}")
     outcome(missing, 401)
     assert missing.headers["WWW-Authenticate"] == 'Bearer realm="payer-mirror"'
@@ -431,3 +431,17 @@ def test_with_a_token_every_request_needs_it(one_plan):
     right = get(client, f"/fhir/Patient/{MEMBER1}", headers={"Authorization": "Bearer s3cret-token"})
     assert right.status_code == 200
     outcome(client.post("/fhir/Patient", base_url=HOST), 401)  # the token is checked before anything else
+
+
+def test_a_loopback_mirror_answers_only_loopback_host_names(tmp_path):
+    """DNS rebinding: a web page cannot reach the member's records by pointing its own name at 127.0.0.1."""
+    from mirror.api import create_app
+
+    client = create_app(tmp_path).test_client()
+    assert client.get("/fhir/metadata", headers={"Host": "127.0.0.1:8080"}).status_code != 400
+    assert client.get("/", headers={"Host": "localhost:8080"}).status_code == 200
+    refused = client.get("/fhir/metadata", headers={"Host": "evil.example:8080"})
+    assert refused.status_code == 400 and refused.get_json()["resourceType"] == "OperationOutcome"
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
+    exposed = create_app(tmp_path, bind_host="0.0.0.0").test_client()
+    assert exposed.get("/", headers={"Host": "my-laptop.lan:8080"}).status_code == 200

@@ -53,7 +53,15 @@ def test_seed_urls_work_by_host_name(payer):
                                 "code": code, "grant_type": "authorization_code",
                                 "redirect_uri": "http://127.0.0.1:8765/callback"})
     assert token.status_code == 200, token.text
-    assert requests.get(f"{payer.url}/r4/metadata", headers={"Host": "api.nosuchplan.example"}).status_code == 404
+    # A host name that is neither loopback nor a plan's is refused outright (DNS rebinding).
+    assert requests.get(f"{payer.url}/r4/metadata", headers={"Host": "api.nosuchplan.example"}).status_code == 400
+
+
+def test_a_loopback_mock_answers_only_loopback_and_plan_host_names(payer):
+    port = payer.url.rsplit(":", 1)[1]
+    url = f"{payer.url}/demoplan/r4/metadata"
+    assert requests.get(url, headers={"Host": f"localhost:{port}"}).status_code == 200
+    assert requests.get(url, headers={"Host": f"evil.example:{port}"}).status_code == 400
 
 
 def test_global_token_endpoint_finds_the_plan_from_the_code(payer):

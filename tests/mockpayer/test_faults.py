@@ -390,3 +390,11 @@ def test_faults_file_naming_an_unknown_plan_is_one_line(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == "mockpayer: faults for 'nosuchplan': no such plan (plans: demoplan, smartplan)"
+
+
+def test_admin_refuses_a_cross_site_web_page(payer):
+    """A page on another site can POST a plain form to loopback without a preflight; its Origin gives it away."""
+    response = requests.post(f"{payer.url}/_admin/advance", data="x", timeout=10,
+                             headers={"Origin": "https://evil.example", "Content-Type": "text/plain"})
+    assert response.status_code == 403
+    assert requests.post(f"{payer.url}/_admin/reset", timeout=10, headers={"Origin": payer.url}).status_code == 200

@@ -78,3 +78,21 @@ def _smart_member(sign_in):
     def signed_in_as_smart1(url, *args, **kwargs):
         return sign_in(url, "smart1", "pass-smart1")
     return signed_in_as_smart1
+
+
+def test_concurrent_refreshes_with_one_token_have_one_winner(payer):
+    """RT-3 under a race: the token is claimed atomically, so two clients racing cannot both fork the family."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens = payer.tokens()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: _refresh(payer, tokens["refresh_token"]).status_code, range(8)))
+    assert statuses.count(200) == 1 and statuses.count(400) == 7
+
+
+def test_a_refused_refresh_gives_the_token_back(payer):
+    """A wider scope is refused without spending the token; the same token then refreshes normally."""
+    tokens = payer.tokens(scope="patient/Coverage.read offline_access")
+    assert_oauth_error(_refresh(payer, tokens["refresh_token"], scope="patient/*.read"), 400, "invalid_scope")
+    assert_oauth_error(_refresh(payer, tokens["refresh_token"], auth=("demo-public-app", "x")), 401, "invalid_client")
+    assert _refresh(payer, tokens["refresh_token"]).status_code == 200

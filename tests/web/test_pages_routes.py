@@ -92,6 +92,6 @@ def test_with_a_token_the_pages_ask_for_it_once(tmp_path):
     right = client.post("/unlock", data={"token": "s3cret-token"})
     assert right.status_code == 303
     cookie = right.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token" not in cookie
     assert client.get("/claims").status_code == 200
     assert client.get(f"/fhir/Patient/{MEMBER1}").status_code == 401
