@@ -342,14 +342,15 @@ _PLAIN_REASONS = {
 
 def _refusal(what: str, error: str | None, description: str | None) -> str:
     """`what: plain reason (error code: the server's words)`, the server's words trimmed to one short line."""
-    code = _one_line(error or "unknown_error")
-    detail = f"{code}: {_one_line(description)}" if description else code
+    code = one_line(error or "unknown_error")
+    detail = f"{code}: {one_line(description)}" if description else code
     return f"{what}: {_PLAIN_REASONS.get(code, 'the request was refused')} ({detail})"
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str, limit: int = MAX_REFLECTED) -> str:
+    """`text` fit to repeat in a message: printable characters only, whitespace collapsed, at most `limit` long."""
     printable = "".join(character if character.isprintable() else " " for character in str(text))
-    return " ".join(printable.split())[:MAX_REFLECTED]
+    return " ".join(printable.split())[:limit]
 
 
 def _now() -> str:

@@ -131,7 +131,7 @@ def test_st6_a_corrupt_store_is_refused_and_the_backup_named_and_restorable(tmp_
         with pytest.raises(StoreCorrupt) as refused:
             Store(tmp_path, read_only=read_only)
         assert str(backup) in str(refused.value) and refused.value.backup == str(backup)
-        assert "copy mirror.json.1 to mirror.json" in str(refused.value)
+        assert "run `mirror restore`" in str(refused.value)
     assert live.read_bytes() == damaged  # never overwritten
     moved_to = restore_backup(tmp_path)
     assert moved_to.read_bytes() == damaged

@@ -108,8 +108,9 @@ class AtomicJSONStorage(Storage):
         backup = backup_path(self.path)
         if is_readable_store(backup):
             advice = (
-                f"The previous generation, {backup}, is readable. To restore it, move {self.path.name} aside "
-                f"and copy {backup.name} to {self.path.name}, then run `mirror sync` to fetch what changed since."
+                f"The previous generation, {backup}, is readable. To restore it, run `mirror restore` (it keeps "
+                f"{self.path.name} aside as a damaged copy and puts {backup.name} in its place), then run "
+                "`mirror sync` to fetch what changed since."
             )
             named_backup = str(backup)
         else:

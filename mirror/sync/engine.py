@@ -11,10 +11,11 @@ Then the resources the member's records reference on the plan's own base (relati
 ones under its FHIR base) and that the store lacks are read one by one, a few levels deep.
 
 A page that fails after its retries, or that the plan's paging loops on, marks its walk incomplete with
-the URL and the reason (SY-6): the run ends `partial`, and the next run resumes from that page. A type the
-plan refuses to search (400, 403, 404 at its first page) or the scope does not cover is skipped and
-reported (CL-6). A refused refresh token stops the plan's run, marks it "re-connect needed" (status.py), and
-keeps what was stored.
+the URL and the reason (SY-6): the run ends `partial`, and the next run resumes from that page; should that
+saved page be refused (a 4xx) or answered with something other than a searchset before any page of the run
+succeeded, the walk starts over from its first page, once. A type the plan refuses to search (400, 403,
+404 at its first page) or the scope does not cover is skipped and reported (CL-6). A refused refresh token
+stops the plan's run, marks it "re-connect needed" (status.py), and keeps what was stored.
 """
 
 from __future__ import annotations
@@ -199,7 +200,8 @@ class _PlanSync:
             self.report.type(stream.key)
         outcome = self._pages(stream, walk, start, pending_mark)
         if outcome == RESTART:
-            # The saved page is no longer served (paging cursors expire): start the walk over.
+            # The saved page is no longer served (paging cursors expire): start the walk over, once; the
+            # walk is no longer "resumed", so a failing first page now ends it as refused or incomplete.
             walk.mode = "full"
             outcome = self._pages(stream, walk, stream.url, mark)
         return outcome
@@ -219,11 +221,13 @@ class _PlanSync:
         while url is not None:
             try:
                 page = read_searchset(self.client.get(url))
-            except Refused as refused:
-                if walk.pages == 0:
-                    return RESTART if walk.mode == "resumed" else self._refused(stream, walk, refused)
-                return self._incomplete(stream, walk, url, mark, refused)
-            except (FetchFailed, BadPage) as error:
+            except (Refused, BadPage) as error:
+                if walk.pages == 0 and walk.mode == "resumed":
+                    return RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset
+                if walk.pages == 0 and isinstance(error, Refused):
+                    return self._refused(stream, walk, error)
+                return self._incomplete(stream, walk, url, mark, error)
+            except FetchFailed as error:
                 return self._incomplete(stream, walk, url, mark, error)
             try:
                 following, stopped = guard.next_url(page), None

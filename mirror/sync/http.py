@@ -21,7 +21,7 @@ import orjson
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from mirror.oauth import ConnectError, Connection, ReconnectNeeded, Token, refresh
+from mirror.oauth import ConnectError, Connection, ReconnectNeeded, Token, one_line, refresh
 from mirror.sync.retry import RetryPolicy, WaitTooLong
 
 TIMEOUTS = (10.0, 30.0)  # seconds to connect, seconds between bytes read (requests has no default: SY-3)
@@ -32,6 +32,7 @@ ACCEPT = "application/fhir+json, application/json;q=0.9"
 JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 SECRET_PARAMETERS = frozenset({"access_token", "token", "code", "refresh_token", "client_secret", "id_token"})
 READ_CHUNK = 64 * 1024
+MAX_DETAIL = 200  # characters of a server's OperationOutcome text we repeat
 
 
 class FetchFailed(Exception):
@@ -255,5 +256,5 @@ def _outcome_detail(body: bytes) -> str:
             details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
             text = issue.get("diagnostics") or details.get("text")
             if isinstance(text, str) and text.strip():
-                return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:200]
+                return one_line(text, MAX_DETAIL)
     return ""

@@ -23,6 +23,7 @@ from mirror.oauth import (
     grant_warnings,
     list_connections,
     load_connection,
+    one_line,
     refresh,
     save_connection,
 )
@@ -230,3 +231,11 @@ def test_an_unreachable_token_endpoint_is_not_a_reason_to_reconnect(demo_plan, d
 def _plan(name="plan"):
     return PlanConfig(name, Endpoints("https://api.example.org/r4", "https://auth.example.org/authorize",
                                       "https://auth.example.org/token"), "app")
+
+
+def test_one_line_keeps_printable_text_on_one_short_line():
+    """The one cleaner that server-supplied text goes through before it reaches a message (oauth and sync)."""
+    assert one_line("bad\r\n  code\x1b[31m\tthere ") == "bad code [31m there"
+    assert one_line("x" * 500) == "x" * 200
+    assert one_line("a  b c", limit=3) == "a b"
+    assert one_line(None) == "None"

@@ -312,6 +312,60 @@ def test_a_page_that_is_not_json_fails_its_walk_and_the_next_sync_resumes_there(
     assert sorted(key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit") == [f"e{n}" for n in range(1, 7)]
 
 
+def _plan_with_expiring_cursors(canned, stale_answer):
+    """Three pages of EOBs whose next links carry a paging cursor; `canned.cursor` is the one the plan serves
+    now, and a link with any other cursor gets `stale_answer`. Page 2 of cursor "a" breaks the first sync."""
+    canned.cursor = "a"
+
+    def handler(request):
+        number, cursor = int(request.args.get("page", "1")), request.args.get("cursor", canned.cursor)
+        if cursor != canned.cursor:
+            return stale_answer()
+        if number == 2 and cursor == "a":
+            return fhir(b"<html>oops</html>")
+        following = f"{canned.base}/ExplanationOfBenefit?patient=p1&cursor={cursor}&page={number + 1}" if number < 3 else None
+        return fhir(bundle(eob(2 * number - 1), eob(2 * number), next_url=following))
+    _plan_with_eobs(canned)
+    canned.routes["/fhir/ExplanationOfBenefit"] = handler
+
+
+@pytest.mark.parametrize("stale_answer", [
+    lambda: fhir(b"<html>your session has expired</html>"),  # 200, not a searchset
+    lambda: fhir({"resourceType": "OperationOutcome", "issue": []}),  # 200, a JSON object but no Bundle
+    lambda: outcome(404, "unknown cursor"),
+    lambda: outcome(410, "cursor expired"),
+])
+def test_a_resumed_walk_whose_saved_page_is_no_longer_served_starts_over(canned, stale_answer):
+    """SY-6, SY-7: the saved cursor expired; the next sync walks from the first page instead of stopping there."""
+    _plan_with_expiring_cursors(canned, stale_answer)
+    first = canned.sync(use_everything=False)
+    assert first.status == "partial"
+    canned.cursor = "b"
+    del canned.seen[:]
+    again = canned.sync(use_everything=False)
+    assert again.status == "complete", again.errors
+    assert again.streams["ExplanationOfBenefit"].mode == "full"
+    assert [query for path, query, _ in canned.api_requests() if path == "/fhir/ExplanationOfBenefit"] == [
+        "patient=p1&cursor=a&page=2", "patient=p1&_count=100",
+        "patient=p1&cursor=b&page=2", "patient=p1&cursor=b&page=3"]
+    assert sorted(key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit") == [f"e{n}" for n in range(1, 7)]
+    third = canned.sync(use_everything=False)
+    assert third.status == "complete" and third.streams["ExplanationOfBenefit"].mode != "resumed"
+
+
+def test_a_walk_starts_over_only_once_when_its_first_page_is_bad_too(canned):
+    """The restarted walk's own first page is bad as well: the walk ends incomplete there, no loop."""
+    _plan_with_expiring_cursors(canned, lambda: fhir(b"<html>expired</html>"))
+    canned.sync(use_everything=False)
+    canned.routes["/fhir/ExplanationOfBenefit"] = lambda request: fhir(b"<html>down for maintenance</html>")
+    del canned.seen[:]
+    again = canned.sync(use_everything=False)
+    assert again.status == "partial" and again.types["ExplanationOfBenefit"].status == "incomplete"
+    assert [query for path, query, _ in canned.api_requests() if path == "/fhir/ExplanationOfBenefit"] == [
+        "patient=p1&cursor=a&page=2", "patient=p1&_count=100"]
+    assert any("ExplanationOfBenefit?patient=p1&_count=100" in error for error in again.errors)
+
+
 @pytest.mark.parametrize("bad_entry, problem", [
     ({"resourceType": "ExplanationOfBenefit"}, "no valid FHIR id"),
     ({"resourceType": "ExplanationOfBenefit", "id": "a/b"}, "no valid FHIR id"),
