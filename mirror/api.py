@@ -36,7 +36,6 @@ from mirror.fhir.references import reference_target
 from mirror.fhir.search import Criterion, ReferenceValue, Search, SearchError, TokenValue, parse_search
 from mirror.fhir.search_parameters import REFERENCE
 from mirror.fhir.searchset import answer_search
-from mirror.fhir.validation import is_resource_type
 from mirror.fhir_http import (
     ALL_METHODS,
     FhirError,
@@ -46,6 +45,8 @@ from mirror.fhir_http import (
     negotiate,
     outcome_response,
     prefers_strict_handling,
+    require_known_type,
+    require_valid_id,
     resource_response,
 )
 from mirror.serving import LOOPBACK, trusted_hosts
@@ -181,9 +182,8 @@ def _metadata(source: str, base_url: str) -> Response:
 
 
 def _read(source: str, resource_type: str, resource_id: str) -> Response:
-    _check_type(resource_type)
-    if not is_valid_id(resource_id):
-        raise FhirError(400, "The id is not a valid FHIR id ([A-Za-z0-9-.]{1,64}).")
+    require_known_type(resource_type)
+    require_valid_id(resource_id)
     stored = _current(source, resource_type, resource_id)
     # Last-Modified is when this content reached the mirror, the moment its copy here last changed. The store
     # writes that time in one fixed UTC form (records.TIMESTAMP_FORMAT), which fromisoformat reads 80x faster
@@ -193,7 +193,7 @@ def _read(source: str, resource_type: str, resource_id: str) -> Response:
 
 
 def _search(source: str, base_url: str, resource_type: str) -> Response:
-    _check_type(resource_type)
+    require_known_type(resource_type)
     try:
         search = parse_search(resource_type, request.args.items(multi=True), default_count=DEFAULT_COUNT,
                               max_count=MAX_COUNT, strict=prefers_strict_handling())
@@ -206,8 +206,7 @@ def _search(source: str, base_url: str, resource_type: str) -> Response:
 
 
 def _everything(source: str, base_url: str, patient_id: str) -> Response:
-    if not is_valid_id(patient_id):
-        raise FhirError(400, "The id is not a valid FHIR id ([A-Za-z0-9-.]{1,64}).")
+    require_valid_id(patient_id)
     _current(source, "Patient", patient_id)
     try:
         everything = parse_everything(request.args.items(multi=True), default_count=DEFAULT_COUNT,
@@ -217,11 +216,6 @@ def _everything(source: str, base_url: str, patient_id: str) -> Response:
     except SearchError as error:
         raise FhirError(400, f"Bad $everything parameter: {error}") from None
     return fhir_response(body)
-
-
-def _check_type(resource_type: str) -> None:
-    if not is_resource_type(resource_type):
-        raise FhirError(404, f"Unknown resource type {resource_type[:64]!r}.")
 
 
 def _current(source: str, resource_type: str, resource_id: str) -> StoredResource:

@@ -7,12 +7,15 @@ requests and responses, so both servers negotiate, refuse and answer in one way 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import orjson
 from flask import Response, request
 
+from mirror.fhir.ids import is_valid_id
 from mirror.fhir.outcome import outcome_for_status
+from mirror.fhir.validation import is_resource_type
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json", "application/json+fhir")
@@ -43,6 +46,18 @@ def outcome_response(status: int, message: str, headers: dict | None = None) -> 
 def fhir_error_response(error: FhirError) -> Response:
     """The error handler both servers register for FhirError."""
     return outcome_response(error.status, error.message, error.headers)
+
+
+def require_valid_id(resource_id: str) -> None:
+    """IN-P1: an id outside the FHIR id rule is a 400 before it reaches any lookup."""
+    if not is_valid_id(resource_id):
+        raise FhirError(400, "The id is not a valid FHIR id ([A-Za-z0-9-.]{1,64}).")
+
+
+def require_known_type(resource_type: str, also_served: Iterable[str] = ()) -> None:
+    """404 for a name that is no R4 resource type (the caller may serve a few more, as fixtures can hold)."""
+    if not is_resource_type(resource_type) and resource_type not in also_served:
+        raise FhirError(404, f"Unknown resource type {resource_type[:64]!r}.")
 
 
 def negotiate() -> None:

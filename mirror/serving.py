@@ -19,12 +19,15 @@ LOOPBACK = "127.0.0.1"
 STOP_SECONDS = 5
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1): traffic that never leaves this machine."""
+def is_loopback_host(host: str | None) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, with or without brackets or a `%zone`):
+    traffic that never leaves this machine."""
+    if host is None:
+        return False
     if host.lower() == "localhost":
         return True
     try:
-        return ip_address(host.strip("[]")).is_loopback
+        return ip_address(host.strip("[]").split("%")[0]).is_loopback
     except ValueError:
         return False
 

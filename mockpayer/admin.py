@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request
 
-from mockpayer.context import is_loopback, payer
+from mirror.serving import is_loopback_host
+from mockpayer.context import payer
 from mockpayer.faults import FaultSpecError, parse_spec
 from mockpayer.plans import PlanError
 
@@ -36,7 +37,7 @@ def _refused(error):
 def _loopback_only() -> None:
     """Loopback callers only, and never a web page: a browser marks a page's cross-site request with an
     `Origin`, which test code, curl and the pytest plugin do not send (a plain form POST needs no preflight)."""
-    if not is_loopback(request.remote_addr):
+    if not is_loopback_host(request.remote_addr):
         raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc != request.host:

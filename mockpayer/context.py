@@ -11,7 +11,6 @@ fhirpy refuse a link on another host name.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import ip_address
 
 from flask import abort, current_app, request
 
@@ -93,9 +92,3 @@ def accepted_audiences(plan: Plan) -> set[str]:
         f"{request.scheme}://{_sibling_host('api', plan)}/r4",
     }
 
-
-def is_loopback(address: str | None) -> bool:
-    try:
-        return address is not None and ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False

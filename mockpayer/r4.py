@@ -14,11 +14,9 @@ from flask import Blueprint, Response, request
 
 from mirror.fhir.dates import element_range
 from mirror.fhir.everything import answer_everything, parse_everything
-from mirror.fhir.ids import is_valid_id
 from mirror.fhir.scopes import allows_read
 from mirror.fhir.search import SearchError, parse_search
 from mirror.fhir.searchset import answer_search
-from mirror.fhir.validation import is_resource_type
 from mirror.fhir_http import (
     ALL_METHODS,
     FhirError,
@@ -27,6 +25,8 @@ from mirror.fhir_http import (
     fhir_response,
     negotiate,
     prefers_strict_handling,
+    require_known_type,
+    require_valid_id,
     resource_response,
 )
 from mockpayer import faults
@@ -92,7 +92,7 @@ class _MemberView:
 def _member_view(system_id: str | None, resource_type: str) -> tuple[Plan, TokenRecord, _MemberView]:
     plan = plan_for(system_id)
     token = _bearer_token(plan)
-    _check_type(resource_type, payer().resources[plan.system_id].data)
+    require_known_type(resource_type, payer().resources[plan.system_id].data.types())
     if not allows_read(token.scope, resource_type):
         raise FhirError(403, f"The token's scope does not allow reading {resource_type}.",
                         {"WWW-Authenticate": f'Bearer realm="{plan.system_id}", error="insufficient_scope"'})
@@ -120,7 +120,7 @@ def _bearer_token(plan: Plan) -> TokenRecord:
 def directory_search(system_id: str, resource_type: str):
     plan = plan_for(system_id)
     directory = payer().resources[plan.system_id].directory
-    _check_type(resource_type, directory)
+    require_known_type(resource_type, directory.types())
     return _search(plan, resource_type, directory, directory_base_url(plan))
 
 
@@ -128,7 +128,7 @@ def directory_search(system_id: str, resource_type: str):
 def directory_read(system_id: str, resource_type: str, resource_id: str):
     plan = plan_for(system_id)
     directory = payer().resources[plan.system_id].directory
-    _check_type(resource_type, directory)
+    require_known_type(resource_type, directory.types())
     return _read(directory, resource_type, resource_id)
 
 
@@ -139,14 +139,8 @@ def directory_base_url(plan: Plan) -> str:
 # ---- shared answers ---------------------------------------------------------------------------------
 
 
-def _check_type(resource_type: str, served: ResourceSet) -> None:
-    if not is_resource_type(resource_type) and resource_type not in served.types():
-        raise FhirError(404, f"Unknown resource type {resource_type[:64]!r}.")
-
-
 def _read(view, resource_type: str, resource_id: str) -> Response:
-    if not is_valid_id(resource_id):
-        raise FhirError(400, "The id is not a valid FHIR id ([A-Za-z0-9-.]{1,64}).")
+    require_valid_id(resource_id)
     stored = view.get(resource_type, resource_id)
     if stored is None:
         raise FhirError(404, f"{resource_type}/{resource_id} is not known.")

@@ -21,9 +21,9 @@ from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import request as flask_request
 
+from mirror.serving import is_loopback_host
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
-from mockpayer.context import is_loopback
 from mockpayer.plans import Plan
 
 PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
@@ -203,7 +203,7 @@ class PlanOAuth2Request(FlaskOAuth2Request):
 
 def _transport_uri(request) -> str:
     """The URL for authlib's HTTPS check: a loopback connection is private whatever Host header it carried."""
-    if not is_loopback(request.remote_addr):
+    if not is_loopback_host(request.remote_addr):
         return request.url
     parts = urlsplit(request.url)
     return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))

@@ -42,7 +42,7 @@ class CorpusPayer:
 def carin(tmp_path):
     source = corpus_folder("carin-bb-2.0.0")
     directory = sorted(corpus_folder("plan-net-1.1.0").glob("*.json"))
-    folder = write_plan(tmp_path, "carin", data=sorted(source.glob("*.json")), directory=directory, members=[
+    write_plan(tmp_path, "carin", data=sorted(source.glob("*.json")), directory=directory, members=[
         {"username": "p1", "password": "pw", "patient": "Patient/Patient1"},
         {"username": "p2", "password": "pw", "patient": "Patient/Patient2"},
     ])
