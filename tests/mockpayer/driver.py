@@ -48,6 +48,9 @@ class PayerDriver:
     def token(self, data: dict, auth=None, path="/oauth2/token", **kwargs) -> requests.Response:
         return requests.post(self.url + path, data=data, auth=auth, timeout=10, **kwargs)
 
+    def refresh(self, refresh_token: str, auth=DEMO_CONFIDENTIAL, **extra) -> requests.Response:
+        return self.token({"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}, auth=auth)
+
     def exchange(self, code: str, client=DEMO_CONFIDENTIAL, redirect_uri=CALLBACK, **extra) -> requests.Response:
         data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                 "client_id": client if isinstance(client, str) else client[0], **extra}

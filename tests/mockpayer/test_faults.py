@@ -17,7 +17,7 @@ from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from mockpayer.plans import BUNDLED_PLANS_DIR
 from mirror.serving import start_in_thread
-from tests.mockpayer.driver import DEMO_CONFIDENTIAL, PayerDriver, assert_oauth_error
+from tests.mockpayer.driver import PayerDriver, assert_oauth_error
 from tests.mockpayer.test_cli import _free_port
 
 PATIENT = "Patient/demoplan-m1"
@@ -56,10 +56,6 @@ def _link(bundle: dict, relation: str) -> str | None:
 
 def _ids(bundle: dict) -> list[str]:
     return [entry["resource"]["id"] for entry in bundle.get("entry", [])]
-
-
-def _refresh(payer, refresh_token) -> requests.Response:
-    return payer.token({"grant_type": "refresh_token", "refresh_token": refresh_token}, auth=DEMO_CONFIDENTIAL)
 
 
 def _assert_outcome(response: requests.Response, status: int) -> None:
@@ -102,7 +98,7 @@ def test_rate_limit_burst(payer):
 def test_rate_limit_at_the_token_endpoint_is_rfc6749_json(payer):
     tokens = payer.tokens()
     _set_faults(payer, rate_limit={"at": "token", "every": 1, "retry_after": 2})
-    response = _refresh(payer, tokens["refresh_token"])
+    response = payer.refresh(tokens["refresh_token"])
     assert_oauth_error(response, 429, "temporarily_unavailable")
     assert response.headers["Retry-After"] == "2"
     assert _get(payer, PATIENT, tokens["access_token"]).status_code == 200  # the API is not affected
@@ -233,7 +229,7 @@ def test_access_token_expires_after_n_requests_and_refresh_works(payer):
         _assert_outcome(expired, 401)
         assert 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
     assert payer.introspect(tokens["access_token"]) == {"active": False}
-    fresh = _refresh(payer, tokens["refresh_token"])
+    fresh = payer.refresh(tokens["refresh_token"])
     assert fresh.status_code == 200, fresh.text
     assert _get(payer, PATIENT, fresh.json()["access_token"]).status_code == 200
 
@@ -250,17 +246,17 @@ def test_refresh_tokens_revoked_when_the_fault_is_set(payer):
     """SY-4's input: the refresh gives invalid_grant."""
     tokens = payer.tokens()
     _set_faults(payer, revoke_refresh={})
-    assert_oauth_error(_refresh(payer, tokens["refresh_token"]), 400, "invalid_grant")
+    assert_oauth_error(payer.refresh(tokens["refresh_token"]), 400, "invalid_grant")
 
 
 def test_refresh_tokens_revoked_after_n_requests(payer):
     tokens = payer.tokens()
     _set_faults(payer, revoke_refresh={"from": 3})
     assert _statuses(payer, tokens["access_token"], 2) == [200, 200]
-    rotated = _refresh(payer, tokens["refresh_token"])
+    rotated = payer.refresh(tokens["refresh_token"])
     assert rotated.status_code == 200, rotated.text
     assert _get(payer, PATIENT, rotated.json()["access_token"]).status_code == 200  # request 3
-    assert_oauth_error(_refresh(payer, rotated.json()["refresh_token"]), 400, "invalid_grant")
+    assert_oauth_error(payer.refresh(rotated.json()["refresh_token"]), 400, "invalid_grant")
 
 
 # ---- /_admin -------------------------------------------------------------------------------------------

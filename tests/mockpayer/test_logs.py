@@ -9,8 +9,7 @@ def test_no_secret_reaches_the_log(payer, caplog):
     caplog.set_level(logging.DEBUG)
     code = payer.code()
     tokens = payer.exchange(code).json()
-    refreshed = payer.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                            auth=DEMO_CONFIDENTIAL).json()
+    refreshed = payer.refresh(tokens["refresh_token"]).json()
     payer.introspect(refreshed["access_token"])
     payer.exchange(code)  # a replay, logged as an error case
     # The test's own HTTP client (urllib3) logs its request lines at DEBUG; only the server's records count here.

@@ -2,61 +2,57 @@
 
 import requests
 
-from tests.mockpayer.driver import DEMO_CONFIDENTIAL, DEMO_PUBLIC, assert_oauth_error, s256
-
-
-def _refresh(payer, refresh_token, auth=DEMO_CONFIDENTIAL, **extra):
-    return payer.token({"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}, auth=auth)
+from tests.mockpayer.driver import DEMO_PUBLIC, assert_oauth_error, s256
 
 
 def test_refresh_keeps_scope_and_honours_a_narrower_one(payer):
     """RT-1."""
     tokens = payer.tokens()
-    same = _refresh(payer, tokens["refresh_token"])
+    same = payer.refresh(tokens["refresh_token"])
     assert same.status_code == 200 and same.headers["Cache-Control"] == "no-store"
     body = same.json()
     assert body["scope"] == tokens["scope"] and body["patient"] == "demoplan-m1" and body["expires_in"] == 3600
-    narrower = _refresh(payer, body["refresh_token"], scope="patient/*.read")
+    narrower = payer.refresh(body["refresh_token"], scope="patient/*.read")
     assert narrower.status_code == 200 and narrower.json()["scope"] == "patient/*.read"
 
 
 def test_refresh_with_a_wider_scope_is_refused(payer):
     """RT-1."""
     tokens = payer.tokens(scope="patient/Coverage.read offline_access")
-    response = _refresh(payer, tokens["refresh_token"], scope="patient/*.read offline_access")
+    response = payer.refresh(tokens["refresh_token"], scope="patient/*.read offline_access")
     assert_oauth_error(response, 400, "invalid_scope")
 
 
 def test_refresh_token_is_bound_to_its_client(payer):
     """RT-2."""
     tokens = payer.public_tokens()
-    response = _refresh(payer, tokens["refresh_token"])
+    response = payer.refresh(tokens["refresh_token"])
     assert_oauth_error(response, 400, "invalid_grant")
 
 
 def test_rotation_and_replay_kill_the_family(payer):
     """RT-3: a used refresh token is dead; presenting it again revokes every token of the grant."""
     first = payer.tokens()
-    second = _refresh(payer, first["refresh_token"]).json()
+    second = payer.refresh(first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
-    assert_oauth_error(_refresh(payer, first["refresh_token"]), 400, "invalid_grant")
-    assert_oauth_error(_refresh(payer, second["refresh_token"]), 400, "invalid_grant")
+    assert_oauth_error(payer.refresh(first["refresh_token"]), 400, "invalid_grant")
+    assert_oauth_error(payer.refresh(second["refresh_token"]), 400, "invalid_grant")
     assert payer.introspect(second["access_token"]) == {"active": False}
 
 
 def test_public_client_refreshes_without_client_id(payer):
     """The SMART JS client posts only grant_type and refresh_token."""
     tokens = payer.public_tokens()
-    response = _refresh(payer, tokens["refresh_token"], auth=None)
+    response = payer.refresh(tokens["refresh_token"], auth=None)
     assert response.status_code == 200, response.text
-    again = _refresh(payer, response.json()["refresh_token"], auth=None, client_id=DEMO_PUBLIC)
+    again = payer.refresh(response.json()["refresh_token"], auth=None, client_id=DEMO_PUBLIC)
     assert again.status_code == 200, again.text
 
 
 def test_refresh_token_expires(payer):
     tokens = payer.tokens()
     payer.clock.advance(90 * 24 * 3600 + 1)
-    assert_oauth_error(_refresh(payer, tokens["refresh_token"]), 400, "invalid_grant")
+    assert_oauth_error(payer.refresh(tokens["refresh_token"]), 400, "invalid_grant")
 
 
 def test_smart_mode_issues_refresh_tokens_only_for_offline_access(payer):
@@ -86,13 +82,13 @@ def test_concurrent_refreshes_with_one_token_have_one_winner(payer):
 
     tokens = payer.tokens()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda _: _refresh(payer, tokens["refresh_token"]).status_code, range(8)))
+        statuses = list(pool.map(lambda _: payer.refresh(tokens["refresh_token"]).status_code, range(8)))
     assert statuses.count(200) == 1 and statuses.count(400) == 7
 
 
 def test_a_refused_refresh_gives_the_token_back(payer):
     """A wider scope is refused without spending the token; the same token then refreshes normally."""
     tokens = payer.tokens(scope="patient/Coverage.read offline_access")
-    assert_oauth_error(_refresh(payer, tokens["refresh_token"], scope="patient/*.read"), 400, "invalid_scope")
-    assert_oauth_error(_refresh(payer, tokens["refresh_token"], auth=("demo-public-app", "x")), 401, "invalid_client")
-    assert _refresh(payer, tokens["refresh_token"]).status_code == 200
+    assert_oauth_error(payer.refresh(tokens["refresh_token"], scope="patient/*.read"), 400, "invalid_scope")
+    assert_oauth_error(payer.refresh(tokens["refresh_token"], auth=("demo-public-app", "x")), 401, "invalid_client")
+    assert payer.refresh(tokens["refresh_token"]).status_code == 200

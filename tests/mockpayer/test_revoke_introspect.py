@@ -21,8 +21,7 @@ def test_revoking_the_refresh_token_ends_the_grant(payer):
     tokens = payer.tokens()
     assert _revoke(payer, tokens["refresh_token"], token_type_hint="refresh_token").status_code == 200
     assert payer.introspect(tokens["access_token"]) == {"active": False}
-    refresh = payer.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                          auth=DEMO_CONFIDENTIAL)
+    refresh = payer.refresh(tokens["refresh_token"])
     assert_oauth_error(refresh, 400, "invalid_grant")
 
 

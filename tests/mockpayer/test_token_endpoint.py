@@ -14,8 +14,7 @@ def test_code_is_single_use_and_a_replay_revokes_what_it_issued(payer):
     assert payer.introspect(tokens["access_token"])["active"] is True
     assert_oauth_error(payer.exchange(code), 400, "invalid_grant")
     assert payer.introspect(tokens["access_token"]) == {"active": False}
-    refresh = payer.token({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                          auth=DEMO_CONFIDENTIAL)
+    refresh = payer.refresh(tokens["refresh_token"])
     assert_oauth_error(refresh, 400, "invalid_grant")
 
 

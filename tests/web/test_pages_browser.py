@@ -68,6 +68,11 @@ def _expected_year_totals(data_dir: Path) -> dict[str, dict[str, Decimal]]:
     return totals
 
 
+def _fits_the_screen(page) -> None:
+    """Nothing wider than the phone's screen: no sideways scrolling to read a page."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
 def _dollars(text: str) -> Decimal:
     return Decimal(text.strip().lstrip("$").replace(",", ""))
 
@@ -78,6 +83,7 @@ def test_home_claims_totals_and_a_claim_in_the_browser(browser, site, tmp_path):
     page.goto(url + "/")
     assert page.locator("h1").inner_text() == "Your plans"
     assert "Ana Rivera" in page.locator("section.plan").inner_text()
+    _fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
     page.click("text=Claims")
@@ -91,6 +97,7 @@ def test_home_claims_totals_and_a_claim_in_the_browser(browser, site, tmp_path):
         assert _dollars(row.locator("td.billed").inner_text()) == expected[year]["billed"]
         assert _dollars(row.locator("td.paid").inner_text()) == expected[year]["paid"]
         assert _dollars(row.locator("td.owed").inner_text()) == expected[year]["owed"]
+    _fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "claims.png"), full_page=True)
 
     first = page.locator("li.claim").first
@@ -99,9 +106,11 @@ def test_home_claims_totals_and_a_claim_in_the_browser(browser, site, tmp_path):
     assert page.url.endswith(f"/claims/demo/{claim_id}")
     assert page.locator("h1").inner_text().endswith("claim")
     assert page.locator("table.money-table td.billed").inner_text().startswith("$")
+    _fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "claim.png"), full_page=True)
     page.click("text=The full record, as the plan sent it")
     assert claim_id in page.locator("pre.raw").inner_text()
+    _fits_the_screen(page)
     assert (tmp_path / "home.png").stat().st_size > 0 and (tmp_path / "claim.png").stat().st_size > 0
     page.close()
 
