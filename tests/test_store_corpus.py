@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from mirror.fhir.raw_json import parse_keeping_entry_texts
-from mirror.store import Store
+from mirror.store import ParsedText, Store
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SEVEN_DIGIT_FRACTION = re.compile(r"T\d\d:\d\d:\d\d\.\d{7}(Z|[+-]\d\d:\d\d)")
@@ -53,7 +53,7 @@ def as_bytes(sent: bytes | str) -> bytes:
     return sent if isinstance(sent, bytes) else sent.encode("utf-8")
 
 
-def store_all(store: Store, resources: dict[tuple[str, str, str], str | dict]) -> None:
+def store_all(store: Store, resources: dict[tuple[str, str, str], object]) -> None:
     by_source: dict[str, list] = {}
     for (source, _, _), resource in resources.items():
         by_source.setdefault(source, []).append(resource)
@@ -64,7 +64,14 @@ def store_all(store: Store, resources: dict[tuple[str, str, str], str | dict]) -
         store.finish_run(run)
 
 
-def test_every_corpus_resource_comes_back_byte_for_byte_after_a_cold_reopen(tmp_path):
+def as_a_sync_gives_it(sent: bytes | str) -> ParsedText:
+    """The text with the parse a sync made of it while reading its page (Python's json, as raw_json)."""
+    text = as_bytes(sent).decode("utf-8")
+    return ParsedText(text, json.loads(text))
+
+
+@pytest.mark.parametrize("given", [as_bytes, as_a_sync_gives_it], ids=["text", "text-with-its-parse"])
+def test_every_corpus_resource_comes_back_byte_for_byte_after_a_cold_reopen(tmp_path, given):
     resources = corpus_resources()
     texts = [as_bytes(sent).decode("utf-8") for sent in resources.values()]
     # the cases this test exists for are really in the data
@@ -75,7 +82,7 @@ def test_every_corpus_resource_comes_back_byte_for_byte_after_a_cold_reopen(tmp_
     assert len(resources) > 5000
 
     with Store(tmp_path, commit_interval=60, validate=False) as store:
-        store_all(store, resources)
+        store_all(store, {key: given(sent) for key, sent in resources.items()})
     reopened = Store(tmp_path, read_only=True)
     for (source, resource_type, resource_id), sent in resources.items():
         stored = reopened.get(source, resource_type, resource_id)

@@ -18,7 +18,14 @@ _URN_STRING = re.compile(r'"(urn:[A-Za-z0-9.:\-]+)"')
 # A literal first, so that the search skips ahead quickly (a look-behind first makes it 15x slower).
 _REFERENCE_MEMBER = re.compile(r'"reference"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*(?:\\.[^"\\]*)*)"')
 _BEFORE_MEMBER_NAME = frozenset('{, \t\n\r')
-_DECODER = json.JSONDecoder()
+
+
+def _refuse_constant(name: str) -> None:
+    """Python's json reads NaN, Infinity and -Infinity, which are not JSON (RFC 8259) and which orjson refuses."""
+    raise RawJsonError(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 class RawJsonError(ValueError):

@@ -7,6 +7,7 @@ rules (ids.py) so that nothing like `../x` ever comes out of a parsed reference.
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -70,6 +71,13 @@ def reference_target(text: object) -> tuple[str, str] | None:
     The base of an absolute reference is dropped: callers resolve targets only inside their own store, so a
     reference to another server finds nothing rather than something it should not.
     """
+    return _target(text) if isinstance(text, str) else None
+
+
+@lru_cache(maxsize=4096)
+def _target(text: str) -> tuple[str, str] | None:
+    """A memo, not state: a member's records name the same few targets (their Patient, their Coverage) over
+    and over, and indexing them all parses each of those strings thousands of times otherwise."""
     try:
         parsed = parse_reference(text)
     except InvalidReference:

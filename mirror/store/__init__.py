@@ -16,6 +16,7 @@ from mirror.store.errors import (
     StoreVersionError,
 )
 from mirror.store.files import default_data_dir
+from mirror.store.ingest import ParsedText
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Change",
     "InvalidResource",
     "PageResult",
+    "ParsedText",
     "ReadOnlyStore",
     "Store",
     "StoreCorrupt",

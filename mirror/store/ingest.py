@@ -6,6 +6,9 @@ serialised once, compactly; parse it with `json.loads(text, parse_float=decimal.
 keep the digits they were written with. NaN and Infinity (which Python's json writes and orjson silently
 turns into null), lone surrogates and anything else that is not JSON are refused before they can reach a
 commit, so the file stays valid JSON that any parser reads.
+
+The store needs a resource parsed (to index it), and parsing is most of what a bulk load costs. A sync has
+parsed every resource already, to read its page, so it hands over `ParsedText`: the text with its parse.
 """
 
 import hashlib
@@ -19,7 +22,22 @@ import orjson
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.store.errors import InvalidResource
 
-Received = str | bytes | Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedText:
+    """A resource's exact JSON text and the object a strict parser made of it, from a caller that has parsed it.
+
+    Strict: it refuses NaN and Infinity, as orjson and `raw_json` (which pages are read with) do. Both differ
+    from the store's own orjson parse in one way, lone surrogate escapes (`"\\ud800"`), which only orjson
+    refuses; so a text with any escape in it is parsed again here, and the rest, nearly all, is not.
+    """
+
+    text: str
+    parsed: dict
+
+
+Received = str | bytes | Mapping | ParsedText
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +56,14 @@ def ingest(received: Received, index: int) -> tuple[IngestedResource, dict]:
     The parsed dict is returned apart so that the caller can drop it as soon as it has used it: a page of
     parsed resources held together costs tens of MB of fresh memory, which is slow to come by.
     """
-    if isinstance(received, (bytes, bytearray, memoryview)):
+    if isinstance(received, ParsedText):
+        text = received.text
+        parsed = _parse(text, index) if _may_hold_lone_surrogate(text) else _object(received.parsed, index)
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate character (an escaped one was parsed strictly above)
+            raise InvalidResource(f"Resource {index + 1} is not valid UTF-8 text.", index) from None
+    elif isinstance(received, (bytes, bytearray, memoryview)):
         encoded = bytes(received)
         parsed = _parse(encoded, index)
         text = encoded.decode("utf-8")  # orjson has already refused invalid UTF-8
@@ -73,12 +98,21 @@ def ingest(received: Received, index: int) -> tuple[IngestedResource, dict]:
     return ingested, parsed
 
 
+def _may_hold_lone_surrogate(text: str) -> bool:
+    """False for a text without a backslash, which a scan for one character tells at memory speed."""
+    return "\\" in text
+
+
 def _parse(text: str | bytes, index: int) -> dict:
     """orjson is strict where Python's json is not: it refuses NaN, Infinity and lone surrogates."""
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         raise InvalidResource(f"Resource {index + 1} is not valid JSON ({error}).", index) from None
+    return _object(parsed, index)
+
+
+def _object(parsed: object, index: int) -> dict:
     if not isinstance(parsed, dict):
         raise InvalidResource(f"Resource {index + 1} is JSON but not an object.", index)
     return parsed

@@ -33,7 +33,7 @@ from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
 from mirror.fhir.scopes import allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
-from mirror.store import InvalidResource, Store, SyncState
+from mirror.store import InvalidResource, ParsedText, Store, SyncState
 from mirror.store.records import utc_now
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
 from mirror.sync.pages import (
@@ -251,8 +251,8 @@ class _PlanSync:
         return COMPLETE
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
-        self.store.commit_page(self.name, [resource.text for resource in page.resources], run_id=self.run_id,
-                               request_url=page.url, sync_state=state)
+        received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]
+        self.store.commit_page(self.name, received, run_id=self.run_id, request_url=page.url, sync_state=state)
         for resource in page.resources:
             self.received.setdefault(resource.resource_type, set()).add(resource.id)
             self.walk_of_type.setdefault(resource.resource_type, walk_key)
