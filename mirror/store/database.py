@@ -373,6 +373,8 @@ class Store:
             "next_url": state.next_url,
             "high_water": state.high_water,
             "status": state.status,
+            "full_pass": state.full_pass,
+            "seen": state.seen,
             "run_id": run_id,
             "updated_at": utc_now(),
         }
@@ -657,6 +659,8 @@ def _sync_state(document: dict) -> SyncState:
         next_url=document["next_url"],
         high_water=document["high_water"],
         status=document["status"],
+        full_pass=document.get("full_pass"),  # absent from checkpoints written before full syncs resumed
+        seen=document.get("seen"),
         run_id=document["run_id"],
         updated_at=document["updated_at"],
     )

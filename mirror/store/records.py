@@ -87,15 +87,20 @@ class Change:
 class SyncState:
     """Where a sync of one (source, resource type) stands, committed in the same write as its data.
 
-    The sync engine fills the first four fields; the store fills `run_id` and `updated_at`.
+    The sync engine fills every field but `run_id` and `updated_at`, which the store fills.
     `next_url` is the page to resume from (None when the type is done); `high_water` is the engine's
     bound for the next incremental run (say, the server time at which the last full run started).
+    `full_pass` names the run that began the full sync (`--full`) this checkpoint is part of, until that
+    full sync has compared what it saw with what is stored; `seen` lists, per resource type, the ids this
+    walk has received in it so far, so that a full sync cut short can be finished by a later run.
     """
 
     resource_type: str
     next_url: str | None = None
     high_water: str | None = None
     status: str = "running"
+    full_pass: str | None = None
+    seen: dict[str, list[str]] | None = None
     run_id: str | None = None
     updated_at: str | None = None
 

@@ -5,7 +5,8 @@ store together with its checkpoint, the next page's URL, in one commit (SY-7), s
 Ctrl-C, a kill or a crash is resumed by the next one from the page after the last one committed. A walk
 that finished leaves a high-water mark, and the next run asks only for what changed since (`_since` or
 `_lastUpdated=gt`), taken from the plan's own clock (its `Date` header) less an overlap, never from this
-machine's. `--full` walks everything again and tombstones what the plan no longer has.
+machine's. `--full` walks everything again and tombstones what the plan no longer has; a full sync cut short
+is finished by the next run (full_pass.py).
 
 Then the resources the member's records reference on the plan's own base (relative references, or absolute
 ones under its FHIR base) and that the store lacks are read one by one, a few levels deep.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from mirror.fhir.scopes import allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
 from mirror.store import InvalidResource, ParsedText, Store, SyncState
 from mirror.store.records import utc_now
+from mirror.sync.full_pass import FullPass
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
 from mirror.sync.pages import (
     MAX_PAGES,
@@ -123,6 +125,7 @@ class _PlanSync:
         self.referenced: set[tuple[str, str]] = set()
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
+        self.full_pass: FullPass | None = None
 
     # ----- the run
 
@@ -152,6 +155,7 @@ class _PlanSync:
         if not is_valid_id(patient_id):
             raise _Stop(f"{self.name}: the plan did not say which patient record it granted; "
                         f"run: mirror connect {self.name} ...")
+        self.full_pass = self._full_pass()
         statement, mark = self._capabilities()
         token = self.client.token
         targets = sync_targets(statement, base=self.base, patient_id=patient_id, scope=token.scope,
@@ -164,9 +168,17 @@ class _PlanSync:
             for stream in targets.by_type:
                 self._walk(stream, mark)
         self._resolve_references(scan_stored=previous_references is not None and previous_references.status != COMPLETE)
-        if self.options.full:
+        if self.full_pass is not None:
             self._reconcile_removals()
         clear_reconnect_mark(self.client.data_dir, self.name)
+
+    def _full_pass(self) -> FullPass | None:
+        """The full sync this run takes part in: one an earlier run left unfinished, else a new one for --full."""
+        unfinished = FullPass.unfinished(self.store.sync_states(self.name))
+        if unfinished is not None:
+            self.report.notes.append(f"continuing the full sync begun by run {unfinished.pass_id}")
+            return unfinished
+        return FullPass(self.run_id) if self.options.full else None
 
     def _capabilities(self) -> tuple[dict | None, str]:
         """The plan's CapabilityStatement (None when it has none worth reading) and this run's high-water mark."""
@@ -198,6 +210,9 @@ class _PlanSync:
         walk = self.report.streams[stream.key] = StreamReport(mode)
         if stream.key != EVERYTHING:
             self.report.type(stream.key)
+        if start is None:
+            walk.status = COMPLETE
+            return COMPLETE
         outcome = self._pages(stream, walk, start, pending_mark)
         if outcome == RESTART:
             # The saved page is no longer served (paging cursors expire): start the walk over, once; the
@@ -206,9 +221,16 @@ class _PlanSync:
             outcome = self._pages(stream, walk, stream.url, mark)
         return outcome
 
-    def _starting_point(self, stream: Stream, state: SyncState | None, mark: str) -> tuple[str, str, str]:
-        """(first URL, the mark this walk leaves when it ends, mode) from the walk's checkpoint."""
-        if not self.options.full and state is not None:
+    def _starting_point(self, stream: Stream, state: SyncState | None, mark: str) -> tuple[str | None, str, str]:
+        """(first URL, the mark this walk leaves when it ends, mode) from the walk's checkpoint; no URL for a
+        walk that the full sync this run continues has finished."""
+        if self.full_pass is not None:
+            if self.full_pass.owns(state) and state.status == COMPLETE:
+                return None, state.high_water or mark, "finished earlier"
+            if self.full_pass.owns(state) and state.status in RESUMABLE and state.next_url and is_on_base(state.next_url, self.base):
+                return state.next_url, state.high_water or mark, "resumed"
+            return stream.url, mark, "full"
+        if state is not None:
             if state.status in RESUMABLE and state.next_url and is_on_base(state.next_url, self.base):
                 return state.next_url, state.high_water or mark, "resumed"
             if state.status == COMPLETE and state.high_water and stream.since:
@@ -234,8 +256,10 @@ class _PlanSync:
             except PagingStopped as stop:
                 following, stopped = None, stop
             status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
+            if self.full_pass is not None:
+                self.full_pass.saw(stream.key, ((resource.resource_type, resource.id) for resource in page.resources))
             try:
-                self._commit(stream.key, page, SyncState(stream.key, next_url=following, high_water=mark, status=status))
+                self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark, status=status))
             except InvalidResource as error:
                 return self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
             walk.pages += 1
@@ -260,7 +284,7 @@ class _PlanSync:
 
     def _incomplete(self, stream: Stream, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
         """Record that the walk stopped at `url` (the next run starts there) and why."""
-        self._put_state(SyncState(stream.key, next_url=url, high_water=mark, status=INCOMPLETE))
+        self._put_state(self._walk_state(stream.key, next_url=url, high_water=mark, status=INCOMPLETE))
         walk.status, walk.error = INCOMPLETE, str(error)
         self.report.errors.append(f"{stream.key}: {error}")
         return INCOMPLETE
@@ -268,7 +292,7 @@ class _PlanSync:
     def _refused(self, stream: Stream, walk: StreamReport, refused: Refused) -> str:
         """The plan will not run this search at all: $everything falls back to searches, a type is skipped."""
         walk.status, walk.error = SKIPPED, str(refused)
-        self._put_state(SyncState(stream.key, status=SKIPPED))
+        self._put_state(self._walk_state(stream.key, status=SKIPPED))
         if stream.key == EVERYTHING:
             self.report.notes.append(f"the plan refused $everything ({refused}); searched each type instead")
             return REFUSED
@@ -278,6 +302,13 @@ class _PlanSync:
     def _skip(self, resource_type: str, reason: str) -> None:
         row = self.report.type(resource_type)
         row.status, row.reason = SKIPPED, reason
+
+    def _walk_state(self, walk_key: str, *, status: str, next_url: str | None = None, high_water: str | None = None) -> SyncState:
+        """A walk's checkpoint; in a full sync, with what the walk has received in it so far."""
+        if self.full_pass is None:
+            return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status)
+        return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status,
+                         full_pass=self.full_pass.pass_id, seen=self.full_pass.seen_by(walk_key))
 
     def _put_state(self, state: SyncState) -> None:
         self.store.commit_page(self.name, [], run_id=self.run_id, sync_state=state)
@@ -344,7 +375,7 @@ class _PlanSync:
             return False
         if resource_id in self.received.get(resource_type, ()):
             return False
-        if self.options.full:
+        if self.full_pass is not None:
             return True  # held but not received: read it, to know whether the plan still has it
         stored = self.store.get(self.name, resource_type, resource_id)
         return stored is None or stored.removed
@@ -361,11 +392,15 @@ class _PlanSync:
         for resource_type in self.store.counts(self.name):
             if resource_type in skipped or not allows_read(self.client.token.scope, resource_type):
                 continue
-            gone = self.store.ids(self.name, resource_type) - self.received.get(resource_type, set())
+            gone = (self.store.ids(self.name, resource_type) - self.received.get(resource_type, set())
+                    - self.full_pass.seen_ids(resource_type))
             if gone:
                 self.report.type(resource_type).removed += self.store.mark_removed(
                     self.name, resource_type, gone, run_id=self.run_id)
         self.report.removals_reconciled = True
+        for state in self.store.sync_states(self.name):
+            if self.full_pass.owns(state):  # the full sync is over: its checkpoints need no ids any more
+                self._put_state(replace(state, full_pass=None, seen=None))
 
     # ----- the report
 

@@ -289,6 +289,64 @@ def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
         day_two.stop()
 
 
+class _CtrlCAfter:
+    """A progress display whose user presses Ctrl-C once `pages` pages of the run are committed."""
+
+    def __init__(self, pages: int):
+        self.pages = pages
+
+    def page(self, plan, walk, pages, received):
+        if pages >= self.pages:
+            raise KeyboardInterrupt
+
+    def done(self):
+        pass
+
+
+def test_a_full_sync_cut_short_is_finished_by_the_next_run(tmp_path, data_dir):
+    """SY-7 for --full: a full sync interrupted part-way keeps, in its checkpoint, the ids it has received;
+    the next run (a plain `mirror sync`) resumes from that page instead of starting over, and still
+    tombstones exactly the claim the plan no longer has, which needs every id received by both runs."""
+    fixtures = tmp_path / "plans"
+    shutil.copytree(BUNDLED_PLANS_DIR / "demoplan", fixtures / "demoplan")
+    day_one = Payer(fixtures)
+    try:
+        sign_in(day_one, data_dir)
+        assert sync(data_dir).status == "complete"
+        before = day_one.records()
+    finally:
+        day_one.stop()
+    _day_two(fixtures / "demoplan")
+    day_two = Payer(fixtures)
+    try:
+        sign_in(day_two, data_dir)
+        after = day_two.records()
+        gone = {key for key in before if key not in after}
+        with pytest.raises(KeyboardInterrupt):
+            sync_plans(data_dir, ["demo"], SyncOptions(full=True, page_size=4, retry=QUICK_RETRIES), _CtrlCAfter(3))
+        with Store(data_dir, read_only=True) as store:
+            checkpoint = store.sync_state("demo", "$everything")
+            assert checkpoint.status == "running" and checkpoint.full_pass is not None
+            assert sum(map(len, checkpoint.seen.values())) == 12  # three pages of four
+            assert not any(stored.removed for kind in store.counts("demo") for stored in store.search(kind, source="demo"))
+
+        resumed = sync(data_dir, page_size=4)
+        assert resumed.status == "complete" and resumed.removals_reconciled
+        assert resumed.streams["$everything"].mode == "resumed"
+        assert any("continuing the full sync" in note for note in resumed.notes)
+        with Store(data_dir, read_only=True) as store:
+            removed = {(change.resource.resource_type, change.resource.id)
+                       for change in store.changes(run_id=resumed.run_id) if change.kind == "removed"}
+            assert removed == gone
+            assert all(state.full_pass is None and state.seen is None for state in store.sync_states("demo"))
+        assert held(data_dir) == after
+
+        again = sync(data_dir, page_size=4)  # the full sync is over: back to incremental runs
+        assert again.streams["$everything"].mode == "incremental" and not again.removals_reconciled
+    finally:
+        day_two.stop()
+
+
 # interrupted: SIGKILL at random moments, then resume ---------------------------------------------------------
 
 

@@ -1,0 +1,53 @@
+"""A full sync (`--full`) that a later run can finish when this one is cut short.
+
+A full sync re-reads everything so that it can tombstone what the plan no longer has: whatever is stored but
+was not received. That comparison needs every id received since the full sync began, and a run that is
+killed loses what it held in memory. So each walk's checkpoint carries the ids the walk has received in the
+full sync so far, committed with the page that brought them (SY-7), and names the run that began the full
+sync. The next run, with or without `--full`, finds those checkpoints and continues that full sync: walks
+it finished are not walked again, the others resume from their page, and the removals are reconciled once
+every walk is complete. Then the checkpoints drop the ids, and the full sync is over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mirror.store import SyncState
+
+
+class FullPass:
+    """The ids each walk of one full sync has received, by walk key and resource type, in arrival order."""
+
+    def __init__(self, pass_id: str, seen: dict[str, dict[str, dict[str, None]]] | None = None):
+        self.pass_id = pass_id
+        self._seen = seen or {}
+
+    @classmethod
+    def unfinished(cls, states: Iterable[SyncState]) -> FullPass | None:
+        """The full sync the checkpoints of a plan belong to and that has not ended, if any."""
+        states = list(states)
+        pass_id = next((state.full_pass for state in states if state.full_pass), None)
+        if pass_id is None:
+            return None
+        seen = {state.resource_type: {resource_type: dict.fromkeys(ids) for resource_type, ids in (state.seen or {}).items()}
+                for state in states if state.full_pass == pass_id}
+        return cls(pass_id, seen)
+
+    def owns(self, state: SyncState | None) -> bool:
+        """Whether `state` is a checkpoint of this full sync."""
+        return state is not None and state.full_pass == self.pass_id
+
+    def saw(self, walk_key: str, resources: Iterable[tuple[str, str]]) -> None:
+        """Note (type, id) pairs a walk received."""
+        walk = self._seen.setdefault(walk_key, {})
+        for resource_type, resource_id in resources:
+            walk.setdefault(resource_type, {})[resource_id] = None
+
+    def seen_by(self, walk_key: str) -> dict[str, list[str]]:
+        """What a walk's next checkpoint records: a copy, since the checkpoint is staged until written."""
+        return {resource_type: list(ids) for resource_type, ids in self._seen.get(walk_key, {}).items()}
+
+    def seen_ids(self, resource_type: str) -> set[str]:
+        """Every id of `resource_type` any walk has received in this full sync."""
+        return {resource_id for walk in self._seen.values() for resource_id in walk.get(resource_type, ())}
