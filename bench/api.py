@@ -48,7 +48,7 @@ def build_store(data_dir: Path, wanted: int) -> list[str]:
     shared = [text for text in texts if TILE_MARK not in text]
     tiles = max(1, -(-(wanted - len(shared)) // len(per_member)))
     started = time.perf_counter()
-    with Store(data_dir, validate=False) as store:
+    with Store(data_dir) as store:
         run_id = store.begin_run(SOURCE)
         store.commit_page(SOURCE, shared, run_id=run_id)
         for tile in range(tiles):

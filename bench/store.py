@@ -109,7 +109,7 @@ def bench_store(folder: Path, sent: list, update: list[bytes]) -> dict:
     """Bulk load in pages as a sync would, then one durable page of changes at full size."""
     write_times = []
     started = time.perf_counter()
-    with Store(folder, commit_interval=1.0, validate=False) as store:
+    with Store(folder, commit_interval=1.0) as store:
         run = store.begin_run(SOURCE)
         for start in range(0, len(sent), PAGE_SIZE):
             page_started = time.perf_counter()

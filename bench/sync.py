@@ -6,9 +6,10 @@ CPU. For each plan and each page size (`_count` 10 and 100) it measures, on a fr
 
 - baseline: a `requests.Session` walking the same `$everything` pages (following `next`) and parsing each
   with orjson: the least any client must do to have the data;
-- full sync: `sync_plans` as `mirror sync` runs it (store open, page checks, R4 validation of every
-  resource in the store, checkpointed commits, references, the run record);
-- full sync without validation: the same with `Store(validate=False)`, the engine's own cost;
+- full sync: `sync_plans` as `mirror sync` runs it (store open, page checks, checkpointed commits,
+  references, the run record, and R4 validation of every new resource in worker processes beside it);
+- full sync without validation: the same with `SyncOptions(validate=False)` (`--no-validate`), the engine's
+  own cost;
 - no-change sync: the next `mirror sync`, incremental (`$everything?_since=`), with nothing new;
 - requests made by each sync, and the time spent waiting for the mock's answers, in the sync and in the
   baseline alike, so that what this client costs can be told from what the mock costs.
@@ -39,9 +40,7 @@ import requests
 
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
-from mirror.store import Store
-from mirror.sync import SyncOptions, sync_plan, sync_plans
-from mirror.sync.http import PayerClient
+from mirror.sync import SyncOptions, sync_plans
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -123,13 +122,9 @@ def measure(mock_url: str, claims: int, count: int) -> dict:
         assert again.status == "complete" and sum(row.new + row.changed for row in again.types.values()) == 0
         figures["nochange_requests"] = again.requests
 
-        unvalidated = connected_plan(mock_url, f"bench{claims}", engine_only)
-
-        def sync_without_validation():
-            with Store(engine_only, validate=False) as store:
-                return sync_plan(store, PayerClient(engine_only, unvalidated), options)
-
-        figures["engine"], report = timed(sync_without_validation)
+        connected_plan(mock_url, f"bench{claims}", engine_only)
+        without_validation = SyncOptions(page_size=count, validate=False)
+        figures["engine"], report = timed(lambda: sync_plans(engine_only, ["bench"], without_validation).plans[0])
         assert report.status == "complete", report.errors
         figures["engine_client"] = figures["engine"] - report.request_seconds
     return figures

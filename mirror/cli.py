@@ -191,6 +191,8 @@ def add_sync(commands, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true",
                         help="fetch everything again and mark what the plan no longer has as removed")
     parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    parser.add_argument("--no-validate", action="store_true",
+                        help="store new records without checking them against the R4 models now; a later sync does")
     parser.add_argument("--search-by-type", action="store_true",
                         help="search each resource type instead of using Patient/$everything")
     parser.add_argument("--page-size", type=_positive_int, default=DEFAULT_PAGE_SIZE,
@@ -208,7 +210,7 @@ def _positive_int(text: str) -> int:
 
 def run_sync(args: argparse.Namespace) -> int:
     options = SyncOptions(full=args.full, use_everything=not args.search_by_type, page_size=args.page_size,
-                          requests_per_minute=args.max_requests_per_minute)
+                          requests_per_minute=args.max_requests_per_minute, validate=not args.no_validate)
     report = sync_plans(data_dir(args), args.names, options, progress_for(sys.stderr))
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
     return report.exit_code

@@ -33,7 +33,7 @@ def eob(eob_id, patient_id="p1", last_updated="2024-03-01T10:00:00Z", total="100
 
 @pytest.fixture
 def store(tmp_path):
-    with Store(tmp_path / "data", commit_interval=0, validate=False) as opened:
+    with Store(tmp_path / "data", commit_interval=0) as opened:
         yield opened
 
 
@@ -137,7 +137,7 @@ def test_search_by_patient_and_last_updated(store, run):
 
 def test_sync_state_is_committed_in_the_same_write_as_its_page(tmp_path):
     """With batching, a staged page and its checkpoint reach the file together or not at all (DESIGN)."""
-    with Store(tmp_path, commit_interval=3600, validate=False) as writer:
+    with Store(tmp_path, commit_interval=3600) as writer:
         run = writer.begin_run("plan-a")
         writer.flush()
         state = SyncState("ExplanationOfBenefit", next_url="https://payer/r4/EOB?page=2", high_water="2024-05-01")
@@ -154,10 +154,10 @@ def test_sync_state_is_committed_in_the_same_write_as_its_page(tmp_path):
 
 
 def test_runs_record_counts_errors_and_interruptions(tmp_path):
-    with Store(tmp_path, commit_interval=0, validate=False) as store:
+    with Store(tmp_path, commit_interval=0) as store:
         cut_short = store.begin_run("plan-a")
         store.commit_page("plan-a", [eob("e1")], run_id=cut_short)
-    with Store(tmp_path, commit_interval=0, validate=False) as store:
+    with Store(tmp_path, commit_interval=0) as store:
         run = store.begin_run("plan-a")
         store.commit_page("plan-a", [eob("e1"), eob("e2")], run_id=run)
         store.mark_removed("plan-a", "ExplanationOfBenefit", ["e1"], run_id=run)
@@ -193,16 +193,31 @@ def test_decimals_parsed_as_decimal_keep_their_digits(store, run):
     assert '"value":100.50' in store.get("plan-a", "ExplanationOfBenefit", "e1").text
 
 
-def test_validation_findings_are_stored_and_the_resource_kept(tmp_path):
+def test_new_content_waits_unvalidated_until_its_findings_are_recorded(tmp_path):
     with Store(tmp_path, commit_interval=0) as store:
         run = store.begin_run("plan-a")
-        store.commit_page("plan-a", [{"resourceType": "Observation", "id": "o1"}, patient()], run_id=run)
-        assert store.get("plan-a", "Observation", "o1").findings  # status and code are required
-        assert store.get("plan-a", "Patient", "p1").findings == ()
+        page = store.commit_page("plan-a", [{"resourceType": "Observation", "id": "o1"}, patient()], run_id=run)
+        observation = store.get("plan-a", "Observation", "o1")
+        assert set(page.new_versions) == {("Observation", "o1", observation.content_hash),
+                                          ("Patient", "p1", store.get("plan-a", "Patient", "p1").content_hash)}
+        assert observation.findings is None
+        assert {stored.id for stored in store.unvalidated("plan-a")} == {"o1", "p1"}
+
+        stale = store.get("plan-a", "Patient", "p1").content_hash
+        store.commit_page("plan-a", [patient(family="Changed")], run_id=run)
+        recorded = store.record_findings("plan-a", [("Observation", "o1", observation.content_hash, ["status: required"]),
+                                                    ("Patient", "p1", stale, []),  # made from the replaced content
+                                                    ("Patient", "unknown", "x", [])])
+        assert recorded == 1
+    reopened = Store(tmp_path, read_only=True)
+    assert reopened.get("plan-a", "Observation", "o1").findings == ("status: required",)  # kept, and on disk
+    assert reopened.get("plan-a", "Patient", "p1").findings is None
+    assert [stored.id for stored in reopened.unvalidated("plan-a")] == ["p1"]
+    assert reopened.unvalidated("plan-b") == []
 
 
 def test_a_reading_store_refuses_writes_and_follows_the_writer(tmp_path):
-    with Store(tmp_path, commit_interval=0, validate=False) as writer:
+    with Store(tmp_path, commit_interval=0) as writer:
         run = writer.begin_run("plan-a")
         reader = Store(tmp_path, read_only=True)
         with pytest.raises(ReadOnlyStore):
@@ -214,7 +229,7 @@ def test_a_reading_store_refuses_writes_and_follows_the_writer(tmp_path):
 
 
 def test_a_closed_store_refuses_writes(tmp_path):
-    store = Store(tmp_path, commit_interval=0, validate=False)
+    store = Store(tmp_path, commit_interval=0)
     run = store.begin_run("plan-a")
     store.close()
     store.close()

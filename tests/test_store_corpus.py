@@ -81,7 +81,7 @@ def test_every_corpus_resource_comes_back_byte_for_byte_after_a_cold_reopen(tmp_
     assert any('"value":620.50,' in text for text in texts)
     assert len(resources) > 5000
 
-    with Store(tmp_path, commit_interval=60, validate=False) as store:
+    with Store(tmp_path, commit_interval=60) as store:
         store_all(store, {key: given(sent) for key, sent in resources.items()})
     reopened = Store(tmp_path, read_only=True)
     for (source, resource_type, resource_id), sent in resources.items():
@@ -95,7 +95,7 @@ def test_corpus_resources_given_as_decimal_dicts_keep_every_number_as_written(tm
     """The path for a sync engine that parses pages itself: json.loads(..., parse_float=Decimal)."""
     resources = {key: as_bytes(sent) for key, sent in corpus_resources().items() if "/" not in key[0]}
     parsed = {key: json.loads(sent, parse_float=Decimal) for key, sent in resources.items()}
-    with Store(tmp_path, commit_interval=60, validate=False) as store:
+    with Store(tmp_path, commit_interval=60) as store:
         store_all(store, parsed)
         for (source, resource_type, resource_id), sent in resources.items():
             stored = store.get(source, resource_type, resource_id).text

@@ -48,7 +48,7 @@ def page(number):
 
 def write_pages_forever(data_dir):
     \"\"\"Resume from the checkpoint and commit page after page, reporting each, until killed.\"\"\"
-    with Store(data_dir, commit_interval=0, validate=False) as store:
+    with Store(data_dir, commit_interval=0) as store:
         state = store.sync_state("plan", "Observation")
         number = 0 if state is None else int(state.next_url)
         run = store.begin_run("plan")
@@ -114,7 +114,7 @@ def kill_at_random_moments(data_dir: Path, kills: int) -> None:
         newest_reported = reported[-1] if reported else last_page
         assert newest_reported <= committed <= newest_reported + 1, f"{committed=} {newest_reported=} {context}"
         last_page = committed
-    with Store(data_dir, commit_interval=0, validate=False):  # a writer sweeps killed writers' temporary files
+    with Store(data_dir, commit_interval=0):  # a writer sweeps killed writers' temporary files
         assert not list(data_dir.glob(".*.tmp"))
 
 

@@ -40,7 +40,7 @@ def parsed_by_python(text):
 
 
 def writer(folder, **options):
-    return Store(folder, commit_interval=0, validate=False, **options)
+    return Store(folder, commit_interval=0, **options)
 
 
 def mode(path: Path) -> int:
@@ -78,7 +78,7 @@ def test_st4_a_second_writer_in_the_same_process_is_refused_and_readers_are_not(
 
 
 def test_st4_eight_threads_of_a_hundred_upserts_lose_no_update(tmp_path):
-    with Store(tmp_path, commit_interval=0.01, validate=False) as store:
+    with Store(tmp_path, commit_interval=0.01) as store:
         run = store.begin_run("plan")
 
         def upsert(thread: int) -> None:

@@ -42,7 +42,7 @@ def test_damage_is_reported_with_its_line(damage, reason):
 
 
 def test_st6_a_damaged_line_in_a_store_names_the_line_and_the_backup(tmp_path):
-    with Store(tmp_path, commit_interval=0, validate=False) as store:
+    with Store(tmp_path, commit_interval=0) as store:
         run = store.begin_run("plan")
         store.commit_page("plan", [{"resourceType": "Patient", "id": "p1"}], run_id=run)
     live = tmp_path / "mirror.json"

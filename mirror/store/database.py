@@ -19,8 +19,8 @@ serialises the store, so threads cannot lose each other's updates.
 
 Writes are batched (ST-7): a commit rewrites the whole file, so committing every page of a long sync would
 cost O(N^2). `commit_page` therefore writes when `commit_interval` seconds have passed since the last write,
-stretched to twice the last write's duration so that writing never takes more than a third of a sync's time
-however large the store grows; the rest stays staged in memory, together with the sync state that
+stretched to four times the last write's duration so that writing never takes more than a fifth of a sync's
+time however large the store grows; the rest stays staged in memory, together with the sync state that
 describes it, until the next due write, `flush` or `close`. A crash loses the staged pages and their
 checkpoint together, so the resumed sync fetches them again.
 """
@@ -67,12 +67,11 @@ from mirror.store.writer_lock import WriterLock
 
 STORE_FILE_NAME = "mirror.json"
 RESOURCES, HISTORY, SYNC_STATE, SYNC_RUNS = "resources", "history", "sync_state", "sync_runs"
-COMMIT_COST_FACTOR = 2.0
+COMMIT_COST_FACTOR = 4.0
 FINISHED_RUN_STATUSES = ("complete", "partial", "failed")
 MOST_RUN_ERRORS = 100
 
 Key = tuple[str, str, str]  # (source, resourceType, id)
-Derived = tuple[list[str], list[str] | None]  # (patient ids, validation findings) of one content
 TypeKey = tuple[str, str]  # (source, resourceType)
 
 
@@ -83,9 +82,10 @@ class _MirrorTinyDB(TinyDB):
 class Store:
     """The store in `data_dir` (default: `default_data_dir()`), opened for writing unless `read_only`.
 
-    A writer holds the single-writer lock until `close`; use it as a context manager. `validate=False`
-    skips R4 validation of new content (findings are then None); benchmarks use it, syncs should not.
+    A writer holds the single-writer lock until `close`; use it as a context manager.
     `commit_interval=0` writes on every call (tests, and callers that need each call durable at once).
+    New content is stored unvalidated (findings None); R4 validation costs milliseconds per resource, so the
+    sync runs it beside its downloads and records the findings with `record_findings`.
     """
 
     def __init__(
@@ -94,13 +94,11 @@ class Store:
         *,
         read_only: bool = False,
         commit_interval: float = 1.0,
-        validate: bool = True,
     ):
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
         self.path = folder / STORE_FILE_NAME
         self.read_only = read_only
         self._commit_interval = commit_interval
-        self._validate = validate
         self._lock = threading.RLock()
         self._writer_lock: WriterLock | None = None
         self._own_runs: set[str] = set()
@@ -239,21 +237,56 @@ class Store:
         self._check_writable()
         _check_source(source)
         received: dict[tuple[str, str], IngestedResource] = {}
-        derived: dict[str, Derived] = {}
+        patients: dict[str, list[str]] = {}  # content hash -> patient ids, for new content only
         for index, resource in enumerate(resources):
             ingested, parsed = ingest(resource, index)
             received[(ingested.resource_type, ingested.id)] = ingested
             if self._becomes_new_version(source, ingested):
-                derived[ingested.content_hash] = self._derive(parsed)
+                patients[ingested.content_hash] = sorted(patient_ids(parsed))
         with self._writing():
             run_doc_id = self._run_doc_id(run_id)
             fetched_at = fetched_at or utc_now()
-            counts = self._apply_page(source, received.values(), derived, run_id, request_url, fetched_at)
+            counts, new_versions = self._apply_page(source, received.values(), patients, run_id, request_url, fetched_at)
             if sync_state is not None:
                 self._put_sync_state(source, sync_state, run_id)
             self._add_to_run(run_doc_id, **counts)
             written = self._commit_if_due()
-        return PageResult(**counts, written=written)
+        return PageResult(**counts, written=written, new_versions=new_versions)
+
+    def record_findings(self, source: str, findings: Iterable[tuple[str, str, str, list[str]]]) -> int:
+        """Record R4 validation findings, given as (resourceType, id, content hash, findings); returns how many.
+
+        Findings are for the content they were made from: those for content that has been replaced since
+        are dropped. Written with the next due write, like a page.
+        """
+        with self._writing():
+            stored = self._documents(RESOURCES)
+            current: dict[int, list[str]] = {}
+            for resource_type, resource_id, content_hash, found in findings:
+                doc_id = self._by_type.get((source, resource_type), {}).get(resource_id)
+                if doc_id is not None and stored[str(doc_id)]["content_hash"] == content_hash:
+                    current[doc_id] = [str(finding) for finding in found]
+
+            def record(document: dict) -> None:
+                document["findings"] = current[self._by_type[(source, document["resource_type"])][document["id"]]]
+
+            self._tables[RESOURCES].update(record, doc_ids=list(current))
+            self._commit_if_due()
+            return len(current)
+
+    def unvalidated(self, source: str) -> list[StoredResource]:
+        """The current, not removed resources of `source` whose content has not been validated yet."""
+        with self._reading():
+            stored = self._documents(RESOURCES)
+            found = []
+            for (type_source, _), index in self._by_type.items():
+                if type_source != source:
+                    continue
+                for doc_id in index.values():
+                    document = stored[str(doc_id)]
+                    if document["findings"] is None and doc_id not in self._removed:
+                        found.append(StoredResource.from_document(document))
+            return found
 
     def mark_removed(
         self, source: str, resource_type: str, ids: Iterable[str], *, run_id: str, sync_state: SyncState | None = None
@@ -284,9 +317,8 @@ class Store:
     def _becomes_new_version(self, source: str, resource: IngestedResource) -> bool:
         """Whether storing `resource` makes a new version (new content, or back after removal).
 
-        Only then are its index fields derived: derivation (patient ids, and R4 validation at milliseconds
-        per resource) runs outside the lock, so readers in this process are not held up, and re-syncing
-        unchanged data stays cheap.
+        Only then are its index fields derived, outside the lock, so readers in this process are not held up,
+        and re-syncing unchanged data stays cheap.
         """
         with self._lock:
             doc_id = self._by_type.get((source, resource.resource_type), {}).get(resource.id)
@@ -295,24 +327,15 @@ class Store:
             current = self._documents(RESOURCES)[str(doc_id)]
             return current["content_hash"] != resource.content_hash or current["removed_at"] is not None
 
-    def _derive(self, parsed: dict) -> Derived:
-        findings = None
-        if self._validate:
-            # Imported here: fhir.resources takes 0.4 s to import, and a reading Store never validates.
-            from mirror.fhir.validation import validation_findings
-
-            findings = validation_findings(parsed)
-        return sorted(patient_ids(parsed)), findings
-
     def _apply_page(
         self,
         source: str,
         received: Iterable[IngestedResource],
-        derived: dict[str, Derived],
+        patients: dict[str, list[str]],
         run_id: str,
         request_url: str | None,
         fetched_at: str,
-    ) -> dict[str, int]:
+    ) -> tuple[dict[str, int], tuple[tuple[str, str, str], ...]]:
         stored = self._documents(RESOURCES)
         inserts: list[dict] = []
         replacements: dict[Key, dict] = {}
@@ -324,9 +347,8 @@ class Store:
             if current is not None and current["content_hash"] == resource.content_hash and current["removed_at"] is None:
                 unchanged += 1
                 continue
-            if resource.content_hash not in derived:  # another thread changed this resource meanwhile: rare
-                derived[resource.content_hash] = self._derive(orjson.loads(resource.text))
-            patients, findings = derived[resource.content_hash]
+            if resource.content_hash not in patients:  # another thread changed this resource meanwhile: rare
+                patients[resource.content_hash] = sorted(patient_ids(orjson.loads(resource.text)))
             document = {
                 "source": source,
                 "resource_type": resource.resource_type,
@@ -335,8 +357,8 @@ class Store:
                 "content_hash": resource.content_hash,
                 "version": 1 if current is None else current["version"] + 1,
                 "last_updated": resource.last_updated,
-                "patient_ids": patients,
-                "findings": findings,
+                "patient_ids": patients[resource.content_hash],
+                "findings": None,
                 "request_url": request_url,
                 "fetched_at": fetched_at,
                 "run_id": run_id,
@@ -364,7 +386,9 @@ class Store:
             self._index_resource(doc_id, stored[str(doc_id)])
         for doc_id, document in zip(history_ids, superseded):
             self._history_ids.setdefault(_key(document), []).append(doc_id)
-        return {"new": len(inserts), "changed": len(replacements), "unchanged": unchanged}
+        new_versions = tuple((document["resource_type"], document["id"], document["content_hash"])
+                             for document in (*inserts, *replacements.values()))
+        return {"new": len(inserts), "changed": len(replacements), "unchanged": unchanged}, new_versions
 
     def _put_sync_state(self, source: str, state: SyncState, run_id: str) -> None:
         document = {

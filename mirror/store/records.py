@@ -123,9 +123,14 @@ class SyncRun:
 
 @dataclass(frozen=True, slots=True)
 class PageResult:
-    """What one commit_page call did; `written` says whether it is on disk yet (see Store.commit_page)."""
+    """What one commit_page call did; `written` says whether it is on disk yet (see Store.commit_page).
+
+    `new_versions` names the resources stored as new content, as (resourceType, id, content hash): those
+    that need validating.
+    """
 
     new: int
     changed: int
     unchanged: int
     written: bool
+    new_versions: tuple[tuple[str, str, str], ...] = ()

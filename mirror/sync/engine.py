@@ -8,6 +8,9 @@ that finished leaves a high-water mark, and the next run asks only for what chan
 machine's. `--full` walks everything again and tombstones what the plan no longer has; a full sync cut short
 is finished by the next run (full_pass.py).
 
+New content is validated against the R4 models in worker processes while the walk goes on (validation.py);
+the run waits for the last findings before it reports how many records are invalid.
+
 Then the resources the member's records reference on the plan's own base (relative references, or absolute
 ones under its FHIR base) and that the store lacks are read one by one, a few levels deep.
 
@@ -63,6 +66,7 @@ from mirror.sync.report import (
 from mirror.sync.retry import RetryPolicy, http_date
 from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
 from mirror.sync.targets import EVERYTHING, Stream, sync_targets
+from mirror.sync.validation import BackgroundValidation
 
 REFERENCES = "$references"  # checkpoint key: complete once every reference of the stored records was looked up
 HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the last run: late commits on the plan
@@ -80,6 +84,7 @@ class SyncOptions:
     max_pages: int = MAX_PAGES
     requests_per_minute: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    validate: bool = True
 
 
 def sync_plans(
@@ -126,6 +131,7 @@ class _PlanSync:
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
         self.full_pass: FullPass | None = None
+        self.validation = BackgroundValidation() if options.validate else None
 
     # ----- the run
 
@@ -134,13 +140,18 @@ class _PlanSync:
         self.run_id = self.store.begin_run(self.name)
         self.report.run_id, self.report.started_at = self.run_id, utc_now()
         try:
-            self._sync()
-        except ReconnectNeeded as refused:
-            self.report.reconnect_needed = True
-            self.report.errors.append(str(refused))
-            mark_reconnect_needed(self.client.data_dir, self.name)
-        except (ConnectError, FetchFailed, _Stop) as error:
-            self.report.errors.append(str(error))
+            try:
+                self._sync()
+            except ReconnectNeeded as refused:
+                self.report.reconnect_needed = True
+                self.report.errors.append(str(refused))
+                mark_reconnect_needed(self.client.data_dir, self.name)
+            except (ConnectError, FetchFailed, _Stop) as error:
+                self.report.errors.append(str(error))
+            self._finish_validation()
+        finally:
+            if self.validation is not None:
+                self.validation.close()
         self._count_types()
         self.report.status = self._outcome()
         run = self.store.finish_run(self.run_id, status=self.report.status, errors=self.report.errors)
@@ -156,6 +167,8 @@ class _PlanSync:
             raise _Stop(f"{self.name}: the plan did not say which patient record it granted; "
                         f"run: mirror connect {self.name} ...")
         self.full_pass = self._full_pass()
+        if self.validation is not None:
+            self.validation.submit_stored(self.store.unvalidated(self.name))  # left by a run cut short
         statement, mark = self._capabilities()
         token = self.client.token
         targets = sync_targets(statement, base=self.base, patient_id=patient_id, scope=token.scope,
@@ -276,7 +289,11 @@ class _PlanSync:
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]
-        self.store.commit_page(self.name, received, run_id=self.run_id, request_url=page.url, sync_state=state)
+        result = self.store.commit_page(self.name, received, run_id=self.run_id, request_url=page.url, sync_state=state)
+        if self.validation is not None:
+            texts = {(resource.resource_type, resource.id): resource.text for resource in page.resources}
+            self.validation.submit((content, texts[content[:2]]) for content in result.new_versions)
+            self._record_findings(self.validation.ready())
         for resource in page.resources:
             self.received.setdefault(resource.resource_type, set()).add(resource.id)
             self.walk_of_type.setdefault(resource.resource_type, walk_key)
@@ -309,6 +326,20 @@ class _PlanSync:
             return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status)
         return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status,
                          full_pass=self.full_pass.pass_id, seen=self.full_pass.seen_by(walk_key))
+
+    def _record_findings(self, findings: list) -> None:
+        if findings:
+            self.store.record_findings(self.name, findings)
+
+    def _finish_validation(self) -> None:
+        """Wait for the findings still out; say what is left unvalidated, which the next run validates."""
+        if self.validation is not None:
+            self._record_findings(self.validation.rest())
+            if self.validation.failure is not None:
+                self.report.notes.append(self.validation.failure)
+        left = len(self.store.unvalidated(self.name))
+        if left:
+            self.report.notes.append(f"{left} records are not validated yet; the next sync validates them")
 
     def _put_state(self, state: SyncState) -> None:
         self.store.commit_page(self.name, [], run_id=self.run_id, sync_state=state)

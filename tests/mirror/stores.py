@@ -27,7 +27,7 @@ def member_records(patient: str = MEMBER1) -> dict[tuple[str, str], str]:
 
 def fill(data_dir: Path, source: str, texts: Iterable[str | bytes | dict]) -> None:
     """Store `texts` from `source` in one run, on disk at once (validation off: these are known R4)."""
-    with Store(data_dir, commit_interval=0, validate=False) as store:
+    with Store(data_dir, commit_interval=0) as store:
         run_id = store.begin_run(source)
         store.commit_page(source, list(texts), run_id=run_id)
         store.finish_run(run_id)
@@ -35,7 +35,7 @@ def fill(data_dir: Path, source: str, texts: Iterable[str | bytes | dict]) -> No
 
 def remove(data_dir: Path, source: str, resource_type: str, *ids: str) -> None:
     """Tombstone resources, as a full sync does when the plan no longer has them."""
-    with Store(data_dir, commit_interval=0, validate=False) as store:
+    with Store(data_dir, commit_interval=0) as store:
         run_id = store.begin_run(source)
         store.mark_removed(source, resource_type, ids, run_id=run_id)
         store.finish_run(run_id)

@@ -43,7 +43,7 @@ def test_the_api_serves_what_another_writer_commits_without_a_restart(tmp_path):
         base = f"{server.url}/fhir"
         assert requests.get(f"{base}/Observation", timeout=10).json()["total"] == 3
         assert requests.get(f"{base}/Observation/late-0", timeout=10).status_code == 404
-        with Store(tmp_path, commit_interval=0, validate=False) as writer:  # the API holds no lock to wait for
+        with Store(tmp_path, commit_interval=0) as writer:  # the API holds no lock to wait for
             run_id = writer.begin_run("demo")
             writer.commit_page("demo", observations(2, prefix="late"), run_id=run_id)
             assert eventually(lambda: requests.get(f"{base}/Observation/late-0", timeout=10).status_code == 200)

@@ -21,7 +21,7 @@ def _mirror(data_dir, *arguments) -> subprocess.CompletedProcess:
 def _filled_store(data_dir) -> None:
     """member1's records, then one more record whose commit is the newest generation (the backup lacks it)."""
     fill(data_dir, "demo", member_records().values())
-    with Store(data_dir, commit_interval=0, validate=False) as store:
+    with Store(data_dir, commit_interval=0) as store:
         run_id = store.begin_run("demo")
         store.commit_page("demo", [EXTRA], run_id=run_id)
 

@@ -102,6 +102,8 @@ def test_sync_holds_exactly_the_member_records_byte_for_byte(payer, connected, o
     assert held(connected) == payer.records()
     assert sum(row.new for row in report.types.values()) == len(payer.records())
     assert all(row.invalid == 0 for row in report.types.values())
+    with Store(connected, read_only=True) as store:  # each record validated, beside the downloads, and valid
+        assert all(stored.findings == () for kind in store.counts("demo") for stored in store.search(kind, source="demo"))
     again = sync(connected, **options)
     assert again.status == "complete"
     assert all(row.new == row.changed == 0 for row in again.types.values())

@@ -413,6 +413,25 @@ def test_refused_everything_falls_back_to_searches(canned):
     assert set(canned.held()) == {("Patient", "p1"), ("ExplanationOfBenefit", "e1"), ("ExplanationOfBenefit", "e2")}
 
 
+def test_records_the_r4_models_reject_are_kept_and_counted_and_a_skipped_validation_is_caught_up(canned):
+    """Validation (in worker processes, beside the downloads) never drops a record: the canned EOBs lack
+    required elements, so they are stored, counted invalid, and their findings kept. A run without
+    validation leaves its records unvalidated and says so; the next run validates them first."""
+    _plan_with_eobs(canned, pages=1)
+    unchecked = canned.sync(use_everything=False, validate=False)
+    assert unchecked.status == "complete" and unchecked.types["ExplanationOfBenefit"].invalid == 0
+    assert "3 records are not validated yet; the next sync validates them" in unchecked.notes
+
+    checked = canned.sync(use_everything=False)
+    assert checked.types["ExplanationOfBenefit"].invalid == 2 and checked.types["Patient"].invalid == 0
+    assert not any("not validated" in note for note in checked.notes)
+    with Store(canned.data_dir, read_only=True) as store:
+        assert store.unvalidated("canned") == []
+        assert "insurer: Field required" in store.get("canned", "ExplanationOfBenefit", "e1").findings
+        assert store.get("canned", "Patient", "p1").findings == ()
+    assert set(canned.held()) == {("Patient", "p1"), ("ExplanationOfBenefit", "e1"), ("ExplanationOfBenefit", "e2")}
+
+
 def test_referenced_resources_are_fetched_from_the_plan_base_only(canned):
     """Relative references and absolute ones under the plan's base are read; others are left alone."""
     canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit"))

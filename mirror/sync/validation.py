@@ -1,0 +1,132 @@
+"""R4 validation of a sync's new records in worker processes, beside the downloads rather than between them.
+
+fhir.resources validates a CARIN EOB in 3 to 5 ms, several times what downloading and storing it costs, so
+validating each page before fetching the next made validation most of a sync's time. Instead the new content
+of each committed page goes to worker processes (their own interpreters, so the work runs on other cores
+while this one fetches and stores) and the findings go to the store as they come back, in the writes of
+the pages that follow. Records are stored first and never wait for their findings. A run cut short leaves
+some content unvalidated (findings None) and the next run validates that first.
+
+Workers ignore Ctrl-C (the sync handles it and shuts them down) and exit when the sync's process ends, even
+when it is killed. They are started with `spawn`, never `fork`: the sync can run in a process that has
+other threads (a server, a test), and a forked child inherits their locks in whatever state they are in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Iterable
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
+
+import orjson
+
+from mirror.store import StoredResource
+
+Content = tuple[str, str, str]  # (resourceType, id, content hash)
+Findings = tuple[str, str, str, list[str]]  # what Store.record_findings takes
+BATCH = 50  # resources per task: big enough to make the hand-over cheap, small enough to spread the work
+MOST_WORKERS = 4
+
+
+def worker_count() -> int:
+    """One worker per core beyond the one the sync runs on: at least one, at most MOST_WORKERS."""
+    return max(1, min(MOST_WORKERS, (os.cpu_count() or 2) - 1))
+
+
+class BackgroundValidation:
+    """Validation tasks in flight; the pool starts with the first task, so a sync with nothing new has none.
+
+    `failure` says why validation stopped, if it did (a worker died); what it had not validated stays
+    unvalidated for the next sync.
+    """
+
+    def __init__(self, workers: int | None = None):
+        self._workers = workers or worker_count()
+        self._pool: ProcessPoolExecutor | None = None
+        self._running: list[tuple[list[Content], Future]] = []
+        self.failure: str | None = None
+
+    def submit(self, contents: Iterable[tuple[Content, str]]) -> None:
+        """Validate each (content, JSON text) pair."""
+        contents = list(contents)
+        for start in range(0, len(contents), BATCH):
+            if self.failure is not None:
+                return
+            batch = contents[start:start + BATCH]
+            try:
+                future = self._started().submit(_findings, [text for _, text in batch])
+            except (BrokenProcessPool, OSError) as error:
+                self._fail(error)
+                return
+            self._running.append(([content for content, _ in batch], future))
+
+    def submit_stored(self, stored: Iterable[StoredResource]) -> None:
+        self.submit(((resource.resource_type, resource.id, resource.content_hash), resource.text)
+                    for resource in stored)
+
+    def ready(self) -> list[Findings]:
+        """The findings of the tasks finished so far, without waiting for the others."""
+        return self._collect(wait_for_all=False)
+
+    def rest(self) -> list[Findings]:
+        """The findings of every task still out, once they are all done."""
+        return self._collect(wait_for_all=True)
+
+    def close(self) -> None:
+        """Stop the workers; tasks not started yet are dropped (their content stays unvalidated)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._running = []
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_prepare_worker)
+        return self._pool
+
+    def _collect(self, *, wait_for_all: bool) -> list[Findings]:
+        found: list[Findings] = []
+        still_running = []
+        for contents, future in self._running:
+            if not wait_for_all and not future.done():
+                still_running.append((contents, future))
+                continue
+            try:
+                results = future.result()
+            except (BrokenProcessPool, CancelledError, OSError) as error:
+                self._fail(error)
+                return found
+            found.extend((*content, findings) for content, findings in zip(contents, results))
+        self._running = still_running
+        return found
+
+    def _fail(self, error: BaseException) -> None:
+        self.failure = f"R4 validation stopped ({type(error).__name__}: {error})"[:300]
+        self.close()
+
+
+def _findings(texts: list[str]) -> list[list[str]]:
+    """In a worker: the findings of each text. Imported here, so that the sync itself never pays the 0.4 s
+    that importing fhir.resources costs."""
+    from mirror.fhir.validation import validation_findings
+
+    return [validation_findings(orjson.loads(text)) for text in texts]
+
+
+def _prepare_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    """A pool's workers wait for tasks forever; one whose sync was killed would wait on as an orphan."""
+    wait([sentinel])
+    os._exit(0)
