@@ -24,7 +24,10 @@ the ratio is printed both with it (as shipped) and without it (the engine agains
 pages `$everything` by offset over the member's whole record, so its cost per page grows with the record:
 the data-scaling line also compares client-side time (total less time waiting for answers).
 
-    .venv/bin/python bench/sync.py [--claims 650,6500] [--counts 10,100]
+`--latency S` delays every answer of the mock by S seconds (its latency fault), as a payer across the
+internet does: the sync validates while it waits for the next page, the baseline only waits.
+
+    .venv/bin/python bench/sync.py [--claims 650,6500] [--counts 10,100] [--latency 0.2]
 """
 
 import argparse
@@ -142,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", default="650,6500", help="EOBs of the member of each plan (default %(default)s)")
     parser.add_argument("--counts", default="10,100", help="page sizes (_count) to try (default %(default)s)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the mock waits before each answer")
     args = parser.parse_args()
     claim_counts = [int(value) for value in args.claims.split(",")]
     page_sizes = [int(value) for value in args.counts.split(",")]
@@ -150,6 +154,11 @@ def main() -> None:
         generate_plans(fixtures, claim_counts)
         mock, mock_url = start_mock(fixtures)
         try:
+            if args.latency:
+                for claims in claim_counts:
+                    requests.post(f"{mock_url}/_admin/faults", timeout=10, json={
+                        "system_id": f"bench{claims}", "latency": {"seconds": args.latency}}).raise_for_status()
+                print(f"every answer of the mock waits {args.latency:g} s")
             warm_up(mock_url, min(claim_counts), max(page_sizes))
             results = []
             for claims in claim_counts:

@@ -1,0 +1,90 @@
+"""Background R4 validation (mirror/sync/validation.py) with real worker processes: findings come back for
+each content, a dead worker stops validation without losing what came back, and workers never outlive a
+killed sync."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from mirror.sync.validation import BackgroundValidation
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+PATIENT = {"resourceType": "Patient", "id": "p1"}
+OBSERVATION = {"resourceType": "Observation", "id": "o1"}  # status and code are required
+
+
+def content(resource: dict, number: int) -> tuple[tuple[str, str, str], str]:
+    return (resource["resourceType"], resource["id"], f"hash-{number}"), orjson.dumps(resource).decode()
+
+
+def test_findings_come_back_for_each_content():
+    validation = BackgroundValidation(workers=1)
+    try:
+        validation.submit([content(PATIENT, 1), content(OBSERVATION, 2)] * 30)  # two tasks
+        found = validation.ready() + validation.rest()
+    finally:
+        validation.close()
+    assert len(found) == 60 and validation.failure is None
+    by_hash = {content_hash: findings for _, _, content_hash, findings in found}
+    assert by_hash["hash-1"] == []
+    assert "code: Field required" in by_hash["hash-2"]
+    assert validation.rest() == []
+
+
+def test_a_worker_that_dies_stops_validation_and_says_so():
+    validation = BackgroundValidation(workers=1)
+    try:
+        validation.submit([content(PATIENT, 1)])
+        assert len(validation.rest()) == 1
+        for worker in multiprocessing.active_children():
+            os.kill(worker.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        validation.submit([content(OBSERVATION, number) for number in range(200)])
+        assert validation.rest() == []
+    finally:
+        validation.close()
+    assert validation.failure.startswith("R4 validation stopped (BrokenProcessPool")
+    validation.submit([content(PATIENT, 3)])  # a stopped validation takes no more work
+    assert validation.rest() == []
+
+
+KILLED_SYNC = """
+import multiprocessing, sys, time
+from mirror.sync.validation import BackgroundValidation
+validation = BackgroundValidation(workers=2)
+validation.submit([(("Patient", str(n), str(n)), '{"resourceType":"Patient","id":"p"}') for n in range(5000)])
+while len(multiprocessing.active_children()) < 2:
+    time.sleep(0.05)
+print(" ".join(str(child.pid) for child in multiprocessing.active_children()), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads process states from /proc")
+def test_workers_exit_when_the_sync_that_started_them_is_killed():
+    """A killed sync's pool cannot shut its workers down; they notice their parent is gone and exit."""
+    sync = subprocess.Popen([sys.executable, "-c", KILLED_SYNC], cwd=REPOSITORY, stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in sync.stdout.readline().split()]
+    assert len(workers) >= 2
+    sync.send_signal(signal.SIGKILL)
+    sync.wait()
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for a parent that is gone (init reaps those)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
