@@ -235,19 +235,20 @@ class _PlanSync:
         return outcome
 
     def _starting_point(self, stream: Stream, state: SyncState | None, mark: str) -> tuple[str | None, str, str]:
-        """(first URL, the mark this walk leaves when it ends, mode) from the walk's checkpoint; no URL for a
-        walk that the full sync this run continues has finished."""
-        if self.full_pass is not None:
-            if self.full_pass.owns(state) and state.status == COMPLETE:
-                return None, state.high_water or mark, "finished earlier"
-            if self.full_pass.owns(state) and state.status in RESUMABLE and state.next_url and is_on_base(state.next_url, self.base):
-                return state.next_url, state.high_water or mark, "resumed"
+        """(first URL, the mark this walk leaves when it ends, mode) from the walk's checkpoint.
+
+        A full sync starts every walk afresh, except the walks of a full sync this run continues: those
+        resume, or, finished, ask for what changed since (the ids they return join those seen), or, on a
+        plan that cannot say what changed, are done (no URL).
+        """
+        if state is None or (self.full_pass is not None and not self.full_pass.owns(state)):
             return stream.url, mark, "full"
-        if state is not None:
-            if state.status in RESUMABLE and state.next_url and is_on_base(state.next_url, self.base):
-                return state.next_url, state.high_water or mark, "resumed"
-            if state.status == COMPLETE and state.high_water and stream.since:
-                return stream.changed_since_url(state.high_water), mark, "incremental"
+        if state.status in RESUMABLE and state.next_url and is_on_base(state.next_url, self.base):
+            return state.next_url, state.high_water or mark, "resumed"
+        if state.status == COMPLETE and state.high_water and stream.since:
+            return stream.changed_since_url(state.high_water), mark, "incremental"
+        if state.status == COMPLETE and self.full_pass is not None:
+            return None, state.high_water or mark, "finished earlier"
         return stream.url, mark, "full"
 
     def _pages(self, stream: Stream, walk: StreamReport, start: str, mark: str) -> str:
@@ -406,8 +407,8 @@ class _PlanSync:
             return False
         if resource_id in self.received.get(resource_type, ()):
             return False
-        if self.full_pass is not None:
-            return True  # held but not received: read it, to know whether the plan still has it
+        if self.full_pass is not None:  # held but not received: read it, to know whether the plan still has it
+            return not self.full_pass.has_seen(resource_type, resource_id)
         stored = self.store.get(self.name, resource_type, resource_id)
         return stored is None or stored.removed
 

@@ -48,6 +48,9 @@ class FullPass:
         """What a walk's next checkpoint records: a copy, since the checkpoint is staged until written."""
         return {resource_type: list(ids) for resource_type, ids in self._seen.get(walk_key, {}).items()}
 
+    def has_seen(self, resource_type: str, resource_id: str) -> bool:
+        return any(resource_id in walk.get(resource_type, ()) for walk in self._seen.values())
+
     def seen_ids(self, resource_type: str) -> set[str]:
         """Every id of `resource_type` any walk has received in this full sync."""
         return {resource_id for walk in self._seen.values() for resource_id in walk.get(resource_type, ())}

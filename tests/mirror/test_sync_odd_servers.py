@@ -312,6 +312,30 @@ def test_a_page_that_is_not_json_fails_its_walk_and_the_next_sync_resumes_there(
     assert sorted(key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit") == [f"e{n}" for n in range(1, 7)]
 
 
+def test_a_full_sync_cut_short_is_finished_later_without_walking_again_what_it_finished(canned):
+    """SY-7 for --full, on a plan that cannot say what changed: the next run does not walk again the search
+    the full sync finished, resumes the broken one at its page, and only then tombstones what is gone."""
+    _plan_with_eobs(canned, pages=3)
+    assert canned.sync(use_everything=False).status == "complete"  # e1 to e6
+    broken = [True]
+    _plan_with_eobs(canned, pages=2, breaker=lambda n: fhir(b"<html>oops</html>") if n == 2 and broken[0] else None)
+    cut_short = canned.sync(use_everything=False, full=True)
+    assert cut_short.status == "partial" and not cut_short.removals_reconciled
+    assert "removals were not checked, since the sync is incomplete" in cut_short.notes
+
+    broken[0] = False
+    del canned.seen[:]
+    finished = canned.sync(use_everything=False)
+    assert finished.status == "complete" and finished.removals_reconciled
+    assert finished.streams["Patient"].mode == "finished earlier"
+    assert finished.streams["ExplanationOfBenefit"].mode == "resumed"
+    assert [path for path, _, _ in canned.api_requests()] == ["/fhir/ExplanationOfBenefit"]
+    with Store(canned.data_dir, read_only=True) as store:
+        assert {stored.id for stored in store.search("ExplanationOfBenefit", source="canned", include_removed=True)
+                if stored.removed} == {"e5", "e6"}
+    assert sorted(key[1] for key in canned.held()) == ["e1", "e2", "e3", "e4", "p1"]
+
+
 def _plan_with_expiring_cursors(canned, stale_answer):
     """Three pages of EOBs whose next links carry a paging cursor; `canned.cursor` is the one the plan serves
     now, and a link with any other cursor gets `stale_answer`. Page 2 of cursor "a" breaks the first sync."""
