@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from mirror.fhir.capability import capability_statement
 from mirror.fhir.compartment import FALLBACK_PATHS, PATIENT_COMPARTMENT
-from mirror.fhir.everything import answer_everything, parse_everything
+from mirror.fhir.everything import answer_everything, by_type, parse_everything
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import reference_target
@@ -211,7 +211,7 @@ def _everything(source: str, base_url: str, patient_id: str) -> Response:
     try:
         everything = parse_everything(request.args.items(multi=True), default_count=DEFAULT_COUNT,
                                       max_count=MAX_COUNT)
-        body = answer_everything(everything, _patient_records(source, patient_id), base_url=base_url,
+        body = answer_everything(everything, by_type(_patient_records(source, patient_id)), base_url=base_url,
                                  patient_id=patient_id)
     except SearchError as error:
         raise FhirError(400, f"Bad $everything parameter: {error}") from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from mirror.fhir.dates import element_range
 from mirror.fhir.everything import answer_everything, parse_everything
 from mirror.fhir.scopes import allows_read
 from mirror.fhir.search import SearchError, parse_search
@@ -85,8 +84,14 @@ class _MemberView:
             return None
         return self.data.get(resource_type, resource_id)
 
-    def of_type(self, resource_type: str) -> list[StoredResource]:
-        return [self.data.resources[key] for key in self.keys if key[0] == resource_type]
+    def of_type(self, resource_type: str) -> tuple[StoredResource, ...]:
+        return self.data.readable_by_type(self.token.patient_id).get(resource_type, ())
+
+    def by_type(self) -> dict[str, tuple[StoredResource, ...]]:
+        """Every type the token's scopes allow, each type's resources in id order, as `$everything` pages them."""
+        readable = self.data.readable_by_type(self.token.patient_id)
+        return {resource_type: held for resource_type, held in readable.items()
+                if allows_read(self.token.scope, resource_type)}
 
 
 def _member_view(system_id: str | None, resource_type: str) -> tuple[Plan, TokenRecord, _MemberView]:
@@ -144,18 +149,17 @@ def _read(view, resource_type: str, resource_id: str) -> Response:
     stored = view.get(resource_type, resource_id)
     if stored is None:
         raise FhirError(404, f"{resource_type}/{resource_id} is not known.")
-    meta = stored.resource.get("meta") or {}
-    version = meta.get("versionId")
-    last_updated = element_range(meta.get("lastUpdated"))
+    version = (stored.resource.get("meta") or {}).get("versionId")
     return resource_response(stored.text, etag=version if isinstance(version, str) else None, weak=True,
-                             last_modified=last_updated.start if last_updated is not None else None)
+                             last_modified=stored.last_updated)
 
 
 def _search(plan: Plan, resource_type: str, view, base_url: str) -> Response:
     try:
         search = parse_search(resource_type, request.args.items(multi=True), default_count=plan.paging.default_count,
                               max_count=plan.paging.max_count, strict=prefers_strict_handling())
-        body = answer_search(search, view.of_type(resource_type), base_url=base_url, resolve=view.get)
+        body = answer_search(search, view.of_type(resource_type), base_url=base_url, resolve=view.get,
+                             in_id_order=True)
     except SearchError as error:
         raise FhirError(400, str(error)) from None
     return fhir_response(body)
@@ -166,8 +170,8 @@ def _everything(plan: Plan, token: TokenRecord, view: _MemberView, base_url: str
     try:
         everything = parse_everything(request.args.items(multi=True), default_count=plan.paging.default_count,
                                       max_count=EVERYTHING_MAX_COUNT)
-        held = [view.data.resources[key] for key in view.keys if allows_read(token.scope, key[0])]
-        body = answer_everything(everything, held, base_url=base_url, patient_id=token.patient_id)
+        body = answer_everything(everything, view.by_type(), base_url=base_url, patient_id=token.patient_id,
+                                 changed_at=lambda stored: stored.last_updated)
     except SearchError as error:
         raise FhirError(400, f"Bad $everything parameter: {error}") from None
     return fhir_response(body)

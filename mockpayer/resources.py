@@ -11,11 +11,20 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
+from mirror.fhir import everything
 from mirror.fhir.compartment import patient_ids
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
-from mirror.fhir.raw_json import ParsedDocument, RawJsonError, parse_keeping_entry_texts, resolve_urns
+from mirror.fhir.raw_json import (
+    ParsedDocument,
+    RawJsonError,
+    parse_keeping_entry_texts,
+    references_in_text,
+    resolve_urns,
+)
 from mirror.fhir.references import iter_references, reference_target
 from mirror.fhir.validation import validation_findings
 
@@ -42,6 +51,11 @@ class StoredResource:
     def key(self) -> Key:
         return self.resource["resourceType"], self.resource["id"]
 
+    @cached_property
+    def last_updated(self) -> datetime | None:
+        """`meta.lastUpdated`, read once: `$everything?_since` asks it of a member's every record on every page."""
+        return everything.last_updated(self)
+
 
 @dataclass
 class ResourceSet:
@@ -51,13 +65,21 @@ class ResourceSet:
     problems: list[Problem] = field(default_factory=list)
     _by_type: dict[str, dict[str, StoredResource]] = field(default_factory=lambda: defaultdict(dict))
     _compartments: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))
+    # Worked out on first use and kept until `add` changes the set (a new day of records is a new set,
+    # scenarios.next_day), so that each page of a search or `$everything` costs the page, not the whole record.
+    _in_id_order: dict[str, tuple[StoredResource, ...]] = field(default_factory=dict)
     _reach: dict[str, frozenset[Key]] = field(default_factory=dict)
+    _reach_by_type: dict[str, dict[str, tuple[StoredResource, ...]]] = field(default_factory=dict)
 
     def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
         return self.resources.get((resource_type, resource_id))
 
-    def of_type(self, resource_type: str) -> list[StoredResource]:
-        return list(self._by_type.get(resource_type, {}).values())
+    def of_type(self, resource_type: str) -> tuple[StoredResource, ...]:
+        """The type's resources in id order, the order a search pages them in."""
+        if resource_type not in self._in_id_order:
+            found = self._by_type.get(resource_type, {})
+            self._in_id_order[resource_type] = tuple(found[resource_id] for resource_id in sorted(found))
+        return self._in_id_order[resource_type]
 
     def types(self) -> list[str]:
         return sorted(resource_type for resource_type, found in self._by_type.items() if found)
@@ -78,15 +100,23 @@ class ResourceSet:
             own = self._compartments.get(patient_id, set())
             reachable = set(own)
             for key in own:
-                for target in _targets(self.resources[key].resource):
+                for target in _targets(self.resources[key].text):
                     stored = self.resources.get(target)
                     if stored is not None and not patient_ids(stored.resource):
                         reachable.add(target)
             self._reach[patient_id] = frozenset(reachable)
         return self._reach[patient_id]
 
+    def readable_by_type(self, patient_id: str) -> dict[str, tuple[StoredResource, ...]]:
+        """`readable_by`'s resources by type, each type's in id order (`everything.by_type`)."""
+        if patient_id not in self._reach_by_type:
+            readable = (self.resources[key] for key in self.readable_by(patient_id))
+            self._reach_by_type[patient_id] = everything.by_type(readable)
+        return self._reach_by_type[patient_id]
+
     def add(self, stored: StoredResource) -> None:
-        self._reach.clear()
+        for derived in (self._in_id_order, self._reach, self._reach_by_type):
+            derived.clear()
         previous = self.resources.pop(stored.key, None)
         if previous is not None:
             self.problems.append(Problem(stored.file, f"{stored.key[0]}/{stored.key[1]} also in {previous.file}; "
@@ -99,8 +129,10 @@ class ResourceSet:
             self._compartments[patient].add(stored.key)
 
 
-def _targets(resource: dict) -> set[Key]:
-    return {target for target in map(reference_target, iter_references(resource)) if target is not None}
+def _targets(resource_text: str) -> set[Key]:
+    """What a resource refers to, read from its text: walking the parsed resource costs 15x more, seconds for a
+    member with thousands of claims on the first request after each start or new day."""
+    return {target for target in map(reference_target, references_in_text(resource_text)) if target is not None}
 
 
 def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None) -> ResourceSet:

@@ -35,9 +35,11 @@ def answer_search(
     *,
     base_url: str,
     resolve: Callable[[str, str], Held | None],
+    in_id_order: bool = False,
 ) -> bytes:
     """The searchset page `search` asks for, from `candidates` of the searched type. `base_url` is the FHIR
-    base as the request saw it.
+    base as the request saw it. `in_id_order`: the candidates come in id order, the order of a search without
+    `_sort`, so they need no sorting (a caller that keeps them so pays per page for matching at most).
 
     Raises SearchError (via `page_offset`) for a page token that belongs to another query.
     """
@@ -47,6 +49,8 @@ def answer_search(
     if search.sort:
         order = sort_key(search)
         found = sorted(candidates, key=lambda held: order(held.resource))
+    elif in_id_order:
+        found = list(candidates)
     else:
         found = sorted(candidates, key=lambda held: held.key[1])  # sort_key's own order: by id
     search_url = f"{base_url}/{search.resource_type}"

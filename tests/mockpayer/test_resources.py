@@ -2,7 +2,7 @@
 
 import json
 
-from mockpayer.resources import load_resources
+from mockpayer.resources import StoredResource, load_resources
 
 PATIENT = {"resourceType": "Patient", "id": "-p.1", "name": [{"text": "Zoë"}]}
 
@@ -69,3 +69,22 @@ def test_bad_input_is_reported_and_the_rest_served(tmp_path):
     assert {problem.file for problem in loaded.problems} == {
         "broken.json", "array.json", "no-type.json", "bad-id.json", "deep.json", "latin1.json"}
     assert all(problem.severity == "error" for problem in loaded.problems)
+
+
+def test_ordered_views_are_in_id_order_and_follow_every_add(tmp_path):
+    """`of_type` and `readable_by_type` are kept between requests; adding a resource must show in both."""
+    claims = [{"resourceType": "Claim", "id": claim_id, "patient": {"reference": "Patient/p2"},
+               "provider": {"reference": "Organization/o1"}} for claim_id in ("c3", "c1")]
+    resources = [{**PATIENT, "id": "p2"}, *claims, {"resourceType": "Organization", "id": "o1"}]
+    _write(tmp_path, "p.ndjson", "\n".join(json.dumps(resource) for resource in resources))
+    loaded = load_resources(tmp_path)
+    assert [stored.key for stored in loaded.of_type("Claim")] == [("Claim", "c1"), ("Claim", "c3")]
+    readable = loaded.readable_by_type("p2")
+    assert {resource_type: [stored.key[1] for stored in found] for resource_type, found in readable.items()} == \
+        {"Claim": ["c1", "c3"], "Organization": ["o1"], "Patient": ["p2"]}
+    assert loaded.readable_by_type("p2") is readable  # kept, not worked out again
+
+    later = {**claims[0], "id": "c2"}
+    loaded.add(StoredResource(json.dumps(later), later, "later.json"))
+    assert [stored.key[1] for stored in loaded.of_type("Claim")] == ["c1", "c2", "c3"]
+    assert [stored.key[1] for stored in loaded.readable_by_type("p2")["Claim"]] == ["c1", "c2", "c3"]

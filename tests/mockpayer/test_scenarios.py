@@ -1,10 +1,12 @@
 """Days of a plan's records (mockpayer/scenarios.py) and their /_admin controls, through Flask's test client:
-the folder layout and its refusals, what an advance serves, and who may ask for one."""
+the folder layout and its refusals, what an advance serves, and who may ask for one; and, over HTTP, a member's
+pages across an advance."""
 
 import json
 import shutil
 
 import pytest
+import requests
 
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
@@ -110,3 +112,39 @@ def test_mockpayer_check_reports_each_later_day(plans, capsys):
     (plans / "demoplan" / "days" / "2" / "removed.json").write_text('["Patient/nobody"]')
     assert main(["check", str(plans / "demoplan")]) == 2
     assert "removes Patient/nobody" in capsys.readouterr().err
+
+
+def _walk(url: str, headers: dict) -> list[dict]:
+    """Every resource of a paged searchset, in the order served, following `next` links."""
+    resources = []
+    while url:
+        body = requests.get(url, headers=headers, timeout=10).json()
+        resources += [entry["resource"] for entry in body.get("entry", [])]
+        url = next((link["url"] for link in body["link"] if link["relation"] == "next"), None)
+    return resources
+
+
+def test_a_members_pages_after_an_advance_are_the_new_days_though_the_old_days_were_served(mock_payer):
+    """The mock keeps each member's records ordered between requests (resources.ResourceSet): an advance must
+    leave none of yesterday's behind, in `$everything` (with or without `_since`) or in a search."""
+    tokens = mock_payer.login("member1")
+    base = mock_payer.plans["demoplan"].fhir_base
+    everything = f"{base}/Patient/{tokens.patient}/$everything?_count=7"
+
+    def served_now(url):
+        return [(resource["resourceType"], resource["id"], resource) for resource in _walk(url, tokens.headers)]
+
+    def expected():
+        return [(*key.split("/"), json.loads(text)) for key, text in mock_payer.records("member1").items()]
+
+    def claims(records):
+        return [record for record in records if record[0] == "ExplanationOfBenefit"]
+
+    for _ in range(2):  # day 1, then day 2 after pages of day 1 were served
+        assert served_now(everything) == expected()
+        assert served_now(f"{base}/ExplanationOfBenefit?_count=3") == claims(expected())
+        moved_at = fhir_instant(mock_payer.clock.now())
+        changes = mock_payer.advance_day("demoplan")["demoplan"]
+    touched = {tuple(reference.split("/")) for reference in changes["new"] + changes["changed"]}
+    since_day_three = {(record[0], record[1]) for record in served_now(f"{everything}&_since={moved_at}")}
+    assert since_day_three and since_day_three == touched & {(record[0], record[1]) for record in expected()}
