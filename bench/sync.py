@@ -20,9 +20,9 @@ Targets (issue 5) and how they are read here: a full sync within 1.5x the baseli
 within 11x the time; a no-change incremental sync costing at most 5 % of the full sync's time (the issue's
 "within 5 % of the full sync" cannot mean "as slow as a full sync", which would make incremental pointless).
 R4 validation with fhir.resources costs several ms per EOB, many times a page's download and parse, so
-the ratio is printed both with it (as shipped) and without it (the engine against the baseline). The mock
-pages `$everything` by offset over the member's whole record, so its cost per page grows with the record:
-the data-scaling line also compares client-side time (total less time waiting for answers).
+the ratio is printed both with it (as shipped: in worker processes beside the downloads) and without it
+(the engine against the baseline). The data-scaling line also compares client-side time (total less time
+waiting for answers), which the mock's own speed does not touch.
 
 `--latency S` delays every answer of the mock by S seconds (its latency fault), as a payer across the
 internet does: the sync validates while it waits for the next page, the baseline only waits.
