@@ -28,6 +28,30 @@ def test_entry_texts_are_cut_verbatim_while_parsing_once():
     assert [json.loads(t) if t else None for t in texts] == [e.get("resource") for e in parsed["entry"]]
 
 
+COMPACT = ('{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"resourceType":"Patient","id":"p",'
+           '"name":[{"text":"Ángela"}],"x":2.5}},{"fullUrl":"urn:x"},7,{"resource":{"resourceType":"Coverage","id":"c"}}]}')
+
+
+@pytest.mark.parametrize("text", [
+    COMPACT,
+    COMPACT.replace('"x":2.5', '"x":2.50'),  # a number orjson would write otherwise
+    COMPACT.replace("Á", "\\u00c1"),  # an escape orjson would not write
+    COMPACT.replace('"id":"p",', '"id":"p", '),  # a space
+    COMPACT.replace('"id":"c"', '"id":"x","id":"c"'),  # a repeated key: the last one counts, as in any parser
+    COMPACT.replace('"x":2.5', '"x":123456789012345678901234567890'),  # beyond what orjson reads
+], ids=["compact", "trailing-zero", "escape", "space", "repeated-key", "big-integer"])
+def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
+    """Compact or not, with numbers, escapes or keys orjson would write otherwise: each entry's text is its
+    resource's exact text in the document, the whole object and no more."""
+    parsed = parse_keeping_entry_texts(text)
+    assert parsed.document == json.loads(text)
+    assert parsed.entry_texts[1:3] == [None, None]
+    patient, coverage = parsed.entry_texts[0], parsed.entry_texts[3]
+    assert text.index(patient) == text.index('{"resourceType":"Patient"')
+    assert text[text.index(patient) + len(patient):].startswith("},{")  # the whole object, no more
+    assert coverage == text[text.index('{"resourceType":"Coverage"'):-3]
+
+
 def test_urn_uuid_references_are_rewritten_as_text_only():
     coverage = parse_keeping_entry_texts(BUNDLE).entry_texts[2]
     rewritten = resolve_urns(coverage, {"urn:uuid:1": "Patient/-a.1"})
