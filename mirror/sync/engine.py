@@ -128,6 +128,7 @@ class _PlanSync:
         self.run_id = ""
         self.received: dict[str, set[str]] = {}  # type -> ids received in this run
         self.referenced: set[tuple[str, str]] = set()
+        self.reference_texts: set[str] = set()
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
         self.full_pass: FullPass | None = None
@@ -348,10 +349,14 @@ class _PlanSync:
     # ----- references
 
     def _note_references(self, resource_text: str) -> None:
+        """Note what `resource_text` references; a member's records repeat the same few references thousands of
+        times (their Patient, Coverage, providers), so each reference text is read once per run."""
         for text in references_in_text(resource_text):
-            target = self._target_on_base(text)
-            if target is not None:
-                self.referenced.add(target)
+            if text not in self.reference_texts:
+                self.reference_texts.add(text)
+                target = self._target_on_base(text)
+                if target is not None:
+                    self.referenced.add(target)
 
     def _target_on_base(self, text: str) -> tuple[str, str] | None:
         """The (type, id) of a reference this plan can resolve: relative, or absolute under its FHIR base."""
