@@ -10,6 +10,9 @@ some content unvalidated (findings None) and the next run validates that first.
 Workers ignore Ctrl-C (the sync handles it and shuts them down) and exit when the sync's process ends, even
 when it is killed. They are started with `spawn`, never `fork`: the sync can run in a process that has
 other threads (a server, a test), and a forked child inherits their locks in whatever state they are in.
+As with any use of multiprocessing, a script that calls the sync must keep its top level behind
+`if __name__ == "__main__":`, since a spawned worker imports the main module; otherwise the workers fail to
+start, and the sync carries on without validating (the next run validates).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import signal
 import threading
 from collections.abc import Iterable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import wait
 
 import orjson
@@ -60,7 +62,7 @@ class BackgroundValidation:
             batch = contents[start:start + BATCH]
             try:
                 future = self._started().submit(_findings, [text for _, text in batch])
-            except (BrokenProcessPool, OSError) as error:
+            except (RuntimeError, OSError) as error:  # a broken or unstartable pool (BrokenProcessPool is one)
                 self._fail(error)
                 return
             self._running.append(([content for content, _ in batch], future))
@@ -99,7 +101,7 @@ class BackgroundValidation:
                 continue
             try:
                 results = future.result()
-            except (BrokenProcessPool, CancelledError, OSError) as error:
+            except (RuntimeError, CancelledError, OSError) as error:
                 self._fail(error)
                 return found
             found.extend((*content, findings) for content, findings in zip(contents, results))
