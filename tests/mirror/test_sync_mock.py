@@ -249,9 +249,9 @@ def _updated(text: str, now: str) -> str:
     return updated
 
 
-def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
-    """SY-7: an incremental sync (_since the plan's clock) brings the new and the changed claim and nothing
-    else; --full then finds the claim that is gone and tombstones it."""
+def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path) -> tuple[dict, Payer]:
+    """The member's records as synced on day one, and the mock serving day two, signed in to again (a new mock
+    knows none of the old tokens, and listens on another port)."""
     fixtures = tmp_path / "plans"
     shutil.copytree(BUNDLED_PLANS_DIR / "demoplan", fixtures / "demoplan")
     day_one = Payer(fixtures)
@@ -264,7 +264,18 @@ def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
     _day_two(fixtures / "demoplan")
     day_two = Payer(fixtures)
     try:
-        sign_in(day_two, data_dir)  # a new mock knows none of the old tokens (and listens on another port)
+        sign_in(day_two, data_dir)
+    except BaseException:
+        day_two.stop()
+        raise
+    return before, day_two
+
+
+def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
+    """SY-7: an incremental sync (_since the plan's clock) brings the new and the changed claim and nothing
+    else; --full then finds the claim that is gone and tombstones it."""
+    before, day_two = _synced_on_day_one_then_day_two(tmp_path, data_dir)
+    try:
         after = day_two.records()
         new = {key for key in after if key not in before}
         changed = {key for key in after if key in before and after[key] != before[key]}
@@ -309,19 +320,8 @@ def test_a_full_sync_cut_short_is_finished_by_the_next_run(tmp_path, data_dir):
     """SY-7 for --full: a full sync interrupted part-way keeps, in its checkpoint, the ids it has received;
     the next run (a plain `mirror sync`) resumes from that page instead of starting over, and still
     tombstones exactly the claim the plan no longer has, which needs every id received by both runs."""
-    fixtures = tmp_path / "plans"
-    shutil.copytree(BUNDLED_PLANS_DIR / "demoplan", fixtures / "demoplan")
-    day_one = Payer(fixtures)
+    before, day_two = _synced_on_day_one_then_day_two(tmp_path, data_dir)
     try:
-        sign_in(day_one, data_dir)
-        assert sync(data_dir).status == "complete"
-        before = day_one.records()
-    finally:
-        day_one.stop()
-    _day_two(fixtures / "demoplan")
-    day_two = Payer(fixtures)
-    try:
-        sign_in(day_two, data_dir)
         after = day_two.records()
         gone = {key for key in before if key not in after}
         with pytest.raises(KeyboardInterrupt):
