@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 import requests
 
@@ -54,6 +55,29 @@ def test_the_api_serves_what_another_writer_commits_without_a_restart(tmp_path):
         fill(tmp_path, "second", observations(1))
         assert eventually(lambda: requests.get(f"{base}/Observation", timeout=10).status_code == 404)
         assert requests.get(f"{base}/second/Observation/obs-0", timeout=10).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_everything_pages_follow_what_a_writer_commits(tmp_path):
+    """The API keeps a patient's gathered records between the pages of `$everything`, for one store generation
+    only: what a sync commits shows on the next page asked for, and `_since` reads the new lastUpdated."""
+    fill(tmp_path, "demo", [{"resourceType": "Patient", "id": "p1"}, *observations(3)])
+    server = start_in_thread(create_app(tmp_path))
+    try:
+        everything = f"{server.url}/fhir/Patient/p1/$everything"
+        first = requests.get(everything, params={"_count": 2}, timeout=10).json()
+        assert first["total"] == 4
+        assert requests.get(next(link["url"] for link in first["link"] if link["relation"] == "next"),
+                            timeout=10).json()["total"] == 4  # the second page, from the kept records
+        with Store(tmp_path, commit_interval=0) as writer:
+            run_id = writer.begin_run("demo")
+            late = orjson.loads(observations(1, prefix="late")[0])
+            writer.commit_page("demo", [{**late, "meta": {"lastUpdated": "2030-01-01T00:00:00Z"}}], run_id=run_id)
+            writer.finish_run(run_id)
+        assert eventually(lambda: requests.get(everything, timeout=10).json()["total"] == 5)
+        since = requests.get(everything, params={"_since": "2029-01-01T00:00:00Z"}, timeout=10).json()
+        assert [entry["resource"]["id"] for entry in since["entry"]] == ["late-0"]
     finally:
         server.stop()
 
