@@ -9,6 +9,7 @@ so everything else stays as written.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,12 +21,29 @@ _REFERENCE_MEMBER = re.compile(r'"reference"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*(?:\\.
 _BEFORE_MEMBER_NAME = frozenset('{, \t\n\r')
 
 
+# Python's json reads what orjson, which the store and the validator parse with, refuses: NaN, Infinity and
+# -Infinity, which are not JSON (RFC 8259), and numbers beyond a double (1e400, 400 digits), which it turns
+# into infinity. Both are refused here, so that anything read from a page can be stored and read back.
+
+
 def _refuse_constant(name: str) -> None:
-    """Python's json reads NaN, Infinity and -Infinity, which are not JSON (RFC 8259) and which orjson refuses."""
     raise RawJsonError(f"{name} is not a JSON value")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise RawJsonError(f"the number {text[:24]} is too large for a double")
+    return value
+
+
+def _integer(text: str) -> int:
+    if len(text) > 300 and not math.isfinite(float(text)):  # no double is that long below infinity
+        raise RawJsonError(f"the number {text[:24]}... is too large for a double")
+    return int(text)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float, parse_int=_integer)
 
 
 class RawJsonError(ValueError):
@@ -159,5 +177,9 @@ def _decode(text: str, start: int) -> tuple[object, int]:
         return _DECODER.raw_decode(text, start)
     except json.JSONDecodeError as error:
         raise RawJsonError(f"{error.msg} at character {error.pos}") from None
+    except RawJsonError:
+        raise
+    except ValueError as error:  # an integer longer than Python reads (4,300 digits)
+        raise RawJsonError(f"a number near character {start} cannot be read ({error})") from None
     except RecursionError:
         raise RawJsonError(f"JSON nested too deeply at character {start}") from None

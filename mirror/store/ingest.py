@@ -28,9 +28,9 @@ from mirror.store.errors import InvalidResource
 class ParsedText:
     """A resource's exact JSON text and the object a strict parser made of it, from a caller that has parsed it.
 
-    Strict: it refuses NaN and Infinity, as orjson and `raw_json` (which pages are read with) do. Both differ
-    from the store's own orjson parse in one way, lone surrogate escapes (`"\\ud800"`), which only orjson
-    refuses; so a text with any escape in it is parsed again here, and the rest, nearly all, is not.
+    Strict: it refuses what orjson refuses (NaN, Infinity, numbers beyond a double), as `raw_json`, which
+    pages are read with, does. One difference is left, lone surrogate escapes (`"\\ud800"`), which only
+    orjson refuses; so a text with any escape in it is parsed again here, and the rest, nearly all, is not.
     """
 
     text: str

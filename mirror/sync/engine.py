@@ -177,7 +177,7 @@ class _PlanSync:
         for skipped in targets.skipped:
             self._skip(skipped.resource_type, skipped.reason)
         previous_references = self.store.sync_state(self.name, REFERENCES)
-        self._put_state(SyncState(REFERENCES, status=RUNNING))
+        self._put_state(self._walk_state(REFERENCES, status=RUNNING))
         if targets.everything is None or self._walk(targets.everything, mark) == REFUSED:
             for stream in targets.by_type:
                 self._walk(stream, mark)
@@ -187,12 +187,16 @@ class _PlanSync:
         clear_reconnect_mark(self.client.data_dir, self.name)
 
     def _full_pass(self) -> FullPass | None:
-        """The full sync this run takes part in: one an earlier run left unfinished, else a new one for --full."""
+        """The full sync this run takes part in: a new one for --full, else one an earlier run left unfinished."""
         unfinished = FullPass.unfinished(self.store.sync_states(self.name))
+        if self.options.full:
+            if unfinished is not None:
+                self.report.notes.append(f"started the full sync over; the one begun by run {unfinished.pass_id} "
+                                         "was not finished")
+            return FullPass(self.run_id)
         if unfinished is not None:
             self.report.notes.append(f"continuing the full sync begun by run {unfinished.pass_id}")
-            return unfinished
-        return FullPass(self.run_id) if self.options.full else None
+        return unfinished
 
     def _capabilities(self) -> tuple[dict | None, str]:
         """The plan's CapabilityStatement (None when it has none worth reading) and this run's high-water mark."""
@@ -271,10 +275,9 @@ class _PlanSync:
             except PagingStopped as stop:
                 following, stopped = None, stop
             status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
-            if self.full_pass is not None:
-                self.full_pass.saw(stream.key, ((resource.resource_type, resource.id) for resource in page.resources))
             try:
-                self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark, status=status))
+                self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark,
+                                                                status=status, page=page))
             except InvalidResource as error:
                 return self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
             walk.pages += 1
@@ -292,6 +295,8 @@ class _PlanSync:
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]
         result = self.store.commit_page(self.name, received, run_id=self.run_id, request_url=page.url, sync_state=state)
+        if self.full_pass is not None:
+            self.full_pass.saw(walk_key, ((resource.resource_type, resource.id) for resource in page.resources))
         if self.validation is not None:
             texts = {(resource.resource_type, resource.id): resource.text for resource in page.resources}
             self.validation.submit((content, texts[content[:2]]) for content in result.new_versions)
@@ -322,12 +327,14 @@ class _PlanSync:
         row = self.report.type(resource_type)
         row.status, row.reason = SKIPPED, reason
 
-    def _walk_state(self, walk_key: str, *, status: str, next_url: str | None = None, high_water: str | None = None) -> SyncState:
-        """A walk's checkpoint; in a full sync, with what the walk has received in it so far."""
+    def _walk_state(self, walk_key: str, *, status: str, next_url: str | None = None, high_water: str | None = None,
+                    page: Page | None = None) -> SyncState:
+        """A walk's checkpoint; in a full sync, with what the walk has received in it so far, `page` included."""
         if self.full_pass is None:
             return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status)
+        adding = [(resource.resource_type, resource.id) for resource in page.resources] if page is not None else []
         return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status,
-                         full_pass=self.full_pass.pass_id, seen=self.full_pass.seen_by(walk_key))
+                         full_pass=self.full_pass.pass_id, seen=self.full_pass.seen_by(walk_key, adding))
 
     def _record_findings(self, findings: list) -> None:
         if findings:
@@ -389,8 +396,10 @@ class _PlanSync:
                 looked_up.add((resource_type, resource_id))
                 url = f"{self.base}/{resource_type}/{resource_id}"
                 try:
-                    received = read_resource(self.client.get(url), resource_type, resource_id)
-                    self._commit(REFERENCES, Page(url, [received], None, None), None)
+                    read = Page(url, [read_resource(self.client.get(url), resource_type, resource_id)], None, None)
+                    # In a full sync the checkpoint keeps what was read: a later run finishing it reads it not again
+                    state = self._walk_state(REFERENCES, status=RUNNING, page=read) if self.full_pass is not None else None
+                    self._commit(REFERENCES, read, state)
                 except Refused as refused:
                     if refused.status in GONE:
                         unresolved += 1
@@ -404,7 +413,7 @@ class _PlanSync:
             self.report.unresolved_references = unresolved
             self.report.notes.append(f"{unresolved} referenced resources are not available from the plan")
         self.references_complete = failed == 0
-        self._put_state(SyncState(REFERENCES, status=COMPLETE if self.references_complete else INCOMPLETE))
+        self._put_state(self._walk_state(REFERENCES, status=COMPLETE if self.references_complete else INCOMPLETE))
 
     def _lacks(self, target: tuple[str, str]) -> bool:
         resource_type, resource_id = target
@@ -436,7 +445,7 @@ class _PlanSync:
                     self.name, resource_type, gone, run_id=self.run_id)
         self.report.removals_reconciled = True
         for state in self.store.sync_states(self.name):
-            if self.full_pass.owns(state):  # the full sync is over: its checkpoints need no ids any more
+            if state.full_pass is not None:  # the full sync is over (and any it replaced): no ids needed any more
                 self._put_state(replace(state, full_pass=None, seen=None))
 
     # ----- the report

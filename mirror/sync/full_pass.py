@@ -25,13 +25,14 @@ class FullPass:
 
     @classmethod
     def unfinished(cls, states: Iterable[SyncState]) -> FullPass | None:
-        """The full sync the checkpoints of a plan belong to and that has not ended, if any."""
-        states = list(states)
-        pass_id = next((state.full_pass for state in states if state.full_pass), None)
-        if pass_id is None:
+        """The full sync that has not ended which a plan's checkpoints were last written for, if any (a --full
+        run that replaced another may have left a walk it did not reach marked with the other)."""
+        marked = [state for state in states if state.full_pass]
+        if not marked:
             return None
+        pass_id = max(marked, key=lambda state: state.updated_at or "").full_pass
         seen = {state.resource_type: {resource_type: dict.fromkeys(ids) for resource_type, ids in (state.seen or {}).items()}
-                for state in states if state.full_pass == pass_id}
+                for state in marked if state.full_pass == pass_id}
         return cls(pass_id, seen)
 
     def owns(self, state: SyncState | None) -> bool:
@@ -44,9 +45,14 @@ class FullPass:
         for resource_type, resource_id in resources:
             walk.setdefault(resource_type, {})[resource_id] = None
 
-    def seen_by(self, walk_key: str) -> dict[str, list[str]]:
-        """What a walk's next checkpoint records: a copy, since the checkpoint is staged until written."""
-        return {resource_type: list(ids) for resource_type, ids in self._seen.get(walk_key, {}).items()}
+    def seen_by(self, walk_key: str, adding: Iterable[tuple[str, str]] = ()) -> dict[str, list[str]]:
+        """What a walk's next checkpoint records, with the (type, id) pairs of the page it commits: a copy, since
+        the checkpoint is staged until written, and the page counts only once it is stored."""
+        seen = {resource_type: list(ids) for resource_type, ids in self._seen.get(walk_key, {}).items()}
+        for resource_type, resource_id in adding:
+            if resource_id not in self._seen.get(walk_key, {}).get(resource_type, ()):
+                seen.setdefault(resource_type, []).append(resource_id)
+        return seen
 
     def has_seen(self, resource_type: str, resource_id: str) -> bool:
         return any(resource_id in walk.get(resource_type, ()) for walk in self._seen.values())

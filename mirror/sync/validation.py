@@ -22,7 +22,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterable
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.connection import wait
 
 import orjson
@@ -43,27 +43,34 @@ def worker_count() -> int:
 class BackgroundValidation:
     """Validation tasks in flight; the pool starts with the first task, so a sync with nothing new has none.
 
-    `failure` says why validation stopped, if it did (a worker died); what it had not validated stays
-    unvalidated for the next sync.
+    At most IN_FLIGHT_PER_WORKER batches per worker wait or run: when validating falls behind downloading, a
+    submit waits for the oldest batch, so a first sync of a decade of claims does not hold them all in
+    memory twice. `failure` says why validation stopped, if it did (a worker died, the pool could not start);
+    what it had not validated stays unvalidated for the next sync, and the sync goes on.
     """
+
+    IN_FLIGHT_PER_WORKER = 4
 
     def __init__(self, workers: int | None = None):
         self._workers = workers or worker_count()
         self._pool: ProcessPoolExecutor | None = None
         self._running: list[tuple[list[Content], Future]] = []
+        self._finished: list[Findings] = []
         self.failure: str | None = None
 
     def submit(self, contents: Iterable[tuple[Content, str]]) -> None:
         """Validate each (content, JSON text) pair."""
         contents = list(contents)
         for start in range(0, len(contents), BATCH):
+            while self.failure is None and len(self._running) >= self.IN_FLIGHT_PER_WORKER * self._workers:
+                self._take(*self._running.pop(0))
             if self.failure is not None:
                 return
             batch = contents[start:start + BATCH]
             try:
                 future = self._started().submit(_findings, [text for _, text in batch])
-            except (RuntimeError, OSError) as error:  # a broken or unstartable pool (BrokenProcessPool is one)
-                self._fail(error)
+            except (RuntimeError, OSError, ImportError) as error:  # a broken pool (BrokenProcessPool is a
+                self._fail(error)                                   # RuntimeError), or one that cannot start
                 return
             self._running.append(([content for content, _ in batch], future))
 
@@ -73,11 +80,19 @@ class BackgroundValidation:
 
     def ready(self) -> list[Findings]:
         """The findings of the tasks finished so far, without waiting for the others."""
-        return self._collect(wait_for_all=False)
+        running, self._running = self._running, []
+        for contents, future in running:
+            if future.done():
+                self._take(contents, future)
+            else:
+                self._running.append((contents, future))
+        return self._hand_over()
 
     def rest(self) -> list[Findings]:
         """The findings of every task still out, once they are all done."""
-        return self._collect(wait_for_all=True)
+        while self._running:
+            self._take(*self._running.pop(0))
+        return self._hand_over()
 
     def close(self) -> None:
         """Stop the workers; tasks not started yet are dropped (their content stays unvalidated)."""
@@ -92,20 +107,19 @@ class BackgroundValidation:
                                              initializer=_prepare_worker)
         return self._pool
 
-    def _collect(self, *, wait_for_all: bool) -> list[Findings]:
-        found: list[Findings] = []
-        still_running = []
-        for contents, future in self._running:
-            if not wait_for_all and not future.done():
-                still_running.append((contents, future))
-                continue
-            try:
-                results = future.result()
-            except (RuntimeError, CancelledError, OSError) as error:
-                self._fail(error)
-                return found
-            found.extend((*content, findings) for content, findings in zip(contents, results))
-        self._running = still_running
+    def _take(self, contents: list[Content], future: Future) -> None:
+        """Wait for one batch and keep its findings; any failure stops validation but never the sync."""
+        if self.failure is not None:
+            return
+        try:
+            results = future.result()
+        except Exception as error:  # CancelledError and BrokenProcessPool too
+            self._fail(error)
+            return
+        self._finished.extend((*content, findings) for content, findings in zip(contents, results))
+
+    def _hand_over(self) -> list[Findings]:
+        found, self._finished = self._finished, []
         return found
 
     def _fail(self, error: BaseException) -> None:
@@ -118,7 +132,14 @@ def _findings(texts: list[str]) -> list[list[str]]:
     that importing fhir.resources costs."""
     from mirror.fhir.validation import validation_findings
 
-    return [validation_findings(orjson.loads(text)) for text in texts]
+    return [_findings_of(text, validation_findings) for text in texts]
+
+
+def _findings_of(text: str, validation_findings) -> list[str]:
+    try:
+        return validation_findings(orjson.loads(text))
+    except Exception as error:  # the store holds only JSON, but a validator must never fail a whole batch
+        return [f"could not be validated ({type(error).__name__})"]
 
 
 def _prepare_worker() -> None:

@@ -62,7 +62,9 @@ def test_urn_uuid_references_are_rewritten_as_text_only():
 
 @pytest.mark.parametrize("text", ["[1]", '{"a" 1}', '{"a": 1,}', '{"entry": [{"resource": {]}', "{" * 5000,
                                   '{"a": 1} {"b": 2}', '{"a": "unterminated}', '{"entry": [1 2]}',
-                                  '{"entry": [{"resource": {"valueDecimal": NaN}}]}', '{"a": -Infinity}'])
+                                  '{"entry": [{"resource": {"valueDecimal": NaN}}]}', '{"a": -Infinity}',
+                                  '{"entry": [{"resource": {"valueDecimal": 1e400}}]}', '{"a": -1' + '0' * 400 + '}',
+                                  '{"a": ' + '9' * 5000 + '}'])
 def test_malformed_text_is_a_clear_error(text):
     with pytest.raises(RawJsonError):
         parse_keeping_entry_texts(text)

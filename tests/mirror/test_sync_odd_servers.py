@@ -336,6 +336,58 @@ def test_a_full_sync_cut_short_is_finished_later_without_walking_again_what_it_f
     assert sorted(key[1] for key in canned.held()) == ["e1", "e2", "e3", "e4", "p1"]
 
 
+def _plan_with_a_referenced_organization(canned, breaker=None):
+    """EOBs in two pages; e1 names Organization/o1, which the references step reads."""
+    canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit"))
+    canned.routes["/fhir/Patient"] = lambda request: fhir(bundle({"resourceType": "Patient", "id": "p1"}))
+    canned.routes["/fhir/Organization/o1"] = lambda request: fhir({"resourceType": "Organization", "id": "o1"})
+
+    def eobs(request):
+        number = int(request.args.get("page", "1"))
+        if breaker is not None and (broken := breaker(number)) is not None:
+            return broken
+        following = f"{canned.base}/ExplanationOfBenefit?patient=p1&page=2" if number == 1 else None
+        named = {"provider": {"reference": "Organization/o1"}} if number == 1 else {}
+        return fhir(bundle(eob(2 * number - 1, **named), eob(2 * number), next_url=following))
+
+    canned.routes["/fhir/ExplanationOfBenefit"] = eobs
+
+
+def test_a_full_sync_finished_later_keeps_what_its_first_run_read_by_reference(canned):
+    """What the references step read in the run cut short is in the full sync's checkpoint: the run finishing
+    it neither reads it again nor takes it for gone (Organization/o1 is named only on page 1, which the
+    finishing run does not fetch again)."""
+    broken = [False]
+    _plan_with_a_referenced_organization(canned, lambda n: fhir(b"<html>oops</html>") if n == 2 and broken[0] else None)
+    assert canned.sync(use_everything=False, validate=False).status == "complete"
+    broken[0] = True
+    assert canned.sync(use_everything=False, validate=False, full=True).status == "partial"
+    broken[0] = False
+    del canned.seen[:]
+    finished = canned.sync(use_everything=False, validate=False)
+    assert finished.status == "complete" and finished.removals_reconciled
+    assert "/fhir/Organization/o1" not in [path for path, _, _ in canned.seen]
+    with Store(canned.data_dir, read_only=True) as store:
+        assert not store.get("canned", "Organization", "o1").removed
+
+
+def test_a_full_sync_that_cannot_finish_retries_only_what_failed_until_full_starts_it_over(canned):
+    """A referenced resource that keeps failing keeps the full sync open: each plain sync continues it and asks
+    again for that one only; `--full` drops it and starts a new one."""
+    _plan_with_a_referenced_organization(canned)
+    canned.routes["/fhir/ExplanationOfBenefit"] = lambda request: fhir(bundle(
+        eob(1, provider={"reference": "Organization/o1"}), eob(2, provider={"reference": "Practitioner/d1"})))
+    canned.routes["/fhir/Practitioner/d1"] = lambda request: outcome(500, "boom")
+    assert canned.sync(use_everything=False, validate=False, full=True).status == "partial"
+    del canned.seen[:]
+    again = canned.sync(use_everything=False, validate=False)
+    assert any(note.startswith("continuing the full sync begun by run") for note in again.notes)
+    assert {path for path, _, _ in canned.seen if "/fhir/Organization" in path or "/fhir/Practitioner" in path} == {
+        "/fhir/Practitioner/d1"}
+    over = canned.sync(use_everything=False, validate=False, full=True)
+    assert any(note.startswith("started the full sync over") for note in over.notes)
+
+
 def _plan_with_expiring_cursors(canned, stale_answer):
     """Three pages of EOBs whose next links carry a paging cursor; `canned.cursor` is the one the plan serves
     now, and a link with any other cursor gets `stale_answer`. Page 2 of cursor "a" breaks the first sync."""

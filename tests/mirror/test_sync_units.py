@@ -113,6 +113,8 @@ def test_outcome_entries_and_entries_without_a_resource_are_not_records():
     (b"[1, 2]", "application/fhir+json", "not a JSON object"),
     (b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Coverage", '
      b'"id": "c1", "x": NaN}}]}', "application/fhir+json", "NaN is not a JSON value"),
+    (b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Coverage", '
+     b'"id": "c1", "x": 1e400}}]}', "application/fhir+json", "the number 1e400 is too large for a double"),
     (b"\xff\xfe{}", "application/fhir+json", "not UTF-8"),
     (orjson.dumps({"resourceType": "OperationOutcome"}), "application/fhir+json", "a OperationOutcome, not a Bundle"),
     (orjson.dumps(_bundle(kind="collection")), "application/fhir+json", "not a searchset"),

@@ -38,6 +38,30 @@ def test_findings_come_back_for_each_content():
     assert validation.rest() == []
 
 
+def test_submitting_waits_for_old_batches_when_validation_falls_behind():
+    """Memory stays bounded: with room for one batch in flight, submitting five waits for the first four."""
+    validation = BackgroundValidation(workers=1)
+    validation.IN_FLIGHT_PER_WORKER = 1
+    try:
+        validation.submit([content(PATIENT, number) for number in range(250)])  # five batches
+        assert len(validation.ready()) >= 200
+        assert len(validation.rest()) <= 50
+    finally:
+        validation.close()
+
+
+def test_a_text_the_validator_cannot_read_is_a_finding_not_a_failure():
+    validation = BackgroundValidation(workers=1)
+    try:
+        validation.submit([(("Patient", "p1", "hash-1"), "{not json"), content(PATIENT, 2)])
+        found = validation.rest()
+    finally:
+        validation.close()
+    assert validation.failure is None
+    assert found == [("Patient", "p1", "hash-1", ["could not be validated (JSONDecodeError)"]),
+                     ("Patient", "p1", "hash-2", [])]
+
+
 def test_a_worker_that_dies_stops_validation_and_says_so():
     validation = BackgroundValidation(workers=1)
     try:
