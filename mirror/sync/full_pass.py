@@ -2,11 +2,13 @@
 
 A full sync re-reads everything so that it can tombstone what the plan no longer has: whatever is stored but
 was not received. That comparison needs every id received since the full sync began, and a run that is
-killed loses what it held in memory. So each walk's checkpoint carries the ids the walk has received in the
-full sync so far, committed with the page that brought them (SY-7), and names the run that began the full
-sync. The next run, with or without `--full`, finds those checkpoints and continues that full sync: walks
-it finished are not walked again, the others resume from their page, and the removals are reconciled once
-every walk is complete. Then the checkpoints drop the ids, and the full sync is over.
+killed loses what it held in memory. So each walk's checkpoint (and the references step's) carries the ids
+it has received in the full sync so far, committed with the page that brought them (SY-7), and names the run
+that began the full sync. The next plain `mirror sync` finds those checkpoints and continues that full sync:
+walks it broke off resume from their page, walks it finished ask only for what changed since (or, on a plan
+that cannot say, are not walked again), what it read by reference is not read again, and the removals are
+reconciled once everything is complete. Then the checkpoints drop the ids, and the full sync is over.
+`--full` always starts a new one.
 """
 
 from __future__ import annotations
