@@ -6,7 +6,7 @@ Ctrl-C, a kill or a crash is resumed by the next one from the page after the las
 that finished leaves a high-water mark, and the next run asks only for what changed since (`_since` or
 `_lastUpdated=gt`), taken from the plan's own clock (its `Date` header) less an overlap, never from this
 machine's. `--full` walks everything again and tombstones what the plan no longer has; a full sync cut short
-is finished by the next run (full_pass.py).
+is finished by the next run without `--full` (full_pass.py).
 
 New content is validated against the R4 models in worker processes while the walk goes on (validation.py);
 the run waits for the last findings before it reports how many records are invalid.
