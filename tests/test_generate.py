@@ -16,6 +16,8 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from mirror.fhir.ids import is_valid_id
 from mockpayer import generate
+from mockpayer.generate.dates import REFERENCE_TODAY
+from mockpayer.generate.settings import DEFAULT_PAGING, DEFAULT_TOKENS
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "fixtures" / "plans"
@@ -173,7 +175,7 @@ def test_money_adds_up_on_every_line_and_every_claim(eobs):
 
 
 def test_dates_follow_the_claim_life_cycle(eobs):
-    today = generate.REFERENCE_TODAY
+    today = REFERENCE_TODAY
     for eob in eobs:
         start, end = (date.fromisoformat(eob["billablePeriod"][key]) for key in ("start", "end"))
         received = date.fromisoformat(next(info["timingDate"] for info in eob["supportingInfo"]
@@ -234,7 +236,7 @@ def test_plan_members_match_their_patients(plan):
                                                      "patient": "Patient/demoplan-m1", "name": "-"}
     assert re.fullmatch(r"\d{6}", settings["members"][1]["mfa"])
     assert all("mfa" not in m for i, m in enumerate(settings["members"]) if i != 1)
-    assert settings["tokens"] == generate.DEFAULT_TOKENS and settings["paging"] == generate.DEFAULT_PAGING
+    assert settings["tokens"] == DEFAULT_TOKENS and settings["paging"] == DEFAULT_PAGING
     assert [c["client_id"] for c in settings["clients"]] == ["demo-confidential-app", "demo-public-app"]
 
 
@@ -301,7 +303,7 @@ def test_command_line_options_and_one_line_summary(tmp_path, capsys):
         ("cliplan", "CLI Plan", "cli.example", "smart")
 
 
-# The bundled fixtures, made by the commands in mockpayer/generate.py's docstring.
+# The bundled fixtures, made by the commands in mockpayer/generate/__init__.py's docstring.
 BUNDLED = {
     "demoplan": dict(system_id="demoplan", name="Demo Health Plan", base_url="1updemohealthplan.com", mode="1up",
                      members=3, claims_per_member=20, clinical=True, seed=1, days=3),
@@ -314,7 +316,7 @@ BUNDLED = {
 def test_bundled_plan_equals_generator_output(system_id, tmp_path):
     committed = PLANS / system_id
     generate.write_plan(tmp_path, settings_from=committed / "plan.json", **BUNDLED[system_id])
-    assert files_of(tmp_path) == files_of(committed), f"regenerate {committed} (see mockpayer/generate.py)"
+    assert files_of(tmp_path) == files_of(committed), f"regenerate {committed} (see mockpayer/generate/__init__.py)"
 
 
 def test_bundled_logins_stay_what_other_code_relies_on():

@@ -1,4 +1,4 @@
-"""`mockpayer generate --days D` (mockpayer/generate.py, "later days"): deterministic, each day one claim
+"""`mockpayer generate --days D` (mockpayer/generate/days.py): deterministic, each day one claim
 removed, one reprocessed and a few new per member, updated later than anything before, valid R4, and money
 that still adds up, with new claims continuing the year's deductible and out-of-pocket totals."""
 
@@ -10,6 +10,10 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from mockpayer import generate
+from mockpayer.generate.claims import ClaimWriter
+from mockpayer.generate.days import cost_years_after, day_date
+from mockpayer.generate.members import make_member
+from mockpayer.generate.roster import PlanContext, build_roster
 from tests.test_generate import amounts, files_of
 
 TINY = dict(members=2, claims_per_member=10, seed=3)
@@ -63,10 +67,10 @@ def test_each_day_removes_one_changes_one_and_adds_a_few_per_member(series):
             assert int(after[key]["meta"]["versionId"]) == int(before[key]["meta"].get("versionId", "1")) + 1
             assert after[key]["total"] == before[key]["total"] and after[key]["item"] == before[key]["item"]
             latest_before = max(claim["meta"]["lastUpdated"] for claim in before.values())
-            assert all(after[key]["meta"]["lastUpdated"][:10] == generate.day_date(day).isoformat()
+            assert all(after[key]["meta"]["lastUpdated"][:10] == day_date(day).isoformat()
                        and after[key]["meta"]["lastUpdated"] > latest_before for key in new | changed)
             assert all(after[key]["created"] < after[key]["meta"]["lastUpdated"] for key in new)
-            assert all(after[key]["payment"]["date"] < generate.day_date(day).isoformat() for key in new)
+            assert all(after[key]["payment"]["date"] < day_date(day).isoformat() for key in new)
 
 
 def test_later_day_files_validate_with_r4b(series):
@@ -76,8 +80,8 @@ def test_later_day_files_validate_with_r4b(series):
 
 
 def test_money_adds_up_every_day_within_each_years_limits(series):
-    designs = {f"demoplan-m{n}": generate.make_member(generate.PlanContext("demoplan", "", "", 3), n,
-                                                      random.Random(f"3/member/{n}"), None).design for n in (1, 2)}
+    designs = {f"demoplan-m{n}": make_member(PlanContext("demoplan", "", "", 3), n, random.Random(f"3/member/{n}"),
+                                             None).design for n in (1, 2)}
     for claims in state_by_day(series).values():
         spent = {}
         for claim in claims.values():
@@ -95,13 +99,13 @@ def test_money_adds_up_every_day_within_each_years_limits(series):
 def test_the_totals_read_back_from_claims_are_the_generators_own_accounting():
     """`cost_years_after` rebuilds `cost_share`'s running state from the claims alone, so new claims on a
     later day continue exactly where the claims still held leave the year."""
-    plan = generate.PlanContext("demoplan", "Demo", "demo.example", 5)
-    generate.build_roster(plan)
+    plan = PlanContext("demoplan", "Demo", "demo.example", 5)
+    build_roster(plan)
     rng = random.Random("5/member/1")
-    member = generate.make_member(plan, 1, rng, None)
-    writer = generate.ClaimWriter(plan, member, rng)
+    member = make_member(plan, 1, rng, None)
+    writer = ClaimWriter(plan, member, rng)
     claims = [writer.eob(number, day, kind) for number, (day, kind) in enumerate(writer.claim_days(40), 1)]
-    assert generate.cost_years_after(member, claims) == member.cost_years
+    assert cost_years_after(member, claims) == member.cost_years
 
 
 def test_days_on_the_command_line(tmp_path, capsys):

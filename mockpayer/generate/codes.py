@@ -1,0 +1,41 @@
+"""Code system and profile URLs the generated records use (CARIN BB 2.0.0, US Core, Plan-Net, US Drug
+Formulary, terminologies), and the Coding and CodeableConcept shapes built from them."""
+
+from __future__ import annotations
+
+CARIN = "http://hl7.org/fhir/us/carin-bb"
+CARIN_PROFILE = CARIN + "/StructureDefinition/{}|2.0.0"
+US_CORE_PROFILE = "http://hl7.org/fhir/us/core/StructureDefinition/{}"
+PLAN_NET_PROFILE = "http://hl7.org/fhir/us/davinci-pdex-plan-net/StructureDefinition/{}"
+PLAN_NET_CS = "http://hl7.org/fhir/us/davinci-pdex-plan-net/CodeSystem/{}"
+USDF = "http://hl7.org/fhir/us/davinci-drug-formulary"
+ADJUDICATION_CS = "http://terminology.hl7.org/CodeSystem/adjudication"
+C4BB_ADJUDICATION_CS = CARIN + "/CodeSystem/C4BBAdjudication"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ICD10PCS = "http://www.cms.gov/Medicare/Coding/ICD10"
+CPT = "http://www.ama-assn.org/go/cpt"
+HCPCS = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+CDT = "http://www.ada.org/cdt"
+NDC = "http://hl7.org/fhir/sid/ndc"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CVX = "http://hl7.org/fhir/sid/cvx"
+NUCC = "http://nucc.org/provider-taxonomy"
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+REVENUE_CS = "https://www.nubc.org/CodeSystem/RevenueCodes"
+MS_DRG = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software"
+PLACE_OF_SERVICE = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict:
+    return {"system": system, "code": code, "display": display} if display else {"system": system, "code": code}
+
+
+def concept(system: str, code: str, display: str | None = None, text: str | None = None) -> dict:
+    result = {"coding": [coding(system, code, display)]}
+    if text:
+        result["text"] = text
+    return result
