@@ -20,6 +20,7 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +39,7 @@ from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import reference_target
 from mirror.fhir.search import Criterion, ReferenceValue, Search, SearchError, TokenValue, parse_search
 from mirror.fhir.search_parameters import REFERENCE
-from mirror.fhir.searchset import answer_search
+from mirror.fhir.searchset import answer_found, found_in_order
 from mirror.fhir_http import (
     ALL_METHODS,
     FhirError,
@@ -79,7 +80,7 @@ def create_app(store: Store | Path | str, *, token: str | None = None, config: d
     app.config.update(config or {})
     app.extensions["mirror.store"] = store if isinstance(store, Store) else Store(store, read_only=True)
     app.extensions["mirror.api_token"] = token
-    app.extensions["mirror.everything"] = _EverythingCache()
+    app.extensions["mirror.answers"] = _PerGeneration()
     if token is not None:
         app.before_request(_require_token)
     app.before_request(_refuse_large_bodies)
@@ -201,9 +202,8 @@ def _search(source: str, base_url: str, resource_type: str) -> Response:
     try:
         search = parse_search(resource_type, request.args.items(multi=True), default_count=DEFAULT_COUNT,
                               max_count=MAX_COUNT, strict=prefers_strict_handling())
-        candidates, rest = _candidates(source, search)
-        body = answer_search(rest, candidates, base_url=base_url,
-                             resolve=lambda target_type, target_id: _held(source, target_type, target_id))
+        body = answer_found(search, _Found(source, _found_keys(source, search)), base_url=base_url,
+                            resolve=lambda target_type, target_id: _held(source, target_type, target_id))
     except SearchError as error:
         raise FhirError(400, str(error)) from None
     return fhir_response(body)
@@ -215,7 +215,8 @@ def _everything(source: str, base_url: str, patient_id: str) -> Response:
     try:
         everything = parse_everything(request.args.items(multi=True), default_count=DEFAULT_COUNT,
                                       max_count=MAX_COUNT)
-        records = current_app.extensions["mirror.everything"].records(_store(), source, patient_id)
+        records = _answers().get(("$everything", source, patient_id),
+                                 lambda: by_type(_patient_records(source, patient_id)))
         body = answer_everything(everything, records, base_url=base_url, patient_id=patient_id,
                                  changed_at=_Held.last_updated.fget)
     except SearchError as error:
@@ -264,35 +265,64 @@ class _Held:
         return self._last_updated.start if self._last_updated is not None else None
 
 
-class _EverythingCache:
-    """The records of the last few patients whose `$everything` was asked for, grouped as answer_everything
-    takes them, with the store generation they were gathered from.
+class _PerGeneration:
+    """Answers worth keeping between the pages of one query (a patient's `$everything` records, the keys a
+    search matched in its order), for the store generation they were worked out from.
 
-    Gathering reads every record of the patient (6,500 claims take a third of a second) and a client asks
-    again for every page, so without this, paging through a large record cost its size times its pages.
-    A sync's write changes the generation, and the next page gathers again.
+    A client asks again for every page, and working a large answer out costs the whole answer: gathering a
+    patient's 6,500 claims takes a third of a second, and matching or sorting them parses each (seconds).
+    A sync's write changes the generation, and the next page works it out again. Only the last few are kept.
     """
 
-    SIZE = 8
+    SIZE = 16
 
     def __init__(self):
-        self._entries: OrderedDict[tuple[str, str], tuple[int, dict[str, tuple[_Held, ...]]]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[int, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def records(self, store: Store, source: str, patient_id: str) -> dict[str, tuple[_Held, ...]]:
-        key, generation = (source, patient_id), store.generation
+    def get(self, key: Hashable, work_out: Callable[[], object]):
+        generation = _store().generation
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] == generation:
                 self._entries.move_to_end(key)
                 return entry[1]
-        records = by_type(_patient_records(source, patient_id))
+        answer = work_out()
         with self._lock:
-            self._entries[key] = (generation, records)
+            self._entries[key] = (generation, answer)
             self._entries.move_to_end(key)
             while len(self._entries) > self.SIZE:
                 self._entries.popitem(last=False)
-        return records
+        return answer
+
+
+def _answers() -> _PerGeneration:
+    return current_app.extensions["mirror.answers"]
+
+
+def _found_keys(source: str, search: Search) -> tuple[tuple[str, str], ...]:
+    """The (type, id) of every resource `search` matches, in its order; kept as keys, not parsed resources,
+    which would hold tens of KB each."""
+    def work_out() -> tuple[tuple[str, str], ...]:
+        candidates, rest = _candidates(source, search)
+        return tuple(held.key for held in found_in_order(rest, candidates))
+
+    return _answers().get(("search", source, search.resource_type, search.self_params), work_out)
+
+
+class _Found(Sequence):
+    """A search's matches by key, read from the store only for the page cut from them."""
+
+    def __init__(self, source: str, keys: tuple[tuple[str, str], ...]):
+        self._source, self._keys = source, keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):  # a key a newer generation removed meanwhile is left out, not an error
+            return [held for key in self._keys[index] if (held := _held(self._source, *key)) is not None]
+        return _held(self._source, *self._keys[index])
 
 
 def _held(source: str, resource_type: str, resource_id: str) -> _Held | None:

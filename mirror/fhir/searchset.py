@@ -43,16 +43,31 @@ def answer_search(
 
     Raises SearchError (via `page_offset`) for a page token that belongs to another query.
     """
-    offset = page_offset(search.page_token, search.self_params)
+    return answer_found(search, found_in_order(search, candidates, in_id_order=in_id_order), base_url=base_url,
+                        resolve=resolve)
+
+
+def found_in_order(search: Search, candidates: Iterable[Held], *, in_id_order: bool = False) -> list[Held]:
+    """The candidates that match `search`, in its order: what every page of the search is cut from, which a
+    caller may keep between pages (matching and sorting parse every candidate)."""
     if search.criteria:
         candidates = (held for held in candidates if matches(search, held.resource))
     if search.sort:
         order = sort_key(search)
-        found = sorted(candidates, key=lambda held: order(held.resource))
-    elif in_id_order:
-        found = list(candidates)
-    else:
-        found = sorted(candidates, key=lambda held: held.key[1])  # sort_key's own order: by id
+        return sorted(candidates, key=lambda held: order(held.resource))
+    if in_id_order:
+        return list(candidates)
+    return sorted(candidates, key=lambda held: held.key[1])  # sort_key's own order: by id
+
+
+def answer_found(
+    search: Search, found: Sequence[Held], *, base_url: str, resolve: Callable[[str, str], Held | None]
+) -> bytes:
+    """The page `search` asks for of `found` (see `found_in_order`).
+
+    Raises SearchError (via `page_offset`) for a page token that belongs to another query.
+    """
+    offset = page_offset(search.page_token, search.self_params)
     search_url = f"{base_url}/{search.resource_type}"
     if search.summary_count:
         links = [{"relation": "self", "url": page_links(search_url, search.self_params, 0, 0, 0)[0]["url"]}]

@@ -59,17 +59,21 @@ def test_the_api_serves_what_another_writer_commits_without_a_restart(tmp_path):
         server.stop()
 
 
-def test_everything_pages_follow_what_a_writer_commits(tmp_path):
-    """The API keeps a patient's gathered records between the pages of `$everything`, for one store generation
-    only: what a sync commits shows on the next page asked for, and `_since` reads the new lastUpdated."""
+def test_paged_answers_follow_what_a_writer_commits(tmp_path):
+    """The API keeps what a query worked out (a patient's `$everything` records, a sorted search's matches)
+    between its pages, for one store generation only: what a sync commits shows on the next page asked for,
+    and `_since` reads the new lastUpdated."""
     fill(tmp_path, "demo", [{"resourceType": "Patient", "id": "p1"}, *observations(3)])
     server = start_in_thread(create_app(tmp_path))
     try:
         everything = f"{server.url}/fhir/Patient/p1/$everything"
+        newest_first = f"{server.url}/fhir/Observation?_sort=-_lastUpdated&_count=2"
         first = requests.get(everything, params={"_count": 2}, timeout=10).json()
         assert first["total"] == 4
         assert requests.get(next(link["url"] for link in first["link"] if link["relation"] == "next"),
                             timeout=10).json()["total"] == 4  # the second page, from the kept records
+        assert [entry["resource"]["id"] for entry in requests.get(newest_first, timeout=10).json()["entry"]] == [
+            "obs-2", "obs-1"]
         with Store(tmp_path, commit_interval=0) as writer:
             run_id = writer.begin_run("demo")
             late = orjson.loads(observations(1, prefix="late")[0])
@@ -78,6 +82,8 @@ def test_everything_pages_follow_what_a_writer_commits(tmp_path):
         assert eventually(lambda: requests.get(everything, timeout=10).json()["total"] == 5)
         since = requests.get(everything, params={"_since": "2029-01-01T00:00:00Z"}, timeout=10).json()
         assert [entry["resource"]["id"] for entry in since["entry"]] == ["late-0"]
+        assert [entry["resource"]["id"] for entry in requests.get(newest_first, timeout=10).json()["entry"]] == [
+            "late-0", "obs-2"]
     finally:
         server.stop()
 
