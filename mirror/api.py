@@ -271,28 +271,32 @@ class _PerGeneration:
 
     A client asks again for every page, and working a large answer out costs the whole answer: gathering a
     patient's 6,500 claims takes a third of a second, and matching or sorting them parses each (seconds).
-    A sync's write changes the generation, and the next page works it out again. Only the last few are kept.
+    A sync's write changes the generation: every kept answer is dropped (a patient's records hold their texts,
+    which the new generation no longer shares), and the next page works its answer out again. Only the last
+    few are kept.
     """
 
     SIZE = 16
 
     def __init__(self):
-        self._entries: OrderedDict[Hashable, tuple[int, object]] = OrderedDict()
+        self._generation: int | None = None
+        self._entries: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, work_out: Callable[[], object]):
         generation = _store().generation
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry[0] == generation:
+            if generation != self._generation:
+                self._generation, self._entries = generation, OrderedDict()
+            elif key in self._entries:
                 self._entries.move_to_end(key)
-                return entry[1]
+                return self._entries[key]
         answer = work_out()
         with self._lock:
-            self._entries[key] = (generation, answer)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.SIZE:
-                self._entries.popitem(last=False)
+            if generation == self._generation:
+                self._entries[key] = answer
+                while len(self._entries) > self.SIZE:
+                    self._entries.popitem(last=False)
         return answer
 
 
