@@ -218,7 +218,7 @@ def _everything(source: str, base_url: str, patient_id: str) -> Response:
         records = _answers().get(("$everything", source, patient_id),
                                  lambda: by_type(_patient_records(source, patient_id)))
         body = answer_everything(everything, records, base_url=base_url, patient_id=patient_id,
-                                 changed_at=_Held.last_updated.fget)
+                                 changed_at=lambda held: held.last_updated)
     except SearchError as error:
         raise FhirError(400, f"Bad $everything parameter: {error}") from None
     return fhir_response(body)
