@@ -167,9 +167,13 @@ class _PlanSync:
         if not is_valid_id(patient_id):
             raise _Stop(f"{self.name}: the plan did not say which patient record it granted; "
                         f"run: mirror connect {self.name} ...")
+        first_sync = not self.store.sync_states(self.name)
         self.full_pass = self._full_pass()
         if self.validation is not None:
-            self.validation.submit_stored(self.store.unvalidated(self.name))  # left by a run cut short
+            unvalidated = self.store.unvalidated(self.name)  # left by a run cut short, or by --no-validate
+            if first_sync or unvalidated:
+                self.validation.start()  # sure to have work: the workers start up while the pages come
+            self.validation.submit_stored(unvalidated)
         statement, mark = self._capabilities()
         token = self.client.token
         targets = sync_targets(statement, base=self.base, patient_id=patient_id, scope=token.scope,

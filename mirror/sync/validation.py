@@ -1,32 +1,31 @@
 """R4 validation of a sync's new records in worker processes, beside the downloads rather than between them.
 
-fhir.resources validates a CARIN EOB in 3 to 5 ms, several times what downloading and storing it costs, so
-validating each page before fetching the next made validation most of a sync's time. Instead the new content
-of each committed page goes to worker processes (their own interpreters, so the work runs on other cores
-while this one fetches and stores) and the findings go to the store as they come back, in the writes of
-the pages that follow. Records are stored first and never wait for their findings. A run cut short leaves
-some content unvalidated (findings None) and the next run validates that first.
+fhir.resources validates a CARIN EOB in 2 to 5 ms (fhir/element_memo.py halves it), several times what
+downloading and storing it costs, so validating each page before fetching the next made validation most
+of a sync's time. Instead the new content of each committed page goes to worker processes (their own
+interpreters, so the work runs on other cores while this one fetches and stores) and the findings go to
+the store as they come back, in the writes of the pages that follow. Records are stored first and never
+wait for their findings. A run cut short leaves some content unvalidated (findings None) and the next run
+validates that first.
 
-Workers ignore Ctrl-C (the sync handles it and shuts them down) and exit when the sync's process ends, even
-when it is killed. They are started with `spawn`, never `fork`: the sync can run in a process that has
-other threads (a server, a test), and a forked child inherits their locks in whatever state they are in.
-As with any use of multiprocessing, a script that calls the sync must keep its top level behind
-`if __name__ == "__main__":`, since a spawned worker imports the main module; otherwise the workers fail to
-start, and the sync carries on without validating (the next run validates).
+What a worker runs is in mirror/validation_worker.py. Workers ignore Ctrl-C (the sync handles it and shuts
+them down) and exit when the sync's process ends, even when it is killed. They are started with `spawn`,
+never `fork`: the sync can run in a process that has other threads (a server, a test), and a forked child
+inherits their locks in whatever state they are in. A spawned child does not run its parent's main script
+here (see `_main_script_left_out`), so a script that calls the sync needs no `if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
-import threading
-from collections.abc import Iterable
+import sys
+import types
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing.connection import wait
+from contextlib import contextmanager
 
-import orjson
-
+from mirror import validation_worker
 from mirror.store import StoredResource
 
 Content = tuple[str, str, str]  # (resourceType, id, content hash)
@@ -36,8 +35,9 @@ MOST_WORKERS = 4
 
 
 def worker_count() -> int:
-    """One worker per core beyond the one the sync runs on: at least one, at most MOST_WORKERS."""
-    return max(1, min(MOST_WORKERS, (os.cpu_count() or 2) - 1))
+    """One worker per core, the sync's own included (at most MOST_WORKERS): validating costs several times
+    what the sync does with a page, so the sync's core mostly waits for pages and then for the workers."""
+    return max(1, min(MOST_WORKERS, os.cpu_count() or 1))
 
 
 class BackgroundValidation:
@@ -58,6 +58,17 @@ class BackgroundValidation:
         self._finished: list[Findings] = []
         self.failure: str | None = None
 
+    def start(self) -> None:
+        """Start the workers now, for a sync sure to bring content: they start up (imports, models) while
+        it downloads, instead of after its first page."""
+        try:
+            pool = self._started()
+            with _main_script_left_out():
+                for _ in range(self._workers):
+                    pool.submit(os.getpid)  # a pool starts a worker per task waiting, up to its size
+        except (RuntimeError, OSError, ImportError) as error:
+            self._fail(error)
+
     def submit(self, contents: Iterable[tuple[Content, str]]) -> None:
         """Validate each (content, JSON text) pair."""
         contents = list(contents)
@@ -68,7 +79,8 @@ class BackgroundValidation:
                 return
             batch = contents[start:start + BATCH]
             try:
-                future = self._started().submit(_findings, [text for _, text in batch])
+                with _main_script_left_out():
+                    future = self._started().submit(validation_worker.findings, [text for _, text in batch])
             except (RuntimeError, OSError, ImportError) as error:  # a broken pool (BrokenProcessPool is a
                 self._fail(error)                                   # RuntimeError), or one that cannot start
                 return
@@ -104,7 +116,7 @@ class BackgroundValidation:
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_prepare_worker)
+                                             initializer=validation_worker.prepare)
         return self._pool
 
     def _take(self, contents: list[Content], future: Future) -> None:
@@ -127,29 +139,16 @@ class BackgroundValidation:
         self.close()
 
 
-def _findings(texts: list[str]) -> list[list[str]]:
-    """In a worker: the findings of each text. Imported here, so that the sync itself never pays the 0.4 s
-    that importing fhir.resources costs."""
-    from mirror.fhir.validation import validation_findings
-
-    return [_findings_of(text, validation_findings) for text in texts]
-
-
-def _findings_of(text: str, validation_findings) -> list[str]:
+@contextmanager
+def _main_script_left_out() -> Iterator[None]:
+    """While workers are started: a spawned process runs its parent's main script first (without its
+    `__main__` block), for functions defined there. Ours are in validation_worker, and the `mirror` command's
+    script imports all of mirror (1.2 s on the core the worker should validate on), so the workers are
+    shown an empty main module instead. Workers are started only in `submit` calls, in this thread.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
-        return validation_findings(orjson.loads(text))
-    except Exception as error:  # the store holds only JSON, but a validator must never fail a whole batch
-        return [f"could not be validated ({type(error).__name__})"]
-
-
-def _prepare_worker() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
-
-
-def _exit_with_parent(sentinel: int) -> None:
-    """A pool's workers wait for tasks forever; one whose sync was killed would wait on as an orphan."""
-    wait([sentinel])
-    os._exit(0)
+        yield
+    finally:
+        sys.modules["__main__"] = main

@@ -112,3 +112,32 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
+
+
+
+MAIN_SCRIPT = """
+import multiprocessing, os, sys
+with open(sys.argv[1], "a") as runs:  # a line each time this script's top level runs
+    runs.write(f"{os.getpid()}\\n")
+from mirror.sync.validation import BackgroundValidation
+
+if __name__ == "__main__":
+    validation = BackgroundValidation(workers=2)
+    validation.start()
+    validation.submit([(("Patient", "p1", "h1"), '{"resourceType":"Patient","id":"p1"}')])
+    print(os.getpid(), len(multiprocessing.active_children()), validation.rest(), flush=True)
+    validation.close()
+"""
+
+
+def test_started_workers_never_run_the_sync_main_script(tmp_path):
+    """A spawned worker would run the script that started the sync first (the `mirror` command's imports all
+    of mirror, a second of a core): shown no main script, the workers run only the validator."""
+    script, runs = tmp_path / "main_script.py", tmp_path / "runs.txt"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(runs)], cwd=REPOSITORY, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pid, workers, findings = done.stdout.split(" ", 2)
+    assert int(workers) == 2 and findings.strip() == "[('Patient', 'p1', 'h1', [])]"
+    assert runs.read_text().split() == [pid]

@@ -1,0 +1,50 @@
+"""What runs inside a sync's validation worker processes (mirror/sync/validation.py starts them).
+
+Apart from the sync, and importing only the validator: a spawned worker imports the module of each function
+it is given, with its package, and mirror.sync's package brings the whole engine (authlib, requests): a
+second of start-up on a core that should be validating. The sync imports this module too, to name its
+functions to the pool, so the validator (fhir.resources, 0.4 s) is imported only where it runs.
+"""
+
+import multiprocessing
+import os
+import signal
+import threading
+from multiprocessing.connection import wait
+
+import orjson
+
+# Each model is built on its first use, which costs up to 70 ms (feasibility.md): done before the first batch.
+PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "Practitioner")
+
+
+def prepare() -> None:
+    """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, build the models."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
+    from mirror.fhir.validation import validation_findings
+
+    for resource_type in PAYER_TYPES:
+        validation_findings({"resourceType": resource_type})
+
+
+def findings(texts: list[str]) -> list[list[str]]:
+    """The findings of each resource text."""
+    from mirror.fhir.validation import validation_findings
+
+    return [_findings_of(text, validation_findings) for text in texts]
+
+
+def _findings_of(text: str, validation_findings) -> list[str]:
+    try:
+        return validation_findings(orjson.loads(text))
+    except Exception as error:  # the store holds only JSON, but a validator must never fail a whole batch
+        return [f"could not be validated ({type(error).__name__})"]
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    """A pool's workers wait for tasks forever; one whose sync was killed would wait on as an orphan."""
+    wait([sentinel])
+    os._exit(0)

@@ -1,0 +1,131 @@
+"""The element memo says "valid" exactly when fhir.resources' whole-resource validation does (issue 5).
+
+It may say "not shown" for a valid resource (the whole validation then decides), but never "valid" for one
+the models reject. Checked over the shared corpus and over broken variants of it, with one memo for many
+resources, as a sync's validation worker keeps it.
+"""
+
+import copy
+import random
+
+import pytest
+from pydantic import ValidationError
+
+from mirror.fhir.element_memo import ElementMemo
+from mirror.fhir.validation import _resource_model, validation_findings
+
+IG_FOLDERS = ["carin-bb-2.0.0", "us-core-6.1.0", "plan-net-1.1.0", "formulary-1.0.1", "formulary-2.0.1"]
+ODD_VALUES = [None, 7, 7.5, -1, True, "", "x y", "2024-13-45", [], {}, [None], {"bogus": 1}, ["a"]]
+
+
+def models_accept(resource: dict) -> bool:
+    try:
+        _resource_model(resource["resourceType"]).model_validate(resource)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return True
+
+
+def memo_accepts(memo: ElementMemo, resource: dict) -> bool:
+    return memo.accepts(_resource_model(resource["resourceType"]), resource)
+
+
+@pytest.fixture(scope="module")
+def examples(corpus) -> list[dict]:
+    return [resource for folder in IG_FOLDERS for _, resource in corpus(folder)]
+
+
+def test_the_memo_accepts_only_what_the_models_accept_across_the_corpus(examples):
+    memo = ElementMemo()
+    valid = [models_accept(resource) for resource in examples]
+    for _ in range(2):  # the second round answers from what the first one built
+        accepted = [memo_accepts(memo, resource) for resource in examples]
+        assert not any(ours and not theirs for ours, theirs in zip(accepted, valid))
+        assert sum(accepted) >= 0.95 * sum(valid)  # a shortcut that is rarely taken would be no shortcut
+
+
+def test_the_known_invalid_example_is_not_accepted(corpus):
+    resource = dict(corpus("us-core-6.1.0"))["DiagnosticReport-cbc.json"]
+    memo = ElementMemo()
+    assert not memo_accepts(memo, resource) and not models_accept(resource)
+
+
+def _places(value):
+    """Every (container, key) in a parsed resource, depth first."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        yield value, key
+        yield from _places(inner)
+
+
+def _broken(resource: dict, randomly: random.Random) -> dict:
+    variant = copy.deepcopy(resource)
+    places = [place for place in _places(variant) if place[1] not in ("resourceType",)]
+    container, key = randomly.choice(places)
+    action = randomly.randrange(4)
+    if action == 0:
+        container[key] = copy.deepcopy(randomly.choice(ODD_VALUES))
+    elif action == 1 and isinstance(container, dict):
+        container["notAnElement"] = "x"
+    elif action == 2 and isinstance(container, list):
+        container.insert(randomly.randrange(len(container) + 1), None)
+    else:
+        del container[key]
+    return variant
+
+
+def test_broken_variants_are_never_accepted_when_the_models_reject_them(examples):
+    """One memo sees each valid example first, so that a broken variant's unchanged elements come from it."""
+    randomly = random.Random(20261129)
+    memo = ElementMemo()
+    sample = [resource for resource in examples if models_accept(resource) and memo_accepts(memo, resource)]
+    rejected = 0
+    for resource in randomly.sample(sample, 60):
+        for _ in range(6):
+            variant = _broken(resource, randomly)
+            expected = models_accept(variant)
+            assert memo_accepts(memo, variant) <= expected, (resource["id"], variant)
+            rejected += not expected
+    assert rejected > 150  # most variants are really broken, so the comparison has teeth
+
+
+def test_an_element_valid_in_one_place_is_checked_again_in_another():
+    memo = ElementMemo()
+    coverage = {"resourceType": "Coverage", "status": "active", "beneficiary": {"reference": "Patient/p"},
+                "payor": [{"reference": "Organization/o"}], "class": [{"type": {"text": "group"}, "value": "G-1"}]}
+    assert memo_accepts(memo, coverage)
+    # {"reference": ...} was built as a Reference; as a CodeableConcept it has no such element
+    wrong = dict(coverage, type={"reference": "Patient/p"})
+    assert not memo_accepts(memo, wrong) and not models_accept(wrong)
+
+
+def test_values_orjson_writes_as_null_are_left_to_the_models():
+    """orjson writes NaN and infinity as null, so a text with a null cannot key the memo: NaN would pass for
+    a null that the models accept."""
+    memo = ElementMemo()
+    with_null = {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
+                 "valueQuantity": {"value": None, "unit": "mg"}}
+    with_nan = copy.deepcopy(with_null)
+    with_nan["valueQuantity"]["value"] = float("nan")
+    assert models_accept(with_null)
+    assert not memo_accepts(memo, with_null) and not memo_accepts(memo, with_nan)
+    assert validation_findings(with_null) == [] and validation_findings(with_nan)
+
+
+def test_a_full_memo_starts_again_and_still_answers(corpus):
+    memo = ElementMemo(most_kept=10)
+    resources = [resource for _, resource in corpus("carin-bb-2.0.0")]
+    for resource in resources + resources:
+        assert memo_accepts(memo, resource) <= models_accept(resource)
+    assert len(memo) <= 10
+
+
+def test_findings_for_an_element_broken_after_being_seen_are_the_models_own(corpus):
+    """validation_findings asks the memo first; a resource it cannot accept gets the whole validation's words."""
+    _, eob = next((name, resource) for name, resource in corpus("carin-bb-2.0.0")
+                  if resource["resourceType"] == "ExplanationOfBenefit")
+    assert validation_findings(eob) == []
+    broken = copy.deepcopy(eob)
+    broken["item"][0]["productOrService"]["coding"][0]["system"] = 12
+    findings = validation_findings(broken)
+    assert findings and findings[0].startswith("item.0.productOrService.coding.0.system")
