@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from mirror import demo
-from mirror.api import create_app
 from mirror.export import FORMATS, ExportError, describe, export
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
 from mirror.plans import (
@@ -280,6 +279,8 @@ def run_serve(args: argparse.Namespace) -> int:
         else:
             print(f"mirror: warning: serving on {args.host} over plain http: records and the token travel "
                   "unencrypted on the network.", file=sys.stderr)
+    from mirror.api import create_app  # Flask: imported by the commands that serve, not by every command
+
     store = Store(data_dir(args), read_only=True)
     app = create_app(store, token=token, bind_host=args.host)
     serve_forever(app, args.host, args.port, announce=lambda root: print(serve_tour(store, root), flush=True))
@@ -349,6 +350,8 @@ def add_demo(commands, common: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from mirror.api import create_app  # see run_serve
+
     chosen = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None
     with demo.demo_data_dir(chosen) as folder, demo.running_mock(args.mock_port) as mock_url:
         demo.connect_and_sync(mock_url, folder, show=lambda line: print(line, file=sys.stderr, flush=True))
