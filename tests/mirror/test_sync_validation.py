@@ -114,7 +114,6 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in status
 
 
-
 MAIN_SCRIPT = """
 import multiprocessing, os, sys
 with open(sys.argv[1], "a") as runs:  # a line each time this script's top level runs
