@@ -32,6 +32,7 @@ from pathlib import Path
 
 import orjson
 
+from mirror.collector_pause import collector_paused
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
@@ -262,39 +263,46 @@ class _PlanSync:
 
     def _pages(self, stream: Stream, walk: StreamReport, start: str, mark: str) -> str:
         guard = PagingGuard(start, self.options.max_pages)
-        url = start
+        url: str | None = start
         while url is not None:
-            try:
-                page = read_searchset(self.client.get(url))
-            except (Refused, BadPage) as error:
-                if walk.pages == 0 and walk.mode == "resumed":
-                    return RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset
-                if walk.pages == 0 and isinstance(error, Refused):
-                    return self._refused(stream, walk, error)
-                return self._incomplete(stream, walk, url, mark, error)
-            except FetchFailed as error:
-                return self._incomplete(stream, walk, url, mark, error)
-            try:
-                following, stopped = guard.next_url(page), None
-            except PagingStopped as stop:
-                following, stopped = None, stop
-            status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
-            try:
-                self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark,
-                                                                status=status, page=page))
-            except InvalidResource as error:
-                return self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
-            walk.pages += 1
-            self.report.pages += 1
-            self.progress.page(self.name, stream.key, walk.pages,
-                               {kind: len(ids) for kind, ids in self.received.items()})
-            if stopped is not None:
-                walk.status, walk.error = INCOMPLETE, str(stopped)
-                self.report.errors.append(f"{stream.key}: {stopped}")
-                return INCOMPLETE
-            url = following
+            with collector_paused():  # the page lives and dies inside (collector_pause.py)
+                url, ended = self._page(stream, walk, guard, url, mark)
+            if ended is not None:
+                return ended
         walk.status = COMPLETE
         return COMPLETE
+
+    def _page(self, stream: Stream, walk: StreamReport, guard: PagingGuard, url: str,
+              mark: str) -> tuple[str | None, str | None]:
+        """Fetch, check and commit the page at `url`: (the next page's URL, None), or (None, how the walk ended)."""
+        try:
+            page = read_searchset(self.client.get(url))
+        except (Refused, BadPage) as error:
+            if walk.pages == 0 and walk.mode == "resumed":
+                return None, RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset
+            if walk.pages == 0 and isinstance(error, Refused):
+                return None, self._refused(stream, walk, error)
+            return None, self._incomplete(stream, walk, url, mark, error)
+        except FetchFailed as error:
+            return None, self._incomplete(stream, walk, url, mark, error)
+        try:
+            following, stopped = guard.next_url(page), None
+        except PagingStopped as stop:
+            following, stopped = None, stop
+        status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
+        try:
+            self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark,
+                                                            status=status, page=page))
+        except InvalidResource as error:
+            return None, self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
+        walk.pages += 1
+        self.report.pages += 1
+        self.progress.page(self.name, stream.key, walk.pages, {kind: len(ids) for kind, ids in self.received.items()})
+        if stopped is not None:
+            walk.status, walk.error = INCOMPLETE, str(stopped)
+            self.report.errors.append(f"{stream.key}: {stopped}")
+            return None, INCOMPLETE
+        return following, None
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]

@@ -2,6 +2,7 @@
 sleep (SY-1, SY-2, SY-3), token refresh (SY-4, RT-4), body caps (IN-J4), and the engine's handling of odd
 servers: bad pages (IN-J3, SY-6), looping next links (SY-5), unsupported types (CL-6), references."""
 
+import gc
 import re
 import time
 from datetime import datetime, timezone
@@ -299,6 +300,7 @@ def test_a_page_that_is_not_json_fails_its_walk_and_the_next_sync_resumes_there(
     _plan_with_eobs(canned, breaker=lambda n: fhir(b"<html>oops</html>", headers=None) if n == 2 and broken[0] else None)
     report = canned.sync(use_everything=False)
     assert report.status == "partial"
+    assert gc.isenabled()  # paused for each page only, the failed one too
     assert report.types["ExplanationOfBenefit"].status == "incomplete"
     assert any("ExplanationOfBenefit?patient=p1&page=2" in error and "not a JSON object" in error
                for error in report.errors)
