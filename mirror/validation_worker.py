@@ -7,6 +7,7 @@ functions to the pool, so the validator (fhir.resources, 0.4 s) is imported only
 """
 
 import atexit
+import gc
 import multiprocessing
 import os
 import signal
@@ -15,16 +16,23 @@ from multiprocessing.connection import wait
 
 import orjson
 
+# Containers allocated between two collections of the youngest generation (Python's default: 700). Validation
+# builds thousands of models a batch and the element memo keeps many: each collection walked what was young,
+# so collecting 140 times less often made validating 15 % faster (650 EOBs, one worker: 1.52-1.61 s, was 1.78-1.94).
+YOUNG_COLLECTION_THRESHOLD = 100_000
+
 # Each model is built on its first use, which costs up to 70 ms (feasibility.md): done before the first batch.
 PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "Practitioner")
 
 
 def prepare() -> None:
-    """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, build the models, and
-    end without tearing the interpreter down: freeing fhir.resources' thousands of classes and the element
-    memo one by one took 0.4 s of each core after the sync was done. Every result has been sent by then."""
+    """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, collect cycles less
+    often, build the models, and end without tearing the interpreter down: freeing fhir.resources' thousands
+    of classes and the element memo one by one took 0.4 s of each core after the sync was done. Every result
+    has been sent by then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     atexit.register(os._exit, 0)
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD)
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
