@@ -26,6 +26,7 @@ from mirror.store import (
     restore_backup,
 )
 from mirror.store import files, storages
+from mirror.store.compression import decompressed
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,11 @@ def parsed_by_python(text):
 
 def writer(folder, **options):
     return Store(folder, commit_interval=0, **options)
+
+
+def stored_envelope(folder: Path) -> dict:
+    """The store file as any JSON parser reads it, once decompressed."""
+    return orjson.loads(decompressed((folder / "mirror.json").read_bytes()))
 
 
 def mode(path: Path) -> int:
@@ -122,7 +128,7 @@ def test_st5_nan_infinity_and_lone_surrogates_are_refused_and_the_file_stays_val
         with pytest.raises(InvalidResource):
             store.commit_page("plan", [bad], run_id=run)
         assert store.path.read_bytes() == before
-    document = orjson.loads((tmp_path / "mirror.json").read_bytes())  # strict JSON: no NaN, no surrogates
+    document = stored_envelope(tmp_path)  # strict JSON: no NaN, no surrogates
     assert len(document["tables"]["resources"]) == 1
 
 
@@ -176,7 +182,7 @@ def test_st6_each_commit_keeps_the_previous_generation(tmp_path):
 def test_st8_the_format_version_is_recorded_and_newer_formats_refused(tmp_path):
     with writer(tmp_path):
         pass
-    envelope = orjson.loads((tmp_path / "mirror.json").read_bytes())
+    envelope = stored_envelope(tmp_path)
     assert (envelope["format"], envelope["version"]) == ("payer-mirror-store", storages.FORMAT_VERSION)
     envelope["version"] = storages.FORMAT_VERSION + 1
     (tmp_path / "mirror.json").write_bytes(orjson.dumps(envelope))
@@ -201,7 +207,7 @@ def test_st8_an_old_format_is_migrated_into_a_new_file_and_the_original_kept(tmp
         assert store.get("plan", "Patient", "p1").findings == ("migrated",)
     kept = tmp_path / f"mirror.json.format{storages.FORMAT_VERSION - 1}"
     assert kept.read_bytes() == original
-    assert orjson.loads((tmp_path / "mirror.json").read_bytes())["version"] == storages.FORMAT_VERSION
+    assert stored_envelope(tmp_path)["version"] == storages.FORMAT_VERSION
 
 
 # ----- ST-2 and ST-3: platform details of the atomic commit

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from mirror.store import Store, StoreCorrupt
+from mirror.store.compression import decompressed
 from mirror.store.file_format import LayoutError, file_lines, parse_file
 
 
@@ -46,7 +47,7 @@ def test_st6_a_damaged_line_in_a_store_names_the_line_and_the_backup(tmp_path):
         run = store.begin_run("plan")
         store.commit_page("plan", [{"resourceType": "Patient", "id": "p1"}], run_id=run)
     live = tmp_path / "mirror.json"
-    lines = live.read_bytes().split(b"\n")
+    lines = decompressed(live.read_bytes()).split(b"\n")
     lines[2] = lines[2][:-10]  # the first resource's line, cut short
     live.write_bytes(b"\n".join(lines))
     with pytest.raises(StoreCorrupt, match=r"line 3 is not valid JSON.*mirror\.json\.1"):

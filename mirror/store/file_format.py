@@ -1,6 +1,6 @@
-"""The store file's layout: plain JSON, written one TinyDB document per line.
+"""The store file's layout: plain JSON, written one TinyDB document per line (then compressed, compression.py).
 
-Any JSON parser reads the file as one object. The layout exists for memory: orjson (yyjson underneath)
+Any JSON parser reads the decompressed file as one object. The layout exists for memory: orjson (yyjson underneath)
 reserves about 13 times a document's size while parsing it, so parsing a 700 MB store in one call would need
 9 GB; parsed line by line, the peak stays near the file's size plus what it holds. Writing line by line
 likewise streams the file instead of building it in memory first. JSON strings cannot contain a raw newline,

@@ -4,7 +4,8 @@ Requirements ST-1 (atomic commit, via files.write_atomically), ST-6 (an unreadab
 overwritten; the previous good generation is kept as `<file>.1` and named in the error) and ST-8 (the file
 records its format version; older formats are upgraded by MIGRATIONS, keeping the original).
 
-The file is an envelope around TinyDB's tables, laid out one document per line (file_format.py):
+The file is an envelope around TinyDB's tables, laid out one document per line (file_format.py) and compressed
+(compression.py):
 `{"format": "payer-mirror-store", "version": 1, "generation": 7, "written_at": "...", "tables": {...}}`.
 `generation` counts commits, so a reader (and the crash test) can tell which committed state it sees.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import orjson
 from tinydb.storages import Storage
 
+from mirror.store.compression import DamagedFrame, compressed, decompressed
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreVersionError
 from mirror.store.file_format import LayoutError, file_lines, parse_file
 from mirror.store.files import FileSignature, fd_signature, signature, write_atomically
@@ -71,7 +73,7 @@ class AtomicJSONStorage(Storage):
         # Only the generation this process read or wrote is known to be good enough to become the backup.
         known_good = self.disk_signature is not None and self.disk_signature == signature(self.path)
         backup = backup_path(self.path) if known_good else None
-        self.disk_signature = write_atomically(self.path, file_lines(header, data), backup)
+        self.disk_signature = write_atomically(self.path, compressed(file_lines(header, data)), backup)
         self.generation += 1
 
     def close(self) -> None:
@@ -79,10 +81,10 @@ class AtomicJSONStorage(Storage):
 
     def _tables_from(self, raw: bytes) -> dict:
         try:
-            envelope = parse_file(raw)
+            envelope = parse_file(decompressed(raw))
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
-        except LayoutError as error:
+        except (LayoutError, DamagedFrame) as error:
             raise self._corrupt(str(error)) from None
         if not isinstance(envelope, dict) or envelope.get("format") != FORMAT_NAME:
             raise self._corrupt("it is not a payer-mirror store")
@@ -129,7 +131,7 @@ class AtomicJSONStorage(Storage):
 def is_readable_store(path: Path) -> bool:
     """Whether `path` parses as a payer-mirror store (used before pointing a user at it)."""
     try:
-        envelope = parse_file(path.read_bytes())
-    except (OSError, ValueError):  # orjson.JSONDecodeError and LayoutError are ValueErrors
+        envelope = parse_file(decompressed(path.read_bytes()))
+    except (OSError, ValueError):  # orjson.JSONDecodeError, LayoutError and DamagedFrame are ValueErrors
         return False
     return isinstance(envelope, dict) and envelope.get("format") == FORMAT_NAME and isinstance(envelope.get("tables"), dict)
