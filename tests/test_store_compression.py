@@ -1,11 +1,13 @@
-"""The store file is one zstd frame with its checksum: smaller to write, and damage to it is refused (ST-6)."""
+"""The store file is a sequence of zstd frames with checksums: small to write, damage to it is refused (ST-6),
+and the frames of unchanged documents are written again as they are, never stale."""
+
+import random
 
 import orjson
 import pytest
 
-from mirror.store import Store, StoreCorrupt
-from mirror.store.compression import ZSTD_MAGIC, DamagedFrame, compressed, decompressed
-from mirror.store.file_format import file_lines
+from mirror.store import Store, StoreCorrupt, file_format, frame_cache
+from mirror.store.compression import ZSTD_MAGIC, DamagedFrame, compressed_frame, decompressed, frames_of
 
 
 def claim(number: int) -> dict:
@@ -31,10 +33,12 @@ def test_the_store_file_is_a_compressed_frame_of_the_json_layout(tmp_path):
     assert envelope["format"] == "payer-mirror-store" and len(envelope["tables"]["resources"]) == 200
 
 
-def test_chunks_survive_the_round_trip_whole_and_in_order():
-    chunks = list(file_lines({"format": "x"}, {"t": {str(n): {"n": n, "text": "é" * n} for n in range(500)}}))
-    assert decompressed(b"".join(compressed(chunks))) == b"".join(chunks)
-    assert decompressed(b"".join(compressed([]))) == b""
+def test_frames_come_back_whole_and_in_order_however_they_fall_against_the_reading_buffer():
+    contents = [b"", b"x\n", bytes(range(256)) * 4000, b"\xc3\xa9\n" * 100_000, b"end\n"]
+    raw = b"".join(map(compressed_frame, contents))
+    assert [(frame, content) for frame, content in frames_of(raw)] == [
+        (compressed_frame(content), content) for content in contents]
+    assert decompressed(raw) == b"".join(contents)
 
 
 def test_a_plain_json_store_from_before_compression_opens_and_is_compressed_at_its_next_commit(tmp_path):
@@ -69,3 +73,87 @@ def test_st6_a_damaged_frame_is_refused_naming_the_backup_and_left_untouched(tmp
             Store(tmp_path, read_only=read_only)
         assert refused.value.backup == str(tmp_path / "mirror.json.1")
     assert live.read_bytes() == damaged
+
+
+# ----- the frames of unchanged runs are reused, and never when anything in them changed
+
+
+def file_tables(folder) -> dict:
+    return orjson.loads(decompressed((folder / "mirror.json").read_bytes()))["tables"]
+
+
+def test_random_table_operations_always_leave_the_file_equal_to_the_tables(tmp_path):
+    """Inserts, in-place updates, replacements, removals, truncation and dropped tables, committed in random
+    batches through TinyDB's own API, with the store reopened now and then so that frames read from the file
+    are reused too: after every commit the file holds exactly the tables, as a fresh write would."""
+    rng = random.Random(7)
+    store = Store(tmp_path, commit_interval=0)
+    try:
+        for step in range(60):
+            db = store._db  # TinyDB's own table API, which the Store's methods stand on
+            for _ in range(rng.randint(1, 4)):
+                table = db.table(rng.choice(["alpha", "beta", "gamma"]))
+                ids = [document.doc_id for document in table.all()]
+                action = rng.choice(["insert", "insert", "update", "replace", "remove", "truncate", "drop"])
+                if action == "insert" or not ids:
+                    table.insert_multiple({"n": rng.random(), "text": "é" * rng.randint(0, 40)}
+                                          for _ in range(rng.randint(1, 700)))
+                elif action == "update":
+                    table.update({"n": rng.random()}, doc_ids=rng.sample(ids, min(len(ids), 3)))
+                elif action == "replace":
+                    doc_id = rng.choice(ids)
+                    table.update(lambda document: document.clear() or document.update(swapped=step), doc_ids=[doc_id])
+                elif action == "remove":
+                    table.remove(doc_ids=rng.sample(ids, min(len(ids), rng.randint(1, 300))))
+                elif action == "truncate" and rng.random() < 0.3:
+                    table.truncate()
+                elif action == "drop" and rng.random() < 0.2:
+                    db.drop_table(table.name)
+            store.flush()
+            expected = orjson.loads(orjson.dumps(store._staging.read()))
+            assert file_tables(tmp_path) == expected, f"step {step}"
+            if rng.random() < 0.25:
+                store.close()
+                store = Store(tmp_path, commit_interval=0)
+    finally:
+        store.close()
+
+
+def test_a_commit_of_one_page_compresses_that_page_and_reuses_every_other_frame(tmp_path, monkeypatch):
+    stored(tmp_path, [claim(number) for number in range(2000)])
+    compressed_sizes = []
+    original = frame_cache.compressed_frame
+    monkeypatch.setattr(frame_cache, "compressed_frame",
+                        lambda content: compressed_sizes.append(len(content)) or original(content))
+    with Store(tmp_path, commit_interval=0) as store:  # the frames read from the file are kept
+        run = store.begin_run("plan")
+        compressed_sizes.clear()
+        store.commit_page("plan", [claim(number) for number in range(2000, 2010)], run_id=run)
+        content = len(decompressed((tmp_path / "mirror.json").read_bytes()))
+    assert 0 < sum(compressed_sizes) < content / 4
+    assert Store(tmp_path, read_only=True).get("plan", "ExplanationOfBenefit", "eob-2009") is not None
+
+
+def test_a_run_that_stops_or_starts_being_its_tables_last_is_written_again_with_its_commas(tmp_path):
+    with Store(tmp_path, commit_interval=0) as store:
+        table = store._db.table("alpha")
+        first_segment = file_format.SEGMENT_DOCS - 1  # document ids start at 1
+        table.insert_multiple({"n": number} for number in range(first_segment))
+        store.flush()
+        [after] = table.insert_multiple([{"n": "next segment"}])  # the first run is no longer last
+        store.flush()
+        assert file_tables(tmp_path)["alpha"][str(after)] == {"n": "next segment"}
+        table.remove(doc_ids=[after])  # and now it is last again
+        store.flush()
+        assert len(file_tables(tmp_path)["alpha"]) == first_segment
+
+
+def test_frames_read_from_a_file_segmented_otherwise_are_not_reused(tmp_path, monkeypatch):
+    with Store(tmp_path, commit_interval=0) as store:
+        store._db.table("alpha").insert_multiple({"n": number} for number in range(300))
+    monkeypatch.setattr(file_format, "SEGMENT_DOCS", 200)  # two runs still, split elsewhere
+    with Store(tmp_path, commit_interval=0) as store:
+        store._db.table("alpha").update({"n": "changed"}, doc_ids=[100])
+        store.flush()
+        expected = orjson.loads(orjson.dumps(store._staging.read()))
+    assert file_tables(tmp_path) == expected

@@ -15,44 +15,96 @@ so the newline bytes are exactly the separators written here.
     }
     }}
 
-A file in any other layout (say, pretty-printed by hand) is still read, in one piece.
+The writer hands the file over in pieces (`file_pieces`): lines of the envelope, and runs of consecutive
+documents of one table whose ids fall in one segment of SEGMENT_DOCS ids. Each piece ends with a newline, so a
+piece compressed on its own (frame_cache.py) decompresses to whole lines, and the reader parses the file block
+by block. A file in any other layout (say, pretty-printed by hand) is still read, in one piece.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
 
 import orjson
 
 _TABLES_OPENING = b',"tables":{'
+SEGMENT_DOCS = 256  # documents per run: about 2 MB of claims, re-serialised whole when one of them changes
 
 
 class LayoutError(ValueError):
     """The file is not the JSON this layout describes; the message says where."""
 
 
-def file_lines(header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
-    """The file for `header` (the envelope's other members) and `tables`, one line per chunk."""
+@dataclass(frozen=True)
+class Run:
+    """Consecutive documents of `table` whose ids fall in `segment`; `last` is the table's last run, whose
+    last line has no comma after it."""
+
+    table: str
+    segment: int | None  # None for an id that is not an integer, which is never cached
+    doc_ids: tuple[str, ...]
+    documents: tuple[dict, ...]
+    last: bool
+
+
+def file_pieces(header: dict, tables: dict[str, dict]) -> Iterator[bytes | Run]:
+    """The file for `header` (the envelope's other members) and `tables`: envelope lines and runs."""
     yield orjson.dumps(header)[:-1] + _TABLES_OPENING + b"\n"
     for table_number, (name, documents) in enumerate(tables.items()):
         yield orjson.dumps(name) + b":{\n"
-        last = len(documents) - 1
-        for number, (doc_id, document) in enumerate(documents.items()):
-            separator = b",\n" if number < last else b"\n"
-            yield orjson.dumps(doc_id) + b":" + orjson.dumps(document) + separator
+        yield from _runs(name, documents)
         yield b"},\n" if table_number < len(tables) - 1 else b"}\n"
     yield b"}}\n"
 
 
-def parse_file(raw: bytes) -> dict:
-    """The envelope in `raw`; raises LayoutError, or orjson.JSONDecodeError, when it is not JSON."""
-    view = memoryview(raw)
-    lines = _line_spans(raw)
-    first = next(lines, None)
-    if first is None or not raw.endswith(_TABLES_OPENING, *first):
-        return orjson.loads(raw)
-    envelope = orjson.loads(raw[first[0]:first[1] - len(_TABLES_OPENING)] + b"}")
+def run_lines(run: Run) -> bytes:
+    """The lines of a run's documents."""
+    lines = [orjson.dumps(doc_id) + b":" + orjson.dumps(document) + b",\n"
+             for doc_id, document in zip(run.doc_ids, run.documents)]
+    if run.last:
+        lines[-1] = lines[-1][:-2] + b"\n"
+    return b"".join(lines)
+
+
+def file_lines(header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
+    """The file, as chunks of whole lines."""
+    for piece in file_pieces(header, tables):
+        yield piece if isinstance(piece, bytes) else run_lines(piece)
+
+
+def segment_of(doc_id: str) -> int | None:
+    return int(doc_id) // SEGMENT_DOCS if doc_id.isdigit() else None
+
+
+def _runs(table: str, documents: dict) -> Iterator[Run]:
+    doc_ids: list[str] = []
+    segment: int | None = None
+    for doc_id in documents:
+        doc_segment = segment_of(doc_id)
+        if doc_ids and (doc_segment != segment or segment is None):
+            yield Run(table, segment, tuple(doc_ids), tuple(documents[key] for key in doc_ids), last=False)
+            doc_ids = []
+        doc_ids.append(doc_id)
+        segment = doc_segment
+    if doc_ids:
+        yield Run(table, segment, tuple(doc_ids), tuple(documents[key] for key in doc_ids), last=True)
+
+
+def parse_file(content: bytes | Iterable[bytes]) -> dict:
+    """The envelope in `content` (the file, or blocks of whole lines); raises LayoutError, or
+    orjson.JSONDecodeError, when it is not JSON."""
+    blocks = iter((content,) if isinstance(content, bytes) else content)
+    first = next(blocks, b"")
+    header_end = first.find(b"\n")
+    header_end = len(first) if header_end == -1 else header_end
+    if not first.endswith(_TABLES_OPENING, 0, header_end):
+        return orjson.loads(b"".join(chain((first,), blocks)))
+    envelope = orjson.loads(first[:header_end - len(_TABLES_OPENING)] + b"}")
     tables: dict[str, dict] = {}
     documents: dict | None = None
-    for line_number, (start, end) in enumerate(lines, start=2):
+    lines = _line_spans(chain(((first, header_end + 1),), ((block, 0) for block in blocks)))
+    for line_number, (raw, start, end) in enumerate(lines, start=2):
+        view = memoryview(raw)
         try:
             if documents is None:
                 if view[start:end] == b"}}":
@@ -79,12 +131,13 @@ def parse_file(raw: bytes) -> dict:
     raise LayoutError("it ends before its last table is closed")
 
 
-def _line_spans(raw: bytes) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line of `raw`, without its newline: offsets, so no copy of the file is made."""
-    start = 0
-    while start < len(raw):
-        end = raw.find(b"\n", start)
-        if end == -1:
-            end = len(raw)
-        yield start, end
-        start = end + 1
+def _line_spans(blocks: Iterable[tuple[bytes, int]]) -> Iterator[tuple[bytes, int, int]]:
+    """(block, start, end) of each line of each block from its starting offset, without its newline:
+    offsets, so no copy of the file is made. A line never spans two blocks: every piece ends with a newline."""
+    for raw, start in blocks:
+        while start < len(raw):
+            end = raw.find(b"\n", start)
+            if end == -1:
+                end = len(raw)
+            yield raw, start, end
+            start = end + 1

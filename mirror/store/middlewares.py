@@ -34,6 +34,13 @@ class StagedWritesMiddleware(Middleware):
         self.pending = False
         return True
 
+    def touched(self, table: str, doc_id: str) -> None:
+        """A document of `table` is about to change in place, appear or go (tables.py says so)."""
+        self.storage.frames.forget(table, doc_id)
+
+    def touched_all(self, table: str) -> None:
+        self.storage.frames.forget_table(table)
+
     def reload(self) -> dict:
         """Drop the in-memory tables and read the storage again (a reader does this when the file changes)."""
         self._tables, self.pending = None, False

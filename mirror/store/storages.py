@@ -16,9 +16,10 @@ from pathlib import Path
 import orjson
 from tinydb.storages import Storage
 
-from mirror.store.compression import DamagedFrame, compressed, decompressed
+from mirror.store.compression import DamagedFrame, decompressed, frames_of, is_compressed
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreVersionError
-from mirror.store.file_format import LayoutError, file_lines, parse_file
+from mirror.store.file_format import LayoutError, parse_file
+from mirror.store.frame_cache import FrameCache
 from mirror.store.files import FileSignature, fd_signature, signature, write_atomically
 from mirror.store.records import utc_now
 
@@ -47,6 +48,7 @@ class AtomicJSONStorage(Storage):
         self.generation = 0
         self.migrated_from: int | None = None
         self.disk_signature: FileSignature | None = None
+        self.frames = FrameCache()
 
     def read(self) -> dict | None:
         try:
@@ -56,6 +58,7 @@ class AtomicJSONStorage(Storage):
                 info = fd_signature(store_file.fileno())
         except FileNotFoundError:
             self.generation, self.migrated_from, self.disk_signature = 0, None, None
+            self.frames.clear()
             return None
         tables = self._tables_from(raw)
         self.disk_signature = info
@@ -73,15 +76,17 @@ class AtomicJSONStorage(Storage):
         # Only the generation this process read or wrote is known to be good enough to become the backup.
         known_good = self.disk_signature is not None and self.disk_signature == signature(self.path)
         backup = backup_path(self.path) if known_good else None
-        self.disk_signature = write_atomically(self.path, compressed(file_lines(header, data)), backup)
+        self.disk_signature = write_atomically(self.path, self.frames.file_frames(header, data), backup)
         self.generation += 1
 
     def close(self) -> None:
         """Nothing is held open between reads and writes."""
 
     def _tables_from(self, raw: bytes) -> dict:
+        self.frames.clear()
         try:
-            envelope = parse_file(decompressed(raw))
+            frames = list(frames_of(raw)) if is_compressed(raw) else None
+            envelope = parse_file(raw if frames is None else (content for _, content in frames))
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
         except (LayoutError, DamagedFrame) as error:
@@ -104,6 +109,8 @@ class AtomicJSONStorage(Storage):
             tables = MIGRATIONS[version](tables)
             version += 1
         self.generation = generation
+        if frames is not None and self.migrated_from is None and not self.read_only:
+            self.frames.keep_read_frames(frames, tables)
         return tables
 
     def _corrupt(self, reason: str) -> StoreCorrupt:

@@ -14,24 +14,33 @@ from tinydb.table import Table
 class InPlaceTable(Table):
     def _update_table(self, updater: Callable[[MutableMapping], None]) -> None:
         tables = self._storage.read()
-        updater(_IntKeyedView(tables.setdefault(self.name, {})))
+        updater(_IntKeyedView(tables.setdefault(self.name, {}), self.name, self._storage))
         self._storage.write(tables)
         self.clear_cache()
 
 
 class _IntKeyedView(MutableMapping):
-    """The stored `{"7": document}` dict, as the `{7: document}` dict that TinyDB's updaters work on."""
+    """The stored `{"7": document}` dict, as the `{7: document}` dict that TinyDB's updaters work on.
 
-    def __init__(self, documents: dict):
+    TinyDB's updaters change a document in place through the document this hands them, so each document it
+    hands out or takes is reported to the storage as touched: its compressed frame is stale (frame_cache.py).
+    """
+
+    def __init__(self, documents: dict, table: str, storage):
         self._documents = documents
+        self._table = table
+        self._storage = storage
 
     def __getitem__(self, doc_id: int) -> dict:
+        self._storage.touched(self._table, str(doc_id))
         return self._documents[str(doc_id)]
 
     def __setitem__(self, doc_id: int, document: dict) -> None:
+        self._storage.touched(self._table, str(doc_id))
         self._documents[str(doc_id)] = document
 
     def __delitem__(self, doc_id: int) -> None:
+        self._storage.touched(self._table, str(doc_id))
         del self._documents[str(doc_id)]
 
     def __contains__(self, doc_id: object) -> bool:
@@ -44,4 +53,5 @@ class _IntKeyedView(MutableMapping):
         return len(self._documents)
 
     def clear(self) -> None:
+        self._storage.touched_all(self._table)
         self._documents.clear()
