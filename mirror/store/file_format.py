@@ -21,9 +21,11 @@ piece compressed on its own (frame_cache.py) decompresses to whole lines, and th
 by block. A file in any other layout (say, pretty-printed by hand) is still read, in one piece.
 """
 
+import bisect
+import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 
 import orjson
 
@@ -73,21 +75,32 @@ def file_lines(header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
 
 
 def segment_of(doc_id: str) -> int | None:
-    return int(doc_id) // SEGMENT_DOCS if doc_id.isdigit() else None
+    try:
+        return int(doc_id) // SEGMENT_DOCS
+    except ValueError:
+        return None
 
 
 def _runs(table: str, documents: dict) -> Iterator[Run]:
-    doc_ids: list[str] = []
-    segment: int | None = None
-    for doc_id in documents:
-        doc_segment = segment_of(doc_id)
-        if doc_ids and (doc_segment != segment or segment is None):
-            yield Run(table, segment, tuple(doc_ids), tuple(documents[key] for key in doc_ids), last=False)
-            doc_ids = []
-        doc_ids.append(doc_id)
-        segment = doc_segment
-    if doc_ids:
-        yield Run(table, segment, tuple(doc_ids), tuple(documents[key] for key in doc_ids), last=True)
+    """The runs of a table, found by C-level passes over its keys: a commit of a page into 100,000 documents
+    must not spend a Python loop on each of them. TinyDB gives ids in increasing order; a table whose keys are
+    not increasing integers is one run that is never cached."""
+    doc_ids, values = tuple(documents), tuple(documents.values())
+    if not doc_ids:
+        return
+    try:
+        numbers = list(map(int, doc_ids))
+    except ValueError:
+        numbers = []
+    if len(numbers) < len(doc_ids) or not all(map(operator.lt, numbers, islice(numbers, 1, None))):
+        yield Run(table, None, doc_ids, values, last=True)
+        return
+    start = 0
+    while start < len(numbers):
+        segment = numbers[start] // SEGMENT_DOCS
+        end = bisect.bisect_left(numbers, (segment + 1) * SEGMENT_DOCS, start)
+        yield Run(table, segment, doc_ids[start:end], values[start:end], last=end == len(numbers))
+        start = end
 
 
 def parse_file(content: bytes | Iterable[bytes]) -> dict:

@@ -11,6 +11,7 @@ and the same place (last in its table or not). A document changed in place keeps
 change goes through the tables' view (tables.py), which calls `forget` for the document's segment.
 """
 
+import operator
 from collections.abc import Iterator
 
 from mirror.store.compression import compressed_frame
@@ -36,40 +37,24 @@ class FrameCache:
 
     def file_frames(self, header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
         """The compressed file for `header` and `tables`, reusing the frames of unchanged runs."""
-        envelope_lines: list[bytes] = []
-        for piece in file_pieces(header, tables):
-            if isinstance(piece, bytes):
-                envelope_lines.append(piece)
-                continue
-            if envelope_lines:
-                yield compressed_frame(b"".join(envelope_lines))
-                envelope_lines = []
-            yield self._frame(piece)
-        yield compressed_frame(b"".join(envelope_lines))
+        for group in _framed(file_pieces(header, tables)):
+            yield compressed_frame(b"".join(group)) if isinstance(group, list) else self._frame(group)
 
-    def keep_read_frames(self, frames: list[tuple[bytes, bytes]], tables: dict[str, dict]) -> None:
-        """Keep `frames` ((frame, content) of the file just parsed into `tables`) when they line up
-        one for one with the pieces that writing those tables makes (a file this module wrote); otherwise keep
-        none, and the next write compresses everything."""
+    def keep_read_frames(self, frames: list[tuple[bytes, int]], tables: dict[str, dict]) -> None:
+        """Keep `frames` ((frame, lines in it), of the file just parsed into `tables`) when they line up one for
+        one with the frames that writing those tables makes; otherwise keep none, and the next write compresses
+        everything. The file's lines, in order, are what the tables were parsed from, in order; so when each
+        frame in turn holds as many lines as the piece it stands for, it holds exactly that piece."""
         self.clear()
-        read = iter(frames)
-        kept: dict[tuple[str, int], tuple[Run, bytes]] = {}
-        pending_envelope = False
-        for piece in file_pieces({}, tables):  # the header is in the first envelope frame, never kept
-            if isinstance(piece, bytes):
-                pending_envelope = True
-                continue
-            if pending_envelope:
-                if next(read, None) is None:
-                    return
-                pending_envelope = False
-            frame = next(read, None)
-            if frame is None or not _holds(frame[1], piece):
-                return
-            if piece.segment is not None:
-                kept[(piece.table, piece.segment)] = (piece, frame[0])
-        if next(read, None) is None or next(read, None) is not None:
+        groups = list(_framed(file_pieces({}, tables)))  # the header is in the first frame, never kept
+        if len(groups) != len(frames):
             return
+        kept: dict[tuple[str, int], tuple[Run, bytes]] = {}
+        for group, (frame, lines) in zip(groups, frames):
+            if lines != (len(group) if isinstance(group, list) else len(group.doc_ids)):
+                return
+            if isinstance(group, Run) and group.segment is not None:
+                kept[(group.table, group.segment)] = (group, frame)
         self._frames = kept
 
     def _frame(self, run: Run) -> bytes:
@@ -84,18 +69,18 @@ class FrameCache:
 
 
 def _same_run(kept: Run, run: Run) -> bool:
-    return (kept.last == run.last and kept.doc_ids == run.doc_ids
-            and all(old is new for old, new in zip(kept.documents, run.documents)))
+    return kept.last == run.last and kept.doc_ids == run.doc_ids and all(map(operator.is_, kept.documents, run.documents))
 
 
-def _holds(content: bytes, run: Run) -> bool:
-    """Whether a frame's content is exactly the lines of `run`'s documents, in order, as the layout writes them."""
-    start = 0
-    for number, doc_id in enumerate(run.doc_ids, start=1):
-        end = content.find(b"\n", start)
-        if end == -1 or not content.startswith(b'"' + doc_id.encode() + b'":', start, end):
-            return False
-        if content.endswith(b",", start, end) == (run.last and number == len(run.doc_ids)):
-            return False
-        start = end + 1
-    return start == len(content)
+def _framed(pieces: Iterator[bytes | Run]) -> Iterator[list[bytes] | Run]:
+    """The pieces as the frames hold them: each run alone, the envelope lines between runs together."""
+    envelope: list[bytes] = []
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            envelope.append(piece)
+            continue
+        if envelope:
+            yield envelope
+            envelope = []
+        yield piece
+    yield envelope

@@ -10,7 +10,7 @@ The file is an envelope around TinyDB's tables, laid out one document per line (
 `generation` counts commits, so a reader (and the crash test) can tell which committed state it sees.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -84,9 +84,9 @@ class AtomicJSONStorage(Storage):
 
     def _tables_from(self, raw: bytes) -> dict:
         self.frames.clear()
+        frames: list[tuple[bytes, int]] | None = [] if is_compressed(raw) else None
         try:
-            frames = list(frames_of(raw)) if is_compressed(raw) else None
-            envelope = parse_file(raw if frames is None else (content for _, content in frames))
+            envelope = parse_file(raw if frames is None else _contents(raw, frames))
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
         except (LayoutError, DamagedFrame) as error:
@@ -133,6 +133,14 @@ class AtomicJSONStorage(Storage):
             f"{self.path} cannot be read: {reason}. It was left untouched and nothing will be written to it. {advice}",
             named_backup,
         )
+
+
+def _contents(raw: bytes, frames: list[tuple[bytes, int]]) -> Iterator[bytes]:
+    """The content of each frame of `raw`, noting each frame and its line count in `frames`: one frame's
+    content is in memory at a time."""
+    for frame, content in frames_of(raw):
+        frames.append((frame, content.count(b"\n")))
+        yield content
 
 
 def is_readable_store(path: Path) -> bool:
