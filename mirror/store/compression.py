@@ -2,9 +2,9 @@
 
 A commit rewrites the whole file (ST-1), and an 883 MB store took 3.1-3.3 s to write and fsync here however
 fast it was serialised; removing the generation that a new backup replaced took another 0.65 s. Payer JSON
-repeats itself (codings, references, adjudication categories), so zstd at level 1 makes the shared Synthea
-records 18 times smaller at about 1 GB/s: far less to write, to fsync and to remove at every commit, and
-far less disk for a decade of claims.
+repeats itself (codings, references, adjudication categories), so zstd at level 1, at about 1 GB/s, makes a
+store of the shared Synthea records 15 times smaller than the JSON it holds: far less to write, to fsync and
+to remove at every commit, and far less disk for a decade of claims.
 
 The file is a sequence of frames, each compressed on its own (zstd reads a concatenation of frames as one
 stream, and so does `zstd -d`): frame_cache.py keeps the frames of documents that did not change and
