@@ -15,7 +15,7 @@ A file that begins like JSON (one written before compression, or decompressed by
 read as it is.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import zstandard
 
@@ -28,9 +28,12 @@ class DamagedFrame(ValueError):
     """The file's compressed data cannot be read back whole; the message says how."""
 
 
-def compressed_frame(content: bytes) -> bytes:
-    """`content` as one zstd frame carrying its checksum."""
-    return zstandard.ZstdCompressor(level=LEVEL, write_checksum=True).compress(content)
+def compressed_frame(chunks: Iterable[bytes]) -> bytes:
+    """`chunks`, together, as one zstd frame carrying its checksum."""
+    compressor = zstandard.ZstdCompressor(level=LEVEL, write_checksum=True).compressobj()
+    frame = [compressor.compress(chunk) for chunk in chunks]
+    frame.append(compressor.flush())
+    return b"".join(frame)
 
 
 def is_compressed(raw: bytes) -> bool:

@@ -43,7 +43,7 @@ class Run:
     last line has no comma after it."""
 
     table: str
-    segment: int | None  # None for an id that is not an integer, which is never cached
+    segment: int | None  # None when the table's keys are not increasing integers: never cached
     doc_ids: tuple[str, ...]
     documents: tuple[dict, ...]
     last: bool
@@ -59,19 +59,23 @@ def file_pieces(header: dict, tables: dict[str, dict]) -> Iterator[bytes | Run]:
     yield b"}}\n"
 
 
-def run_lines(run: Run) -> bytes:
-    """The lines of a run's documents."""
+def run_lines(run: Run) -> list[bytes]:
+    """The lines of a run's documents, each a chunk: joining them would allocate the run again, and fresh
+    megabytes cost more to allocate in a process that already holds a large store."""
     lines = [orjson.dumps(doc_id) + b":" + orjson.dumps(document) + b",\n"
              for doc_id, document in zip(run.doc_ids, run.documents)]
     if run.last:
         lines[-1] = lines[-1][:-2] + b"\n"
-    return b"".join(lines)
+    return lines
 
 
 def file_lines(header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
     """The file, as chunks of whole lines."""
     for piece in file_pieces(header, tables):
-        yield piece if isinstance(piece, bytes) else run_lines(piece)
+        if isinstance(piece, bytes):
+            yield piece
+        else:
+            yield from run_lines(piece)
 
 
 def segment_of(doc_id: str) -> int | None:

@@ -38,7 +38,7 @@ class FrameCache:
     def file_frames(self, header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
         """The compressed file for `header` and `tables`, reusing the frames of unchanged runs."""
         for group in _framed(file_pieces(header, tables)):
-            yield compressed_frame(b"".join(group)) if isinstance(group, list) else self._frame(group)
+            yield compressed_frame(group) if isinstance(group, list) else self._frame(group)
 
     def keep_read_frames(self, frames: list[tuple[bytes, int]], tables: dict[str, dict]) -> None:
         """Keep `frames` ((frame, lines in it), of the file just parsed into `tables`) when they line up one for
