@@ -43,7 +43,8 @@ import requests
 
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
-from mirror.sync import SyncOptions, sync_plans
+from mirror.sync.engine import sync_plans
+from mirror.sync.options import SyncOptions
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -33,10 +33,9 @@ from mirror.store import STORE_FILE_NAME, Store, restore_backup
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
 from mirror.store.storages import backup_path, is_readable_store
-from mirror.sync import SyncOptions, plan_statuses, render_status, sync_plans
-from mirror.sync.engine import DEFAULT_PAGE_SIZE
+from mirror.sync.options import DEFAULT_PAGE_SIZE, SyncOptions
 from mirror.sync.progress import progress_for
-from mirror.sync.status import epoch_instant
+from mirror.sync.status import epoch_instant, plan_statuses, render_status
 
 CLIENT_SECRET_ENV = "MIRROR_CLIENT_SECRET"
 API_TOKEN_ENV = "MIRROR_API_TOKEN"
@@ -208,6 +207,8 @@ def _positive_int(text: str) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    from mirror.sync.engine import sync_plans
+
     options = SyncOptions(full=args.full, use_everything=not args.search_by_type, page_size=args.page_size,
                           requests_per_minute=args.max_requests_per_minute, validate=not args.no_validate)
     report = sync_plans(data_dir(args), args.names, options, progress_for(sys.stderr))

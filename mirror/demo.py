@@ -18,12 +18,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import requests
-
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints, preset
 from mirror.serving import LOOPBACK
-from mirror.sync import SyncOptions, sync_plans
+from mirror.sync.options import SyncOptions
 from mirror.sync.progress import progress_for
 
 DEFAULT_MOCK_PORT = 9000
@@ -70,12 +68,14 @@ def running_mock(port: int) -> Iterator[str]:
 
 
 def _wait_until_answering(process: subprocess.Popen, url: str, port: int) -> None:
+    import requests
+
     deadline = time.monotonic() + MOCK_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); "
                             f"is port {port} in use? Try --mock-port")
-        with contextlib.suppress(requests.RequestException):
+        with contextlib.suppress(OSError):  # requests' errors are OSErrors
             if requests.get(url, timeout=2).status_code == 200:
                 return
         time.sleep(0.1)
@@ -89,6 +89,8 @@ def connect_and_sync(mock_url: str, data_dir: Path, show: Callable[[str], None])
                       "client_secret_post", known.client_secret)
     connection = connect(plan, data_dir, mock_login=DEMO_MEMBER, show=show)
     show(f"Connected to the mock's {known.system_id} as {DEMO_MEMBER.username} (Patient/{connection.token.patient}).")
+    from mirror.sync.engine import sync_plans  # the engine and its HTTP stack, for the commands that sync
+
     report = sync_plans(data_dir, [DEMO_PLAN], SyncOptions(), progress_for(sys.stderr))
     show(report.table())
 

@@ -7,9 +7,11 @@ the member's answers to the form's own action, and stops at the redirect back to
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
-import requests
+if TYPE_CHECKING:
+    import requests
 
 MAX_STEPS = 5
 

@@ -23,17 +23,17 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
-
-import requests
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 
 from mirror import token_vault
 from mirror.fhir.scopes import readable_types, split_scope
 from mirror.mock_login import MockLoginError, complete_mock_login
 from mirror.plans import PlanConfig, PlanError, unreachable
 from mirror.store.files import ensure_private_folder, write_atomically
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 LOOPBACK = "127.0.0.1"
 CALLBACK_PATH = "/callback"
@@ -285,6 +285,10 @@ def grant_warnings(requested_scope: str, token: Token) -> list[str]:
 
 
 def _session(plan: PlanConfig, **options) -> OAuth2Session:
+    """authlib's client session for the plan. authlib and requests are imported here and in the two functions
+    below, not with this module: loading a connection for `mirror status` needs neither (half a second)."""
+    from authlib.integrations.requests_client import OAuth2Session
+
     return OAuth2Session(
         plan.client_id,
         plan.client_secret,
@@ -295,6 +299,8 @@ def _session(plan: PlanConfig, **options) -> OAuth2Session:
 
 
 def _sign_in_to_mock(authorize_url: str, login: MockLogin) -> str:
+    import requests
+
     try:
         return complete_mock_login(requests.Session(), authorize_url, login.username, login.password,
                                    mfa_code=login.mfa_code, allow=login.allow, timeout=TOKEN_TIMEOUT[1])
@@ -318,6 +324,9 @@ def _token_request(
     """Run a token endpoint request, turning each way it fails into one plain line; `refused` makes the
     error for an OAuth error answer, the one failure that trying again cannot fix.
     """
+    import requests
+    from authlib.integrations.base_client.errors import OAuthError
+
     url = plan.endpoints.token_url
     try:
         return request()

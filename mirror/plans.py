@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import requests
 
 from mirror.fhir.capability import OAUTH_URIS
 from mirror.serving import is_loopback_host
+
+if TYPE_CHECKING:
+    import requests
 
 AUTH_METHODS = ("client_secret_post", "client_secret_basic", "none")
 DEFAULT_SCOPE = "patient/*.read launch/patient offline_access"
@@ -36,6 +38,8 @@ class PlanError(ValueError):
 
 def unreachable(url: str, error: requests.RequestException) -> str:
     """One line saying that the server behind `url` could not be talked to, naming only its host and port."""
+    import requests  # here, not with the module: describing a plan must not cost a third of a second
+
     if isinstance(error, requests.Timeout):
         reason = "it did not answer in time"
     elif isinstance(error, requests.exceptions.SSLError):
@@ -189,6 +193,8 @@ class _Unusable(Exception):
 
 
 def _get_json(url: str, timeout) -> dict:
+    import requests
+
     try:
         response = requests.get(url, headers={"Accept": "application/json, application/fhir+json"}, timeout=timeout)
     except requests.RequestException as error:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -42,8 +42,8 @@ from mirror.store import InvalidResource, ParsedText, Store, SyncState
 from mirror.store.records import utc_now
 from mirror.sync.full_pass import FullPass
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
+from mirror.sync.options import SyncOptions
 from mirror.sync.pages import (
-    MAX_PAGES,
     BadPage,
     Page,
     PagingGuard,
@@ -64,28 +64,16 @@ from mirror.sync.report import (
     StreamReport,
     SyncReport,
 )
-from mirror.sync.retry import RetryPolicy, http_date
+from mirror.sync.retry import http_date
 from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
 from mirror.sync.targets import EVERYTHING, Stream, sync_targets
 from mirror.sync.validation import BackgroundValidation
 
 REFERENCES = "$references"  # checkpoint key: complete once every reference of the stored records was looked up
 HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the last run: late commits on the plan
-DEFAULT_PAGE_SIZE = 100  # 1up's maximum; plans that clamp it still page correctly (SY-8)
 MAX_REFERENCE_READS = 10_000
 REFUSED, RESTART = "refused", "restart"  # how a walk can end besides COMPLETE, INCOMPLETE and SKIPPED
 GONE = (403, 404, 410)  # a referenced resource the plan does not (or no longer) let this member read
-
-
-@dataclass(frozen=True)
-class SyncOptions:
-    full: bool = False
-    use_everything: bool = True
-    page_size: int = DEFAULT_PAGE_SIZE
-    max_pages: int = MAX_PAGES
-    requests_per_minute: float | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    validate: bool = True
 
 
 def sync_plans(

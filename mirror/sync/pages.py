@@ -22,8 +22,8 @@ from mirror.fhir.bundles import link_url
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.fhir.raw_json import ParsedDocument, RawJsonError, parse_keeping_entry_texts
 from mirror.sync.http import JSON_TYPES, Answer, display_url
+from mirror.sync.options import MAX_PAGES
 
-MAX_PAGES = 5000  # per search; 1up's `_skip` stops at 9,990, so 100-resource pages never get near it
 
 
 class BadPage(ValueError):

@@ -19,7 +19,8 @@ from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
 from mirror.serving import start_in_thread
 from mirror.store import Store
-from mirror.sync import SyncOptions, sync_plans
+from mirror.sync.engine import sync_plans
+from mirror.sync.options import SyncOptions
 from mockpayer.app import create_app
 from tests.mirror.stores import DEMO_PLAN, MEMBER1
 

@@ -26,7 +26,8 @@ from mirror.fhir.raw_json import parse_keeping_entry_texts
 from mirror.oauth import MockLogin, connect, load_connection
 from mirror.plans import PlanConfig, mock_endpoints
 from mirror.store import Store
-from mirror.sync import SyncOptions, sync_plans
+from mirror.sync.engine import sync_plans
+from mirror.sync.options import SyncOptions
 from mirror.sync.retry import RetryPolicy
 from mockpayer.app import create_app
 from mockpayer.plans import BUNDLED_PLANS_DIR

@@ -15,7 +15,8 @@ from werkzeug import Response
 from mirror.oauth import Connection, ReconnectNeeded, Token, load_connection, save_connection
 from mirror.plans import Endpoints, PlanConfig
 from mirror.store import Store
-from mirror.sync import SyncOptions, sync_plan
+from mirror.sync.engine import sync_plan
+from mirror.sync.options import SyncOptions
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget
 from mirror.sync.status import plan_statuses
 
