@@ -59,7 +59,9 @@ def frames_of(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
             except zstandard.ZstdError as error:
                 raise DamagedFrame(f"its compressed data is damaged ({error})") from None
         position -= len(frame.unused_data)
-        yield raw[start:position], b"".join(parts)
+        content = b"".join(parts)
+        parts.clear()  # the caller parses the content while this generator waits: one copy of it, not two
+        yield raw[start:position], content
 
 
 def decompressed(raw: bytes) -> bytes:

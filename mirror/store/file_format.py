@@ -88,7 +88,7 @@ def segment_of(doc_id: str) -> int | None:
 def _runs(table: str, documents: dict) -> Iterator[Run]:
     """The runs of a table, found by C-level passes over its keys: a commit of a page into 100,000 documents
     must not spend a Python loop on each of them. TinyDB gives ids in increasing order; a table whose keys are
-    not increasing integers is one run that is never cached."""
+    not (a document inserted with an id of its own) is cut into runs of SEGMENT_DOCS that are never cached."""
     doc_ids, values = tuple(documents), tuple(documents.values())
     if not doc_ids:
         return
@@ -97,7 +97,9 @@ def _runs(table: str, documents: dict) -> Iterator[Run]:
     except ValueError:
         numbers = []
     if len(numbers) < len(doc_ids) or not all(map(operator.lt, numbers, islice(numbers, 1, None))):
-        yield Run(table, None, doc_ids, values, last=True)
+        for start in range(0, len(doc_ids), SEGMENT_DOCS):
+            end = start + SEGMENT_DOCS
+            yield Run(table, None, doc_ids[start:end], values[start:end], last=end >= len(doc_ids))
         return
     start = 0
     while start < len(numbers):
@@ -150,11 +152,25 @@ def parse_file(content: bytes | Iterable[bytes]) -> dict:
 
 def _line_spans(blocks: Iterable[tuple[bytes, int]]) -> Iterator[tuple[bytes, int, int]]:
     """(block, start, end) of each line of each block from its starting offset, without its newline:
-    offsets, so no copy of the file is made. A line never spans two blocks: every piece ends with a newline."""
+    offsets, so no copy of the file is made. The pieces this module writes end with a newline, but a file
+    compressed by another tool may cut a line between two blocks: that line is copied whole."""
+    unfinished = b""
     for raw, start in blocks:
+        if unfinished:
+            end = raw.find(b"\n", start)
+            if end == -1:
+                unfinished += raw[start:]
+                continue
+            line = unfinished + raw[start:end]
+            unfinished = b""
+            yield line, 0, len(line)
+            start = end + 1
         while start < len(raw):
             end = raw.find(b"\n", start)
             if end == -1:
-                end = len(raw)
+                unfinished = raw[start:]
+                break
             yield raw, start, end
             start = end + 1
+    if unfinished:
+        yield unfinished, 0, len(unfinished)

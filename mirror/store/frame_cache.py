@@ -13,9 +13,23 @@ change goes through the tables' view (tables.py), which calls `forget` for the d
 
 import operator
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from mirror.store.compression import compressed_frame
 from mirror.store.file_format import Run, file_pieces, run_lines, segment_of
+
+
+class ReadFrame(NamedTuple):
+    """A frame of a file being read, with what keep_read_frames checks of its content."""
+
+    frame: bytes
+    lines: int
+    commas: int  # lines that end with a comma
+    whole: bool  # it ends at the end of a line
+
+    @classmethod
+    def of(cls, frame: bytes, content: bytes) -> "ReadFrame":
+        return cls(frame, content.count(b"\n"), content.count(b",\n"), content.endswith(b"\n"))
 
 
 class FrameCache:
@@ -36,36 +50,44 @@ class FrameCache:
         self._frames.clear()
 
     def file_frames(self, header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
-        """The compressed file for `header` and `tables`, reusing the frames of unchanged runs."""
+        """The compressed file for `header` and `tables`, reusing the frames of unchanged runs. Once the file is
+        whole, only the frames it holds are kept (a dropped table's would otherwise stay for good)."""
+        in_file: dict[tuple[str, int], tuple[Run, bytes]] = {}
         for group in _framed(file_pieces(header, tables)):
-            yield compressed_frame(group) if isinstance(group, list) else self._frame(group)
+            yield compressed_frame(group) if isinstance(group, list) else self._frame(group, in_file)
+        self._frames = in_file
 
-    def keep_read_frames(self, frames: list[tuple[bytes, int]], tables: dict[str, dict]) -> None:
-        """Keep `frames` ((frame, lines in it), of the file just parsed into `tables`) when they line up one for
-        one with the frames that writing those tables makes; otherwise keep none, and the next write compresses
-        everything. The file's lines, in order, are what the tables were parsed from, in order; so when each
-        frame in turn holds as many lines as the piece it stands for, it holds exactly that piece."""
+    def keep_read_frames(self, frames: list[ReadFrame], tables: dict[str, dict]) -> None:
+        """Keep `frames`, of the file just parsed into `tables`, when they line up one for one with the frames
+        that writing those tables makes; otherwise keep none, and the next write compresses everything. The
+        file's lines, in order, are what the tables were parsed from, in order; so when each frame in turn ends
+        at the end of a line and holds as many lines as the piece it stands for, it holds exactly that piece.
+        Its commas are counted too: the parser forgives a missing one, and a kept frame is written again as is."""
         self.clear()
         groups = list(_framed(file_pieces({}, tables)))  # the header is in the first frame, never kept
         if len(groups) != len(frames):
             return
         kept: dict[tuple[str, int], tuple[Run, bytes]] = {}
-        for group, (frame, lines) in zip(groups, frames):
-            if lines != (len(group) if isinstance(group, list) else len(group.doc_ids)):
+        for group, read in zip(groups, frames):
+            if isinstance(group, list):
+                if not read.whole or read.lines != len(group):
+                    return
+                continue
+            if not read.whole or read.lines != len(group.doc_ids) or read.commas != len(group.doc_ids) - group.last:
                 return
-            if isinstance(group, Run) and group.segment is not None:
-                kept[(group.table, group.segment)] = (group, frame)
+            if group.segment is not None:
+                kept[(group.table, group.segment)] = (group, read.frame)
         self._frames = kept
 
-    def _frame(self, run: Run) -> bytes:
+    def _frame(self, run: Run, in_file: dict[tuple[str, int], tuple[Run, bytes]]) -> bytes:
+        if run.segment is None:
+            return compressed_frame(run_lines(run))
         key = (run.table, run.segment)
-        kept = self._frames.get(key) if run.segment is not None else None
-        if kept is not None and _same_run(kept[0], run):
-            return kept[1]
-        frame = compressed_frame(run_lines(run))
-        if run.segment is not None:
-            self._frames[key] = (run, frame)
-        return frame
+        kept = self._frames.get(key)
+        if kept is None or not _same_run(kept[0], run):
+            kept = self._frames[key] = (run, compressed_frame(run_lines(run)))
+        in_file[key] = kept
+        return kept[1]
 
 
 def _same_run(kept: Run, run: Run) -> bool:

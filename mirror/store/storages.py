@@ -16,10 +16,10 @@ from pathlib import Path
 import orjson
 from tinydb.storages import Storage
 
-from mirror.store.compression import DamagedFrame, decompressed, frames_of, is_compressed
+from mirror.store.compression import DamagedFrame, frames_of, is_compressed
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreVersionError
 from mirror.store.file_format import LayoutError, parse_file
-from mirror.store.frame_cache import FrameCache
+from mirror.store.frame_cache import FrameCache, ReadFrame
 from mirror.store.files import FileSignature, fd_signature, signature, write_atomically
 from mirror.store.records import utc_now
 
@@ -84,7 +84,7 @@ class AtomicJSONStorage(Storage):
 
     def _tables_from(self, raw: bytes) -> dict:
         self.frames.clear()
-        frames: list[tuple[bytes, int]] | None = [] if is_compressed(raw) else None
+        frames: list[ReadFrame] | None = [] if is_compressed(raw) else None
         try:
             envelope = parse_file(raw if frames is None else _contents(raw, frames))
         except orjson.JSONDecodeError as error:
@@ -135,18 +135,19 @@ class AtomicJSONStorage(Storage):
         )
 
 
-def _contents(raw: bytes, frames: list[tuple[bytes, int]]) -> Iterator[bytes]:
-    """The content of each frame of `raw`, noting each frame and its line count in `frames`: one frame's
-    content is in memory at a time."""
+def _contents(raw: bytes, frames: list[ReadFrame]) -> Iterator[bytes]:
+    """The content of each frame of `raw`, noting each frame in `frames`: one frame's content is in memory at
+    a time."""
     for frame, content in frames_of(raw):
-        frames.append((frame, content.count(b"\n")))
+        frames.append(ReadFrame.of(frame, content))
         yield content
 
 
 def is_readable_store(path: Path) -> bool:
     """Whether `path` parses as a payer-mirror store (used before pointing a user at it)."""
     try:
-        envelope = parse_file(decompressed(path.read_bytes()))
+        raw = path.read_bytes()
+        envelope = parse_file((content for _, content in frames_of(raw)) if is_compressed(raw) else raw)
     except (OSError, ValueError):  # orjson.JSONDecodeError, LayoutError and DamagedFrame are ValueErrors
         return False
     return isinstance(envelope, dict) and envelope.get("format") == FORMAT_NAME and isinstance(envelope.get("tables"), dict)
