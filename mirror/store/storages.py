@@ -84,9 +84,9 @@ class AtomicJSONStorage(Storage):
 
     def _tables_from(self, raw: bytes) -> dict:
         self.frames.clear()
-        frames: list[ReadFrame] | None = [] if is_compressed(raw) else None
+        frames: list[ReadFrame] | None = None if self.read_only else []  # a reader never writes: keeps none
         try:
-            envelope = parse_file(raw if frames is None else _contents(raw, frames))
+            envelope = parse_file(_contents(raw, frames))
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
         except (LayoutError, DamagedFrame) as error:
@@ -109,7 +109,7 @@ class AtomicJSONStorage(Storage):
             tables = MIGRATIONS[version](tables)
             version += 1
         self.generation = generation
-        if frames is not None and self.migrated_from is None and not self.read_only:
+        if frames and self.migrated_from is None:
             self.frames.keep_read_frames(frames, tables)
         return tables
 
@@ -135,19 +135,24 @@ class AtomicJSONStorage(Storage):
         )
 
 
-def _contents(raw: bytes, frames: list[ReadFrame]) -> Iterator[bytes]:
-    """The content of each frame of `raw`, noting each frame in `frames`: one frame's content is in memory at
-    a time."""
-    for frame, content in frames_of(raw):
+def _contents(raw: bytes, frames: list[ReadFrame] | None = None) -> bytes | Iterator[bytes]:
+    """What parse_file reads of the file `raw`: the file itself when it is plain, else the content of each frame,
+    one in memory at a time, noting each frame in `frames` when given."""
+    if not is_compressed(raw):
+        return raw
+    return (_noted(frame, content, frames) for frame, content in frames_of(raw))
+
+
+def _noted(frame: bytes, content: bytes, frames: list[ReadFrame] | None) -> bytes:
+    if frames is not None:
         frames.append(ReadFrame.of(frame, content))
-        yield content
+    return content
 
 
 def is_readable_store(path: Path) -> bool:
     """Whether `path` parses as a payer-mirror store (used before pointing a user at it)."""
     try:
-        raw = path.read_bytes()
-        envelope = parse_file((content for _, content in frames_of(raw)) if is_compressed(raw) else raw)
+        envelope = parse_file(_contents(path.read_bytes()))
     except (OSError, ValueError):  # orjson.JSONDecodeError, LayoutError and DamagedFrame are ValueErrors
         return False
     return isinstance(envelope, dict) and envelope.get("format") == FORMAT_NAME and isinstance(envelope.get("tables"), dict)
