@@ -35,6 +35,8 @@ def test_a_file_in_another_layout_is_still_read():
     (lambda raw: raw.replace(b'"n":1', b'"n":NaN'), "line 4 is not valid JSON"),
     (lambda raw: raw.replace(b'"history":{', b'"history"'), "line 6 should open a table"),
     (lambda raw: raw + b"{}\n", "data after its end"),
+    (lambda raw: raw.replace(b'"a":1},\n', b'"a":1}\n'), "line 3 lacks the comma"),
+    (lambda raw: raw.replace(b'"n":1}\n', b'"n":1},\n'), "line 4 ends with a comma"),
 ])
 def test_damage_is_reported_with_its_line(damage, reason):
     raw = written({"format": "x"}, {"resources": {"1": {"a": 1}, "2": {"n": 1}}, "history": {}})

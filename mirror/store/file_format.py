@@ -121,6 +121,7 @@ def parse_file(content: bytes | Iterable[bytes]) -> dict:
     envelope = orjson.loads(first[:header_end - len(_TABLES_OPENING)] + b"}")
     tables: dict[str, dict] = {}
     documents: dict | None = None
+    comma_owed = False  # the last document line ended with a comma: another document must follow (strict JSON)
     lines = _line_spans(chain(((first, header_end + 1),), ((block, 0) for block in blocks)))
     for line_number, (raw, start, end) in enumerate(lines, start=2):
         view = memoryview(raw)
@@ -137,9 +138,14 @@ def parse_file(content: bytes | Iterable[bytes]) -> dict:
                     raise LayoutError(f"line {line_number} should open a table")
                 documents = tables[orjson.loads(view[start:end - 2])] = {}
             elif view[start:end] in (b"}", b"},"):
+                if comma_owed:
+                    raise LayoutError(f"line {line_number - 1} ends with a comma, but its table ends there")
                 documents = None
             else:
-                if raw.endswith(b",", start, end):
+                if documents and not comma_owed:
+                    raise LayoutError(f"line {line_number - 1} lacks the comma between it and the next document")
+                comma_owed = raw.endswith(b",", start, end)
+                if comma_owed:
                     end -= 1
                 colon = raw.find(b'":', start, end) + 1
                 if colon <= 0:

@@ -24,12 +24,11 @@ class ReadFrame(NamedTuple):
 
     frame: bytes
     lines: int
-    commas: int  # lines that end with a comma
     whole: bool  # it ends at the end of a line
 
     @classmethod
     def of(cls, frame: bytes, content: bytes) -> "ReadFrame":
-        return cls(frame, content.count(b"\n"), content.count(b",\n"), content.endswith(b"\n"))
+        return cls(frame, content.count(b"\n"), content.endswith(b"\n"))
 
 
 class FrameCache:
@@ -61,8 +60,8 @@ class FrameCache:
         """Keep `frames`, of the file just parsed into `tables`, when they line up one for one with the frames
         that writing those tables makes; otherwise keep none, and the next write compresses everything. The
         file's lines, in order, are what the tables were parsed from, in order; so when each frame in turn ends
-        at the end of a line and holds as many lines as the piece it stands for, it holds exactly that piece.
-        Its commas are counted too: the parser forgives a missing one, and a kept frame is written again as is."""
+        at the end of a line and holds as many lines as the piece it stands for, it holds exactly that piece. Its
+        commas are right too: the parser refuses a file with a comma missing or one too many."""
         self.clear()
         groups = list(_framed(file_pieces({}, tables)))  # the header is in the first frame, never kept
         if len(groups) != len(frames):
@@ -73,7 +72,7 @@ class FrameCache:
                 if not read.whole or read.lines != len(group):
                     return
                 continue
-            if not read.whole or read.lines != len(group.doc_ids) or read.commas != len(group.doc_ids) - group.last:
+            if not read.whole or read.lines != len(group.doc_ids):
                 return
             if group.segment is not None:
                 kept[(group.table, group.segment)] = (group, read.frame)
