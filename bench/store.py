@@ -16,9 +16,10 @@ and against the file itself.
 The resources are the CARIN Blue Button examples of the shared corpus (../shared/corpus beside the
 repository), tiled: 96 EOBs, 3 Coverages and 1 Patient per member, new ids, each member's own references,
 narratives dropped (payers send none; about 7.6 KB each, like Blue Button's), and each resource's amounts,
-dates and the digits of its identifiers, codes and references drawn afresh, so that the data compresses like a member's records rather than like
-copies of a few (Synthea's records compress 18 times at zstd level 1; tiled copies compressed 120 times). Nothing is copied into the
-repository, and every file is written to a temporary folder that is deleted afterwards.
+dates and the digits of its identifiers, codes and references drawn afresh, so that the data compresses like a
+member's records rather than like copies of a few (Synthea's records compress 18 times at zstd level 1; tiled
+copies compressed 120 times). Nothing is copied into the repository, and every file is written to a temporary
+folder that is deleted afterwards.
 
     .venv/bin/python bench/store.py [--sizes 1000,10000,100000] [--reads 2000]
 """

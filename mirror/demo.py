@@ -75,7 +75,7 @@ def _wait_until_answering(process: subprocess.Popen, url: str, port: int) -> Non
         if process.poll() is not None:
             raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); "
                             f"is port {port} in use? Try --mock-port")
-        with contextlib.suppress(OSError):  # requests' errors are OSErrors
+        with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=2).status_code == 200:
                 return
         time.sleep(0.1)

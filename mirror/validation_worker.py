@@ -1,9 +1,9 @@
 """What runs inside a sync's validation worker processes (mirror/sync/validation.py starts them).
 
 Apart from the sync, and importing only the validator: a spawned worker imports the module of each function
-it is given, with its package, and mirror.sync's package brings the whole engine (authlib, requests): a
-second of start-up on a core that should be validating. The sync imports this module too, to name its
-functions to the pool, so the validator (fhir.resources, 0.4 s) is imported only where it runs.
+it is given, and a module beside the engine would bring what the engine needs (the store, requests, authlib)
+onto a core that should be validating. The sync imports this module too, to name its functions to the pool,
+so the validator (fhir.resources, 0.4 s) is imported only where it runs.
 """
 
 import atexit
