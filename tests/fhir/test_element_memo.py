@@ -2,13 +2,17 @@
 
 It may say "not shown" for a valid resource (the whole validation then decides), but never "valid" for one
 the models reject. Checked over the shared corpus and over broken variants of it, with one memo for many
-resources, as a sync's validation worker keeps it.
+resources, as a sync's validation worker keeps it, and for new values in elements of a shape seen before.
 """
 
 import copy
+import importlib
+import pkgutil
 import random
 
+import fhir.resources.R4B
 import pytest
+from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
 from mirror.fhir.element_memo import ElementMemo
@@ -129,3 +133,59 @@ def test_findings_for_an_element_broken_after_being_seen_are_the_models_own(corp
     broken["item"][0]["productOrService"]["coding"][0]["system"] = 12
     findings = validation_findings(broken)
     assert findings and findings[0].startswith("item.0.productOrService.coding.0.system")
+
+
+COVERAGE = {"resourceType": "Coverage", "id": "c1", "status": "active", "beneficiary": {"reference": "Patient/p"},
+            "payor": [{"reference": "Organization/o"}], "period": {"start": "2024-01-01", "end": "2024-12-31"},
+            "identifier": [{"system": "https://plan.example/member", "value": "M-1"}], "order": 1}
+
+
+@pytest.mark.parametrize("place, value", [
+    (("period", "start"), "2024-13-45"),
+    (("period", "end"), "2024-01-01 "),
+    (("identifier", 0, "value"), ""),
+    (("order",), 0),
+    (("status",), " active"),
+    (("id",), "c 1"),
+])
+def test_a_new_value_in_an_element_of_a_known_shape_is_checked_by_its_field(place, value):
+    """The memo built this shape once; the variant differs only in one string, so it is the field's own
+    validator, not a model build, that must refuse it."""
+    memo = ElementMemo()
+    assert memo_accepts(memo, COVERAGE) and memo_accepts(memo, dict(COVERAGE, id="c2"))
+    variant = copy.deepcopy(COVERAGE)
+    container = variant
+    for step in place[:-1]:
+        container = container[step]
+    container[place[-1]] = value
+    assert not models_accept(variant)
+    assert not memo_accepts(memo, variant)
+
+
+def test_resource_type_is_part_of_the_shape():
+    memo = ElementMemo()
+    assert memo_accepts(memo, COVERAGE)
+    assert not memo.accepts(_resource_model("Coverage"), dict(COVERAGE, resourceType="Patient", id="c3"))
+
+
+def test_nulls_in_a_list_of_elements_are_part_of_the_shape():
+    """The models read an element given as JSON text, and refuse a null in a list of elements: a list with
+    an item that is not an object is checked by its field's validator, which lets the null through."""
+    memo = ElementMemo()
+    as_text = dict(COVERAGE, payor=['{"reference": "Organization/o"}'])
+    assert models_accept(as_text) and memo_accepts(memo, as_text)
+    with_null = dict(COVERAGE, id="c4", payor=[None])
+    assert not models_accept(with_null) and not memo_accepts(memo, with_null)
+
+
+def test_no_r4b_field_is_constrained_beyond_its_type():
+    """The memo checks a new value with a validator of its field's type alone, which is only the models' own
+    check while no field carries constraints or a discriminator of its own."""
+    constrained = []
+    for module_info in pkgutil.iter_modules(fhir.resources.R4B.__path__):
+        module = importlib.import_module(f"fhir.resources.R4B.{module_info.name}")
+        for model in vars(module).values():
+            if isinstance(model, type) and issubclass(model, FHIRAbstractModel) and model.__module__ == module.__name__:
+                constrained += [(model.__name__, name) for name, field in model.model_fields.items()
+                                if field.metadata or field.discriminator is not None]
+    assert constrained == []
