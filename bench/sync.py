@@ -12,7 +12,9 @@ CPU. For each plan and each page size (`_count` 10 and 100) it measures, on a fr
   own cost;
 - no-change sync: the next `mirror sync`, incremental (`$everything?_since=`), with nothing new;
 - requests made by each sync, and the time spent waiting for the mock's answers, in the sync and in the
-  baseline alike, so that what this client costs can be told from what the mock costs.
+  baseline alike, so that what this client costs can be told from what the mock costs. The sync asks for
+  the next page while it stores the one before (fetch_ahead.py), so part of its waiting overlaps its own
+  work, and its total less that waiting understates what it costs.
 
 One untimed sync first warms up what a process pays once (imports, the validators' first use).
 

@@ -5,7 +5,7 @@ what makes validation cost milliseconds per resource. A member's records repeat 
 codings, references, adjudication categories), and where they differ, they differ in primitive values (an
 amount, a date, an id) inside elements of the same shape. So the memo keeps two things:
 
-- elements seen before, by model class and canonical JSON text: one seen again is valid as it is;
+- elements seen before, by model class and JSON text: one seen again is valid as it is;
 - for each shape (model class, keys in order, the shape of each child element, the type of each other
   value), one element of that shape built by its model. A new element of a known shape is valid when each
   of its own primitive values passes its field's validator; nothing else the models check depends on the
@@ -38,7 +38,7 @@ Shape = int  # a shape's number in this memo
 
 
 class ElementMemo:
-    """Valid elements by model class and canonical JSON text, and one built element per valid shape."""
+    """Valid elements by model class and JSON text, and one built element per valid shape."""
 
     def __init__(self, most_kept: int = MOST_KEPT):
         self._most_kept = most_kept

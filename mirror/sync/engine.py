@@ -40,6 +40,7 @@ from mirror.fhir.scopes import allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
 from mirror.store import InvalidResource, ParsedText, Store, SyncState
 from mirror.store.records import utc_now
+from mirror.sync.fetch_ahead import FetchAhead
 from mirror.sync.full_pass import FullPass
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
 from mirror.sync.options import SyncOptions
@@ -252,45 +253,51 @@ class _PlanSync:
     def _pages(self, stream: Stream, walk: StreamReport, start: str, mark: str) -> str:
         guard = PagingGuard(start, self.options.max_pages)
         url: str | None = start
+        ahead: FetchAhead | None = None
         while url is not None:
             with collector_paused():  # the page lives and dies inside (collector_pause.py)
-                url, ended = self._page(stream, walk, guard, url, mark)
+                url, ahead, ended = self._page(stream, walk, guard, url, ahead, mark)
             if ended is not None:
                 return ended
         walk.status = COMPLETE
         return COMPLETE
 
-    def _page(self, stream: Stream, walk: StreamReport, guard: PagingGuard, url: str,
-              mark: str) -> tuple[str | None, str | None]:
-        """Fetch, check and commit the page at `url`: (the next page's URL, None), or (None, how the walk ended)."""
+    def _page(self, stream: Stream, walk: StreamReport, guard: PagingGuard, url: str, ahead: FetchAhead | None,
+              mark: str) -> tuple[str | None, FetchAhead | None, str | None]:
+        """Fetch (or take from `ahead`), check and commit the page at `url`: (the next page's URL, its fetch
+        ahead, None), or (None, None, how the walk ended). The next page is requested before this one is
+        committed (fetch_ahead.py)."""
         try:
-            page = read_searchset(self.client.get(url))
+            page = read_searchset(ahead.answer() if ahead is not None else self.client.get(url))
         except (Refused, BadPage) as error:
             if walk.pages == 0 and walk.mode == "resumed":
-                return None, RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset
+                return None, None, RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset
             if walk.pages == 0 and isinstance(error, Refused):
-                return None, self._refused(stream, walk, error)
-            return None, self._incomplete(stream, walk, url, mark, error)
+                return None, None, self._refused(stream, walk, error)
+            return None, None, self._incomplete(stream, walk, url, mark, error)
         except FetchFailed as error:
-            return None, self._incomplete(stream, walk, url, mark, error)
+            return None, None, self._incomplete(stream, walk, url, mark, error)
         try:
             following, stopped = guard.next_url(page), None
         except PagingStopped as stop:
             following, stopped = None, stop
         status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
+        ahead = FetchAhead(self.client.get, following) if following is not None else None
         try:
             self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark,
                                                             status=status, page=page))
         except InvalidResource as error:
-            return None, self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
+            if ahead is not None:
+                ahead.settle()
+            return None, None, self._incomplete(stream, walk, url, mark, BadPage(f"{display_url(url)}: {error}"))
         walk.pages += 1
         self.report.pages += 1
         self.progress.page(self.name, stream.key, walk.pages, {kind: len(ids) for kind, ids in self.received.items()})
         if stopped is not None:
             walk.status, walk.error = INCOMPLETE, str(stopped)
             self.report.errors.append(f"{stream.key}: {stopped}")
-            return None, INCOMPLETE
-        return following, None
+            return None, None, INCOMPLETE
+        return following, ahead, None
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]

@@ -4,6 +4,7 @@ servers: bad pages (IN-J3, SY-6), looping next links (SY-5), unsupported types (
 
 import gc
 import re
+import threading
 import time
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -467,6 +468,29 @@ def test_next_equal_to_self_stops_paging_and_reports_it(canned):
     assert any("leads back to a page already fetched" in error for error in report.errors)
     assert {key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit"} == {"e1", "e2", "e3"}
     assert sum(1 for entry in canned.seen if "page=2" in entry[1]) == 1
+
+
+def test_the_next_page_is_requested_while_the_page_before_it_is_stored(canned, monkeypatch):
+    """The commit of each page but the last waits until the plan has been asked for the page after it: that
+    happens only when the request goes out before the commit (fetch_ahead.py)."""
+    asked = {number: threading.Event() for number in range(1, 4)}
+    _plan_with_eobs(canned, pages=3, breaker=lambda n: asked[n].set())
+    waited = []
+    commit_page = Store.commit_page
+
+    def commit_when_the_next_page_is_asked(store, source, resources, **details):
+        url = details.get("request_url") or ""
+        if "ExplanationOfBenefit" in url:
+            number = int(re.search(r"page=(\d)", url).group(1)) if "page=" in url else 1
+            if number < 3:
+                waited.append(asked[number + 1].wait(timeout=10))
+        return commit_page(store, source, resources, **details)
+
+    monkeypatch.setattr(Store, "commit_page", commit_when_the_next_page_is_asked)
+    report = canned.sync(use_everything=False)
+    assert report.status == "complete" and report.types["ExplanationOfBenefit"].new == 6
+    assert waited == [True, True]
+    assert sum(1 for entry in canned.seen if "page=" in entry[1]) == 2  # each page asked for once
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])

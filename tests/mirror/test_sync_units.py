@@ -1,6 +1,8 @@
 """The sync's pure parts: retry waits (SY-1, SY-2), page checks (IN-J3), paging guards (SY-5), what to
-fetch from a CapabilityStatement (CL-6, SY-8), the report's status and exit codes (SY-6)."""
+fetch from a CapabilityStatement (CL-6, SY-8), the report's status and exit codes (SY-6), the next page's
+request made ahead."""
 
+import threading
 from email.utils import formatdate
 from pathlib import Path
 
@@ -8,7 +10,8 @@ import orjson
 import pytest
 from requests.structures import CaseInsensitiveDict
 
-from mirror.sync.http import Answer, display_url, is_on_base
+from mirror.sync.fetch_ahead import FetchAhead
+from mirror.sync.http import Answer, FetchFailed, display_url, is_on_base
 from mirror.sync.pages import BadPage, Page, PagingGuard, PagingStopped, read_resource, read_searchset
 from mirror.sync.report import COMPLETE, FAILED, PARTIAL, PlanReport, SyncReport
 from mirror.sync.retry import RetryPolicy, WaitTooLong, retry_after_seconds
@@ -268,3 +271,34 @@ def test_references_read_from_text_are_those_of_the_parsed_resource():
     for text in texts:
         assert sorted(references_in_text(text)) == sorted(iter_references(orjson.loads(text)))
     assert sorted(references_in_text(TRICKY)) == ["#o", "Organization/i1", "Organization/ét/a", "Patient/p1"]
+
+
+# ----- the next page's request, ahead (fetch_ahead.py)
+
+def test_a_fetch_ahead_hands_over_the_answer_or_the_error_in_the_engines_thread():
+    answer = Answer("https://plan.example/fhir/Claim?page=2", 200, CaseInsensitiveDict(), b"{}")
+    assert FetchAhead(lambda url: answer, answer.url).answer() is answer
+
+    def refused(url):
+        raise FetchFailed(url, "HTTP 500 after 3 attempts", 500)
+
+    with pytest.raises(FetchFailed, match="HTTP 500 after 3 attempts"):
+        FetchAhead(refused, "https://plan.example/fhir/Claim?page=3").answer()
+
+
+def test_settling_a_fetch_ahead_waits_for_its_request_on_a_daemon_thread():
+    """A request nobody wants any more is let finish before the next one goes (one request at a time), on a
+    thread that does not hold the process open when the sync is interrupted."""
+    release, finished = threading.Event(), []
+
+    def slow(url):
+        release.wait(10)
+        finished.append(url)
+        raise FetchFailed(url, "cut off")
+
+    ahead = FetchAhead(slow, "https://plan.example/fhir/Claim?page=2")
+    running = [thread for thread in threading.enumerate() if thread.name == "mirror-fetch-ahead"]
+    assert running and all(thread.daemon for thread in running)
+    threading.Timer(0.05, release.set).start()
+    ahead.settle()  # its error is not the engine's concern any more
+    assert finished == ["https://plan.example/fhir/Claim?page=2"]
