@@ -11,7 +11,8 @@ amount, a date, an id) inside elements of the same shape. So the memo keeps two 
   of its own primitive values passes its field's validator; nothing else the models check depends on the
   values (required elements, choice types `[x]`, nulls in lists and `resourceType` depend on the shape, and
   fhir.resources has no rule across two values), and pydantic takes an element of the right class as it
-  is, so the built one of the child's shape stands in for the child when a parent is built.
+  is, so the built one of the child's shape stands in for the child when a parent is built. A value that
+  passed its field's validator is not asked again.
 
 This is a shortcut to a "valid" answer only. Anything that does not pass it (an invalid element, a shape
 it does not expect) is left to the whole-resource validation, which then gives the findings exactly as
@@ -45,9 +46,10 @@ class ElementMemo:
         self._seen: dict[tuple[type, bytes], tuple[Shape, FHIRAbstractModel]] = {}  # by digest of the JSON
         self._shapes: dict[tuple, Shape] = {}
         self._built: dict[Shape, FHIRAbstractModel] = {}
+        self._valid_values: set[tuple[TypeAdapter, type, object]] = set()
 
     def __len__(self) -> int:
-        return len(self._seen) + len(self._built)
+        return len(self._seen) + len(self._built) + len(self._valid_values)
 
     def accepts(self, model: type[FHIRAbstractModel], resource: dict) -> bool:
         """True when `model` accepts `resource`; False means "not shown valid here", not "invalid"."""
@@ -63,48 +65,58 @@ class ElementMemo:
     def _checked(self, model: type[FHIRAbstractModel], data: dict) -> tuple[Shape, FHIRAbstractModel]:
         """The shape of a valid element, and the element built for that shape; raises when not shown valid."""
         text = orjson.dumps(data)
-        if b":null" in text or b"[null" in text or b",null" in text:
+        if b"null" in text and (b":null" in text or b"[null" in text or b",null" in text):
             raise ValueError("maybe a NaN or an infinity, which orjson writes as null: the text is no key then")
         key = (model, text if len(text) <= SHORT_KEY else _digest(text))
         seen = self._seen.get(key)
         if seen is not None:
             return seen
-        elements = _element_fields(model)
+        elements, validators = _element_fields(model), _value_validators(model)
         shape: list = [model]
-        parts = dict(data)
+        parts = []  # (name, the built element or elements standing in for the child)
         values = []
         for name, value in data.items():
             element = elements.get(name)
             if element is not None:
                 part_model, repeats = element
                 if not repeats and type(value) is dict:
-                    shape.append((name, self._checked_part(part_model, value, parts, name)))
+                    part_shape, built = self._checked(part_model, value)
+                    shape.append((name, part_shape))
+                    parts.append((name, built))
                     continue
                 if repeats and type(value) is list and value and all(type(item) is dict for item in value):
                     checked = [self._checked(part_model, item) for item in value]
-                    parts[name] = [built for _, built in checked]
                     shape.append((name, tuple(part_shape for part_shape, _ in checked)))
+                    parts.append((name, [built for _, built in checked]))
                     continue
-            validator = _value_validators(model).get(name)
+            validator = validators.get(name)
             if validator is None:  # no field (`resourceType`): the models check the value itself, with the shape
                 shape.append((name, value if type(value) in (str, int, float, bool) else orjson.dumps(value)))
+            elif type(value) is list:
+                shape.append((name, (list, tuple(item is None for item in value))))
+                values.append((validator, value))
             else:
-                shape.append((name, (list, tuple(item is None for item in value)) if type(value) is list
-                              else type(value)))
+                shape.append((name, type(value)))
                 values.append((validator, value))
         number = self._shapes.setdefault(tuple(shape), len(self._shapes))
         built = self._built.get(number)
         if built is None:
-            built = self._built[number] = model.model_validate(parts)
+            built = self._built[number] = model.model_validate({**data, **dict(parts)})
         else:
-            for validator, value in values:
-                validator.validate_python(value)
+            self._check_values(values)
         self._seen[key] = (number, built)
         return number, built
 
-    def _checked_part(self, model: type[FHIRAbstractModel], value: dict, parts: dict, name: str) -> Shape:
-        shape, parts[name] = self._checked(model, value)
-        return shape
+    def _check_values(self, values: list[tuple[TypeAdapter, object]]) -> None:
+        """Raise unless each value passes its field's validator; values passed before are not asked again."""
+        for validator, value in values:
+            if type(value) is list:
+                validator.validate_python(value)
+                continue
+            key = (validator, type(value), value)  # the type too: True == 1 == 1.0
+            if key not in self._valid_values:
+                validator.validate_python(value)
+                self._valid_values.add(key)
 
 
 def _digest(text: bytes) -> bytes:

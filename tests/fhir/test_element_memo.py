@@ -162,6 +162,14 @@ def test_a_new_value_in_an_element_of_a_known_shape_is_checked_by_its_field(plac
     assert not memo_accepts(memo, variant)
 
 
+def test_a_value_valid_in_one_field_is_checked_again_in_another():
+    """New values are checked once per field: "active" is a code, not a date."""
+    memo = ElementMemo()
+    assert memo_accepts(memo, COVERAGE) and memo_accepts(memo, dict(COVERAGE, id="c2"))  # status checked alone
+    variant = dict(COVERAGE, id="c5", period={"start": "active", "end": "2024-12-31"})
+    assert not models_accept(variant) and not memo_accepts(memo, variant)
+
+
 def test_resource_type_is_part_of_the_shape():
     memo = ElementMemo()
     assert memo_accepts(memo, COVERAGE)
