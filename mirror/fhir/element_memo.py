@@ -32,7 +32,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase, FhirElementOrResourceBase
 from pydantic import TypeAdapter
 
-MOST_KEPT = 50_000  # elements and shapes kept: a shape's built element is about 1 KB, with its parts
+MOST_KEPT = 100_000  # elements, values and shapes kept, each at most: with its key, an element is about 0.5 KB
 
 SHORT_KEY = 256  # bytes of JSON text kept as its own key; longer ones are keyed by their digest
 Shape = int  # a shape's number in this memo
@@ -43,10 +43,11 @@ class ElementMemo:
 
     def __init__(self, most_kept: int = MOST_KEPT):
         self._most_kept = most_kept
-        self._seen: dict[tuple[type, bytes], tuple[Shape, FHIRAbstractModel]] = {}  # by digest of the JSON
+        # (model, JSON text or its digest) -> (shape, its built element)
+        self._seen = _RecentlyUsed(most_kept // 2)
         self._shapes: dict[tuple, Shape] = {}
         self._built: dict[Shape, FHIRAbstractModel] = {}
-        self._valid_values: set[tuple[TypeAdapter, type, object]] = set()
+        self._valid_values = _RecentlyUsed(most_kept // 2)  # (validator, type, value) -> True
 
     def __len__(self) -> int:
         return len(self._seen) + len(self._built) + len(self._valid_values)
@@ -58,7 +59,7 @@ class ElementMemo:
         except Exception:  # noqa: BLE001 - any failure only means: ask the whole-resource validation
             return False
         finally:
-            if len(self) > self._most_kept:
+            if len(self._built) > self._most_kept:  # shapes are few: this many means data unlike any member's
                 self.__init__(self._most_kept)
         return True
 
@@ -67,7 +68,7 @@ class ElementMemo:
         text = orjson.dumps(data)
         if b"null" in text and (b":null" in text or b"[null" in text or b",null" in text):
             raise ValueError("maybe a NaN or an infinity, which orjson writes as null: the text is no key then")
-        key = (model, text if len(text) <= SHORT_KEY else _digest(text))
+        key = _key(model, text)
         seen = self._seen.get(key)
         if seen is not None:
             return seen
@@ -104,7 +105,7 @@ class ElementMemo:
             built = self._built[number] = model.model_validate({**data, **dict(parts)})
         else:
             self._check_values(values)
-        self._seen[key] = (number, built)
+        self._seen.put(key, (number, built))
         return number, built
 
     def _check_values(self, values: list[tuple[TypeAdapter, object]]) -> None:
@@ -114,14 +115,43 @@ class ElementMemo:
                 validator.validate_python(value)
                 continue
             key = (validator, type(value), value)  # the type too: True == 1 == 1.0
-            if key not in self._valid_values:
+            if self._valid_values.get(key) is None:
                 validator.validate_python(value)
-                self._valid_values.add(key)
+                self._valid_values.put(key, True)
 
 
-def _digest(text: bytes) -> bytes:
-    """A key of 16 bytes rather than the text: a resource's own text is kilobytes, and collisions need 2**64 tries."""
-    return hashlib.blake2b(text, digest_size=16).digest()
+class _RecentlyUsed:
+    """A memo of at most 2 x `size` entries that keeps the ones in use: a member's records repeat a few
+    thousand elements and values (codings, providers, categories) among hundreds of thousands seen once.
+    New entries go to the young generation; when it is full it becomes the old one, and the old one is
+    dropped; an entry found in the old generation is moved back to the young one."""
+
+    def __init__(self, size: int):
+        self._size = max(1, size)
+        self._young: dict = {}
+        self._old: dict = {}
+
+    def __len__(self) -> int:
+        return len(self._young) + len(self._old)
+
+    def get(self, key):
+        found = self._young.get(key)
+        if found is None:
+            found = self._old.pop(key, None)
+            if found is not None:
+                self.put(key, found)
+        return found
+
+    def put(self, key, value) -> None:
+        if len(self._young) >= self._size:
+            self._old, self._young = self._young, {}
+        self._young[key] = value
+
+
+def _key(model: type[FHIRAbstractModel], text: bytes) -> tuple[type[FHIRAbstractModel], bytes]:
+    """A long text is keyed by a digest of 16 bytes: a resource's own text is kilobytes, and collisions need
+    2**64 tries."""
+    return model, text if len(text) <= SHORT_KEY else hashlib.blake2b(text, digest_size=16).digest()
 
 
 @lru_cache(maxsize=None)

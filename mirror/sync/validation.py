@@ -43,18 +43,21 @@ def worker_count() -> int:
 class BackgroundValidation:
     """Validation tasks in flight; the pool starts with the first task, so a sync with nothing new has none.
 
-    At most IN_FLIGHT_PER_WORKER batches per worker wait or run: when validating falls behind downloading, a
+    At most IN_FLIGHT_BYTES of texts wait or run: when validating falls that far behind downloading, a
     submit waits for the oldest batch, so a first sync of a decade of claims does not hold them all in
-    memory twice. `failure` says why validation stopped, if it did (a worker died, the pool could not start);
+    memory twice. The bound is high enough that a sync does not wait for workers that are still starting
+    (about 0.8 s: importing fhir.resources and building its models), nor for ones that validate at a lower
+    priority than the sync (validation_worker.py). `failure` says why validation stopped, if it did (a worker died, the pool could not start);
     what it had not validated stays unvalidated for the next sync, and the sync goes on.
     """
 
-    IN_FLIGHT_PER_WORKER = 4
+    IN_FLIGHT_BYTES = 64 * 1024 * 1024
 
     def __init__(self, workers: int | None = None):
         self._workers = workers or worker_count()
         self._pool: ProcessPoolExecutor | None = None
-        self._running: list[tuple[list[Content], Future]] = []
+        self._running: list[tuple[list[Content], Future, int]] = []  # (contents, task, bytes of their texts)
+        self._running_bytes = 0
         self._finished: list[Findings] = []
         self.failure: str | None = None
 
@@ -73,7 +76,7 @@ class BackgroundValidation:
         """Validate each (content, JSON text) pair."""
         contents = list(contents)
         for start in range(0, len(contents), BATCH):
-            while self.failure is None and len(self._running) >= self.IN_FLIGHT_PER_WORKER * self._workers:
+            while self.failure is None and self._running and self._running_bytes >= self.IN_FLIGHT_BYTES:
                 self._take(*self._running.pop(0))
             if self.failure is not None:
                 return
@@ -84,7 +87,9 @@ class BackgroundValidation:
             except (RuntimeError, OSError, ImportError) as error:  # a broken pool (BrokenProcessPool is a
                 self._fail(error)                                   # RuntimeError), or one that cannot start
                 return
-            self._running.append(([content for content, _ in batch], future))
+            size = sum(len(text) for _, text in batch)
+            self._running.append(([content for content, _ in batch], future, size))
+            self._running_bytes += size
 
     def submit_stored(self, stored: Iterable[StoredResource]) -> None:
         self.submit(((resource.resource_type, resource.id, resource.content_hash), resource.text)
@@ -93,11 +98,11 @@ class BackgroundValidation:
     def ready(self) -> list[Findings]:
         """The findings of the tasks finished so far, without waiting for the others."""
         running, self._running = self._running, []
-        for contents, future in running:
+        for contents, future, size in running:
             if future.done():
-                self._take(contents, future)
+                self._take(contents, future, size)
             else:
-                self._running.append((contents, future))
+                self._running.append((contents, future, size))
         return self._hand_over()
 
     def rest(self) -> list[Findings]:
@@ -111,7 +116,7 @@ class BackgroundValidation:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-        self._running = []
+        self._running, self._running_bytes = [], 0
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -119,8 +124,9 @@ class BackgroundValidation:
                                              initializer=validation_worker.prepare)
         return self._pool
 
-    def _take(self, contents: list[Content], future: Future) -> None:
+    def _take(self, contents: list[Content], future: Future, size: int) -> None:
         """Wait for one batch and keep its findings; any failure stops validation but never the sync."""
+        self._running_bytes -= size
         if self.failure is not None:
             return
         try:

@@ -15,7 +15,7 @@ import pytest
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from pydantic import ValidationError
 
-from mirror.fhir.element_memo import ElementMemo
+from mirror.fhir.element_memo import ElementMemo, _RecentlyUsed
 from mirror.fhir.validation import _resource_model, validation_findings
 
 IG_FOLDERS = ["carin-bb-2.0.0", "us-core-6.1.0", "plan-net-1.1.0", "formulary-1.0.1", "formulary-2.0.1"]
@@ -116,12 +116,21 @@ def test_values_orjson_writes_as_null_are_left_to_the_models():
     assert validation_findings(with_null) == [] and validation_findings(with_nan)
 
 
-def test_a_full_memo_starts_again_and_still_answers(corpus):
-    memo = ElementMemo(most_kept=10)
+def test_a_full_memo_still_answers(corpus):
+    memo = ElementMemo(most_kept=40)
     resources = [resource for _, resource in corpus("carin-bb-2.0.0")]
     for resource in resources + resources:
         assert memo_accepts(memo, resource) <= models_accept(resource)
-    assert len(memo) <= 10
+        assert len(memo) <= 3 * 40  # elements, values and shapes, up to most_kept each
+
+
+def test_the_memo_keeps_the_entries_in_use_and_drops_the_others():
+    kept = _RecentlyUsed(10)
+    kept.put("hot", 1)
+    for number in range(1000):
+        kept.put(number, number)
+        assert kept.get("hot") == 1 and len(kept) <= 20
+    assert kept.get(0) is None and kept.get(999) == 999
 
 
 def test_findings_for_an_element_broken_after_being_seen_are_the_models_own(corpus):

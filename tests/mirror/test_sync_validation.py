@@ -41,7 +41,7 @@ def test_findings_come_back_for_each_content():
 def test_submitting_waits_for_old_batches_when_validation_falls_behind():
     """Memory stays bounded: with room for one batch in flight, submitting five waits for the first four."""
     validation = BackgroundValidation(workers=1)
-    validation.IN_FLIGHT_PER_WORKER = 1
+    validation.IN_FLIGHT_BYTES = 1
     try:
         validation.submit([content(PATIENT, number) for number in range(250)])  # five batches
         assert len(validation.ready()) >= 200
