@@ -132,11 +132,10 @@ def test_a_commit_of_one_page_compresses_that_page_and_reuses_every_other_frame(
     monkeypatch.setattr(frame_cache, "compressed_frame",
                         lambda chunks: compressed_sizes.append(sum(map(len, chunks))) or original(chunks))
     with Store(tmp_path, commit_interval=0) as store:  # the frames read from the file are kept
-        run = store.begin_run("plan")
-        compressed_sizes.clear()
+        run = store.begin_run("plan")  # the first write after opening: it reuses the frames read
         store.commit_page("plan", [claim(number) for number in range(2000, 2010)], run_id=run)
         content = len(decompressed((tmp_path / "mirror.json").read_bytes()))
-    assert 0 < sum(compressed_sizes) < content / 4
+    assert 0 < sum(compressed_sizes) < content / 2  # two writes, each compressing only what it changed
     assert Store(tmp_path, read_only=True).get("plan", "ExplanationOfBenefit", "eob-2009") is not None
 
 

@@ -23,12 +23,8 @@ class ReadFrame(NamedTuple):
     """A frame of a file being read, with what keep_read_frames checks of its content."""
 
     frame: bytes
-    lines: int
+    lines: int  # that end in it (file_format.parse_file counts them)
     whole: bool  # it ends at the end of a line
-
-    @classmethod
-    def of(cls, frame: bytes, content: bytes) -> "ReadFrame":
-        return cls(frame, content.count(b"\n"), content.endswith(b"\n"))
 
 
 class FrameCache:

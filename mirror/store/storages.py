@@ -84,9 +84,10 @@ class AtomicJSONStorage(Storage):
 
     def _tables_from(self, raw: bytes) -> dict:
         self.frames.clear()
-        frames: list[ReadFrame] | None = None if self.read_only else []  # a reader never writes: keeps none
+        frames: list[tuple[bytes, bool]] | None = None if self.read_only else []  # a reader never writes: keeps none
+        line_counts: list[int] = []
         try:
-            envelope = parse_file(_contents(raw, frames))
+            envelope = parse_file(_contents(raw, frames), line_counts)
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
         except (LayoutError, DamagedFrame) as error:
@@ -109,8 +110,9 @@ class AtomicJSONStorage(Storage):
             tables = MIGRATIONS[version](tables)
             version += 1
         self.generation = generation
-        if frames and self.migrated_from is None:
-            self.frames.keep_read_frames(frames, tables)
+        if frames and self.migrated_from is None and len(line_counts) == len(frames):
+            self.frames.keep_read_frames([ReadFrame(frame, lines, whole) for (frame, whole), lines
+                                          in zip(frames, line_counts)], tables)
         return tables
 
     def _corrupt(self, reason: str) -> StoreCorrupt:
@@ -135,17 +137,17 @@ class AtomicJSONStorage(Storage):
         )
 
 
-def _contents(raw: bytes, frames: list[ReadFrame] | None = None) -> bytes | Iterator[bytes]:
+def _contents(raw: bytes, frames: list[tuple[bytes, bool]] | None = None) -> bytes | Iterator[bytes]:
     """What parse_file reads of the file `raw`: the file itself when it is plain, else the content of each frame,
-    one in memory at a time, noting each frame in `frames` when given."""
+    one in memory at a time, noting in `frames`, when given, each frame and whether its content ends a line."""
     if not is_compressed(raw):
         return raw
     return (_noted(frame, content, frames) for frame, content in frames_of(raw))
 
 
-def _noted(frame: bytes, content: bytes, frames: list[ReadFrame] | None) -> bytes:
+def _noted(frame: bytes, content: bytes, frames: list[tuple[bytes, bool]] | None) -> bytes:
     if frames is not None:
-        frames.append(ReadFrame.of(frame, content))
+        frames.append((frame, content.endswith(b"\n")))
     return content
 
 
