@@ -7,7 +7,8 @@ amount, a date, an id) inside elements of the same shape. So the memo keeps two 
 
 - elements seen before, by model class and JSON text: one seen again is valid as it is;
 - for each shape (model class, keys in order, the shape of each child element, the type of each other
-  value), one element of that shape built by its model. A new element of a known shape is valid when each
+  value; the value itself for a key that is no field and for an element not given as an object, such as
+  one given as JSON text), one element of that shape built by its model. A new element of a known shape is valid when each
   of its own primitive values passes its field's validator; nothing else the models check depends on the
   values (required elements, choice types `[x]`, nulls in lists and `resourceType` depend on the shape, and
   fhir.resources has no rule across two values), and pydantic takes an element of the right class as it
@@ -91,8 +92,11 @@ class ElementMemo:
                     parts.append((name, [built for _, built in checked]))
                     continue
             validator = validators.get(name)
-            if validator is None:  # no field (`resourceType`): the models check the value itself, with the shape
-                shape.append((name, value if type(value) in (str, int, float, bool) else orjson.dumps(value)))
+            if validator is None or element is not None:
+                # No field (`resourceType`), or an element given otherwise (as JSON text, an empty list, a list
+                # of other things): what the models make of it decides checks beyond its field (a required
+                # value's `_value` extension must have extensions), so the value itself is the shape.
+                shape.append((name, orjson.dumps(value)))
             elif type(value) is list:
                 shape.append((name, (list, tuple(item is None for item in value))))
                 values.append((validator, value))

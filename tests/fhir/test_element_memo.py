@@ -195,6 +195,17 @@ def test_nulls_in_a_list_of_elements_are_part_of_the_shape():
     assert not models_accept(with_null) and not memo_accepts(memo, with_null)
 
 
+def test_an_element_given_as_json_text_is_part_of_the_shape():
+    """The models read an element given as JSON text, and a required value missing is valid only when its
+    `_value` extension has extensions: what the text holds decides, so the text is part of the shape."""
+    memo = ElementMemo()
+    absent = '{"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}'
+    observation = {"resourceType": "Observation", "id": "o1", "code": {"text": "t"}, "_status": absent}
+    assert models_accept(observation) and memo_accepts(memo, observation)
+    empty = dict(observation, id="o2", _status='{"extension": []}')
+    assert not models_accept(empty) and not memo_accepts(memo, empty)
+
+
 def test_no_r4b_field_is_constrained_beyond_its_type():
     """The memo checks a new value with a validator of its field's type alone, which is only the models' own
     check while no field carries constraints or a discriminator of its own."""
