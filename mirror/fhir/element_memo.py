@@ -51,7 +51,7 @@ class ElementMemo:
         self._valid_values = _RecentlyUsed(most_kept // 2)  # (validator, type, value) -> True
 
     def __len__(self) -> int:
-        return len(self._seen) + len(self._built) + len(self._valid_values)
+        return len(self._seen) + len(self._shapes) + len(self._valid_values)
 
     def accepts(self, model: type[FHIRAbstractModel], resource: dict) -> bool:
         """True when `model` accepts `resource`; False means "not shown valid here", not "invalid"."""
@@ -60,7 +60,7 @@ class ElementMemo:
         except Exception:  # noqa: BLE001 - any failure only means: ask the whole-resource validation
             return False
         finally:
-            if len(self._built) > self._most_kept:  # shapes are few: this many means data unlike any member's
+            if len(self._shapes) > self._most_kept:  # shapes are few: this many means data unlike any member's
                 self.__init__(self._most_kept)
         return True
 
@@ -171,7 +171,8 @@ def _value_validators(model: type[FHIRAbstractModel]) -> dict[str, TypeAdapter]:
 
 @lru_cache(maxsize=None)
 def _element_fields(model: type[FHIRAbstractModel]) -> dict[str, tuple[type[FHIRAbstractModel], bool]]:
-    """JSON name -> (model class, repeats) of each of `model`'s elements that is itself one model class.
+    """JSON name (alias and Python name alike) -> (model class, repeats) of each of `model`'s elements that is
+    itself one model class.
 
     Resources nested in elements (`contained`, `Bundle.entry.resource`) are left out: their class depends
     on their own resourceType, not on the field. A memo of what the class declares, which never changes.
@@ -183,7 +184,7 @@ def _element_fields(model: type[FHIRAbstractModel]) -> dict[str, tuple[type[FHIR
                 and not issubclass(declared, FhirElementOrResourceBase)):
             part_model = declared.get_model_klass()
             if not issubclass(part_model, Resource):
-                fields[field.alias or name] = (part_model, repeats)
+                fields[name] = fields[field.alias or name] = (part_model, repeats)  # the models take both
     return fields
 
 

@@ -122,6 +122,9 @@ def test_a_full_memo_still_answers(corpus):
     for resource in resources + resources:
         assert memo_accepts(memo, resource) <= models_accept(resource)
         assert len(memo) <= 3 * 40  # elements, values and shapes, up to most_kept each
+    for number in range(100):  # a key no field has, new each time: a new shape each time, never built
+        memo_accepts(memo, dict(COVERAGE, **{f"notAnElement{number}": 1}))
+        assert len(memo) <= 3 * 40
 
 
 def test_the_memo_keeps_the_entries_in_use_and_drops_the_others():
@@ -204,6 +207,9 @@ def test_an_element_given_as_json_text_is_part_of_the_shape():
     assert models_accept(observation) and memo_accepts(memo, observation)
     empty = dict(observation, id="o2", _status='{"extension": []}')
     assert not models_accept(empty) and not memo_accepts(memo, empty)
+    by_python_name = {**observation, "id": "o3", "status__ext": '{"extension": []}'}  # the models take both names
+    del by_python_name["_status"]
+    assert not models_accept(by_python_name) and not memo_accepts(memo, by_python_name)
 
 
 def test_no_r4b_field_is_constrained_beyond_its_type():
