@@ -90,7 +90,10 @@ def sync_plans(
             if options.requests_per_minute:
                 budget = RequestBudget(options.requests_per_minute, time.monotonic, time.sleep)
             client = PayerClient(data_dir, connection, policy=options.retry, budget=budget)
-            report.plans.append(sync_plan(store, client, options, progress))
+            try:
+                report.plans.append(sync_plan(store, client, options, progress))
+            finally:
+                client.close()
             progress.done()
     return report
 

@@ -126,7 +126,16 @@ class PayerClient:
     def __post_init__(self):
         self._token: Token = self.connection.token
         self._refresh_lock = threading.Lock()
+        self._closing = False
         self.session.headers["Accept"] = ACCEPT
+
+    def close(self) -> None:
+        """The sync is over: no token refresh starts after this, and one under way (on the thread fetching a
+        page ahead, say) is let finish first, so that a refresh token the plan rotated is saved rather than
+        lost with the process, which would make the plan need connecting again."""
+        self._closing = True
+        with self._refresh_lock:
+            pass
 
     @property
     def base(self) -> str:
@@ -224,6 +233,8 @@ class PayerClient:
                 return
             name = self.connection.plan.name
             for attempt in range(self.policy.max_attempts):
+                if self._closing:
+                    raise ConnectError(f"{name}: the sync is stopping; the access token was not refreshed")
                 try:
                     self._token = self.renew(self.data_dir, name).token
                     return

@@ -13,10 +13,11 @@ import orjson
 import pytest
 from werkzeug import Response
 
-from mirror.oauth import Connection, ReconnectNeeded, Token, load_connection, save_connection
+from mirror.oauth import ConnectError, Connection, ReconnectNeeded, Token, load_connection, save_connection
 from mirror.plans import Endpoints, PlanConfig
 from mirror.store import Store
 from mirror.sync.engine import sync_plan
+from mirror.sync.fetch_ahead import FetchAhead
 from mirror.sync.options import SyncOptions
 from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget
 from mirror.sync.status import plan_statuses
@@ -255,6 +256,33 @@ def test_the_token_is_refreshed_before_it_expires(canned):
     canned.routes["/fhir/Patient/p1"] = _accepts("access-2")
     canned.client().get(f"{canned.base}/Patient/p1")
     assert [entry[2] for entry in canned.seen if entry[0] != "/token"] == ["Bearer access-2"]
+
+
+def test_closing_the_client_lets_a_refresh_under_way_finish_and_starts_no_other(canned):
+    """RT-4 at the end of a sync: the page fetched ahead may be refreshing the token on its own thread when the
+    sync stops; the rotated refresh token is saved before close returns, and no refresh starts after it."""
+    canned.connect(expires_at=NOW + 30)  # the next request refreshes first
+    asked, release = threading.Event(), threading.Event()
+    plain_token = canned._token
+
+    def slow_token(request):
+        asked.set()
+        release.wait(10)
+        return plain_token(request)
+
+    canned.routes["/token"] = slow_token
+    canned.routes["/fhir/Patient/p1"] = _accepts("access-2")
+    client = canned.client()
+    ahead = FetchAhead(client.get, f"{canned.base}/Patient/p1")
+    assert asked.wait(10)
+    threading.Timer(0.05, release.set).start()
+    client.close()
+    assert load_connection(canned.data_dir, "canned").token.refresh_token == "refresh-2"
+    ahead.settle()
+    canned.routes["/fhir/Patient/p1"] = _accepts("never")  # a 401 would refresh again
+    with pytest.raises(ConnectError, match="the sync is stopping"):
+        client.get(f"{canned.base}/Patient/p1")
+    assert canned.token_requests == 1
 
 
 def test_a_refused_refresh_needs_a_reconnect(canned):
