@@ -1,6 +1,7 @@
 """The sync engine: one run per plan, from the CapabilityStatement to the last referenced Organization.
 
-A run walks `$everything` (or one search per type, see targets.py) page by page. Each page goes to the
+A run walks `$everything` (or one search per type, see targets.py) page by page, asking for each page
+while the one before it is committed (fetch_ahead.py). Each page goes to the
 store together with its checkpoint, the next page's URL, in one commit (SY-7), so a run cut short by
 Ctrl-C, a kill or a crash is resumed by the next one from the page after the last one committed. A walk
 that finished leaves a high-water mark, and the next run asks only for what changed since (`_since` or
