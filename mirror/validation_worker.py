@@ -32,9 +32,9 @@ PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "P
 
 def prepare() -> None:
     """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, yield the processor to
-    it, collect cycles less often, build the models, and end without tearing the interpreter down: freeing fhir.resources' thousands
-    of classes and the element memo one by one took 0.4 s of each core after the sync was done. Every result
-    has been sent by then."""
+    it, collect cycles less often, build the models, and end without tearing the interpreter down: freeing
+    fhir.resources' thousands of classes and the element memo one by one took 0.4 s of each core after the
+    sync was done. Every result has been sent by then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     atexit.register(os._exit, 0)

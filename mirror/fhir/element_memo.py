@@ -8,12 +8,12 @@ amount, a date, an id) inside elements of the same shape. So the memo keeps two 
 - elements seen before, by model class and JSON text: one seen again is valid as it is;
 - for each shape (model class, keys in order, the shape of each child element, the type of each other
   value; the value itself for a key that is no field and for an element not given as an object, such as
-  one given as JSON text), one element of that shape built by its model. A new element of a known shape is valid when each
-  of its own primitive values passes its field's validator; nothing else the models check depends on the
-  values (required elements, choice types `[x]`, nulls in lists and `resourceType` depend on the shape, and
-  fhir.resources has no rule across two values), and pydantic takes an element of the right class as it
-  is, so the built one of the child's shape stands in for the child when a parent is built. A value that
-  passed its field's validator is not asked again.
+  one given as JSON text), one element of that shape built by its model. A new element of a known shape
+  is valid when each of its own primitive values passes its field's validator; nothing else the models
+  check depends on the values (required elements, choice types `[x]`, nulls in lists and `resourceType`
+  depend on the shape, and fhir.resources has no rule across two values), and pydantic takes an element of
+  the right class as it is, so the built one of the child's shape stands in for the child when a parent is
+  built. A value that passed its field's validator is not asked again.
 
 This is a shortcut to a "valid" answer only. Anything that does not pass it (an invalid element, a shape
 it does not expect) is left to the whole-resource validation, which then gives the findings exactly as

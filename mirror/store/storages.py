@@ -84,7 +84,7 @@ class AtomicJSONStorage(Storage):
 
     def _tables_from(self, raw: bytes) -> dict:
         self.frames.clear()
-        frames: list[tuple[bytes, bool]] | None = None if self.read_only else []  # a reader never writes: keeps none
+        frames: list[tuple[bytes, bool]] | None = None if self.read_only else []  # a reader, never writing, keeps none
         line_counts: list[int] = []
         try:
             envelope = parse_file(_contents(raw, frames), line_counts)

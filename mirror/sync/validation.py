@@ -47,8 +47,9 @@ class BackgroundValidation:
     submit waits for the oldest batch, so a first sync of a decade of claims does not hold them all in
     memory twice. The bound is high enough that a sync does not wait for workers that are still starting
     (about 0.8 s: importing fhir.resources and building its models), nor for ones that validate at a lower
-    priority than the sync (validation_worker.py). `failure` says why validation stopped, if it did (a worker died, the pool could not start);
-    what it had not validated stays unvalidated for the next sync, and the sync goes on.
+    priority than the sync (validation_worker.py). `failure` says why validation stopped, if it did (a
+    worker died, the pool could not start); what it had not validated stays unvalidated for the next sync,
+    and the sync goes on.
     """
 
     IN_FLIGHT_BYTES = 64 * 1024 * 1024
@@ -57,7 +58,6 @@ class BackgroundValidation:
         self._workers = workers or worker_count()
         self._pool: ProcessPoolExecutor | None = None
         self._running: list[tuple[list[Content], Future, int]] = []  # (contents, task, bytes of their texts)
-        self._running_bytes = 0
         self._finished: list[Findings] = []
         self.failure: str | None = None
 
@@ -76,8 +76,8 @@ class BackgroundValidation:
         """Validate each (content, JSON text) pair."""
         contents = list(contents)
         for start in range(0, len(contents), BATCH):
-            while self.failure is None and self._running and self._running_bytes >= self.IN_FLIGHT_BYTES:
-                self._take(*self._running.pop(0))
+            while self.failure is None and sum(size for *_, size in self._running) >= self.IN_FLIGHT_BYTES:
+                self._take(*self._running.pop(0)[:2])
             if self.failure is not None:
                 return
             batch = contents[start:start + BATCH]
@@ -87,9 +87,7 @@ class BackgroundValidation:
             except (RuntimeError, OSError, ImportError) as error:  # a broken pool (BrokenProcessPool is a
                 self._fail(error)                                   # RuntimeError), or one that cannot start
                 return
-            size = sum(len(text) for _, text in batch)
-            self._running.append(([content for content, _ in batch], future, size))
-            self._running_bytes += size
+            self._running.append(([content for content, _ in batch], future, sum(len(text) for _, text in batch)))
 
     def submit_stored(self, stored: Iterable[StoredResource]) -> None:
         self.submit(((resource.resource_type, resource.id, resource.content_hash), resource.text)
@@ -100,7 +98,7 @@ class BackgroundValidation:
         running, self._running = self._running, []
         for contents, future, size in running:
             if future.done():
-                self._take(contents, future, size)
+                self._take(contents, future)
             else:
                 self._running.append((contents, future, size))
         return self._hand_over()
@@ -108,7 +106,7 @@ class BackgroundValidation:
     def rest(self) -> list[Findings]:
         """The findings of every task still out, once they are all done."""
         while self._running:
-            self._take(*self._running.pop(0))
+            self._take(*self._running.pop(0)[:2])
         return self._hand_over()
 
     def close(self) -> None:
@@ -116,7 +114,7 @@ class BackgroundValidation:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-        self._running, self._running_bytes = [], 0
+        self._running = []
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -124,9 +122,8 @@ class BackgroundValidation:
                                              initializer=validation_worker.prepare)
         return self._pool
 
-    def _take(self, contents: list[Content], future: Future, size: int) -> None:
+    def _take(self, contents: list[Content], future: Future) -> None:
         """Wait for one batch and keep its findings; any failure stops validation but never the sync."""
-        self._running_bytes -= size
         if self.failure is not None:
             return
         try:
