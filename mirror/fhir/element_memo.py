@@ -56,7 +56,7 @@ class ElementMemo:
     def accepts(self, model: type[FHIRAbstractModel], resource: dict) -> bool:
         """True when `model` accepts `resource`; False means "not shown valid here", not "invalid"."""
         try:
-            self._checked(model, resource)
+            self._checked(model, resource, keyed=False)
         except Exception:  # noqa: BLE001 - any failure only means: ask the whole-resource validation
             return False
         finally:
@@ -64,64 +64,71 @@ class ElementMemo:
                 self.__init__(self._most_kept)
         return True
 
-    def _checked(self, model: type[FHIRAbstractModel], data: dict) -> tuple[Shape, FHIRAbstractModel]:
-        """The shape of a valid element, and the element built for that shape; raises when not shown valid."""
-        text = orjson.dumps(data)
-        if b"null" in text and (b":null" in text or b"[null" in text or b",null" in text):
-            raise ValueError("maybe a NaN or an infinity, which orjson writes as null: the text is no key then")
-        key = _key(model, text)
-        seen = self._seen.get(key)
-        if seen is not None:
-            return seen
-        elements, validators = _element_fields(model), _value_validators(model)
+    def _checked(self, model: type[FHIRAbstractModel], data: dict, keyed: bool = True) -> tuple[Shape, FHIRAbstractModel]:
+        """The shape of a valid element, and the element built for that shape; raises when not shown valid.
+
+        A whole resource is not `keyed` by its text: the sync validates each content once, so it would
+        never be found again, and writing and hashing its text cost a tenth of validating it. A new
+        element's own values are checked as they are met, before its shape is known: a value that fails its
+        field's validator fails the element's model too, so the answer is the same, and the common case (a
+        known shape) needs no second pass over them."""
+        if keyed:
+            text = orjson.dumps(data)
+            key = (model, text if len(text) <= SHORT_KEY else hashlib.blake2b(text, digest_size=16).digest())
+            seen = self._seen.get(key)
+            if seen is not None:
+                return seen
+        fields = _fields(model)
         shape: list = [model]
         parts = []  # (name, the built element or elements standing in for the child)
-        values = []
         for name, value in data.items():
-            element = elements.get(name)
-            if element is not None:
-                part_model, repeats = element
+            field = fields.get(name)
+            if type(field) is tuple:  # an element: (its model, whether it repeats)
+                part_model, repeats = field
                 if not repeats and type(value) is dict:
                     part_shape, built = self._checked(part_model, value)
                     shape.append((name, part_shape))
                     parts.append((name, built))
                     continue
-                if repeats and type(value) is list and value and all(type(item) is dict for item in value):
+                if repeats and type(value) is list and value and _all_objects(value):
                     checked = [self._checked(part_model, item) for item in value]
-                    shape.append((name, tuple(part_shape for part_shape, _ in checked)))
+                    shape.append((name, tuple([part_shape for part_shape, _ in checked])))
                     parts.append((name, [built for _, built in checked]))
                     continue
-            validator = validators.get(name)
-            if validator is None or element is not None:
+            if field is None or type(field) is tuple:
                 # No field (`resourceType`), or an element given otherwise (as JSON text, an empty list, a list
                 # of other things): what the models make of it decides checks beyond its field (a required
                 # value's `_value` extension must have extensions), so the value itself is the shape.
                 shape.append((name, orjson.dumps(value)))
             elif type(value) is list:
-                shape.append((name, (list, tuple(item is None for item in value))))
-                values.append((validator, value))
+                shape.append((name, (list, tuple([item is None for item in value]))))
+                field.validate_python(value)
             else:
                 shape.append((name, type(value)))
-                values.append((validator, value))
+                self._check_value(field, value)
         number = self._shapes.setdefault(tuple(shape), len(self._shapes))
         built = self._built.get(number)
         if built is None:
             built = self._built[number] = model.model_validate({**data, **dict(parts)})
-        else:
-            self._check_values(values)
-        self._seen.put(key, (number, built))
+        if keyed and b"null" not in text:
+            # orjson writes None, NaN and the infinities alike as null, so a text with a null is no key; and as
+            # no text kept has one, an element holding a NaN is never taken for one seen with a None.
+            self._seen.put(key, (number, built))
         return number, built
 
-    def _check_values(self, values: list[tuple[TypeAdapter, object]]) -> None:
-        """Raise unless each value passes its field's validator; values passed before are not asked again."""
-        for validator, value in values:
-            if type(value) is list:
-                validator.validate_python(value)
-                continue
-            key = (validator, type(value), value)  # the type too: True == 1 == 1.0
-            if self._valid_values.get(key) is None:
-                validator.validate_python(value)
-                self._valid_values.put(key, True)
+    def _check_value(self, validator: TypeAdapter, value: object) -> None:
+        """Raise unless `value` passes `validator`; values that passed before are not asked again."""
+        key = (validator, type(value), value)  # the type too: True == 1 == 1.0
+        if self._valid_values.get(key) is None:
+            validator.validate_python(value)
+            self._valid_values.put(key, True)
+
+
+def _all_objects(items: list) -> bool:
+    for item in items:
+        if type(item) is not dict:
+            return False
+    return True
 
 
 class _RecentlyUsed:
@@ -152,39 +159,26 @@ class _RecentlyUsed:
         self._young[key] = value
 
 
-def _key(model: type[FHIRAbstractModel], text: bytes) -> tuple[type[FHIRAbstractModel], bytes]:
-    """A long text is keyed by a digest of 16 bytes: a resource's own text is kilobytes, and collisions need
-    2**64 tries."""
-    return model, text if len(text) <= SHORT_KEY else hashlib.blake2b(text, digest_size=16).digest()
-
-
 @lru_cache(maxsize=None)
-def _value_validators(model: type[FHIRAbstractModel]) -> dict[str, TypeAdapter]:
-    """JSON name (alias and Python name alike, as the models take both) -> a validator of the field's type
-    alone. No R4B field carries constraints beyond its type, which a test checks. A memo of what the class
-    declares, which never changes."""
-    validators = {}
-    for name, field in model.model_fields.items():
-        validators[name] = validators[field.alias or name] = TypeAdapter(field.annotation)
-    return validators
+def _fields(model: type[FHIRAbstractModel]) -> dict[str, tuple[type[FHIRAbstractModel], bool] | TypeAdapter]:
+    """JSON name (alias and Python name alike, as the models take both) -> what the memo checks a value of
+    that field by: (model class, repeats) for an element that is itself one model class, else a validator of
+    the field's type alone (no R4B field carries constraints beyond its type, which a test checks).
 
-
-@lru_cache(maxsize=None)
-def _element_fields(model: type[FHIRAbstractModel]) -> dict[str, tuple[type[FHIRAbstractModel], bool]]:
-    """JSON name (alias and Python name alike) -> (model class, repeats) of each of `model`'s elements that is
-    itself one model class.
-
-    Resources nested in elements (`contained`, `Bundle.entry.resource`) are left out: their class depends
-    on their own resourceType, not on the field. A memo of what the class declares, which never changes.
+    Resources nested in elements (`contained`, `Bundle.entry.resource`) are checked by their validator: their
+    class depends on their own resourceType, not on the field. A memo of what the class declares, which
+    never changes.
     """
     fields = {}
     for name, field in model.model_fields.items():
         declared, repeats = _declared_type(field.annotation)
+        check: tuple | TypeAdapter = TypeAdapter(field.annotation)
         if (isinstance(declared, type) and issubclass(declared, FhirBase)
                 and not issubclass(declared, FhirElementOrResourceBase)):
             part_model = declared.get_model_klass()
             if not issubclass(part_model, Resource):
-                fields[name] = fields[field.alias or name] = (part_model, repeats)  # the models take both
+                check = (part_model, repeats)
+        fields[name] = fields[field.alias or name] = check
     return fields
 
 

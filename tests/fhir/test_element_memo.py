@@ -103,17 +103,20 @@ def test_an_element_valid_in_one_place_is_checked_again_in_another():
     assert not memo_accepts(memo, wrong) and not models_accept(wrong)
 
 
-def test_values_orjson_writes_as_null_are_left_to_the_models():
-    """orjson writes NaN and infinity as null, so a text with a null cannot key the memo: NaN would pass for
-    a null that the models accept."""
-    memo = ElementMemo()
+def test_a_nan_is_never_taken_for_a_null_seen_before():
+    """orjson writes NaN and infinity as null, so a text with a null keys nothing: a NaN would pass for a null
+    that the models accept."""
     with_null = {"resourceType": "Observation", "status": "final", "code": {"text": "t"},
                  "valueQuantity": {"value": None, "unit": "mg"}}
-    with_nan = copy.deepcopy(with_null)
-    with_nan["valueQuantity"]["value"] = float("nan")
     assert models_accept(with_null)
-    assert not memo_accepts(memo, with_null) and not memo_accepts(memo, with_nan)
-    assert validation_findings(with_null) == [] and validation_findings(with_nan)
+    for bad_value in (float("nan"), float("inf")):
+        memo = ElementMemo()
+        with_bad = copy.deepcopy(with_null)
+        with_bad["valueQuantity"]["value"] = bad_value
+        assert memo_accepts(memo, with_null)
+        assert not memo_accepts(memo, with_bad) and not models_accept(with_bad)
+        assert memo_accepts(memo, with_null)
+    assert validation_findings(with_null) == [] and validation_findings(with_bad)
 
 
 def test_a_full_memo_still_answers(corpus):
