@@ -8,8 +8,9 @@ import pytest
 import zstandard
 from tinydb.table import Document
 
-from mirror.store import Store, StoreCorrupt, file_format, frame_cache
+from mirror.store import Store, StoreCorrupt, StoreError, file_format, frame_cache
 from mirror.store.compression import ZSTD_MAGIC, DamagedFrame, compressed_frame, decompressed, frames_of
+from mirror.store.file_format import as_json
 
 
 def claim(number: int) -> dict:
@@ -116,7 +117,7 @@ def test_random_table_operations_always_leave_the_file_equal_to_the_tables(tmp_p
                 elif action == "drop" and rng.random() < 0.2:
                     db.drop_table(table.name)
             store.flush()
-            expected = orjson.loads(orjson.dumps(store._staging.read()))
+            expected = orjson.loads(as_json(store._staging.read()))
             assert file_tables(tmp_path) == expected, f"step {step}"
             if rng.random() < 0.25:
                 store.close()
@@ -160,7 +161,7 @@ def test_frames_read_from_a_file_segmented_otherwise_are_not_reused(tmp_path, mo
     with Store(tmp_path, commit_interval=0) as store:
         store._db.table("alpha").update({"n": "changed"}, doc_ids=[100])
         store.flush()
-        expected = orjson.loads(orjson.dumps(store._staging.read()))
+        expected = orjson.loads(as_json(store._staging.read()))
     assert file_tables(tmp_path) == expected
 
 
@@ -174,7 +175,7 @@ def test_a_file_compressed_elsewhere_with_lines_cut_between_frames_is_read_and_r
         assert len(store.search("ExplanationOfBenefit")) == 300
         run = store.begin_run("plan")
         store.commit_page("plan", [claim(1) | {"status": "cancelled"}], run_id=run)
-        expected = orjson.loads(orjson.dumps(store._staging.read()))
+        expected = orjson.loads(as_json(store._staging.read()))
     assert file_tables(tmp_path) == expected
 
 
@@ -190,3 +191,71 @@ def test_st6_a_frame_missing_the_comma_between_two_runs_is_refused(tmp_path):
     live.write_bytes(b"".join(map(compressed_frame, ([content] for content in frames))))
     with pytest.raises(StoreCorrupt, match="lacks the comma"):
         Store(tmp_path, commit_interval=0)
+
+
+# ----- resource texts are decoded when read (file_format.py), and only where a checksum vouches for them
+
+
+TRICKY_TEXTS = ['"quoted" \\ back\\slash', "line\nbreak\ttab \u2028 é 𝄞", '{"text":"x","content_hash":"y"}']
+
+
+def tricky_claim(number: int) -> dict:
+    return claim(number) | {"text": {"status": "generated", "div": TRICKY_TEXTS[number % len(TRICKY_TEXTS)]}}
+
+
+def stored_texts(store: Store) -> dict[str, str]:
+    return {record.id: record.text for record in store.search("ExplanationOfBenefit")}
+
+
+def test_texts_left_encoded_at_open_read_back_exactly_and_are_written_back_as_they_were(tmp_path):
+    resources = [tricky_claim(number) for number in range(300)]  # two segments of documents
+    stored(tmp_path, resources)
+    with Store(tmp_path, read_only=True) as reader:
+        expected = stored_texts(reader)
+        assert all(type(document["text"]) is bytes for document in reader._documents("resources").values())
+    assert {eob_id: orjson.loads(text) for eob_id, text in expected.items()} == {
+        resource["id"]: resource for resource in resources}
+    with Store(tmp_path, commit_interval=0) as store:  # a change rewrites its segment, texts left encoded in it
+        run = store.begin_run("plan")
+        store.commit_page("plan", [tricky_claim(1) | {"status": "cancelled"}], run_id=run)
+        expected["eob-1"] = store.get("plan", "ExplanationOfBenefit", "eob-1").text
+    with Store(tmp_path, read_only=True) as reader:
+        assert stored_texts(reader) == expected
+    assert orjson.loads(decompressed((tmp_path / "mirror.json").read_bytes()))["tables"]["resources"]["3"]["text"] == expected["eob-2"]
+
+
+def damage_a_text(content: bytes) -> bytes:
+    """An escape no JSON string may hold, inside the first resource's text: the line's JSON is then invalid."""
+    start = content.index(b'"text":"') + len(b'"text":"')
+    return content[:start] + b"\\q" + content[start:]
+
+
+@pytest.mark.parametrize("recompress", [
+    lambda content: content,
+    lambda content: zstandard.ZstdCompressor().compress(content),  # another tool, without checksums
+], ids=["decompressed", "recompressed-without-checksum"])
+def test_st6_a_text_damaged_by_hand_is_refused_at_open_when_no_checksum_vouches_for_it(tmp_path, recompress):
+    stored(tmp_path, [claim(number) for number in range(3)])
+    live = tmp_path / "mirror.json"
+    live.write_bytes(recompress(damage_a_text(decompressed(live.read_bytes()))))
+    for read_only in (True, False):
+        with pytest.raises(StoreCorrupt, match="line 3 is not valid JSON"):
+            Store(tmp_path, read_only=read_only)
+
+
+def test_a_text_edited_into_a_checksummed_file_is_reported_when_read_and_kept_as_it_is(tmp_path):
+    """Damage under a valid checksum was written on purpose (decompressed, edited, compressed again): the other
+    resources read as ever, the edited one gives a short error, and writing keeps its bytes as they are."""
+    stored(tmp_path, [claim(number) for number in range(3)])
+    live = tmp_path / "mirror.json"
+    content = damage_a_text(decompressed(live.read_bytes()))
+    live.write_bytes(zstandard.ZstdCompressor(write_checksum=True).compress(content))
+    with Store(tmp_path, commit_interval=0) as store:
+        with pytest.raises(StoreError, match=r"copy of ExplanationOfBenefit/eob-0 is damaged .*mirror restore"):
+            store.get("plan", "ExplanationOfBenefit", "eob-0")
+        assert store.get("plan", "ExplanationOfBenefit", "eob-1").resource() == claim(1)
+        run = store.begin_run("plan")
+        store.commit_page("plan", [claim(1) | {"status": "cancelled"}], run_id=run)
+    with Store(tmp_path, read_only=True) as reader:  # the segment was written again, the edit kept in it
+        assert reader.get("plan", "ExplanationOfBenefit", "eob-1").resource()["status"] == "cancelled"
+        assert reader._documents("resources")["1"]["text"].startswith(b'"\\q{')

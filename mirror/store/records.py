@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 import orjson
 
 from mirror.fhir.dates import date_range
+from mirror.store.errors import StoreError
+from mirror.store.file_format import decoded_text
 
 # Every time the store records is UTC with microseconds, so that the strings sort as the times do.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -65,14 +67,20 @@ class StoredResource:
     @classmethod
     def from_document(cls, document: dict) -> "StoredResource":
         findings = document["findings"]
+        try:
+            text = decoded_text(document["text"])
+        except ValueError:
+            raise StoreError(f"The store's copy of {document['resource_type']}/{document['id']} is damaged (its "
+                             "text is not a JSON string). `mirror restore` puts the previous generation back.") from None
         return cls(
             **{name: document.get(name) for name in _RESOURCE_FIELDS},
+            text=text,
             patient_ids=tuple(document["patient_ids"]),
             findings=None if findings is None else tuple(findings),
         )
 
 
-_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource) if f.name not in ("patient_ids", "findings"))
+_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource) if f.name not in ("text", "patient_ids", "findings"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 from tinydb.storages import Storage
 
-from mirror.store.compression import DamagedFrame, frames_of, is_compressed
+from mirror.store.compression import DamagedFrame, UncheckedFrame, frames_of, is_compressed
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreVersionError
 from mirror.store.file_format import LayoutError, parse_file
 from mirror.store.frame_cache import FrameCache, ReadFrame
@@ -87,7 +87,7 @@ class AtomicJSONStorage(Storage):
         frames: list[tuple[bytes, bool]] | None = None if self.read_only else []  # a reader, never writing, keeps none
         line_counts: list[int] = []
         try:
-            envelope = parse_file(_contents(raw, frames), line_counts)
+            envelope = _envelope(raw, frames, line_counts)
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
         except (LayoutError, DamagedFrame) as error:
@@ -137,12 +137,26 @@ class AtomicJSONStorage(Storage):
         )
 
 
-def _contents(raw: bytes, frames: list[tuple[bytes, bool]] | None = None) -> bytes | Iterator[bytes]:
+def _envelope(raw: bytes, frames: list[tuple[bytes, bool]] | None, line_counts: list[int]) -> dict:
+    """The file `raw` parsed. Resource texts are left encoded (file_format.py) only in a file whose frames all
+    carry their checksum, as the store writes them: damage to anything else, say a text edited by hand in a
+    decompressed store, must be found now, before the store is written to (ST-6)."""
+    if is_compressed(raw):
+        try:
+            return parse_file(_contents(raw, frames, checksummed=True), line_counts, defer_texts=True)
+        except UncheckedFrame:  # compressed by another tool: parsed again, whole
+            for found in (frames, line_counts):
+                if found is not None:
+                    found.clear()
+    return parse_file(_contents(raw, frames), line_counts)
+
+
+def _contents(raw: bytes, frames: list[tuple[bytes, bool]] | None = None, checksummed: bool = False) -> bytes | Iterator[bytes]:
     """What parse_file reads of the file `raw`: the file itself when it is plain, else the content of each frame,
     one in memory at a time, noting in `frames`, when given, each frame and whether its content ends a line."""
     if not is_compressed(raw):
         return raw
-    return (_noted(frame, content, frames) for frame, content in frames_of(raw))
+    return (_noted(frame, content, frames) for frame, content in frames_of(raw, checksummed))
 
 
 def _noted(frame: bytes, content: bytes, frames: list[tuple[bytes, bool]] | None) -> bytes:
