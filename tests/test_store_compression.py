@@ -252,7 +252,7 @@ def test_a_text_edited_into_a_checksummed_file_is_reported_when_read_and_kept_as
     live.write_bytes(zstandard.ZstdCompressor(write_checksum=True).compress(content))
     with Store(tmp_path, commit_interval=0) as store:
         with pytest.raises(StoreError, match=r"copy of ExplanationOfBenefit/eob-0 is damaged .*mirror restore"):
-            store.get("plan", "ExplanationOfBenefit", "eob-0")
+            store.get("plan", "ExplanationOfBenefit", "eob-0").resource()
         assert store.get("plan", "ExplanationOfBenefit", "eob-1").resource() == claim(1)
         run = store.begin_run("plan")
         store.commit_page("plan", [claim(1) | {"status": "cancelled"}], run_id=run)

@@ -1,10 +1,11 @@
 """What the store hands out: immutable snapshots of stored resources, sync state and sync runs.
 
 Callers get copies, never TinyDB's live documents, so a reader cannot change the store by accident and a
-later write cannot change what a reader already holds. Field names match the document keys in the file.
+later write cannot change what a reader already holds. Field names match the document keys in the file
+(`stored_text` is `text` there).
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 import orjson
@@ -43,7 +44,7 @@ class StoredResource:
     source: str
     resource_type: str
     id: str
-    text: str
+    stored_text: str | bytes = field(repr=False, compare=False)  # as the store holds it: see `text`
     content_hash: str
     version: int
     last_updated: str | None
@@ -60,6 +61,16 @@ class StoredResource:
     def removed(self) -> bool:
         return self.removed_at is not None
 
+    @property
+    def text(self) -> str:
+        """The resource's JSON text exactly as received. A store opened from its file holds it still encoded
+        (file_format.py), and it is decoded here, when asked for: most reads want the other fields only."""
+        try:
+            return decoded_text(self.stored_text)
+        except ValueError:
+            raise StoreError(f"The store's copy of {self.resource_type}/{self.id} is damaged (its text is not a JSON "
+                             "string). `mirror restore` puts the previous generation back.") from None
+
     def resource(self) -> dict:
         """The resource parsed; the stored text stays the truth (parsing may change how numbers print)."""
         return orjson.loads(self.text)
@@ -67,20 +78,15 @@ class StoredResource:
     @classmethod
     def from_document(cls, document: dict) -> "StoredResource":
         findings = document["findings"]
-        try:
-            text = decoded_text(document["text"])
-        except ValueError:
-            raise StoreError(f"The store's copy of {document['resource_type']}/{document['id']} is damaged (its "
-                             "text is not a JSON string). `mirror restore` puts the previous generation back.") from None
         return cls(
             **{name: document.get(name) for name in _RESOURCE_FIELDS},
-            text=text,
+            stored_text=document["text"],
             patient_ids=tuple(document["patient_ids"]),
             findings=None if findings is None else tuple(findings),
         )
 
 
-_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource) if f.name not in ("text", "patient_ids", "findings"))
+_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource) if f.name not in ("stored_text", "patient_ids", "findings"))
 
 
 @dataclass(frozen=True, slots=True)
