@@ -40,6 +40,8 @@ def validation_findings(resource: object) -> list[str]:
         return _describe(error)
     except (ValueError, TypeError, RecursionError) as error:
         return [f"invalid {resource_type}: {type(error).__name__}"]
+    except Exception as error:  # noqa: BLE001 - the models' own failure on odd input (fhir_core has a few)
+        return [f"could not be validated: the R4B models failed on it ({type(error).__name__})"]
     return []
 
 

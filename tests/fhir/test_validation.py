@@ -74,6 +74,15 @@ def test_deep_nesting_and_odd_values_do_not_raise():
     assert validation_findings({"resourceType": "Patient", "birthDate": float("nan")})
 
 
+def test_a_failure_of_the_models_themselves_is_a_finding_not_an_exception():
+    """fhir_core raises AttributeError for the extension of a required list of primitives given without its
+    values (`_purpose` with no `purpose`): the fixtures' loader and the sync get a finding, never a traceback."""
+    request = {"resourceType": "CoverageEligibilityRequest", "status": "active", "created": "2024-01-01",
+               "_purpose": [{"extension": [{"url": "http://example.org/x", "valueString": "y"}]}],
+               "patient": {"reference": "Patient/1"}, "insurer": {"reference": "Organization/1"}}
+    assert validation_findings(request) == ["could not be validated: the R4B models failed on it (AttributeError)"]
+
+
 def test_many_problems_are_summarised():
     patient = {"resourceType": "Patient", **{f"bogus{i}": i for i in range(30)}}
     findings = validation_findings(patient)
