@@ -64,7 +64,9 @@ class ElementMemo:
                 self.__init__(self._most_kept)
         return True
 
-    def _checked(self, model: type[FHIRAbstractModel], data: dict, keyed: bool = True) -> tuple[Shape, FHIRAbstractModel]:
+    def _checked(
+        self, model: type[FHIRAbstractModel], data: dict, keyed: bool = True
+    ) -> tuple[Shape, FHIRAbstractModel]:
         """The shape of a valid element, and the element built for that shape; raises when not shown valid.
 
         A whole resource is not `keyed` by its text: the sync validates each content once, so it would

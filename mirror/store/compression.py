@@ -22,7 +22,10 @@ import zstandard
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first four bytes of every zstd frame (RFC 8878, section 3.1.1)
 LEVEL = 1  # higher levels made the file 10 % smaller and its write 20-50 % slower
 _MOST_HEADER_BYTES = 18  # of a frame (RFC 8878, section 3.1.1.1)
-_FEED_BYTES = 64 * 1024  # what a frame's end is looked for in: the rest of that much is copied once per frame
+# What a frame's end is looked for in: the rest of that much is copied once per frame. Large enough that a frame
+# (50-70 KB compressed) comes out of one call, since one in two pieces is joined, a copy of its content: the frames
+# of a store of 6,500 EOBs took 40-49 ms to decompress, against 52-65 ms with 64 KB.
+_FEED_BYTES = 256 * 1024
 
 
 class DamagedFrame(ValueError):

@@ -118,7 +118,9 @@ def _runs(table: str, documents: dict) -> Iterator[Run]:
         start = end
 
 
-def parse_file(content: bytes | Iterable[bytes], line_counts: list[int] | None = None, defer_texts: bool = False) -> dict:
+def parse_file(
+    content: bytes | Iterable[bytes], line_counts: list[int] | None = None, defer_texts: bool = False
+) -> dict:
     """The envelope in `content` (the file, or blocks of whole lines); raises LayoutError, or
     orjson.JSONDecodeError, when it is not JSON. `line_counts`, when given, receives the number of lines
     that end in each block (frame_cache checks frames by them), counted on the way rather than by a pass

@@ -86,7 +86,8 @@ class StoredResource:
         )
 
 
-_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource) if f.name not in ("stored_text", "patient_ids", "findings"))
+_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource)
+                         if f.name not in ("stored_text", "patient_ids", "findings"))
 
 
 @dataclass(frozen=True, slots=True)

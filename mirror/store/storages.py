@@ -151,7 +151,9 @@ def _envelope(raw: bytes, frames: list[tuple[bytes, bool]] | None, line_counts: 
     return parse_file(_contents(raw, frames), line_counts)
 
 
-def _contents(raw: bytes, frames: list[tuple[bytes, bool]] | None = None, checksummed: bool = False) -> bytes | Iterator[bytes]:
+def _contents(
+    raw: bytes, frames: list[tuple[bytes, bool]] | None = None, checksummed: bool = False
+) -> bytes | Iterator[bytes]:
     """What parse_file reads of the file `raw`: the file itself when it is plain, else the content of each frame,
     one in memory at a time, noting in `frames`, when given, each frame and whether its content ends a line."""
     if not is_compressed(raw):
