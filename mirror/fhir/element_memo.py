@@ -100,8 +100,12 @@ class ElementMemo:
             if field is None or type(field) is tuple:
                 # No field (`resourceType`), or an element given otherwise (as JSON text, an empty list, a list
                 # of other things): what the models make of it decides checks beyond its field (a required
-                # value's `_value` extension must have extensions), so the value itself is the shape.
-                shape.append((name, orjson.dumps(value)))
+                # value's `_value` extension must have extensions), so the value itself is the shape; one that
+                # orjson writes with a null is left to the models, since a None, a NaN and an infinity all are.
+                written = orjson.dumps(value)
+                if b"null" in written:
+                    raise ValueError("a None, a NaN or an infinity, which orjson writes alike, in the shape")
+                shape.append((name, written))
             elif type(value) is list:
                 shape.append((name, (list, tuple([item is None for item in value]))))
                 field.validate_python(value)
