@@ -251,7 +251,7 @@ def test_a_text_edited_into_a_checksummed_file_is_reported_when_read_and_kept_as
     content = damage_a_text(decompressed(live.read_bytes()))
     live.write_bytes(zstandard.ZstdCompressor(write_checksum=True).compress(content))
     with Store(tmp_path, commit_interval=0) as store:
-        with pytest.raises(StoreError, match=r"copy of ExplanationOfBenefit/eob-0 is damaged .*mirror restore"):
+        with pytest.raises(StoreError, match=r"copy of ExplanationOfBenefit/eob-0 is damaged: .*mirror restore.*mirror sync"):
             store.get("plan", "ExplanationOfBenefit", "eob-0").resource()
         assert store.get("plan", "ExplanationOfBenefit", "eob-1").resource() == claim(1)
         run = store.begin_run("plan")
@@ -259,3 +259,19 @@ def test_a_text_edited_into_a_checksummed_file_is_reported_when_read_and_kept_as
     with Store(tmp_path, read_only=True) as reader:  # the segment was written again, the edit kept in it
         assert reader.get("plan", "ExplanationOfBenefit", "eob-1").resource()["status"] == "cancelled"
         assert reader._documents("resources")["1"]["text"].startswith(b'"\\q{')
+
+
+def test_a_frame_without_its_checksum_is_not_kept_so_the_next_write_gives_every_frame_one(tmp_path):
+    stored(tmp_path, [claim(number) for number in range(700)])  # three runs of documents, a frame each
+    live = tmp_path / "mirror.json"
+    frames = list(frames_of(live.read_bytes()))
+    live.write_bytes(b"".join(zstandard.ZstdCompressor().compress(content) if number == 2 else frame
+                              for number, (frame, content) in enumerate(frames)))
+    with Store(tmp_path, commit_interval=0) as store:
+        assert all(type(document["text"]) is str for document in store._documents("resources").values())
+        run = store.begin_run("plan")
+        store.commit_page("plan", [claim(1) | {"status": "cancelled"}], run_id=run)  # in the first run only
+    assert all(zstandard.get_frame_parameters(frame).has_checksum for frame, _ in frames_of(live.read_bytes()))
+    with Store(tmp_path, read_only=True) as reader:
+        assert all(type(document["text"]) is bytes for document in reader._documents("resources").values())
+        assert reader.get("plan", "ExplanationOfBenefit", "eob-600").resource() == claim(600)

@@ -723,7 +723,8 @@ def restore_backup(data_dir: Path | str | None = None) -> Path:
         if not backup.exists():
             raise StoreError(f"There is no backup generation ({backup}) to restore.")
         if not is_readable_store(backup):
-            raise StoreError(f"The backup generation, {backup}, is damaged too; nothing was changed.")
+            raise StoreError(f"The backup generation, {backup}, is damaged too; nothing was changed. Move "
+                             f"{STORE_FILE_NAME} aside and run `mirror sync` to fetch your records again.")
         damaged = path.with_name(f"{STORE_FILE_NAME}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
         if path.exists():
             keep_as_backup(path, damaged)

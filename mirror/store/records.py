@@ -68,8 +68,10 @@ class StoredResource:
         try:
             return decoded_text(self.stored_text)
         except ValueError:
-            raise StoreError(f"The store's copy of {self.resource_type}/{self.id} is damaged (its text is not a JSON "
-                             "string). `mirror restore` puts the previous generation back.") from None
+            raise StoreError(f"The store's copy of {self.resource_type}/{self.id} is damaged: its text is not a JSON "
+                             "string, so the store file was changed by something other than payer-mirror. `mirror "
+                             "restore` puts the previous generation back, if that change came after it; else move "
+                             "mirror.json aside and run `mirror sync` to fetch your records again.") from None
 
     def resource(self) -> dict:
         """The resource parsed; the stored text stays the truth (parsing may change how numbers print)."""

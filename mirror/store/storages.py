@@ -140,14 +140,17 @@ class AtomicJSONStorage(Storage):
 def _envelope(raw: bytes, frames: list[tuple[bytes, bool]] | None, line_counts: list[int]) -> dict:
     """The file `raw` parsed. Resource texts are left encoded (file_format.py) only in a file whose frames all
     carry their checksum, as the store writes them: damage to anything else, say a text edited by hand in a
-    decompressed store, must be found now, before the store is written to (ST-6)."""
+    decompressed store, must be found now, before the store is written to (ST-6). A file compressed without
+    checksums is parsed again, whole, and none of its frames is kept: the next write compresses them all
+    anew, with checksums, so that this happens once."""
     if is_compressed(raw):
         try:
             return parse_file(_contents(raw, frames, checksummed=True), line_counts, defer_texts=True)
-        except UncheckedFrame:  # compressed by another tool: parsed again, whole
-            for found in (frames, line_counts):
-                if found is not None:
-                    found.clear()
+        except UncheckedFrame:
+            if frames is not None:
+                frames.clear()
+            line_counts.clear()
+            return parse_file(_contents(raw), line_counts)
     return parse_file(_contents(raw, frames), line_counts)
 
 
