@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -385,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _stop_on_termination()
     try:
         return args.run(args)
     except EXPECTED_ERRORS as error:
@@ -393,6 +395,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mirror: interrupted", file=sys.stderr)
         return INTERRUPTED
+
+
+def _stop_on_termination() -> None:
+    """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a command as Ctrl-C does:
+    a sync commits what it staged, a server closes, and the demo stops its mock payer and deletes its
+    temporary records, where Python's default for those signals ended the process on the spot and left the
+    mock running on its port."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # Windows has no SIGHUP
+            signal.signal(getattr(signal, name), _interrupt)
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """`mirror demo` (what `make demo` runs) as a subprocess: it starts the mock, connects, syncs and serves, prints
-a tour whose URLs answer, and on Ctrl-C (SIGINT) stops everything: both ports free again, temporary data gone."""
+a tour whose URLs answer, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything: both ports free again,
+temporary data gone."""
 
 import queue
 import re
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -52,7 +54,8 @@ def lines_of(stream) -> queue.Queue:
     return lines
 
 
-def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "term", "hangup"])
+def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c_or_termination(tmp_path, stop):
     port, mock_port = free_port(), free_port()
     with (tmp_path / "stderr").open("w") as errors:
         demo = subprocess.Popen([sys.executable, "-m", "mirror.cli", "demo", "--port", str(port),
@@ -77,7 +80,7 @@ def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c(tmp_path):
             [data_dir] = re.findall(r"The demo's records are in (\S+);", tour)
             assert Path(data_dir).is_dir()
 
-            demo.send_signal(signal.SIGINT)
+            demo.send_signal(stop)
             assert demo.wait(timeout=30) == 0
         finally:
             if demo.poll() is None:

@@ -398,6 +398,25 @@ def test_a_killed_sync_resumes_and_ends_with_the_same_store(payer, connected):
     assert statuses[0] == "complete" and "interrupted" in statuses
 
 
+def test_a_terminated_sync_stops_as_on_ctrl_c_and_the_next_one_resumes(payer, connected):
+    """SIGTERM (a service manager, `kill`) ends a sync as Ctrl-C does: exit 130 with one line and no
+    traceback, what it stored kept; the next sync resumes and ends with the member's records exactly."""
+    payer.faults(latency={"seconds": [0.02, 0.05]})
+    process = _mirror(connected, "sync", "--page-size", "4")
+    deadline = time.monotonic() + 30
+    while not _checkpointed(connected) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.strip().splitlines()[-1] == "mirror: interrupted", err
+    assert "Traceback" not in err
+    resumed = _mirror(connected, "sync", "--page-size", "4", "--json")
+    out, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert json.loads(out)["plans"][0]["streams"]["$everything"]["mode"] == "resumed"
+    assert held(connected) == payer.records()
+
+
 # the command line ------------------------------------------------------------------------------------------
 
 
