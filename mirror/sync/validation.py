@@ -48,11 +48,12 @@ class BackgroundValidation:
     memory twice. The bound is high enough that a sync does not wait for workers that are still starting
     (about 0.8 s: importing fhir.resources and building its models), nor for ones that validate at a lower
     priority than the sync (validation_worker.py). `failure` says why validation stopped, if it did (a
-    worker died, the pool could not start); what it had not validated stays unvalidated for the next sync,
-    and the sync goes on.
+    worker died or hung, the pool could not start); what it had not validated stays unvalidated for the next
+    sync, and the sync goes on.
     """
 
     IN_FLIGHT_BYTES = 64 * 1024 * 1024
+    STALL_SECONDS = 300.0  # the longest wait for the oldest batch: a worker hung on some record stops validation
 
     def __init__(self, workers: int | None = None):
         self._workers = workers or worker_count()
@@ -127,7 +128,10 @@ class BackgroundValidation:
         if self.failure is not None:
             return
         try:
-            results = future.result()
+            results = future.result(timeout=self.STALL_SECONDS)
+        except TimeoutError:
+            self._fail(TimeoutError(f"a batch of {len(contents)} records took over {self.STALL_SECONDS:g} s"))
+            return
         except Exception as error:  # CancelledError and BrokenProcessPool too
             self._fail(error)
             return
