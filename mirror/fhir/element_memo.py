@@ -40,7 +40,10 @@ Shape = int  # a shape's number in this memo
 
 
 class ElementMemo:
-    """Valid elements by model class and JSON text, and one built element per valid shape."""
+    """Valid elements by model class and JSON text, and one built element per valid shape.
+
+    For one thread: two threads numbering new shapes at once could give two shapes one number, and one
+    shape's built element would then stand in for the other's. Each validation worker has its own."""
 
     def __init__(self, most_kept: int = MOST_KEPT):
         self._most_kept = most_kept
