@@ -355,8 +355,9 @@ class _PlanSync:
         """Wait for the findings still out; say what is left unvalidated, which the next run validates."""
         if self.validation is not None:
             self._record_findings(self.validation.rest())
-            if self.validation.failure is not None:
-                self.report.notes.append(self.validation.failure)
+            if self.validation.failure is None:
+                return  # it had all this run stored, and all an earlier run left: nothing is left (no scan)
+            self.report.notes.append(self.validation.failure)
         left = len(self.store.unvalidated(self.name))
         if left:
             self.report.notes.append(f"{left} records are not validated yet; the next sync validates them")
