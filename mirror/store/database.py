@@ -42,6 +42,7 @@ from mirror.fhir.dates import FhirDateError, date_range
 from mirror.store.errors import ReadOnlyStore, StoreError
 from mirror.store.files import (
     PRIVATE_FILE_MODE,
+    STORE_FILE_NAME,
     default_data_dir,
     ensure_private_folder,
     keep_as_backup,
@@ -65,7 +66,6 @@ from mirror.store.storages import AtomicJSONStorage, backup_path, is_readable_st
 from mirror.store.tables import InPlaceTable
 from mirror.store.writer_lock import WriterLock
 
-STORE_FILE_NAME = "mirror.json"
 RESOURCES, HISTORY, SYNC_STATE, SYNC_RUNS = "resources", "history", "sync_state", "sync_runs"
 COMMIT_COST_FACTOR = 4.0
 FINISHED_RUN_STATUSES = ("complete", "partial", "failed")

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "MIRROR_DATA_DIR"
 APP_NAME = "payer-mirror"
+STORE_FILE_NAME = "mirror.json"  # in the data folder
 PRIVATE_FOLDER_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"

@@ -13,6 +13,7 @@ import orjson
 from mirror.fhir.dates import date_range
 from mirror.store.errors import StoreError
 from mirror.store.file_format import decoded_text
+from mirror.store.files import STORE_FILE_NAME
 
 # Every time the store records is UTC with microseconds, so that the strings sort as the times do.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -71,7 +72,7 @@ class StoredResource:
             raise StoreError(f"The store's copy of {self.resource_type}/{self.id} is damaged: its text is not a JSON "
                              "string, so the store file was changed by something other than payer-mirror. `mirror "
                              "restore` puts the previous generation back, if that change came after it; else move "
-                             "mirror.json aside and run `mirror sync` to fetch your records again.") from None
+                             f"{STORE_FILE_NAME} aside and run `mirror sync` to fetch your records again.") from None
 
     def resource(self) -> dict:
         """The resource parsed; the stored text stays the truth (parsing may change how numbers print)."""
