@@ -35,7 +35,7 @@ MOST_WORKERS = 4
 
 
 def worker_count() -> int:
-    """One worker per core, the sync's own included (at most MOST_WORKERS): validating costs several times
+    """One worker per core, the sync's own included (at most MOST_WORKERS): validating costs more than
     what the sync does with a page, so the sync's core mostly waits for pages and then for the workers."""
     return max(1, min(MOST_WORKERS, os.cpu_count() or 1))
 
