@@ -138,10 +138,9 @@ def parse_file(
     comma_owed = False  # the last document line ended with a comma: another document must follow (strict JSON)
     lines = _line_spans(chain(((first, header_end + 1),), ((block, 0) for block in blocks)), line_counts)
     for line_number, (raw, start, end) in enumerate(lines, start=2):
-        view = memoryview(raw)
         try:
             if documents is None:
-                if view[start:end] == b"}}":
+                if raw[start:end] == b"}}":
                     if next(lines, None) is not None:
                         raise LayoutError(f"there is data after its end, at line {line_number + 1}")
                     if not isinstance(envelope, dict):
@@ -152,8 +151,8 @@ def parse_file(
                     return envelope
                 if not raw.endswith(b":{", start, end):
                     raise LayoutError(f"line {line_number} should open a table")
-                documents = tables[orjson.loads(view[start:end - 2])] = {}
-            elif view[start:end] in (b"}", b"},"):
+                documents = tables[orjson.loads(raw[start:end - 2])] = {}
+            elif end - start <= 2 and raw[start:end] in (b"}", b"},"):
                 if comma_owed:
                     raise LayoutError(f"line {line_number - 1} ends with a comma, but its table ends there")
                 documents = None
@@ -166,8 +165,8 @@ def parse_file(
                 colon = raw.find(b'":', start, end) + 1
                 if colon <= 0:
                     raise LayoutError(f"line {line_number} is not a document")
-                documents[orjson.loads(view[start:colon])] = (
-                    _document(raw, colon + 1, end) if defer_texts else orjson.loads(view[colon + 1:end]))
+                documents[orjson.loads(raw[start:colon])] = (
+                    _document(raw, colon + 1, end) if defer_texts else orjson.loads(memoryview(raw)[colon + 1:end]))
         except orjson.JSONDecodeError as error:
             raise LayoutError(f"line {line_number} is not valid JSON ({error})") from None
     raise LayoutError("it ends before its last table is closed")
