@@ -8,10 +8,13 @@ line. Expected failures are one line on stderr (`mirror: ...`) and a non-zero st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from mirror import demo
@@ -386,25 +389,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _stop_on_termination()
-    try:
-        return args.run(args)
-    except EXPECTED_ERRORS as error:
-        print(f"mirror: {error}", file=sys.stderr)
-        return FAILED
-    except KeyboardInterrupt:
-        print("mirror: interrupted", file=sys.stderr)
-        return INTERRUPTED
+    with _stopped_on_termination():
+        try:
+            return args.run(args)
+        except EXPECTED_ERRORS as error:
+            print(f"mirror: {error}", file=sys.stderr)
+            return FAILED
+        except KeyboardInterrupt:
+            print("mirror: interrupted", file=sys.stderr)
+            return INTERRUPTED
 
 
-def _stop_on_termination() -> None:
+@contextlib.contextmanager
+def _stopped_on_termination() -> Iterator[None]:
     """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a command as Ctrl-C does:
     a sync commits what it staged, a server closes, and the demo stops its mock payer and deletes its
     temporary records, where Python's default for those signals ended the process on the spot and left the
-    mock running on its port."""
-    for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):  # Windows has no SIGHUP
-            signal.signal(getattr(signal, name), _interrupt)
+    mock running on its port. The handlers before are put back after, for a caller that runs `main` in its
+    own process; off the main thread, where Python takes no handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [name for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]  # Windows has no SIGHUP
+    before = {name: signal.signal(getattr(signal, name), _interrupt) for name in names}
+    try:
+        yield
+    finally:
+        for name, handler in before.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def _interrupt(number: int, frame: object) -> None:

@@ -24,6 +24,7 @@ import types
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from mirror import validation_worker
 from mirror.store import StoredResource
@@ -58,7 +59,7 @@ class BackgroundValidation:
     def __init__(self, workers: int | None = None):
         self._workers = workers or worker_count()
         self._pool: ProcessPoolExecutor | None = None
-        self._running: list[tuple[list[Content], Future, int]] = []  # (contents, task, bytes of their texts)
+        self._running: list[_Task] = []
         self._finished: list[Findings] = []
         self.failure: str | None = None
 
@@ -77,8 +78,8 @@ class BackgroundValidation:
         """Validate each (content, JSON text) pair."""
         contents = list(contents)
         for start in range(0, len(contents), BATCH):
-            while self.failure is None and sum(size for *_, size in self._running) >= self.IN_FLIGHT_BYTES:
-                self._take(*self._running.pop(0)[:2])
+            while self.failure is None and sum(task.size for task in self._running) >= self.IN_FLIGHT_BYTES:
+                self._take(self._running.pop(0))
             if self.failure is not None:
                 return
             batch = contents[start:start + BATCH]
@@ -88,7 +89,7 @@ class BackgroundValidation:
             except (RuntimeError, OSError, ImportError) as error:  # a broken pool (BrokenProcessPool is a
                 self._fail(error)                                   # RuntimeError), or one that cannot start
                 return
-            self._running.append(([content for content, _ in batch], future, sum(len(text) for _, text in batch)))
+            self._running.append(_Task([content for content, _ in batch], future, sum(len(text) for _, text in batch)))
 
     def submit_stored(self, stored: Iterable[StoredResource]) -> None:
         self.submit(((resource.resource_type, resource.id, resource.content_hash), resource.text)
@@ -97,17 +98,17 @@ class BackgroundValidation:
     def ready(self) -> list[Findings]:
         """The findings of the tasks finished so far, without waiting for the others."""
         running, self._running = self._running, []
-        for contents, future, size in running:
-            if future.done():
-                self._take(contents, future)
+        for task in running:
+            if task.future.done():
+                self._take(task)
             else:
-                self._running.append((contents, future, size))
+                self._running.append(task)
         return self._hand_over()
 
     def rest(self) -> list[Findings]:
         """The findings of every task still out, once they are all done."""
         while self._running:
-            self._take(*self._running.pop(0)[:2])
+            self._take(self._running.pop(0))
         return self._hand_over()
 
     def close(self) -> None:
@@ -123,19 +124,19 @@ class BackgroundValidation:
                                              initializer=validation_worker.prepare)
         return self._pool
 
-    def _take(self, contents: list[Content], future: Future) -> None:
+    def _take(self, task: _Task) -> None:
         """Wait for one batch and keep its findings; any failure stops validation but never the sync."""
         if self.failure is not None:
             return
         try:
-            results = future.result(timeout=self.STALL_SECONDS)
+            results = task.future.result(timeout=self.STALL_SECONDS)
         except TimeoutError:
-            self._fail(TimeoutError(f"a batch of {len(contents)} records took over {self.STALL_SECONDS:g} s"))
+            self._fail(TimeoutError(f"a batch of {len(task.contents)} records took over {self.STALL_SECONDS:g} s"))
             return
         except Exception as error:  # CancelledError and BrokenProcessPool too
             self._fail(error)
             return
-        self._finished.extend((*content, findings) for content, findings in zip(contents, results))
+        self._finished.extend((*content, findings) for content, findings in zip(task.contents, results))
 
     def _hand_over(self) -> list[Findings]:
         found, self._finished = self._finished, []
@@ -144,6 +145,13 @@ class BackgroundValidation:
     def _fail(self, error: BaseException) -> None:
         self.failure = f"R4 validation stopped ({type(error).__name__}: {error})"[:300]
         self.close()
+
+
+
+class _Task(NamedTuple):
+    contents: list[Content]
+    future: Future
+    size: int  # bytes of the texts it validates
 
 
 @contextmanager

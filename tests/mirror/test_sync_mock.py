@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -415,6 +416,18 @@ def test_a_terminated_sync_stops_as_on_ctrl_c_and_the_next_one_resumes(payer, co
     assert resumed.returncode == 0, err
     assert json.loads(out)["plans"][0]["streams"]["$everything"]["mode"] == "resumed"
     assert held(connected) == payer.records()
+
+
+def test_the_command_puts_back_the_signal_handlers_it_found_and_runs_off_the_main_thread(tmp_path, capsys):
+    """`main` in a caller's process (a test, a program embedding it) leaves its signal handlers as they were."""
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["--data-dir", str(tmp_path), "status"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(main(["--data-dir", str(tmp_path), "status"])))
+    worker.start()
+    worker.join(timeout=60)
+    assert codes == [0]
 
 
 # the command line ------------------------------------------------------------------------------------------
