@@ -17,8 +17,8 @@ CPU. For each plan and each page size (`_count` 10 and 100) it measures, on a fr
   work, and its total less that waiting understates what it costs.
 
 One untimed sync first warms up what a process pays once (imports, the validators' first use). Each figure
-is the fastest of `--repeat` rounds (3), each round on fresh data folders: this machine's speed swings by a
-third from one minute to the next, and the fastest round is the one least slowed by anything else.
+is the median of `--repeat` rounds (default 5), each on fresh data folders, and each ratio the median of the
+rounds' own ratios, with their range: this machine's speed swings by a third from one minute to the next.
 
 Targets (issue 5) and how they are read here: a full sync within 1.5x the baseline; ten times the data
 within 11x the time; a no-change incremental sync costing at most 5 % of the full sync's time (the issue's
@@ -32,11 +32,12 @@ waiting for answers), which the mock's own speed does not touch.
 `--latency S` delays every answer of the mock by S seconds (its latency fault), as a payer across the
 internet does: the sync validates while it waits for the next page, the baseline only waits.
 
-    .venv/bin/python bench/sync.py [--claims 650,6500] [--counts 10,100] [--latency 0.2] [--repeat 3]
+    .venv/bin/python bench/sync.py [--claims 650,6500] [--counts 10,100] [--latency 0.2] [--repeat 5]
 """
 
 import argparse
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -115,10 +116,19 @@ def timed(action):
 
 
 def measure(mock_url: str, claims: int, count: int, repeat: int) -> dict:
-    """The fastest of `repeat` rounds of each figure; a round's syncs each start on a fresh data folder."""
+    """The median of `repeat` rounds of each figure, and of each round's ratios (a round's syncs each start on a
+    fresh data folder): a round measures its baseline and its syncs within seconds of each other, so its ratios
+    are less swayed by this machine's slow swings than ratios of figures from different rounds."""
     rounds = [measure_once(mock_url, claims, count) for _ in range(repeat)]
-    return {key: min(round_[key] for round_ in rounds) if isinstance(rounds[0][key], float) else rounds[0][key]
-            for key in rounds[0]}
+    for round_ in rounds:
+        round_["full_x"] = round_["full"] / round_["baseline"]
+        round_["engine_x"] = round_["engine"] / round_["baseline"]
+        round_["nochange_share"] = round_["nochange"] / round_["full"]
+    figures = {key: statistics.median(round_[key] for round_ in rounds) if isinstance(rounds[0][key], float)
+               else rounds[0][key] for key in rounds[0]}
+    figures["ranges"] = {key: (min(round_[key] for round_ in rounds), max(round_[key] for round_ in rounds))
+                         for key in ("full_x", "engine_x", "nochange_share")}
+    return figures
 
 
 def measure_once(mock_url: str, claims: int, count: int) -> dict:
@@ -159,7 +169,7 @@ def main() -> None:
     parser.add_argument("--claims", default="650,6500", help="EOBs of the member of each plan (default %(default)s)")
     parser.add_argument("--counts", default="10,100", help="page sizes (_count) to try (default %(default)s)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds the mock waits before each answer")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of each figure; the fastest is reported")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of each figure; the median is reported")
     args = parser.parse_args()
     claim_counts = [int(value) for value in args.claims.split(",")]
     page_sizes = [int(value) for value in args.counts.split(",")]
@@ -190,13 +200,16 @@ def print_row(row: dict, header: bool) -> None:
         print(f"{'EOBs':>6} {'_count':>6} {'pages':>6} | {'baseline':>8} {'full':>8} {'x base':>6} | "
               f"{'no valid.':>9} {'x base':>6} | {'requests':>8} | {'no-change':>9} {'% full':>6} {'requests':>8}")
     print(f"{row['claims']:>6} {row['count']:>6} {row['pages']:>6} | {row['baseline']:>7.2f}s {row['full']:>7.2f}s "
-          f"{row['full'] / row['baseline']:>5.2f}x | {row['engine']:>8.2f}s {row['engine'] / row['baseline']:>5.2f}x | "
-          f"{row['full_requests']:>8} | {row['nochange']:>8.3f}s {100 * row['nochange'] / row['full']:>5.2f}% "
+          f"{row['full_x']:>5.2f}x | {row['engine']:>8.2f}s {row['engine_x']:>5.2f}x | "
+          f"{row['full_requests']:>8} | {row['nochange']:>8.3f}s {100 * row['nochange_share']:>5.2f}% "
           f"{row['nochange_requests']:>8}", flush=True)
 
 
 def print_ratios(results: list[dict]) -> None:
     print("targets: full <= 1.5x baseline; no-change <= 5 % of full; 10x data <= 11x time")
+    print("range of the rounds' ratios: " + "; ".join(
+        f"{row['claims']} EOBs _count {row['count']}: full {_range(row, 'full_x', 'x')}, without validation "
+        f"{_range(row, 'engine_x', 'x')}, no-change {_range(row, 'nochange_share', '%')}" for row in results))
     print("client-side seconds (total less waiting for the mock): "
           + "; ".join(f"{row['claims']} EOBs _count {row['count']}: baseline {row['baseline_client']:.2f}, "
                       f"sync {row['full_client']:.2f}, without validation {row['engine_client']:.2f}"
@@ -211,6 +224,11 @@ def print_ratios(results: list[dict]) -> None:
                       f"(client side {high['full_client'] / low['full_client']:.1f}x; without validation "
                       f"{high['engine'] / low['engine']:.1f}x, client side {high['engine_client'] / low['engine_client']:.1f}x; "
                       f"baseline {high['baseline'] / low['baseline']:.1f}x)")
+
+
+def _range(row: dict, key: str, unit: str) -> str:
+    low, high = row["ranges"][key]
+    return f"{100 * low:.1f}-{100 * high:.1f} %" if unit == "%" else f"{low:.2f}-{high:.2f}x"
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ class ResourceSet:
     _in_id_order: dict[str, tuple[StoredResource, ...]] = field(default_factory=dict)
     _reach: dict[str, frozenset[Key]] = field(default_factory=dict)
     _reach_by_type: dict[str, dict[str, tuple[StoredResource, ...]]] = field(default_factory=dict)
+    _profiles: dict[str, list[str]] | None = None
 
     def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
         return self.resources.get((resource_type, resource_id))
@@ -85,13 +86,16 @@ class ResourceSet:
         return sorted(resource_type for resource_type, found in self._by_type.items() if found)
 
     def profiles_by_type(self) -> dict[str, list[str]]:
-        """The profiles the resources claim (`meta.profile`, version suffix dropped), per type."""
-        found: dict[str, set[str]] = defaultdict(set)
-        for (resource_type, _), stored in self.resources.items():
-            for profile in (stored.resource.get("meta") or {}).get("profile") or []:
-                if isinstance(profile, str):
-                    found[resource_type].add(profile.split("|", 1)[0])
-        return {resource_type: sorted(profiles) for resource_type, profiles in found.items()}
+        """The profiles the resources claim (`meta.profile`, version suffix dropped), per type: every read of
+        `metadata` asks, and reading them off a member of 6,500 EOBs took 10 ms."""
+        if self._profiles is None:
+            found: dict[str, set[str]] = defaultdict(set)
+            for (resource_type, _), stored in self.resources.items():
+                for profile in (stored.resource.get("meta") or {}).get("profile") or []:
+                    if isinstance(profile, str):
+                        found[resource_type].add(profile.split("|", 1)[0])
+            self._profiles = {resource_type: sorted(profiles) for resource_type, profiles in found.items()}
+        return {resource_type: list(profiles) for resource_type, profiles in self._profiles.items()}
 
     def readable_by(self, patient_id: str) -> frozenset[Key]:
         """A member's compartment plus the resources outside any compartment that it references
@@ -117,6 +121,7 @@ class ResourceSet:
     def add(self, stored: StoredResource) -> None:
         for derived in (self._in_id_order, self._reach, self._reach_by_type):
             derived.clear()
+        self._profiles = None
         previous = self.resources.pop(stored.key, None)
         if previous is not None:
             self.problems.append(Problem(stored.file, f"{stored.key[0]}/{stored.key[1]} also in {previous.file}; "

@@ -88,3 +88,17 @@ def test_ordered_views_are_in_id_order_and_follow_every_add(tmp_path):
     loaded.add(StoredResource(json.dumps(later), later, "later.json"))
     assert [stored.key[1] for stored in loaded.of_type("Claim")] == ["c1", "c2", "c3"]
     assert [stored.key[1] for stored in loaded.readable_by_type("p2")["Claim"]] == ["c1", "c2", "c3"]
+
+
+def test_profiles_are_kept_between_reads_and_follow_every_add(tmp_path):
+    """The CapabilityStatement's profiles per type are read off the resources once, and again after an add."""
+    claim = {"resourceType": "Claim", "id": "c1", "meta": {"profile": ["http://example.org/claim|1.0", 7]}}
+    _write(tmp_path, "c.json", claim)
+    loaded = load_resources(tmp_path)
+    assert loaded.profiles_by_type() == {"Claim": ["http://example.org/claim"]}
+    loaded.profiles_by_type()["Claim"].append("changed by a caller")
+    assert loaded.profiles_by_type() == {"Claim": ["http://example.org/claim"]}
+
+    later = {**claim, "id": "c2", "meta": {"profile": ["http://example.org/other-claim"]}}
+    loaded.add(StoredResource(json.dumps(later), later, "later.json"))
+    assert loaded.profiles_by_type() == {"Claim": ["http://example.org/claim", "http://example.org/other-claim"]}
