@@ -18,11 +18,8 @@ so the newline bytes are exactly the separators written here.
 A resource document's text (the resource's JSON, as one string) is nearly all of the file: 95 % of a store of
 6,500 EOBs. Opening a store parses every document to build its indexes, but a sync that brings nothing new
 reads no text at all; so, where a checksum vouches for the content (storages.py), the parser leaves each
-text as the file has it, a JSON string literal held as a memoryview of the decompressed frame it is in (no
-copy), which StoredResource decodes when the resource is read and the writer writes back as it is. That made
-parsing a store of 6,500 EOBs 40 % faster, and the views instead of copies another 13 % (69 against 80 ms,
-median of 16 alternating opens) for 7 % more memory: a frame is held whole, its other members too, while a
-text of it is held.
+text as the file has it, a JSON string literal held as bytes, which StoredResource decodes when the resource
+is read and the writer writes back as it is. That made parsing a store of 6,500 EOBs 40 % faster.
 
 The writer hands the file over in pieces (`file_pieces`): lines of the envelope, and runs of consecutive
 documents of one table whose ids fall in one segment of SEGMENT_DOCS ids. Each piece ends with a newline, so a
@@ -128,7 +125,7 @@ def parse_file(
     orjson.JSONDecodeError, when it is not JSON. `line_counts`, when given, receives the number of lines
     that end in each block (frame_cache checks frames by them), counted on the way rather than by a pass
     over the content of its own, which cost 15 % of opening a store. With `defer_texts`, resource texts are
-    left encoded (memoryviews of the content), unchecked: for content that something else vouches for, such as a checksum."""
+    left encoded (bytes), unchecked: for content that something else vouches for, such as a checksum."""
     blocks = iter((content,) if isinstance(content, bytes) else content)
     first = next(blocks, b"")
     header_end = first.find(b"\n")
@@ -176,7 +173,7 @@ def parse_file(
 
 
 def _document(raw: bytes, start: int, end: int) -> object:
-    """The document in `raw[start:end]`, a resource's text left encoded (a view of the JSON string literal).
+    """The document in `raw[start:end]`, a resource's text left encoded (bytes of a JSON string literal).
 
     The members before the text and those from `content_hash` on are parsed; each must be a whole JSON object,
     so the two members found are the document's own, not an object's nested in it. Any other document, or a
@@ -191,7 +188,7 @@ def _document(raw: bytes, start: int, end: int) -> object:
             pass
         else:
             if type(document) is dict and type(rest) is dict and "text" not in document and "text" not in rest:
-                document["text"] = memoryview(raw)[text_at + len(_TEXT_MEMBER) - 1:after_text]
+                document["text"] = raw[text_at + len(_TEXT_MEMBER) - 1:after_text]
                 document.update(rest)
                 return document
     return orjson.loads(memoryview(raw)[start:end])
@@ -202,9 +199,9 @@ def as_json(value: object) -> bytes:
     return orjson.dumps(value, default=_encoded_as_read)
 
 
-def decoded_text(text: str | memoryview) -> str:
+def decoded_text(text: str | bytes) -> str:
     """A document's text, decoded when the parser left it encoded; raises ValueError when it is no string."""
-    if type(text) is memoryview:
+    if type(text) is bytes:
         text = orjson.loads(text)
         if type(text) is not str:
             raise ValueError("the text is not a JSON string")
@@ -213,9 +210,9 @@ def decoded_text(text: str | memoryview) -> str:
 
 def _encoded_as_read(value: object) -> orjson.Fragment:
     """orjson's hook for what it cannot write itself: a text still encoded goes back as the file had it.
-    Documents hold no other memoryview (the store keeps texts as str, ingest.py)."""
-    if type(value) is memoryview:
-        return orjson.Fragment(bytes(value))
+    Documents hold no other bytes (the store keeps texts as str, ingest.py)."""
+    if type(value) is bytes:
+        return orjson.Fragment(value)
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

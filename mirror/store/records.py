@@ -45,7 +45,7 @@ class StoredResource:
     source: str
     resource_type: str
     id: str
-    stored_text: str | memoryview = field(repr=False, compare=False)  # as the store holds it: see `text`
+    stored_text: str | bytes = field(repr=False, compare=False)  # as the store holds it: see `text`
     content_hash: str
     version: int
     last_updated: str | None
