@@ -208,8 +208,8 @@ def print_row(row: dict, header: bool) -> None:
 def print_ratios(results: list[dict]) -> None:
     print("targets: full <= 1.5x baseline; no-change <= 5 % of full; 10x data <= 11x time")
     print("range of the rounds' ratios: " + "; ".join(
-        f"{row['claims']} EOBs _count {row['count']}: full {_range(row, 'full_x', 'x')}, without validation "
-        f"{_range(row, 'engine_x', 'x')}, no-change {_range(row, 'nochange_share', '%')}" for row in results))
+        f"{row['claims']} EOBs _count {row['count']}: full {_range(row, 'full_x')}, without validation "
+        f"{_range(row, 'engine_x')}, no-change {_range(row, 'nochange_share')}" for row in results))
     print("client-side seconds (total less waiting for the mock): "
           + "; ".join(f"{row['claims']} EOBs _count {row['count']}: baseline {row['baseline_client']:.2f}, "
                       f"sync {row['full_client']:.2f}, without validation {row['engine_client']:.2f}"
@@ -226,9 +226,10 @@ def print_ratios(results: list[dict]) -> None:
                       f"baseline {high['baseline'] / low['baseline']:.1f}x)")
 
 
-def _range(row: dict, key: str, unit: str) -> str:
+def _range(row: dict, key: str) -> str:
+    """The rounds' lowest and highest of a ratio (`_x`, times the baseline) or share (`_share`, of the full sync)."""
     low, high = row["ranges"][key]
-    return f"{100 * low:.1f}-{100 * high:.1f} %" if unit == "%" else f"{low:.2f}-{high:.2f}x"
+    return f"{100 * low:.1f}-{100 * high:.1f} %" if key.endswith("_share") else f"{low:.2f}-{high:.2f}x"
 
 
 if __name__ == "__main__":
