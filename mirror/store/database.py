@@ -29,7 +29,7 @@ import bisect
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -259,34 +259,37 @@ class Store:
         Findings are for the content they were made from: those for content that has been replaced since
         are dropped. Written with the next due write, like a page.
         """
+        findings = list(findings)
+        if not findings:
+            return 0
         with self._writing():
             stored = self._documents(RESOURCES)
             current: dict[int, tuple[str, ...]] = {}
             for resource_type, resource_id, content_hash, found in findings:
-                doc_id = self._by_type.get((source, resource_type), {}).get(resource_id)
+                doc_id = self._index.by_type.get((source, resource_type), {}).get(resource_id)
                 if doc_id is not None and stored[str(doc_id)]["content_hash"] == content_hash:
                     current[doc_id] = tuple(str(finding) for finding in found)
 
             def record(document: dict) -> None:
-                document["findings"] = current[self._by_type[(source, document["resource_type"])][document["id"]]]
+                document["findings"] = current[self._index.by_type[(source, document["resource_type"])][document["id"]]]
 
             self._tables[RESOURCES].update(record, doc_ids=list(current))
+            self._index.unvalidated.get(source, set()).difference_update(current)
             self._commit_if_due()
             return len(current)
 
     def unvalidated(self, source: str) -> list[StoredResource]:
-        """The current, not removed resources of `source` whose content has not been validated yet."""
+        """The current, not removed resources of `source` whose content has not been validated yet.
+
+        Every sync asks, first thing. When the file says there are none (its header's notes, which each write
+        brings up to date), the resources are not read for it: a sync that brings nothing new reads none."""
         with self._reading():
+            counts = self._storage.notes.get("unvalidated")
+            if self._resource_index is None and isinstance(counts, dict) and not counts.get(source):
+                return []
             stored = self._documents(RESOURCES)
-            found = []
-            for (type_source, _), index in self._by_type.items():
-                if type_source != source:
-                    continue
-                for doc_id in index.values():
-                    document = stored[str(doc_id)]
-                    if document["findings"] is None and doc_id not in self._removed:
-                        found.append(StoredResource.from_document(document))
-            return found
+            waiting = sorted(self._index.unvalidated.get(source, set()) - self._index.removed)
+            return [StoredResource.from_document(stored[str(doc_id)]) for doc_id in waiting]
 
     def mark_removed(
         self, source: str, resource_type: str, ids: Iterable[str], *, run_id: str, sync_state: SyncState | None = None
@@ -298,16 +301,16 @@ class Store:
         """
         with self._writing():
             run_doc_id = self._run_doc_id(run_id)
-            index = self._by_type.get((source, resource_type), {})
+            index = self._index.by_type.get((source, resource_type), {})
             targets = [index[resource_id] for resource_id in set(ids)
-                       if resource_id in index and index[resource_id] not in self._removed]
+                       if resource_id in index and index[resource_id] not in self._index.removed]
             removed_at = utc_now()
 
             def tombstone(document: dict) -> None:
                 document.update(removed_at=removed_at, removed_run_id=run_id)
 
             self._tables[RESOURCES].update(tombstone, doc_ids=targets)
-            self._removed.update(targets)
+            self._index.removed.update(targets)
             if sync_state is not None:
                 self._put_sync_state(source, sync_state, run_id)
             self._add_to_run(run_doc_id, removed=len(targets))
@@ -321,7 +324,7 @@ class Store:
         and re-syncing unchanged data stays cheap.
         """
         with self._lock:
-            doc_id = self._by_type.get((source, resource.resource_type), {}).get(resource.id)
+            doc_id = self._index.by_type.get((source, resource.resource_type), {}).get(resource.id)
             if doc_id is None:
                 return True
             current = self._documents(RESOURCES)[str(doc_id)]
@@ -330,19 +333,21 @@ class Store:
     def _apply_page(
         self,
         source: str,
-        received: Iterable[IngestedResource],
+        received: Collection[IngestedResource],
         patients: dict[str, tuple[str, ...]],
         run_id: str,
         request_url: str | None,
         fetched_at: str,
     ) -> tuple[dict[str, int], tuple[tuple[str, str, str], ...]]:
+        if not received:  # a checkpoint alone: the resources need not even be read
+            return {"new": 0, "changed": 0, "unchanged": 0}, ()
         stored = self._documents(RESOURCES)
         inserts: list[dict] = []
         replacements: dict[Key, dict] = {}
         superseded: list[dict] = []
         unchanged = 0
         for resource in received:
-            doc_id = self._by_type.get((source, resource.resource_type), {}).get(resource.id)
+            doc_id = self._index.by_type.get((source, resource.resource_type), {}).get(resource.id)
             current = stored[str(doc_id)] if doc_id is not None else None
             if current is not None and current["content_hash"] == resource.content_hash and current["removed_at"] is None:
                 unchanged += 1
@@ -373,19 +378,20 @@ class Store:
 
         def replace(document: dict) -> None:
             new_content = replacements[(document["source"], document["resource_type"], document["id"])]
-            self._unindex_resource(document)
+            self._index.drop_patients(document)
             document.clear()
             document.update(new_content)
 
         resources = self._tables[RESOURCES]
-        replaced_ids = [self._by_type[(source, key[1])][key[2]] for key in replacements]
+        replaced_ids = [self._index.by_type[(source, key[1])][key[2]] for key in replacements]
         resources.update(replace, doc_ids=replaced_ids)
         new_ids = resources.insert_multiple(inserts)
-        history_ids = self._tables[HISTORY].insert_multiple(superseded)
         for doc_id in (*replaced_ids, *new_ids):
-            self._index_resource(doc_id, stored[str(doc_id)])
-        for doc_id, document in zip(history_ids, superseded):
-            self._history_ids.setdefault(_key(document), []).append(doc_id)
+            self._index.add(doc_id, stored[str(doc_id)])
+        if superseded:
+            history_index = self._history_index  # built from the history read before these join it
+            for doc_id, document in zip(self._tables[HISTORY].insert_multiple(superseded), superseded):
+                history_index.setdefault(_key(document), []).append(doc_id)
         new_versions = tuple((document["resource_type"], document["id"], document["content_hash"])
                              for document in (*inserts, *replacements.values()))
         return {"new": len(inserts), "changed": len(replacements), "unchanged": unchanged}, new_versions
@@ -436,6 +442,8 @@ class Store:
 
     def _commit(self) -> bool:
         started = time.monotonic()
+        if self._resource_index is not None:
+            self._storage.notes = {"unvalidated": self._resource_index.unvalidated_counts()}
         written = self._staging.commit()
         if written:
             self._last_commit_end = time.monotonic()
@@ -459,7 +467,7 @@ class Store:
     def get(self, source: str, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version of a resource (a tombstoned one too: check `.removed`), or None."""
         with self._reading():
-            doc_id = self._by_type.get((source, resource_type), {}).get(resource_id)
+            doc_id = self._index.by_type.get((source, resource_type), {}).get(resource_id)
             if doc_id is None:
                 return None
             return StoredResource.from_document(self._documents(RESOURCES)[str(doc_id)])
@@ -484,25 +492,25 @@ class Store:
             doc_ids: list[int] = []
             for type_key in self._type_keys(resource_type, source):
                 if patient_id is not None:
-                    candidates = list(self._by_patient.get((*type_key, patient_id), ()))
+                    candidates = list(self._index.by_patient.get((*type_key, patient_id), ()))
                 else:
-                    candidates = list(self._by_type[type_key].values())
+                    candidates = list(self._index.by_type[type_key].values())
                 if updated_from is not None or updated_to is not None:
                     candidates = self._updated_between(type_key, candidates, updated_from, updated_to)
                 doc_ids.extend(candidates)
             if not include_removed:
-                doc_ids = [doc_id for doc_id in doc_ids if doc_id not in self._removed]
+                doc_ids = [doc_id for doc_id in doc_ids if doc_id not in self._index.removed]
             stored = self._documents(RESOURCES)
             return [StoredResource.from_document(stored[str(doc_id)]) for doc_id in doc_ids]
 
     def history(self, source: str, resource_type: str, resource_id: str) -> list[StoredResource]:
         """Every version held of a resource, newest (the current one) first; empty when unknown."""
         with self._reading():
-            doc_id = self._by_type.get((source, resource_type), {}).get(resource_id)
+            doc_id = self._index.by_type.get((source, resource_type), {}).get(resource_id)
             if doc_id is None:
                 return []
             history = self._documents(HISTORY)
-            older = [history[str(old)] for old in reversed(self._history_ids.get((source, resource_type, resource_id), []))]
+            older = [history[str(old)] for old in reversed(self._history_index.get((source, resource_type, resource_id), []))]
             return [StoredResource.from_document(document)
                     for document in (self._documents(RESOURCES)[str(doc_id)], *older)]
 
@@ -534,15 +542,15 @@ class Store:
     def sources(self) -> list[str]:
         """The sources (plans) this store holds resources from, sorted."""
         with self._reading():
-            return sorted({source for source, _ in self._by_type})
+            return sorted({source for source, _ in self._index.by_type})
 
     def counts(self, source: str | None = None) -> dict[str, int]:
         """How many resources of each type are held (tombstones not counted), for one source or all."""
         with self._reading():
             totals: dict[str, int] = {}
-            for (type_source, resource_type), index in self._by_type.items():
+            for (type_source, resource_type), index in self._index.by_type.items():
                 if source is None or type_source == source:
-                    present = sum(1 for doc_id in index.values() if doc_id not in self._removed)
+                    present = sum(1 for doc_id in index.values() if doc_id not in self._index.removed)
                     totals[resource_type] = totals.get(resource_type, 0) + present
             return {resource_type: count for resource_type, count in sorted(totals.items()) if count}
 
@@ -550,13 +558,13 @@ class Store:
         """The resource types stored from `source` (tombstones included), sorted; unlike `counts`, it costs
         nothing per resource, so the served API can ask on every request."""
         with self._reading():
-            return sorted(resource_type for type_source, resource_type in self._by_type if type_source == source)
+            return sorted(resource_type for type_source, resource_type in self._index.by_type if type_source == source)
 
     def ids(self, source: str, resource_type: str) -> set[str]:
         """The ids held (not tombstoned) for one type from one source: what a full sync compares against."""
         with self._reading():
-            index = self._by_type.get((source, resource_type), {})
-            return {resource_id for resource_id, doc_id in index.items() if doc_id not in self._removed}
+            index = self._index.by_type.get((source, resource_type), {})
+            return {resource_id for resource_id, doc_id in index.items() if doc_id not in self._index.removed}
 
     def sync_state(self, source: str, resource_type: str) -> SyncState | None:
         with self._reading():
@@ -592,21 +600,21 @@ class Store:
 
     def _type_keys(self, resource_type: str, source: str | None) -> list[TypeKey]:
         if source is not None:
-            return [(source, resource_type)] if (source, resource_type) in self._by_type else []
-        return sorted(key for key in self._by_type if key[1] == resource_type)
+            return [(source, resource_type)] if (source, resource_type) in self._index.by_type else []
+        return sorted(key for key in self._index.by_type if key[1] == resource_type)
 
     def _updated_between(
         self, type_key: TypeKey, candidates: list[int], start: datetime | None, end: datetime | None
     ) -> list[int]:
-        order = self._updated_order.get(type_key)
+        order = self._index.updated_order.get(type_key)
         if order is None:
             # Built on the first such search after a change: most syncs never need it, and it costs a
             # date parse per resource.
             stored = self._documents(RESOURCES)
             instants = ((_instant(stored[str(doc_id)]["last_updated"]), doc_id)
-                        for doc_id in self._by_type[type_key].values())
+                        for doc_id in self._index.by_type[type_key].values())
             order = sorted((instant, doc_id) for instant, doc_id in instants if instant is not None)
-            self._updated_order[type_key] = order
+            self._index.updated_order[type_key] = order
         low = 0 if start is None else bisect.bisect_left(order, (start,))
         high = len(order) if end is None else bisect.bisect_left(order, (end,))
         in_span = {doc_id for _, doc_id in order[low:high]}
@@ -616,44 +624,74 @@ class Store:
 
     def _documents(self, table: str) -> dict[str, dict]:
         """TinyDB's in-memory table, keyed by document id as a string; read it, never change it here."""
-        return self._staging.read().setdefault(table, {})
+        return self._staging.documents(table)
 
     def _load(self) -> None:
-        """Read the file and build every index; a reading Store does this again when the file changes."""
-        self._staging.reload()
-        self._by_type: dict[TypeKey, dict[str, int]] = {}
-        self._by_patient: dict[Key, dict[int, None]] = {}
-        self._updated_order: dict[TypeKey, list[tuple[datetime, int]]] = {}
-        self._removed: set[int] = set()
-        self._history_ids: dict[Key, list[int]] = {}
-        for doc_id, document in self._documents(RESOURCES).items():
-            _untrackable(document)
-            self._index_resource(int(doc_id), document)
-            if document["removed_at"] is not None:
-                self._removed.add(int(doc_id))
-        for doc_id, document in self._documents(HISTORY).items():
-            _untrackable(document)
-            self._history_ids.setdefault(_key(document), []).append(int(doc_id))
-        for ids in self._history_ids.values():
-            ids.sort()
+        """Read the file; a reading Store does this again when the file changes. The resource and history
+        indexes are built when first used: the file leaves those tables compressed until then (frame_cache.py),
+        and a sync that brings nothing new reads neither."""
+        tables = self._staging.reload()
+        for name in self._tables:  # in this order in a new file; an unread table stays unread
+            tables.setdefault(name, {})
+        self._resource_index: _ResourceIndex | None = None
+        self._history_ids: dict[Key, list[int]] | None = None
         self._sync_state_ids = {(state["source"], state["resource_type"]): int(doc_id)
                                 for doc_id, state in self._documents(SYNC_STATE).items()}
         self._run_doc_ids = {run["run_id"]: int(doc_id) for doc_id, run in self._documents(SYNC_RUNS).items()}
 
-    def _index_resource(self, doc_id: int, document: dict) -> None:
-        source, resource_type = document["source"], document["resource_type"]
-        self._by_type.setdefault((source, resource_type), {})[document["id"]] = doc_id
-        for patient in document["patient_ids"]:
-            self._by_patient.setdefault((source, resource_type, patient), {})[doc_id] = None
-        self._updated_order.pop((source, resource_type), None)
-        self._removed.discard(doc_id)
+    @property
+    def _index(self) -> "_ResourceIndex":
+        if self._resource_index is None:
+            self._resource_index = _ResourceIndex(self._documents(RESOURCES))
+        return self._resource_index
 
-    def _unindex_resource(self, document: dict) -> None:
+    @property
+    def _history_index(self) -> dict[Key, list[int]]:
+        if self._history_ids is None:
+            self._history_ids = {}
+            for doc_id, document in self._documents(HISTORY).items():
+                _untrackable(document)
+                self._history_ids.setdefault(_key(document), []).append(int(doc_id))
+            for ids in self._history_ids.values():
+                ids.sort()
+        return self._history_ids
+
+
+class _ResourceIndex:
+    """What reads find resources by, built from the resources table and kept up to date by every write."""
+
+    def __init__(self, documents: dict[str, dict]):
+        self.by_type: dict[TypeKey, dict[str, int]] = {}
+        self.by_patient: dict[Key, dict[int, None]] = {}
+        self.updated_order: dict[TypeKey, list[tuple[datetime, int]]] = {}
+        self.removed: set[int] = set()
+        self.unvalidated: dict[str, set[int]] = {}  # source -> documents whose content awaits its findings
+        for doc_id, document in documents.items():
+            _untrackable(document)
+            self.add(int(doc_id), document)
+            if document["removed_at"] is not None:
+                self.removed.add(int(doc_id))
+
+    def add(self, doc_id: int, document: dict) -> None:
+        source, resource_type = document["source"], document["resource_type"]
+        self.by_type.setdefault((source, resource_type), {})[document["id"]] = doc_id
+        for patient in document["patient_ids"]:
+            self.by_patient.setdefault((source, resource_type, patient), {})[doc_id] = None
+        self.updated_order.pop((source, resource_type), None)
+        self.removed.discard(doc_id)
+        if document["findings"] is None:
+            self.unvalidated.setdefault(source, set()).add(doc_id)
+
+    def drop_patients(self, document: dict) -> None:
         """Forget a version's patient entries before its document is replaced."""
         source, resource_type = document["source"], document["resource_type"]
-        doc_id = self._by_type[(source, resource_type)][document["id"]]
+        doc_id = self.by_type[(source, resource_type)][document["id"]]
         for patient in document["patient_ids"]:
-            self._by_patient[(source, resource_type, patient)].pop(doc_id, None)
+            self.by_patient[(source, resource_type, patient)].pop(doc_id, None)
+
+    def unvalidated_counts(self) -> dict[str, int]:
+        """How many current, not removed resources of each source await their findings."""
+        return {source: len(doc_ids - self.removed) for source, doc_ids in self.unvalidated.items()}
 
 
 def _check_source(source: object) -> None:

@@ -16,15 +16,16 @@ so the newline bytes are exactly the separators written here.
     }}
 
 A resource document's text (the resource's JSON, as one string) is nearly all of the file: 95 % of a store of
-6,500 EOBs. Opening a store parses every document to build its indexes, but a sync that brings nothing new
-reads no text at all; so, where a checksum vouches for the content (storages.py), the parser leaves each
-text as the file has it, a JSON string literal held as bytes, which StoredResource decodes when the resource
-is read and the writer writes back as it is. That made parsing a store of 6,500 EOBs 40 % faster.
+6,500 EOBs. Reading the resources parses every document to build the indexes, but few reads need the texts;
+so, where a checksum vouches for the content (storages.py), the parser leaves each text as the file has it, a
+JSON string literal held as bytes, which StoredResource decodes when the resource is read and the writer
+writes back as it is. That made parsing a store of 6,500 EOBs 40 % faster.
 
 The writer hands the file over in pieces (`file_pieces`): lines of the envelope, and runs of consecutive
 documents of one table whose ids fall in one segment of SEGMENT_DOCS ids. Each piece ends with a newline, so a
 piece compressed on its own (frame_cache.py) decompresses to whole lines, and the reader parses the file block
-by block. A file in any other layout (say, pretty-printed by hand) is still read, in one piece.
+by block, or a table's runs apart from the rest (`parse_table`) when the table is first used. A file in any
+other layout (say, pretty-printed by hand) is still read, in one piece.
 """
 
 import bisect
@@ -58,12 +59,20 @@ class Run:
     last: bool
 
 
-def file_pieces(header: dict, tables: dict[str, dict]) -> Iterator[bytes | Run]:
-    """The file for `header` (the envelope's other members) and `tables`: envelope lines and runs."""
-    yield orjson.dumps(header)[:-1] + _TABLES_OPENING + b"\n"
+def header_line(header: dict) -> bytes:
+    """The file's first line: `header` (the envelope's members other than the tables) and the tables' opening."""
+    return orjson.dumps(header)[:-1] + _TABLES_OPENING + b"\n"
+
+
+def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | Run | object]:
+    """The file after its header line: envelope lines, runs, and as it is any table held otherwise than as a
+    dict (one left compressed, unread: frame_cache.UnreadTable)."""
     for table_number, (name, documents) in enumerate(tables.items()):
         yield orjson.dumps(name) + b":{\n"
-        yield from _runs(name, documents)
+        if isinstance(documents, dict):
+            yield from _runs(name, documents)
+        else:
+            yield documents
         yield b"},\n" if table_number < len(tables) - 1 else b"}\n"
     yield b"}}\n"
 
@@ -80,7 +89,8 @@ def run_lines(run: Run) -> list[bytes]:
 
 def file_lines(header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
     """The file, as chunks of whole lines."""
-    for piece in file_pieces(header, tables):
+    yield header_line(header)
+    for piece in file_pieces(tables):
         if isinstance(piece, bytes):
             yield piece
         else:
@@ -118,14 +128,20 @@ def _runs(table: str, documents: dict) -> Iterator[Run]:
         start = end
 
 
-def parse_file(
-    content: bytes | Iterable[bytes], line_counts: list[int] | None = None, defer_texts: bool = False
-) -> dict:
+def read_header(block: bytes) -> dict | None:
+    """The envelope's members other than the tables, from the first line of `block` (the file's first block),
+    or None when the file does not begin in this layout; raises orjson.JSONDecodeError."""
+    header_end = block.find(b"\n")
+    if header_end == -1 or not block.endswith(_TABLES_OPENING, 0, header_end):
+        return None
+    header = orjson.loads(block[:header_end - len(_TABLES_OPENING)] + b"}")
+    return header if isinstance(header, dict) else None
+
+
+def parse_file(content: bytes | Iterable[bytes], defer_texts: bool = False) -> dict:
     """The envelope in `content` (the file, or blocks of whole lines); raises LayoutError, or
-    orjson.JSONDecodeError, when it is not JSON. `line_counts`, when given, receives the number of lines
-    that end in each block (frame_cache checks frames by them), counted on the way rather than by a pass
-    over the content of its own, which cost 15 % of opening a store. With `defer_texts`, resource texts are
-    left encoded (bytes), unchecked: for content that something else vouches for, such as a checksum."""
+    orjson.JSONDecodeError, when it is not JSON. With `defer_texts`, resource texts are left encoded (bytes),
+    unchecked: for content that something else vouches for, such as a checksum."""
     blocks = iter((content,) if isinstance(content, bytes) else content)
     first = next(blocks, b"")
     header_end = first.find(b"\n")
@@ -134,42 +150,70 @@ def parse_file(
         return orjson.loads(b"".join(chain((first,), blocks)))
     envelope = orjson.loads(first[:header_end - len(_TABLES_OPENING)] + b"}")
     tables: dict[str, dict] = {}
-    documents: dict | None = None
-    comma_owed = False  # the last document line ended with a comma: another document must follow (strict JSON)
-    lines = _line_spans(chain(((first, header_end + 1),), ((block, 0) for block in blocks)), line_counts)
+    table: _TableLines | None = None
+    lines = _line_spans(chain(((first, header_end + 1),), ((block, 0) for block in blocks)))
     for line_number, (raw, start, end) in enumerate(lines, start=2):
         try:
-            if documents is None:
+            if table is None:
                 if raw[start:end] == b"}}":
                     if next(lines, None) is not None:
                         raise LayoutError(f"there is data after its end, at line {line_number + 1}")
                     if not isinstance(envelope, dict):
                         raise LayoutError("its header is not an object")
                     envelope["tables"] = tables
-                    if line_counts and header_end < len(first):
-                        line_counts[0] += 1  # the header's line, which ends in the first block
                     return envelope
                 if not raw.endswith(b":{", start, end):
                     raise LayoutError(f"line {line_number} should open a table")
-                documents = tables[orjson.loads(raw[start:end - 2])] = {}
+                table = _TableLines(defer_texts)
+                tables[orjson.loads(raw[start:end - 2])] = table.documents
             elif end - start <= 2 and raw[start:end] in (b"}", b"},"):
-                if comma_owed:
-                    raise LayoutError(f"line {line_number - 1} ends with a comma, but its table ends there")
-                documents = None
+                table.close(f"line {line_number - 1}")
+                table = None
             else:
-                if documents and not comma_owed:
-                    raise LayoutError(f"line {line_number - 1} lacks the comma between it and the next document")
-                comma_owed = raw.endswith(b",", start, end)
-                if comma_owed:
-                    end -= 1
-                colon = raw.find(b'":', start, end) + 1
-                if colon <= 0:
-                    raise LayoutError(f"line {line_number} is not a document")
-                documents[orjson.loads(raw[start:colon])] = (
-                    _document(raw, colon + 1, end) if defer_texts else orjson.loads(memoryview(raw)[colon + 1:end]))
+                table.add(raw, start, end, f"line {line_number}", f"line {line_number - 1}")
         except orjson.JSONDecodeError as error:
             raise LayoutError(f"line {line_number} is not valid JSON ({error})") from None
     raise LayoutError("it ends before its last table is closed")
+
+
+def parse_table(name: str, blocks: Iterable[bytes], defer_texts: bool = False) -> tuple[dict, list[int]]:
+    """The documents of table `name` from `blocks` that hold its document lines and nothing else, as a table
+    left unread at open holds them (frame_cache.UnreadTable), and how many lines end in each block."""
+    table = _TableLines(defer_texts)
+    counts: list[int] = []
+    line_number = 0
+    for line_number, (raw, start, end) in enumerate(_line_spans(((block, 0) for block in blocks), counts), start=1):
+        try:
+            table.add(raw, start, end, f"line {line_number} of table {name}", f"line {line_number - 1} of table {name}")
+        except orjson.JSONDecodeError as error:
+            raise LayoutError(f"line {line_number} of table {name} is not valid JSON ({error})") from None
+    table.close(f"line {line_number} of table {name}")
+    return table.documents, counts
+
+
+class _TableLines:
+    """A table's documents, one line at a time, with the commas between them that strict JSON wants."""
+
+    def __init__(self, defer_texts: bool):
+        self.documents: dict = {}
+        self._defer_texts = defer_texts
+        self._comma_owed = False  # the last document line ended with a comma: another document must follow
+
+    def add(self, raw: bytes, start: int, end: int, where: str, where_before: str) -> None:
+        if self.documents and not self._comma_owed:
+            raise LayoutError(f"{where_before} lacks the comma between it and the next document")
+        self._comma_owed = raw.endswith(b",", start, end)
+        if self._comma_owed:
+            end -= 1
+        colon = raw.find(b'":', start, end) + 1
+        if colon <= 0:
+            raise LayoutError(f"{where} is not a document")
+        self.documents[orjson.loads(raw[start:colon])] = (
+            _document(raw, colon + 1, end) if self._defer_texts else orjson.loads(memoryview(raw)[colon + 1:end]))
+
+    def close(self, where_last: str) -> None:
+        if self._comma_owed:
+            raise LayoutError(f"{where_last} ends with a comma, but its table ends there")
 
 
 def _document(raw: bytes, start: int, end: int) -> object:
@@ -216,7 +260,7 @@ def _encoded_as_read(value: object) -> orjson.Fragment:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _line_spans(blocks: Iterable[tuple[bytes, int]], counts: list[int] | None) -> Iterator[tuple[bytes, int, int]]:
+def _line_spans(blocks: Iterable[tuple[bytes, int]], counts: list[int] | None = None) -> Iterator[tuple[bytes, int, int]]:
     """(block, start, end) of each line of each block from its starting offset, without its newline:
     offsets, so no copy of the file is made. The pieces this module writes end with a newline, but a file
     compressed by another tool may cut a line between two blocks: that line is copied whole, and counts

@@ -9,27 +9,41 @@ file plus the compressing of what changed, instead of serialising and compressin
 A kept frame is written again only when its run has the same document ids, each the very same dict object,
 and the same place (last in its table or not). A document changed in place keeps its identity, so every
 change goes through the tables' view (tables.py), which calls `forget` for the document's segment.
+
+Opening a store need not read its tables either: a sync that brings nothing new reads the sync state and
+writes a run record, while decompressing and parsing the resources took 75-95 ms of its 115 (6,500 EOBs). So
+the header lists every frame after its own (`layout`: length, CRC-32, and the table whose runs it holds, or
+null for envelope lines), the reader (storages.py) leaves each table's frames compressed as an UnreadTable,
+and a table is read when first used (`read_table`). One never used is written again as the frames it was read
+as, their CRCs checked at open, so that damage is refused then (ST-6), as when every frame was decompressed.
 """
 
 import operator
+import zlib
 from collections.abc import Iterator
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
-from mirror.store.compression import compressed_frame
-from mirror.store.file_format import Run, file_pieces, run_lines, segment_of
+from mirror.store.compression import compressed_frame, frames_of
+from mirror.store.file_format import Run, file_pieces, header_line, parse_table, run_lines, segment_of
+
+Frame = tuple[bytes, int]  # a compressed frame and its CRC-32
 
 
-class ReadFrame(NamedTuple):
-    """A frame of a file being read, with what keep_read_frames checks of its content."""
+@dataclass
+class UnreadTable:
+    """A table as the file holds it, its runs' frames still compressed, in order."""
 
-    frame: bytes
-    lines: int  # that end in it (file_format.parse_file counts them)
-    whole: bool  # it ends at the end of a line
+    name: str
+    frames: list[Frame] = field(default_factory=list)
+
+
+def frame_crc(frame: bytes) -> int:
+    return zlib.crc32(frame)
 
 
 class FrameCache:
     def __init__(self) -> None:
-        self._frames: dict[tuple[str, int], tuple[Run, bytes]] = {}
+        self._frames: dict[tuple[str, int], tuple[Run, Frame]] = {}
 
     def forget(self, table: str, doc_id: str) -> None:
         """A document of `table` is about to change, appear or go: its run's frame is stale."""
@@ -44,60 +58,77 @@ class FrameCache:
     def clear(self) -> None:
         self._frames.clear()
 
-    def file_frames(self, header: dict, tables: dict[str, dict]) -> Iterator[bytes]:
-        """The compressed file for `header` and `tables`, reusing the frames of unchanged runs. Once the file is
-        whole, only the frames it holds are kept (a dropped table's would otherwise stay for good)."""
-        in_file: dict[tuple[str, int], tuple[Run, bytes]] = {}
-        for group in _framed(file_pieces(header, tables)):
-            yield compressed_frame(group) if isinstance(group, list) else self._frame(group, in_file)
+    def file_frames(self, header: dict, tables: dict[str, dict | UnreadTable]) -> Iterator[bytes]:
+        """The compressed file for `header` and `tables`, reusing the frames of unchanged runs and of unread
+        tables; the first frame's header lists the others. Once the file is whole, only the frames it holds are
+        kept (a dropped table's would otherwise stay for good)."""
+        in_file: dict[tuple[str, int], tuple[Run, Frame]] = {}
+        groups = _framed(file_pieces(tables))
+        opening = next(groups)
+        body: list[tuple[bytes, int, str | None]] = []
+        for group in groups:
+            if isinstance(group, list):
+                frame = compressed_frame(group)
+                body.append((frame, frame_crc(frame), None))
+            elif isinstance(group, UnreadTable):
+                body.extend((frame, crc, group.name) for frame, crc in group.frames)
+            else:
+                body.append((*self._frame(group, in_file), group.table))
+        layout = [[len(frame), crc, table] for frame, crc, table in body]
+        yield compressed_frame([header_line({**header, "layout": layout}), *opening])
+        yield from (frame for frame, _, _ in body)
         self._frames = in_file
 
-    def keep_read_frames(self, frames: list[ReadFrame], tables: dict[str, dict]) -> None:
-        """Keep `frames`, of the file just parsed into `tables`, when they line up one for one with the frames
-        that writing those tables makes; otherwise keep none, and the next write compresses everything. The
-        file's lines, in order, are what the tables were parsed from, in order; so when each frame in turn ends
-        at the end of a line and holds as many lines as the piece it stands for, it holds exactly that piece. Its
-        commas are right too: the parser refuses a file with a comma missing or one too many."""
-        self.clear()
-        groups = list(_framed(file_pieces({}, tables)))  # the header is in the first frame, never kept
-        if len(groups) != len(frames):
-            return
-        kept: dict[tuple[str, int], tuple[Run, bytes]] = {}
-        for group, read in zip(groups, frames):
-            if isinstance(group, list):
-                if not read.whole or read.lines != len(group):
-                    return
-                continue
-            if not read.whole or read.lines != len(group.doc_ids):
-                return
-            if group.segment is not None:
-                kept[(group.table, group.segment)] = (group, read.frame)
-        self._frames = kept
+    def read_table(self, table: UnreadTable, keep: bool) -> dict:
+        """The documents of an unread table, their texts left encoded (each frame's checksum vouches for them,
+        file_format.py); raises DamagedFrame or LayoutError. With `keep` (a writer), its frames are kept when
+        they line up one for one with the runs that writing the documents makes: each frame ends at the end of
+        a line and holds as many lines as its run has documents (the parser checked the commas)."""
+        contents = [content for frame, _ in table.frames for _, content in frames_of(frame, checksummed=True)]
+        documents, line_counts = parse_table(table.name, contents, defer_texts=True)
+        if keep:
+            runs = list(_runs_of(table.name, documents))
+            if (len(runs) == len(table.frames) == len(line_counts)
+                    and all(content.endswith(b"\n") for content in contents)
+                    and all(len(run.doc_ids) == lines for run, lines in zip(runs, line_counts))):
+                for run, frame in zip(runs, table.frames):
+                    if run.segment is not None:
+                        self._frames[(run.table, run.segment)] = (run, frame)
+        return documents
 
-    def _frame(self, run: Run, in_file: dict[tuple[str, int], tuple[Run, bytes]]) -> bytes:
+    def _frame(self, run: Run, in_file: dict[tuple[str, int], tuple[Run, Frame]]) -> Frame:
         if run.segment is None:
-            return compressed_frame(run_lines(run))
+            frame = compressed_frame(run_lines(run))
+            return frame, frame_crc(frame)
         key = (run.table, run.segment)
         kept = self._frames.get(key)
         if kept is None or not _same_run(kept[0], run):
-            kept = self._frames[key] = (run, compressed_frame(run_lines(run)))
+            frame = compressed_frame(run_lines(run))
+            kept = self._frames[key] = (run, (frame, frame_crc(frame)))
         in_file[key] = kept
         return kept[1]
+
+
+def _runs_of(name: str, documents: dict) -> Iterator[Run]:
+    """The runs that writing the table `name` makes: those between its opening and closing lines."""
+    return (piece for piece in file_pieces({name: documents}) if isinstance(piece, Run))
 
 
 def _same_run(kept: Run, run: Run) -> bool:
     return kept.last == run.last and kept.doc_ids == run.doc_ids and all(map(operator.is_, kept.documents, run.documents))
 
 
-def _framed(pieces: Iterator[bytes | Run]) -> Iterator[list[bytes] | Run]:
-    """The pieces as the frames hold them: each run alone, the envelope lines between runs together."""
+def _framed(pieces: Iterator[bytes | Run | UnreadTable]) -> Iterator[list[bytes] | Run | UnreadTable]:
+    """The pieces as the frames hold them: each run (or unread table) alone, the envelope lines between
+    them together. The first group is the envelope lines before the first run, the header's frame."""
     envelope: list[bytes] = []
+    first = True
     for piece in pieces:
         if isinstance(piece, bytes):
             envelope.append(piece)
             continue
-        if envelope:
+        if envelope or first:
             yield envelope
-            envelope = []
+        envelope, first = [], False
         yield piece
     yield envelope

@@ -22,6 +22,10 @@ class StagedWritesMiddleware(Middleware):
             self._tables = self.storage.read() or {}
         return self._tables
 
+    def documents(self, table: str) -> dict:
+        """The documents of `table`, read from the file's frames on first use (storages.py)."""
+        return self.storage.table(self.read(), table)
+
     def write(self, data: dict) -> None:
         self._tables = data
         self.pending = True

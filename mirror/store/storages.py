@@ -8,6 +8,8 @@ The file is an envelope around TinyDB's tables, laid out one document per line (
 (compression.py):
 `{"format": "payer-mirror-store", "version": 1, "generation": 7, "written_at": "...", "tables": {...}}`.
 `generation` counts commits, so a reader (and the crash test) can tell which committed state it sees.
+`layout` lists the frames after the header's own (frame_cache.py), so that each table is read when first
+used (`table`), not at open. `notes` are what the Store keeps in the header about tables it may not read.
 """
 
 from collections.abc import Callable, Iterator
@@ -18,8 +20,8 @@ from tinydb.storages import Storage
 
 from mirror.store.compression import DamagedFrame, UncheckedFrame, frames_of, is_compressed
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreVersionError
-from mirror.store.file_format import LayoutError, parse_file
-from mirror.store.frame_cache import FrameCache, ReadFrame
+from mirror.store.file_format import LayoutError, parse_file, read_header
+from mirror.store.frame_cache import FrameCache, UnreadTable, frame_crc
 from mirror.store.files import FileSignature, fd_signature, signature, write_atomically
 from mirror.store.records import utc_now
 
@@ -49,6 +51,7 @@ class AtomicJSONStorage(Storage):
         self.migrated_from: int | None = None
         self.disk_signature: FileSignature | None = None
         self.frames = FrameCache()
+        self.notes: dict = {}
 
     def read(self) -> dict | None:
         try:
@@ -59,6 +62,7 @@ class AtomicJSONStorage(Storage):
         except FileNotFoundError:
             self.generation, self.migrated_from, self.disk_signature = 0, None, None
             self.frames.clear()
+            self.notes = {}
             return None
         tables = self._tables_from(raw)
         self.disk_signature = info
@@ -72,6 +76,7 @@ class AtomicJSONStorage(Storage):
             "version": FORMAT_VERSION,
             "generation": self.generation + 1,
             "written_at": utc_now(),
+            "notes": self.notes,
         }
         # Only the generation this process read or wrote is known to be good enough to become the backup.
         known_good = self.disk_signature is not None and self.disk_signature == signature(self.path)
@@ -82,12 +87,24 @@ class AtomicJSONStorage(Storage):
     def close(self) -> None:
         """Nothing is held open between reads and writes."""
 
+    def table(self, tables: dict, name: str) -> dict:
+        """The documents of table `name` of `tables` (what `read` returned), read now if the file's frames still
+        hold them, and created empty if there is no such table; raises StoreCorrupt when they cannot be read."""
+        documents = tables.get(name)
+        if isinstance(documents, UnreadTable):
+            try:
+                documents = self.frames.read_table(documents, keep=not self.read_only)
+            except ValueError as error:  # DamagedFrame, LayoutError and orjson's JSONDecodeError are ValueErrors
+                raise self._corrupt(f"table {name} is damaged ({error})") from None
+            tables[name] = documents
+        elif documents is None:
+            documents = tables[name] = {}
+        return documents
+
     def _tables_from(self, raw: bytes) -> dict:
         self.frames.clear()
-        frames: list[tuple[bytes, bool]] | None = None if self.read_only else []  # a reader, never writing, keeps none
-        line_counts: list[int] = []
         try:
-            envelope = _envelope(raw, frames, line_counts)
+            envelope = _envelope_leaving_tables_unread(raw) or _envelope(raw)
         except orjson.JSONDecodeError as error:
             raise self._corrupt(f"it is not valid JSON ({error})") from None
         except (LayoutError, DamagedFrame) as error:
@@ -96,7 +113,7 @@ class AtomicJSONStorage(Storage):
             raise self._corrupt("it is not a payer-mirror store")
         version, generation, tables = envelope.get("version"), envelope.get("generation"), envelope.get("tables")
         if not (isinstance(version, int) and isinstance(generation, int) and isinstance(tables, dict)
-                and all(isinstance(table, dict) for table in tables.values())):
+                and all(isinstance(table, (dict, UnreadTable)) for table in tables.values())):
             raise self._corrupt("its header or tables are damaged")
         if version > FORMAT_VERSION:
             raise StoreVersionError(
@@ -104,15 +121,17 @@ class AtomicJSONStorage(Storage):
                 f"format {FORMAT_VERSION} and older). Upgrade payer-mirror to use it."
             )
         self.migrated_from = version if version < FORMAT_VERSION else None
+        if version < FORMAT_VERSION:
+            for name in tables:
+                self.table(tables, name)
         while version < FORMAT_VERSION:
             if version not in MIGRATIONS:
                 raise StoreVersionError(f"{self.path} uses store format {version}, which this payer-mirror cannot upgrade.")
             tables = MIGRATIONS[version](tables)
             version += 1
         self.generation = generation
-        if frames and self.migrated_from is None and len(line_counts) == len(frames):
-            self.frames.keep_read_frames([ReadFrame(frame, lines, whole) for (frame, whole), lines
-                                          in zip(frames, line_counts)], tables)
+        notes = envelope.get("notes")
+        self.notes = notes if isinstance(notes, dict) and self.migrated_from is None else {}
         return tables
 
     def _corrupt(self, reason: str) -> StoreCorrupt:
@@ -137,37 +156,64 @@ class AtomicJSONStorage(Storage):
         )
 
 
-def _envelope(raw: bytes, frames: list[tuple[bytes, bool]] | None, line_counts: list[int]) -> dict:
-    """The file `raw` parsed. Resource texts are left encoded (file_format.py) only in a file whose frames all
-    carry their checksum, as the store writes them: damage to anything else, say a text edited by hand in a
+def _envelope_leaving_tables_unread(raw: bytes) -> dict | None:
+    """The envelope in `raw` with each table's runs left compressed (frame_cache.UnreadTable), when its header
+    lays out the frames that follow and each frame's CRC-32 matches; else None, and the whole file is read
+    (`_envelope`), which finds and reports any damage, or reads a file whose layout is not this one."""
+    if not is_compressed(raw):
+        return None
+    try:
+        first_frame, first_content = next(frames_of(raw, checksummed=True))
+        header = read_header(first_content)
+        layout = header.get("layout") if header is not None else None
+        if not (isinstance(layout, list) and all(_is_layout_entry(entry) for entry in layout)
+                and len(first_frame) + sum(length for length, _, _ in layout) == len(raw)):
+            return None
+        envelope_blocks, unread = [first_content], {}
+        position = len(first_frame)
+        for length, crc, table in layout:
+            frame = raw[position:position + length]
+            position += length
+            if frame_crc(frame) != crc:
+                return None
+            if table is None:
+                envelope_blocks.extend(content for _, content in frames_of(frame, checksummed=True))
+            else:
+                unread.setdefault(table, UnreadTable(table)).frames.append((frame, crc))
+        envelope = parse_file(envelope_blocks, defer_texts=True)
+    except (ValueError, StopIteration):  # DamagedFrame, UncheckedFrame, LayoutError, JSONDecodeError
+        return None
+    tables = envelope.get("tables") if isinstance(envelope, dict) else None
+    if not isinstance(tables, dict) or any(tables.get(name) != {} for name in unread):
+        return None  # a table's runs are not where its lines say
+    tables.update(unread)
+    return envelope
+
+
+def _is_layout_entry(entry: object) -> bool:
+    return (type(entry) is list and len(entry) == 3 and type(entry[0]) is int and entry[0] > 0
+            and type(entry[1]) is int and (entry[2] is None or type(entry[2]) is str))
+
+
+def _envelope(raw: bytes) -> dict:
+    """The file `raw` parsed whole. Resource texts are left encoded (file_format.py) only in a file whose frames
+    all carry their checksum, as the store writes them: damage to anything else, say a text edited by hand in a
     decompressed store, must be found now, before the store is written to (ST-6). A file compressed without
-    checksums is parsed again, whole, and none of its frames is kept: the next write compresses them all
-    anew, with checksums, so that this happens once."""
+    checksums is parsed again, whole."""
     if is_compressed(raw):
         try:
-            return parse_file(_contents(raw, frames, checksummed=True), line_counts, defer_texts=True)
+            return parse_file(_contents(raw, checksummed=True), defer_texts=True)
         except UncheckedFrame:
-            if frames is not None:
-                frames.clear()
-            line_counts.clear()
-            return parse_file(_contents(raw), line_counts)
-    return parse_file(_contents(raw, frames), line_counts)
+            return parse_file(_contents(raw))
+    return parse_file(raw)
 
 
-def _contents(
-    raw: bytes, frames: list[tuple[bytes, bool]] | None = None, checksummed: bool = False
-) -> bytes | Iterator[bytes]:
+def _contents(raw: bytes, checksummed: bool = False) -> bytes | Iterator[bytes]:
     """What parse_file reads of the file `raw`: the file itself when it is plain, else the content of each frame,
-    one in memory at a time, noting in `frames`, when given, each frame and whether its content ends a line."""
+    one in memory at a time."""
     if not is_compressed(raw):
         return raw
-    return (_noted(frame, content, frames) for frame, content in frames_of(raw, checksummed))
-
-
-def _noted(frame: bytes, content: bytes, frames: list[tuple[bytes, bool]] | None) -> bytes:
-    if frames is not None:
-        frames.append((frame, content.endswith(b"\n")))
-    return content
+    return (content for _, content in frames_of(raw, checksummed))
 
 
 def is_readable_store(path: Path) -> bool:

@@ -4,6 +4,8 @@ Stock `Table._update_table` copies the whole table into a new dict, runs the ope
 twice O(n) per call (feasibility.md §3: `insert` in a loop is O(n²)). Here the operation runs on the stored
 dict itself, seen through a view that gives TinyDB the integer document ids it expects while the storage
 keeps JSON's string keys; a page of 100 upserts into 100,000 documents then costs 100 dict operations.
+Both reads and writes take the table's documents from the storage's `documents`, which reads a table the file
+still holds compressed (frame_cache.py) when it is first used.
 """
 
 from collections.abc import Callable, Iterator, MutableMapping
@@ -12,10 +14,12 @@ from tinydb.table import Table
 
 
 class InPlaceTable(Table):
+    def _read_table(self) -> dict:
+        return self._storage.documents(self.name)
+
     def _update_table(self, updater: Callable[[MutableMapping], None]) -> None:
-        tables = self._storage.read()
-        updater(_IntKeyedView(tables.setdefault(self.name, {}), self.name, self._storage))
-        self._storage.write(tables)
+        updater(_IntKeyedView(self._storage.documents(self.name), self.name, self._storage))
+        self._storage.write(self._storage.read())
         self.clear_cache()
 
 
