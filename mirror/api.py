@@ -54,7 +54,7 @@ from mirror.fhir_http import (
     resource_response,
 )
 from mirror.serving import LOOPBACK, trusted_hosts
-from mirror.store import Store, StoredResource
+from mirror.store import Store, StoredResource, StoreError
 from mirror.web import pages
 
 API_ROOT = "/fhir"
@@ -88,11 +88,17 @@ def create_app(store: Store | Path | str, *, token: str | None = None, config: d
     app.register_blueprint(pages.blueprint)
     app.register_error_handler(FhirError, fhir_error_response)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StoreError, _store_error)
     return app
 
 
 def _store() -> Store:
     return current_app.extensions["mirror.store"]
+
+
+def _under_api() -> bool:
+    """Whether this request is for the FHIR API, whose errors are OperationOutcomes, or for the patient pages."""
+    return request.path == API_ROOT or request.path.startswith(API_ROOT + "/")
 
 
 def _require_token() -> None:
@@ -102,7 +108,7 @@ def _require_token() -> None:
     their unlock form sets; without it they send the browser to that form.
     """
     expected = current_app.extensions["mirror.api_token"]
-    if not (request.path == API_ROOT or request.path.startswith(API_ROOT + "/")):
+    if not _under_api():
         if pages.is_unlocked(expected) or request.endpoint in pages.OPEN_ENDPOINTS:
             return None
         return redirect(url_for("web.unlock"), 303)
@@ -122,9 +128,20 @@ def _refuse_large_bodies() -> None:
 
 def _http_error(error: HTTPException):
     """Under /fhir every error is an OperationOutcome; elsewhere Flask's own page, for the patient pages."""
-    if request.path == API_ROOT or request.path.startswith(API_ROOT + "/"):
+    if _under_api():
         return outcome_response(error.code or 500, error.description or error.name)
     return error
+
+
+def _store_error(error: StoreError):
+    """A store found damaged while serving (a table is read when a request first needs it, or after a sync
+    rewrote the file): the terminal running the server gets the whole message with its advice, which names
+    this machine's paths; the client gets a short one, and a 503, since restoring the store mends it."""
+    current_app.logger.error("%s", error)
+    message = "The mirror's store cannot be read; the terminal running the mirror says why and what to do."
+    if _under_api():
+        return outcome_response(503, message)
+    return Response(message, 503, content_type="text/plain; charset=utf-8")
 
 
 @blueprint.after_request

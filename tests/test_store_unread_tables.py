@@ -9,7 +9,8 @@ import pytest
 from mirror.store import Store, StoreCorrupt, SyncState
 from mirror.store.compression import compressed_frame, frames_of
 from mirror.store.file_format import header_line, read_header
-from mirror.store.frame_cache import UnreadTable, frame_crc
+from mirror.store.frame_cache import UnreadTable
+from tests.store_damage import damage_under_matching_crcs
 
 
 def claim(number: int) -> dict:
@@ -97,24 +98,11 @@ def test_what_awaits_validation_is_known_from_the_header_and_found_when_there_is
         assert reader.get("plan", "ExplanationOfBenefit", "eob-0").findings == ("status: bad",)
 
 
-def rewritten(path, table: str, change_content) -> None:
-    """The store file with the content of each frame of `table` passed through `change_content`, every frame
-    compressed again, and the layout made to match: damage that the CRCs cannot see, as a deliberate edit makes."""
-    contents = [content for _, content in frames_of(path.read_bytes())]
-    header = read_header(contents[0])
-    opening = contents[0][contents[0].index(b"\n") + 1:]
-    tables = [name for _, _, name in header["layout"]]
-    frames = [compressed_frame([change_content(content) if name == table else content])
-              for content, name in zip(contents[1:], tables)]
-    header["layout"] = [[len(frame), frame_crc(frame), name] for frame, name in zip(frames, tables)]
-    path.write_bytes(compressed_frame([header_line(header), opening]) + b"".join(frames))
-
-
 def test_st6_an_unread_table_damaged_under_matching_crcs_is_reported_with_the_backup_when_read(tmp_path):
     synced(tmp_path, range(3))
     synced(tmp_path, [3])  # a second commit, so the first generation is the backup
     live = tmp_path / "mirror.json"
-    rewritten(live, "resources", lambda content: content.replace(b'"source":"plan"', b'"source":"plan"}', 1))
+    damage_under_matching_crcs(live, "resources", lambda content: content.replace(b'"source":"plan"', b'"source":"plan"}', 1))
     damaged = live.read_bytes()
     with Store(tmp_path, commit_interval=0) as store:
         assert unread(store, "resources")

@@ -12,10 +12,11 @@ indexes need. Replacing a resource replaces it (TinyDB's own upsert merges, so s
 survive), change is detected by content hash, the previous content goes to a history table, and a resource
 the source no longer has is tombstoned, never deleted.
 
-Reads come from in-memory indexes built at open. One process writes (an OS lock, ST-4); any number read,
-never blocking the writer, and a reading Store reloads when the file changes (checked at each read, or, for a
-store so large that a reload takes a while, after twice the last reload's time). Within a process one lock
-serialises the store, so threads cannot lose each other's updates.
+Reads come from in-memory indexes, built when a read first needs them (a table stays compressed until
+then). One process writes (an OS lock, ST-4); any number read, never blocking the writer, and a reading Store
+reloads when the file changes (checked at each read, or, for a store so large that a reload takes a while,
+after twice what the last reload and the read that made it took). Within a process one lock serialises the
+store, so threads cannot lose each other's updates.
 
 Writes are batched (ST-7): a commit rewrites the whole file, so committing every page of a long sync would
 cost O(N^2). `commit_page` therefore writes when `commit_interval` seconds have passed since the last write,
@@ -588,15 +589,17 @@ class Store:
     @contextmanager
     def _reading(self) -> Iterator[None]:
         with self._lock:
+            reloaded_at = None
             if self.read_only and time.monotonic() >= self._next_change_check:
                 if signature(self.path) != self._storage.disk_signature:
-                    started = time.monotonic()
+                    reloaded_at = time.monotonic()
                     self._load()
-                    # A reload costs O(file size). Waiting twice its duration before looking again keeps a
-                    # reader of a large store, which a sync rewrites every few seconds, answering most of
-                    # the time; a small store is checked at every read.
-                    self._next_change_check = time.monotonic() + 2 * (time.monotonic() - started)
             yield
+            if reloaded_at is not None:
+                # A reload costs O(file size), paid mostly by the read that follows it (the tables it reads).
+                # Waiting twice that before looking again keeps a reader of a large store, which a sync
+                # rewrites every few seconds, answering most of the time; a small store is checked at every read.
+                self._next_change_check = time.monotonic() + 2 * (time.monotonic() - reloaded_at)
 
     def _type_keys(self, resource_type: str, source: str | None) -> list[TypeKey]:
         if source is not None:

@@ -22,6 +22,7 @@ from mirror.plans import PlanConfig, mock_endpoints
 from mirror.serving import start_in_thread
 from mirror.store import Store
 from tests.mirror.stores import MEMBER1, fill, member_records, observations
+from tests.store_damage import damage_under_matching_crcs
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEMO_SECRET = "mock-secret-not-for-production"  # the mock's published test secret
@@ -86,6 +87,36 @@ def test_paged_answers_follow_what_a_writer_commits(tmp_path):
             "late-0", "obs-2"]
     finally:
         server.stop()
+
+
+def test_st6_a_store_found_damaged_while_serving_is_a_503_and_the_terminal_gets_the_advice(tmp_path, caplog):
+    """The API reads a table when a request first needs it, here after a writer replaced the file: the
+    client is told briefly, without this machine's paths; the server's log says what to do; nothing is written."""
+    fill(tmp_path, "demo", observations(3))
+    fill(tmp_path, "demo", observations(1, prefix="late"))  # a second generation, so the first is the backup
+    server = start_in_thread(create_app(tmp_path))
+    try:
+        base = f"{server.url}/fhir"
+        assert requests.get(f"{base}/Observation", timeout=10).json()["total"] == 4
+        live = tmp_path / "mirror.json"
+        edited = tmp_path / "edited.json"
+        edited.write_bytes(live.read_bytes())
+        damage_under_matching_crcs(edited, "resources", lambda content: content.replace(b'"demo"', b'"demo"}', 1))
+        os.replace(edited, live)
+        damaged = live.read_bytes()
+        assert eventually(lambda: requests.get(f"{base}/Observation", timeout=10).status_code == 503)
+        api = requests.get(f"{base}/Observation", timeout=10)
+        outcome = api.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert "store cannot be read" in outcome["issue"][0]["diagnostics"] and str(tmp_path) not in api.text
+        page = requests.get(f"{server.url}/claims", timeout=10)
+        assert page.status_code == 503 and "store cannot be read" in page.text
+    finally:
+        server.stop()
+    assert live.read_bytes() == damaged
+    logged = [record.getMessage() for record in caplog.records if record.name == "mirror.api"]
+    assert logged and all("table resources is damaged" in message and "mirror restore" in message
+                          for message in logged)
 
 
 class ServeProcess:
