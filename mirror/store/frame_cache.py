@@ -84,12 +84,18 @@ class FrameCache:
         file_format.py); raises DamagedFrame or LayoutError. With `keep` (a writer), its frames are kept when
         they line up one for one with the runs that writing the documents makes: each frame ends at the end of
         a line and holds as many lines as its run has documents (the parser checked the commas)."""
-        contents = [content for frame, _ in table.frames for _, content in frames_of(frame, checksummed=True)]
-        documents, line_counts = parse_table(table.name, contents, defer_texts=True)
+        ends_of_line: list[bool] = []
+
+        def contents() -> Iterator[bytes]:  # one frame's content in memory at a time, as at open
+            for frame, _ in table.frames:
+                for _, content in frames_of(frame, checksummed=True):
+                    ends_of_line.append(content.endswith(b"\n"))
+                    yield content
+
+        documents, line_counts = parse_table(table.name, contents(), defer_texts=True)
         if keep:
             runs = list(_runs_of(table.name, documents))
-            if (len(runs) == len(table.frames) == len(line_counts)
-                    and all(content.endswith(b"\n") for content in contents)
+            if (len(runs) == len(table.frames) == len(line_counts) == len(ends_of_line) and all(ends_of_line)
                     and all(len(run.doc_ids) == lines for run, lines in zip(runs, line_counts))):
                 for run, frame in zip(runs, table.frames):
                     if run.segment is not None:
