@@ -68,8 +68,7 @@ class FrameCache:
         body: list[tuple[bytes, int, str | None]] = []
         for group in groups:
             if isinstance(group, list):
-                frame = compressed_frame(group)
-                body.append((frame, frame_crc(frame), None))
+                body.append((*_compressed(group), None))
             elif isinstance(group, UnreadTable):
                 body.extend((frame, crc, group.name) for frame, crc in group.frames)
             else:
@@ -104,15 +103,18 @@ class FrameCache:
 
     def _frame(self, run: Run, in_file: dict[tuple[str, int], tuple[Run, Frame]]) -> Frame:
         if run.segment is None:
-            frame = compressed_frame(run_lines(run))
-            return frame, frame_crc(frame)
+            return _compressed(run_lines(run))
         key = (run.table, run.segment)
         kept = self._frames.get(key)
         if kept is None or not _same_run(kept[0], run):
-            frame = compressed_frame(run_lines(run))
-            kept = self._frames[key] = (run, (frame, frame_crc(frame)))
+            kept = self._frames[key] = (run, _compressed(run_lines(run)))
         in_file[key] = kept
         return kept[1]
+
+
+def _compressed(lines: list[bytes]) -> Frame:
+    frame = compressed_frame(lines)
+    return frame, frame_crc(frame)
 
 
 def _runs_of(name: str, documents: dict) -> Iterator[Run]:
