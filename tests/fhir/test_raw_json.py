@@ -53,6 +53,13 @@ def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
     assert coverage == text[text.index('{"resourceType":"Coverage"'):-3]
 
 
+def test_a_compact_document_nested_deeper_than_orjson_writes_is_still_cut_exactly():
+    deep = '{"a":' * 300 + "1" + "}" * 300
+    text = '{"resourceType":"Bundle","entry":[{"resource":' + deep + "}]}"
+    parsed = parse_keeping_entry_texts(text)
+    assert parsed.entry_texts == [deep] and parsed.document == json.loads(text)
+
+
 def test_urn_uuid_references_are_rewritten_as_text_only():
     coverage = parse_keeping_entry_texts(BUNDLE).entry_texts[2]
     rewritten = resolve_urns(coverage, {"urn:uuid:1": "Patient/-a.1"})
