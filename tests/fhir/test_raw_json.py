@@ -53,6 +53,14 @@ def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
     assert coverage == text[text.index('{"resourceType":"Coverage"'):-3]
 
 
+@pytest.mark.parametrize("text", ['{"resourceType":"Bundle"}', '{"entry":3}', '{"entry":[]}', '{"entry":[[],null]}',
+                                  '{"entry":[{"resource":[1]},{"resource":{},"search":{"mode":"match"}}],"total":2}'])
+def test_compact_text_gives_what_the_same_text_spaced_gives(text):
+    """Compact text takes orjson's way, spaced text the scanner's; both must find the same entries."""
+    spaced = text.replace("{", "{ ", 1)
+    assert parse_keeping_entry_texts(text) == parse_keeping_entry_texts(spaced)
+
+
 def test_a_compact_document_nested_deeper_than_orjson_writes_is_still_cut_exactly():
     deep = '{"a":' * 300 + "1" + "}" * 300
     text = '{"resourceType":"Bundle","entry":[{"resource":' + deep + "}]}"
