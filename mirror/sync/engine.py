@@ -125,6 +125,7 @@ class _PlanSync:
         self.reference_texts: set[str] = set()
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
+        self.pages_by_orjson = True  # until a page is not as orjson writes it: the plan writes all pages alike
         self.full_pass: FullPass | None = None
         self.validation = BackgroundValidation() if options.validate else None
 
@@ -272,7 +273,8 @@ class _PlanSync:
         ahead, None), or (None, None, how the walk ended). The next page is requested before this one is
         committed (fetch_ahead.py)."""
         try:
-            page = read_searchset(ahead.answer() if ahead is not None else self.client.get(url))
+            page = read_searchset(ahead.answer() if ahead is not None else self.client.get(url), self.pages_by_orjson)
+            self.pages_by_orjson = page.written_by_orjson
         except (Refused, BadPage) as error:
             if walk.pages == 0 and walk.mode == "resumed":
                 return None, None, RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset

@@ -48,13 +48,14 @@ class Page:
     resources: list[ReceivedResource]
     next_url: str | None
     self_url: str | None
+    written_by_orjson: bool = False  # read orjson's way (raw_json.parse_keeping_entry_texts)
 
 
-def read_searchset(answer: Answer) -> Page:
+def read_searchset(answer: Answer, try_orjson: bool = True) -> Page:
     """The resources and links of one searchset page; BadPage, naming the URL, when any of it cannot be taken
     as sent."""
     with _naming(answer.url):
-        return _searchset(answer)
+        return _searchset(answer, try_orjson)
 
 
 def read_resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
@@ -83,8 +84,8 @@ class PagingGuard:
         return following
 
 
-def _searchset(answer: Answer) -> Page:
-    parsed = _parse_document(answer)
+def _searchset(answer: Answer, try_orjson: bool) -> Page:
+    parsed = _parse_document(answer, try_orjson)
     document = parsed.document
     kind = document.get("resourceType")
     if kind != "Bundle":
@@ -102,7 +103,8 @@ def _searchset(answer: Answer) -> Page:
         if text is None or search.get("mode") == "outcome":
             continue  # no resource, or the server's remarks about the search: not the member's records
         resources.append(_checked(entry["resource"], text, f"entry {number}"))
-    return Page(answer.url, resources, _link(document, "next", answer.url), _link(document, "self", answer.url))
+    return Page(answer.url, resources, _link(document, "next", answer.url), _link(document, "self", answer.url),
+                parsed.written_by_orjson)
 
 
 def _resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
@@ -127,9 +129,9 @@ def _naming(url: str) -> Iterator[None]:
         raise BadPage(f"{display_url(url)}: {problem}") from None
 
 
-def _parse_document(answer: Answer) -> ParsedDocument:
+def _parse_document(answer: Answer, try_orjson: bool) -> ParsedDocument:
     try:
-        return parse_keeping_entry_texts(_decode(answer))
+        return parse_keeping_entry_texts(_decode(answer), try_orjson)
     except RawJsonError as error:
         raise BadPage(f"the answer is not a JSON object ({error})") from None
 

@@ -45,6 +45,7 @@ def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
     """Compact or not, with numbers, escapes or keys orjson would write otherwise: each entry's text is its
     resource's exact text in the document, the whole object and no more."""
     parsed = parse_keeping_entry_texts(text)
+    assert parsed.written_by_orjson == (text == COMPACT)
     assert parsed.document == json.loads(text)
     assert parsed.entry_texts[1:3] == [None, None]
     patient, coverage = parsed.entry_texts[0], parsed.entry_texts[3]
@@ -55,10 +56,11 @@ def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
 
 @pytest.mark.parametrize("text", ['{"resourceType":"Bundle"}', '{"entry":3}', '{"entry":[]}', '{"entry":[[],null]}',
                                   '{"entry":[{"resource":[1]},{"resource":{},"search":{"mode":"match"}}],"total":2}'])
-def test_compact_text_gives_what_the_same_text_spaced_gives(text):
-    """Compact text takes orjson's way, spaced text the scanner's; both must find the same entries."""
-    spaced = text.replace("{", "{ ", 1)
-    assert parse_keeping_entry_texts(text) == parse_keeping_entry_texts(spaced)
+def test_text_as_orjson_writes_it_is_read_its_way_with_what_the_scanner_finds(text):
+    fast, scanned = parse_keeping_entry_texts(text), parse_keeping_entry_texts(text, try_orjson=False)
+    assert fast.written_by_orjson and not scanned.written_by_orjson
+    assert (fast.document, fast.entry_texts) == (scanned.document, scanned.entry_texts)
+    assert not parse_keeping_entry_texts(text.replace("{", "{ ", 1)).written_by_orjson
 
 
 def test_a_compact_document_nested_deeper_than_orjson_writes_is_still_cut_exactly():
@@ -87,7 +89,7 @@ def test_malformed_text_is_a_clear_error(text):
 
 
 def test_documents_without_entries():
-    assert parse_keeping_entry_texts(" {} ") == parse_keeping_entry_texts("{}")
+    assert parse_keeping_entry_texts(" {} ").document == parse_keeping_entry_texts("{}").document == {}
     parsed = parse_keeping_entry_texts('{"resourceType": "List", "entry": [{"item": {"reference": "X/1"}}, 3]}')
     assert parsed.entry_texts == [None, None] and parsed.document["entry"][1] == 3
 

@@ -3,6 +3,7 @@ sleep (SY-1, SY-2, SY-3), token refresh (SY-4, RT-4), body caps (IN-J4), and the
 servers: bad pages (IN-J3, SY-6), looping next links (SY-5), unsupported types (CL-6), references."""
 
 import gc
+import json
 import re
 import threading
 import time
@@ -13,6 +14,7 @@ import orjson
 import pytest
 from werkzeug import Response
 
+from mirror.fhir import raw_json
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, Token, load_connection, save_connection
 from mirror.plans import Endpoints, PlanConfig
 from mirror.store import Store
@@ -519,6 +521,22 @@ def test_the_next_page_is_requested_while_the_page_before_it_is_stored(canned, m
     assert report.status == "complete" and report.types["ExplanationOfBenefit"].new == 6
     assert waited == [True, True]
     assert sum(1 for entry in canned.seen if "page=" in entry[1]) == 2  # each page asked for once
+
+
+def test_once_a_page_is_not_as_orjson_writes_it_the_plan_s_later_pages_go_straight_to_the_scanner(canned, monkeypatch):
+    """A plan writes all its pages alike: trying orjson's way on each would cost every page half its parse
+    again. Each page's resources are kept exactly as sent either way."""
+    first_page = json.dumps(bundle(eob(1, total=[{"amount": {"value": 1.5}}]), eob(2),
+                                   next_url=f"{canned.base}/ExplanationOfBenefit?patient=p1&page=2"))
+    _plan_with_eobs(canned, breaker=lambda number: fhir(first_page) if number == 1 else None)
+    tried = []
+    parse_compact = raw_json._parse_compact
+    monkeypatch.setattr(raw_json, "_parse_compact", lambda text: tried.append(text) or parse_compact(text))
+    assert canned.sync(use_everything=False).status == "complete"
+    assert [text for text in tried if "ExplanationOfBenefit" in text] == [first_page]
+    held = canned.held()
+    assert held[("ExplanationOfBenefit", "e1")] == json.dumps(json.loads(first_page)["entry"][0]["resource"])
+    assert held[("ExplanationOfBenefit", "e5")] == orjson.dumps(eob(5)).decode()
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])
