@@ -70,10 +70,10 @@ def parse_keeping_entry_texts(text: str, try_orjson: bool = True) -> ParsedDocum
     a sync pauses it over the whole page.
     """
     with collector_paused():
-        return (try_orjson and _parse_compact(text)) or _parse_keeping_entry_texts(text)
+        return (try_orjson and _parse_as_orjson_writes(text)) or _parse_keeping_entry_texts(text)
 
 
-def _parse_compact(text: str) -> ParsedDocument | None:
+def _parse_as_orjson_writes(text: str) -> ParsedDocument | None:
     """The same result for text exactly as orjson writes it, as the mock payer's pages and any server
     writing compact JSON with shortest numbers are; None for anything else.
 

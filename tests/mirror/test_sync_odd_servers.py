@@ -530,8 +530,8 @@ def test_once_a_page_is_not_as_orjson_writes_it_the_plan_s_later_pages_go_straig
                                    next_url=f"{canned.base}/ExplanationOfBenefit?patient=p1&page=2"))
     _plan_with_eobs(canned, breaker=lambda number: fhir(first_page) if number == 1 else None)
     tried = []
-    parse_compact = raw_json._parse_compact
-    monkeypatch.setattr(raw_json, "_parse_compact", lambda text: tried.append(text) or parse_compact(text))
+    parse_as_orjson_writes = raw_json._parse_as_orjson_writes
+    monkeypatch.setattr(raw_json, "_parse_as_orjson_writes", lambda text: tried.append(text) or parse_as_orjson_writes(text))
     assert canned.sync(use_everything=False).status == "complete"
     assert [text for text in tried if "ExplanationOfBenefit" in text] == [first_page]
     held = canned.held()
