@@ -64,8 +64,11 @@ def negotiate() -> None:
     """406 for anything but JSON (XML included); writes are 405 (API-1, API-6).
 
     `Accept: */*` and `application/json` get JSON (the Blue Button SDK and the SMART JS client send those),
-    and a stray Content-Type on a GET is ignored (the Blue Button SDK sends one).
+    and a stray Content-Type on a GET is ignored (the Blue Button SDK sends one). A CORS preflight (`OPTIONS`)
+    passes, to be answered by Flask and flask-cors where the server allows browser apps.
     """
+    if request.method == "OPTIONS":
+        return
     if request.method not in READ_METHODS:
         raise FhirError(405, f"This API is read-only; {request.method} is not supported.", {"Allow": "GET, HEAD"})
     requested_format = request.args.get("_format", "json").lower()

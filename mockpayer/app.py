@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from mirror.fhir_http import outcome_response
 from mirror.serving import LOOPBACK, trusted_hosts
-from mockpayer import admin, discovery, r4
+from mockpayer import admin, cors, discovery, r4
 from mockpayer.auth import authorize, token
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.server import PlanAuthorizationServer
@@ -80,6 +80,7 @@ def create_app(
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)
+    cors.allow_browser_apps(app)
     return app
 
 

@@ -1,5 +1,9 @@
-"""Suite-wide settings: tests keep tokens in the data folder's private file, whatever keyring the machine has,
-so they behave the same on a developer's desktop (with a keyring) as in CI (without one)."""
+"""Suite-wide settings and shared parts: tests keep tokens in the data folder's private file, whatever keyring
+the machine has, so they behave the same on a developer's desktop (with a keyring) as in CI (without one); the
+browser tests share one headless Chromium."""
+
+import os
+import shutil
 
 import pytest
 
@@ -9,3 +13,28 @@ from mirror.token_vault import STORE_VARIABLE
 @pytest.fixture(autouse=True)
 def tokens_in_the_private_file(monkeypatch):
     monkeypatch.setenv(STORE_VARIABLE, "file")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def needs_in_ci(what: str, how: str) -> None:
+    """A tool the tests need but a developer's machine may lack: skip here, fail in CI (whose setup installs it)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must install {what} (.ci/run does)")
+    pytest.skip(f"no {what} on this machine: {how}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (which never downloads a browser of its own here)."""
+    if CHROMIUM is None:
+        needs_in_ci("Debian's chromium", "`apt-get install chromium` to run the browser tests")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        yield launched
+        launched.close()

@@ -2,8 +2,6 @@
 `mirror serve` app on a loopback port holding a demo member synced from the mock by `mirror sync`."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,24 +13,6 @@ from mirror.api import create_app
 from mirror.serving import start_in_thread
 from mirror.store import Store
 from mirror.web.claims import claim_money
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium for the browser tests (.ci/run does)")
-        pytest.skip("no chromium on this machine: `apt-get install chromium` to run the browser tests")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
-        yield launched
-        launched.close()
 
 
 def _mirror(*args, data_dir: Path):
