@@ -37,3 +37,8 @@ def fhirclient_js() -> Path:
         installed = subprocess.run([npm, *NPM_CI], cwd=HERE, capture_output=True, text=True, timeout=600)
         assert installed.returncode == 0, installed.stderr[-2000:]
     return PACKAGE
+
+
+def claim_ids(mock_payer, member: str) -> list[str]:
+    """The ids of every claim the member's token may read, from the mock's own records: what an app must see."""
+    return sorted(key.split("/")[1] for key in mock_payer.records(member) if key.startswith("ExplanationOfBenefit/"))

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask, send_file
 
 from mirror.serving import start_in_thread
+from tests.smart_js.conftest import claim_ids
 
 APP_PAGES = Path(__file__).parent / "app"
 SCOPE = "launch/patient openid fhirUser patient/*.rs offline_access"
@@ -51,7 +52,7 @@ def test_browser_app_signs_in_and_reads_every_claim_across_origins(browser, mock
 
     assert "error" not in result, result["error"]
     assert result["patient"] == "smartplan-m1"
-    expected = sorted(key.split("/")[1] for key in mock_payer.records("smart1") if key.startswith("ExplanationOfBenefit/"))
+    expected = claim_ids(mock_payer, "smart1")
     assert len(expected) > 4, "the member needs more claims than one page of 4 for paging to be tested"
     assert sorted(result["claimIds"]) == expected
     assert page.url.startswith(f"{smart_app}/callback")
