@@ -55,7 +55,8 @@ def test_post_search_combines_query_and_body_parameters(served):
     """search.html: parameters in the URL and in the body combine, with the same meaning in either place."""
     base = served + "/fhir"
     split = call("POST", f"{base}/ExplanationOfBenefit/_search?_count=3", data={"patient": MEMBER1})
-    assert split.content == call("GET", f"{base}/ExplanationOfBenefit", params={"_count": "3", "patient": MEMBER1}).content
+    by_get = call("GET", f"{base}/ExplanationOfBenefit", params={"_count": "3", "patient": MEMBER1})
+    assert split.content == by_get.content
     assert len(_ids(split.json())) == 3
     assert call("POST", f"{base}/ExplanationOfBenefit/_search?_count=3&patient={MEMBER1}").content == split.content
 

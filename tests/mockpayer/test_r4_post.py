@@ -117,7 +117,8 @@ def test_post_everything_reads_a_parameters_body(member):
     assert by_post.content == call("GET", url, token, params={"_type": "Coverage,Patient", "_count": "1"}).content
     types = {entry["resource"]["resourceType"] for entry in by_post.json()["entry"]}
     assert types <= {"Coverage", "Patient"} and len(by_post.json()["entry"]) == 1
-    since_in_body = {"resourceType": "Parameters", "parameter": [{"name": "_since", "valueInstant": "2999-01-01T00:00:00Z"}]}
+    since_in_body = {"resourceType": "Parameters",
+                     "parameter": [{"name": "_since", "valueInstant": "2999-01-01T00:00:00Z"}]}
     later = call("POST", url + "?_type=Coverage", token, json=since_in_body)
     assert later.status_code == 200 and later.json()["total"] == 0
 
