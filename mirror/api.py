@@ -7,9 +7,12 @@ short URL. A first path segment that names a source always means that source's b
     GET [base]/metadata                         CapabilityStatement of what the store holds
     GET [base]/{type}/{id}                      the stored text byte for byte; ETag, Last-Modified, 304; 410
     GET [base]/{type}?...                       searchset, with the search machinery shared with the mock
+    POST [base]/{type}/_search                  the same search, its parameters form-encoded in the body
     GET [base]/Patient/{id}/$everything         the patient's records and what they reference
+    POST [base]/Patient/{id}/$everything        the same, its parameters in a Parameters body (or none)
 
-Everything under `/fhir` is read-only (405), JSON only (406) and answers errors as OperationOutcomes.
+Everything under `/fhir` is read-only (405; POST only reads, where FHIR allows it), JSON only (406) and
+answers errors as OperationOutcomes.
 The store is opened read-only: it never blocks a running sync, and it reloads when a sync has written, so
 the API serves new data without a restart. The rest of the URL space (`/`) is left to the patient pages.
 """
@@ -47,11 +50,13 @@ from mirror.fhir_http import (
     fhir_error_response,
     fhir_response,
     negotiate,
+    operation_parameters,
     outcome_response,
     prefers_strict_handling,
     require_known_type,
     require_valid_id,
     resource_response,
+    search_parameters,
 )
 from mirror.serving import LOOPBACK, trusted_hosts
 from mirror.store import Store, StoredResource, StoreError
@@ -165,7 +170,7 @@ def fhir(path: str) -> Response:
     match rest:
         case ["metadata"]:
             return _metadata(source, base_url)
-        case [resource_type]:
+        case [resource_type] | [resource_type, "_search"]:
             return _search(source, base_url, resource_type)
         case ["Patient", patient_id, "$everything"]:
             return _everything(source, base_url, patient_id)
@@ -217,7 +222,7 @@ def _read(source: str, resource_type: str, resource_id: str) -> Response:
 def _search(source: str, base_url: str, resource_type: str) -> Response:
     require_known_type(resource_type)
     try:
-        search = parse_search(resource_type, request.args.items(multi=True), default_count=DEFAULT_COUNT,
+        search = parse_search(resource_type, search_parameters(), default_count=DEFAULT_COUNT,
                               max_count=MAX_COUNT, strict=prefers_strict_handling())
         body = answer_found(search, _Found(source, _found_keys(source, search)), base_url=base_url,
                             resolve=lambda target_type, target_id: _held(source, target_type, target_id))
@@ -230,7 +235,7 @@ def _everything(source: str, base_url: str, patient_id: str) -> Response:
     require_valid_id(patient_id)
     _current(source, "Patient", patient_id)
     try:
-        everything = parse_everything(request.args.items(multi=True), default_count=DEFAULT_COUNT,
+        everything = parse_everything(operation_parameters(), default_count=DEFAULT_COUNT,
                                       max_count=MAX_COUNT)
         records = _answers().get(("$everything", source, patient_id),
                                  lambda: by_type(_patient_records(source, patient_id)))

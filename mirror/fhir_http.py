@@ -1,5 +1,6 @@
 """The HTTP side of a FHIR R4 server on Flask (https://hl7.org/fhir/R4/http.html), shared by the mirror's API
-and the mock payer's: JSON only, read only, every error an OperationOutcome, conditional reads.
+and the mock payer's: JSON only, read only (POST only where FHIR reads with it), every error an
+OperationOutcome, conditional reads.
 
 `mirror/fhir/` knows FHIR without I/O; this module is the thin layer that turns that knowledge into Flask
 requests and responses, so both servers negotiate, refuse and answer in one way (API-1, API-6).
@@ -15,12 +16,17 @@ from flask import Response, request
 
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.outcome import outcome_for_status
+from mirror.fhir.parameters import ParametersError, parameter_pairs
 from mirror.fhir.validation import is_resource_type
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = (FHIR_JSON, "application/json", "application/json+fhir")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 READ_METHODS = ("GET", "HEAD")
+FORM = "application/x-www-form-urlencoded"
+# The paths' last segments that read by POST too: a search (R4 http.html 3.1.0.8, `[type]/_search`, POST only)
+# and `$everything`, an operation that changes nothing (R4 operations.html: GET or POST).
+_POSTED_READS = {"_search": ("POST",), "$everything": (*READ_METHODS, "POST")}
 _PLAIN_JSON_ACCEPTS = frozenset({*JSON_TYPES, "*/*"})  # what clients send; no need to parse them
 
 
@@ -61,7 +67,7 @@ def require_known_type(resource_type: str, also_served: Iterable[str] = ()) -> N
 
 
 def negotiate() -> None:
-    """406 for anything but JSON (XML included); writes are 405 (API-1, API-6).
+    """406 for anything but JSON (XML included); writes are 405 with the methods the path takes (API-1, API-6).
 
     `Accept: */*` and `application/json` get JSON (the Blue Button SDK and the SMART JS client send those),
     and a stray Content-Type on a GET is ignored (the Blue Button SDK sends one). A CORS preflight (`OPTIONS`)
@@ -69,14 +75,52 @@ def negotiate() -> None:
     """
     if request.method == "OPTIONS":
         return
-    if request.method not in READ_METHODS:
-        raise FhirError(405, f"This API is read-only; {request.method} is not supported.", {"Allow": "GET, HEAD"})
-    requested_format = request.args.get("_format", "json").lower()
-    if "xml" in requested_format or requested_format not in ("json", *JSON_TYPES):
-        raise FhirError(406, "Only JSON is served (application/fhir+json).")
+    allowed = _POSTED_READS.get(request.path.rstrip("/").rpartition("/")[2], READ_METHODS)
+    if request.method not in allowed:
+        allow = ", ".join(allowed)
+        raise FhirError(405, f"This API is read-only: this path takes {allow}, not {request.method}.", {"Allow": allow})
+    _require_json_format(request.args.get("_format"))
     accept = request.headers.get("Accept")
     if accept and accept not in _PLAIN_JSON_ACCEPTS and request.accept_mimetypes.best_match(JSON_TYPES) is None:
         raise FhirError(406, "Only JSON is served (application/fhir+json).")
+
+
+def _require_json_format(requested_format: str | None) -> None:
+    """`_format`, from the query or a search's form: 406 unless it names JSON."""
+    requested_format = "json" if requested_format is None else requested_format.lower()
+    if "xml" in requested_format or requested_format not in ("json", *JSON_TYPES):
+        raise FhirError(406, "Only JSON is served (application/fhir+json).")
+
+
+def search_parameters() -> list[tuple[str, str]]:
+    """A search's parameters: the query's, then for `POST [type]/_search` the form body's, which mean the same
+    there and combine as repeats do (R4 http.html 3.1.0.8, search.html). Another body type is 415."""
+    pairs = list(request.args.items(multi=True))
+    if request.method != "POST":
+        return pairs
+    if request.mimetype == FORM:
+        _require_json_format(request.form.get("_format"))
+        return pairs + list(request.form.items(multi=True))
+    if request.get_data():
+        raise FhirError(415, f"A search by POST sends its parameters as {FORM}.")
+    return pairs
+
+
+def operation_parameters() -> list[tuple[str, str]]:
+    """An operation's parameters: the query's, then for POST those of the `Parameters` resource in the body (an
+    empty body has none), so that both forms of a read-only operation read alike (R4 operations.html)."""
+    pairs = list(request.args.items(multi=True))
+    body = request.get_data() if request.method == "POST" else b""
+    if not body:
+        return pairs
+    if request.mimetype not in JSON_TYPES:
+        raise FhirError(415, f"An operation by POST sends a Parameters resource as {FHIR_JSON}.")
+    try:
+        return pairs + parameter_pairs(orjson.loads(body))
+    except orjson.JSONDecodeError:
+        raise FhirError(400, "The body is not valid JSON.") from None
+    except ParametersError as error:
+        raise FhirError(400, f"Bad Parameters body: {error}.") from None
 
 
 def prefers_strict_handling() -> bool:

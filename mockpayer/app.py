@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from authlib.oauth2.rfc6749 import InsecureTransportError
@@ -21,6 +22,7 @@ from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
 from mockpayer.faults import FaultBoard
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
+from mockpayer.proxy import honour_forwarded_headers
 from mockpayer.resources import load_plan_resources
 from mockpayer.scenarios import Scenarios
 
@@ -43,11 +45,14 @@ def create_app(
     config: dict | None = None,
     faults: dict | None = None,
     bind_host: str = LOOPBACK,
+    trust_proxy: bool = False,
+    public_hosts: Iterable[str] = (),
 ) -> Flask:
     """`faults`: QA fault specs by system id (`"*"`: every other plan), over the plans' own (mockpayer/faults.py).
 
-    Bound to a loopback address (`bind_host`), the mock answers only loopback names and its plans' own
-    `auth.`/`api.` host names, so a page in the tester's browser cannot reach it by DNS rebinding.
+    Bound to a loopback address (`bind_host`), the mock answers only loopback names, its plans' own
+    `auth.`/`api.` host names and `public_hosts`, so a page in the tester's browser cannot reach it by DNS
+    rebinding. `trust_proxy`: behind a TLS proxy, its `X-Forwarded-*` headers are honoured (mockpayer/proxy.py).
     """
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
@@ -61,7 +66,7 @@ def create_app(
     )
     plans = plans if plans is not None else load_plans(fixtures_dir)
     plan_hosts = [host for plan in plans.values() for host in (plan.auth_host, plan.api_host)]
-    app.config["TRUSTED_HOSTS"] = trusted_hosts(bind_host, *plan_hosts)
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(bind_host, *plan_hosts, *public_hosts)
     app.config.update(config or {})
     clock = clock or Clock()
     ledger = Ledger(clock)
@@ -81,6 +86,8 @@ def create_app(
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)
     cors.allow_browser_apps(app)
+    if trust_proxy:
+        honour_forwarded_headers(app)
     return app
 
 

@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--fixtures", default=str(BUNDLED_PLANS_DIR), help="folder of plan folders")
     serve.add_argument("--faults", metavar="FILE",
                        help='QA faults, JSON {"<system-id>" or "*": spec}, over the plans\' own (see README)')
+    serve.add_argument("--trust-proxy", action="store_true",
+                       help="behind a TLS proxy: advertise the scheme and host it forwards (X-Forwarded-Proto, "
+                            "-Host, -For); only with a proxy in front, as anyone can send these headers")
+    serve.add_argument("--public-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests addressed to NAME, such as the proxy's public name (repeatable)")
     serve.set_defaults(run=_serve)
 
     plans = commands.add_parser("plans", help="list plans with their clients and members (mock credentials)")
@@ -56,15 +61,17 @@ def _serve(args) -> int:
     from mockpayer.faults import read_faults_file
 
     app = create_app(args.fixtures, faults=read_faults_file(args.faults) if args.faults else None,
-                     bind_host=args.host)
+                     bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host)
     if not is_loopback_host(args.host):
         print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
     root = f"http://{args.host}:{args.port}"
     print(f"mock payer serving at {root}  (Ctrl-C stops it)")
+    if args.trust_proxy:
+        print("behind a proxy: the URLs it advertises follow its X-Forwarded-Proto and X-Forwarded-Host")
     for plan in app.extensions["mockpayer"].plans.values():
         print(_plan_tour(plan, root))
     sys.stdout.flush()
-    serve_forever(app, args.host, args.port)
+    serve_forever(app, args.host, args.port, forwarded_headers=args.trust_proxy)
     return 0
 
 

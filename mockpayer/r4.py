@@ -5,7 +5,7 @@ limited to the token's member (their compartment plus the Organizations and Prac
 name; anything else is 404 so that ids of other members cannot be probed) and to the token's scopes
 (403). The public directory (Plan-Net, formulary) at `/{system-id}/directory/r4` needs no token.
 Every error is an OperationOutcome; every body is `application/fhir+json`, with the resource text exactly
-as the fixture wrote it.
+as the fixture wrote it. Search (`[type]/_search`) and `$everything` take POST too, as FHIR allows.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from mirror.fhir_http import (
     fhir_error_response,
     fhir_response,
     negotiate,
+    operation_parameters,
     prefers_strict_handling,
     require_known_type,
     require_valid_id,
     resource_response,
+    search_parameters,
 )
 from mockpayer import faults
 from mockpayer.auth.ledger import TokenRecord
@@ -47,6 +49,8 @@ EVERYTHING_MAX_COUNT = 1000
 
 @blueprint.route("/<system_id>/r4/<resource_type>", methods=ALL_METHODS)
 @blueprint.route("/r4/<resource_type>", methods=ALL_METHODS)
+@blueprint.route("/<system_id>/r4/<resource_type>/_search", methods=ALL_METHODS)
+@blueprint.route("/r4/<resource_type>/_search", methods=ALL_METHODS)
 @faults.injected
 def member_search(resource_type: str, system_id: str | None = None):
     plan, token, view = _member_view(system_id, resource_type)
@@ -122,6 +126,7 @@ def _bearer_token(plan: Plan) -> TokenRecord:
 
 
 @blueprint.route("/<system_id>/directory/r4/<resource_type>", methods=ALL_METHODS)
+@blueprint.route("/<system_id>/directory/r4/<resource_type>/_search", methods=ALL_METHODS)
 def directory_search(system_id: str, resource_type: str):
     plan = plan_for(system_id)
     directory = payer().resources[plan.system_id].directory
@@ -156,7 +161,7 @@ def _read(view, resource_type: str, resource_id: str) -> Response:
 
 def _search(plan: Plan, resource_type: str, view, base_url: str) -> Response:
     try:
-        search = parse_search(resource_type, request.args.items(multi=True), default_count=plan.paging.default_count,
+        search = parse_search(resource_type, search_parameters(), default_count=plan.paging.default_count,
                               max_count=plan.paging.max_count, strict=prefers_strict_handling())
         body = answer_search(search, view.of_type(resource_type), base_url=base_url, resolve=view.get,
                              in_id_order=True)
@@ -168,7 +173,7 @@ def _search(plan: Plan, resource_type: str, view, base_url: str) -> Response:
 def _everything(plan: Plan, token: TokenRecord, view: _MemberView, base_url: str) -> Response:
     """`Patient/{id}/$everything` with `_type`, `_since` and `_count`, paged like a search."""
     try:
-        everything = parse_everything(request.args.items(multi=True), default_count=plan.paging.default_count,
+        everything = parse_everything(operation_parameters(), default_count=plan.paging.default_count,
                                       max_count=EVERYTHING_MAX_COUNT)
         body = answer_everything(everything, view.by_type(), base_url=base_url, patient_id=token.patient_id,
                                  changed_at=lambda stored: stored.last_updated)
