@@ -55,7 +55,7 @@ def _check_one_method(request) -> None:
     """RFC 6749 §2.3: 'The client MUST NOT use more than one authentication method in each request.'"""
     scheme = (request.headers.get("Authorization") or "").partition(" ")[0].lower()
     if scheme in AUTHORIZATION_SCHEMES and request.form.get("client_secret"):
-        raise InvalidRequestError("Use one client authentication method per request, not two (RFC 6749 §2.3).")
+        raise InvalidRequestError("Use one client authentication method per request, not two (RFC 6749 section 2.3).")
 
 
 def _client_presenting_a_secret(request) -> str | None:
