@@ -51,7 +51,7 @@ def authorize(system_id: str):
     transaction_id = session.get(TRANSACTION)
     transaction = transactions.get(transaction_id)
     if transaction is None or (transaction.system_id, transaction.request) != (plan.system_id, _fingerprint()):
-        return _Page(plan, grant, None).error("This sign-in page has expired", "Start signing in again from the app.", 400)
+        return _Page(plan, grant, None).expired()
     page = _Page(plan, grant, transaction)
     if not hmac.compare_digest(transaction.csrf, request.form.get("csrf_token", "")):
         return page.error("This form was not accepted", "The form's security token did not match.", 400)
@@ -116,7 +116,7 @@ def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: b
     """Records the member and the steps passed in the transaction, then shows the next page."""
     transaction = page.transaction.advance(member=member.username, mfa_passed=mfa_passed)
     if not payer().transactions.save(transaction_id, transaction):
-        return page.error("This sign-in page has expired", "Start signing in again from the app.", 400)
+        return page.expired()
     page.transaction = transaction
     return page.consent(member) if transaction.mfa_passed else page.mfa(member)
 
@@ -209,3 +209,6 @@ class _Page:
 
     def error(self, heading: str, message: str, status: int):
         return self._render("auth/error.html", status, heading=heading, message=message)
+
+    def expired(self):
+        return self.error("This sign-in page has expired", "Start signing in again from the app.", 400)

@@ -57,11 +57,14 @@ def test_an_expired_transaction_gets_the_expired_page(payer):
     assert response.status_code == 400 and "Location" not in response.headers and "expired" in response.text
 
 
-def test_the_session_cookie_holds_no_sign_in_step(payer):
-    """The steps live server-side: a forged or stale cookie value cannot claim a passed login."""
+def test_the_session_cookie_holds_only_the_transaction_id(payer):
+    """The steps live server-side: the signed cookie carries no member, CSRF token or passed step to replay."""
     session, url, csrf = _signed_in(payer)
-    cookie = session.cookies.get("mockpayer_session")
-    assert "member1" not in cookie and csrf not in cookie
+    serializer = payer.app.session_interface.get_signing_serializer(payer.app)
+    content = serializer.loads(session.cookies.get("mockpayer_session"))
+    assert list(content) == ["authorization"]
+    assert isinstance(content["authorization"], str) and len(content["authorization"]) >= 43
+    assert csrf not in content["authorization"]
 
 
 def _smart_url(payer, **params):
