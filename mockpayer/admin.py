@@ -1,5 +1,6 @@
-"""`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind) and days (show,
-advance to the next snapshot). One file for the URL family, as the mock keeps one per endpoint family.
+"""`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
+lifts lockouts) and days (show, advance to the next snapshot). One file for the URL family, as the mock keeps
+one per endpoint family.
 
 Loopback only, because they change what every member and client sees; and never for a web page of another
 site (an `Origin` that is not the mock's own), because a plain cross-site form POST needs no CORS preflight.
@@ -68,9 +69,12 @@ def set_faults():
 
 @blueprint.post("/reset")
 def reset_faults():
-    """Body (optional): `{"system_id": "demoplan"}`. Rewinds counters and seeds; the specs stay."""
+    """Body (optional): `{"system_id": "demoplan"}`. Rewinds fault counters and seeds (the specs stay) and
+    lifts sign-in and client lockouts (mockpayer/auth/lockout.py), so QA can test a lockout again at once."""
     system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
-    payer().faults.rewind(system_ids)
+    context = payer()
+    context.faults.rewind(system_ids)
+    context.lockouts.clear(system_ids)
     return jsonify(reset=system_ids)
 
 

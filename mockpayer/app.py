@@ -17,7 +17,9 @@ from mirror.serving import LOOPBACK, trusted_hosts
 from mockpayer import admin, cors, discovery, r4
 from mockpayer.auth import authorize, token
 from mockpayer.auth.ledger import Ledger
+from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
+from mockpayer.auth.transactions import Transactions
 from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
 from mockpayer.faults import FaultBoard
@@ -70,8 +72,10 @@ def create_app(
     app.config.update(config or {})
     clock = clock or Clock()
     ledger = Ledger(clock)
-    context = PayerContext(plans=plans, clock=clock, ledger=ledger)
-    context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger) for system_id, plan in plans.items()}
+    context = PayerContext(plans=plans, clock=clock, ledger=ledger, lockouts=Lockouts(clock),
+                           transactions=Transactions(clock))
+    context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger, context.lockouts)
+                            for system_id, plan in plans.items()}
     context.resources = {system_id: load_plan_resources(plan.folder) for system_id, plan in plans.items()}
     context.faults = FaultBoard(plans, ledger, faults)
     context.scenarios = Scenarios(plans)

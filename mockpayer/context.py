@@ -27,6 +27,8 @@ class PayerContext:
     resources: dict[str, object] = field(default_factory=dict)  # system id -> mockpayer.resources.PlanResources
     faults: object = None  # mockpayer.faults.FaultBoard
     scenarios: object = None  # mockpayer.scenarios.Scenarios: which day of its records each plan serves
+    lockouts: object = None  # mockpayer.auth.lockout.Lockouts: failed sign-ins and client authentications
+    transactions: object = None  # mockpayer.auth.transactions.Transactions: authorization requests in progress
 
     def plan_for_host(self, host: str) -> Plan | None:
         hostname = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()

@@ -51,6 +51,19 @@ class TokenSettings:
 
 
 @dataclass(frozen=True)
+class LockoutSettings:
+    """RFC 6749 §10.10: after `after` consecutive failures a member's sign-in, or a client's authentication,
+    is refused for `minutes`."""
+
+    after: int = 10
+    minutes: int = 15
+
+    @property
+    def seconds(self) -> int:
+        return self.minutes * 60
+
+
+@dataclass(frozen=True)
 class PagingSettings:
     default_count: int = 10
     max_count: int = 100
@@ -65,6 +78,7 @@ class Plan:
     folder: Path
     tokens: TokenSettings = field(default_factory=TokenSettings)
     paging: PagingSettings = field(default_factory=PagingSettings)
+    lockout: LockoutSettings = field(default_factory=LockoutSettings)
     clients: dict[str, Client] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
@@ -136,6 +150,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
         folder=folder,
         tokens=_settings(TokenSettings, raw.get("tokens", {}), "tokens"),
         paging=_settings(PagingSettings, raw.get("paging", {}), "paging"),
+        lockout=_settings(LockoutSettings, raw.get("lockout", {}), "lockout"),
         settings={key: value for key, value in raw.items() if key not in _KNOWN_FIELDS},
     )
     for entry in raw.get("clients", []):
@@ -153,7 +168,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
     return plan
 
 
-_KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "clients", "members"}
+_KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "lockout", "clients", "members"}
 
 
 def _text(raw: dict, key: str) -> str:

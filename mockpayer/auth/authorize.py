@@ -2,22 +2,28 @@
 
 Each page posts back to the very URL it was shown at, query string included, and carries only its own
 fields: repeating the OAuth parameters as hidden inputs makes authlib see them twice and refuse the
-request. The steps a member has passed live in the signed session cookie, bound to a fingerprint of that
-query string, so a login for one authorization request cannot finish another.
+request. The steps a member has passed live server-side in a one-time transaction (transactions.py) bound
+to a fingerprint of that query string, so a login for one authorization request cannot finish another; the
+session cookie holds only the transaction's id, and consent ends the transaction, so neither a form posted
+again nor a cookie played back gets a second code. Guessed passwords and codes lock the sign-in
+(lockout.py, RFC 6749 §10.10).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
+import math
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, render_template, request, session
 
 from mirror.fhir.scopes import split_scope
+from mockpayer.auth.lockout import MEMBER, Subject
+from mockpayer.auth.parameters import AUTHORIZE_PARAMETERS, check_parameters
 from mockpayer.auth.scope_words import describe_scope
+from mockpayer.auth.transactions import Transaction
 from mockpayer.context import accepted_audiences, payer, plan_for
 from mockpayer.plans import Member, Plan
 
@@ -31,57 +37,117 @@ def authorize(system_id: str):
     plan = plan_for(system_id)
     server = payer().auth_servers[plan.system_id]
     try:
+        check_parameters(request.values, AUTHORIZE_PARAMETERS)
         grant = server.get_consent_grant(end_user=None)
         _check_audience(plan, grant)
+        _check_state(plan, grant)
     except OAuth2Error as error:
         return _refuse(plan, server, error)
-    page = _Page(plan, grant)
+    transactions = payer().transactions
     if request.method == "GET":
-        return page.login(start=True)
-    transaction = session.get(TRANSACTION)
-    if not transaction or transaction.get("request") != _fingerprint():
-        return page.error("This sign-in page has expired", "Start signing in again from the app.", 400)
-    if not hmac.compare_digest(str(transaction.get("csrf")), request.form.get("csrf_token", "")):
+        transaction_id, transaction = transactions.begin(plan.system_id, _fingerprint())
+        session[TRANSACTION] = transaction_id
+        return _Page(plan, grant, transaction).login()
+    transaction_id = session.get(TRANSACTION)
+    transaction = transactions.get(transaction_id)
+    if transaction is None or (transaction.system_id, transaction.request) != (plan.system_id, _fingerprint()):
+        return _Page(plan, grant, None).expired()
+    page = _Page(plan, grant, transaction)
+    if not hmac.compare_digest(transaction.csrf, request.form.get("csrf_token", "")):
         return page.error("This form was not accepted", "The form's security token did not match.", 400)
     step = request.form.get("step")
-    member = plan.members.get(transaction.get("member") or "")
     if step == "login":
-        return _after_login(page, transaction)
+        return _after_login(page, transaction_id)
+    member = plan.members.get(transaction.member or "")
     if member is None:
         return page.error("Please sign in first", "Sign in before giving consent.", 400)
     if step == "mfa":
-        return _after_mfa(page, transaction, member)
-    if step == "consent" and transaction.get("mfa_passed"):
-        return _after_consent(page, server, grant, member)
+        return _after_mfa(page, transaction_id, member)
+    if step == "consent":
+        return _after_consent(page, server, grant, transaction_id)
     return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
 
 
-def _after_login(page: "_Page", transaction: dict):
+def _after_login(page: "_Page", transaction_id: str):
+    """Unknown usernames are counted and locked like members, so a lock does not tell who is a member."""
     username = request.form.get("username", "")
     member = page.plan.members.get(username)
-    password = request.form.get("password", "")
-    if member is None or not hmac.compare_digest(member.password.encode(), password.encode()):
+    password = request.form.get("password", "").encode()
+    right, locked = _attempt(page.plan, username,
+                             lambda: member is not None and hmac.compare_digest(member.password.encode(), password),
+                             finishes=member is not None and member.mfa is None)
+    if locked:
+        return page.login(message=_locked_message(locked), username=username, status=429, retry_after=locked)
+    if not right:
         return page.login(message="Wrong username or password.", username=username, status=401)
-    transaction.update(member=member.username, mfa_passed=member.mfa is None)
-    session[TRANSACTION] = transaction
-    return page.mfa(member) if member.mfa else page.consent(member)
+    return _passed(page, transaction_id, member, mfa_passed=member.mfa is None)
 
 
-def _after_mfa(page: "_Page", transaction: dict, member: Member):
-    if member.mfa is not None and not hmac.compare_digest(member.mfa.encode(), request.form.get("code", "").encode()):
+def _after_mfa(page: "_Page", transaction_id: str, member: Member):
+    if member.mfa is None:  # nothing to verify: the password finished this member's sign-in
+        return _passed(page, transaction_id, member, mfa_passed=True)
+    code = request.form.get("code", "").encode()
+    right, locked = _attempt(page.plan, member.username, lambda: hmac.compare_digest(member.mfa.encode(), code),
+                             finishes=True)
+    if locked:
+        return page.mfa(member, message=_locked_message(locked), status=429, retry_after=locked)
+    if not right:
         return page.mfa(member, message="That code is not right. Try again.", status=401)
-    transaction["mfa_passed"] = True
-    session[TRANSACTION] = transaction
-    return page.consent(member)
+    return _passed(page, transaction_id, member, mfa_passed=True)
 
 
-def _after_consent(page: "_Page", server, grant, member: Member):
+def _attempt(plan: Plan, username: str, check, *, finishes: bool) -> tuple[bool, float]:
+    """(whether the answer was right, seconds the sign-in is locked), RFC 6749 §10.10.
+
+    A locked sign-in's answer is not even checked. Every factor counts against the member's one counter;
+    a right answer resets it only when it finishes the sign-in, so a right password does not buy fresh
+    guesses at the one-time code.
+    """
+    lockouts, subject = payer().lockouts, Subject(plan.system_id, MEMBER, username)
+    if locked := lockouts.get(subject):
+        return False, locked
+    right = check()
+    if right and not finishes:
+        return True, 0.0
+    return right, lockouts.record(subject, succeeded=right, policy=plan.lockout)
+
+
+def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: bool):
+    """Records the member and the steps passed in the transaction, then shows the next page."""
+    transaction = page.transaction.advance(member=member.username, mfa_passed=mfa_passed)
+    if not payer().transactions.save(transaction_id, transaction):
+        return page.expired()
+    page.transaction = transaction
+    return page.consent(member) if transaction.mfa_passed else page.mfa(member)
+
+
+def _after_consent(page: "_Page", server, grant, transaction_id: str):
+    """Allow or deny, the transaction ends here, once: a second post of the form finds nothing to complete."""
+    transaction = payer().transactions.complete(transaction_id)
     session.pop(TRANSACTION, None)
+    if transaction is None:
+        return page.error("This sign-in has already finished", "Start signing in again from the app.", 400)
+    member = page.plan.members.get(transaction.member or "")
+    if member is None or not transaction.mfa_passed:
+        return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
     allowed = request.form.get("decision") == "allow"
     response = server.create_authorization_response(grant=grant, grant_user=member if allowed else None)
     if response.status_code == 302:
         response.status_code = 303  # AZ-8: after a form POST, never a redirect that repeats the POST
     return response
+
+
+def _locked_message(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return (f"Too many failed attempts to sign in. Sign-in to this account is locked for {minutes} more "
+            f"minute{'s' if minutes != 1 else ''}; please try again after that.")
+
+
+def _check_state(plan: Plan, grant) -> None:
+    """SMART App Launch: `state` is REQUIRED. The redirect URI is verified by now, so the error goes back to
+    the app by redirect (RFC 6749 §4.1.2.1), with no state to echo."""
+    if plan.is_strict_smart and not grant.request.payload.state:
+        raise InvalidRequestError("'state' is required (SMART App Launch).", redirect_uri=grant.redirect_uri)
 
 
 def _check_audience(plan: Plan, grant) -> None:
@@ -100,7 +166,7 @@ def _refuse(plan: Plan, server, error: OAuth2Error):
     if error.redirect_uri:
         return server.handle_error_response(None, error)
     description = error.description or error.error
-    return _Page(plan, None).error("This app's sign-in request is not valid", description, 400)
+    return _Page(plan, None, None).error("This app's sign-in request is not valid", description, 400)
 
 
 def _fingerprint() -> str:
@@ -110,30 +176,32 @@ def _fingerprint() -> str:
 class _Page:
     """The HTML pages of one authorization request; every value reaching them is autoescaped by Jinja."""
 
-    def __init__(self, plan: Plan, grant):
+    def __init__(self, plan: Plan, grant, transaction: Transaction | None):
         self.plan = plan
         self.grant = grant
+        self.transaction = transaction
 
-    def _render(self, template: str, status: int = 200, **values):
-        transaction = session.get(TRANSACTION) or {}
+    def _render(self, template: str, status: int = 200, retry_after: float = 0, **values):
         client = self.grant.request.client.client if self.grant else None
         html = render_template(
             template,
             plan=self.plan,
             client_name=(client.name or client.client_id) if client else "",
             action=request.full_path if request.query_string else request.path,
-            csrf_token=transaction.get("csrf", ""),
+            csrf_token=self.transaction.csrf if self.transaction else "",
             **values,
         )
-        return html, status, {"Cache-Control": "no-store"}
+        headers = {"Cache-Control": "no-store"}
+        if retry_after:
+            headers["Retry-After"] = str(math.ceil(retry_after))
+        return html, status, headers
 
-    def login(self, *, start: bool = False, message: str = "", username: str = "", status: int = 200):
-        if start:
-            session[TRANSACTION] = {"request": _fingerprint(), "csrf": secrets.token_urlsafe(32)}
-        return self._render("auth/login.html", status, message=message, username=username)
+    def login(self, *, message: str = "", username: str = "", status: int = 200, retry_after: float = 0):
+        return self._render("auth/login.html", status, retry_after, message=message, username=username)
 
-    def mfa(self, member: Member, *, message: str = "", status: int = 200):
-        return self._render("auth/mfa.html", status, member_name=member.name or member.username, message=message)
+    def mfa(self, member: Member, *, message: str = "", status: int = 200, retry_after: float = 0):
+        return self._render("auth/mfa.html", status, retry_after, member_name=member.name or member.username,
+                            message=message)
 
     def consent(self, member: Member):
         scopes = [(scope, describe_scope(scope)) for scope in split_scope(self.grant.request.scope)]
@@ -141,3 +209,6 @@ class _Page:
 
     def error(self, heading: str, message: str, status: int):
         return self._render("auth/error.html", status, heading=heading, message=message)
+
+    def expired(self):
+        return self.error("This sign-in page has expired", "Start signing in again from the app.", 400)

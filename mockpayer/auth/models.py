@@ -21,25 +21,20 @@ DEFAULT_SCOPE = "patient/*.read launch/patient offline_access"
 
 
 def redirect_uri_matches(registered: str, requested: str) -> bool:
-    """AZ-1: exact string match; only a loopback redirect may differ, and only in its port (RFC 8252 §7.3)."""
+    """AZ-1, RFC 9700 §4.1.3: the registered string exactly; only a port-less loopback registration lets the
+    port vary (RFC 8252 §7.3). The requested value is compared as a string, never parsed: a URL parser drops
+    TAB, CR and LF and forgets an empty `?`, and would let those through."""
     if requested == registered:
         return True
-    try:
-        wanted, given = urlsplit(registered), urlsplit(requested)
-        given_port = given.port
-    except ValueError:
-        return False
+    wanted = urlsplit(registered)
     if wanted.scheme != "http" or wanted.hostname not in LOOPBACK_HOSTS or wanted.port is not None:
         return False
-    if given_port is None or given.hostname != wanted.hostname:
+    prefix = f"http://{wanted.netloc}:"
+    rest = registered[len(prefix) - 1:]
+    if not requested.startswith(prefix) or not requested.endswith(rest):
         return False
-    return (given.scheme, given.path, given.query, given.fragment) == (
-        wanted.scheme, wanted.path, wanted.query, wanted.fragment
-    ) and given.netloc == f"{_netloc_host(wanted.hostname)}:{given_port}"
-
-
-def _netloc_host(hostname: str) -> str:
-    return f"[{hostname}]" if ":" in hostname else hostname
+    port = requested[len(prefix):len(requested) - len(rest)]
+    return port.isascii() and port.isdigit() and port == str(int(port)) and 0 < int(port) < 65536
 
 
 class PlanClient(ClientMixin):
@@ -84,13 +79,15 @@ class PlanClient(ClientMixin):
 
 
 class IssuedCode(AuthorizationCodeMixin):
-    def __init__(self, record: CodeRecord):
+    def __init__(self, record: CodeRecord, redirect_uri_bound: bool = True):
         self.record = record
+        self.redirect_uri_bound = redirect_uri_bound
         self.code_challenge = record.code_challenge
         self.code_challenge_method = record.code_challenge_method
 
     def get_redirect_uri(self):
-        return self.record.redirect_uri
+        """What the exchange must repeat (RFC 6749 §4.1.3); None when it need not (`1up` mode, omitted)."""
+        return self.record.redirect_uri if self.redirect_uri_bound else None
 
     def get_scope(self):
         return self.record.scope

@@ -22,7 +22,9 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import request as flask_request
 
 from mirror.serving import is_loopback_host
+from mockpayer.auth.client_auth import authenticate_client
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
+from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
 from mockpayer.plans import Plan
 
@@ -85,7 +87,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             return None
         if record.client_id != client.get_client_id() or server.ledger.clock.now() >= record.expires_at:
             return None
-        return IssuedCode(record)
+        # The seed's 1up exchange sends no redirect_uri; the code's was checked as registered when it was issued.
+        omitted = self.request.payload.redirect_uri is None and not server.plan.is_strict_smart
+        return IssuedCode(record, redirect_uri_bound=not omitted)
 
     def delete_authorization_code(self, authorization_code):
         """Nothing to do: the code was claimed, atomically, when it was looked up."""
@@ -215,10 +219,11 @@ def _unguessable_token(*_args, **_kwargs) -> str:
 
 
 class PlanAuthorizationServer(AuthorizationServer):
-    def __init__(self, plan: Plan, ledger: Ledger):
+    def __init__(self, plan: Plan, ledger: Ledger, lockouts: Lockouts):
         super().__init__()
         self.plan = plan
         self.ledger = ledger
+        self.lockouts = lockouts
         self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
         lifetime = plan.tokens.access_token_lifetime
         config = {
@@ -238,6 +243,10 @@ class PlanAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id):
         return self.clients.get(client_id)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """RFC 6749 §2.3 one method per request, §10.10 a lock on a client whose secret keeps failing."""
+        return authenticate_client(super().authenticate_client, request, methods, endpoint, self.plan, self.lockouts)
 
     def create_oauth2_request(self, request):
         return PlanOAuth2Request(flask_request, None if self.plan.is_strict_smart else "code")

@@ -6,10 +6,12 @@ code, refresh token or token it presents, else its client id. Errors are RFC 674
 
 from __future__ import annotations
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, jsonify, request
 
 from mockpayer import faults
+from mockpayer.auth.parameters import TOKEN_PARAMETERS, check_basic_credentials, check_parameters
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan
 
@@ -35,6 +37,11 @@ def _injected_fault(fault: faults.InjectedFault):
 def token_endpoint(endpoint: str, system_id: str | None = None):
     if request.method != "POST":
         return oauth_error(405, "invalid_request", f"The {endpoint} endpoint accepts only POST.", {"Allow": "POST"})
+    try:
+        check_parameters(request.values, TOKEN_PARAMETERS)
+        check_basic_credentials(request.headers)
+    except OAuth2Error as error:
+        return oauth_error(400, error.error, error.description)
     plan = plan_for(system_id) if system_id else _plan_from_request()
     if plan is None:
         uses_basic = bool(extract_basic_authorization(request.headers)[0])

@@ -1,0 +1,67 @@
+"""Client authentication at the token, revocation and introspection endpoints, with the two rules authlib
+leaves to the server: one method per request (RFC 6749 §2.3), and a client whose secret keeps failing is
+locked out for a while (RFC 6749 §10.10), answered `invalid_client` with HTTP 429 and `Retry-After`.
+
+Only a presented secret of a known client counts: an unknown client id is already told apart (TK-4), and a
+client that sends no secret is guessing nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+
+from mockpayer.auth.lockout import CLIENT, Lockouts, Subject
+from mockpayer.plans import Plan
+
+AUTHORIZATION_SCHEMES = ("basic", "bearer")
+
+
+class ClientLockedError(InvalidClientError):
+    def __init__(self, seconds: float):
+        minutes = math.ceil(seconds / 60)
+        super().__init__(
+            description=f"Too many failed authentications of this client: try again in {minutes} minute(s).",
+            status_code=429,
+        )
+        self.retry_after = math.ceil(seconds)
+
+    def get_headers(self):
+        return super().get_headers() + [("Retry-After", str(self.retry_after))]
+
+
+def authenticate_client(authenticate, request, methods, endpoint: str, plan: Plan, lockouts: Lockouts):
+    """authlib's `authenticate(request, methods, endpoint)`, between the checks of the one method and the lock."""
+    _check_one_method(request)
+    client_id = _client_presenting_a_secret(request)
+    if client_id not in plan.clients:
+        return authenticate(request, methods, endpoint)
+    subject = Subject(plan.system_id, CLIENT, client_id)
+    if seconds := lockouts.get(subject):
+        raise ClientLockedError(seconds)
+    try:
+        client = authenticate(request, methods, endpoint)
+    except InvalidClientError:
+        lockouts.record(subject, succeeded=False, policy=plan.lockout)
+        raise
+    if seconds := lockouts.record(subject, succeeded=True, policy=plan.lockout):
+        raise ClientLockedError(seconds)
+    return client
+
+
+def _check_one_method(request) -> None:
+    """RFC 6749 §2.3: 'The client MUST NOT use more than one authentication method in each request.'"""
+    scheme = (request.headers.get("Authorization") or "").partition(" ")[0].lower()
+    if scheme in AUTHORIZATION_SCHEMES and request.form.get("client_secret"):
+        raise InvalidRequestError("Use one client authentication method per request, not two (RFC 6749 section 2.3).")
+
+
+def _client_presenting_a_secret(request) -> str | None:
+    client_id, client_secret = extract_basic_authorization(request.headers)
+    if client_id and client_secret:
+        return client_id
+    if request.form.get("client_secret"):
+        return request.form.get("client_id")
+    return None

@@ -1,0 +1,68 @@
+"""The characters each OAuth parameter may hold (RFC 6749 Appendix A, RFC 7636 §4.1, RFC 3986 for URIs).
+
+Checked before authlib reads a request, so a hostile value gets a short `invalid_request` that names the
+parameter and never repeats the value: authlib puts some values (a redirect URI, a response type) into
+`error_description`, and raises on the characters RFC 6749 forbids there, which used to answer HTTP 500.
+Empty values are skipped: RFC 6749 §3.1 treats them as omitted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import string
+from urllib.parse import unquote
+
+from authlib.oauth2.rfc6749 import InvalidRequestError
+
+VSCHAR = frozenset(map(chr, range(0x20, 0x7F)))
+NQCHAR = VSCHAR - {" ", '"', "\\"}
+NAME_CHAR = frozenset(string.ascii_letters + string.digits + "-._")
+UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+URI_CHAR = UNRESERVED | frozenset(":/?#[]@!$&'()*+,;=%")
+
+ALLOWED = {
+    "client_id": VSCHAR,
+    "client_secret": VSCHAR,
+    "response_type": frozenset(string.ascii_letters + string.digits + "_ "),
+    "redirect_uri": URI_CHAR,
+    "scope": NQCHAR | {" "},
+    "state": VSCHAR,
+    "code": VSCHAR,
+    "grant_type": NAME_CHAR | URI_CHAR,
+    "refresh_token": VSCHAR,
+    "code_challenge": UNRESERVED,
+    "code_challenge_method": NAME_CHAR,
+    "code_verifier": UNRESERVED,
+    "token": VSCHAR,
+    "token_type_hint": NAME_CHAR,
+    "aud": URI_CHAR,
+    "launch": VSCHAR,
+    "nonce": VSCHAR,
+}
+AUTHORIZE_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+                        "code_challenge_method", "aud", "launch", "nonce")
+TOKEN_PARAMETERS = ("grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier",
+                    "refresh_token", "scope", "token", "token_type_hint")
+
+
+def check_parameters(values, names: tuple[str, ...]) -> None:
+    """Raises `invalid_request` naming the first of `names` whose value (any of its values) is malformed."""
+    for name in names:
+        if any(not set(value) <= ALLOWED[name] for value in values.getlist(name)):
+            raise InvalidRequestError(f"'{name}' holds characters RFC 6749 does not allow in it.")
+
+
+def check_basic_credentials(headers) -> None:
+    """HTTP Basic client credentials must decode to `client_id:client_secret` in those parameters' characters
+    (RFC 6749 §2.3.1); authlib fails with an exception on ones that are not UTF-8."""
+    scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
+    if scheme.lower() != "basic":
+        return
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidRequestError("The HTTP Basic credentials are not base64 of UTF-8 text.") from None
+    client_id, _, client_secret = decoded.partition(":")
+    if not set(unquote(client_id)) <= VSCHAR or not set(unquote(client_secret)) <= VSCHAR:
+        raise InvalidRequestError("The HTTP Basic credentials hold characters RFC 6749 does not allow.")

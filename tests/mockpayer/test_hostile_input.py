@@ -1,0 +1,132 @@
+"""Hostile values at the authorization and token endpoints: exact redirect URIs (RFC 9700 §4.1.3, RFC 8252 §7.3),
+and a short 4xx for every malformed parameter, never a 500 (RFC 6749 Appendix A gives each parameter's syntax)."""
+
+import base64
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL
+
+REGISTERED_LOOPBACK = "http://127.0.0.1:8765/callback"  # matches the registered http://127.0.0.1/callback
+
+
+def _authorize_raw(payer, redirect_uri_query: str) -> requests.Response:
+    """The authorization request with `redirect_uri` exactly as given, already percent-encoded."""
+    url = (f"{payer.url}/oauth2/authorize/demoplan?client_id={DEMO_CONFIDENTIAL[0]}&scope=patient/*.read"
+           f"&state=s&redirect_uri={redirect_uri_query}")
+    return requests.get(url, allow_redirects=False, timeout=10)
+
+
+def _assert_error_page(response: requests.Response) -> None:
+    assert response.status_code == 400, response.text
+    assert "Location" not in response.headers
+    assert "text/html" in response.headers["Content-Type"]
+    assert "Traceback" not in response.text and 'name="password"' not in response.text
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    "http://127.0.0.1:8765/call%09back",  # TAB, dropped by URL parsers
+    "http://127.0.0.1:8765/call%0Aback",
+    "http://127.0.0.1:8765/callback%0D%0ASet-Cookie:%20x=1",
+    "http://127.0.0.1:8765/callback?",  # an added empty query
+    "http://127.0.0.1:8765/callback%3F",
+    "http://127.0.0.1:8765/callback%23",
+    "http://127.0.0.1:8765%5C@evil.com/callback",  # backslash: userinfo to some parsers, a path to others
+    "http://127.0.0.1:8765/callback%5C",
+    "http://user@127.0.0.1:8765/callback",
+    "http://127.0.0.1:8765@evil.com/callback",
+    "http://127.0.0.1:08765/callback",
+    "http://127.0.0.1:/callback",
+    "http://127.0.0.1:8765/callback%00",
+    "http://127.0.0.1:8765/./callback",
+    "http://127.0.0.1:8765//callback",
+    "HTTP://127.0.0.1:8765/callback",
+    "http://127.0.0.1:8765/callback%20",
+    "%20http://127.0.0.1:8765/callback",
+])
+def test_redirect_uri_is_the_registered_string_exactly_rfc9700_4_1_3(payer, redirect_uri):
+    """Anything but the registered string (a loopback port aside) gets the invalid-redirect page, 400."""
+    response = _authorize_raw(payer, redirect_uri)
+    _assert_error_page(response)
+    assert "redirect" in response.text.lower()
+
+
+def test_only_the_port_of_a_loopback_redirect_may_vary_rfc8252_7_3(payer):
+    for port in ("8765", "1", "65535"):
+        response = _authorize_raw(payer, f"http://127.0.0.1:{port}/callback")
+        assert response.status_code == 200 and 'name="password"' in response.text
+
+
+HOSTILE = [
+    "x\r\nSet-Cookie: x=1",
+    "x\ty",
+    "x\x00",
+    "x\x7f",
+    "x\x1b[31m",
+    "é",
+    "x\u202egnp.exe",
+    "\ufeffcode",
+    "x" + "\U0001F600",
+    "\ud7ff",
+]
+AUTHORIZE_PARAMETERS = ["response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+                        "code_challenge_method", "aud"]
+
+
+@pytest.mark.parametrize("parameter", AUTHORIZE_PARAMETERS)
+def test_hostile_values_at_the_authorization_endpoint_get_an_error_page(payer, parameter):
+    """RFC 6749 Appendix A: no OAuth parameter holds control characters or non-ASCII; 400, no redirect, no 500."""
+    for value in HOSTILE:
+        url = payer.authorize_url(**{"response_type": "code", parameter: value})
+        _assert_error_page(requests.get(url, allow_redirects=False, timeout=10))
+        _assert_error_page(requests.post(url, data={"step": "login"}, allow_redirects=False, timeout=10))
+
+
+@pytest.mark.parametrize("query", ["response_type=x%22", "response_type=%C3%A9", "scope=patient/*.read%22",
+                                   "code_challenge_method=S256%5C", "redirect_uri=http://127.0.0.1:8765%22/callback"])
+def test_quotes_and_backslashes_where_the_syntax_has_none_get_an_error_page(payer, query):
+    """The values that made authlib raise on `error_description` (HTTP 500) now get a 400 page."""
+    url = payer.authorize_url(redirect_uri=None, scope=None) + "&" + query
+    if "redirect_uri=" not in query:
+        url += "&redirect_uri=" + quote(CALLBACK, safe="")
+    _assert_error_page(requests.get(url, allow_redirects=False, timeout=10))
+
+
+TOKEN_PARAMETERS = ["grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier",
+                    "refresh_token", "scope"]
+
+
+def _assert_invalid_request(response: requests.Response) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "invalid_request", body
+    assert "Traceback" not in response.text
+    assert all(0x20 <= ord(char) <= 0x7E and char not in '"\\' for char in body.get("error_description", ""))
+
+
+@pytest.mark.parametrize("parameter", TOKEN_PARAMETERS)
+def test_hostile_values_at_the_token_endpoint_get_invalid_request(payer, parameter):
+    """RFC 6749 §5.2: `invalid_request`, and an `error_description` in the characters §5.2 allows."""
+    for value in HOSTILE:
+        data = {"grant_type": "authorization_code", "code": "c", "redirect_uri": CALLBACK,
+                "client_id": DEMO_CONFIDENTIAL[0], "client_secret": DEMO_CONFIDENTIAL[1], parameter: value}
+        _assert_invalid_request(payer.token(data))
+
+
+@pytest.mark.parametrize("endpoint, parameter", [("revoke", "token"), ("introspect", "token"),
+                                                 ("introspect", "token_type_hint")])
+def test_hostile_values_at_revocation_and_introspection_get_invalid_request(payer, endpoint, parameter):
+    for value in HOSTILE:
+        data = {"token": "t", parameter: value}
+        _assert_invalid_request(payer.token(data, auth=DEMO_CONFIDENTIAL, path=f"/oauth2/{endpoint}"))
+
+
+@pytest.mark.parametrize("credentials", [b"\xe9\xff:secret", "demo-confidential-app:x\r\ny".encode(),
+                                         b"demo-confidential-app%0D%0A:x", "é:é".encode()])
+def test_hostile_basic_credentials_get_invalid_request(payer, credentials):
+    """RFC 6749 §2.3.1: client_id and client_secret in Basic are *VSCHAR; non-UTF-8 bytes used to answer 500."""
+    header = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+    _assert_invalid_request(requests.post(payer.url + "/oauth2/token", headers=header,
+                                          data={"grant_type": "authorization_code", "code": "c"}, timeout=10))
