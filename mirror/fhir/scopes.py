@@ -43,7 +43,7 @@ class ResourceScope:
 def parse_resource_scope(scope: str) -> ResourceScope | None:
     """The parsed form of a `context/Type.permissions[?query]` scope, or None for anything else."""
     match = _RESOURCE_SCOPE.fullmatch(scope)
-    if not match or not match["permissions"]:
+    if not match or not match["permissions"] or match["query"] == "?":
         return None
     permissions = match["permissions"]
     v1 = permissions in _V1_PERMISSIONS
