@@ -146,9 +146,11 @@ def test_write_and_system_scopes_are_never_granted_in_1up_mode(payer, asked, gra
     assert payer.introspect(tokens["access_token"])["scope"] == granted
 
 
-def test_a_request_with_nothing_grantable_is_invalid_scope_in_1up_mode(payer):
-    """RFC 6749 §4.1.2.1: `invalid_scope`, by redirect with the state."""
-    response = requests.get(payer.authorize_url(scope="system/*.read patient/*.write"), allow_redirects=False)
+@pytest.mark.parametrize("scope", ["system/*.read patient/*.write", "patient/*.write launch/patient offline_access"])
+def test_a_request_with_no_readable_records_left_is_invalid_scope_in_1up_mode(payer, scope):
+    """RFC 6749 §4.1.2.1: `invalid_scope`, by redirect with the state; records asked and none grantable is
+    nothing grantable, since a token that reads nothing serves no app."""
+    response = requests.get(payer.authorize_url(scope=scope), allow_redirects=False)
     params = parse_qs(urlsplit(response.headers["Location"]).query)
     assert params["error"] == ["invalid_scope"] and params["state"] == ["state-123"] and "code" not in params
 
@@ -160,7 +162,7 @@ def smart_authorize_url(payer, scope: str) -> str:
 
 
 @pytest.mark.parametrize("scope", ["system/*.read", "patient/*.write", "patient/*.write system/*.read",
-                                   "user/Coverage.cud"])
+                                   "user/Coverage.cud", "user/*.write openid fhirUser launch/patient"])
 def test_smart_mode_answers_invalid_scope_when_nothing_grantable_remains(payer, scope):
     """RFC 6749 §4.1.2.1, SMART App Launch: `invalid_scope` by redirect, with the state, before any sign-in."""
     response = requests.get(smart_authorize_url(payer, scope), allow_redirects=False)
