@@ -69,7 +69,8 @@ def test_a_granular_query_reads_like_a_search():
     search = scope_query("Observation", "category=laboratory,vital-signs&date=ge2020-01-01")
     assert [criterion.name for criterion in search.criteria] == ["category", "date"]
     assert len(search.criteria[0].values) == 2
-    encoded = scope_query("ExplanationOfBenefit", "type=http%3A%2F%2Fterminology.hl7.org%2FCodeSystem%2Fclaim-type%7Cpharmacy")
+    encoded = scope_query("ExplanationOfBenefit",
+                          "type=http%3A%2F%2Fterminology.hl7.org%2FCodeSystem%2Fclaim-type%7Cpharmacy")
     assert encoded == scope_query("ExplanationOfBenefit", PHARMACY)
 
 
@@ -78,7 +79,8 @@ def test_granular_scope_matches_only_its_resources():
     assert access.permits(READ, eob("pharmacy")) and access.permits(SEARCH, eob("pharmacy"))
     assert not access.permits(READ, eob("professional"))
     assert not access.permits(READ, eob("pharmacy", system="http://example.org/other-system"))
-    assert access.allows(SEARCH, "ExplanationOfBenefit") and not access.allows_whole_type(SEARCH, "ExplanationOfBenefit")
+    assert access.allows(SEARCH, "ExplanationOfBenefit")
+    assert not access.allows_whole_type(SEARCH, "ExplanationOfBenefit")
     assert not access.allows(READ, "Coverage")
     assert not access.permits(READ, {"resourceType": "Coverage", "id": "c"})
 
@@ -112,6 +114,7 @@ def test_write_only_and_system_scopes_reach_nothing():
 
 def test_a_type_limited_by_a_query_is_not_seen_whole():
     """What the sync may reconcile: only types no query limits."""
-    access = ScopeAccess(f"patient/ExplanationOfBenefit.r patient/ExplanationOfBenefit.s?{PHARMACY} patient/Coverage.rs")
+    access = ScopeAccess(f"patient/ExplanationOfBenefit.r patient/ExplanationOfBenefit.s?{PHARMACY} "
+                         "patient/Coverage.rs")
     assert not access.sees_whole_type("ExplanationOfBenefit")
     assert access.sees_whole_type("Coverage") and not access.sees_whole_type("Observation")

@@ -243,7 +243,8 @@ def test_a_forged_consent_form_cannot_add_a_scope(payer):
     session = requests.Session()
     page = session.get(payer.authorize_url(scope="patient/Coverage.read launch/patient"))
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1", "password": "pass-member1"})
+    session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1",
+                                 "password": "pass-member1"})
     final = session.post(page.url, allow_redirects=False, data=[
         ("csrf_token", csrf), ("step", "consent"), ("share", "patient/Coverage.read"), ("share", "patient/*.read"),
         ("decision", "allow")])
