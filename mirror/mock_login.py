@@ -6,6 +6,7 @@ the member's answers to the form's own action, and stops at the redirect back to
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -25,6 +26,7 @@ class _FormReader(HTMLParser):
         super().__init__()
         self.action: str | None = None
         self.fields: dict[str, str] = {}
+        self.ticked: list[tuple[str, str]] = []  # checkboxes shown ticked, as (name, value)
         self.alert = ""
         self._in_alert = False
 
@@ -34,6 +36,9 @@ class _FormReader(HTMLParser):
             self.action = attributes.get("action") or ""
         elif tag == "input" and attributes.get("type") == "hidden" and attributes.get("name"):
             self.fields[attributes["name"]] = attributes.get("value") or ""
+        elif (tag == "input" and attributes.get("type") == "checkbox" and "checked" in attributes
+              and attributes.get("name")):
+            self.ticked.append((attributes["name"], attributes.get("value") or "on"))
         elif attributes.get("role") == "alert":
             self._in_alert = True
 
@@ -53,9 +58,13 @@ def complete_mock_login(
     *,
     mfa_code: str | None = None,
     allow: bool = True,
+    untick: Collection[str] = (),
     timeout: float = 30,
 ) -> str:
-    """Walks the pages from `authorize_url` and returns the redirect URL (with `code` or `error`) for the app."""
+    """Walks the pages from `authorize_url` and returns the redirect URL (with `code` or `error`) for the app.
+
+    On the consent page every box stays as shown (ticked), as a browser submits it, but for the scopes in
+    `untick`."""
     response = session.get(authorize_url, allow_redirects=False, timeout=timeout)
     for _ in range(MAX_STEPS):
         if response.is_redirect:
@@ -67,14 +76,15 @@ def complete_mock_login(
             raise MockLoginError(f"sign-in page answered {response.status_code} without a form: {form.alert or 'no message'}")
         if response.status_code >= 400 and step in ("login", "mfa") and form.alert:
             raise MockLoginError(f"sign-in refused at the {step} step: {form.alert}")
-        answers = dict(form.fields)
+        answers = list(form.fields.items())
         if step == "login":
-            answers.update(username=username, password=password)
+            answers += [("username", username), ("password", password)]
         elif step == "mfa":
             if mfa_code is None:
                 raise MockLoginError("this member needs a one-time code: pass --mfa CODE")
-            answers["code"] = mfa_code
+            answers.append(("code", mfa_code))
         elif step == "consent":
-            answers["decision"] = "allow" if allow else "deny"
+            answers += [(name, value) for name, value in form.ticked if value not in untick]
+            answers.append(("decision", "allow" if allow else "deny"))
         response = session.post(urljoin(response.url, form.action), data=answers, allow_redirects=False, timeout=timeout)
     raise MockLoginError("sign-in pages did not finish after several steps")

@@ -3,7 +3,11 @@
 Member API at `/{system-id}/r4` (and `/r4` on `api.<base_url>`): read, search and `Patient/$everything`,
 limited to the token's member (their compartment plus the Organizations and Practitioners their records
 name; anything else is 404 so that ids of other members cannot be probed) and to the token's scopes
-(403). The public directory (Plan-Net, formulary) at `/{system-id}/directory/r4` needs no token.
+(scopes.py): a type the token may not read (`r`) or search (`s`) is 403 `insufficient_scope` (RFC 6750
+§3.1), and within a type a SMART v2 granular scope shows only what its query matches, a resource outside it
+being as unknown as another member's. A read needs `r`; a search needs `s`, and its `_include`s, being reads
+by reference, show what `r` reaches; `$everything` shows what `s` reaches, type by type. The public
+directory (Plan-Net, formulary) at `/{system-id}/directory/r4` needs no token.
 Every error is an OperationOutcome; every body is `application/fhir+json`, with the resource text exactly
 as the fixture wrote it. Search (`[type]/_search`) and `$everything` take POST too, as FHIR allows.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from mirror.fhir.everything import answer_everything, parse_everything
-from mirror.fhir.scopes import allows_read
+from mirror.fhir.scopes import READ, SEARCH, ScopeAccess
 from mirror.fhir.search import SearchError, parse_search
 from mirror.fhir.searchset import answer_search
 from mirror.fhir_http import (
@@ -53,7 +57,7 @@ EVERYTHING_MAX_COUNT = 1000
 @blueprint.route("/r4/<resource_type>/_search", methods=ALL_METHODS)
 @faults.injected
 def member_search(resource_type: str, system_id: str | None = None):
-    plan, token, view = _member_view(system_id, resource_type)
+    plan, token, view = _member_view(system_id, resource_type, SEARCH)
     return _search(plan, resource_type, view, fhir_base_url(plan))
 
 
@@ -61,7 +65,7 @@ def member_search(resource_type: str, system_id: str | None = None):
 @blueprint.route("/r4/<resource_type>/<resource_id>", methods=ALL_METHODS)
 @faults.injected
 def member_read(resource_type: str, resource_id: str, system_id: str | None = None):
-    plan, token, view = _member_view(system_id, resource_type)
+    plan, token, view = _member_view(system_id, resource_type, READ)
     return _read(view, resource_type, resource_id)
 
 
@@ -69,43 +73,60 @@ def member_read(resource_type: str, resource_id: str, system_id: str | None = No
 @blueprint.route("/r4/Patient/<patient_id>/$everything", methods=ALL_METHODS)
 @faults.injected
 def member_everything(patient_id: str, system_id: str | None = None):
-    plan, token, view = _member_view(system_id, "Patient")
+    plan, token, view = _member_view(system_id, "Patient", SEARCH, any_type=True)
     if patient_id != token.patient_id:
         raise FhirError(404, f"Patient/{patient_id} is not known.")
     return _everything(plan, token, view, fhir_base_url(plan))
 
 
 class _MemberView:
-    """What one token may see of the plan's member data."""
+    """What one token may see of the plan's member data: its member's records, as far as its scopes reach."""
 
     def __init__(self, data: ResourceSet, token: TokenRecord):
         self.data = data
         self.token = token
+        self.access = ScopeAccess(token.scope)
         self.keys = data.readable_by(token.patient_id)
 
     def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
-        if (resource_type, resource_id) not in self.keys or not allows_read(self.token.scope, resource_type):
+        """A read by id, or by reference (`_include`): what the `r` scopes reach."""
+        if (resource_type, resource_id) not in self.keys:
             return None
-        return self.data.get(resource_type, resource_id)
+        stored = self.data.get(resource_type, resource_id)
+        return stored if stored is not None and self.access.permits(READ, stored.resource) else None
 
     def of_type(self, resource_type: str) -> tuple[StoredResource, ...]:
-        return self.data.readable_by_type(self.token.patient_id).get(resource_type, ())
+        """What a search of the type may match: what the `s` scopes reach, in id order."""
+        return self._searchable(resource_type, self.data.readable_by_type(self.token.patient_id).get(resource_type, ()))
 
     def by_type(self) -> dict[str, tuple[StoredResource, ...]]:
-        """Every type the token's scopes allow, each type's resources in id order, as `$everything` pages them."""
+        """What the `s` scopes reach, type by type, each type's in id order, as `$everything` pages them."""
         readable = self.data.readable_by_type(self.token.patient_id)
-        return {resource_type: held for resource_type, held in readable.items()
-                if allows_read(self.token.scope, resource_type)}
+        return {resource_type: self._searchable(resource_type, held) for resource_type, held in readable.items()
+                if self.access.allows(SEARCH, resource_type)}
+
+    def _searchable(self, resource_type: str, held: tuple[StoredResource, ...]) -> tuple[StoredResource, ...]:
+        if self.access.allows_whole_type(SEARCH, resource_type):
+            return held
+        return tuple(stored for stored in held if self.access.permits(SEARCH, stored.resource))
 
 
-def _member_view(system_id: str | None, resource_type: str) -> tuple[Plan, TokenRecord, _MemberView]:
+_ACTIONS = {READ: "reading", SEARCH: "searching"}
+
+
+def _member_view(
+    system_id: str | None, resource_type: str, permission: str, *, any_type: bool = False
+) -> tuple[Plan, TokenRecord, _MemberView]:
+    """The token's view, once its scopes allow `permission` (`r` or `s`) on the type (`any_type`: on some type)."""
     plan = plan_for(system_id)
     token = _bearer_token(plan)
     require_known_type(resource_type, payer().resources[plan.system_id].data.types())
-    if not allows_read(token.scope, resource_type):
-        raise FhirError(403, f"The token's scope does not allow reading {resource_type}.",
+    view = _MemberView(payer().resources[plan.system_id].data, token)
+    if not view.access.allows(permission, None if any_type else resource_type):
+        what = "any records" if any_type else resource_type
+        raise FhirError(403, f"The token's scope does not allow {_ACTIONS[permission]} {what}.",
                         {"WWW-Authenticate": f'Bearer realm="{plan.system_id}", error="insufficient_scope"'})
-    return plan, token, _MemberView(payer().resources[plan.system_id].data, token)
+    return plan, token, view
 
 
 def _bearer_token(plan: Plan) -> TokenRecord:

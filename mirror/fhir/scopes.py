@@ -1,16 +1,26 @@
-"""SMART App Launch scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html), v1 and v2.
+"""SMART App Launch scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html), v1 and v2:
+what a read-only patient API may grant of the scopes asked, and what a granted scope lets its token see.
 
-Both servers and the sync client ask one question of a granted scope string: may this token read resources
-of type T? The grammar is parsed once here so that `patient/*.read` and `patient/Coverage.rs` mean the same
-thing everywhere.
+Both servers and the sync client read a scope string through here, so that `patient/*.read` and
+`patient/*.rs` mean the same thing everywhere. SMART v2 splits reading in two: `r` reads a resource by its
+id, `s` searches (v1 `.read` is both). A v2 granular scope (`patient/Observation.rs?category=laboratory`)
+narrows its type to the resources its query matches; the query is read by the search machinery (search.py,
+matching.py), so `system|code` tokens and dates mean exactly what they mean in a search. Scopes on one type
+add up (SMART v2: "scopes ... are additive").
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from mirror.fhir.matching import matches
+from mirror.fhir.search import Search, SearchError, parse_search
 
 CONTEXTS = ("patient", "user", "system")
+READ, SEARCH = "r", "s"
 NON_RESOURCE_SCOPES = frozenset(
     {"launch", "launch/patient", "launch/encounter", "openid", "fhirUser", "profile", "offline_access", "online_access"}
 )
@@ -18,6 +28,7 @@ _RESOURCE_SCOPE = re.compile(
     r"(?P<context>patient|user|system)/(?P<type>\*|[A-Z][A-Za-z]{1,63})\."
     r"(?P<permissions>read|write|\*|c?r?u?d?s?)(?P<query>\?.*)?"
 )
+_V1_PERMISSIONS = {"read": frozenset("rs"), "write": frozenset("cud"), "*": frozenset("cruds")}
 
 
 @dataclass(frozen=True)
@@ -25,35 +36,19 @@ class ResourceScope:
     context: str
     resource_type: str  # a type name or "*"
     permissions: frozenset[str]  # subset of {"c", "r", "u", "d", "s"}
-    query: str = ""  # a v2 `?param=value` restriction, kept verbatim
-
-    @property
-    def can_read(self) -> bool:
-        return bool(self.permissions & {"r", "s"})
-
-    def covers(self, resource_type: str) -> bool:
-        return self.resource_type in ("*", resource_type)
+    query: str = ""  # a v2 `param=value` restriction, kept verbatim without its `?`
+    v1: bool = False  # written `.read`, `.write` or `.*`
 
 
 def parse_resource_scope(scope: str) -> ResourceScope | None:
-    """The parsed form of a `context/Type.permissions` scope, or None for anything else."""
+    """The parsed form of a `context/Type.permissions[?query]` scope, or None for anything else."""
     match = _RESOURCE_SCOPE.fullmatch(scope)
-    if not match or not match["permissions"]:
+    if not match or not match["permissions"] or match["query"] == "?":
         return None
     permissions = match["permissions"]
-    if permissions in ("read",):
-        granted = frozenset("rs")
-    elif permissions == "write":
-        granted = frozenset("cud")
-    elif permissions == "*":
-        granted = frozenset("cruds")
-    else:
-        granted = frozenset(permissions)
-    return ResourceScope(match["context"], match["type"], granted, (match["query"] or "")[1:])
-
-
-def is_known_scope(scope: str) -> bool:
-    return scope in NON_RESOURCE_SCOPES or parse_resource_scope(scope) is not None
+    v1 = permissions in _V1_PERMISSIONS
+    granted = _V1_PERMISSIONS[permissions] if v1 else frozenset(permissions)
+    return ResourceScope(match["context"], match["type"], granted, (match["query"] or "")[1:], v1)
 
 
 def split_scope(scope: str | None) -> list[str]:
@@ -61,21 +56,99 @@ def split_scope(scope: str | None) -> list[str]:
     return list(dict.fromkeys((scope or "").split()))
 
 
+def scope_query(resource_type: str, query: str) -> Search | None:
+    """A granular scope's query as the search it limits its type to; None when it limits nothing this server can
+    apply: an unknown parameter, a value a search would refuse, an empty value (a search would ignore it, so the
+    scope would silently widen) or a result parameter such as `_include` or `_count`."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if resource_type == "*" or not pairs or any(not value for _, value in pairs):
+        return None
+    try:
+        search = parse_search(resource_type, pairs, default_count=0, max_count=0, strict=True)
+    except SearchError:
+        return None
+    return search if len(search.criteria) == len(pairs) else None
+
+
+def grantable_scope(scope: str) -> str | None:
+    """What a read-only patient API may grant of one asked scope word: the word itself, its read half, or None.
+
+    SMART's other scopes (`openid`, `launch/patient`, ...) stand as asked. Writes (`c`, `u`, `d`) are never
+    granted, so `.cruds` becomes `.rs` and `.*` becomes `.read`: the read half is written in the grammar the app
+    asked in (v1 has no `.rs`), so the app reads its grant as it wrote its request. `system/` scopes (backend
+    services, no member) and granular queries this server cannot apply are not granted at all.
+    """
+    if scope in NON_RESOURCE_SCOPES:
+        return scope
+    parsed = parse_resource_scope(scope)
+    if parsed is None or parsed.context == "system":
+        return None
+    readable = parsed.permissions & {READ, SEARCH}
+    if not readable or (parsed.query and scope_query(parsed.resource_type, parsed.query) is None):
+        return None
+    permissions = "read" if parsed.v1 else "".join(letter for letter in "rs" if letter in readable)
+    query = f"?{parsed.query}" if parsed.query else ""
+    return f"{parsed.context}/{parsed.resource_type}.{permissions}{query}"
+
+
+class ScopeAccess:
+    """What a granted scope lets its token see of the member's records: per permission (`r`, `s`) and type, the
+    queries that limit it (None: the whole type). `patient/` and `user/` scopes both reach the member's own
+    records (whose records a token reaches is the server's business); `system/` scopes reach nothing here."""
+
+    def __init__(self, scope: str | None):
+        self._limits: dict[tuple[str, str], list[Search | None]] = {}
+        for word in split_scope(scope):
+            parsed = parse_resource_scope(word)
+            if parsed is None or parsed.context == "system":
+                continue
+            limit = scope_query(parsed.resource_type, parsed.query) if parsed.query else None
+            if parsed.query and limit is None:
+                continue
+            for permission in parsed.permissions & {READ, SEARCH}:
+                self._limits.setdefault((permission, parsed.resource_type), []).append(limit)
+
+    def _limits_on(self, permission: str, resource_type: str) -> list[Search | None]:
+        return self._limits.get((permission, "*"), []) + self._limits.get((permission, resource_type), [])
+
+    def allows(self, permission: str, resource_type: str | None = None) -> bool:
+        """May the token `r`ead or `s`earch some resources of `resource_type` (None: of any type)?"""
+        if resource_type is None:
+            return any(granted == permission for granted, _ in self._limits)
+        return bool(self._limits_on(permission, resource_type))
+
+    def allows_whole_type(self, permission: str, resource_type: str) -> bool:
+        """Is there a scope for the type with this permission and no query?"""
+        return any(limit is None for limit in self._limits_on(permission, resource_type))
+
+    def sees_whole_type(self, resource_type: str) -> bool:
+        """Does every permission the token has on the type reach all of it (no query limits any of them)?"""
+        held = [permission for permission in (READ, SEARCH) if self.allows(permission, resource_type)]
+        return bool(held) and all(self.allows_whole_type(permission, resource_type) for permission in held)
+
+    def permits(self, permission: str, resource: Mapping) -> bool:
+        """May the token `r`ead or `s`earch this very resource: does some scope for its type match it?"""
+        limits = self._limits_on(permission, resource.get("resourceType"))
+        return any(limit is None or matches(limit, resource) for limit in limits)
+
+    def types(self, permission: str) -> tuple[bool, frozenset[str]]:
+        """(every type allowed?, the named types allowed) for one permission."""
+        named = {resource_type for granted, resource_type in self._limits if granted == permission}
+        return "*" in named, frozenset(named - {"*"})
+
+
 def readable_types(scope: str | None) -> tuple[bool, frozenset[str]]:
-    """(all types readable?, the named types readable) for a granted scope string."""
-    every_type = False
-    named: set[str] = set()
-    for word in split_scope(scope):
-        parsed = parse_resource_scope(word)
-        if parsed is None or not parsed.can_read:
-            continue
-        if parsed.resource_type == "*":
-            every_type = True
-        else:
-            named.add(parsed.resource_type)
-    return every_type, frozenset(named)
+    """(every type readable?, the named types readable) for a granted scope string: readable by id or by search."""
+    access = ScopeAccess(scope)
+    (every_read, read), (every_search, searched) = access.types(READ), access.types(SEARCH)
+    return every_read or every_search, read | searched
 
 
 def allows_read(scope: str | None, resource_type: str) -> bool:
-    every_type, named = readable_types(scope)
-    return every_type or resource_type in named
+    """May a token with this scope read some resources of the type by id (`r`)?"""
+    return ScopeAccess(scope).allows(READ, resource_type)
+
+
+def allows_search(scope: str | None, resource_type: str) -> bool:
+    """May a token with this scope search the type (`s`)?"""
+    return ScopeAccess(scope).allows(SEARCH, resource_type)

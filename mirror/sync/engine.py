@@ -37,7 +37,7 @@ from mirror.collector_pause import collector_paused
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
-from mirror.fhir.scopes import allows_read
+from mirror.fhir.scopes import ScopeAccess, allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
 from mirror.store import InvalidResource, ParsedText, Store, SyncState
 from mirror.store.records import utc_now
@@ -443,14 +443,17 @@ class _PlanSync:
     # ----- full sync: removals
 
     def _reconcile_removals(self) -> None:
-        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete)."""
+        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete). A type the
+        granted scope limits by a query (SMART v2 granular scopes) is left alone: what the token does not see
+        may well still be at the plan."""
         unfinished = [key for key, walk in self.report.streams.items() if walk.status not in (COMPLETE, SKIPPED)]
         if unfinished or not self.references_complete or self.report.errors:
             self.report.notes.append("removals were not checked, since the sync is incomplete")
             return
         skipped = {name for name, row in self.report.types.items() if row.status == SKIPPED}
+        access = ScopeAccess(self.client.token.scope)
         for resource_type in self.store.counts(self.name):
-            if resource_type in skipped or not allows_read(self.client.token.scope, resource_type):
+            if resource_type in skipped or not access.sees_whole_type(resource_type):
                 continue
             gone = (self.store.ids(self.name, resource_type) - self.received.get(resource_type, set())
                     - self.full_pass.seen_ids(resource_type))

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 from mirror.fhir.compartment import PATIENT_COMPARTMENT
 from mirror.fhir.ids import is_resource_type_name
-from mirror.fhir.scopes import allows_read
+from mirror.fhir.scopes import allows_search
 
 EVERYTHING = "$everything"  # the checkpoint key of the $everything walk; resource types key the others
 PATIENT_PARAMETERS = ("patient", "subject", "beneficiary")
@@ -66,7 +66,7 @@ def sync_targets(
     count = urlencode({"_count": page_size})
     streams, skipped = [], []
     for resource_type, resource in sorted(declared.items()):
-        if not allows_read(scope, resource_type):
+        if not allows_search(scope, resource_type):
             skipped.append(Skipped(resource_type, "not in the granted scope"))
             continue
         parameters = _search_parameters(resource)
@@ -79,7 +79,7 @@ def sync_targets(
         since = "_lastUpdated" if parameters is not None and "_lastUpdated" in parameters else None
         streams.append(Stream(resource_type, f"{base}/{resource_type}?{query}&{count}", since))
     everything = None
-    if use_everything and _offers_everything(statement) and allows_read(scope, "Patient"):
+    if use_everything and _offers_everything(statement) and allows_search(scope, "Patient"):
         everything = Stream(EVERYTHING, f"{base}/Patient/{quote(patient_id, safe='')}/$everything?{count}", "_since")
     return Targets(everything, tuple(streams), tuple(skipped))
 

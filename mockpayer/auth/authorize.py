@@ -19,10 +19,9 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, render_template, request, session
 
-from mirror.fhir.scopes import split_scope
+from mockpayer.auth import consent
 from mockpayer.auth.lockout import MEMBER, Subject
 from mockpayer.auth.parameters import AUTHORIZE_PARAMETERS, check_parameters
-from mockpayer.auth.scope_words import describe_scope
 from mockpayer.auth.transactions import Transaction
 from mockpayer.context import accepted_audiences, payer, plan_for
 from mockpayer.plans import Member, Plan
@@ -130,7 +129,8 @@ def _after_consent(page: "_Page", server, grant, transaction_id: str):
     member = page.plan.members.get(transaction.member or "")
     if member is None or not transaction.mfa_passed:
         return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
-    allowed = request.form.get("decision") == "allow"
+    ticked = request.form.getlist(consent.SHARE_FIELD)
+    allowed = request.form.get("decision") == "allow" and consent.follow_choice(grant, ticked)
     response = server.create_authorization_response(grant=grant, grant_user=member if allowed else None)
     if response.status_code == 302:
         response.status_code = 303  # AZ-8: after a form POST, never a redirect that repeats the POST
@@ -204,8 +204,9 @@ class _Page:
                             message=message)
 
     def consent(self, member: Member):
-        scopes = [(scope, describe_scope(scope)) for scope in split_scope(self.grant.request.scope)]
-        return self._render("auth/consent.html", member_name=member.name or member.username, scopes=scopes)
+        records, others = consent.consent_choices(self.grant.request.scope)
+        return self._render("auth/consent.html", member_name=member.name or member.username, records=records,
+                            others=others, share_field=consent.SHARE_FIELD)
 
     def error(self, heading: str, message: str, status: int):
         return self._render("auth/error.html", status, heading=heading, message=message)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
-from mirror.fhir.scopes import is_known_scope, split_scope
+from mirror.fhir.scopes import grantable_scope, parse_resource_scope, split_scope
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.plans import Client, Plan
 
@@ -50,9 +50,14 @@ class PlanClient(ClientMixin):
         return self.client.redirect_uris[0]
 
     def get_allowed_scope(self, scope):
-        """Known SMART scopes are granted as asked; unknown words are dropped (RFC 6749 §3.3)."""
+        """What this read-only patient API grants of the scope asked (RFC 6749 §3.3: it may grant less, and the
+        token's `scope` says what): known SMART scopes, writes cut to their read half, no `system/` scope,
+        unknown words dropped. In either mode a request left with nothing, or asking for records and left with
+        none it may read, is `invalid_scope` (RFC 6749 §4.1.2.1): a token that reads nothing serves no app."""
         words = split_scope(scope) or split_scope(DEFAULT_SCOPE)
-        granted = [word for word in words if is_known_scope(word)]
+        granted = list(dict.fromkeys(filter(None, map(grantable_scope, words))))
+        if any(map(parse_resource_scope, words)) and not any(map(parse_resource_scope, granted)):
+            return None
         return " ".join(granted) if granted else None
 
     def check_redirect_uri(self, redirect_uri):

@@ -1,8 +1,9 @@
 """SMART scopes in plain words, for the consent page a member reads before saying Allow or Deny."""
 
 import re
+from urllib.parse import parse_qsl
 
-from mirror.fhir.scopes import parse_resource_scope
+from mirror.fhir.scopes import READ, SEARCH, parse_resource_scope
 
 RECORD_NAMES = {
     "ExplanationOfBenefit": "claims (explanations of benefit)",
@@ -33,6 +34,13 @@ OTHER_SCOPES = {
     "online_access": "Keep access while you stay signed in",
 }
 
+# What each read-only permission set lets the app do; this API never grants a write (scopes.grantable_scope).
+_SENTENCES = {
+    frozenset({READ, SEARCH}): "See {records}",
+    frozenset({READ}): "Open {records}, one at a time when the app already knows which",
+    frozenset({SEARCH}): "Search and list {records}",
+}
+
 
 def describe_scope(scope: str) -> str:
     if scope in OTHER_SCOPES:
@@ -44,10 +52,22 @@ def describe_scope(scope: str) -> str:
         records = "all of your health records (claims, coverage and clinical data)"
     else:
         records = "your " + RECORD_NAMES.get(parsed.resource_type, _spaced(parsed.resource_type).lower() + " records")
-    can_change = bool(parsed.permissions & {"c", "u", "d"})
-    verb = "Read and change" if can_change else "Read"
-    restriction = f" (only where {parsed.query})" if parsed.query else ""
-    return f"{verb} {records}{restriction}"
+    sentence = _SENTENCES.get(parsed.permissions & {READ, SEARCH}, _SENTENCES[frozenset({READ, SEARCH})])
+    return sentence.format(records=records + _restriction(parsed.query))
+
+
+def _restriction(query: str) -> str:
+    """A granular scope's query in words: `type=http://...claim-type|pharmacy` is "only those whose type is
+    pharmacy" (the code, not its system)."""
+    if not query:
+        return ""
+    parts = [f"{_spaced(name.lstrip('_')).lower()} is {' or '.join(_code(value) for value in value.split(','))}"
+             for name, value in parse_qsl(query, keep_blank_values=True)]
+    return ", only those whose " + " and ".join(parts)
+
+
+def _code(value: str) -> str:
+    return value.rsplit("|", 1)[-1] or value
 
 
 def _spaced(type_name: str) -> str:

@@ -136,6 +136,26 @@ def test_a_narrower_grant_skips_the_missing_types(payer, data_dir):
     assert {key[0] for key in held(data_dir)} <= {"ExplanationOfBenefit", "Coverage"}
 
 
+def test_a_granular_grant_syncs_what_it_sees_and_tombstones_nothing_else(payer, connected):
+    """SMART v2 granular scope: after a whole sync, a member who reconnects for pharmacy claims only gets those
+    refreshed; a full sync then leaves the other claims alone, since the token cannot tell gone from unseen."""
+    sync(connected)
+    before = held(connected)
+    plan = PlanConfig("demo", mock_endpoints(payer.url, "demoplan"), "demo-confidential-app",
+                      "patient/ExplanationOfBenefit.rs?type=http://terminology.hl7.org/CodeSystem/claim-type|pharmacy "
+                      "launch/patient offline_access", "client_secret_post", SECRET)
+    connect(plan, connected, mock_login=MEMBER, show=lambda line: None)
+    report = sync(connected, full=True)
+    assert report.status == "complete" and report.removals_reconciled
+    pharmacy = [key for key, text in payer.records().items() if key[0] == "ExplanationOfBenefit"
+                and json.loads(text)["type"]["coding"][0]["code"] == "pharmacy"]
+    assert 0 < len(pharmacy) < len([key for key in before if key[0] == "ExplanationOfBenefit"])
+    assert report.types["ExplanationOfBenefit"].unchanged == len(pharmacy)
+    assert report.types["ExplanationOfBenefit"].removed == 0
+    assert report.types["Coverage"].status == "skipped"
+    assert held(connected) == before
+
+
 # with the mock's faults ---------------------------------------------------------------------------------------
 
 CLEAN = "clean"  # ends with the same store as a clean run

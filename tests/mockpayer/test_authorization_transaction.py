@@ -20,7 +20,8 @@ def _signed_in(payer, **params) -> tuple[requests.Session, str, str]:
 
 
 def _consent(session_or_cookies, url, csrf, decision="allow") -> requests.Response:
-    data = {"csrf_token": csrf, "step": "consent", "decision": decision}
+    """Posts the consent form as a browser would, every kind of record still ticked."""
+    data = {"csrf_token": csrf, "step": "consent", "decision": decision, "share": "patient/*.read"}
     if isinstance(session_or_cookies, requests.Session):
         return session_or_cookies.post(url, data=data, allow_redirects=False, timeout=10)
     return requests.post(url, data=data, cookies=session_or_cookies, allow_redirects=False, timeout=10)

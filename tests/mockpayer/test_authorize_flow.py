@@ -77,8 +77,8 @@ def test_consent_post_redirects_with_303(payer):
     page = session.get(payer.authorize_url())
     csrf = _hidden(page.text, "csrf_token")
     session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1", "password": "pass-member1"})
-    final = session.post(page.url, data={"csrf_token": csrf, "step": "consent", "decision": "allow"},
-                         allow_redirects=False)
+    final = session.post(page.url, data={"csrf_token": csrf, "step": "consent", "share": "patient/*.read",
+                                         "decision": "allow"}, allow_redirects=False)
     assert final.status_code == 303
     assert final.headers["Location"].startswith(CALLBACK + "?code=")
 

@@ -153,7 +153,7 @@ def test_reflected_values_are_escaped(payer):
     assert hostile not in failed.text and "&lt;script&gt;" in failed.text
     consent = session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1",
                                            "password": "pass-member1"})
-    assert "Read your test results" in consent.text
+    assert "See your test results" in consent.text
     assert hostile not in consent.text and "&lt;script&gt;" in consent.text
 
 

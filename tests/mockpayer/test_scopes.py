@@ -1,0 +1,280 @@
+"""SMART App Launch 2.x scopes enforced by the mock over real HTTP: resource-type scopes (v1 `.read`, v2 `.r`/`.s`),
+granular scopes (`?type=`) in search, read, `_include` and `$everything`, 403 `insufficient_scope` (RFC 6750
+§3.1), what is granted of write and `system/` scopes (RFC 6749 §3.3), the consent page's choice, and refresh
+to a subset of the grant (RFC 6749 §6)."""
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from mirror.mock_login import complete_mock_login
+from mockpayer.plans import BUNDLED_PLANS_DIR
+from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, assert_oauth_error, s256
+
+CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
+PHARMACY_ONLY = f"patient/ExplanationOfBenefit.rs?type={CLAIM_TYPE}|pharmacy"
+ORAL_ONLY = f"patient/ExplanationOfBenefit.rs?type={CLAIM_TYPE}|oral"
+MEMBER = "demoplan-m1"
+
+
+def member_eobs_by_claim_type() -> dict[str, set[str]]:
+    """member1's EOB ids by claim type, read from the fixture itself."""
+    bundle = json.loads((BUNDLED_PLANS_DIR / "demoplan" / "data" / "member-1.json").read_text())
+    found: dict[str, set[str]] = {}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "ExplanationOfBenefit":
+            [coding] = [coding for coding in resource["type"]["coding"] if coding["system"] == CLAIM_TYPE]
+            found.setdefault(coding["code"], set()).add(resource["id"])
+    return found
+
+
+EOBS = member_eobs_by_claim_type()
+
+
+class Api:
+    """member1's FHIR API on demoplan with one access token."""
+
+    def __init__(self, payer, token: str):
+        self.base, self.token = f"{payer.url}/demoplan/r4", token
+
+    def get(self, path: str, **params) -> requests.Response:
+        return requests.get(f"{self.base}/{path}", params=params, timeout=10,
+                            headers={"Authorization": f"Bearer {self.token}"})
+
+    def ids(self, path: str, mode="match", **params) -> list[tuple[str, str]]:
+        response = self.get(path, _count="1000", **params)
+        assert response.status_code == 200, response.text
+        return [(entry["resource"]["resourceType"], entry["resource"]["id"])
+                for entry in response.json().get("entry", []) if entry["search"]["mode"] == mode]
+
+
+def api(payer, scope: str) -> Api:
+    return Api(payer, payer.tokens(scope=scope)["access_token"])
+
+
+def assert_insufficient_scope(response: requests.Response) -> None:
+    """RFC 6750 §3.1: 403 with `error="insufficient_scope"`; the body is an OperationOutcome, as every FHIR error."""
+    assert response.status_code == 403, response.text
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_the_fixture_has_several_claim_types():
+    assert len(EOBS["pharmacy"]) >= 2 and len(EOBS) >= 3
+
+
+def test_a_granular_scope_shows_one_claim_type_in_search_read_include_and_everything(payer):
+    """SMART v2 granular scope `patient/ExplanationOfBenefit.rs?type=...|pharmacy`: the token sees exactly the
+    pharmacy claims however it asks; other claims are as unknown as another member's (404); other types 403."""
+    member = api(payer, f"{PHARMACY_ONLY} launch/patient")
+    pharmacy = {("ExplanationOfBenefit", eob_id) for eob_id in EOBS["pharmacy"]}
+    assert set(member.ids("ExplanationOfBenefit", patient=MEMBER)) == pharmacy
+    assert set(member.ids("ExplanationOfBenefit")) == pharmacy
+    assert member.ids("ExplanationOfBenefit", type=f"{CLAIM_TYPE}|professional") == []
+    for eob_id in EOBS["pharmacy"]:
+        assert member.get(f"ExplanationOfBenefit/{eob_id}").status_code == 200
+    for claim_type in set(EOBS) - {"pharmacy"}:
+        for eob_id in EOBS[claim_type]:
+            assert member.get(f"ExplanationOfBenefit/{eob_id}").status_code == 404
+    included = member.ids("ExplanationOfBenefit", mode="include", _include="ExplanationOfBenefit:*")
+    assert set(member.ids("ExplanationOfBenefit", _include="ExplanationOfBenefit:*")) == pharmacy
+    assert included == []  # Coverage, Patient, Organization: outside the grant
+    assert set(member.ids(f"Patient/{MEMBER}/$everything")) == pharmacy
+    assert set(member.ids(f"Patient/{MEMBER}/$everything", _type="ExplanationOfBenefit,Coverage")) == pharmacy
+    for path in ("Coverage", f"Coverage/{MEMBER}-coverage", f"Patient/{MEMBER}", "Observation"):
+        assert_insufficient_scope(member.get(path))
+
+
+def test_an_include_shows_what_a_read_scope_reaches(payer):
+    """`_include` reads by reference: the Coverage a pharmacy claim names appears once Coverage is granted."""
+    member = api(payer, f"{PHARMACY_ONLY} patient/Coverage.r")
+    included = member.ids("ExplanationOfBenefit", mode="include", _include="ExplanationOfBenefit:coverage")
+    assert included == [("Coverage", f"{MEMBER}-coverage")]
+    assert_insufficient_scope(member.get("Coverage"))  # `r` alone: no search
+
+
+def test_scopes_on_one_type_add_up(payer):
+    """SMART v2: "scopes ... are additive": pharmacy OR oral."""
+    member = api(payer, f"{PHARMACY_ONLY} {ORAL_ONLY}")
+    expected = {("ExplanationOfBenefit", eob_id) for eob_id in EOBS["pharmacy"] | EOBS["oral"]}
+    assert set(member.ids("ExplanationOfBenefit")) == expected
+    assert set(member.ids(f"Patient/{MEMBER}/$everything")) == expected
+
+
+def test_read_and_search_are_separate_permissions(payer):
+    """SMART v2: `.r` reads by id but cannot list; `.s` lists but cannot read by id; `$everything` lists."""
+    some_claim = sorted(EOBS["professional"])[0]
+    reader = api(payer, "patient/ExplanationOfBenefit.r")
+    assert reader.get(f"ExplanationOfBenefit/{some_claim}").status_code == 200
+    assert_insufficient_scope(reader.get("ExplanationOfBenefit"))
+    assert_insufficient_scope(reader.get(f"Patient/{MEMBER}/$everything"))
+    searcher = api(payer, "patient/ExplanationOfBenefit.s")
+    assert len(searcher.ids("ExplanationOfBenefit")) == sum(map(len, EOBS.values()))
+    assert_insufficient_scope(searcher.get(f"ExplanationOfBenefit/{some_claim}"))
+    assert {kind for kind, _ in searcher.ids(f"Patient/{MEMBER}/$everything")} == {"ExplanationOfBenefit"}
+
+
+def test_user_scopes_read_only_the_members_own_records_in_1up_mode(payer):
+    """The seed's `scope=user/*.read`: the member is the user, and reaches their own records only."""
+    tokens = payer.tokens(scope="user/*.read")
+    assert tokens["scope"] == "user/*.read"
+    member = Api(payer, tokens["access_token"])
+    assert member.get(f"Patient/{MEMBER}").status_code == 200
+    assert len(member.ids("ExplanationOfBenefit")) == sum(map(len, EOBS.values()))
+    assert member.get("Patient/demoplan-m2").status_code == 404
+    other_members_claims = set(payer.app.extensions["mockpayer"].resources["demoplan"].data.readable_by("demoplan-m2"))
+    other_claim = sorted(key for key in other_members_claims if key[0] == "ExplanationOfBenefit")[0]
+    assert member.get("/".join(other_claim)).status_code == 404
+    assert not {key for key in member.ids("ExplanationOfBenefit")} & other_members_claims
+
+
+@pytest.mark.parametrize("asked, granted", [
+    ("user/*.* launch/patient", "user/*.read launch/patient"),
+    ("patient/*.write patient/Coverage.read offline_access", "patient/Coverage.read offline_access"),
+    ("system/*.read patient/ExplanationOfBenefit.rs", "patient/ExplanationOfBenefit.rs"),
+    ("patient/*.cruds", "patient/*.rs"),
+    ("patient/*.* patient/*.read", "patient/*.read"),
+])
+def test_write_and_system_scopes_are_never_granted_in_1up_mode(payer, asked, granted):
+    """RFC 6749 §3.3: the server may grant less than asked and says what in `scope`; this API is read-only and
+    for members, so writes lose their write half and `system/` scopes go."""
+    tokens = payer.tokens(scope=asked)
+    assert tokens["scope"] == granted
+    assert payer.introspect(tokens["access_token"])["scope"] == granted
+
+
+@pytest.mark.parametrize("scope", ["system/*.read patient/*.write", "patient/*.write launch/patient offline_access"])
+def test_a_request_with_no_readable_records_left_is_invalid_scope_in_1up_mode(payer, scope):
+    """RFC 6749 §4.1.2.1: `invalid_scope`, by redirect with the state; records asked and none grantable is
+    nothing grantable, since a token that reads nothing serves no app."""
+    response = requests.get(payer.authorize_url(scope=scope), allow_redirects=False)
+    params = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert params["error"] == ["invalid_scope"] and params["state"] == ["state-123"] and "code" not in params
+
+
+def smart_authorize_url(payer, scope: str) -> str:
+    return payer.authorize_url(system_id="smartplan", client_id="smart-confidential-app", response_type="code",
+                               scope=scope, aud=f"{payer.url}/smartplan/r4", code_challenge=s256("v" * 43),
+                               code_challenge_method="S256")
+
+
+@pytest.mark.parametrize("scope", ["system/*.read", "patient/*.write", "patient/*.write system/*.read",
+                                   "user/Coverage.cud", "user/*.write openid fhirUser launch/patient"])
+def test_smart_mode_answers_invalid_scope_when_nothing_grantable_remains(payer, scope):
+    """RFC 6749 §4.1.2.1, SMART App Launch: `invalid_scope` by redirect, with the state, before any sign-in."""
+    response = requests.get(smart_authorize_url(payer, scope), allow_redirects=False)
+    assert response.status_code in (302, 303)
+    params = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert params["error"] == ["invalid_scope"] and params["state"] == ["state-123"] and "code" not in params
+
+
+def test_smart_mode_grants_the_read_half_of_what_remains(payer):
+    """RFC 6749 §3.3 in `smart` mode: `patient/*.*` becomes `patient/*.read`, and the token says so."""
+    location = complete_mock_login(requests.Session(), smart_authorize_url(payer, "patient/*.* system/*.read openid"),
+                                   "smart1", "pass-smart1")
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    response = requests.post(f"{payer.url}/smartplan/oauth2/token", timeout=10, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": "v" * 43,
+        "client_id": "smart-confidential-app", "client_secret": _smart_secret(payer)})
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "patient/*.read openid"
+
+
+def _smart_secret(payer) -> str:
+    return payer.app.extensions["mockpayer"].plans["smartplan"].clients["smart-confidential-app"].client_secret
+
+
+# the consent page ---------------------------------------------------------------------------------------------
+
+
+def consent_page(payer, scope: str) -> str:
+    session = requests.Session()
+    page = session.get(payer.authorize_url(scope=scope))
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    consent = session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1",
+                                           "password": "pass-member1"})
+    assert consent.status_code == 200 and 'value="consent"' in consent.text
+    return consent.text
+
+
+def test_the_consent_page_offers_a_box_per_kind_of_record_in_plain_words(payer):
+    """What the member will share, in plain words; never "change": nothing this API grants can write."""
+    text = consent_page(payer, f"patient/*.* {PHARMACY_ONLY} patient/Coverage.r launch/patient offline_access")
+    assert text.count('type="checkbox"') == 3
+    assert "See all of your health records" in text
+    assert "See your claims (explanations of benefit), only those whose type is pharmacy" in text
+    assert "Open your insurance coverage, one at a time" in text
+    assert "Keep access after you close the app" in text
+    assert "Read and change" not in text and "can only read your records, never change them" in text
+
+
+def sign_in(payer, scope: str, untick=(), allow=True) -> dict:
+    location = complete_mock_login(requests.Session(), payer.authorize_url(scope=scope), "member1", "pass-member1",
+                                   allow=allow, untick=untick)
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+def test_unticking_a_kind_of_record_narrows_the_grant(payer):
+    """The grant follows the member's choice: the token's `scope` lists only what stayed ticked."""
+    redirect = sign_in(payer, "patient/ExplanationOfBenefit.read patient/Coverage.read launch/patient offline_access",
+                       untick=["patient/Coverage.read"])
+    response = payer.exchange(redirect["code"])
+    assert response.status_code == 200, response.text
+    tokens = response.json()
+    assert tokens["scope"] == "patient/ExplanationOfBenefit.read launch/patient offline_access"
+    member = Api(payer, tokens["access_token"])
+    assert len(member.ids("ExplanationOfBenefit")) == sum(map(len, EOBS.values()))
+    assert_insufficient_scope(member.get("Coverage"))
+    assert payer.refresh(tokens["refresh_token"]).json()["scope"] == tokens["scope"]
+
+
+def test_unticking_every_kind_of_record_is_a_refusal(payer):
+    """RFC 6749 §4.1.2.1: a member who shares nothing has denied the request: `access_denied`, with the state."""
+    redirect = sign_in(payer, "patient/ExplanationOfBenefit.read patient/Coverage.read launch/patient",
+                       untick=["patient/ExplanationOfBenefit.read", "patient/Coverage.read"])
+    assert redirect["error"] == "access_denied" and redirect["state"] == "state-123" and "code" not in redirect
+
+
+def test_a_forged_consent_form_cannot_add_a_scope(payer):
+    """Only the scopes offered can come back ticked."""
+    session = requests.Session()
+    page = session.get(payer.authorize_url(scope="patient/Coverage.read launch/patient"))
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1",
+                                 "password": "pass-member1"})
+    final = session.post(page.url, allow_redirects=False, data=[
+        ("csrf_token", csrf), ("step", "consent"), ("share", "patient/Coverage.read"), ("share", "patient/*.read"),
+        ("decision", "allow")])
+    code = parse_qs(urlsplit(final.headers["Location"]).query)["code"][0]
+    assert payer.exchange(code).json()["scope"] == "patient/Coverage.read launch/patient"
+
+
+def test_a_consent_with_only_non_record_scopes_grants_them(payer):
+    """No box to untick (openid, launch/patient): Allow grants them as listed."""
+    redirect = sign_in(payer, "launch/patient openid")
+    assert payer.exchange(redirect["code"]).json()["scope"] == "launch/patient openid"
+
+
+# refresh ------------------------------------------------------------------------------------------------------
+
+
+def test_a_refresh_may_narrow_to_one_granular_scope(payer):
+    """RFC 6749 §6: the refresh may ask for any subset of the grant; SMART v2 granular scopes are scopes like any."""
+    tokens = payer.tokens(scope=f"{PHARMACY_ONLY} {ORAL_ONLY} offline_access")
+    assert tokens["scope"] == f"{PHARMACY_ONLY} {ORAL_ONLY} offline_access"
+    narrower = payer.refresh(tokens["refresh_token"], scope=PHARMACY_ONLY)
+    assert narrower.status_code == 200, narrower.text
+    assert narrower.json()["scope"] == PHARMACY_ONLY
+    member = Api(payer, narrower.json()["access_token"])
+    assert set(member.ids("ExplanationOfBenefit")) == {("ExplanationOfBenefit", eob_id) for eob_id in EOBS["pharmacy"]}
+    wider = payer.refresh(narrower.json()["refresh_token"], scope=f"{PHARMACY_ONLY} patient/ExplanationOfBenefit.rs")
+    assert_oauth_error(wider, 400, "invalid_scope")
+
+
+def test_the_granted_scope_is_what_the_client_reads_back(payer):
+    """TK-7 with a write asked: the token response's `scope` is the grant, not the request."""
+    response = payer.exchange(payer.code(scope="patient/*.* launch/patient"), client=DEMO_CONFIDENTIAL)
+    assert response.json()["scope"] == "patient/*.read launch/patient"
