@@ -22,8 +22,10 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import request as flask_request
 
 from mirror.serving import is_loopback_host
+from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, signing_key
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
+from mockpayer.auth.userinfo import MemberUserInfo, access_token_protector
 from mockpayer.plans import Plan
 
 PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
@@ -72,6 +74,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             aud=data.get("aud"),
+            nonce=data.get("nonce"),
         ))
 
     def query_authorization_code(self, code, client):
@@ -220,6 +223,7 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.plan = plan
         self.ledger = ledger
         self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
+        self.signing_key = signing_key(plan)
         lifetime = plan.tokens.access_token_lifetime
         config = {
             "OAUTH2_ACCESS_TOKEN_GENERATOR": _unguessable_token,
@@ -228,11 +232,12 @@ class PlanAuthorizationServer(AuthorizationServer):
         }
         self.load_config(config)
         self.register_token_generator("default", self._token_generator(self.create_bearer_token_generator(config)))
-        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart)])
+        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart), PlanOpenIDCode(self)])
         if plan.tokens.refresh:
-            self.register_grant(RefreshGrant)
+            self.register_grant(RefreshGrant, [PlanIdToken(self)])
         self.register_endpoint(Revocation(server=self))
         self.register_endpoint(Introspection(server=self))
+        self.register_endpoint(MemberUserInfo(server=self, resource_protector=access_token_protector(self)))
         self.register_client_auth_method("public_refresh", self._authenticate_by_refresh_token)
         self.register_client_auth_method("bearer_token", self._authenticate_by_bearer_token)
 
