@@ -19,13 +19,15 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core.grants.util import is_openid_scope
 from flask import request as flask_request
 
 from mirror.serving import is_loopback_host
-from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, signing_key
+from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, member_claims, signing_key, subject
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
 from mockpayer.auth.userinfo import MemberUserInfo, access_token_protector
+from mockpayer.context import fhir_base_url
 from mockpayer.plans import Plan
 
 PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
@@ -165,7 +167,9 @@ class Introspection(IntrospectionEndpoint):
         return token.check_client(client)
 
     def introspect_token(self, token):
+        """SMART token introspection: with an id_token issued (`openid` granted), its `iss`, `sub` and `fhirUser`."""
         record: TokenRecord = token.record
+        plan = self.server.plan
         if token.presented_as == "refresh_token":
             expires_at, token_type = record.refresh_expires_at, "refresh_token"
         else:
@@ -175,11 +179,13 @@ class Introspection(IntrospectionEndpoint):
             "scope": record.scope,
             "client_id": record.client_id,
             "username": record.username,
-            "sub": record.username,
+            "sub": subject(plan, record.username),
             "patient": record.patient_id,
             "token_type": token_type,
             "iat": int(record.issued_at),
         }
+        if is_openid_scope(record.scope):
+            payload.update(member_claims(plan, plan.members[record.username], record.scope), iss=fhir_base_url(plan))
         if expires_at is not None:
             payload["exp"] = int(expires_at)
         return payload
