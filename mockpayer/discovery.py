@@ -40,7 +40,9 @@ SCOPES_SUPPORTED = [
     "patient/*.read", "patient/*.rs", "user/*.read", "user/*.rs", "launch/patient",
     "openid", "fhirUser", "profile", "offline_access", "online_access",
 ]
-CLAIMS_SUPPORTED = ["iss", "sub", "aud", "exp", "iat", "nonce", "at_hash", "fhirUser", "name", "preferred_username"]
+CLAIMS_SUPPORTED = [
+    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "fhirUser", "name", "preferred_username",
+]
 
 
 def smart_configuration(plan: Plan) -> dict:

@@ -46,7 +46,8 @@ def member_claims(plan: Plan, member: Member, scope: str) -> dict:
 
 
 class PlanIdToken(OpenIDToken):
-    """Adds an `id_token` to a token response whose scope has `openid`; on refresh too (OIDC Core §12.2)."""
+    """Adds an `id_token` to a token response whose scope has `openid`; on refresh too, without the code's
+    `nonce` and `auth_time` (OIDC Core §12.2 lets both be left out)."""
 
     def __init__(self, server):
         self.server = server

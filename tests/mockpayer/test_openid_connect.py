@@ -79,11 +79,22 @@ def test_id_token_verifies_against_jwks_uri_and_carries_the_claims(payer):
     assert claims["nonce"] == "n-0S6_WzA2Mj"
     assert claims["iat"] >= time.time() + 29 * 24 * 3600
     assert claims["exp"] - claims["iat"] == 3600  # the plan's access token lifetime
+    assert claims["auth_time"] <= claims["iat"]  # the member signed in for this request (§3.1.2.1 `max_age`)
     _check_times(token, payer.clock, issuer, DEMO_CONFIDENTIAL[0])
     assert claims["fhirUser"] == f"{issuer}/Patient/demoplan-m1"
     # The fhirUser URL resolves to the member's Patient with the access token issued alongside it.
     patient = requests.get(claims["fhirUser"], headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=10)
     assert patient.status_code == 200 and patient.json()["id"] == "demoplan-m1"
+
+
+def test_prompt_none_answers_login_required(payer):
+    """OIDC Core §3.1.2.6: with `prompt=none` and nobody signed in (the mock keeps no sign-in session), the app
+    gets `login_required` at its redirect URI, with its `state`, and no page is shown."""
+    response = requests.get(payer.authorize_url(scope=OPENID, prompt="none"), allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(CALLBACK + "?")
+    assert "error=login_required" in location and "state=state-123" in location
 
 
 def test_public_client_on_the_strict_plan_gets_an_id_token(payer):
@@ -144,6 +155,7 @@ def test_refresh_with_openid_issues_a_fresh_id_token(payer):
         before["iss"], before["sub"], before["aud"], before["fhirUser"])
     assert after["iat"] >= before["iat"] + 600
     assert "nonce" not in after
+    assert after.get("auth_time", before["auth_time"]) == before["auth_time"]  # if present, the original one
     _check_times(token, payer.clock, before["iss"], DEMO_CONFIDENTIAL[0])
 
 
