@@ -88,7 +88,7 @@ def openid_well_known(system_id: str | None = None):
 def jwks(system_id: str | None = None):
     """The public half of the key that signs this plan's id_tokens (RFC 7517 §5)."""
     plan = plan_for(system_id)
-    return _document(public_key_set(payer().auth_servers[plan.system_id].signing_key))
+    return _document(public_key_set(payer().auth_servers[plan.system_id].signing_key.get()))
 
 
 def _document(document: dict):

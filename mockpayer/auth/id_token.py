@@ -7,6 +7,7 @@ the same URL discovery publishes as `issuer`.
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 from authlib.oauth2.rfc6749 import scope_to_list
@@ -20,11 +21,23 @@ SIGNING_ALG = "RS256"  # the one SMART App Launch requires servers to support
 KEY_BITS = 2048
 
 
-def signing_key(plan: Plan) -> RSAKey:
-    """The plan's own key from plan.json, else a new one: an app then refetches `jwks_uri` after a restart."""
-    if plan.signing_key is not None:
-        return plan.signing_key
-    return RSAKey.generate_key(KEY_BITS, parameters={"use": "sig", "alg": SIGNING_ALG}, private=True, auto_kid=True)
+class SigningKey:
+    """The plan's own key from plan.json, else one made on first use and kept while the mock runs.
+
+    Made on first use rather than at start: a suite that starts a mock per test then pays for an RSA key only
+    in the tests that use OpenID Connect. A made key changes on restart; apps refetch `jwks_uri` for a new `kid`.
+    """
+
+    def __init__(self, plan: Plan):
+        self._key = plan.signing_key
+        self._lock = threading.Lock()
+
+    def get(self) -> RSAKey:
+        with self._lock:
+            if self._key is None:
+                self._key = RSAKey.generate_key(KEY_BITS, parameters={"use": "sig", "alg": SIGNING_ALG}, private=True,
+                                                auto_kid=True)
+            return self._key
 
 
 def public_key_set(key: RSAKey) -> dict:
@@ -53,13 +66,13 @@ class PlanIdToken(OpenIDToken):
         self.server = server
 
     def resolve_client_private_key(self, client):
-        return self.server.signing_key
+        return self.server.signing_key.get()
 
     def get_client_algorithm(self, client):
         return SIGNING_ALG
 
     def get_encode_header(self, client):
-        return {"alg": SIGNING_ALG, "kid": self.server.signing_key.kid}
+        return {"alg": SIGNING_ALG, "kid": self.server.signing_key.get().kid}
 
     def get_compatible_claims(self, request):
         """`iss`, `aud`, `iat` and `exp` in the mock's clock (authlib's defaults read the wall clock)."""

@@ -23,7 +23,7 @@ from authlib.oidc.core.grants.util import is_openid_scope
 from flask import request as flask_request
 
 from mirror.serving import is_loopback_host
-from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, member_claims, signing_key, subject
+from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, SigningKey, member_claims, subject
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
 from mockpayer.auth.userinfo import MemberUserInfo, access_token_protector
@@ -229,7 +229,7 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.plan = plan
         self.ledger = ledger
         self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
-        self.signing_key = signing_key(plan)
+        self.signing_key = SigningKey(plan)
         lifetime = plan.tokens.access_token_lifetime
         config = {
             "OAUTH2_ACCESS_TOKEN_GENERATOR": _unguessable_token,

@@ -184,7 +184,7 @@ def test_no_id_token_or_private_key_reaches_the_log(payer, caplog):
     payer.refresh(tokens["refresh_token"])
     logged = "\n".join(record.getMessage() for record in caplog.records if not record.name.startswith("urllib3"))
     assert "POST /oauth2/token 200" in logged
-    private = payer.app.extensions["mockpayer"].auth_servers["demoplan"].signing_key.as_dict(private=True)
+    private = payer.app.extensions["mockpayer"].auth_servers["demoplan"].signing_key.get().as_dict(private=True)
     for secret in (tokens["id_token"], *(private[member] for member in PRIVATE_MEMBERS)):
         assert secret not in logged
 
