@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 
-from authlib.oauth2.rfc6749 import scope_to_list
+from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
 from authlib.oidc.core.grants import OpenIDCode, OpenIDToken
 from joserfc.jwk import KeySet, RSAKey
 
@@ -19,6 +19,7 @@ from mockpayer.plans import Member, Plan
 
 SIGNING_ALG = "RS256"  # the one SMART App Launch requires servers to support
 KEY_BITS = 2048
+OPENID_REQUEST_PARAMETERS = ("nonce", "prompt", "max_age")
 
 
 class SigningKey:
@@ -90,6 +91,16 @@ class PlanOpenIDCode(PlanIdToken, OpenIDCode):
     def __init__(self, server):
         PlanIdToken.__init__(self, server)
         OpenIDCode.__init__(self, require_nonce=False)
+
+    def validate_openid_authorization_request(self, grant, redirect_uri):
+        """RFC 6749 §3.1 for the OpenID Connect parameters too: each at most once, so the id_token's `nonce`
+        is the one the app meant."""
+        payload = grant.request.payload
+        for parameter in OPENID_REQUEST_PARAMETERS:
+            if len(payload.datalist.get(parameter, [])) > 1:
+                raise InvalidRequestError(f"Multiple '{parameter}' in request.", redirect_uri=redirect_uri,
+                                          state=payload.state)
+        super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce, request):
         """Never a replay here: the nonce is the app's check, and servers do no other processing of it (OIDC Core §2)."""

@@ -97,6 +97,17 @@ def test_prompt_none_answers_login_required(payer):
     assert "error=login_required" in location and "state=state-123" in location
 
 
+@pytest.mark.parametrize("parameter", ["nonce", "prompt", "max_age"])
+def test_an_openid_parameter_sent_twice_is_refused(payer, parameter):
+    """RFC 6749 §3.1 (parameters at most once), for the OpenID Connect ones: `invalid_request` at the app's
+    redirect URI, with its state, and no sign-in page."""
+    url = payer.authorize_url(scope=OPENID) + f"&{parameter}=1&{parameter}=2"
+    response = requests.get(url, allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(CALLBACK + "?") and "error=invalid_request" in location and "state=state-123" in location
+
+
 def test_public_client_on_the_strict_plan_gets_an_id_token(payer):
     """SMART `sso-openid-connect` on `smartplan` (PKCE, `aud`): `aud` is the public client's id; no nonce unless sent."""
     tokens = _smart_public_tokens(payer, "launch/patient openid fhirUser patient/*.rs")
