@@ -52,7 +52,8 @@ class _Protector(ResourceProtector):
         self.realm = realm
 
     def parse_request_authorization(self, request):
-        if not request.headers.get("Authorization"):
+        scheme, _, credential = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
             raise _NoToken(self.realm)
         return super().parse_request_authorization(request)
 
@@ -90,7 +91,7 @@ class _AccessToken(IssuedToken):
 
 
 class _NoToken(OAuth2Error):
-    """RFC 6750 §3.1: a request with no token at all is challenged without an error code."""
+    """RFC 6750 §3.1: a request with no bearer token (none, or another scheme) is challenged without an error code."""
 
     error = "invalid_token"
     description = "UserInfo needs an access token (Authorization: Bearer)."

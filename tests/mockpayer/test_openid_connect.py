@@ -371,7 +371,7 @@ def test_userinfo_without_openid_is_insufficient_scope(payer):
 
 def test_userinfo_refuses_a_bad_token(payer):
     """RFC 6750 §3.1: an unknown, expired or revoked token, a refresh token, or another plan's token gets 401
-    `invalid_token` with the challenge; no token at all gets the challenge without an error code."""
+    `invalid_token` with the challenge; no bearer token (none, or another scheme) gets it without an error code."""
     tokens = payer.tokens(scope=OPENID)
     revoked = payer.tokens(scope=OPENID)["access_token"]
     assert requests.post(f"{payer.url}/oauth2/revoke", data={"token": revoked}, auth=DEMO_CONFIDENTIAL,
@@ -383,9 +383,11 @@ def test_userinfo_refuses_a_bad_token(payer):
         assert response.json()["error"] == "invalid_token"
         assert 'error="invalid_token"' in _challenge(response)
     assert _userinfo(payer, smart, system_id="smartplan").status_code == 200  # its own plan answers
-    missing = _userinfo(payer, None)
-    assert missing.status_code == 401
-    assert _challenge(missing) == 'Bearer realm="demoplan"'
+    for authorization in (None, "Bearer", "Basic ZGVtbzpkZW1v"):
+        missing = requests.get(f"{payer.url}/demoplan/oauth2/userinfo", timeout=10,
+                               headers={"Authorization": authorization} if authorization else {})
+        assert missing.status_code == 401, authorization
+        assert _challenge(missing) == 'Bearer realm="demoplan"'
     payer.clock.advance(3601)
     expired = _userinfo(payer, tokens["access_token"])
     assert expired.status_code == 401 and 'error="invalid_token"' in _challenge(expired)
