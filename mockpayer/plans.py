@@ -186,7 +186,8 @@ def _settings(cls, raw: dict, section: str):
 
 def _signing_key(jwk) -> RSAKey:
     """A plan's own id_token key, so tokens verify across restarts: a private RSA JWK of 2048 bits or more."""
-    problem = f"signing_key must be a private RSA JWK (kty RSA, n, e, d, p, q, dp, dq, qi) of at least {MIN_SIGNING_KEY_BITS} bits"
+    problem = (f"signing_key must be a private RSA JWK (kty RSA, n, e, d, p, q, dp, dq, qi) "
+               f"of at least {MIN_SIGNING_KEY_BITS} bits")
     if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or jwk.get("alg", "RS256") != "RS256":
         raise ValueError(problem + ", for RS256")
     try:

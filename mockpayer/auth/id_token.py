@@ -103,5 +103,5 @@ class PlanOpenIDCode(PlanIdToken, OpenIDCode):
         super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce, request):
-        """Never a replay here: the nonce is the app's check, and servers do no other processing of it (OIDC Core §2)."""
+        """Never a replay: the nonce is the app's own check; servers do no other processing of it (OIDC Core §2)."""
         return False

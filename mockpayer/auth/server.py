@@ -238,7 +238,8 @@ class PlanAuthorizationServer(AuthorizationServer):
         }
         self.load_config(config)
         self.register_token_generator("default", self._token_generator(self.create_bearer_token_generator(config)))
-        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart), PlanOpenIDCode(self)])
+        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart),
+                                        PlanOpenIDCode(self)])
         if plan.tokens.refresh:
             self.register_grant(RefreshGrant, [PlanIdToken(self)])
         self.register_endpoint(Revocation(server=self))

@@ -41,12 +41,15 @@ class MemberUserInfo(UserInfoEndpoint):
 
 
 def access_token_protector(server) -> ResourceProtector:
+    """The guard authlib's `UserInfoEndpoint` calls: bearer access tokens of this plan only."""
     protector = _Protector(server.plan.system_id)
     protector.register_token_validator(_AccessTokenValidator(server))
     return protector
 
 
 class _Protector(ResourceProtector):
+    """authlib's protector, except that a request without a bearer token is told so without an error code."""
+
     def __init__(self, realm: str):
         super().__init__()
         self.realm = realm
