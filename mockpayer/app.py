@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from mirror.fhir_http import outcome_response
 from mirror.serving import LOOPBACK, trusted_hosts
 from mockpayer import admin, cors, discovery, r4
-from mockpayer.auth import authorize, token
+from mockpayer.auth import authorize, token, userinfo
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
@@ -83,6 +83,7 @@ def create_app(
 
     app.register_blueprint(authorize.blueprint)
     app.register_blueprint(token.blueprint)
+    app.register_blueprint(userinfo.blueprint)
     app.register_blueprint(discovery.blueprint)
     app.register_blueprint(r4.blueprint)
     app.register_blueprint(admin.blueprint)

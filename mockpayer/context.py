@@ -82,6 +82,7 @@ def auth_endpoints(plan: Plan) -> dict[str, str]:
         "token_endpoint": f"{token_root}/token",
         "revocation_endpoint": f"{token_root}/revoke",
         "introspection_endpoint": f"{token_root}/introspect",
+        "userinfo_endpoint": f"{token_root}/userinfo",
     }
 
 

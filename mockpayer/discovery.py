@@ -1,6 +1,9 @@
 """How an app finds a plan from its FHIR base alone: SMART's `.well-known/smart-configuration` (DS-1)
 and the CapabilityStatement at `metadata` (DS-2), whose `oauth-uris` extension is the only place
 fhirclient looks for the endpoints.
+
+The FHIR base is also the OpenID Connect issuer (SMART App Launch), so `{issuer}/.well-known/openid-configuration`
+and the key set that verifies id_tokens, `{issuer}/.well-known/jwks.json`, live beside smart-configuration.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from flask import Blueprint, jsonify
 
 from mirror.fhir.capability import SmartEndpoints, capability_statement
 from mirror.fhir_http import FhirError, fhir_error_response, fhir_response, negotiate
+from mockpayer.auth.id_token import SIGNING_ALG, public_key_set
 from mockpayer.context import auth_endpoints, fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan
 from mockpayer.r4 import directory_base_url
@@ -30,15 +34,21 @@ SMART_CAPABILITIES = [
     "permission-user",
     "permission-v1",
     "permission-v2",
+    "sso-openid-connect",
 ]
 SCOPES_SUPPORTED = [
     "patient/*.read", "patient/*.rs", "user/*.read", "user/*.rs", "launch/patient",
-    "openid", "fhirUser", "offline_access", "online_access",
+    "openid", "fhirUser", "profile", "offline_access", "online_access",
+]
+CLAIMS_SUPPORTED = [
+    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "fhirUser", "name", "preferred_username",
 ]
 
 
 def smart_configuration(plan: Plan) -> dict:
     return {
+        "issuer": fhir_base_url(plan),
+        "jwks_uri": f"{fhir_base_url(plan)}/.well-known/jwks.json",
         **auth_endpoints(plan),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "grant_types_supported": ["authorization_code", "refresh_token"] if plan.tokens.refresh else ["authorization_code"],
@@ -49,10 +59,41 @@ def smart_configuration(plan: Plan) -> dict:
     }
 
 
+def openid_configuration(plan: Plan) -> dict:
+    """OpenID Connect Discovery 1.0 §3: smart-configuration's issuer and endpoints, and what an OpenID provider
+    must say besides; `issuer` equals the id_token's `iss` exactly (§4.3)."""
+    endpoints = {key: value for key, value in smart_configuration(plan).items() if key != "capabilities"}
+    return {
+        **endpoints,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [SIGNING_ALG],
+        "claims_supported": CLAIMS_SUPPORTED,
+    }
+
+
 @blueprint.route("/<system_id>/r4/.well-known/smart-configuration")
 @blueprint.route("/r4/.well-known/smart-configuration")
 def well_known(system_id: str | None = None):
-    response = jsonify(smart_configuration(plan_for(system_id)))
+    return _document(smart_configuration(plan_for(system_id)))
+
+
+@blueprint.route("/<system_id>/r4/.well-known/openid-configuration")
+@blueprint.route("/r4/.well-known/openid-configuration")
+def openid_well_known(system_id: str | None = None):
+    return _document(openid_configuration(plan_for(system_id)))
+
+
+@blueprint.route("/<system_id>/r4/.well-known/jwks.json")
+@blueprint.route("/r4/.well-known/jwks.json")
+def jwks(system_id: str | None = None):
+    """The public half of the key that signs this plan's id_tokens (RFC 7517 §5)."""
+    plan = plan_for(system_id)
+    return _document(public_key_set(payer().auth_servers[plan.system_id].signing_key.get()))
+
+
+def _document(document: dict):
+    """Never cached: a mock's key changes when it restarts, and its URLs follow the host the app used."""
+    response = jsonify(document)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+
 from mirror.fhir.ids import is_valid_id
 
 MODES = ("1up", "smart")
+MIN_SIGNING_KEY_BITS = 2048
 BUNDLED_PLANS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
 
 
@@ -82,6 +86,7 @@ class Plan:
     clients: dict[str, Client] = field(default_factory=dict)
     members: dict[str, Member] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
+    signing_key: RSAKey | None = None  # signs id_tokens; None: a new key each time the mock starts
 
     @property
     def is_strict_smart(self) -> bool:
@@ -152,6 +157,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
         paging=_settings(PagingSettings, raw.get("paging", {}), "paging"),
         lockout=_settings(LockoutSettings, raw.get("lockout", {}), "lockout"),
         settings={key: value for key, value in raw.items() if key not in _KNOWN_FIELDS},
+        signing_key=_signing_key(raw["signing_key"]) if "signing_key" in raw else None,
     )
     for entry in raw.get("clients", []):
         client = _client(entry)
@@ -168,7 +174,8 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
     return plan
 
 
-_KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "lockout", "clients", "members"}
+_KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "lockout", "clients", "members",
+                 "signing_key"}
 
 
 def _text(raw: dict, key: str) -> str:
@@ -191,6 +198,22 @@ def _settings(cls, raw: dict, section: str):
             raise ValueError(f"{section}.{key} must be a positive {expected.__name__}")
         values[key] = value
     return cls(**values)
+
+
+def _signing_key(jwk) -> RSAKey:
+    """A plan's own id_token key, so tokens verify across restarts: a private RSA JWK of 2048 bits or more."""
+    problem = (f"signing_key must be a private RSA JWK (kty RSA, n, e, d, p, q, dp, dq, qi) "
+               f"of at least {MIN_SIGNING_KEY_BITS} bits")
+    if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or jwk.get("alg", "RS256") != "RS256":
+        raise ValueError(problem + ", for RS256")
+    try:
+        key = RSAKey.import_key(jwk)
+    except (JoseError, ValueError, TypeError) as error:
+        raise ValueError(f"{problem} ({error})") from None
+    if not key.is_private or key.raw_value.key_size < MIN_SIGNING_KEY_BITS:
+        raise ValueError(problem)
+    key.ensure_kid()
+    return key
 
 
 def _client(entry: dict) -> Client:

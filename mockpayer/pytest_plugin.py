@@ -49,12 +49,13 @@ class Tokens:
     scope: str
     patient: str | None
     refresh_token: str | None
+    id_token: str | None  # with the `openid` scope: a JWT signed by the plan's key at its `jwks_uri`
     response: dict = field(repr=False)
 
     @classmethod
     def from_response(cls, body: dict) -> Tokens:
         return cls(body["access_token"], body.get("token_type", "Bearer"), body.get("expires_in"),
-                   body.get("scope", ""), body.get("patient"), body.get("refresh_token"), body)
+                   body.get("scope", ""), body.get("patient"), body.get("refresh_token"), body.get("id_token"), body)
 
     @property
     def headers(self) -> dict[str, str]:

@@ -5,4 +5,6 @@
 - `server`: a per-plan authlib `AuthorizationServer` with the grants, PKCE and endpoints registered.
 - `authorize`: the member's pages (login, MFA, consent) at `/oauth2/authorize/{system-id}`.
 - `token`: `/oauth2/token`, `/oauth2/revoke`, `/oauth2/introspect`.
+- `id_token`: OpenID Connect: the plan's signing key, the member's `sub` and `fhirUser`, the id_token.
+- `userinfo`: `/oauth2/userinfo`.
 """

@@ -27,6 +27,7 @@ class CodeRecord:
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     aud: str | None = None
+    nonce: str | None = None  # OpenID Connect: echoed in the id_token
     family: str = field(default_factory=lambda: secrets.token_hex(16))
     used: bool = False
 

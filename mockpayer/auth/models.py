@@ -8,7 +8,8 @@ from __future__ import annotations
 import hmac
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oidc.core import AuthorizationCodeMixin
 
 from mirror.fhir.scopes import grantable_scope, parse_resource_scope, split_scope
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
@@ -74,6 +75,11 @@ class PlanClient(ClientMixin):
             return method in PUBLIC_AUTH_METHODS
         return method in CONFIDENTIAL_AUTH_METHODS
 
+    @property
+    def client_metadata(self) -> dict:
+        """OpenID Connect registration metadata: none beyond plan.json, so UserInfo answers in plain JSON."""
+        return {}
+
     def check_response_type(self, response_type):
         return response_type == "code"
 
@@ -96,6 +102,15 @@ class IssuedCode(AuthorizationCodeMixin):
 
     def get_scope(self):
         return self.record.scope
+
+    def get_nonce(self):
+        """The `nonce` sent on authorize, for the id_token (OIDC Core §3.1.3.6)."""
+        return self.record.nonce
+
+    def get_auth_time(self):
+        """`auth_time`, which an app that sent `max_age` needs (OIDC Core §3.1.2.1): the mock keeps no sign-in
+        session, so the member signed in for this very code, just before it was issued."""
+        return int(self.record.issued_at)
 
 
 class IssuedToken(TokenMixin):

@@ -19,13 +19,17 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.core.grants.util import is_openid_scope
 from flask import request as flask_request
 
 from mirror.serving import is_loopback_host
 from mockpayer.auth.client_auth import authenticate_client
+from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, SigningKey, member_claims, subject
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
+from mockpayer.auth.userinfo import MemberUserInfo, access_token_protector
+from mockpayer.context import fhir_base_url
 from mockpayer.plans import Plan
 
 PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
@@ -74,6 +78,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             aud=data.get("aud"),
+            nonce=data.get("nonce"),
         ))
 
     def query_authorization_code(self, code, client):
@@ -166,7 +171,9 @@ class Introspection(IntrospectionEndpoint):
         return token.check_client(client)
 
     def introspect_token(self, token):
+        """SMART token introspection: with an id_token issued (`openid` granted), its `iss`, `sub` and `fhirUser`."""
         record: TokenRecord = token.record
+        plan = self.server.plan
         if token.presented_as == "refresh_token":
             expires_at, token_type = record.refresh_expires_at, "refresh_token"
         else:
@@ -176,11 +183,13 @@ class Introspection(IntrospectionEndpoint):
             "scope": record.scope,
             "client_id": record.client_id,
             "username": record.username,
-            "sub": record.username,
+            "sub": subject(plan, record.username),
             "patient": record.patient_id,
             "token_type": token_type,
             "iat": int(record.issued_at),
         }
+        if is_openid_scope(record.scope):
+            payload.update(member_claims(plan, plan.members[record.username], record.scope), iss=fhir_base_url(plan))
         if expires_at is not None:
             payload["exp"] = int(expires_at)
         return payload
@@ -225,6 +234,7 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.ledger = ledger
         self.lockouts = lockouts
         self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
+        self.signing_key = SigningKey(plan)
         lifetime = plan.tokens.access_token_lifetime
         config = {
             "OAUTH2_ACCESS_TOKEN_GENERATOR": _unguessable_token,
@@ -233,11 +243,13 @@ class PlanAuthorizationServer(AuthorizationServer):
         }
         self.load_config(config)
         self.register_token_generator("default", self._token_generator(self.create_bearer_token_generator(config)))
-        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart)])
+        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart),
+                                        PlanOpenIDCode(self)])
         if plan.tokens.refresh:
-            self.register_grant(RefreshGrant)
+            self.register_grant(RefreshGrant, [PlanIdToken(self)])
         self.register_endpoint(Revocation(server=self))
         self.register_endpoint(Introspection(server=self))
+        self.register_endpoint(MemberUserInfo(server=self, resource_protector=access_token_protector(self)))
         self.register_client_auth_method("public_refresh", self._authenticate_by_refresh_token)
         self.register_client_auth_method("bearer_token", self._authenticate_by_bearer_token)
 

@@ -12,6 +12,10 @@ APP_ORIGIN = "http://127.0.0.1:5173"
 BROWSER_APP_URLS = [
     ("GET", "/smartplan/r4/.well-known/smart-configuration"),
     ("GET", "/smartplan/r4/metadata"),
+    ("GET", "/smartplan/r4/.well-known/openid-configuration"),
+    ("GET", "/smartplan/r4/.well-known/jwks.json"),
+    ("GET", "/smartplan/oauth2/userinfo"),
+    ("POST", "/smartplan/r4/ExplanationOfBenefit/_search"),
     ("GET", "/smartplan/r4/ExplanationOfBenefit"),
     ("GET", "/smartplan/r4/Patient/smartplan-m1/$everything"),
     ("GET", "/smartplan/directory/r4/metadata"),

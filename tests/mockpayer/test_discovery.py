@@ -18,8 +18,11 @@ def test_smart_configuration(payer):
     assert config["code_challenge_methods_supported"] == ["S256"]
     assert "authorization_code" in config["grant_types_supported"]
     assert {"launch-standalone", "client-public", "client-confidential-symmetric", "context-standalone-patient",
-            "permission-offline", "permission-patient", "permission-v1", "permission-v2"} <= set(config["capabilities"])
-    assert "issuer" not in config
+            "permission-offline", "permission-patient", "permission-v1", "permission-v2",
+            "sso-openid-connect"} <= set(config["capabilities"])
+    # DS-1: with sso-openid-connect, `issuer` and `jwks_uri` are present; the issuer is the FHIR base.
+    assert config["issuer"] == f"{payer.url}/demoplan/r4"
+    assert config["jwks_uri"] == f"{payer.url}/demoplan/r4/.well-known/jwks.json"
 
 
 def test_metadata_carries_the_oauth_uris(payer):

@@ -1,6 +1,8 @@
 """QA: signing in to each kind of plan with the plugin's `login`, and reading with the tokens it returns."""
 
 import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 
 def test_a_member_signs_in_and_reads_only_their_own_claims(mock_payer):
@@ -41,3 +43,15 @@ def test_discovery_publishes_the_urls_the_plugin_gives(mock_payer):
     smart = requests.get(f"{demo.fhir_base}/.well-known/smart-configuration", timeout=10).json()
     assert (smart["authorization_endpoint"], smart["token_endpoint"]) == (demo.authorize_url, demo.token_url)
     assert requests.get(f"{demo.directory_base}/InsurancePlan", timeout=10).status_code == 200
+
+
+def test_an_openid_sign_in_gives_an_id_token_that_verifies(mock_payer):
+    """The plugin's `Tokens.id_token`: signed by the plan's key at `jwks_uri`, naming the member's Patient."""
+    smart = mock_payer.plans["smartplan"]
+    tokens = mock_payer.login("smart1", "launch/patient openid fhirUser patient/*.read", client="smart-public-app")
+    config = requests.get(f"{smart.fhir_base}/.well-known/openid-configuration", timeout=10).json()
+    key_set = KeySet.import_key_set(requests.get(config["jwks_uri"], timeout=10).json())
+    claims = jwt.decode(tokens.id_token, key_set, algorithms=["RS256"]).claims
+    assert claims["iss"] == config["issuer"] == smart.fhir_base
+    assert claims["fhirUser"] == f"{smart.fhir_base}/Patient/{tokens.patient}"
+    assert mock_payer.login("smart1", client="smart-public-app").id_token is None

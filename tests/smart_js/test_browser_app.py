@@ -58,3 +58,14 @@ def test_browser_app_signs_in_and_reads_every_claim_across_origins(browser, mock
     assert page.url.startswith(f"{smart_app}/callback")
     page.close()
 
+
+def test_browser_app_knows_its_user_from_the_id_token(browser, mock_payer, smart_app):
+    """SMART App Launch 2.x `openid fhirUser`: the id_token names the member's Patient, which the client reads."""
+    plan = mock_payer.plans["smartplan"]
+    page, result = _launch(browser, smart_app, plan.fhir_base, "smart-public-app")
+
+    assert "error" not in result, result["error"]
+    assert result["fhirUser"] == "Patient/smartplan-m1"
+    assert result["idToken"]["aud"] == "smart-public-app"
+    assert set(SCOPE.split()) <= set(result["scope"].split())
+    page.close()

@@ -47,4 +47,5 @@ def test_node_app_signs_in_pages_and_refreshes(mock_payer, node_app):
     assert result["patient"] == "smartplan-m1"
     expected = claim_ids(mock_payer, "smart1")
     assert sorted(result["claimIds"]) == expected
+    assert result["fhirUser"] == "Patient/smartplan-m1"
     assert result["refreshed"] is True
