@@ -4,8 +4,9 @@ Tests and the pytest plugin need a real server on a free loopback port that star
 `mirror serve` and `mockpayer serve` need the same server in the foreground. All go through here, in
 `mirror` because the mirror may not import the mock (the mock imports this).
 
-waitress drops `X-Forwarded-*` headers before the app sees them, unless `forwarded_headers` says the app
-honours a proxy's (`mockpayer serve --trust-proxy`, which reads them with werkzeug's ProxyFix).
+waitress would drop `X-Forwarded-*` headers before the app sees them; they are passed on, because the app is
+the one to judge them: the mock honours a proxy's only under `mockpayer serve --trust-proxy` (werkzeug's
+ProxyFix), and its `/_admin` refuses any request that came through a proxy.
 """
 
 from __future__ import annotations
@@ -78,10 +79,9 @@ def _run_until_closed(server, stopping: threading.Event) -> None:
             raise
 
 
-def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8, *,
-                    forwarded_headers: bool = False) -> RunningServer:
+def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8) -> RunningServer:
     """Serve `app` on `host:port` (port 0: any free port) from a daemon thread."""
-    server = _create_server(app, host, port, threads, forwarded_headers)
+    server = _create_server(app, host, port, threads)
     stopping = threading.Event()
     thread = threading.Thread(target=_run_until_closed, args=(server, stopping),
                               name=f"waitress-{server.effective_port}", daemon=True)
@@ -90,9 +90,9 @@ def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8, 
 
 
 def serve_forever(app, host: str, port: int, threads: int = 8,
-                  announce: Callable[[str], None] | None = None, *, forwarded_headers: bool = False) -> None:
+                  announce: Callable[[str], None] | None = None) -> None:
     """Serve `app` until Ctrl-C; `announce` gets the root URL once listening (port 0: the port chosen)."""
-    server = _create_server(app, host, port, threads, forwarded_headers)
+    server = _create_server(app, host, port, threads)
     if announce is not None:
         announce(_root_url(host, server.effective_port))
     try:
@@ -103,9 +103,9 @@ def serve_forever(app, host: str, port: int, threads: int = 8,
         server.close()
 
 
-def _create_server(app, host: str, port: int, threads: int, forwarded_headers: bool):
+def _create_server(app, host: str, port: int, threads: int):
     return create_server(app, host=host, port=port, threads=threads, ident="payer-mirror",
-                         clear_untrusted_proxy_headers=not forwarded_headers)
+                         clear_untrusted_proxy_headers=False)
 
 
 def _root_url(host: str, port: int) -> str:

@@ -18,6 +18,7 @@ from mockpayer.faults import FaultSpecError, parse_spec
 from mockpayer.plans import PlanError
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_admin")
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
 
 
 class AdminRefusal(Exception):
@@ -37,8 +38,12 @@ def _refused(error):
 @blueprint.before_request
 def _loopback_only() -> None:
     """Loopback callers only, and never a web page: a browser marks a page's cross-site request with an
-    `Origin`, which test code, curl and the pytest plugin do not send (a plain form POST needs no preflight)."""
-    if not is_loopback_host(request.remote_addr):
+    `Origin`, which test code, curl and the pytest plugin do not send (a plain form POST needs no preflight).
+
+    A request that came through a proxy (it names a forwarded host, scheme or client) is from wherever the proxy
+    took it, even when the proxy runs here and sends no `X-Forwarded-For`: so it is refused too.
+    """
+    if not is_loopback_host(request.remote_addr) or any(header in request.headers for header in FORWARDING_HEADERS):
         raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc != request.host:

@@ -71,7 +71,7 @@ def _serve(args) -> int:
     for plan in app.extensions["mockpayer"].plans.values():
         print(_plan_tour(plan, root))
     sys.stdout.flush()
-    serve_forever(app, args.host, args.port, forwarded_headers=args.trust_proxy)
+    serve_forever(app, args.host, args.port)
     return 0
 
 

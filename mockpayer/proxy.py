@@ -15,7 +15,7 @@ loopback host in its own `X-Forwarded-Host` and read the mock through the tester
 from __future__ import annotations
 
 from flask import Flask, current_app, request
-from werkzeug.exceptions import SecurityError
+from werkzeug.exceptions import BadRequest, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
@@ -29,7 +29,10 @@ def honour_forwarded_headers(app: Flask) -> None:
 
 
 def _connection_host_trusted() -> None:
-    """400, as Flask answers an untrusted forwarded host, when the `Host` of the connection is not trusted."""
+    """400, as Flask answers an untrusted forwarded host, when the `Host` of the connection is not trusted, or
+    when the forwarded scheme is neither http nor https (it would be advertised in every URL)."""
+    if request.scheme not in ("http", "https"):
+        raise BadRequest("X-Forwarded-Proto must be http or https.")
     trusted = current_app.config["TRUSTED_HOSTS"]
     host = request.environ[_ORIGINAL]["HTTP_HOST"]
     if trusted is not None and host is not None and not host_is_trusted(host, trusted):

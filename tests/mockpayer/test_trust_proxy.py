@@ -2,8 +2,8 @@
 proxy reports (`X-Forwarded-Proto`, `X-Forwarded-Host`) in discovery, metadata, bundle links and OAuth
 endpoints; without the flag those headers change nothing, so nobody can rewrite discovery from outside.
 
-The servers here pass `X-Forwarded-*` on to the app (waitress drops them unless asked), so that the tests
-without the flag show the app itself ignoring them.
+Every server passes `X-Forwarded-*` on to the app, so the tests without the flag show the app itself ignoring
+them.
 """
 
 import subprocess
@@ -27,7 +27,7 @@ SEED_API, SEED_AUTH = "api.1updemohealthplan.com", "auth.1updemohealthplan.com" 
 def start(trust_proxy: bool):
     clock = Clock()
     app = create_app(clock=clock, trust_proxy=trust_proxy, public_hosts=[PUBLIC])
-    server = start_in_thread(app, forwarded_headers=True)
+    server = start_in_thread(app)
     return server, PayerDriver(server.url, app, clock)
 
 
@@ -88,7 +88,7 @@ def test_without_trust_proxy_forwarded_headers_are_ignored(direct):
     assert urls["discovery token"] == f"{direct.url}/demoplan/oauth2/token"
     assert urls["next"].startswith(f"{direct.url}/demoplan/r4/ExplanationOfBenefit?")
     admin = requests.get(f"{direct.url}/_admin/faults", headers=THROUGH_PROXY, timeout=10)
-    assert admin.status_code == 200  # X-Forwarded-For did not make the loopback caller a remote one
+    assert admin.status_code == 403  # a local proxy (a tunnel, say) may be forwarding a client from anywhere
 
 
 def test_the_seed_urls_over_https_through_the_proxy(proxied):
@@ -122,10 +122,26 @@ def test_an_untrusted_host_is_refused_forwarded_or_not(proxied, headers):
     assert "evil.example" in response.json()["issue"][0]["diagnostics"]
 
 
-def test_admin_refuses_a_client_behind_the_proxy(proxied):
-    """`/_admin` answers this machine only: a request the proxy forwards for a client out there is 403."""
-    assert requests.get(f"{proxied.url}/_admin/faults", headers=THROUGH_PROXY, timeout=10).status_code == 403
+@pytest.mark.parametrize("forwarded", [
+    THROUGH_PROXY,
+    {"X-Forwarded-Proto": "https", "X-Forwarded-Host": PUBLIC},  # a proxy here that names no client (nginx's default)
+    {"Forwarded": "for=203.0.113.7;proto=https"},
+])
+def test_admin_refuses_a_client_behind_the_proxy(proxied, forwarded):
+    """`/_admin` answers this machine only: a request a proxy forwards, for a client out there, is 403, whether or
+    not the proxy names the client; a reset there would lift the lockouts of RFC 6749 §10.10."""
+    assert requests.get(f"{proxied.url}/_admin/faults", headers=forwarded, timeout=10).status_code == 403
+    assert requests.post(f"{proxied.url}/_admin/reset", headers=forwarded, timeout=10).status_code == 403
     assert requests.get(f"{proxied.url}/_admin/faults", timeout=10).status_code == 200
+
+
+def test_a_forwarded_scheme_other_than_http_or_https_is_refused(proxied):
+    """Discovery builds every URL from the forwarded scheme: `javascript://` must never be advertised."""
+    headers = {**THROUGH_PROXY, "X-Forwarded-Proto": "javascript"}
+    response = requests.get(f"{proxied.url}/demoplan/r4/.well-known/smart-configuration", headers=headers,
+                            timeout=10)
+    assert response.status_code == 400
+    assert "javascript://" not in response.text
 
 
 @pytest.mark.parametrize("flag, expected_root", [(["--trust-proxy"], f"https://{PUBLIC}"), ([], None)])
