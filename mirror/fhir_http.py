@@ -66,16 +66,16 @@ def require_known_type(resource_type: str, also_served: Iterable[str] = ()) -> N
         raise FhirError(404, f"Unknown resource type {resource_type[:64]!r}.")
 
 
-def negotiate() -> None:
+def negotiate() -> Response | None:
     """406 for anything but JSON (XML included); writes are 405 with the methods the path takes (API-1, API-6).
 
     `Accept: */*` and `application/json` get JSON (the Blue Button SDK and the SMART JS client send those),
-    and a stray Content-Type on a GET is ignored (the Blue Button SDK sends one). A CORS preflight (`OPTIONS`)
-    passes, to be answered by Flask and flask-cors where the server allows browser apps.
+    and a stray Content-Type on a GET is ignored (the Blue Button SDK sends one). `OPTIONS` (a CORS preflight)
+    is answered 204 with the same `Allow` (flask-cors adds its headers where the server allows browser apps).
     """
-    if request.method == "OPTIONS":
-        return
     allowed = _POSTED_READS.get(request.path.rstrip("/").rpartition("/")[2], READ_METHODS)
+    if request.method == "OPTIONS":
+        return Response(status=204, headers={"Allow": ", ".join((*allowed, "OPTIONS"))})
     if request.method not in allowed:
         allow = ", ".join(allowed)
         raise FhirError(405, f"This API is read-only: this path takes {allow}, not {request.method}.", {"Allow": allow})

@@ -72,3 +72,15 @@ def test_sign_in_pages_and_admin_answer_no_other_origin(payer, path):
     plain = requests.get(payer.url + path, headers={"Origin": APP_ORIGIN}, timeout=10)
     for response in (preflight, plain):
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/smartplan/r4/ExplanationOfBenefit", "GET, HEAD, OPTIONS"),
+    ("/smartplan/r4/ExplanationOfBenefit/_search", "POST, OPTIONS"),
+    ("/smartplan/r4/Patient/smartplan-m1/$everything", "GET, HEAD, POST, OPTIONS"),
+])
+def test_options_on_the_api_names_the_methods_the_path_takes(payer, path, allow):
+    """RFC 9110 §9.3.7 and §10.2.1: `OPTIONS` tells the methods the path takes, the same `Allow` a 405 gives."""
+    response = _preflight(payer.url + path, "GET")
+    assert response.status_code == 204
+    assert response.headers["Allow"] == allow
