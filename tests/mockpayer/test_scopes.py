@@ -274,6 +274,45 @@ def test_a_refresh_may_narrow_to_one_granular_scope(payer):
     assert_oauth_error(wider, 400, "invalid_scope")
 
 
+def test_a_refresh_may_narrow_a_wildcard_to_a_granular_scope(payer):
+    """RFC 6749 §6 with SMART scopes read by meaning: `patient/*.read` covers a pharmacy-only EOB scope, though
+    not word for word; the new token's `scope` is what was asked, and it sees just that."""
+    tokens = payer.tokens(scope="patient/*.read offline_access")
+    narrower = payer.refresh(tokens["refresh_token"], scope=f"{PHARMACY_ONLY} offline_access")
+    assert narrower.status_code == 200, narrower.text
+    assert narrower.json()["scope"] == f"{PHARMACY_ONLY} offline_access"
+    member = Api(payer, narrower.json()["access_token"])
+    assert set(member.ids("ExplanationOfBenefit")) == {("ExplanationOfBenefit", eob_id) for eob_id in EOBS["pharmacy"]}
+    assert_insufficient_scope(member.get("Coverage"))
+    back = payer.refresh(narrower.json()["refresh_token"], scope="patient/*.read offline_access")
+    assert_oauth_error(back, 400, "invalid_scope")  # the new grant is the narrower one
+
+
+def test_a_refresh_may_ask_for_a_v1_read_scope_in_v2_grammar(payer):
+    """SMART v2: `.read` means `.rs`, so a grant of `patient/ExplanationOfBenefit.read` covers `.rs` and `.s`."""
+    tokens = payer.tokens(scope="patient/ExplanationOfBenefit.read offline_access")
+    v2 = payer.refresh(tokens["refresh_token"], scope="patient/ExplanationOfBenefit.rs offline_access")
+    assert v2.status_code == 200, v2.text
+    search_only = payer.refresh(v2.json()["refresh_token"], scope="patient/ExplanationOfBenefit.s offline_access")
+    assert search_only.status_code == 200, search_only.text
+    member = Api(payer, search_only.json()["access_token"])
+    assert len(member.ids("ExplanationOfBenefit")) == sum(map(len, EOBS.values()))
+    assert_insufficient_scope(member.get(f"ExplanationOfBenefit/{sorted(EOBS['oral'])[0]}"))
+
+
+@pytest.mark.parametrize("granted, asked", [
+    ("patient/ExplanationOfBenefit.s", "patient/ExplanationOfBenefit.rs"),
+    (f"{PHARMACY_ONLY}", f"{ORAL_ONLY}"),
+    ("patient/*.read", "user/*.read"),
+    ("patient/*.read", "patient/*.write"),
+    ("patient/*.read", "patient/Observation.rs?nonsense=1"),
+])
+def test_a_refresh_wider_than_the_grant_in_meaning_is_invalid_scope(payer, granted, asked):
+    """RFC 6749 §6: a permission, a query, a context or a scope this server cannot apply beyond the grant."""
+    tokens = payer.tokens(scope=f"{granted} offline_access")
+    assert_oauth_error(payer.refresh(tokens["refresh_token"], scope=asked), 400, "invalid_scope")
+
+
 def test_the_granted_scope_is_what_the_client_reads_back(payer):
     """TK-7 with a write asked: the token response's `scope` is the grant, not the request."""
     response = payer.exchange(payer.code(scope="patient/*.* launch/patient"), client=DEMO_CONFIDENTIAL)
