@@ -35,10 +35,10 @@ EOBS = member_eobs_by_claim_type()
 
 
 class Api:
-    """member1's FHIR API on demoplan with one access token."""
+    """A member's FHIR API (member1's on demoplan unless told) with one access token."""
 
-    def __init__(self, payer, token: str):
-        self.base, self.token = f"{payer.url}/demoplan/r4", token
+    def __init__(self, payer, token: str, system_id: str = "demoplan"):
+        self.base, self.token = f"{payer.url}/{system_id}/r4", token
 
     def get(self, path: str, **params) -> requests.Response:
         return requests.get(f"{self.base}/{path}", params=params, timeout=10,
@@ -146,10 +146,24 @@ def test_write_and_system_scopes_are_never_granted_in_1up_mode(payer, asked, gra
     assert payer.introspect(tokens["access_token"])["scope"] == granted
 
 
-@pytest.mark.parametrize("scope", ["system/*.read patient/*.write", "patient/*.write launch/patient offline_access"])
-def test_a_request_with_no_readable_records_left_is_invalid_scope_in_1up_mode(payer, scope):
-    """RFC 6749 §4.1.2.1: `invalid_scope`, by redirect with the state; records asked and none grantable is
-    nothing grantable, since a token that reads nothing serves no app."""
+@pytest.mark.parametrize("asked, granted", [
+    ("patient/*.write launch/patient offline_access", "launch/patient offline_access"),
+    ("system/*.read openid fhirUser", "openid fhirUser"),
+    ("user/Coverage.cud offline_access", "offline_access"),
+])
+def test_1up_mode_drops_write_and_system_scopes_and_grants_what_remains(payer, asked, granted):
+    """RFC 6749 §3.3 in `1up` mode: what cannot be granted is dropped, even when no records remain; the token's
+    `scope` says what was granted, and the API then answers 403 `insufficient_scope` to every read."""
+    tokens = payer.tokens(scope=asked)
+    assert tokens["scope"] == granted
+    assert payer.introspect(tokens["access_token"])["scope"] == granted
+    assert_insufficient_scope(Api(payer, tokens["access_token"]).get("ExplanationOfBenefit"))
+
+
+@pytest.mark.parametrize("scope", ["system/*.read patient/*.write", "patient/*.write email"])
+def test_1up_mode_answers_invalid_scope_when_nothing_at_all_remains(payer, scope):
+    """RFC 6749 §4.1.2.1: with every word dropped there is nothing to issue: `invalid_scope`, by redirect with
+    the state."""
     response = requests.get(payer.authorize_url(scope=scope), allow_redirects=False)
     params = parse_qs(urlsplit(response.headers["Location"]).query)
     assert params["error"] == ["invalid_scope"] and params["state"] == ["state-123"] and "code" not in params
@@ -171,16 +185,36 @@ def test_smart_mode_answers_invalid_scope_when_nothing_grantable_remains(payer, 
     assert params["error"] == ["invalid_scope"] and params["state"] == ["state-123"] and "code" not in params
 
 
+def smart_token_request(payer, data: dict) -> requests.Response:
+    return requests.post(f"{payer.url}/smartplan/oauth2/token", timeout=10, data={
+        **data, "client_id": "smart-confidential-app", "client_secret": _smart_secret(payer)})
+
+
+def smart_tokens(payer, scope: str) -> dict:
+    location = complete_mock_login(requests.Session(), smart_authorize_url(payer, scope), "smart1", "pass-smart1")
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    response = smart_token_request(payer, {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+                                           "code_verifier": "v" * 43})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_smart_mode_grants_the_read_half_of_what_remains(payer):
     """RFC 6749 §3.3 in `smart` mode: `patient/*.*` becomes `patient/*.read`, and the token says so."""
-    location = complete_mock_login(requests.Session(), smart_authorize_url(payer, "patient/*.* system/*.read openid"),
-                                   "smart1", "pass-smart1")
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    response = requests.post(f"{payer.url}/smartplan/oauth2/token", timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": "v" * 43,
-        "client_id": "smart-confidential-app", "client_secret": _smart_secret(payer)})
+    assert smart_tokens(payer, "patient/*.* system/*.read openid")["scope"] == "patient/*.read openid"
+
+
+def test_smart_mode_lets_a_refresh_narrow_to_a_scope_that_reads_nothing(payer):
+    """RFC 6749 §6 allows any subset of the grant. `invalid_scope` at authorize answers a request whose records
+    were all refused; a refresh to `openid fhirUser` asks for no records, on purpose (a fresh id_token, say),
+    and its token says just that: it reads nothing, and without `offline_access` it ends the refreshes."""
+    tokens = smart_tokens(payer, "patient/*.read openid fhirUser offline_access")
+    response = smart_token_request(payer, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                                           "scope": "openid fhirUser"})
     assert response.status_code == 200, response.text
-    assert response.json()["scope"] == "patient/*.read openid"
+    narrowed = response.json()
+    assert narrowed["scope"] == "openid fhirUser" and "id_token" in narrowed and "refresh_token" not in narrowed
+    assert_insufficient_scope(Api(payer, narrowed["access_token"], "smartplan").get("ExplanationOfBenefit"))
 
 
 def _smart_secret(payer) -> str:
