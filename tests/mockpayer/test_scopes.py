@@ -3,7 +3,9 @@ granular scopes (`?type=`) in search, read, `_include` and `$everything`, 403 `i
 §3.1), what is granted of write and `system/` scopes (RFC 6749 §3.3), the consent page's choice, and refresh
 to a subset of the grant (RFC 6749 §6)."""
 
+import html
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -234,11 +236,24 @@ def consent_page(payer, scope: str) -> str:
     return consent.text
 
 
+def member_types(payer) -> list[str]:
+    """The types of record demoplan holds for member1, read from the loaded plan."""
+    return sorted(payer.app.extensions["mockpayer"].resources["demoplan"].data.readable_by_type(MEMBER))
+
+
+def boxes(text: str) -> list[str]:
+    return re.findall(r'<input type="checkbox" name="share" value="([^"]*)" checked>', text)
+
+
 def test_the_consent_page_offers_a_box_per_kind_of_record_in_plain_words(payer):
-    """What the member will share, in plain words; never "change": nothing this API grants can write."""
-    text = consent_page(payer, f"patient/*.* {PHARMACY_ONLY} patient/Coverage.r launch/patient offline_access")
-    assert text.count('type="checkbox"') == 3
-    assert "See all of your health records" in text
+    """What the member will share, in plain words; never "change": nothing this API grants can write. The
+    wildcard (granted as `patient/*.read`) is a box per type of record the member has."""
+    text = html.unescape(consent_page(payer, f"patient/*.* {PHARMACY_ONLY} patient/Coverage.r launch/patient "
+                                             "offline_access"))
+    assert {"ExplanationOfBenefit", "Coverage", "Patient"} <= set(member_types(payer))
+    assert boxes(text) == [f"patient/{kind}.read" for kind in member_types(payer)] + [PHARMACY_ONLY,
+                                                                                       "patient/Coverage.r"]
+    assert "See your insurance coverage" in text and "See your claims (explanations of benefit)" in text
     assert "See your claims (explanations of benefit), only those whose type is pharmacy" in text
     assert "Open your insurance coverage, one at a time" in text
     assert "Keep access after you close the app" in text
@@ -272,18 +287,61 @@ def test_unticking_every_kind_of_record_is_a_refusal(payer):
     assert redirect["error"] == "access_denied" and redirect["state"] == "state-123" and "code" not in redirect
 
 
-def test_a_forged_consent_form_cannot_add_a_scope(payer):
-    """Only the scopes offered can come back ticked."""
+def test_unticking_one_type_of_a_wildcard_grants_the_others_in_its_form(payer):
+    """The member can keep one kind of record from an app that asked for all of them (`user/*.read`, the
+    seed's): the grant lists the types still ticked, in the wildcard's context and permissions."""
+    redirect = sign_in(payer, "user/*.read launch/patient offline_access", untick=["user/Coverage.read"])
+    tokens = payer.exchange(redirect["code"]).json()
+    kept = [f"user/{kind}.read" for kind in member_types(payer) if kind != "Coverage"]
+    assert tokens["scope"] == " ".join(kept + ["launch/patient", "offline_access"])
+    member = Api(payer, tokens["access_token"])
+    assert_insufficient_scope(member.get("Coverage"))
+    assert_insufficient_scope(member.get(f"Coverage/{MEMBER}-coverage"))
+    assert len(member.ids("ExplanationOfBenefit")) == sum(map(len, EOBS.values()))
+    assert member.get(f"Patient/{MEMBER}").status_code == 200
+
+
+def test_a_wildcard_left_whole_stays_the_wildcard(payer):
+    """Every box of a wildcard ticked: the grant is the wildcard as asked, not a list of today's types."""
+    redirect = sign_in(payer, "patient/*.rs launch/patient")
+    assert payer.exchange(redirect["code"]).json()["scope"] == "patient/*.rs launch/patient"
+
+
+def test_unticking_every_type_of_a_wildcard_is_a_refusal(payer):
+    """RFC 6749 §4.1.2.1: `access_denied`, with the state."""
+    redirect = sign_in(payer, "patient/*.read launch/patient",
+                       untick=[f"patient/{kind}.read" for kind in member_types(payer)])
+    assert redirect["error"] == "access_denied" and redirect["state"] == "state-123" and "code" not in redirect
+
+
+def post_consent(payer, scope: str, shares: list[str]) -> str:
+    """Signs member1 in, posts the consent form with exactly these `share` values, and returns the granted scope."""
     session = requests.Session()
-    page = session.get(payer.authorize_url(scope="patient/Coverage.read launch/patient"))
+    page = session.get(payer.authorize_url(scope=scope))
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     session.post(page.url, data={"csrf_token": csrf, "step": "login", "username": "member1",
                                  "password": "pass-member1"})
     final = session.post(page.url, allow_redirects=False, data=[
-        ("csrf_token", csrf), ("step", "consent"), ("share", "patient/Coverage.read"), ("share", "patient/*.read"),
-        ("decision", "allow")])
+        ("csrf_token", csrf), ("step", "consent"), *[("share", share) for share in shares], ("decision", "allow")])
     code = parse_qs(urlsplit(final.headers["Location"]).query)["code"][0]
-    assert payer.exchange(code).json()["scope"] == "patient/Coverage.read launch/patient"
+    return payer.exchange(code).json()["scope"]
+
+
+@pytest.mark.parametrize("scope, shares, granted", [
+    ("patient/Coverage.read launch/patient", ["patient/Coverage.read", "patient/*.read"],
+     "patient/Coverage.read launch/patient"),
+    ("patient/*.read", ["patient/Coverage.read", "patient/Immunization.read", "patient/Coverage.rs", "user/*.read"],
+     "patient/Coverage.read"),  # member1 has no Immunization: that box was never offered
+])
+def test_a_forged_consent_form_cannot_add_a_scope(payer, scope, shares, granted):
+    """Only the scopes offered can come back ticked."""
+    assert "Immunization" not in member_types(payer)
+    assert post_consent(payer, scope, shares) == granted
+
+
+def test_a_wildcard_sent_back_itself_shares_all_it_covers(payer):
+    """A client that posts the form without reading it (the README's curl) may send the asked wildcard itself."""
+    assert post_consent(payer, "patient/*.read offline_access", ["patient/*.read"]) == "patient/*.read offline_access"
 
 
 def test_a_consent_with_only_non_record_scopes_grants_them(payer):
