@@ -91,6 +91,44 @@ def grantable_scope(scope: str) -> str | None:
     return f"{parsed.context}/{parsed.resource_type}.{permissions}{query}"
 
 
+def within_grant(asked: str | None, granted: str | None) -> bool:
+    """RFC 6749 §6: may a refresh ask for `asked` under a grant of `granted` ("MUST NOT include any scope not
+    originally granted")? Judged by meaning, not by word, so that any narrower scope passes, granular ones
+    included: `patient/*.read` covers `patient/ExplanationOfBenefit.rs?type=...`, and v1 `.read` covers v2 `.rs`.
+
+    Every other word must be in the grant. Each asked resource scope must be one this server grants as written
+    (`grantable_scope`), and each of its permissions must be held on its type by a granted scope of the same
+    context, on `*` or that type, with no query or the same query (an unqueried scope covers every query on its
+    type). Permissions may come from different granted scopes, since scopes add up.
+    """
+    granted_words = split_scope(granted)
+    held = [parsed for parsed in map(parse_resource_scope, granted_words) if parsed is not None]
+    for word in split_scope(asked):
+        wanted = parse_resource_scope(word)
+        if wanted is None:
+            if word not in granted_words:
+                return False
+        elif grantable_scope(word) != word or not all(
+            any(_covers(scope, wanted, permission) for scope in held) for permission in wanted.permissions
+        ):
+            return False
+    return True
+
+
+def _covers(granted: ResourceScope, wanted: ResourceScope, permission: str) -> bool:
+    return (
+        granted.context == wanted.context
+        and granted.resource_type in ("*", wanted.resource_type)
+        and permission in granted.permissions
+        and (not granted.query or _same_query(granted.query, wanted.query))
+    )
+
+
+def _same_query(one: str, other: str) -> bool:
+    """The same `param=value` pairs, however percent-encoded or ordered (`&` is AND either way)."""
+    return sorted(parse_qsl(one, keep_blank_values=True)) == sorted(parse_qsl(other, keep_blank_values=True))
+
+
 class ScopeAccess:
     """What a granted scope lets its token see of the member's records: per permission (`r`, `s`) and type, the
     queries that limit it (None: the whole type). `patient/` and `user/` scopes both reach the member's own

@@ -130,7 +130,8 @@ def _after_consent(page: "_Page", server, grant, transaction_id: str):
     if member is None or not transaction.mfa_passed:
         return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
     ticked = request.form.getlist(consent.SHARE_FIELD)
-    allowed = request.form.get("decision") == "allow" and consent.follow_choice(grant, ticked)
+    allowed = request.form.get("decision") == "allow" and consent.follow_choice(
+        grant, ticked, consent.record_types(page.plan, member))
     response = server.create_authorization_response(grant=grant, grant_user=member if allowed else None)
     if response.status_code == 302:
         response.status_code = 303  # AZ-8: after a form POST, never a redirect that repeats the POST
@@ -204,7 +205,7 @@ class _Page:
                             message=message)
 
     def consent(self, member: Member):
-        records, others = consent.consent_choices(self.grant.request.scope)
+        records, others = consent.consent_choices(self.grant.request.scope, consent.record_types(self.plan, member))
         return self._render("auth/consent.html", member_name=member.name or member.username, records=records,
                             others=others, share_field=consent.SHARE_FIELD)
 

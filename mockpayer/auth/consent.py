@@ -2,17 +2,24 @@
 unticks it, and the grant that follows from what stayed ticked.
 
 Only resource scopes get a box; the others (`openid`, `launch/patient`, `offline_access`, ...) are listed for
-the member to read. A box sends its scope as a `share` field, as a browser sends a ticked checkbox, and the
-grant keeps exactly the offered scopes that came back: a forged form cannot add one. Unticking every box is a
-refusal (`access_denied`, RFC 6749 §4.1.2.1), not a token that reads nothing.
+the member to read. A wildcard (`patient/*.read`, the seed's `user/*.read`) gets a box per type of record the
+plan holds for this member, so that "all of your records" can still lose one kind. A box sends its scope as a
+`share` field, as a browser sends a ticked checkbox, and the grant keeps exactly the offered scopes that came
+back: a forged form cannot add one. A wildcard whose boxes all came back stays the wildcard as asked (it also
+covers records the member gets later); one sent back itself, as a client that never reads the page does (the
+README's curl), shares everything it covers. Unticking every box is a refusal (`access_denied`, RFC 6749
+§4.1.2.1), not a token that reads nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mirror.fhir.scopes import parse_resource_scope, split_scope
 from mockpayer.auth.scope_words import describe_scope
+from mockpayer.context import payer
+from mockpayer.plans import Member, Plan
 
 SHARE_FIELD = "share"
 
@@ -23,31 +30,59 @@ class Choice:
     words: str
 
 
-def consent_choices(scope: str) -> tuple[list[Choice], list[Choice]]:
-    """(the kinds of record to share, each a box; the other scopes, listed) of the scope about to be granted."""
-    records, others = [], []
+def record_types(plan: Plan, member: Member) -> list[str]:
+    """The types of record the plan serves to this member (their own and those their records name), by name."""
+    return sorted(payer().resources[plan.system_id].data.readable_by_type(member.patient_id))
+
+
+def consent_choices(scope: str, types: Sequence[str]) -> tuple[list[Choice], list[Choice]]:
+    """(the kinds of record to share, each a box; the other scopes, listed) of the scope about to be granted,
+    a wildcard spread over the member's record `types`."""
+    records, others = {}, []
     for word in split_scope(scope):
-        (records if parse_resource_scope(word) else others).append(Choice(word, describe_scope(word)))
-    return records, others
+        if not parse_resource_scope(word):
+            others.append(Choice(word, describe_scope(word)))
+        for box in _boxes(word, types):
+            records.setdefault(box, Choice(box, describe_scope(box)))
+    return list(records.values()), others
 
 
-def chosen_scope(scope: str, ticked: list[str]) -> str | None:
-    """The grant as the member left it: the offered resource scopes still ticked and every other scope, in the
-    order offered; None when records were offered and none stayed ticked."""
-    words = split_scope(scope)
-    offered = {word for word in words if parse_resource_scope(word)}
-    if offered and not offered & set(ticked):
+def chosen_scope(scope: str, ticked: list[str], types: Sequence[str]) -> str | None:
+    """The grant as the member left it, in the order offered: every scope that is not a resource scope, the
+    resource scopes still ticked, and of a wildcard, either itself (every box ticked) or its ticked types, in
+    its context and permissions. None when records were offered and none stayed ticked."""
+    sent = set(ticked)
+    boxes = {word: _boxes(word, types) for word in split_scope(scope) if parse_resource_scope(word)}
+
+    def kept(word: str) -> list[str]:
+        if word not in boxes or word in sent or all(box in sent for box in boxes[word]):
+            return [word]
+        return [box for box in boxes[word] if box in sent]
+
+    chosen = list(dict.fromkeys(granted for word in split_scope(scope) for granted in kept(word)))
+    if boxes and not any(map(parse_resource_scope, chosen)):
         return None
-    return " ".join(word for word in words if word not in offered or word in ticked)
+    return " ".join(chosen)
 
 
-def follow_choice(grant, ticked: list[str]) -> bool:
+def _boxes(word: str, types: Sequence[str]) -> list[str]:
+    """The boxes of one scope word: none for a scope that is not a resource scope, a box per type for a
+    wildcard (`patient/*.read` -> `patient/Coverage.read`, ...), else the word itself."""
+    parsed = parse_resource_scope(word)
+    if parsed is None:
+        return []
+    if parsed.resource_type != "*" or not types:
+        return [word]
+    return [word.replace("/*.", f"/{resource_type}.", 1) for resource_type in types]
+
+
+def follow_choice(grant, ticked: list[str], types: Sequence[str]) -> bool:
     """Makes authlib's grant issue its code for the scope the member chose; False when they chose nothing.
 
     authlib settles a grant's scope again when it creates the code (`validate_authorization_request`), so the
     choice is applied by its hook on that step rather than set once beforehand.
     """
-    chosen = chosen_scope(grant.request.scope, ticked)
+    chosen = chosen_scope(grant.request.scope, ticked, types)
     if chosen is None:
         return False
 

@@ -53,11 +53,13 @@ class PlanClient(ClientMixin):
     def get_allowed_scope(self, scope):
         """What this read-only patient API grants of the scope asked (RFC 6749 §3.3: it may grant less, and the
         token's `scope` says what): known SMART scopes, writes cut to their read half, no `system/` scope,
-        unknown words dropped. In either mode a request left with nothing, or asking for records and left with
-        none it may read, is `invalid_scope` (RFC 6749 §4.1.2.1): a token that reads nothing serves no app."""
+        unknown words dropped. `1up` mode grants whatever remains, as 1up drops what it does not grant; `smart`
+        mode answers `invalid_scope` (RFC 6749 §4.1.2.1) to a request that asked for records and is left with
+        none it may read. Either way a request left with nothing at all has nothing to issue: `invalid_scope`."""
         words = split_scope(scope) or split_scope(DEFAULT_SCOPE)
         granted = list(dict.fromkeys(filter(None, map(grantable_scope, words))))
-        if any(map(parse_resource_scope, words)) and not any(map(parse_resource_scope, granted)):
+        asked_for_records = any(map(parse_resource_scope, words))
+        if self.plan.is_strict_smart and asked_for_records and not any(map(parse_resource_scope, granted)):
             return None
         return " ".join(granted) if granted else None
 

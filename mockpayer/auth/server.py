@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request, grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Request, grants
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -22,6 +22,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core.grants.util import is_openid_scope
 from flask import request as flask_request
 
+from mirror.fhir.scopes import within_grant
 from mirror.serving import is_loopback_host
 from mockpayer.auth.client_auth import authenticate_client
 from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, SigningKey, member_claims, subject
@@ -136,6 +137,13 @@ class RefreshGrant(grants.RefreshTokenGrant):
         if not server.ledger.refresh_is_active(record, claimed=True):
             return None
         return IssuedToken(record, server.ledger, "refresh_token")
+
+    def _validate_token_scope(self, token):
+        """RFC 6749 §6: a refresh may ask for any subset of the grant, judged by meaning (scopes.within_grant),
+        where authlib compares words; the new token's `scope` is then what was asked."""
+        asked = self.request.payload.scope
+        if asked and not within_grant(asked, token.get_scope()):
+            raise InvalidScopeError("The scope asked for is not within the scope originally granted.")
 
     def authenticate_user(self, refresh_token):
         return self.server.plan.members.get(refresh_token.record.username)

@@ -12,6 +12,7 @@ from mirror.fhir.scopes import (
     grantable_scope,
     readable_types,
     scope_query,
+    within_grant,
 )
 
 PHARMACY = "type=http://terminology.hl7.org/CodeSystem/claim-type|pharmacy"
@@ -118,3 +119,42 @@ def test_a_type_limited_by_a_query_is_not_seen_whole():
                          "patient/Coverage.rs")
     assert not access.sees_whole_type("ExplanationOfBenefit")
     assert access.sees_whole_type("Coverage") and not access.sees_whole_type("Observation")
+
+
+@pytest.mark.parametrize("granted, asked", [
+    ("patient/*.read offline_access", f"patient/ExplanationOfBenefit.rs?{PHARMACY}"),
+    ("patient/ExplanationOfBenefit.read", "patient/ExplanationOfBenefit.rs"),  # SMART v2: `.read` is `.rs`
+    ("patient/ExplanationOfBenefit.rs", "patient/ExplanationOfBenefit.read"),
+    ("patient/*.rs", "patient/Coverage.r patient/Coverage.s"),
+    ("patient/ExplanationOfBenefit.r patient/ExplanationOfBenefit.s", "patient/ExplanationOfBenefit.rs"),  # additive
+    (f"patient/ExplanationOfBenefit.rs?{PHARMACY}", f"patient/ExplanationOfBenefit.r?{PHARMACY}"),
+    (f"patient/ExplanationOfBenefit.rs?{PHARMACY}",  # the same query, percent-encoded
+     "patient/ExplanationOfBenefit.rs?type=http%3A%2F%2Fterminology.hl7.org%2FCodeSystem%2Fclaim-type%7Cpharmacy"),
+    ("patient/Observation.rs?category=laboratory&date=ge2020", "patient/Observation.s?date=ge2020&category=laboratory"),
+    ("user/*.read openid fhirUser offline_access", "openid fhirUser"),
+    ("patient/*.read launch/patient", ""),
+])
+def test_a_refresh_may_narrow_to_any_subset_of_the_grant_by_meaning(granted, asked):
+    """RFC 6749 §6: a refresh asks for no scope not originally granted; SMART scopes are compared by what they
+    let a token see, so a granular or v2 scope inside a wider grant is a subset."""
+    assert within_grant(asked, granted)
+
+
+@pytest.mark.parametrize("granted, asked", [
+    ("patient/Coverage.read", "patient/*.read"),  # a wider type
+    ("patient/Coverage.r", "patient/Coverage.rs"),  # a wider permission
+    ("patient/Coverage.s", "patient/Coverage.read"),
+    (f"patient/ExplanationOfBenefit.rs?{PHARMACY}", "patient/ExplanationOfBenefit.rs"),  # the query dropped
+    (f"patient/ExplanationOfBenefit.rs?{PHARMACY}", f"patient/ExplanationOfBenefit.rs?{ORAL}"),  # another query
+    ("patient/*.read", "user/*.read"),  # another context
+    ("user/*.read", "patient/Coverage.read"),
+    ("patient/*.read", "patient/*.write"),  # never granted here
+    ("patient/*.read", "system/Coverage.read"),
+    ("patient/*.read", "patient/Observation.rs?nonsense=1"),  # a query this server cannot apply
+    ("patient/*.read", "patient/Coverage.read offline_access"),  # a word not granted
+    ("patient/*.read openid", "openid fhirUser"),
+    ("", "patient/Coverage.read"),
+])
+def test_a_refresh_asking_beyond_the_grant_is_refused(granted, asked):
+    """RFC 6749 §6: "MUST NOT include any scope not originally granted": anything wider is `invalid_scope`."""
+    assert not within_grant(asked, granted)
