@@ -52,7 +52,7 @@ def authorize(system_id: str):
     if transaction is None or (transaction.system_id, transaction.request) != (plan.system_id, _fingerprint()):
         return _Page(plan, grant, None).expired()
     page = _Page(plan, grant, transaction)
-    if not hmac.compare_digest(transaction.csrf, request.form.get("csrf_token", "")):
+    if not hmac.compare_digest(transaction.csrf.encode(), request.form.get("csrf_token", "").encode()):
         return page.error("This form was not accepted", "The form's security token did not match.", 400)
     step = request.form.get("step")
     if step == "login":
