@@ -21,7 +21,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, render_template, request, session
 
 from mockpayer.auth import consent
-from mockpayer.auth.lockout import MEMBER, Subject
+from mockpayer.auth.lockout import MEMBER, Subject, locked_for
 from mockpayer.auth.parameters import AUTHORIZE_PARAMETERS, check_parameters
 from mockpayer.auth.transactions import Transaction
 from mockpayer.context import accepted_audiences, payer, plan_for
@@ -145,9 +145,8 @@ def _after_consent(page: "_Page", server, grant, transaction_id: str):
 
 
 def _locked_message(seconds: float) -> str:
-    minutes = math.ceil(seconds / 60)
-    return (f"Too many failed attempts to sign in. Sign-in to this account is locked for {minutes} more "
-            f"minute{'s' if minutes != 1 else ''}; please try again after that.")
+    return (f"Too many failed attempts to sign in. Sign-in to this account is {locked_for(seconds)}; "
+            "please try again after that.")
 
 
 def _check_state(plan: Plan, grant) -> None:
