@@ -215,11 +215,14 @@ class PlanOAuth2Request(FlaskOAuth2Request):
 
 
 def _transport_uri(request) -> str:
-    """The URL for authlib's HTTPS check: a loopback connection is private whatever Host header it carried."""
-    if not is_loopback_host(request.remote_addr):
-        return request.url
+    """The URL for authlib's TLS check (RFC 6749 §3.1, §3.2), which trusts plain http to a loopback host: built
+    from the connection, not from the Host header a client (or, with --trust-proxy, X-Forwarded-Host) names.
+    A loopback connection is private; any other is secure only over https. authlib's own
+    AUTHLIB_INSECURE_TRANSPORT switch still lets everything through."""
     parts = urlsplit(request.url)
-    return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))
+    if is_loopback_host(request.remote_addr):
+        return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))
+    return urlunsplit((request.scheme, "remote.invalid", parts.path, parts.query, ""))  # RFC 2606: never loopback
 
 
 def _unguessable_token(*_args, **_kwargs) -> str:
