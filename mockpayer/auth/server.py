@@ -38,8 +38,9 @@ PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
 class S256CodeChallenge(CodeChallenge):
     """RFC 7636 with S256 only (PK-6): `plain`, and a challenge without a method (which means plain), are refused.
 
-    In `smart` mode a challenge is required from every client (AZ-5); in `1up` mode it is optional, but a
-    challenge once sent is always checked, and a verifier without a challenge is refused (PK-3, authlib).
+    In `smart` mode a challenge is required from every client (AZ-5); in `1up` mode from public clients (RFC 9700
+    §2.1.1: they MUST use PKCE) and optional for confidential ones, but a challenge once sent is always checked,
+    and a verifier without a challenge is refused (PK-3, authlib).
     """
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
@@ -52,7 +53,7 @@ class S256CodeChallenge(CodeChallenge):
     def validate_code_challenge(self, grant, redirect_uri):
         data = grant.request.payload.data
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
-        if self.required_at_authorize and not challenge:
+        if (self.required_at_authorize or grant.request.client.client.is_public) and not challenge:
             raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
         if challenge and method != "S256":
             raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is accepted.")
