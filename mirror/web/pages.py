@@ -34,7 +34,7 @@ OPEN_ENDPOINTS = frozenset({"web.unlock", "web.static"})
 def is_unlocked(token: str) -> bool:
     """Whether this browser went through the unlock form with the token `mirror serve --token` asks for."""
     held = request.cookies.get(UNLOCK_COOKIE, "")
-    return bool(held) and hmac.compare_digest(held, _unlock_proof(token))
+    return bool(held) and hmac.compare_digest(held.encode("utf-8"), _unlock_proof(token).encode("utf-8"))
 
 
 def _unlock_proof(token: str) -> str:

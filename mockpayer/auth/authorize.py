@@ -4,8 +4,9 @@ Each page posts back to the very URL it was shown at, query string included, and
 fields: repeating the OAuth parameters as hidden inputs makes authlib see them twice and refuse the
 request. The steps a member has passed live server-side in a one-time transaction (transactions.py) bound
 to a fingerprint of that query string, so a login for one authorization request cannot finish another; the
-session cookie holds only the transaction's id, and consent ends the transaction, so neither a form posted
-again nor a cookie played back gets a second code. Guessed passwords and codes lock the sign-in
+session cookie holds only the transaction's id. Opening the same request again (a reload, a second tab)
+continues the transaction; each sign-in step moves it to a fresh id, so a cookie from before sign-in cannot
+finish it; and consent ends it, so neither a form posted again nor a cookie played back gets a second code. Guessed passwords and codes lock the sign-in
 (lockout.py, RFC 6749 §10.10).
 """
 
@@ -20,7 +21,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, render_template, request, session
 
 from mockpayer.auth import consent
-from mockpayer.auth.lockout import MEMBER, Subject
+from mockpayer.auth.lockout import MEMBER, Subject, locked_for
 from mockpayer.auth.parameters import AUTHORIZE_PARAMETERS, check_parameters
 from mockpayer.auth.transactions import Transaction
 from mockpayer.context import accepted_audiences, payer, plan_for
@@ -42,17 +43,19 @@ def authorize(system_id: str):
         _check_state(plan, grant)
     except OAuth2Error as error:
         return _refuse(plan, server, error)
-    transactions = payer().transactions
-    if request.method == "GET":
-        transaction_id, transaction = transactions.begin(plan.system_id, _fingerprint())
-        session[TRANSACTION] = transaction_id
-        return _Page(plan, grant, transaction).login()
     transaction_id = session.get(TRANSACTION)
-    transaction = transactions.get(transaction_id)
-    if transaction is None or (transaction.system_id, transaction.request) != (plan.system_id, _fingerprint()):
+    transaction = payer().transactions.get(transaction_id)
+    if transaction is not None and (transaction.system_id, transaction.request) != (plan.system_id, _fingerprint()):
+        transaction = None
+    if request.method == "GET":
+        if transaction is None:  # else a reload, or this request in another tab: its forms keep working
+            transaction_id, transaction = payer().transactions.begin(plan.system_id, _fingerprint())
+            session[TRANSACTION] = transaction_id
+        return _Page(plan, grant, transaction).login()
+    if transaction is None:
         return _Page(plan, grant, None).expired()
     page = _Page(plan, grant, transaction)
-    if not hmac.compare_digest(transaction.csrf, request.form.get("csrf_token", "")):
+    if not hmac.compare_digest(transaction.csrf.encode(), request.form.get("csrf_token", "").encode()):
         return page.error("This form was not accepted", "The form's security token did not match.", 400)
     step = request.form.get("step")
     if step == "login":
@@ -112,23 +115,27 @@ def _attempt(plan: Plan, username: str, check, *, finishes: bool) -> tuple[bool,
 
 
 def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: bool):
-    """Records the member and the steps passed in the transaction, then shows the next page."""
+    """Records the member and the steps passed in the transaction, under the fresh id the session now names
+    (the id from before sign-in stops working: no session fixation), then shows the next page."""
     transaction = page.transaction.advance(member=member.username, mfa_passed=mfa_passed)
-    if not payer().transactions.save(transaction_id, transaction):
+    fresh_id = payer().transactions.save(transaction_id, transaction)
+    if fresh_id is None:
         return page.expired()
+    session[TRANSACTION] = fresh_id
     page.transaction = transaction
     return page.consent(member) if transaction.mfa_passed else page.mfa(member)
 
 
 def _after_consent(page: "_Page", server, grant, transaction_id: str):
-    """Allow or deny, the transaction ends here, once: a second post of the form finds nothing to complete."""
+    """Allow or deny, a signed-in transaction ends here, once: a second post of the form finds nothing to
+    complete; a consent posted before the last sign-in step is refused and leaves the transaction as it was."""
+    if not page.transaction.signed_in:
+        return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
     transaction = payer().transactions.complete(transaction_id)
     session.pop(TRANSACTION, None)
     if transaction is None:
         return page.error("This sign-in has already finished", "Start signing in again from the app.", 400)
-    member = page.plan.members.get(transaction.member or "")
-    if member is None or not transaction.mfa_passed:
-        return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
+    member = page.plan.members[transaction.member]
     ticked = request.form.getlist(consent.SHARE_FIELD)
     allowed = request.form.get("decision") == "allow" and consent.follow_choice(
         grant, ticked, consent.record_types(page.plan, member))
@@ -139,9 +146,8 @@ def _after_consent(page: "_Page", server, grant, transaction_id: str):
 
 
 def _locked_message(seconds: float) -> str:
-    minutes = math.ceil(seconds / 60)
-    return (f"Too many failed attempts to sign in. Sign-in to this account is locked for {minutes} more "
-            f"minute{'s' if minutes != 1 else ''}; please try again after that.")
+    return (f"Too many failed attempts to sign in. Sign-in to this account is {locked_for(seconds)}; "
+            "please try again after that.")
 
 
 def _check_state(plan: Plan, grant) -> None:

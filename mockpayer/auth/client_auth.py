@@ -1,9 +1,9 @@
-"""Client authentication at the token, revocation and introspection endpoints, with the two rules authlib
-leaves to the server: one method per request (RFC 6749 §2.3), and a client whose secret keeps failing is
-locked out for a while (RFC 6749 §10.10), answered `invalid_client` with HTTP 429 and `Retry-After`.
+"""Client authentication at the token, revocation and introspection endpoints, with the rules authlib leaves
+to the server: one method and one client per request (RFC 6749 §2.3, §2.3.1), and a client whose secret keeps
+failing is locked out for a while (RFC 6749 §10.10), answered `invalid_client` with HTTP 429 and `Retry-After`.
 
-Only a presented secret of a known client counts: an unknown client id is already told apart (TK-4), and a
-client that sends no secret is guessing nothing.
+Only a presented secret of a known confidential client counts: an unknown client id is already told apart
+(TK-4), and a client that sends no secret, or a public client that has none, leaves nothing to guess.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
-from mockpayer.auth.lockout import CLIENT, Lockouts, Subject
+from mockpayer.auth.lockout import CLIENT, Lockouts, Subject, locked_for
 from mockpayer.plans import Plan
 
 AUTHORIZATION_SCHEMES = ("basic", "bearer")
@@ -21,11 +21,8 @@ AUTHORIZATION_SCHEMES = ("basic", "bearer")
 
 class ClientLockedError(InvalidClientError):
     def __init__(self, seconds: float):
-        minutes = math.ceil(seconds / 60)
-        super().__init__(
-            description=f"Too many failed authentications of this client: try again in {minutes} minute(s).",
-            status_code=429,
-        )
+        super().__init__(description=f"Too many failed authentications: this client is {locked_for(seconds)}.",
+                         status_code=429)
         self.retry_after = math.ceil(seconds)
 
     def get_headers(self):
@@ -35,8 +32,9 @@ class ClientLockedError(InvalidClientError):
 def authenticate_client(authenticate, request, methods, endpoint: str, plan: Plan, lockouts: Lockouts):
     """authlib's `authenticate(request, methods, endpoint)`, between the checks of the one method and the lock."""
     _check_one_method(request)
+    _check_one_client(request)
     client_id = _client_presenting_a_secret(request)
-    if client_id not in plan.clients:
+    if client_id not in plan.clients or plan.clients[client_id].is_public:
         return authenticate(request, methods, endpoint)
     subject = Subject(plan.system_id, CLIENT, client_id)
     if seconds := lockouts.get(subject):
@@ -56,6 +54,15 @@ def _check_one_method(request) -> None:
     scheme = (request.headers.get("Authorization") or "").partition(" ")[0].lower()
     if scheme in AUTHORIZATION_SCHEMES and request.form.get("client_secret"):
         raise InvalidRequestError("Use one client authentication method per request, not two (RFC 6749 section 2.3).")
+
+
+def _check_one_client(request) -> None:
+    """RFC 6749 §2.3.1, §3.2.1: the client is the one its credentials name; a body `client_id` naming another
+    makes the request malformed (§5.2), not a failed authentication, so it counts toward no lock."""
+    basic_id = extract_basic_authorization(request.headers)[0]
+    body_id = request.form.get("client_id")
+    if basic_id and body_id and basic_id != body_id:
+        raise InvalidRequestError("The 'client_id' in the body names another client than the HTTP Basic credentials.")
 
 
 def _client_presenting_a_secret(request) -> str | None:

@@ -12,6 +12,7 @@ one, which keeps the table small and costs nothing: a guesser gets `after` tries
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -81,6 +82,12 @@ class Lockouts:
         with self._lock:
             for system_id in list(self._plans) if system_ids is None else system_ids:
                 self._plans.pop(system_id, None)
+
+
+def locked_for(seconds: float) -> str:
+    """A lock's length in the words both the member's page and a client's error use: 'locked for 2 more minutes'."""
+    minutes = math.ceil(seconds / 60)
+    return f"locked for {minutes} more minute{'s' if minutes != 1 else ''}"
 
 
 def _remaining(failures: _Failures | None, now: float) -> float:

@@ -1,4 +1,5 @@
-"""The characters each OAuth parameter may hold (RFC 6749 Appendix A, RFC 7636 §4.1, RFC 3986 for URIs).
+"""The characters each OAuth parameter may hold (RFC 6749 Appendix A, RFC 7636 §4.1, RFC 3986 for URIs), its
+length, and the token endpoint's rule that each is sent once (RFC 6749 §3.2).
 
 Checked before authlib reads a request, so a hostile value gets a short `invalid_request` that names the
 parameter and never repeats the value: authlib puts some values (a redirect URI, a response type) into
@@ -9,7 +10,6 @@ Empty values are skipped: RFC 6749 §3.1 treats them as omitted.
 from __future__ import annotations
 
 import base64
-import binascii
 import string
 from urllib.parse import unquote
 
@@ -40,6 +40,10 @@ ALLOWED = {
     "launch": VSCHAR,
     "nonce": VSCHAR,
 }
+# Long enough for any real value (a URL, a list of granular scopes, a signed state), short enough that the two
+# values the redirect echoes (redirect_uri, state) keep its Location header near 4 kB, well inside the 8000
+# octets RFC 9110 §4.1 asks every HTTP party to handle.
+MAX_LENGTH = 2048
 AUTHORIZE_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
                         "code_challenge_method", "aud", "launch", "nonce")
 TOKEN_PARAMETERS = ("grant_type", "code", "redirect_uri", "client_id", "client_secret", "code_verifier",
@@ -49,19 +53,29 @@ TOKEN_PARAMETERS = ("grant_type", "code", "redirect_uri", "client_id", "client_s
 def check_parameters(values, names: tuple[str, ...]) -> None:
     """Raises `invalid_request` naming the first of `names` whose value (any of its values) is malformed."""
     for name in names:
+        if any(len(value) > MAX_LENGTH for value in values.getlist(name)):
+            raise InvalidRequestError(f"'{name}' is longer than {MAX_LENGTH} characters.")
         if any(not set(value) <= ALLOWED[name] for value in values.getlist(name)):
             raise InvalidRequestError(f"'{name}' holds characters RFC 6749 does not allow in it.")
 
 
+def check_sent_once(values, names: tuple[str, ...]) -> None:
+    """RFC 6749 §3.2: token endpoint parameters 'MUST NOT be included more than once' (at the authorization
+    endpoint, §3.1, authlib checks this itself, and answers by redirect once the redirect URI is known)."""
+    for name in names:
+        if len(values.getlist(name)) > 1:
+            raise InvalidRequestError(f"'{name}' is sent more than once (RFC 6749 section 3.2).")
+
+
 def check_basic_credentials(headers) -> None:
     """HTTP Basic client credentials must decode to `client_id:client_secret` in those parameters' characters
-    (RFC 6749 §2.3.1); authlib fails with an exception on ones that are not UTF-8."""
+    (RFC 6749 §2.3.1); authlib fails with an exception on ones that are not ASCII base64 of UTF-8."""
     scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "basic":
         return
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII characters in the header
         raise InvalidRequestError("The HTTP Basic credentials are not base64 of UTF-8 text.") from None
     client_id, _, client_secret = decoded.partition(":")
     if not set(unquote(client_id)) <= VSCHAR or not set(unquote(client_secret)) <= VSCHAR:

@@ -39,8 +39,9 @@ PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
 class S256CodeChallenge(CodeChallenge):
     """RFC 7636 with S256 only (PK-6): `plain`, and a challenge without a method (which means plain), are refused.
 
-    In `smart` mode a challenge is required from every client (AZ-5); in `1up` mode it is optional, but a
-    challenge once sent is always checked, and a verifier without a challenge is refused (PK-3, authlib).
+    In `smart` mode a challenge is required from every client (AZ-5); in `1up` mode from public clients (RFC 9700
+    §2.1.1: they MUST use PKCE) and optional for confidential ones, but a challenge once sent is always checked,
+    and a verifier without a challenge is refused (PK-3, authlib).
     """
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
@@ -53,7 +54,7 @@ class S256CodeChallenge(CodeChallenge):
     def validate_code_challenge(self, grant, redirect_uri):
         data = grant.request.payload.data
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
-        if self.required_at_authorize and not challenge:
+        if (self.required_at_authorize or grant.request.client.client.is_public) and not challenge:
             raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256.")
         if challenge and method != "S256":
             raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is accepted.")
@@ -223,11 +224,14 @@ class PlanOAuth2Request(FlaskOAuth2Request):
 
 
 def _transport_uri(request) -> str:
-    """The URL for authlib's HTTPS check: a loopback connection is private whatever Host header it carried."""
-    if not is_loopback_host(request.remote_addr):
-        return request.url
+    """The URL for authlib's TLS check (RFC 6749 §3.1, §3.2), which trusts plain http to a loopback host: built
+    from the connection, not from the Host header a client (or, with --trust-proxy, X-Forwarded-Host) names.
+    A loopback connection is private; any other is secure only over https. authlib's own
+    AUTHLIB_INSECURE_TRANSPORT switch still lets everything through."""
     parts = urlsplit(request.url)
-    return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))
+    if is_loopback_host(request.remote_addr):
+        return urlunsplit(("http", "127.0.0.1", parts.path, parts.query, ""))
+    return urlunsplit((request.scheme, "remote.invalid", parts.path, parts.query, ""))  # RFC 2606: never loopback
 
 
 def _unguessable_token(*_args, **_kwargs) -> str:

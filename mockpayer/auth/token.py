@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, jsonify, request
 
 from mockpayer import faults
-from mockpayer.auth.parameters import TOKEN_PARAMETERS, check_basic_credentials, check_parameters
+from mockpayer.auth.parameters import TOKEN_PARAMETERS, check_basic_credentials, check_parameters, check_sent_once
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan
 
@@ -39,6 +39,7 @@ def token_endpoint(endpoint: str, system_id: str | None = None):
         return oauth_error(405, "invalid_request", f"The {endpoint} endpoint accepts only POST.", {"Allow": "POST"})
     try:
         check_parameters(request.values, TOKEN_PARAMETERS)
+        check_sent_once(request.values, TOKEN_PARAMETERS)
         check_basic_credentials(request.headers)
     except OAuth2Error as error:
         return oauth_error(400, error.error, error.description)

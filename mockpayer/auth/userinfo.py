@@ -62,20 +62,21 @@ class _Protector(ResourceProtector):
 
 
 class _AccessTokenValidator(BearerTokenValidator):
-    """An access token this plan issued, unexpired and unrevoked; a refresh token is not one."""
+    """An active access token this plan issued, by the ledger's one definition the FHIR API uses too; a refresh
+    token is not one."""
 
     def __init__(self, server):
         super().__init__(realm=server.plan.system_id)
         self.server = server
 
     def authenticate_token(self, token_string):
-        record = self.server.ledger.by_access_token(token_string)
+        record = self.server.ledger.active_access_token(token_string)
         if record is None or record.system_id != self.server.plan.system_id:
             return None
         return _AccessToken(record, self.server)
 
     def validate_token(self, token, scopes, request):
-        if token is None or token.is_expired() or token.is_revoked():
+        if token is None:
             raise InvalidTokenError(realm=self.realm)
         if self.scope_insufficient(token.get_scope(), scopes):
             raise _InsufficientScope(self.realm, " ".join(scopes))
@@ -94,15 +95,18 @@ class _AccessToken(IssuedToken):
 
 
 class _NoToken(OAuth2Error):
-    """RFC 6750 §3.1: a request with no bearer token (none, or another scheme) is challenged without an error code."""
+    """RFC 6750 §3.1: a request with no bearer token (none, or another scheme) is challenged without an error code,
+    in the challenge and in the body."""
 
-    error = "invalid_token"
     description = "UserInfo needs an access token (Authorization: Bearer)."
     status_code = 401
 
     def __init__(self, realm: str):
         super().__init__()
         self.realm = realm
+
+    def get_body(self):
+        return [("error_description", self.description)]
 
     def get_headers(self):
         return [*super().get_headers(), ("WWW-Authenticate", f'Bearer realm="{self.realm}"')]

@@ -1,10 +1,13 @@
 """The authorization request as a one-time server-side transaction, and SMART's required `state`."""
 
+import copy
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from mockpayer.auth.transactions import MAX_OPEN, Transactions
+from mockpayer.clock import Clock
 from tests.mockpayer.driver import CALLBACK, s256
 
 
@@ -89,3 +92,70 @@ def test_smart_mode_requires_state(payer):
 def test_1up_mode_keeps_state_optional(payer):
     """The 1up documentation's authorize URL sends no state; `1up` mode still signs the member in."""
     assert "code" in payer.sign_in(payer.authorize_url(state=None))
+
+
+def _page(session: requests.Session, url: str) -> str:
+    """Opens the sign-in page in this browser and answers its form's CSRF token."""
+    page = session.get(url, timeout=10)
+    assert page.status_code == 200 and 'value="login"' in page.text, page.text
+    return page.text.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def _post(session, url, csrf, **fields) -> requests.Response:
+    return session.post(url, data={"csrf_token": csrf, **fields}, allow_redirects=False, timeout=10)
+
+
+def test_a_consent_posted_before_the_one_time_code_leaves_the_sign_in_alive(payer):
+    """Consent needs every sign-in step passed; a consent post that comes too early is refused without ending
+    the transaction, so the member's right code still leads to consent and a code."""
+    session, url = requests.Session(), payer.authorize_url()
+    csrf = _page(session, url)
+    assert 'value="mfa"' in _post(session, url, csrf, step="login", username="member2", password="pass-member2").text
+    early = _post(session, url, csrf, step="consent", decision="allow", share="patient/*.read")
+    assert early.status_code == 400 and "Location" not in early.headers and "Please sign in first" in early.text
+    assert 'value="consent"' in _post(session, url, csrf, step="mfa", code="246810").text
+    assert "code=" in _consent(session, url, csrf).headers["Location"]
+
+
+def test_a_second_tab_of_the_same_request_keeps_the_first_tabs_form_working(payer):
+    """A reload, or the same authorization request opened again in the same browser, continues the browser's
+    transaction instead of replacing it: the first tab's form still signs in."""
+    session, url = requests.Session(), payer.authorize_url()
+    first_tab = _page(session, url)
+    second_tab = _page(session, url)
+    assert second_tab == first_tab
+    response = _post(session, url, first_tab, step="login", username="member1", password="pass-member1")
+    assert 'value="consent"' in response.text
+    assert "code=" in _consent(session, url, first_tab).headers["Location"]
+
+
+def test_another_authorization_request_in_the_same_browser_gets_its_own_transaction(payer):
+    session = requests.Session()
+    first = _page(session, payer.authorize_url(state="one"))
+    assert _page(session, payer.authorize_url(state="two")) != first
+
+
+def test_a_cookie_from_before_sign_in_cannot_finish_it_session_fixation(payer):
+    """OWASP session fixation: signing in gives the transaction a fresh id, so a session cookie obtained before
+    the password step (by an attacker who planted it in the member's browser) no longer finds the transaction."""
+    attacker, url = requests.Session(), payer.authorize_url()
+    csrf = _page(attacker, url)
+    planted = attacker.cookies.get_dict()
+    member = requests.Session()
+    for cookie in attacker.cookies:  # the attacker's cookie, planted in the member's browser as it was set
+        member.cookies.set_cookie(copy.copy(cookie))
+    assert _page(member, url) == csrf  # the member opens the attacker's link: the planted transaction continues
+    consent = _post(member, url, csrf, step="login", username="member1", password="pass-member1")
+    assert 'value="consent"' in consent.text
+    assert member.cookies.get_dict() != planted
+    replay = _consent(planted, url, csrf)
+    assert replay.status_code == 400 and "code=" not in replay.headers.get("Location", "") and "expired" in replay.text
+    assert "code=" in _consent(member, url, csrf).headers["Location"]
+
+
+def test_the_table_of_open_transactions_is_bounded():
+    """A flood of authorization requests drops the oldest transactions rather than exhausting memory."""
+    transactions = Transactions(Clock())
+    ids = [transactions.begin("demoplan", str(n))[0] for n in range(MAX_OPEN + 10)]
+    assert all(transactions.get(old) is None for old in ids[:10])
+    assert all(transactions.get(new) is not None for new in ids[10:])

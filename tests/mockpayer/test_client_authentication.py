@@ -4,7 +4,7 @@ seed's `1up` code exchange, which authenticates in the body and sends no `redire
 import pytest
 import requests
 
-from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, assert_oauth_error, s256
+from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, DEMO_PUBLIC, assert_oauth_error, s256
 
 
 @pytest.mark.parametrize("body_secret", ["wrong", DEMO_CONFIDENTIAL[1]])
@@ -25,6 +25,19 @@ def test_two_methods_are_refused_at_revocation_and_introspection_too(payer, endp
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert_oauth_error(payer.token(data, headers=bearer, path="/oauth2/introspect"), 400, "invalid_request")
     assert payer.introspect(tokens["access_token"])["active"] is True
+
+
+@pytest.mark.parametrize("endpoint", ["token", "revoke", "introspect"])
+def test_basic_for_one_client_and_a_body_client_id_of_another_is_invalid_request_rfc6749_2_3_1(payer, endpoint):
+    """RFC 6749 §2.3.1/§3.2.1: the client is the one the credentials authenticate; a body `client_id` naming
+    another client makes the request ambiguous: `invalid_request` (§5.2: 'otherwise malformed'), not taken as
+    the Basic client. Refused before the code is spent."""
+    code, token = payer.code(), payer.tokens()["access_token"]
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "token": token,
+            "client_id": DEMO_PUBLIC}
+    assert_oauth_error(payer.token(data, auth=DEMO_CONFIDENTIAL, path=f"/oauth2/{endpoint}"), 400, "invalid_request")
+    assert payer.exchange(code).status_code == 200
+    assert payer.introspect(token)["active"] is True
 
 
 def test_basic_with_a_client_id_in_the_body_is_one_method(payer):

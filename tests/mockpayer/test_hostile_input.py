@@ -7,7 +7,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL
+from mockpayer.auth.parameters import MAX_LENGTH
+from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, s256
 
 REGISTERED_LOOPBACK = "http://127.0.0.1:8765/callback"  # matches the registered http://127.0.0.1/callback
 
@@ -130,3 +131,104 @@ def test_hostile_basic_credentials_get_invalid_request(payer, credentials):
     header = {"Authorization": "Basic " + base64.b64encode(credentials).decode()}
     _assert_invalid_request(requests.post(payer.url + "/oauth2/token", headers=header,
                                           data={"grant_type": "authorization_code", "code": "c"}, timeout=10))
+
+
+@pytest.mark.parametrize("endpoint", ["token", "revoke", "introspect"])
+def test_a_basic_header_that_is_not_ascii_gets_invalid_request(payer, endpoint):
+    """RFC 6749 §2.3.1 (Basic credentials are base64, ASCII): raw non-ASCII bytes after `Basic` used to answer 500."""
+    header = {"Authorization": b"Basic \xc3\xa9"}
+    response = requests.post(f"{payer.url}/oauth2/{endpoint}", headers=header, timeout=10,
+                             data={"grant_type": "authorization_code", "code": "c", "token": "t"})
+    _assert_invalid_request(response)
+
+
+SIGN_IN_FIELDS = {"login": ["csrf_token", "step", "username", "password"], "mfa": ["code"],
+                  "consent": ["share", "decision"]}
+
+
+def _form(payer, session: requests.Session, url: str, step: str) -> dict:
+    """The fields a browser posts at `step`, its session brought to that page (member2 has a one-time code)."""
+    page = session.get(url, timeout=10)
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    login = {"csrf_token": csrf, "step": "login", "username": "member2", "password": "pass-member2"}
+    if step == "login":
+        return login
+    assert 'value="mfa"' in session.post(url, data=login, timeout=10).text
+    mfa = {"csrf_token": csrf, "step": "mfa", "code": "246810"}
+    if step == "mfa":
+        return mfa
+    assert 'value="consent"' in session.post(url, data=mfa, timeout=10).text
+    return {"csrf_token": csrf, "step": "consent", "share": "patient/*.read", "decision": "allow"}
+
+
+@pytest.mark.parametrize("step, field", [(step, field) for step, fields in SIGN_IN_FIELDS.items() for field in fields])
+def test_hostile_values_in_the_sign_in_forms_get_4xx_or_the_flow_not_500(payer, step, field):
+    """Every hostile value in a sign-in form field, posted with a live session cookie, gets a page or a redirect:
+    `csrf_token=é` used to answer 500 (a str compared with hmac.compare_digest)."""
+    url = payer.authorize_url()
+    for value in HOSTILE:
+        session = requests.Session()
+        data = {**_form(payer, session, url, step), field: value}
+        response = session.post(url, data=data, allow_redirects=False, timeout=10)
+        assert response.status_code < 500 and "Traceback" not in response.text, (field, value, response.text)
+        if field in ("csrf_token", "step", "username", "password", "code"):
+            assert 400 <= response.status_code < 500, (field, value)
+
+
+def _sent_twice(data: dict, parameter: str, again: str | None = None) -> list[tuple[str, str]]:
+    return [*data.items(), (parameter, data[parameter] if again is None else again)]
+
+
+def test_a_parameter_sent_twice_is_invalid_request_rfc6749_3_2(payer):
+    """RFC 6749 §3.2: 'Request and response parameters MUST NOT be included more than once': `code=<real>&code=zzz`
+    used to be exchanged, the first value winning. Refused before the code is spent."""
+    verifier = "v" * 43
+    exchange = {"grant_type": "authorization_code", "code": payer.code(code_challenge=s256(verifier),
+                                                                           code_challenge_method="S256"),
+                "redirect_uri": CALLBACK, "client_id": DEMO_CONFIDENTIAL[0], "client_secret": DEMO_CONFIDENTIAL[1],
+                "code_verifier": verifier}
+    for parameter in exchange:
+        _assert_invalid_request(payer.token(_sent_twice(exchange, parameter, "zzz" if parameter == "code" else None)))
+    tokens = payer.token(exchange)
+    assert tokens.status_code == 200, tokens.text
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens.json()["refresh_token"],
+               "scope": "patient/*.read"}
+    for parameter in refresh:
+        _assert_invalid_request(payer.token(_sent_twice(refresh, parameter), auth=DEMO_CONFIDENTIAL))
+    assert payer.token(refresh, auth=DEMO_CONFIDENTIAL).status_code == 200
+
+
+@pytest.mark.parametrize("endpoint", ["revoke", "introspect"])
+def test_a_parameter_sent_twice_at_revocation_and_introspection_is_invalid_request_rfc6749_3_2(payer, endpoint):
+    data = {"token": payer.tokens()["access_token"], "token_type_hint": "access_token"}
+    for parameter in data:
+        _assert_invalid_request(payer.token(_sent_twice(data, parameter), auth=DEMO_CONFIDENTIAL,
+                                            path=f"/oauth2/{endpoint}"))
+    assert payer.introspect(data["token"])["active"] is True
+
+
+@pytest.mark.parametrize("parameter", ["state", "response_type", "redirect_uri", "scope", "client_id", "nonce"])
+def test_an_overlong_value_at_authorize_gets_an_error_page_without_it(payer, parameter):
+    """A value past MAX_LENGTH characters is `invalid_request` on the error page and is never echoed: a 100 kB
+    `state` used to come back in a 100 kB Location header that HTTP clients refuse to read."""
+    value = "a" * (MAX_LENGTH + 1)
+    response = requests.get(payer.authorize_url(**{"response_type": "code", parameter: value}),
+                            allow_redirects=False, timeout=10)
+    _assert_error_page(response)
+    assert value not in response.text and parameter in response.text
+    assert len(response.headers.get("Location", "")) < MAX_LENGTH
+
+
+def test_a_value_at_the_limit_is_accepted(payer):
+    state = "s" * MAX_LENGTH
+    assert payer.sign_in(payer.authorize_url(state=state))["state"] == state
+
+
+@pytest.mark.parametrize("parameter", ["code", "client_secret", "code_verifier", "redirect_uri"])
+def test_an_overlong_value_at_the_token_endpoint_is_invalid_request(payer, parameter):
+    data = {"grant_type": "authorization_code", "code": "c", "redirect_uri": CALLBACK,
+            "client_id": DEMO_CONFIDENTIAL[0], "client_secret": DEMO_CONFIDENTIAL[1], "code_verifier": "v" * 43,
+            parameter: "a" * (MAX_LENGTH + 1)}
+    response = payer.token(data)
+    _assert_invalid_request(response)
+    assert data[parameter] not in response.text

@@ -13,7 +13,7 @@ from mockpayer.auth.lockout import MEMBER, Lockouts, Subject
 from mockpayer.clock import Clock
 from mockpayer.plans import LockoutSettings, PlanError, load_plan, load_plans
 from mirror.serving import start_in_thread
-from tests.mockpayer.driver import DEMO_CONFIDENTIAL, PayerDriver, assert_oauth_error
+from tests.mockpayer.driver import DEMO_CONFIDENTIAL, DEMO_PUBLIC, PayerDriver, assert_oauth_error, s256
 
 WINDOW = 15 * 60  # the default lockout.minutes, in seconds
 
@@ -126,6 +126,26 @@ def test_guessed_client_secrets_lock_the_client_with_429_rfc6749_10_10(payer, pa
                                      timeout=10), 429, "invalid_client")
     payer.clock.advance(WINDOW)
     assert payer.exchange(payer.code()).status_code == 200
+
+
+def test_a_locked_client_is_told_how_long_in_the_words_a_member_reads(payer):
+    """One wording of a lock's length, for the member's page and a client's `error_description`."""
+    for _ in range(10):
+        _wrong_secret(payer)
+    locked = payer.exchange(payer.code())
+    assert_oauth_error(locked, 429, "invalid_client")
+    assert "locked for 15 more minutes" in locked.json()["error_description"]
+
+
+def test_a_public_client_sending_a_secret_is_never_locked_rfc6749_10_10(payer):
+    """A public client has no secret to guess: one sent anyway is refused (401) but counts toward no lock, so
+    nobody can lock a public app out by posting secrets in its name."""
+    data = {"grant_type": "authorization_code", "code": "x", "client_id": DEMO_PUBLIC, "client_secret": "guess"}
+    statuses = {requests.post(payer.url + "/oauth2/token", data=data, timeout=10).status_code for _ in range(12)}
+    assert statuses == {401}
+    verifier = "v" * 43
+    code = payer.code(client_id=DEMO_PUBLIC, code_challenge=s256(verifier), code_challenge_method="S256")
+    assert payer.exchange(code, client=DEMO_PUBLIC, code_verifier=verifier).status_code == 200
 
 
 def test_a_successful_client_authentication_resets_the_count(payer):

@@ -388,6 +388,7 @@ def test_userinfo_refuses_a_bad_token(payer):
                                headers={"Authorization": authorization} if authorization else {})
         assert missing.status_code == 401, authorization
         assert _challenge(missing) == 'Bearer realm="demoplan"'
+        assert "error" not in missing.json()  # RFC 6750 §3.1: no error code, in the body either
     payer.clock.advance(3601)
     expired = _userinfo(payer, tokens["access_token"])
     assert expired.status_code == 401 and 'error="invalid_token"' in _challenge(expired)

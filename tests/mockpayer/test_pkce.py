@@ -1,11 +1,13 @@
 """PKCE at the token endpoint (PK-1..PK-5)."""
 
 import secrets
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from mockpayer.auth.server import S256CodeChallenge
-from tests.mockpayer.driver import DEMO_CONFIDENTIAL, DEMO_PUBLIC, assert_oauth_error, s256
+from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, DEMO_PUBLIC, assert_oauth_error, s256
 
 VERIFIER = secrets.token_urlsafe(48)
 
@@ -46,9 +48,18 @@ def test_malformed_verifier_is_invalid_request(payer, verifier):
     assert_oauth_error(payer.exchange(code, client=DEMO_PUBLIC, code_verifier=verifier), 400, "invalid_request")
 
 
-def test_public_client_without_pkce_is_refused(payer):
-    code = payer.code(client_id=DEMO_PUBLIC)
-    assert_oauth_error(payer.exchange(code, client=DEMO_PUBLIC), 400, "invalid_request")
+def test_a_public_client_without_a_challenge_is_refused_at_authorize_rfc9700_2_1_1(payer):
+    """RFC 9700 §2.1.1: public clients MUST use PKCE. Even in the relaxed `1up` mode a public client's request
+    without `code_challenge` gets `invalid_request` at its redirect URI, with its state, rather than a code that
+    no exchange could redeem; a confidential client may still go without."""
+    response = requests.get(payer.authorize_url(client_id=DEMO_PUBLIC), allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith(CALLBACK + "?")
+    params = parse_qs(urlsplit(location).query)
+    assert params["error"] == ["invalid_request"] and "code_challenge" in params["error_description"][0]
+    assert params["state"] == ["state-123"] and "code" not in params
+    assert payer.exchange(payer.code()).status_code == 200
 
 
 def test_s256_matches_the_rfc_test_vector():

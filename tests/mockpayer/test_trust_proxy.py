@@ -110,6 +110,36 @@ def test_the_seed_urls_over_https_through_the_proxy(proxied):
     assert plain.status_code == 400 and "https" in plain.json()["error_description"]
 
 
+@pytest.mark.parametrize("loopback_name", ["127.0.0.1", "localhost"])
+def test_a_remote_client_over_plain_http_is_refused_whatever_host_it_names_rfc6749_3_1_3_2(proxied, loopback_name):
+    """RFC 6749 §3.1, §3.2: the authorization and token endpoints require TLS. A client out there (X-Forwarded-For)
+    reaching the mock over plain http through the proxy is refused even when its X-Forwarded-Host names a loopback
+    address, which authlib trusts in a URL: only the connection's own address makes plain http private."""
+    port = proxied.url.rsplit(":", 1)[1]
+    remote = {"X-Forwarded-For": "8.8.8.8", "X-Forwarded-Proto": "http", "X-Forwarded-Host": f"{loopback_name}:{port}"}
+    exchange = {"grant_type": "authorization_code", "code": proxied.code(), "redirect_uri": CALLBACK,
+                "client_id": DEMO_CONFIDENTIAL[0], "client_secret": DEMO_CONFIDENTIAL[1]}
+    plain = requests.post(f"{proxied.url}/oauth2/token", data=exchange, headers=remote, timeout=10)
+    assert plain.status_code == 400 and "https" in plain.json()["error_description"], plain.text
+    authorize = requests.get(proxied.authorize_url(), headers=remote, allow_redirects=False, timeout=10)
+    assert authorize.status_code == 400 and 'name="password"' not in authorize.text
+    assert "Location" not in authorize.headers
+    over_tls = {**remote, "X-Forwarded-Proto": "https"}
+    assert requests.get(proxied.authorize_url(), headers=over_tls, timeout=10).status_code == 200
+    tokens = requests.post(f"{proxied.url}/oauth2/token", data=exchange, headers=over_tls, timeout=10)
+    assert tokens.status_code == 200, tokens.text
+
+
+def test_authlibs_insecure_transport_switch_still_lets_plain_http_through(proxied, monkeypatch):
+    """docker-compose.yml sets AUTHLIB_INSECURE_TRANSPORT for a mock reached over plain http between containers."""
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    remote = {"X-Forwarded-For": "8.8.8.8", "X-Forwarded-Proto": "http", "X-Forwarded-Host": PUBLIC}
+    exchange = {"grant_type": "authorization_code", "code": proxied.code(), "redirect_uri": CALLBACK,
+                "client_id": DEMO_CONFIDENTIAL[0], "client_secret": DEMO_CONFIDENTIAL[1]}
+    response = requests.post(f"{proxied.url}/oauth2/token", data=exchange, headers=remote, timeout=10)
+    assert response.status_code == 200, response.text
+
+
 @pytest.mark.parametrize("headers", [
     {"X-Forwarded-Host": "evil.example"},
     {"Host": "evil.example", "X-Forwarded-Host": "127.0.0.1"},

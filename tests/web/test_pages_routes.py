@@ -95,3 +95,14 @@ def test_with_a_token_the_pages_ask_for_it_once(tmp_path):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "s3cret-token" not in cookie
     assert client.get("/claims").status_code == 200
     assert client.get(f"/fhir/Patient/{MEMBER1}").status_code == 401
+
+
+@pytest.mark.parametrize("cookie", ["é", "\u202e", "\U0001F600"])
+def test_an_unlock_cookie_that_is_not_ascii_gets_the_unlock_form_not_500(tmp_path, cookie):
+    """A hostile cookie is a locked browser (303 to the unlock form), never a 500: the cookie used to reach
+    hmac.compare_digest as a str, which refuses non-ASCII text."""
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    client = create_app(tmp_path, token="s3cret-token").test_client()
+    client.set_cookie("mirror_unlock", cookie)
+    response = client.get("/claims")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/unlock")
