@@ -1,6 +1,7 @@
-"""The synthetic plan generator (issue 3, "The generator" and "Fixtures"): deterministic, valid FHIR R4
-(checked with fhir.resources.R4B), CARIN BB money that adds up, references that resolve, and bundled
-fixtures that never drift from what the generator makes."""
+"""The synthetic plan generator (issue 3, "The generator" and "Fixtures"; issue 22's data): deterministic,
+valid FHIR R4 (checked with fhir.resources.R4B), CARIN BB money that adds up, deductible and out-of-pocket
+balances that follow it, Da Vinci PDex prior authorizations, results with reference ranges and flags,
+references that resolve, and bundled fixtures that never drift from what the generator makes."""
 
 import argparse
 import os
@@ -84,7 +85,13 @@ def plan(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def eobs(plan) -> list[dict]:
-    return [r for r in all_resources(plan, "data") if r["resourceType"] == "ExplanationOfBenefit"]
+    """The claims: ExplanationOfBenefit resources with `use` = claim, in the order they were processed."""
+    return [r for r in all_resources(plan, "data") if r["resourceType"] == "ExplanationOfBenefit" and r["use"] == "claim"]
+
+
+@pytest.fixture(scope="module")
+def prior_auths(plan) -> list[dict]:
+    return [r for r in all_resources(plan, "data") if r.get("use") == "preauthorization"]
 
 
 def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(plan, tmp_path):
@@ -172,6 +179,146 @@ def test_money_adds_up_on_every_line_and_every_claim(eobs):
         assert amounts(eob["total"]) == claim, eob["id"]
         assert cents(eob["payment"]["amount"]) == claim["paidtoprovider"]
         assert sum(cents(item["net"]) for item in eob["item"]) == claim["submitted"]
+
+
+def test_benefit_balance_is_the_years_running_cost_share(plan, eobs):
+    """CARIN BB / R4 EOB.benefitBalance: per year (benefitPeriod, term annual), in network, what the member's
+    claims processed so far used of the plan design's deductible and out-of-pocket maximum, equal to the
+    running sum of the claims' own deductible and member liability; out of network nothing is used."""
+    designs = {c["beneficiary"]["reference"]: next(k["value"] for k in c["class"] if k["type"]["coding"][0]["code"] == "plan")
+               for c in all_resources(plan, "data") if c["resourceType"] == "Coverage"}
+    limits = {"PPO1500": (150000, 600000), "PPO3000": (300000, 750000)}
+    running = {}
+    for eob in eobs:
+        year = eob["billablePeriod"]["start"][:4]
+        assert eob["benefitPeriod"] == {"start": f"{year}-01-01", "end": f"{year}-12-31"}
+        total = amounts(eob["total"])
+        used = running.setdefault((eob["patient"]["reference"], year), [0, 0])
+        used[0] += total["deductible"]
+        used[1] += total["memberliability"]
+        by_network = {b["network"]["coding"][0]["code"]: b for b in eob["benefitBalance"]}
+        assert set(by_network) == {"in", "out"}
+        for network, balance in by_network.items():
+            assert (balance["unit"]["coding"][0]["code"], balance["term"]["coding"][0]["code"]) == ("individual", "annual")
+            types = [f["type"]["coding"][0]["code"] for f in balance["financial"]]
+            assert types == ["deductible", "out-of-pocket-maximum"]
+            allowed = [cents(f["allowedMoney"]) for f in balance["financial"]]
+            spent = [cents(f["usedMoney"]) for f in balance["financial"]]
+            factor = 1 if network == "in" else 2
+            assert allowed == [limit * factor for limit in limits[designs[eob["patient"]["reference"]]]]
+            assert spent == (used if network == "in" else [0, 0]), eob["id"]
+            assert all(0 <= s <= a for s, a in zip(spent, allowed))
+    assert any(used[0] > 0 for used in running.values())
+
+
+PDEX_REVIEW_ACTION = "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/extension-reviewAction"
+
+
+def decision(prior_auth: dict) -> str:
+    """approved, denied or pending, from the X12 306 review action code on the item's adjudication."""
+    [item] = prior_auth["item"]
+    [action] = [e for a in item["adjudication"] for e in a.get("extension", []) if e["url"] == PDEX_REVIEW_ACTION]
+    code = next(e["valueCodeableConcept"]["coding"][0] for e in action["extension"] if e["url"].endswith("reviewActionCode"))
+    assert code["system"] == "https://codesystem.x12.org/005010/306"
+    return {"A1": "approved", "A3": "denied", "A4": "pending"}[code["code"]]
+
+
+def adjudication_codes(item: dict) -> dict[str, dict]:
+    return {a["category"]["coding"][0]["code"]: a for a in item["adjudication"]}
+
+
+def test_every_prior_authorization_is_a_pdex_eob_with_a_decision(prior_auths):
+    """Da Vinci PDex prior authorization (CMS-0057-F): use = preauthorization, the profile named, R4 valid, and
+    a decision: approved (complete, A1, preAuthRef and preAuthRefPeriod, units allowed and used), denied
+    (complete, A3, a CARC denial reason and the plan's note) or pending (queued, A4, a note, no number)."""
+    assert len(prior_auths) == 3 * SMALL["members"]
+    for auth in prior_auths:
+        get_fhir_model_class("ExplanationOfBenefit").model_validate(auth)
+        assert auth["meta"]["profile"] == ["http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-priorauthorization"]
+        assert auth["status"] == "active" and "total" not in auth and "payment" not in auth
+        [item] = auth["item"]
+        assert item["productOrService"]["coding"][0]["display"] and item["category"]["coding"][0]["display"]
+        assert auth["careTeam"][0]["provider"]["display"] and auth["diagnosis"][0]["diagnosisCodeableConcept"]
+        codes = adjudication_codes(item)
+        assert codes["submitted"]["amount"]["value"] > 0  # PDex: adjudication needs an amount slice
+        notes = [note["text"] for note in auth.get("processNote", [])]
+        kind = decision(auth)
+        if kind == "approved":
+            assert auth["outcome"] == "complete" and auth["preAuthRef"] == [auth["identifier"][0]["value"]]
+            assert auth["preAuthRefPeriod"] == [item["servicedPeriod"]]
+            assert codes["allowedunits"]["value"] == item["quantity"]["value"] and codes["consumedunits"]["value"] == 0
+        elif kind == "denied":
+            assert auth["outcome"] == "complete" and "preAuthRef" not in auth
+            assert codes["denialreason"]["reason"]["coding"][0] == {
+                "system": "https://x12.org/codes/claim-adjustment-reason-codes", "code": "50",
+                "display": "These are non-covered services because this is not deemed a 'medical necessity' by the payer."}
+            assert notes and notes[0].startswith("Not approved") and item["noteNumber"] == [1]
+        else:
+            assert auth["outcome"] == "queued" and "preAuthRef" not in auth and "preAuthRefPeriod" not in auth
+            assert notes and item["noteNumber"] == [1]
+        moments = [datetime.fromisoformat(auth["created"]), datetime.fromisoformat(auth["meta"]["lastUpdated"])]
+        assert moments[0] <= moments[1] and moments[1].date() <= REFERENCE_TODAY
+
+
+def test_the_demo_member_has_an_approved_a_denied_and_a_pending_prior_authorization():
+    """The bundled demo plan's first member (the one the demos sign in as) shows all three decisions."""
+    auths = [r for r in all_resources(PLANS / "demoplan", "data") if r.get("use") == "preauthorization"
+             and r["patient"]["reference"] == "Patient/demoplan-m1"]
+    assert sorted(decision(auth) for auth in auths) == ["approved", "denied", "pending"]
+
+
+def test_results_carry_reference_ranges_and_out_of_range_ones_are_flagged(plan):
+    """Labs and adults' vital signs carry referenceRange low and high in the value's own UCUM unit; a value
+    outside it carries the v3-ObservationInterpretation flag H or L, and one inside carries none."""
+    observations = [r for r in all_resources(plan, "data") if r["resourceType"] == "Observation"]
+    judged = []
+    for observation in observations:
+        for part in [observation] + observation.get("component", []):
+            if "referenceRange" not in part:
+                continue
+            [reference] = part["referenceRange"]
+            value = part["valueQuantity"]
+            assert reference["low"]["code"] == reference["high"]["code"] == value["code"]
+            low, high = reference["low"]["value"], reference["high"]["value"]
+            expected = "H" if value["value"] > high else "L" if value["value"] < low else None
+            flags = [(c["system"], c["code"]) for i in part.get("interpretation", []) for c in i["coding"]]
+            assert flags == ([("http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", expected)]
+                             if expected else []), observation["id"]
+            judged.append((observation["category"][0]["coding"][0]["code"], expected))
+    labs = [r for r in observations if r["category"][0]["coding"][0]["code"] == "laboratory"]
+    assert labs and all("referenceRange" in lab for lab in labs)
+    assert {category for category, _ in judged} == {"laboratory", "vital-signs"}
+    assert {"H", "L"} <= {flag for _, flag in judged}
+    assert sum(flag is not None for _, flag in judged) < len(judged) / 2  # a few, not most
+
+
+def test_the_demo_member_has_results_over_time_to_draw_a_trend():
+    """Several dated results per test for the demo member: blood pressure and weight at every visit, the
+    lipid and metabolic panels at each checkup, one of them flagged."""
+    observations = [r for r in all_resources(PLANS / "demoplan", "data") if r["resourceType"] == "Observation"
+                    and r["subject"]["reference"] == "Patient/demoplan-m1"]
+    dates = {}
+    for observation in observations:
+        dates.setdefault(observation["code"]["coding"][0]["code"], set()).add(observation["effectiveDateTime"][:10])
+    assert len(dates["85354-9"]) >= 3 and len(dates["29463-7"]) >= 3  # blood pressure, weight
+    assert len(dates["2093-3"]) >= 2 and len(dates["2345-7"]) >= 2  # cholesterol, glucose
+    assert any("interpretation" in observation for observation in observations)
+
+
+def test_pharmacy_claims_and_prescriptions_name_their_drug(plan, eobs):
+    """A drug-fills page can name the drug: each pharmacy claim's line codes it by NDC and RxNorm, both with
+    a display, and says its name as text; each MedicationRequest names its RxNorm drug the same way."""
+    pharmacy = [eob for eob in eobs if eob["type"]["coding"][0]["code"] == "pharmacy"]
+    assert pharmacy
+    for eob in pharmacy:
+        [item] = eob["item"]
+        product = item["productOrService"]
+        systems = {c["system"]: c for c in product["coding"]}
+        assert set(systems) == {"http://hl7.org/fhir/sid/ndc", "http://www.nlm.nih.gov/research/umls/rxnorm"}
+        assert all(c["display"] == product["text"] for c in product["coding"]) and product["text"]
+    requests = [r for r in all_resources(plan, "data") if r["resourceType"] == "MedicationRequest"]
+    assert requests and all(r["medicationCodeableConcept"]["text"] == r["medicationCodeableConcept"]["coding"][0]["display"]
+                            for r in requests)
 
 
 def test_dates_follow_the_claim_life_cycle(eobs):
@@ -297,7 +444,7 @@ def test_command_line_options_and_one_line_summary(tmp_path, capsys):
                               "--mode", "smart"])
     summary = generate.run(args)
     printed = capsys.readouterr().out.strip().splitlines()
-    assert printed == [summary.line()] and "2 members, 10 claims" in printed[0]
+    assert printed == [summary.line()] and "2 members, 10 claims, 6 prior authorizations" in printed[0]
     settings = orjson.loads((tmp_path / "plan.json").read_bytes())
     assert (settings["system_id"], settings["name"], settings["base_url"], settings["mode"]) == \
         ("cliplan", "CLI Plan", "cli.example", "smart")
@@ -328,5 +475,5 @@ def test_bundled_logins_stay_what_other_code_relies_on():
         ("smart1", "pass-smart1", "Patient/smartplan-m1", None), ("smart2", "pass-smart2", "Patient/smartplan-m2", "135790")]
     assert smart["tokens"]["access_token_lifetime"] == 900
     eobs = [r for r in all_resources(PLANS / "demoplan", "data") if r["resourceType"] == "ExplanationOfBenefit"
-            and r["patient"]["reference"] == "Patient/demoplan-m1"]
+            and r["use"] == "claim" and r["patient"]["reference"] == "Patient/demoplan-m1"]
     assert len(eobs) > 10  # several pages at the default page size of 10

@@ -33,7 +33,7 @@ def resources(path):
 def state_by_day(folder):
     """Each day's claims, `{day: {id: claim}}`, by applying the deltas as the mock does."""
     claims = {c["id"]: c for f in sorted((folder / "data").glob("member-*.json")) for c in resources(f)
-              if c["resourceType"] == "ExplanationOfBenefit"}
+              if c["resourceType"] == "ExplanationOfBenefit" and c["use"] == "claim"}
     days = {1: dict(claims)}
     for day in range(2, 5):
         for reference in orjson.loads((folder / "days" / str(day) / "removed.json").read_bytes()):
@@ -80,6 +80,8 @@ def test_later_day_files_validate_with_r4b(series):
 
 
 def test_money_adds_up_every_day_within_each_years_limits(series):
+    """Each claim's in-network benefitBalance is the year's running deductible and out-of-pocket total once it
+    was processed, on later days too: a removed claim was its year's last and new claims continue the year."""
     designs = {f"demoplan-m{n}": make_member(PlanContext("demoplan", "", "", 3), n, random.Random(f"3/member/{n}"),
                                              None).design for n in (1, 2)}
     for claims in state_by_day(series).values():
@@ -91,6 +93,9 @@ def test_money_adds_up_every_day_within_each_years_limits(series):
             year = spent.setdefault((claim["patient"]["reference"][8:], claim["billablePeriod"]["start"][:4]), [0, 0])
             year[0] += total["deductible"]
             year[1] += total["memberliability"]
+            in_network = next(balance for balance in claim["benefitBalance"]
+                              if balance["network"]["coding"][0]["code"] == "in")
+            assert [round(f["usedMoney"]["value"] * 100) for f in in_network["financial"]] == year, claim["id"]
         for (member, _), (deductible, liability) in spent.items():
             _, _, deductible_limit, oop_limit, _, _ = designs[member]
             assert deductible <= deductible_limit and liability <= oop_limit

@@ -1,8 +1,8 @@
 """Deterministic synthetic health-plan data: the plan folders the mock payer serves (issue 3, "The generator").
 
 A plan folder is `plan.json` (clients, token and paging settings, who can log in), `data/` (each member's
-CARIN Blue Button 2.0.0 claims with their Patient, Coverage, providers and, with `clinical`, US Core 6.1.0
-records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US Drug Formulary 2.0.1). With
+CARIN Blue Button 2.0.0 claims with their Patient, Coverage, providers, Da Vinci PDex prior authorizations
+and, with `clinical`, US Core 6.1.0 records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US Drug Formulary 2.0.1). With
 `days` > 1 it also holds later days of the records as mockpayer/scenarios.py reads them: `days/<n>/data/`
 (each member's new and changed claims that day) and `days/<n>/removed.json` (the claims gone that day).
 
@@ -21,8 +21,9 @@ Why it is built this way:
 
 The modules, one job each: command.py (the options of `mockpayer generate`) runs plan_folder.py, which
 writes the folder from roster.py (the plan and its providers), members.py (Patient, Coverage), claims.py
-(CARIN BB EOBs, priced by adjudication.py), clinical.py (US Core), directory.py (Plan-Net), formulary.py
-(US Drug Formulary), days.py (later days) and settings.py (plan.json), laid out by bundles.py. They draw on
+(CARIN BB EOBs, priced by adjudication.py), prior_auths.py (PDex prior authorizations), clinical.py (US Core),
+directory.py (Plan-Net), formulary.py (US Drug Formulary), days.py (later days) and settings.py (plan.json),
+laid out by bundles.py. They draw on
 tables.py (the reference data), codes.py (code systems and profiles) and dates.py (the fixed "today").
 
 The bundled plans are made with these commands (run from the repository root; `mockpayer generate` and

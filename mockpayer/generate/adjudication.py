@@ -2,12 +2,13 @@
 
 Per line and per claim, benefit + member liability = eligible (allowed) <= submitted, and member liability =
 deductible + copay + coinsurance, tracked per member and calendar year against the plan's deductible and
-out-of-pocket maximum.
+out-of-pocket maximum; each claim's `benefitBalance` says how much of both the year had used once it was
+processed.
 """
 
 from __future__ import annotations
 
-from mockpayer.generate.codes import ADJUDICATION_CS, C4BB_ADJUDICATION_CS, CARIN, concept
+from mockpayer.generate.codes import ADJUDICATION_CS, C4BB_ADJUDICATION_CS, CARIN, PCT_FINANCIAL_TYPE, concept
 from mockpayer.generate.members import Member
 from mockpayer.generate.tables import (
     COINSURANCE_PERCENT,
@@ -15,6 +16,7 @@ from mockpayer.generate.tables import (
     COPAY_ER,
     COPAY_GENERIC,
     COPAY_INPATIENT,
+    OUT_OF_NETWORK_LIMIT_FACTOR,
 )
 
 def money(cents: int) -> dict:
@@ -77,6 +79,30 @@ def cost_share(member: Member, year: int, eligible: int, rule: str) -> tuple[int
     remaining[0] -= deductible
     remaining[1] -= deductible + copay + coinsurance
     return deductible, copay, coinsurance
+
+
+def benefit_balance(member: Member, year: int) -> list[dict]:
+    """The year's deductible and out-of-pocket maximum, in and out of network, with what the member's claims
+    processed so far used of them (every generated claim is in network, so out of network nothing is used).
+    The deductible is an R4 benefit type; the out-of-pocket maximum has none, so it is Da Vinci PCT's."""
+    _, _, deductible_limit, oop_limit, _, _ = member.design
+    remaining = member.cost_years.get(year, [deductible_limit, oop_limit])
+    balances = []
+    for network, display, factor, used in (("in", "In Network", 1, (deductible_limit - remaining[0], oop_limit - remaining[1])),
+                                           ("out", "Out of Network", OUT_OF_NETWORK_LIMIT_FACTOR, (0, 0))):
+        balances.append({
+            "category": concept("http://terminology.hl7.org/CodeSystem/ex-benefitcategory", "30", "Health Benefit Plan Coverage"),
+            "network": concept("http://terminology.hl7.org/CodeSystem/benefit-network", network, display),
+            "unit": concept("http://terminology.hl7.org/CodeSystem/benefit-unit", "individual", "Individual"),
+            "term": concept("http://terminology.hl7.org/CodeSystem/benefit-term", "annual", "Annual"),
+            "financial": [
+                {"type": concept("http://terminology.hl7.org/CodeSystem/benefit-type", "deductible", "Deductible"),
+                 "allowedMoney": money(deductible_limit * factor), "usedMoney": money(used[0])},
+                {"type": concept(PCT_FINANCIAL_TYPE, "out-of-pocket-maximum", "Out-of-Pocket Maximum"),
+                 "allowedMoney": money(oop_limit * factor), "usedMoney": money(used[1])},
+            ],
+        })
+    return balances
 
 
 def adjudicate(member: Member, submitted: int, allowed_share: float, rule: str, year: int) -> dict[str, int]:

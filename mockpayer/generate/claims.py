@@ -13,6 +13,7 @@ from mockpayer.generate.adjudication import (
     add_amounts,
     adjudicate,
     amount_adjudications,
+    benefit_balance,
     money,
     status_adjudication,
 )
@@ -185,6 +186,9 @@ class ClaimWriter:
         ordered["total"] = amount_adjudications(totals)
         ordered["payment"] = {"type": concept(CARIN + "/CodeSystem/C4BBPayerClaimPaymentStatusCode", "paid", "Paid"),
                               "date": paid_on.isoformat(), "amount": money(totals["paidtoprovider"])}
+        year = first_day.year
+        ordered["benefitPeriod"] = {"start": f"{year}-01-01", "end": f"{year}-12-31"}
+        ordered["benefitBalance"] = benefit_balance(self.member, year)
         return ordered
 
     def _priced_lines(self, lines: list[Line], allowed_share: float, item_fields: Callable[[Line], dict],

@@ -13,6 +13,7 @@ from mockpayer.generate.codes import (
     ICD10CM,
     ICD10PCS,
     LOINC,
+    OBSERVATION_INTERPRETATION,
     RXNORM,
     SNOMED,
     UCUM,
@@ -33,6 +34,7 @@ from mockpayer.generate.tables import (
     PROCEDURE_CODES,
     SERVICES,
     VACCINES,
+    VITAL_RANGES,
 )
 
 CLINICAL_VISIT_LIMIT = 30  # clinical records follow a member's 30 most recent visits, so big runs stay bounded
@@ -48,6 +50,21 @@ ENCOUNTER_TYPES = {"preventive": ("185349003", "Encounter for check up (procedur
                    "outpatient": ("371883000", "Outpatient procedure (procedure)"),
                    "inpatient": ("32485007", "Hospital admission (procedure)")}
 ENCOUNTER_CLASSES = {"emergency": ("EMER", "emergency"), "inpatient": ("IMP", "inpatient encounter")}
+FLAGS = {"H": "High", "L": "Low"}
+OFF_RANGE_CHANCE = 0.15  # a result of a member without the condition falls just outside its range now and then
+
+
+def quantity(value: float, unit: str, code: str) -> dict:
+    return {"value": value, "unit": unit, "system": UCUM, "code": code}
+
+
+def judged(value: float, unit: str, code: str, low: float, high: float) -> dict:
+    """A value with its reference range and, outside it, its v3 interpretation (H or L)."""
+    fields = {"valueQuantity": quantity(value, unit, code)}
+    mark = "H" if value > high else "L" if value < low else None
+    if mark:
+        fields["interpretation"] = [concept(OBSERVATION_INTERPRETATION, mark, FLAGS[mark])]
+    return fields | {"referenceRange": [{"low": quantity(low, unit, code), "high": quantity(high, unit, code)}]}
 
 
 class ClinicalWriter:
@@ -243,34 +260,36 @@ class ClinicalWriter:
         systolic = rng.randint(128, 148) if hypertensive else rng.randint(104, 128)
         diastolic = rng.randint(80, 94) if hypertensive else rng.randint(64, 82)
 
-        def quantity(value: float, unit: str, code: str) -> dict:
-            return {"value": value, "unit": unit, "system": UCUM, "code": code}
+        def measured(code: str, value: float, unit: str, ucum: str) -> dict:
+            """Adults' vital signs carry the adult range; children's ranges depend on age, so theirs carry none."""
+            return judged(value, unit, ucum, *VITAL_RANGES[code]) if age >= 18 else {"valueQuantity": quantity(value, unit, ucum)}
 
+        pressures = [measured(code, value, "mmHg", "mm[Hg]") for code, value in (("8480-6", systolic), ("8462-4", diastolic))]
+        high = any("interpretation" in pressure for pressure in pressures)
+        panel_flag = {"interpretation": [concept(OBSERVATION_INTERPRETATION, "H", "High")]} if high else {}
         yield self._observation("us-core-blood-pressure", VITAL_SIGNS, ("85354-9", "Blood pressure panel with all children optional"),
-                                moment, context, component=[
-                                    {"code": concept(LOINC, "8480-6", "Systolic blood pressure"),
-                                     "valueQuantity": quantity(systolic, "mmHg", "mm[Hg]")},
-                                    {"code": concept(LOINC, "8462-4", "Diastolic blood pressure"),
-                                     "valueQuantity": quantity(diastolic, "mmHg", "mm[Hg]")}])
+                                moment, context, **panel_flag, component=[
+                                    {"code": concept(LOINC, "8480-6", "Systolic blood pressure")} | pressures[0],
+                                    {"code": concept(LOINC, "8462-4", "Diastolic blood pressure")} | pressures[1]])
         yield self._observation("us-core-heart-rate", VITAL_SIGNS, ("8867-4", "Heart rate"), moment, context,
-                                valueQuantity=quantity(rng.randint(58, 96), "beats/minute", "/min"))
+                                **measured("8867-4", rng.randint(58, 96), "beats/minute", "/min"))
         yield self._observation("us-core-body-height", VITAL_SIGNS, ("8302-2", "Body height"), moment, context,
                                 valueQuantity=quantity(round(height, 1), "cm", "cm"))
         yield self._observation("us-core-body-weight", VITAL_SIGNS, ("29463-7", "Body weight"), moment, context,
                                 valueQuantity=quantity(round(weight, 1), "kg", "kg"))
         if age >= 2:
             yield self._observation("us-core-bmi", VITAL_SIGNS, ("39156-5", "Body mass index (BMI) [Ratio]"), moment, context,
-                                    valueQuantity=quantity(round(bmi, 1), "kg/m2", "kg/m2"))
+                                    **measured("39156-5", round(bmi, 1), "kg/m2", "kg/m2"))
 
     def _lab_results(self, panel: str, moment: str, context: dict) -> Iterator[dict]:
-        collected = later(moment, 10)
+        rng, collected = self.rng, later(moment, 10)
         for code, display, unit, normal, affected, condition in LAB_RESULTS[panel]:
             low, high = affected if condition in self.member.conditions else normal
-            value = round(self.rng.uniform(low, high), 1)
+            value = round(rng.uniform(low, high), 1)
+            if (low, high) == normal and rng.random() < OFF_RANGE_CHANCE:
+                value = round(high * rng.uniform(1.02, 1.12) if rng.random() < 0.7 else low * rng.uniform(0.88, 0.98), 1)
             yield self._observation("us-core-observation-lab", LABORATORY, (code, display), collected, context,
-                                    valueQuantity={"value": value, "unit": unit, "system": UCUM, "code": unit},
-                                    referenceRange=[{"low": {"value": normal[0], "unit": unit, "system": UCUM, "code": unit},
-                                                     "high": {"value": normal[1], "unit": unit, "system": UCUM, "code": unit}}])
+                                    **judged(value, unit, unit, *normal))
 
     def _immunization(self, code: str, moment: str, context: dict, visit: Visit) -> dict:
         cvx, display = VACCINES[code]

@@ -28,6 +28,13 @@ NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 REVENUE_CS = "https://www.nubc.org/CodeSystem/RevenueCodes"
 MS_DRG = "https://www.cms.gov/Medicare/Medicare-Fee-for-Service-Payment/AcuteInpatientPPS/MS-DRG-Classifications-and-Software"
 PLACE_OF_SERVICE = "https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set"
+PDEX = "http://hl7.org/fhir/us/davinci-pdex"
+PDEX_PRIOR_AUTH_PROFILE = PDEX + "/StructureDefinition/pdex-priorauthorization"
+X12_SERVICE_TYPE = "https://x12.org/codes/service-type-codes"
+X12_REVIEW_ACTION = "https://codesystem.x12.org/005010/306"
+CARC = "https://x12.org/codes/claim-adjustment-reason-codes"
+PCT_FINANCIAL_TYPE = "http://hl7.org/fhir/us/davinci-pct/CodeSystem/PCTFinancialType"
+OBSERVATION_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict:

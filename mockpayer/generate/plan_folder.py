@@ -21,6 +21,7 @@ from mockpayer.generate.days import day_date, later_days
 from mockpayer.generate.directory import directory_resources
 from mockpayer.generate.formulary import formulary_resources
 from mockpayer.generate.members import coverage_resource, make_member, patient_resource
+from mockpayer.generate.prior_auths import prior_authorizations
 from mockpayer.generate.roster import PlanContext, build_roster, payer_resource, provider_resource
 from mockpayer.generate.settings import GENERATED_PLAN_KEYS, member_login, plan_settings
 
@@ -35,18 +36,20 @@ class Summary:
     files: int = 0
     bytes: int = 0
     resources: dict[str, int] = field(default_factory=dict)  # day 1's
+    prior_authorizations: int = 0  # day 1's ExplanationOfBenefit resources with use = preauthorization
     days: int = 1
 
     def count(self, resource: dict) -> None:
         kind = resource["resourceType"]
         self.resources[kind] = self.resources.get(kind, 0) + 1
+        self.prior_authorizations += resource.get("use") == "preauthorization"
 
     def line(self) -> str:
-        eobs = self.resources.get("ExplanationOfBenefit", 0)
+        eobs = self.resources.get("ExplanationOfBenefit", 0) - self.prior_authorizations
         total = sum(self.resources.values())
         later = f" (day 1; days 2-{self.days} in days/)" if self.days > 1 else ""
-        return (f"wrote {self.out_dir}: {self.members} members, {eobs} claims, {total} resources{later} "
-                f"in {self.files} files ({self.bytes / 1e6:.1f} MB)")
+        return (f"wrote {self.out_dir}: {self.members} members, {eobs} claims, {self.prior_authorizations} prior "
+                f"authorizations, {total} resources{later} in {self.files} files ({self.bytes / 1e6:.1f} MB)")
 
 
 def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = "Demo Health Plan",
@@ -127,6 +130,8 @@ def write_plan(out_dir: str | Path, *, system_id: str = "demoplan", name: str = 
         for claim_number, (day, kind) in enumerate(claims.claim_days(claims_per_member), 1):
             eobs.append(claims.eob(claim_number, day, kind))
             add(eobs[-1])
+        for resource in prior_authorizations(plan, member, random.Random(f"{seed}/prior-authorization/{number}")):
+            add(resource)
         if clinical:
             for resource in ClinicalWriter(plan, member, random.Random(f"{seed}/clinical/{number}")).resources(
                     claims.visits, claims.fills):

@@ -267,3 +267,36 @@ PLAN_DESIGNS = (("PPO1500", "PPO 1500", 150000, 600000, 2500, 5000), ("PPO3000",
 COPAY_ER, COPAY_INPATIENT, COPAY_GENERIC, COPAY_BRAND, COINSURANCE_PERCENT = 15000, 25000, 1000, 4500, 20
 CLAIM_KINDS = ("professional", "pharmacy", "outpatient", "oral", "inpatient")
 CLAIM_KIND_WEIGHTS = (45, 30, 12, 9, 4)
+# A PPO's out-of-network deductible and out-of-pocket maximum are this many times its in-network ones.
+OUT_OF_NETWORK_LIMIT_FACTOR = 2
+
+# Vital-sign reference ranges (LOINC -> low, high): adult normal blood pressure below 130/80 (ACC/AHA 2017),
+# resting heart rate 60-100 per minute, adult BMI 18.5-24.9 (CDC); height and weight have none.
+VITAL_RANGES = {"8480-6": (90, 129), "8462-4": (60, 79), "8867-4": (60, 100), "39156-5": (18.5, 24.9)}
+
+# Services a plan reviews before they happen (Da Vinci PDex prior authorization): key -> CPT, units, claim type,
+# ordering practitioner, organization that asked (None: the practitioner's own), principal ICD-10-CM,
+# X12 service type, youngest age, what a denial says in plain words.
+PRIOR_AUTH_REQUESTS = {
+    "knee_mri": ("73721", 1, "institutional", "ortho1", "hosp1", ("M25.561", "Pain in right knee"),
+                 ("62", "MRI/CAT Scan"), 12,
+                 "Not approved: the records sent do not show six weeks of physical therapy or other treatment tried "
+                 "first, which the plan requires before a knee MRI. Your provider can send more records, or you can appeal."),
+    "therapy": ("97110", 12, "professional", "pt1", None, ("M54.50", "Low back pain, unspecified"),
+                ("PT", "Physical Therapy"), 12,
+                "Not approved: the plan covers 12 visits of physical therapy a year and this request is beyond "
+                "them. Your provider can ask again with notes showing progress, or you can appeal."),
+    "echo": ("93306", 1, "institutional", "cardio1", "hosp1", ("R06.02", "Shortness of breath"),
+             ("1", "Medical Care"), 30,
+             "Not approved: an echocardiogram done in the last twelve months already answers this question. "
+             "Your provider can send the reason a new one is needed, or you can appeal."),
+    "arthroscopy": ("29881", 1, "institutional", "ortho1", "hosp1",
+                    ("S83.241A", "Other tear of medial meniscus, current injury, right knee, initial encounter"),
+                    ("2", "Surgical"), 16,
+                    "Not approved: the plan needs an MRI showing the tear and a trial of physical therapy before "
+                    "knee arthroscopy. Your provider can send them, or you can appeal."),
+    "knee_replacement": ("27447", 1, "institutional", "ortho1", "hosp1",
+                         ("M17.11", "Unilateral primary osteoarthritis, right knee"), ("2", "Surgical"), 45,
+                         "Not approved: the records do not show x-rays of severe arthritis and three months of other "
+                         "treatment, which the plan requires before a knee replacement. You can appeal."),
+}
