@@ -458,10 +458,11 @@ def test_sync_and_status_on_the_command_line(payer, connected, capsys):
     assert main(["--data-dir", str(connected), "sync"]) == 0
     table = capsys.readouterr().out
     assert table.startswith("demo: complete in ")
-    assert re.search(r"ExplanationOfBenefit\s+20\s+0\s+0\s+0\s+0\s+complete", table)
+    # the demo member's 20 claims and 3 prior authorizations (ExplanationOfBenefit with use = preauthorization)
+    assert re.search(r"ExplanationOfBenefit\s+23\s+0\s+0\s+0\s+0\s+complete", table)
     assert main(["--data-dir", str(connected), "status"]) == 0
     status = capsys.readouterr().out
-    assert "last sync: complete" in status and "ExplanationOfBenefit 20" in status and "refresh token is saved" in status
+    assert "last sync: complete" in status and "ExplanationOfBenefit 23" in status and "refresh token is saved" in status
     token = load_connection(connected, "demo").token
     assert token.access_token not in table + status and token.refresh_token not in table + status
 
