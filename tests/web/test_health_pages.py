@@ -54,7 +54,7 @@ def test_a_lab_shows_value_unit_range_and_flag_newest_first(pages):
     rows = re.findall(r'<tr class="result" data-id="([^"]+)">(.*?)</tr>', block, re.S)
     assert [row_id for row_id, _ in rows] == ["glu-high", "glu-normal", "glu-low"]
     cells = {row_id: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row_id, row in rows}
-    assert '<span class="value">182 mg/dL</span>' in cells["glu-high"][1]
+    assert cells["glu-high"][1] == '<span class="value">182</span> <span class="unit">mg/dL</span>'
     assert all(cell[2] == "70–99 mg/dL" for cell in cells.values())
     assert '<span class="flag-high">High</span>' in cells["glu-high"][3]
     assert cells["glu-normal"][3] == ""
@@ -90,7 +90,8 @@ def test_blood_pressure_is_one_row_per_reading_and_two_series(pages):
     """US Core blood pressure: systolic (8480-6) and diastolic (8462-4) components read as 141/92, and the
     chart draws each as its own line."""
     block = _test_block(_page(pages, "/labs"), "85354-9")
-    assert '<span class="value">141/92 mmHg</span>' in block and '<span class="value">128/84 mmHg</span>' in block
+    assert '<span class="value">141/92</span> <span class="unit">mmHg</span>' in block
+    assert '<span class="value">128/84</span> <span class="unit">mmHg</span>' in block
     (chart,) = _charts(block)
     series = {group.get("data-series"): group for group in chart.findall(f"{SVG}g")}
     assert set(series) == {"Systolic", "Diastolic"}
