@@ -83,20 +83,20 @@ def _summary(source: str, eob: Mapping, resolve: Resolver) -> PriorAuthorization
     items = mappings(eob.get("item"))
     header = [_review_code(adjudication) for adjudication in mappings(eob.get("adjudication"))]
     services = [_asked_for(item) for item in items]
-    valid = _first_period(eob.get("preAuthRefPeriod")) or next(
-        (_period(_extension(item, "extension-itempreauthperiod", "valuePeriod")) for item in items
-         if _extension(item, "extension-itempreauthperiod", "valuePeriod")), (None, None))
+    line_periods = [_period(_extension(item, "extension-itempreauthperiod", "valuePeriod")) for item in items]
+    valid = _first_period(eob.get("preAuthRefPeriod")) or next((found for found in line_periods if any(found)),
+                                                               (None, None))
     reasons = _unique([reason for adjudication in _adjudications(eob) for reason in _reasons(adjudication)])
     created = text(eob.get("created"))
     moment = element_range(created) if created else None
-    references = [*as_list(eob.get("preAuthRef")),
-                  *(ref for insurance in mappings(eob.get("insurance")) for ref in as_list(insurance.get("preAuthRef")))]
+    references = [*as_list(eob.get("preAuthRef")), *(ref for insurance in mappings(eob.get("insurance"))
+                                                     for ref in as_list(insurance.get("preAuthRef")))]
     number = next((ref for ref in references if text(ref)), None) or _review_number(eob)
     return PriorAuthorization(
         source=source, id=str(eob.get("id", "")), services=services,
         provider=party_name(eob.get("provider"), resolve) or "Unknown provider",
         decision=_decision(eob, next((code for code in header if code), None),
-                           [service.decision for service in services], reasons, number),
+                           [service.decision for service in services], number),
         requested=created[:10] if moment else None, decided=_decided(eob), valid_from=valid[0], valid_to=valid[1],
         number=number, reasons=reasons,
         notes=_unique([note.get("text") for note in mappings(eob.get("processNote")) if text(note.get("text"))]),
@@ -104,8 +104,7 @@ def _summary(source: str, eob: Mapping, resolve: Resolver) -> PriorAuthorization
     )
 
 
-def _decision(eob: Mapping, header_code: str | None, lines: list[Decision | None], reasons: list[str],
-              number: str | None) -> Decision:
+def _decision(eob: Mapping, header_code: str | None, lines: list[Decision | None], number: str | None) -> Decision:
     """The whole request's decision: see the module's docstring for the order."""
     if eob.get("status") == "cancelled":
         return Decision(CANCELLED, WORDS[CANCELLED])
@@ -124,7 +123,7 @@ def _decision(eob: Mapping, header_code: str | None, lines: list[Decision | None
         return Decision(PENDING, WORDS[PENDING])
     if outcome == "error":
         return Decision(UNDECIDABLE, WORDS[UNDECIDABLE])
-    if reasons and any(_is_denial(adjudication) for adjudication in _adjudications(eob)):
+    if any(_is_denial(adjudication) for adjudication in mappings(eob.get("adjudication"))):
         key = PARTLY if outcome == "partial" else DENIED
         return Decision(key, WORDS[key])
     if outcome == "partial":
