@@ -17,8 +17,12 @@ from mirror.fhir.validation import is_resource_type
 from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
+from mirror.web.labs import lab_sections
+from mirror.web.medications import drugs
+from mirror.web.priorauth import prior_authorizations
 from mirror.web.readable import resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
+from mirror.web.visits import timeline
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
@@ -155,6 +159,34 @@ def records():
         entries.sort(key=lambda pair: pair[1].when or "", reverse=True)
         sections.append({"title": title, "entries": entries})
     return render_template("web/records.html", sections=sections)
+
+
+def _held(*resource_types: str) -> list[tuple[str, Mapping]]:
+    """(source, resource) for every record of these types the plans still have (removed ones are left out)."""
+    return [(source, stored.resource()) for source in _sources() for resource_type in resource_types
+            for stored in _store().search(resource_type, source=source)]
+
+
+@blueprint.route("/labs")
+def labs():
+    return render_template("web/labs.html", sections=lab_sections(_held("Observation")))
+
+
+@blueprint.route("/visits")
+def visits():
+    return render_template("web/visits.html", events=timeline(_held("Encounter", "Procedure"), _resolver))
+
+
+@blueprint.route("/medications")
+def medications():
+    found = drugs(_held("ExplanationOfBenefit"), _held("MedicationDispense"), _held("MedicationRequest"), _resolver)
+    return render_template("web/medications.html", drugs=found)
+
+
+@blueprint.route("/prior-authorizations")
+def prior_auths():
+    return render_template("web/prior_authorizations.html",
+                           authorizations=prior_authorizations(_held("ExplanationOfBenefit"), _resolver))
 
 
 @blueprint.route("/resource/<source>/<resource_type>/<resource_id>")

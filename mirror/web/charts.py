@@ -1,0 +1,125 @@
+"""The geometry of a small trend chart (one test's values over time), so the template can draw it as inline SVG.
+
+Charts are drawn on the server because the pages run no JavaScript and load nothing from elsewhere. This
+module only does arithmetic: where each point, tick and the normal-range band go inside a fixed viewBox. The
+template writes the SVG, so every label from the payer is escaped like any other text on the page.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+WIDTH, HEIGHT = 320, 150
+LEFT, RIGHT, TOP, BOTTOM = 52, 14, 12, 30  # room for value labels on the left and dates below
+
+
+@dataclass
+class Point:
+    at: datetime
+    date: str  # as shown
+    value: Decimal
+    label: str  # the value as shown, with its unit
+
+
+@dataclass
+class PlacedPoint:
+    x: float
+    y: float
+    date: str
+    label: str
+
+
+@dataclass
+class Series:
+    name: str
+    points: list[PlacedPoint]
+
+    @property
+    def path(self) -> str:
+        return " ".join(f"{point.x:.1f},{point.y:.1f}" for point in self.points)
+
+
+@dataclass
+class Tick:
+    position: float
+    label: str
+    anchor: str = "end"  # SVG text-anchor: value labels end at the axis; dates start, end or centre on theirs
+
+
+@dataclass
+class Chart:
+    title: str
+    description: str
+    series: list[Series]
+    value_ticks: list[Tick]
+    date_ticks: list[Tick]
+    band: tuple[float, float] | None = None  # the normal range: top y and height
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    right: int = WIDTH - RIGHT
+    bottom: int = HEIGHT - BOTTOM
+
+
+def trend_chart(title: str, description: str, series: dict[str, list[Point]],
+                normal: tuple[Decimal | None, Decimal | None] = (None, None)) -> Chart | None:
+    """A chart of each series' points (oldest first), or None when there are fewer than two points to join."""
+    drawn = {name: sorted(points, key=lambda point: point.at) for name, points in series.items() if points}
+    every = [point for points in drawn.values() for point in points]
+    if len({(point.at, point.value) for point in every}) < 2:
+        return None
+    low, high = normal
+    values = [point.value for point in every] + [bound for bound in (low, high) if bound is not None]
+    bottom, top, step = _value_domain(min(values), max(values))
+    times = sorted({point.at for point in every})
+    left, upper, right, lower = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
+
+    def x_of(moment: datetime) -> float:
+        if len(times) == 1:
+            return (left + right) / 2
+        span = (times[-1] - times[0]).total_seconds()
+        return left + (right - left) * (moment - times[0]).total_seconds() / span
+
+    def y_of(value: Decimal) -> float:
+        return lower - (lower - upper) * float((value - bottom) / (top - bottom))
+
+    placed = [Series(name, [PlacedPoint(x_of(point.at), y_of(point.value), point.date, point.label)
+                            for point in points]) for name, points in drawn.items()]
+    ticks = []
+    value = bottom
+    while value <= top:
+        ticks.append(Tick(y_of(value), _number(value)))
+        value += step
+    first, last = min(every, key=lambda point: point.at), max(every, key=lambda point: point.at)
+    if last.date == first.date:
+        dates = [Tick(x_of(first.at), first.date, "middle")]
+    else:
+        dates = [Tick(x_of(first.at), first.date, "start"), Tick(x_of(last.at), last.date, "end")]
+    band = None
+    if low is not None or high is not None:
+        band_top = y_of(high) if high is not None else upper
+        band_bottom = y_of(low) if low is not None else lower
+        band = (band_top, band_bottom - band_top)
+    return Chart(title, description, placed, ticks, dates, band)
+
+
+def _value_domain(smallest: Decimal, largest: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Round bounds and a tick step of 1, 2 or 5 times a power of ten, giving two to five ticks."""
+    spread = largest - smallest or abs(largest) / 10 or Decimal(1)
+    raw = spread / 3
+    power = Decimal(10) ** math.floor(math.log10(raw))
+    step = next(power * factor for factor in (1, 2, 5, 10) if power * factor >= raw)
+    bottom = (smallest / step).to_integral_value(rounding="ROUND_FLOOR") * step
+    top = (largest / step).to_integral_value(rounding="ROUND_CEILING") * step
+    if top == bottom:
+        top += step
+    return bottom, top, step
+
+
+def _number(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"

@@ -1,0 +1,100 @@
+"""The rules behind the health and prior authorization pages, one shape at a time: how a PDex prior
+authorization's decision is read, how a lab's flag is chosen, and the trend chart's geometry at its edges."""
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from mirror.web.charts import Point, trend_chart
+from mirror.web.labs import lab_sections
+from mirror.web.priorauth import prior_authorizations
+from tests.web.health_records import glucose, prior_auth, review_action
+
+
+def _adjudication(*extensions: dict, category: str = "submitted", **extra) -> dict:
+    return {"category": {"coding": [{"code": category}]}, "extension": list(extensions), **extra}
+
+
+def _decision(eob: dict) -> tuple[str, str]:
+    (found,) = prior_authorizations([("plan", eob)], lambda source: lambda *_: None)
+    return found.decision.key, found.decision.words
+
+
+@pytest.mark.parametrize(("eob", "expected"), [
+    # X12 306 review action on the line (PDex item.adjudication.extension[reviewAction])
+    (prior_auth("a", "2024-01-01", "MRI", item={"adjudication": [_adjudication(review_action("A2", "Partial"))]}),
+     ("partly", "Partly approved")),
+    (prior_auth("a", "2024-01-01", "MRI", item={"adjudication": [_adjudication(review_action("A4", "Pended"))]}),
+     ("pending", "Pending")),
+    (prior_auth("a", "2024-01-01", "MRI", item={"adjudication": [_adjudication(review_action("CT", "Contact"))]}),
+     ("pending", "Pending: the plan asks your provider to contact it")),
+    # on the whole request (PDex header adjudication), which outranks the lines
+    (prior_auth("a", "2024-01-01", "MRI", adjudication=[_adjudication(review_action("A3", "Not certified"))],
+                item={"adjudication": [_adjudication(review_action("A1", "Certified"))]}), ("denied", "Denied")),
+    # no review action: the outcome, a denial reason, an authorization number
+    (prior_auth("a", "2024-01-01", "MRI", outcome="queued"), ("pending", "Pending")),
+    (prior_auth("a", "2024-01-01", "MRI", outcome="error"), ("error", "Could not be processed")),
+    (prior_auth("a", "2024-01-01", "MRI", item={"adjudication": [
+        _adjudication(category="denialreason", reason={"coding": [{"code": "50"}]})]}), ("denied", "Denied")),
+    (prior_auth("a", "2024-01-01", "MRI", preAuthRef=["PA-1"]), ("approved", "Approved")),
+    (prior_auth("a", "2024-01-01", "MRI"), ("unstated", "Decided (the plan does not say how)")),
+    ({**prior_auth("a", "2024-01-01", "MRI", preAuthRef=["PA-1"]), "status": "cancelled"}, ("cancelled", "Cancelled")),
+])
+def test_the_decision_comes_from_the_most_specific_statement(eob, expected):
+    """Da Vinci PDex Prior Authorization: reviewAction (X12 306) on the request, then on its lines, then the
+    EOB outcome, a denialreason adjudication, and preAuthRef (an authorization number only approvals carry)."""
+    assert _decision(eob) == expected
+
+
+def test_two_lines_one_approved_one_denied_are_partly_approved():
+    eob = prior_auth("a", "2024-01-01", "MRI", item={"adjudication": [_adjudication(review_action("A1", "OK"))]})
+    eob["item"].append({"sequence": 2, "productOrService": {"text": "Contrast"},
+                        "adjudication": [_adjudication(review_action("A3", "No", reason="Not medically necessary"))]})
+    (found,) = prior_authorizations([("plan", eob)], lambda source: lambda *_: None)
+    assert found.decision.key == "partly"
+    assert [line.decision.words for line in found.services] == ["Approved", "Denied"]
+    assert found.reasons == ["Not medically necessary"]
+
+
+def test_claims_are_not_prior_authorizations():
+    claim = {**prior_auth("c", "2024-01-01", "MRI"), "use": "claim"}
+    assert prior_authorizations([("plan", claim)], lambda source: lambda *_: None) == []
+
+
+def test_the_labs_flag_wins_over_the_range_and_units_must_agree():
+    """The lab's own interpretation (v3 ObservationInterpretation) is shown as sent, even inside the range;
+    a range in another unit is never compared."""
+    normal_but_flagged = glucose("g1", "2024-01-01", 90, "A")
+    other_unit = {**glucose("g2", "2024-02-01", 250), "referenceRange": [
+        {"low": {"value": 3.9, "unit": "mmol/L"}, "high": {"value": 5.5, "unit": "mmol/L"}}]}
+    (test,) = lab_sections([("plan", normal_but_flagged), ("plan", other_unit)])["Lab results"]
+    flags = {result.id: result.flag for result in test.results}
+    assert flags["g1"].words == "Abnormal" and not flags["g1"].computed
+    assert flags["g2"] is None
+
+
+def _at(day: int) -> datetime:
+    return datetime(2024, 1, day, tzinfo=timezone.utc)
+
+
+def test_a_chart_needs_two_points_and_spreads_one_day_in_the_middle():
+    one = [Point(_at(1), "2024-01-01", Decimal(5), "5")]
+    assert trend_chart("t", "d", {"Value": one}) is None
+    same_day = [Point(_at(1), "2024-01-01", Decimal(5), "5"), Point(_at(1), "2024-01-01", Decimal(7), "7")]
+    chart = trend_chart("t", "d", {"Value": same_day})
+    assert [tick.label for tick in chart.date_ticks] == ["2024-01-01"]
+    assert {point.x for point in chart.series[0].points} == {(chart.left + chart.right) / 2}
+
+
+def test_flat_and_negative_values_get_a_readable_scale():
+    flat = [Point(_at(day), f"2024-01-0{day}", Decimal(0), "0") for day in (1, 2)]
+    chart = trend_chart("t", "d", {"Value": flat})
+    labels = [Decimal(tick.label) for tick in chart.value_ticks]
+    assert labels[0] <= 0 <= labels[-1] and len(labels) >= 2
+    falling = [Point(_at(1), "2024-01-01", Decimal("-2.5"), "-2.5"), Point(_at(9), "2024-01-09", Decimal("1.25"), "")]
+    chart = trend_chart("t", "d", {"Value": falling}, normal=(Decimal(-1), Decimal(1)))
+    labels = [Decimal(tick.label) for tick in chart.value_ticks]
+    assert labels[0] <= Decimal("-2.5") and labels[-1] >= Decimal("1.25") and 2 <= len(labels) <= 6
+    top, height = chart.band
+    assert chart.top <= top and top + height <= chart.bottom and height > 0
