@@ -16,12 +16,16 @@ from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
 from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
+from mirror.web.changes import change_lines
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
-from mirror.web.readable import resource_name, simplified
+from mirror.web.kinds import counted_kinds, is_prior_authorization, page_of
+from mirror.web.readable import day, local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
+blueprint.add_app_template_filter(local_time)
+blueprint.add_app_template_filter(day)
 
 SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}
@@ -97,14 +101,19 @@ def _page_headers(response):
 def home():
     """Each plan: its member, the last sync and how it ended, the sign-in's health, counts, what changed."""
     store = _store()
+    served = [rule.rule for rule in current_app.url_map.iter_rules()]
     plans = []
     for status in plan_statuses(store.path.parent, store):
         source, last = status["name"], status["last_sync"]
         patients = [stored.resource() for stored in store.search("Patient", source=source)]
-        changes = store.changes(run_id=last["run_id"], source=source) if last else []
+        prior_authorizations = sum(1 for stored in store.search("ExplanationOfBenefit", source=source)
+                                   if is_prior_authorization(stored.resource()))
+        changes = change_lines(store.changes(run_id=last["run_id"], source=source), _resolver(source)) if last else []
         plans.append({
             **status,
             "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or "Unknown member",
+            "kinds": [(kind, count, page_of(kind, served))
+                      for kind, count in counted_kinds(status["counts"], prior_authorizations)],
             "changes": changes[:SHOWN_CHANGES],
             "more_changes": max(len(changes) - SHOWN_CHANGES, 0),
         })
