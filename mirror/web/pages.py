@@ -86,7 +86,7 @@ def _known_source(source: str) -> str:
 
 
 @blueprint.after_request
-def _page_headers(response):
+def page_headers(response):
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                 "frame-ancestors 'none'; base-uri 'none'")
