@@ -18,7 +18,7 @@ from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
 from mirror.web.changes import change_lines
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
-from mirror.web.kinds import counted_kinds, is_prior_authorization, page_of
+from mirror.web.kinds import counted_kinds, is_prior_authorization, kind_of, page_of
 from mirror.web.readable import day, local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 
@@ -175,7 +175,7 @@ def resource(source: str, resource_type: str, resource_id: str):
     history = _store().history(source, resource_type, resource_id)
     return render_template("web/resource.html", stored=stored, source=source, fields=readable,
                            request_url=display_url(stored.request_url) if stored.request_url else None,
-                           name=resource_name(parsed), history=history,
+                           name=resource_name(parsed), kind=kind_of(resource_type, parsed), history=history,
                            has_narrative=isinstance(parsed.get("text"), Mapping))
 
 
