@@ -56,8 +56,8 @@ def _what_and_when(resource_type: str, resource: Mapping, resolve: Resolver) -> 
         claim = summarize(resource, resolve)
         return (claim.services[0] if claim.services else claim.kind_label), claim.service_start
     if resource_type == "Coverage":
-        period = resource.get("period")
-        return coverage_summary(resource, resolve).plan, text(period.get("start")) if isinstance(period, Mapping) else None
+        period = resource.get("period") if isinstance(resource.get("period"), Mapping) else {}
+        return coverage_summary(resource, resolve).plan, text(period.get("start"))
     return _what(resource), _when(resource)
 
 

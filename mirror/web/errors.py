@@ -4,6 +4,7 @@ server page a browser would otherwise show. (The FHIR API under /fhir answers it
 from __future__ import annotations
 
 from flask import Response, render_template
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 
 from mirror.web.pages import page_headers
@@ -18,7 +19,12 @@ OTHER = ("Something went wrong", "This page could not be shown. The terminal run
 
 
 def error_page(status: int, error: HTTPException | None = None) -> Response:
-    """The page for `status`; an HTTP error's own headers (a 405's Allow) go with it."""
+    """The page for `status`; an HTTP error's own headers (a 405's Allow) go with it.
+
+    A request refused before it could be routed (a Host this mirror does not answer) gets the bare error: no
+    page of the site can be built for a host it refuses."""
+    if request_ctx.url_adapter is None:
+        return error.get_response() if error is not None else Response(status=status)
     heading, advice = HEADINGS.get(status, OTHER)
     response = Response(render_template("web/error.html", heading=heading, advice=advice, status=status), status)
     for name, value in error.get_headers() if error is not None else ():

@@ -19,13 +19,12 @@ from mirror.sync.status import plan_statuses
 from mirror.web.changes import change_lines
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
 from mirror.web.kinds import counted_kinds, is_prior_authorization, kind_of, page_of
-from mirror.web.readable import day, local_time, resource_name, simplified
+from mirror.web.readable import local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
 blueprint.add_app_template_filter(local_time)
-blueprint.add_app_template_filter(day)
 
 SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}

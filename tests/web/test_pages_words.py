@@ -95,7 +95,8 @@ def test_a_kind_links_its_own_page_as_soon_as_the_app_serves_one(tmp_path):
 
 def _eob(eob_id: str, service: str, start: str, use: str = "claim", **more) -> dict:
     return {"resourceType": "ExplanationOfBenefit", "id": eob_id, "status": "active", "use": use,
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                                 "code": "professional"}]},
             "patient": {"reference": "Patient/p1"}, "created": start, "billablePeriod": {"start": start},
             "item": [{"sequence": 1, "productOrService": {"coding": [{"code": "x", "display": service}]}}], **more}
 
