@@ -61,6 +61,7 @@ from mirror.fhir_http import (
 from mirror.serving import LOOPBACK, trusted_hosts
 from mirror.store import Store, StoredResource, StoreError
 from mirror.web import pages
+from mirror.web.errors import error_page
 
 API_ROOT = "/fhir"
 DEFAULT_COUNT = 50
@@ -125,17 +126,20 @@ def _require_token() -> None:
     return None
 
 
-def _refuse_large_bodies() -> None:
-    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one."""
+def _refuse_large_bodies() -> Response | None:
+    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one. A
+    page gets a page, the API an OperationOutcome."""
     if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
+        if not _under_api():
+            return error_page(413)
         raise FhirError(413, "The request body is too large.")
 
 
 def _http_error(error: HTTPException):
-    """Under /fhir every error is an OperationOutcome; elsewhere Flask's own page, for the patient pages."""
+    """Under /fhir every error is an OperationOutcome; elsewhere a page of the site, with a way home."""
     if _under_api():
         return outcome_response(error.code or 500, error.description or error.name)
-    return error
+    return error_page(error.code or 500, error)
 
 
 def _store_error(error: StoreError):
@@ -146,7 +150,7 @@ def _store_error(error: StoreError):
     message = "The mirror's store cannot be read; the terminal running the mirror says why and what to do."
     if _under_api():
         return outcome_response(503, message)
-    return Response(message, 503, content_type="text/plain; charset=utf-8")
+    return error_page(503)
 
 
 @blueprint.after_request

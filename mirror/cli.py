@@ -288,14 +288,17 @@ def run_serve(args: argparse.Namespace) -> int:
 
     store = Store(data_dir(args), read_only=True)
     app = create_app(store, token=token, bind_host=args.host)
-    serve_forever(app, args.host, args.port, announce=lambda root: print(serve_tour(store, root), flush=True))
+    serve_forever(app, args.host, args.port,
+                  announce=lambda root: print(serve_tour(store, root, locked=token is not None), flush=True))
     return 0
 
 
-def serve_tour(store: Store, root: str) -> str:
-    """Where the API answers, with example URLs for the first member of each plan."""
+def serve_tour(store: Store, root: str, locked: bool = False) -> str:
+    """Where the pages and the API answer: the pages first, for a person; then example URLs for an app."""
     sources = store.sources()
-    lines = [f"Serving your records read-only at {root}/fhir  (Ctrl-C stops it)"]
+    lines = [f"Read your records in a browser: {root}/  (Ctrl-C stops it)"
+             + ("; it asks for the token once" if locked else ""),
+             f"Serving your records read-only as a FHIR API at {root}/fhir"]
     if not sources:
         lines.append("The store holds no records yet; run `mirror sync` and they are served as soon as it writes.")
     for source in sources:

@@ -16,16 +16,19 @@ from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
 from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
+from mirror.web.changes import change_lines
 from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
+from mirror.web.kinds import counted_kinds, is_prior_authorization, kind_of, page_of
 from mirror.web.labs import lab_sections
 from mirror.web.medications import drugs
 from mirror.web.priorauth import prior_authorizations
-from mirror.web.readable import resource_name, simplified
+from mirror.web.readable import local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 from mirror.web.visits import timeline
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
+blueprint.add_app_template_filter(local_time)
 
 SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}
@@ -86,7 +89,7 @@ def _known_source(source: str) -> str:
 
 
 @blueprint.after_request
-def _page_headers(response):
+def page_headers(response):
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                 "frame-ancestors 'none'; base-uri 'none'")
@@ -101,14 +104,19 @@ def _page_headers(response):
 def home():
     """Each plan: its member, the last sync and how it ended, the sign-in's health, counts, what changed."""
     store = _store()
+    served = [rule.rule for rule in current_app.url_map.iter_rules()]
     plans = []
     for status in plan_statuses(store.path.parent, store):
         source, last = status["name"], status["last_sync"]
         patients = [stored.resource() for stored in store.search("Patient", source=source)]
-        changes = store.changes(run_id=last["run_id"], source=source) if last else []
+        prior_authorizations = sum(1 for stored in store.search("ExplanationOfBenefit", source=source)
+                                   if is_prior_authorization(stored.resource()))
+        changes = change_lines(store.changes(run_id=last["run_id"], source=source), _resolver(source)) if last else []
         plans.append({
             **status,
             "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or "Unknown member",
+            "kinds": [(kind, count, page_of(kind, served))
+                      for kind, count in counted_kinds(status["counts"], prior_authorizations)],
             "changes": changes[:SHOWN_CHANGES],
             "more_changes": max(len(changes) - SHOWN_CHANGES, 0),
         })
@@ -198,7 +206,7 @@ def resource(source: str, resource_type: str, resource_id: str):
     history = _store().history(source, resource_type, resource_id)
     return render_template("web/resource.html", stored=stored, source=source, fields=readable,
                            request_url=display_url(stored.request_url) if stored.request_url else None,
-                           name=resource_name(parsed), history=history,
+                           name=resource_name(parsed), kind=kind_of(resource_type, parsed), history=history,
                            has_narrative=isinstance(parsed.get("text"), Mapping))
 
 

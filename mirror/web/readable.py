@@ -1,16 +1,26 @@
-"""Reading FHIR elements for people: the display of a code, the name of a party, values of the expected kind.
+"""Reading FHIR elements for people: the display of a code, the name of a party, values of the expected kind,
+dates and times as a person writes them.
 
 Payer data is untrusted and often incomplete, so every getter here tolerates a missing or mistyped element
 and answers None or empty rather than raising; the pages escape whatever text comes out.
+
+Times (when a sync ran, when a record arrived, when a token expires) are instants, shown in this machine's
+local zone, which the reader lives in. A record's date without a time of day (a visit on 2025-03-03) names a
+day, not an instant, and is shown as written: moving it between zones would change the day.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
 
 from mirror.fhir.references import reference_target
 
 Resolver = Callable[[str, str], Mapping | None]  # (type, id) -> a resource the member has, or None
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAY = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 
 def party_name(reference: object, resolve: Resolver) -> str | None:
@@ -107,3 +117,32 @@ def _phrase(value: Mapping) -> str | None:
     if keys & {"family", "given"} and keys <= {"use", "text", "family", "given", "prefix", "suffix", "period"}:
         return resource_name({"name": [value]})
     return None
+
+
+def local_time(instant: object) -> str | None:
+    """An instant (the store's UTC times, a token's expiry) in this machine's zone, to the minute:
+    `3 Mar 2025, 14:05 CET`. A time without a zone is the store's, which is UTC."""
+    if not isinstance(instant, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(instant)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone()
+    return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M} {local.tzname() or ''}".rstrip()
+
+
+def day(value: object) -> str | None:
+    """A FHIR date or dateTime as the day it names, as written (no zone moves it): `3 Mar 2025`, `Mar 2025`."""
+    found = _DAY.match(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    year, month, day_of_month = found.groups()
+    if month is None:
+        return year
+    if not 1 <= int(month) <= 12 or (day_of_month is not None and not 1 <= int(day_of_month) <= 31):
+        return None
+    written = f"{MONTHS[int(month) - 1]} {year}"
+    return f"{int(day_of_month)} {written}" if day_of_month else written

@@ -134,8 +134,8 @@ class ServeProcess:
             self.stop()
             pytest.fail(f"mirror serve printed nothing: {self.process.stderr.read()}")
         self.lines = [first]
-        assert self.lines[0].startswith("Serving your records read-only at http://127.0.0.1:"), self.lines
-        self.root = self.lines[0].split(" at ")[1].split("/fhir")[0]
+        assert self.lines[0].startswith("Read your records in a browser: http://127.0.0.1:"), self.lines
+        self.root = self.lines[0].split(": ", 1)[1].split()[0].rstrip("/")
 
     def _read_stdout(self) -> None:
         for line in self.process.stdout:
@@ -186,10 +186,15 @@ def test_mirror_serve_serves_a_sync_that_runs_after_it_started(mock_payer, tmp_p
 
 
 def test_mirror_serve_prints_its_bases_and_example_urls(tmp_path):
+    """The pages' URL comes first (a person opens it), then the API's bases and example URLs."""
     fill(tmp_path, "demo", member_records().values())
     served = ServeProcess(tmp_path)
     try:
         tour = "\n".join(served.read_tour())
+        first, second = tour.splitlines()[:2]
+        assert first == f"Read your records in a browser: {served.root}/  (Ctrl-C stops it)"
+        assert "<h1>Your plans</h1>" in requests.get(f"{served.root}/", timeout=10).text
+        assert second == f"Serving your records read-only as a FHIR API at {served.root}/fhir"
         for url in (f"{served.root}/fhir/metadata", f"{served.root}/fhir/Patient/{MEMBER1}",
                     f"{served.root}/fhir/Patient/{MEMBER1}/$everything",
                     f"{served.root}/fhir/ExplanationOfBenefit?patient={MEMBER1}&_count=10"):
@@ -206,6 +211,7 @@ def test_mirror_serve_with_a_token_from_the_environment(tmp_path):
     fill(tmp_path, "demo", observations(1))
     served = ServeProcess(tmp_path, env={cli.API_TOKEN_ENV: "env-token-123"})
     try:
+        assert served.lines[0].endswith("; it asks for the token once") and "env-token-123" not in served.lines[0]
         missing = requests.get(f"{served.root}/fhir/Observation", timeout=10)
         assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == 'Bearer realm="payer-mirror"'
         allowed = requests.get(f"{served.root}/fhir/Observation", headers={"Authorization": "Bearer env-token-123"},

@@ -19,8 +19,7 @@ def pages(tmp_path):
 def test_home_shows_the_plan_member_and_counts(pages):
     html = pages.get("/").get_data(as_text=True)
     assert "demoplan" in html and "Ana Rivera" in html
-    # 20 claims and 3 prior authorizations: both are ExplanationOfBenefit resources
-    assert re.search(r"<td>ExplanationOfBenefit</td><td class=\"number\">23</td>", html)
+    assert re.search(r"<td><a href=\"/claims\">Claims</a></td><td class=\"number\">20</td>", html)
     assert "Last sync:" in html and "complete" in html
 
 
