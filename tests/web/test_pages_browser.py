@@ -12,7 +12,7 @@ import pytest
 from mirror.api import create_app
 from mirror.serving import start_in_thread
 from mirror.store import Store
-from mirror.web.claims import claim_money
+from mirror.web.money import claim_money
 
 
 def _mirror(*args, data_dir: Path):
@@ -44,7 +44,7 @@ def _expected_year_totals(data_dir: Path) -> dict[str, dict[str, Decimal]]:
             row = totals.setdefault(year, {"billed": Decimal(0), "paid": Decimal(0), "owed": Decimal(0)})
             row["billed"] += money.billed or 0
             row["paid"] += money.plan_paid or 0
-            row["owed"] += money.member_owes or 0
+            row["owed"] += money.you_owe or 0
     return totals
 
 
