@@ -6,7 +6,8 @@ variables/...`) decides it when present, since CMS codes a rate, a charge and a 
 their own variables; otherwise its CARIN Blue Button 1.x/2.x category does. Each question is answered at the first
 level that states it: the claim's `total`, then its header `adjudication` (and the CMS claim amounts CMS files in
 `benefitBalance`), then `payment.amount` (plan paid only), then a "total charge" line (revenue code 0001), then
-the sum over the other lines, which counts only when every line carrying money states it.
+the sum over the other lines (a line's `net` is its charge when no adjudication states one), which counts only
+when every line carrying money states it.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def claim_money(eob: Mapping) -> Money:
         _payment(eob),
         amounts([adjudication for item in total_lines for adjudication in mappings(item.get("adjudication"))]),
     ]
-    line_amounts = [found for found in (amounts(mappings(item.get("adjudication"))) for item in lines) if found]
+    line_amounts = [found for found in (_line_amounts(item) for item in lines) if found]
     answers = {}
     for name, question in QUESTIONS.items():
         answer = next((value for value in (question(level) for level in levels) if value is not None), None)
@@ -120,8 +121,18 @@ def claim_money(eob: Mapping) -> Money:
 
 
 def line_money(item: Mapping) -> Money:
-    found = amounts(mappings(item.get("adjudication")))
+    found = _line_amounts(item)
     return Money(**{name: _cents(question(found)) for name, question in QUESTIONS.items()})
+
+
+def _line_amounts(item: Mapping) -> dict[str, Decimal]:
+    """A line's amounts; its `net` (quantity times unit price) is its charge when no adjudication states one,
+    as on CARIN inpatient claims, which adjudicate at the claim level only."""
+    found = amounts(mappings(item.get("adjudication")))
+    net = money_value(item.get("net"))
+    if "submitted" not in found and net is not None:
+        found["submitted"] = net
+    return found
 
 
 def is_total_charge_line(item: Mapping) -> bool:

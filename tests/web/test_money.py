@@ -181,3 +181,17 @@ def test_a_year_with_a_claim_that_states_no_amount_is_partial_not_zero():
     assert total[2024].sums["billed"] == Decimal("100.00") and total[2024].unstated["billed"] == 1
     assert total[2024].partial("billed") and total[2024].stated("billed")
     assert not total[2023].stated("billed") and total[2023].unstated["you_owe"] == 1
+
+
+def test_a_line_without_adjudication_is_billed_its_net():
+    """CARIN inpatient lines carry no adjudication (the claim does): a line's `net` is its charge, so a hospital
+    stay's lines show what each cost; the claim's own total still wins."""
+    eob = {"total": [carin("submitted", 1000)],
+           "item": [{"sequence": 1, "net": {"value": 600.5}, "revenue": {"coding": [{"code": "0370"}]},
+                     "productOrService": {"coding": [{"code": "not-applicable", "display": "Not Applicable"}]}},
+                    {"sequence": 2, "net": {"value": 399.5}, "revenue": {"coding": [{"code": "0121"}]}}]}
+    lines = line_summaries(eob)
+    assert [(line.service, line.money.billed) for line in lines] == [
+        ("Anesthesia", Decimal("600.50")), ("Room & board (semi-private room)", Decimal("399.50"))]
+    assert claim_money(eob).billed == Decimal("1000.00")
+    assert claim_money({"item": eob["item"]}).billed == Decimal("1000.00")  # 600.50 + 399.50
