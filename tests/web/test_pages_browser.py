@@ -67,7 +67,7 @@ def test_home_claims_totals_and_a_claim_in_the_browser(browser, site, tmp_path):
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
 
     page.click("text=Claims")
-    assert page.url.endswith("/claims")
+    page.wait_for_url("**/claims")  # the claims page has loaded, not just been asked for
     expected = _expected_year_totals(data_dir)
     rows = page.locator("table.totals tr[data-year]")
     assert rows.count() == len(expected)
