@@ -341,6 +341,48 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# claims --------------------------------------------------------------------------------------------------
+
+
+def add_claims(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "claims", parents=[common], help="list your claims with what was billed, paid and owed (JSON or CSV too)",
+        description="One row per claim held (not removed; prior authorizations are not claims), with the same "
+                    "amounts the claim pages show; an amount the claim does not state is empty (null in JSON).",
+    )
+    parser.add_argument("name", nargs="?", metavar="NAME", help="only this plan's claims (default: every plan)")
+    parser.add_argument("--year", metavar="YYYY", help="only claims whose service started in this year")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    shape.add_argument("--csv", action="store_true", help="print CSV with a header row")
+    parser.set_defaults(run=run_claims)
+
+
+def run_claims(args: argparse.Namespace) -> int:
+    from mirror.claims_report import claim_rows, render_claims
+
+    if args.year is not None and not (len(args.year) == 4 and args.year.isascii() and args.year.isdigit()):
+        print(f"mirror: --year wants a year such as 2024, not {args.year!r}", file=sys.stderr)
+        return FAILED
+    folder = data_dir(args)
+    if not (folder / STORE_FILE_NAME).exists():
+        raise StoreError(f"no records are stored in {folder}; run `mirror connect` and `mirror sync` first")
+    with Store(folder, read_only=True) as store:
+        rows = claim_rows(store, args.name, int(args.year) if args.year else None)
+    _print_to_a_pipe(render_claims(rows, "json" if args.json else "csv" if args.csv else "table"))
+    return 0
+
+
+def _print_to_a_pipe(text: str) -> None:
+    """Print, and stop quietly when the reader has gone (`mirror claims | head`): Python would otherwise end
+    in a BrokenPipeError traceback, there and again when it flushes stdout at exit."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 # demo ----------------------------------------------------------------------------------------------------
 
 
@@ -374,7 +416,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 # the command ---------------------------------------------------------------------------------------------
 
-SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_restore, add_serve, add_export, add_demo]
+SUBCOMMANDS = [add_connect, add_connections, add_sync, add_status, add_restore, add_serve, add_export, add_claims,
+               add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

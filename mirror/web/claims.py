@@ -1,18 +1,19 @@
-"""Claims (CARIN Blue Button ExplanationOfBenefit) in plain words: what it was, who, when, and the money.
+"""Claims (CARIN Blue Button ExplanationOfBenefit) in plain words: what it was, who, when, what it cost and
+why, for the claim pages and `mirror claims`, which list the same claims with the same numbers from here.
 
-EOBs are code-dense: the amounts a member cares about hide in adjudication categories from two code
-systems (the base `adjudication` codes and CARIN's `C4BBAdjudication`). This module reads them the way the
-CARIN IG defines them, preferring the claim's totals and falling back to the sum of its lines.
+The money itself is read by `mirror.web.money`; prior authorizations and predeterminations (EOB.use) are
+requests, not claims, and never appear among the claims or in their totals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from mirror.fhir.dates import element_range
+from mirror.web.money import AMOUNT_NAMES, CMS_VARIABLES, Money, as_text, claim_money, is_total_charge_line, line_money
 from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text
+from mirror.web.service_names import service_name
 
 KINDS = {
     "institutional": "Hospital or facility",
@@ -22,22 +23,14 @@ KINDS = {
     "vision": "Vision",
 }
 INPATIENT_SUBTYPES = {"inpatient": "Hospital stay (inpatient)", "outpatient": "Hospital or facility (outpatient)"}
-
-# Which adjudication category answers which question, in order of preference (CARIN BB 2.0 value sets).
-BILLED = ("submitted",)
-ALLOWED = ("eligible",)
-PLAN_PAID = ("benefit", "paidtoprovider")
-MEMBER_OWES = ("memberliability", "paidbypatient")
-MEMBER_SHARE_PARTS = ("deductible", "copay", "coinsurance", "noncovered")
-
-
-
-@dataclass
-class Money:
-    billed: Decimal | None = None
-    allowed: Decimal | None = None
-    plan_paid: Decimal | None = None
-    member_owes: Decimal | None = None
+NOT_CLAIMS = frozenset({"preauthorization", "predetermination"})  # requests, not bills (Da Vinci PDex)
+OUTCOMES = {"complete": "Processed", "partial": "Partly processed", "queued": "Waiting to be processed",
+            "error": "Could not be processed"}
+# CARIN 2.x network discriminators, most telling first; CARIN 1.x used `inoutnetwork`.
+NETWORK_DISCRIMINATORS = ("benefitpaymentstatus", "inoutnetwork", "billingnetworkstatus", "renderingnetworkstatus")
+NETWORKS = {"innetwork": "in-network", "outofnetwork": "out-of-network", "other": "other"}
+CLAIM_NUMBER_SYSTEMS = (CMS_VARIABLES + "clm_id", CMS_VARIABLES + "pde_id")
+PROCESSED_DATE_VARIABLE = CMS_VARIABLES + "nch_wkly_proc_dt"
 
 
 @dataclass
@@ -51,10 +44,27 @@ class ClaimSummary:
     facility: str | None
     care_team: list[str]
     reasons: list[str]  # diagnosis displays
-    services: list[str]  # item displays
+    services: list[str]  # what the lines were for
     money: Money
-    status: str | None
-    year: int | None = field(default=None)
+    status: str | None  # EOB.status
+    outcome: str | None = None  # EOB.outcome
+    year: int | None = None
+    claim_number: str | None = None
+    network: str | None = None  # a value of NETWORKS
+    received: str | None = None
+    processed: str | None = None
+    paid: str | None = None
+    denial_reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # the plan's processNote texts
+
+    @property
+    def outcome_label(self) -> str | None:
+        return OUTCOMES.get(self.outcome or "", self.outcome)
+
+
+def is_claim(eob: Mapping) -> bool:
+    """A bill the plan adjudicated, not a prior authorization or predetermination (EOB.use)."""
+    return eob.get("use") not in NOT_CLAIMS
 
 
 def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
@@ -62,6 +72,7 @@ def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
     kind, label = _kind(eob)
     start, end = _service_dates(eob)
     year_source = start or text(eob.get("created"))
+    payment = eob.get("payment") if isinstance(eob.get("payment"), Mapping) else {}
     return ClaimSummary(
         id=str(eob.get("id", "")),
         kind=kind,
@@ -73,10 +84,18 @@ def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
         care_team=[name for name in (party_name(member.get("provider"), resolve) for member in mappings(eob.get("careTeam")))
                    if name],
         reasons=_unique(display(d.get("diagnosisCodeableConcept")) for d in mappings(eob.get("diagnosis"))),
-        services=_unique(display(item.get("productOrService")) for item in mappings(eob.get("item"))),
+        services=_unique(service_name(item) for item in mappings(eob.get("item")) if not is_total_charge_line(item)),
         money=claim_money(eob),
-        status=text(eob.get("outcome")) or text(eob.get("status")),
+        status=text(eob.get("status")),
+        outcome=text(eob.get("outcome")),
         year=int(year_source[:4]) if year_source and year_source[:4].isdigit() else None,
+        claim_number=_claim_number(eob),
+        network=_network(eob),
+        received=_supporting_date(eob, "clmrecvddate"),
+        processed=_supporting_date(eob, PROCESSED_DATE_VARIABLE) or _day(eob.get("created")),
+        paid=_day(payment.get("date")),
+        denial_reasons=_denial_reasons(eob),
+        notes=_unique(text(note.get("text")) or "" for note in mappings(eob.get("processNote"))),
     )
 
 
@@ -86,50 +105,54 @@ class LineSummary:
     service: str
     date: str | None
     money: Money
+    is_total: bool = False  # a revenue code 0001 line, which totals the others
 
 
 def line_summaries(eob: Mapping) -> list[LineSummary]:
     """Each service line with its own money, for a claim's detail page."""
-    return [LineSummary(item.get("sequence"), display(item.get("productOrService")) or "Not described",
-                        min(_item_dates(item), default=None), claim_money({"item": [item]}))
+    return [LineSummary(item.get("sequence"), service_name(item), min(_item_dates(item), default=None),
+                        line_money(item), is_total_charge_line(item))
             for item in mappings(eob.get("item"))]
 
 
-def claim_money(eob: Mapping) -> Money:
-    """The claim's totals by category; where a claim has no total for a category, the sum over its lines."""
-    totals = _amounts(mappings(eob.get("total")))
-    lines: dict[str, Decimal] = {}
-    for item in mappings(eob.get("item")):
-        for code, amount in _amounts(mappings(item.get("adjudication"))).items():
-            lines[code] = lines.get(code, Decimal(0)) + amount
-    amounts = {**lines, **totals}
-    member_owes = _first(amounts, MEMBER_OWES)
-    if member_owes is None and any(code in amounts for code in MEMBER_SHARE_PARTS):
-        member_owes = sum((amounts.get(code, Decimal(0)) for code in MEMBER_SHARE_PARTS), Decimal(0))
-    return Money(_first(amounts, BILLED), _first(amounts, ALLOWED), _first(amounts, PLAN_PAID), member_owes)
+def held_claims(store, sources: Iterable[str]) -> list[tuple[str, ClaimSummary]]:
+    """Every claim the store holds from `sources` (removed ones and prior authorizations left out), newest
+    first: what the claims page lists and `mirror claims` prints."""
+    found = []
+    for source in sources:
+        resolve = resolver(store, source)
+        found += [(source, summarize(eob, resolve))
+                  for eob in (stored.resource() for stored in store.search("ExplanationOfBenefit", source=source))
+                  if is_claim(eob)]
+    found.sort(key=lambda pair: (pair[1].service_start or "", pair[1].id), reverse=True)
+    return found
 
 
-def yearly_totals(claims: Iterable[ClaimSummary]) -> dict[int, Money]:
-    totals: dict[int, Money] = {}
-    for claim in claims:
-        if claim.year is None:
-            continue
-        year = totals.setdefault(claim.year, Money(Decimal(0), Decimal(0), Decimal(0), Decimal(0)))
-        for name in ("billed", "allowed", "plan_paid", "member_owes"):
-            value = getattr(claim.money, name)
-            if value is not None:
-                setattr(year, name, getattr(year, name) + value)
-    return dict(sorted(totals.items(), reverse=True))
+def claim_record(source: str, claim: ClaimSummary) -> dict:
+    """One claim as `mirror claims` prints it (a JSON object or CSV row): amounts as text with two decimals,
+    None where the claim does not say."""
+    return {"source": source, "id": claim.id, "kind": claim.kind, "start": claim.service_start,
+            "end": claim.service_end or claim.service_start, "provider": claim.provider,
+            **{name: as_text(getattr(claim.money, name)) for name in AMOUNT_NAMES},
+            "network": claim.network, "status": claim.status, "outcome": claim.outcome}
+
+
+def resolver(store, source: str) -> Resolver:
+    """Finds what a claim references among the member's records from `source` (removed ones are gone)."""
+    def resolve(resource_type: str, resource_id: str) -> Mapping | None:
+        stored = store.get(source, resource_type, resource_id)
+        return stored.resource() if stored is not None and not stored.removed else None
+    return resolve
 
 
 def _kind(eob: Mapping) -> tuple[str, str]:
     kind = next((code for code in codes(eob.get("type")) if code in KINDS), "other")
     if kind == "institutional":
-        subtype = " ".join(codes(eob.get("subType")) + [display(eob.get("subType")).lower()])
+        subtype = " ".join(codes(eob.get("subType")) + codes(eob.get("type")) + [display(eob.get("subType")).lower()])
         meta = eob.get("meta") if isinstance(eob.get("meta"), Mapping) else {}
         profile = " ".join(str(p) for p in as_list(meta.get("profile"))).lower()
         for name, label in INPATIENT_SUBTYPES.items():
-            if name in subtype or name in profile:
+            if name in subtype.lower() or name in profile:
                 return name, label
     return kind, KINDS.get(kind, "Other")
 
@@ -149,6 +172,10 @@ def _item_dates(item: Mapping) -> list[str]:
     return [value[:10] for value in values if isinstance(value, str) and element_range(value) is not None]
 
 
+def _day(value: object) -> str | None:
+    return value[:10] if isinstance(value, str) and element_range(value) is not None else None
+
+
 def _location(eob: Mapping) -> str | None:
     for item in mappings(eob.get("item")):
         place = display(item.get("locationCodeableConcept"))
@@ -157,23 +184,52 @@ def _location(eob: Mapping) -> str | None:
     return None
 
 
-def _amounts(adjudications: list) -> dict[str, Decimal]:
-    found: dict[str, Decimal] = {}
-    for adjudication in adjudications:
-        if not isinstance(adjudication, Mapping) or not isinstance(adjudication.get("amount"), Mapping):
-            continue
-        value = adjudication["amount"].get("value")
-        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            continue
-        for code in codes(adjudication.get("category")):
-            found[code] = found.get(code, Decimal(0)) + Decimal(str(value))
-    return found
+def _claim_number(eob: Mapping) -> str | None:
+    """The plan's claim number: the CARIN "unique claim id" identifier, else CMS's claim or event id."""
+    identifiers = mappings(eob.get("identifier"))
+    for identifier in identifiers:
+        if "uc" in codes(identifier.get("type")) and text(identifier.get("value")):
+            return identifier["value"]
+    return next((identifier["value"] for identifier in identifiers
+                 if identifier.get("system") in CLAIM_NUMBER_SYSTEMS and text(identifier.get("value"))), None)
 
 
-def _first(amounts: Mapping[str, Decimal], categories: tuple[str, ...]) -> Decimal | None:
-    return next((amounts[code] for code in categories if code in amounts), None)
+def _network(eob: Mapping) -> str | None:
+    """In or out of the plan's network, from the claim's (else its first line's) network adjudication."""
+    places = [mappings(eob.get("adjudication"))] + [mappings(item.get("adjudication")) for item in mappings(eob.get("item"))]
+    for adjudications in places:
+        found = {code: reason for adjudication in adjudications for code in codes(adjudication.get("category"))
+                 for reason in codes(adjudication.get("reason"))[:1] if reason in NETWORKS}
+        for discriminator in NETWORK_DISCRIMINATORS:
+            if discriminator in found:
+                return NETWORKS[found[discriminator]]
+    return None
+
+
+def _supporting_date(eob: Mapping, category: str) -> str | None:
+    for info in mappings(eob.get("supportingInfo")):
+        if category in codes(info.get("category")):
+            found = _day(info.get("timingDate")) or _day((info.get("timingPeriod") or {}).get("start")
+                                                         if isinstance(info.get("timingPeriod"), Mapping) else None)
+            if found:
+                return found
+    return None
+
+
+def _denial_reasons(eob: Mapping) -> list[str]:
+    """Why the plan denied all or part of it: the reasons of `denialreason` adjudications, claim and lines."""
+    adjudications = mappings(eob.get("adjudication")) + [adjudication for item in mappings(eob.get("item"))
+                                                          for adjudication in mappings(item.get("adjudication"))]
+    return _unique(_reason(adjudication.get("reason")) for adjudication in adjudications
+                   if "denialreason" in codes(adjudication.get("category")))
+
+
+def _reason(concept: object) -> str:
+    if not isinstance(concept, Mapping):
+        return ""
+    named = display(concept)
+    return f"Reason code {named}" if named and named in codes(concept) else named
 
 
 def _unique(values: Iterable[str]) -> list[str]:
     return [value for value in dict.fromkeys(values) if value]
-

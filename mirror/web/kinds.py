@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from mirror.web.priorauth import is_prior_authorization
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -61,11 +63,6 @@ def kind_of(resource_type: str, resource: Mapping | None = None) -> Kind:
         return known
     words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", resource_type).lower()  # NutritionOrder: "nutrition order"
     return Kind(f"{words[:1].upper()}{words[1:]} records", f"{words} record")
-
-
-def is_prior_authorization(eob: Mapping) -> bool:
-    """Da Vinci PDex prior authorization: an ExplanationOfBenefit whose `use` is `preauthorization`."""
-    return eob.get("use") == "preauthorization"
 
 
 def counted_kinds(counts: Mapping[str, int], prior_authorizations: int = 0) -> list[tuple[Kind, int]]:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 
 from mirror.fhir.dates import element_range
 from mirror.fhir.references import reference_target
+from mirror.web.claims import is_claim
 from mirror.web.readable import Resolver, codes, display, mappings, party_name, text
 
 NDC = "http://hl7.org/fhir/sid/ndc"
@@ -52,8 +53,7 @@ def drugs(claims: Iterable[tuple[str, Mapping]], dispenses: Iterable[tuple[str, 
         found.setdefault(name.casefold(), Drug(name, [])).entries.append(entry)
 
     for source, eob in claims:
-        if "pharmacy" in codes(eob.get("type")) and text(eob.get("use")) in (None, "claim") \
-                and text(eob.get("status")) not in LEFT_OUT_STATUSES:
+        if "pharmacy" in codes(eob.get("type")) and is_claim(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES:
             for name, entry in _claim_fills(source, eob, resolver(source)):
                 add(name, entry)
     for source, dispense in dispenses:

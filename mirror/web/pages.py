@@ -16,12 +16,14 @@ from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
 from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
+from mirror.web.balances import benefit_progress
 from mirror.web.changes import change_lines
-from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, line_summaries, summarize, yearly_totals
-from mirror.web.kinds import counted_kinds, is_prior_authorization, kind_of, page_of
+from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, held_claims, is_claim, line_summaries, resolver, summarize
+from mirror.web.kinds import counted_kinds, kind_of, page_of
 from mirror.web.labs import lab_sections
 from mirror.web.medications import drugs
-from mirror.web.priorauth import prior_authorizations
+from mirror.web.money import yearly_totals
+from mirror.web.priorauth import is_prior_authorization, prior_authorizations
 from mirror.web.readable import local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 from mirror.web.visits import timeline
@@ -72,10 +74,7 @@ def _store():
 
 
 def _resolver(source: str):
-    def resolve(resource_type: str, resource_id: str) -> Mapping | None:
-        stored = _store().get(source, resource_type, resource_id)
-        return stored.resource() if stored is not None and not stored.removed else None
-    return resolve
+    return resolver(_store(), source)
 
 
 def _sources() -> list[str]:
@@ -126,17 +125,13 @@ def home():
 @blueprint.route("/claims")
 def claims():
     year, kind, provider = request.args.get("year", ""), request.args.get("kind", ""), request.args.get("provider", "")
-    every_claim = []
-    for source in _sources():
-        resolve = _resolver(source)
-        every_claim += [(source, summarize(stored.resource(), resolve))
-                        for stored in _store().search("ExplanationOfBenefit", source=source)]
-    every_claim.sort(key=lambda pair: (pair[1].service_start or "", pair[1].id), reverse=True)
+    every_claim = held_claims(_store(), _sources())
     shown = [(source, claim) for source, claim in every_claim
              if (not year or str(claim.year) == year) and (not kind or claim.kind == kind)
              and (not provider or claim.provider == provider)]
     return render_template(
-        "web/claims.html", claims=shown, totals=yearly_totals(claim for _, claim in shown),
+        "web/claims.html", claims=shown, totals=yearly_totals((claim.year, claim.money) for _, claim in shown),
+        progress=benefit_progress(_store(), _sources()),
         years=sorted({claim.year for _, claim in every_claim if claim.year}, reverse=True),
         providers=sorted({claim.provider for _, claim in every_claim}), kinds=KIND_LABELS,
         chosen={"year": year, "kind": kind, "provider": provider},
@@ -148,7 +143,7 @@ def claim(source: str, claim_id: str):
     stored = _stored_or_404(source, "ExplanationOfBenefit", claim_id)
     eob = stored.resource()
     return render_template("web/claim.html", source=source, claim=summarize(eob, _resolver(source)),
-                           lines=line_summaries(eob), stored=stored)
+                           lines=line_summaries(eob), stored=stored, is_claim=is_claim(eob))
 
 
 @blueprint.route("/coverage")

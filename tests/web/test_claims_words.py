@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from mirror.web.claims import claim_money, line_summaries, summarize, yearly_totals
+from mirror.web.claims import line_summaries, summarize
+from mirror.web.money import claim_money, yearly_totals
 from tests.mockpayer.corpus import corpus_folder
 
 
@@ -29,7 +30,7 @@ def test_inpatient_claim_in_plain_words(carin):
     claim = summarize(carin[("ExplanationOfBenefit", "EOBInpatient2")], lambda t, i: carin.get((t, i)))
     assert claim.kind_label == "Hospital stay (inpatient)"
     assert claim.provider == "Green Medical Group"  # resolved from the referenced Organization
-    assert claim.money.billed == Decimal("7147.2") and claim.money.member_owes == Decimal("0")
+    assert claim.money.billed == Decimal("7147.2") and claim.money.you_owe == Decimal("0")
     assert claim.money.plan_paid == Decimal("1393.57") and claim.year == 2017
 
 
@@ -40,7 +41,7 @@ def test_member_share_is_summed_when_no_liability_total():
         {"category": {"coding": [{"code": "copay"}]}, "amount": {"value": 5.5}},
     ]}
     money = claim_money(eob)
-    assert money.billed == Decimal("100") and money.member_owes == Decimal("25.5") and money.allowed is None
+    assert money.billed == Decimal("100") and money.you_owe == Decimal("25.5") and money.allowed is None
 
 
 def test_lines_carry_their_own_money_and_years_add_up():
@@ -55,7 +56,7 @@ def test_lines_carry_their_own_money_and_years_add_up():
     assert lines[0].money.billed == Decimal("10.1") and lines[0].date == "2023-05-02"
     claim = summarize(eob, lambda t, i: None)
     assert claim.money.billed == Decimal("20.2") and claim.money.plan_paid == Decimal("16")
-    assert yearly_totals([claim, claim])[2023].billed == Decimal("40.4")
+    assert yearly_totals([(claim.year, claim.money)] * 2)[2023].sums["billed"] == Decimal("40.4")
 
 
 @pytest.mark.parametrize("broken", [{}, {"item": "nope", "total": [None, 3]}, {"provider": "x", "careTeam": [1]},

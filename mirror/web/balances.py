@@ -1,0 +1,96 @@
+"""How much of the year's deductible and out-of-pocket maximum is used, per year and network, from the
+`benefitBalance` a plan sends on its claims (CARIN Blue Button; the R4 `benefit-type` codes and Da Vinci PCT's
+`out-of-pocket-maximum`), for the progress bars on the claims page.
+
+A balance counts only with both an allowed and a used amount of money: CMS files per-claim amounts in
+`benefitBalance` with `usedMoney` alone, which say nothing about a yearly limit. Each claim's balance is the
+year to date as of that claim, so the latest claim of the year (by processing date) speaks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from mirror.web.claims import is_claim
+from mirror.web.money import money_value
+from mirror.web.readable import codes, display, mappings, text
+
+FINANCIAL_TYPES = {"deductible": "Deductible", "out-of-pocket-maximum": "Out-of-pocket maximum",
+                   "benefit": "Plan benefit maximum", "copay-maximum": "Copay maximum"}
+NETWORKS = {"in": "In network", "out": "Out of network"}
+
+
+@dataclass
+class Progress:
+    year: int
+    network: str | None
+    name: str
+    unit: str | None  # "Individual", "Family"
+    used: Decimal
+    allowed: Decimal
+    as_of: str
+
+    @property
+    def percent(self) -> int:
+        """How full the bar is, 0 to 100 (a limit of zero is full)."""
+        if self.allowed <= 0:
+            return 100
+        return max(0, min(100, int(self.used * 100 / self.allowed)))
+
+    @property
+    def left(self) -> Decimal:
+        return max(self.allowed - self.used, Decimal(0))
+
+
+def benefit_progress(store, sources: Iterable[str]) -> list[Progress]:
+    """The latest balance of each year, network, unit and kind of limit; newest year first, in network first."""
+    latest: dict[tuple, Progress] = {}
+    for source in sources:
+        for resource_type in ("ExplanationOfBenefit", "Coverage"):
+            for stored in store.search(resource_type, source=source):
+                resource = stored.resource()
+                if resource_type == "ExplanationOfBenefit" and not is_claim(resource):
+                    continue
+                for progress in balances(resource):
+                    key = (source, progress.year, progress.network, progress.unit, progress.name)
+                    held = latest.get(key)
+                    if held is None or (progress.as_of, progress.used) > (held.as_of, held.used):
+                        latest[key] = progress
+    return sorted(latest.values(), key=lambda p: (-p.year, p.network != NETWORKS["in"], p.network or "",
+                                                  p.unit or "", p.name != FINANCIAL_TYPES["deductible"], p.name))
+
+
+def balances(resource: Mapping) -> list[Progress]:
+    """The yearly limits one claim (or coverage) states, with what was used of them."""
+    year, as_of = _year_and_date(resource)
+    if year is None:
+        return []
+    found = []
+    for balance in mappings(resource.get("benefitBalance")):
+        network = NETWORKS.get(next(iter(codes(balance.get("network"))), ""), display(balance.get("network")) or None)
+        unit = display(balance.get("unit")) or None
+        for financial in mappings(balance.get("financial")):
+            used, allowed = money_value(financial.get("usedMoney")), money_value(financial.get("allowedMoney"))
+            if used is None or allowed is None:
+                continue
+            kind = next(iter(codes(financial.get("type"))), "")
+            name = FINANCIAL_TYPES.get(kind) or display(financial.get("type")) or "Limit"
+            found.append(Progress(year, network, name, unit, used, allowed, as_of))
+    return found
+
+
+def _year_and_date(resource: Mapping) -> tuple[int | None, str]:
+    """The benefit year (benefitPeriod, else the service or coverage period, else created) and the date the
+    balance was as of (the claim's processing date)."""
+    starts = []
+    for name in ("benefitPeriod", "billablePeriod", "period"):
+        period = resource.get(name)
+        if isinstance(period, Mapping) and text(period.get("start")):
+            starts.append(period["start"])
+    created = text(resource.get("created")) or ""
+    meta = resource.get("meta") if isinstance(resource.get("meta"), Mapping) else {}
+    first = (starts or [created])[0]
+    year = int(first[:4]) if first[:4].isdigit() else None
+    return year, created or text(meta.get("lastUpdated")) or ""

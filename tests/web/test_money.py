@@ -1,0 +1,197 @@
+"""The money model (mirror.web.money) on each shape of claim payers send, from JSON written here and the
+shared corpus's CARIN examples, against amounts worked out by hand in each test."""
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from mirror.web.claims import line_summaries, summarize
+from mirror.web.money import claim_money, yearly_totals
+from tests.mockpayer.corpus import corpus_folder
+
+ADJ = "http://terminology.hl7.org/CodeSystem/adjudication"
+C4BB = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
+CMS_ADJ = "https://bluebutton.cms.gov/resources/codesystem/adjudication"
+CMS_VAR = "https://bluebutton.cms.gov/resources/variables/"
+CMS_BALANCE = "https://bluebutton.cms.gov/resources/codesystem/benefit-balance"
+
+
+def carin(code, value, system=ADJ):
+    return {"category": {"coding": [{"system": system, "code": code}]}, "amount": {"value": value, "currency": "USD"}}
+
+
+def cms(variable, value, carin_code=None, carin_system=ADJ):
+    """An adjudication as CMS Blue Button v2 codes it: its own variable, often beside a CARIN category."""
+    coding = [{"system": CMS_ADJ, "code": CMS_VAR + variable}]
+    if carin_code:
+        coding.insert(0, {"system": carin_system, "code": carin_code})
+    return {"category": {"coding": coding}, "amount": {"value": value, "currency": "USD"}}
+
+
+def cms_balance(variable, value):
+    return {"type": {"coding": [{"system": CMS_BALANCE, "code": CMS_VAR + variable}]},
+            "usedMoney": {"value": value, "currency": "USD"}}
+
+
+def revenue(code):
+    return {"coding": [{"system": CMS_VAR + "rev_cntr", "code": code}]}
+
+
+def cents(text):
+    return None if text is None else Decimal(text)
+
+
+def check(money, billed, allowed, plan_paid, you_owe, deductible=None, copay=None, coinsurance=None, noncovered=None):
+    expected = dict(billed=billed, allowed=allowed, plan_paid=plan_paid, you_owe=you_owe, deductible=deductible,
+                    copay=copay, coinsurance=coinsurance, noncovered=noncovered)
+    assert {name: getattr(money, name) for name in expected} == {name: cents(v) for name, v in expected.items()}
+
+
+def test_carin_2_totals_win_over_lines():
+    """CARIN BB 2.0: claim-level `total` answers before any sum of lines (the line here disagrees)."""
+    eob = {"total": [carin("submitted", 500), carin("eligible", 300), carin("deductible", 100), carin("copay", 20),
+                     carin("coinsurance", 36, C4BB), carin("memberliability", 156, C4BB), carin("benefit", 144),
+                     carin("paidtoprovider", 144, C4BB), carin("noncovered", 0, C4BB)],
+           "item": [{"sequence": 1, "adjudication": [carin("submitted", 1), carin("benefit", 1),
+                                                      carin("memberliability", 99, C4BB)]}]}
+    # plan paid: paidtoprovider 144 (+ no paidtopatient); you owe: memberliability 156 = 100 + 20 + 36
+    check(claim_money(eob), "500.00", "300.00", "144.00", "156.00", "100.00", "20.00", "36.00", "0.00")
+
+
+def test_carin_1_1_line_categories_sum_only_what_every_line_states():
+    """CARIN BB 1.1: amounts on lines only; a category some money-carrying line leaves out is not summed."""
+    eob = {"adjudication": [{"category": {"coding": [{"code": "inoutnetwork"}]},
+                             "reason": {"coding": [{"code": "outofnetwork"}]}}],
+           "item": [{"sequence": 1, "adjudication": [carin("submitted", 200), carin("eligible", 150),
+                                                      carin("coinsurance", 30, C4BB), carin("paidtoprovider", 120, C4BB)]},
+                    {"sequence": 2, "adjudication": [carin("submitted", 100), carin("eligible", 80), carin("copay", 10),
+                                                      carin("paidtoprovider", 70, C4BB), carin("priorpayerpaid", 5, C4BB)]},
+                    {"sequence": 3, "productOrService": {"text": "note line, no money"}}]}
+    # billed 200 + 100; allowed 150 + 80; paid 120 + 70; you owe 30 (line 1's parts) + 10 (line 2's);
+    # coinsurance and copay are each on one line only, so the claim does not state them.
+    check(claim_money(eob), "300.00", "230.00", "190.00", "40.00")
+    claim = summarize({"resourceType": "ExplanationOfBenefit", "id": "c11", **eob}, lambda t, i: None)
+    assert claim.network == "out-of-network"
+
+
+OUTPATIENT_LINES = [
+    {"sequence": 1, "revenue": revenue("0300"), "adjudication": [
+        cms("rev_cntr_rate_amt", 10.0, "submitted"), cms("rev_cntr_tot_chrg_amt", 50.0, "submitted"),
+        cms("rev_cntr_ncvrd_chrg_amt", 0.0, "noncovered", C4BB), cms("rev_cntr_prvdr_pmt_amt", 0.0, "paidtoprovider", C4BB),
+        cms("rev_cntr_ptnt_rspnsblty_pmt", 0.0, "paidbypatient", C4BB), cms("rev_cntr_pmt_amt_amt", 0.0, "submitted")]},
+    {"sequence": 2, "revenue": {"coding": [{"system": CMS_VAR + "rev_cntr", "code": "0001", "display": "Total charge"}]},
+     "adjudication": [cms("rev_cntr_rate_amt", 0.0, "submitted"), cms("rev_cntr_tot_chrg_amt", 300.0, "submitted"),
+                      cms("rev_cntr_ncvrd_chrg_amt", 70.0, "noncovered", C4BB),
+                      cms("rev_cntr_prvdr_pmt_amt", 0.0, "paidtoprovider", C4BB)]},
+]
+
+
+def test_cms_outpatient_payment_is_plan_paid_and_a_line_charge_is_not_its_rate():
+    """CMS Blue Button v2 outpatient: `payment.amount` 20.0 is what the plan paid although every line's
+    paidtoprovider is 0; a line's rate, charge and payment are all coded `submitted`, and only
+    rev_cntr_tot_chrg_amt is its charge; the 0001 line totals the others and is not added to them."""
+    eob = {"total": [cms("clm_tot_chrg_amt", 300.0, "submitted")], "payment": {"amount": {"value": 20.0}},
+           "item": OUTPATIENT_LINES}
+    money = claim_money(eob)
+    assert money.billed == Decimal("300.00") and money.plan_paid == Decimal("20.00") and money.allowed is None
+    lines = line_summaries(eob)
+    assert lines[0].money.billed == Decimal("50.00") and lines[0].service == "Laboratory"
+    assert lines[1].is_total and lines[1].money.billed == Decimal("300.00")
+    # CMS's claim-level amounts filed in benefitBalance: Part B deductible and coinsurance, provider payment
+    with_balances = {**eob, "benefitBalance": [{"financial": [
+        cms_balance("nch_bene_ptb_ddctbl_amt", 15.0), cms_balance("nch_bene_ptb_coinsrnc_amt", 5.0),
+        cms_balance("clm_op_prvdr_pmt_amt", 20.0), cms_balance("clm_op_bene_pmt_amt", 0.0)]}]}
+    # you owe: deductible 15 + coinsurance 5 at the claim level; not covered 70 from the total-charge line
+    check(claim_money(with_balances), "300.00", None, "20.00", "20.00", "15.00", None, "5.00", "70.00")
+
+
+def test_cms_inpatient_uncategorised_total_is_not_guessed():
+    """CMS inpatient: a `total` with no category says nothing; `payment` 10000.0 is plan paid, the 0001 line's
+    charge is billed (not the 80 + 1000 of the other lines), and the Part A amounts come from benefitBalance."""
+    eob = {"total": [{"amount": {"value": 10000.0, "currency": "USD"}}],
+           "payment": {"amount": {"value": 10000.0, "currency": "USD"}},
+           "item": [{"sequence": 1, "revenue": revenue("0305"),
+                     "adjudication": [cms("rev_cntr_rate_amt", 0.0), cms("rev_cntr_tot_chrg_amt", 80.0)]},
+                    {"sequence": 2, "revenue": revenue("0410"),
+                     "adjudication": [cms("rev_cntr_rate_amt", 0.0), cms("rev_cntr_tot_chrg_amt", 1000.0)]},
+                    {"sequence": 3, "revenue": revenue("0001"),
+                     "adjudication": [cms("rev_cntr_rate_amt", 0.0), cms("rev_cntr_tot_chrg_amt", 10000.0),
+                                      cms("rev_cntr_ncvrd_chrg_amt", 0.0)]}],
+           "benefitBalance": [{"financial": [
+               cms_balance("nch_bene_ip_ddctbl_amt", 1000.0), cms_balance("nch_bene_pta_coinsrnc_lblty_amt", 0.0),
+               cms_balance("nch_ip_ncvrd_chrg_amt", 0.0), cms_balance("nch_ip_tot_ddctn_amt", 1000.0),
+               cms_balance("clm_pass_thru_per_diem_amt", 0.0),
+               {"type": {"coding": [{"code": CMS_VAR + "bene_tot_coinsrnc_days_cnt"}]}, "usedUnsignedInt": 7}]}]}
+    # you owe: nch_ip_tot_ddctn_amt (the beneficiary's deductible and coinsurance) 1000
+    check(claim_money(eob), "10000.00", None, "10000.00", "1000.00", "1000.00", None, "0.00", "0.00")
+    assert [line.service for line in line_summaries(eob)] == ["Laboratory", "Respiratory services", "Total charge"]
+
+
+def test_cms_part_d_total_drug_cost_is_billed_and_gross_costs_are_not_coinsurance():
+    """CMS Part D event: tot_rx_cst_amt is the drug's total cost (billed); gdc_blw_oopt_amt, which CMS codes
+    `coinsurance`, is a gross cost below a threshold and no part of what the member owes."""
+    eob = {"type": {"coding": [{"code": "pharmacy"}]}, "item": [{"sequence": 1, "adjudication": [
+        cms("cvrd_d_plan_pd_amt", 70.40, "benefit", C4BB), cms("gdc_blw_oopt_amt", 85.40, "coinsurance", C4BB),
+        cms("gdc_abv_oopt_amt", 0.0, "coinsurance", C4BB), cms("ptnt_pay_amt", 15.0, "paidbypatient", C4BB),
+        cms("lics_amt", 0.0, "discount", C4BB), cms("tot_rx_cst_amt", 85.40, "drugcost", C4BB),
+        cms("rptd_gap_dscnt_num", 0.0, "discount", C4BB)]}]}
+    check(claim_money(eob), "85.40", None, "70.40", "15.00")
+
+
+def test_synthea_codes_its_lines_with_cms_variables():
+    """Synthea (smart-on-fhir sample data): a submitted total, `payment`, and CMS line variables as codes; its
+    encounter line carries no money and is left out of the line sums."""
+    line = [cms("line_coinsrnc_amt", 28.104000000000003), cms("line_prvdr_pmt_amt", 112.41600000000001),
+            cms("line_sbmtd_chrg_amt", 140.52), cms("line_alowd_chrg_amt", 140.52),
+            cms("line_bene_ptb_ddctbl_amt", 0), {"category": {"coding": [{"system": CMS_ADJ, "code": CMS_VAR + "line_prcsg_ind_cd"}]}}]
+    eob = {"total": [carin("submitted", 406.04)], "payment": {"amount": {"value": 224.83200000000002}},
+           "item": [{"sequence": 1, "productOrService": {"text": "Encounter for check up"}},
+                    {"sequence": 2, "adjudication": line}, {"sequence": 3, "adjudication": line}]}
+    # allowed 140.52 * 2; you owe = coinsurance 28.104 * 2 = 56.208 + deductible 0, in cents
+    check(claim_money(eob), "406.04", "281.04", "224.83", "56.21", "0.00", None, "56.21")
+
+
+@pytest.fixture(scope="module")
+def carin_examples():
+    return {path.stem.split("-", 1)[1]: json.loads(path.read_text())
+            for path in corpus_folder("carin-bb-2.0.0").glob("ExplanationOfBenefit-*.json")}
+
+
+@pytest.mark.parametrize("example, expected", [
+    # totals: paidtoprovider 620, submitted 2650, paidbypatient 0; the line's benefit 20 and memberliability 80 lose
+    ("EOBPharmacy1", ("2650.00", None, "620.00", "0.00")),
+    ("EOBInpatient1", ("2650.00", None, "620.00", "0.00")),
+    # totals: memberliability 0 answers you owe although copay 120 is stated
+    ("EOBInpatient2", ("7147.20", "1542.01", "1393.57", "0.00", "0.00", "120.00", None, "0.00")),
+    # paidtoprovider 100 is what was paid, benefit 110 what was payable; no member amount at all
+    ("EOBOral2", ("150.00", None, "100.00", None)),
+    # no submitted total: 84.40 + 0 from the lines
+    ("EOBOutpatient2", ("84.40", "56.52", "56.52", "0.00", "0.00", "0.00", None, "0.00")),
+    ("EOBProfessionalTransportation1", ("82.97", "82.97", "82.97", "0.00", "0.00")),
+])
+def test_shared_corpus_carin_examples(carin_examples, example, expected):
+    check(claim_money(carin_examples[example]), *expected)
+
+
+def test_a_year_with_a_claim_that_states_no_amount_is_partial_not_zero():
+    stated = claim_money({"total": [carin("submitted", 100), carin("memberliability", 25, C4BB)]})
+    silent = claim_money({"item": [{"sequence": 1}]})
+    total = yearly_totals([(2024, stated), (2024, silent), (2023, silent)])
+    assert total[2024].sums["billed"] == Decimal("100.00") and total[2024].unstated["billed"] == 1
+    assert total[2024].partial("billed") and total[2024].stated("billed")
+    assert not total[2023].stated("billed") and total[2023].unstated["you_owe"] == 1
+
+
+def test_a_line_without_adjudication_is_billed_its_net():
+    """CARIN inpatient lines carry no adjudication (the claim does): a line's `net` is its charge, so a hospital
+    stay's lines show what each cost; the claim's own total still wins."""
+    eob = {"total": [carin("submitted", 1000)],
+           "item": [{"sequence": 1, "net": {"value": 600.5}, "revenue": {"coding": [{"code": "0370"}]},
+                     "productOrService": {"coding": [{"code": "not-applicable", "display": "Not Applicable"}]}},
+                    {"sequence": 2, "net": {"value": 399.5}, "revenue": {"coding": [{"code": "0121"}]}}]}
+    lines = line_summaries(eob)
+    assert [(line.service, line.money.billed) for line in lines] == [
+        ("Anesthesia", Decimal("600.50")), ("Room & board (semi-private room)", Decimal("399.50"))]
+    assert claim_money(eob).billed == Decimal("1000.00")
+    assert claim_money({"item": eob["item"]}).billed == Decimal("1000.00")  # 600.50 + 399.50
