@@ -39,6 +39,8 @@ def _expected_year_totals(data_dir: Path) -> dict[str, dict[str, Decimal]]:
     with Store(data_dir, read_only=True) as store:
         for stored in store.search("ExplanationOfBenefit"):
             eob = json.loads(stored.text)
+            if eob.get("use") == "preauthorization":  # a request for approval, not a claim (Da Vinci PDex)
+                continue
             year = (eob.get("billablePeriod", {}).get("start") or eob["created"])[:4]
             money = claim_money(eob)
             row = totals.setdefault(year, {"billed": Decimal(0), "paid": Decimal(0), "owed": Decimal(0)})

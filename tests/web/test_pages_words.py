@@ -30,7 +30,8 @@ PLAIN_NAMES = {
     "Practitioner": "Doctors and other clinicians", "Organization": "Organizations",
 }
 # The page each kind links to, best first: its own page once the app serves it, else the broader one.
-PAGES = {"Claims": ["/claims"], "Lab results and vital signs": ["/labs", "/records"],
+PAGES = {"Claims": ["/claims"], "Prior authorizations": ["/prior-authorizations", "/claims"],
+         "Lab results and vital signs": ["/labs", "/records"],
          "Visits": ["/visits", "/records"], "Procedures": ["/visits", "/records"], "Conditions": ["/records"],
          "Allergies": ["/records"], "Medications": ["/medications", "/records"], "Coverage": ["/coverage"]}
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -70,7 +71,9 @@ def test_home_names_each_kind_of_record_as_a_person_does_and_links_its_page(tmp_
     app = create_app(tmp_path)
     served = {rule.rule for rule in app.url_map.iter_rules()}
     html = app.test_client().get("/").get_data(as_text=True)
-    expected = {PLAIN_NAMES[resource_type]: count for resource_type, count in Counter(t for t, _ in records).items()}
+    expected = Counter("Prior authorizations" if resource_type == "ExplanationOfBenefit"
+                       and orjson.loads(text).get("use") == "preauthorization" else PLAIN_NAMES[resource_type]
+                       for (resource_type, _), text in records.items())
     rows = _rows(html)
     assert {name: count for name, (_, count) in rows.items()} == expected
     for name, (link, _) in rows.items():
