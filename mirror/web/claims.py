@@ -8,6 +8,7 @@ page), nor do claims the plan marked entered in error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -33,8 +34,10 @@ CARE_TEAM_ROLES = {"attending": "attending", "operating": "operating", "otherope
                    "referring": "referring", "rendering": "treating", "performing": "treating",
                    "prescribing": "prescribing", "primary": "primary", "supervisor": "supervising",
                    "purchasedservice": "purchased service", "assist": "assisting"}
-# A line's quantity is spoken in days when its unit (UCUM `d`, or written) says so: room & board per day.
+# A line's quantity is spoken in days when its unit (UCUM `d`, or written) says so, or when its UB-04 revenue
+# code is an accommodation (0100-0219: room & board, intensive care), whose units are days.
 DAY_UNITS = frozenset({"d", "day", "days"})
+ACCOMMODATION_REVENUE = re.compile(r"0(1\d\d|20\d|21\d)")
 OUTCOMES = {"complete": "Processed", "partial": "Partly processed", "queued": "Waiting to be processed",
             "error": "Could not be processed"}
 # CARIN 2.x network discriminators, most telling first; CARIN 1.x used `inoutnetwork`.
@@ -228,15 +231,16 @@ def _care_team(eob: Mapping, resolve: Resolver) -> list[str]:
 
 
 def _quantity(item: Mapping) -> str | None:
-    """How many of a line's service, with its unit: "2 days" when the unit says days, else as the plan writes
-    it; a lone 1 says nothing and is left out."""
+    """How many of a line's service, with its unit: "2 days" when the unit or an accommodation revenue code says
+    days, else as the plan writes it; a lone 1 says nothing and is left out."""
     quantity = item.get("quantity") if isinstance(item.get("quantity"), Mapping) else {}
     value = quantity.get("value")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return None
     number = f"{value:g}"
     unit = text(quantity.get("unit")) or text(quantity.get("code"))
-    if unit and unit.lower() in DAY_UNITS:
+    accommodation = any(ACCOMMODATION_REVENUE.fullmatch(code) for code in codes(item.get("revenue")))
+    if (unit and unit.lower() in DAY_UNITS) or (unit is None and accommodation):
         return f"{number} day{'' if value == 1 else 's'}"
     if unit:
         return f"{number} {unit}"

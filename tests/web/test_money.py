@@ -287,3 +287,7 @@ def test_care_team_once_each_with_roles_and_a_line_over_days_shows_its_period_an
                                                            "Noah Torres, MD (referring)"]
     line = line_summaries(eob)[0]
     assert (line.date, line.end, line.quantity) == ("2024-03-01", "2024-03-03", "2 days")
+    # UB-04 accommodation revenue codes (0100-0219) count days even when the quantity has no unit
+    eob["item"] = [{**eob["item"][0], "quantity": {"value": 2}}, {"sequence": 2, "revenue": {"coding": [{"code": "0250"}]},
+                                                                 "quantity": {"value": 4}}]
+    assert [line.quantity for line in line_summaries(eob)] == ["2 days", "4"]
