@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from mirror.plans import PlanError
 from mirror.web.claims import claim_record, held_claims
-from mirror.web.money import AMOUNT_NAMES
+from mirror.web.money import AMOUNT_NAMES, dollars
 
 COLUMNS = ("source", "id", "kind", "start", "end", "provider", *AMOUNT_NAMES, "network", "status", "outcome")
 TABLE_COLUMNS = (("start", "Date"), ("source", "Plan"), ("kind", "Kind"), ("provider", "Provider"),
@@ -27,8 +27,9 @@ def claim_rows(store, name: str | None = None, year: int | None = None) -> list[
             if year is None or claim.year == year]
 
 
-def render_claims(rows: list[dict], shape: str) -> str:
-    """`shape` is json, csv or table."""
+def render_claims(rows: list[dict], shape: str, year: int | None = None) -> str:
+    """The rows as the reader asked (`shape`: json or csv for a program, else a table to read, which says when
+    `year` had no claims rather than that none are held)."""
     if shape == "json":
         return json.dumps(rows, indent=2) + "\n"
     if shape == "csv":
@@ -37,12 +38,12 @@ def render_claims(rows: list[dict], shape: str) -> str:
         writer.writeheader()
         writer.writerows({key: "" if value is None else value for key, value in row.items()} for row in rows)
         return out.getvalue()
-    return _table(rows)
+    return _table(rows, year)
 
 
-def _table(rows: list[dict]) -> str:
+def _table(rows: list[dict], year: int | None) -> str:
     if not rows:
-        return "No claims held.\n"
+        return f"No claims in {year}.\n" if year is not None else "No claims held.\n"
     cells = [[label for _, label in TABLE_COLUMNS]]
     cells += [[_cell(row[key], key) for key, _ in TABLE_COLUMNS] for row in rows]
     widths = [max(len(line[index]) for line in cells) for index in range(len(TABLE_COLUMNS))]
@@ -56,5 +57,5 @@ def _cell(value: object, key: str) -> str:
     if value is None:
         return "-"
     if key in AMOUNT_NAMES:
-        return f"${Decimal(str(value)):,.2f}"
+        return dollars(Decimal(str(value)))
     return str(value)

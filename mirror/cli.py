@@ -368,8 +368,9 @@ def run_claims(args: argparse.Namespace) -> int:
     if not (folder / STORE_FILE_NAME).exists():
         raise StoreError(f"no records are stored in {folder}; run `mirror connect` and `mirror sync` first")
     with Store(folder, read_only=True) as store:
-        rows = claim_rows(store, args.name, int(args.year) if args.year else None)
-    _print_to_a_pipe(render_claims(rows, "json" if args.json else "csv" if args.csv else "table"))
+        year = int(args.year) if args.year else None
+        rows = claim_rows(store, args.name, year)
+    _print_to_a_pipe(render_claims(rows, "json" if args.json else "csv" if args.csv else "table", year))
     return 0
 
 

@@ -1,10 +1,11 @@
 """How much of the year's deductible and out-of-pocket maximum is used, per year and network, from the
 `benefitBalance` a plan sends on its claims (CARIN Blue Button; the R4 `benefit-type` codes and Da Vinci PCT's
-`out-of-pocket-maximum`), for the progress bars on the claims page.
+`out-of-pocket-maximum`), for the progress bars on the claims page. (R4 Coverage has no benefitBalance.)
 
 A balance counts only with both an allowed and a used amount of money: CMS files per-claim amounts in
 `benefitBalance` with `usedMoney` alone, which say nothing about a yearly limit. Each claim's balance is the
-year to date as of that claim, so the latest claim of the year (by processing date) speaks for it.
+year to date as of that claim, and year-to-date amounts only grow, so the highest used amount of a year speaks
+for it, as of the claim that carries it: the latest-created claim need not be the latest processed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from mirror.web.claims import is_claim
+from mirror.web.claims import is_counted
 from mirror.web.money import money_value
 from mirror.web.readable import codes, display, mappings, text
 
@@ -45,25 +46,33 @@ class Progress:
 
 
 def benefit_progress(store, sources: Iterable[str]) -> list[Progress]:
-    """The latest balance of each year, network, unit and kind of limit; newest year first, in network first."""
-    latest: dict[tuple, Progress] = {}
+    """The highest balance of each year, network, unit and kind of limit; newest year first, in network first."""
+    highest: dict[tuple, Progress] = {}
     for source in sources:
-        for resource_type in ("ExplanationOfBenefit", "Coverage"):
-            for stored in store.search(resource_type, source=source):
-                resource = stored.resource()
-                if resource_type == "ExplanationOfBenefit" and not is_claim(resource):
-                    continue
-                for progress in balances(resource):
-                    key = (source, progress.year, progress.network, progress.unit, progress.name)
-                    held = latest.get(key)
-                    if held is None or (progress.as_of, progress.used) > (held.as_of, held.used):
-                        latest[key] = progress
-    return sorted(latest.values(), key=lambda p: (-p.year, p.network != NETWORKS["in"], p.network or "",
-                                                  p.unit or "", p.name != FINANCIAL_TYPES["deductible"], p.name))
+        for stored in store.search("ExplanationOfBenefit", source=source):
+            resource = stored.resource()
+            if not is_counted(resource):
+                continue
+            for progress in balances(resource):
+                key = (source, progress.year, progress.network, progress.unit, progress.name)
+                held = highest.get(key)
+                if held is None or (progress.used, progress.as_of) > (held.used, held.as_of):
+                    highest[key] = progress
+    return sorted(highest.values(), key=lambda p: (-p.year, p.network != NETWORKS["in"], p.network or "",
+                                                   p.unit or "", p.name != FINANCIAL_TYPES["deductible"], p.name))
+
+
+def shown_bars(progress: list[Progress], year: int | None, out_of_network_years: set[int]) -> list[Progress]:
+    """The bars of `year` (the latest year with bars when None); an out-of-network bar with nothing used is
+    left out unless a claim of that year was out of network, since it only says a limit exists."""
+    if year is None:
+        year = max((bar.year for bar in progress), default=None)
+    return [bar for bar in progress if bar.year == year
+            and (bar.network != NETWORKS["out"] or bar.used > 0 or year in out_of_network_years)]
 
 
 def balances(resource: Mapping) -> list[Progress]:
-    """The yearly limits one claim (or coverage) states, with what was used of them."""
+    """The yearly limits one claim states, with what was used of them."""
     year, as_of = _year_and_date(resource)
     if year is None:
         return []
@@ -82,10 +91,10 @@ def balances(resource: Mapping) -> list[Progress]:
 
 
 def _year_and_date(resource: Mapping) -> tuple[int | None, str]:
-    """The benefit year (benefitPeriod, else the service or coverage period, else created) and the date the
-    balance was as of (the claim's processing date)."""
+    """The benefit year (benefitPeriod, else the service period, else created) and the date the balance was as
+    of (the claim's processing date)."""
     starts = []
-    for name in ("benefitPeriod", "billablePeriod", "period"):
+    for name in ("benefitPeriod", "billablePeriod"):
         period = resource.get(name)
         if isinstance(period, Mapping) and text(period.get("start")):
             starts.append(period["start"])

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mirror.store import Change
-from mirror.web.claims import summarize
+from mirror.web.claims import headline
 from mirror.web.kinds import CLAIMS, kind_of, rank
 from mirror.web.readable import Resolver, day, display, mappings, resource_name, text
 from mirror.web.records import coverage_summary
@@ -53,8 +53,7 @@ def change_lines(changes: Iterable[Change], resolve: Resolver) -> list[ChangeLin
 def _what_and_when(resource_type: str, resource: Mapping, resolve: Resolver) -> tuple[str | None, str | None]:
     """What the record is about and its own date (as written), for a claim, a coverage or any other record."""
     if resource_type == "ExplanationOfBenefit":
-        claim = summarize(resource, resolve)
-        return (claim.services[0] if claim.services else claim.kind_label), claim.service_start
+        return headline(resource)
     if resource_type == "Coverage":
         period = resource.get("period") if isinstance(resource.get("period"), Mapping) else {}
         return coverage_summary(resource, resolve).plan, text(period.get("start"))

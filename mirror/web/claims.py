@@ -2,11 +2,13 @@
 why, for the claim pages and `mirror claims`, which list the same claims with the same numbers from here.
 
 The money itself is read by `mirror.web.money`; prior authorizations and predeterminations (EOB.use) are
-requests, not claims, and never appear among the claims or in their totals.
+requests, not claims, and never appear among the claims or in their totals (`eob_use` sorts them for every
+page), nor do claims the plan marked entered in error.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,7 +25,19 @@ KINDS = {
     "vision": "Vision",
 }
 INPATIENT_SUBTYPES = {"inpatient": "Hospital stay (inpatient)", "outpatient": "Hospital or facility (outpatient)"}
-NOT_CLAIMS = frozenset({"preauthorization", "predetermination"})  # requests, not bills (Da Vinci PDex)
+# What an ExplanationOfBenefit is, by its `use` (FHIR R4 EOB.use): a bill, or a request that is no bill.
+CLAIM, PRIOR_AUTHORIZATION, ESTIMATE = "claim", "prior-authorization", "estimate"
+USES = {"preauthorization": PRIOR_AUTHORIZATION, "predetermination": ESTIMATE}  # Da Vinci PDex; FHIR R4 EOB.use
+LEFT_OUT_STATUSES = frozenset({"entered-in-error"})  # FHIR R4 EOB.status: the plan says it should not exist
+# CARIN BB careTeam.role (C4BBClaimCareTeamRole, and R4's claimcareteamrole) as a patient says it.
+CARE_TEAM_ROLES = {"attending": "attending", "operating": "operating", "otheroperating": "assisting in the operation",
+                   "referring": "referring", "rendering": "treating", "performing": "treating",
+                   "prescribing": "prescribing", "primary": "primary", "supervisor": "supervising",
+                   "purchasedservice": "purchased service", "assist": "assisting"}
+# A line's quantity is spoken in days when its unit (UCUM `d`, or written) says so, or when its UB-04 revenue
+# code is an accommodation (0100-0219: room & board, intensive care), whose units are days.
+DAY_UNITS = frozenset({"d", "day", "days"})
+ACCOMMODATION_REVENUE = re.compile(r"0(1\d\d|20\d|21\d)")
 OUTCOMES = {"complete": "Processed", "partial": "Partly processed", "queued": "Waiting to be processed",
             "error": "Could not be processed"}
 # CARIN 2.x network discriminators, most telling first; CARIN 1.x used `inoutnetwork`.
@@ -35,6 +49,9 @@ PROCESSED_DATE_VARIABLE = CMS_VARIABLES + "nch_wkly_proc_dt"
 
 @dataclass
 class ClaimSummary:
+    """One claim as the pages and `mirror claims` tell it: plain words and the money, each None (or empty)
+    where the claim does not say, so nothing a plan left out is shown as if it had said it."""
+
     id: str
     kind: str  # a key of KINDS, or "inpatient"/"outpatient" for institutional claims
     kind_label: str
@@ -42,7 +59,7 @@ class ClaimSummary:
     service_end: str | None
     provider: str
     facility: str | None
-    care_team: list[str]
+    care_team: list[str]  # each member once, with their roles: "Rosa Wright, MD (attending, operating)"
     reasons: list[str]  # diagnosis displays
     services: list[str]  # what the lines were for
     money: Money
@@ -62,13 +79,33 @@ class ClaimSummary:
         return OUTCOMES.get(self.outcome or "", self.outcome)
 
 
+def eob_use(eob: Mapping) -> str:
+    """What an ExplanationOfBenefit is: a claim, a prior authorization or an estimate (a predetermination), by
+    its `use`; the one place that decides, so no page counts a request among the claims or loses one."""
+    use = text(eob.get("use"))
+    return USES.get(use, CLAIM) if use else CLAIM
+
+
 def is_claim(eob: Mapping) -> bool:
     """A bill the plan adjudicated, not a prior authorization or predetermination (EOB.use)."""
-    return eob.get("use") not in NOT_CLAIMS
+    return eob_use(eob) == CLAIM
+
+
+def is_counted(eob: Mapping) -> bool:
+    """A claim that counts in lists, totals and bars: not a request, and not one the plan marked entered in
+    error (FHIR R4 EOB.status), which it says should never have existed."""
+    return is_claim(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES
+
+
+def headline(eob: Mapping) -> tuple[str, str | None]:
+    """What a claim was for and the day its service started, to name it in a list of changes without reading
+    its money."""
+    services = _unique(service_name(item) for item in mappings(eob.get("item")) if not is_total_charge_line(item))
+    return (services[0] if services else _kind(eob)[1]), _service_dates(eob)[0]
 
 
 def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
-    """`resolve(type, id)` finds a referenced resource the member has, or None."""
+    """The claim in plain words with its money, naming the parties it references through `resolve`."""
     kind, label = _kind(eob)
     start, end = _service_dates(eob)
     year_source = start or text(eob.get("created"))
@@ -81,8 +118,7 @@ def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
         service_end=end if end != start else None,
         provider=party_name(eob.get("provider"), resolve) or "Unknown provider",
         facility=party_name(eob.get("facility"), resolve) or _location(eob),
-        care_team=[name for name in (party_name(member.get("provider"), resolve) for member in mappings(eob.get("careTeam")))
-                   if name],
+        care_team=_care_team(eob, resolve),
         reasons=_unique(display(d.get("diagnosisCodeableConcept")) for d in mappings(eob.get("diagnosis"))),
         services=_unique(service_name(item) for item in mappings(eob.get("item")) if not is_total_charge_line(item)),
         money=claim_money(eob),
@@ -101,29 +137,37 @@ def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
 
 @dataclass
 class LineSummary:
+    """One service line of a claim, for its page: what, when (a day, or first to last day), how many, its money."""
+
     sequence: object
     service: str
     date: str | None
     money: Money
     is_total: bool = False  # a revenue code 0001 line, which totals the others
+    end: str | None = None  # the last day of a line served over a period
+    quantity: str | None = None  # "2 days", "30 TAB"
 
 
 def line_summaries(eob: Mapping) -> list[LineSummary]:
     """Each service line with its own money, for a claim's detail page."""
-    return [LineSummary(item.get("sequence"), service_name(item), min(_item_dates(item), default=None),
-                        line_money(item), is_total_charge_line(item))
-            for item in mappings(eob.get("item"))]
+    found = []
+    for item in mappings(eob.get("item")):
+        dates = sorted(_item_dates(item))
+        start, end = (dates[0], dates[-1]) if dates else (None, None)
+        found.append(LineSummary(item.get("sequence"), service_name(item), start, line_money(item),
+                                 is_total_charge_line(item), end if end != start else None, _quantity(item)))
+    return found
 
 
 def held_claims(store, sources: Iterable[str]) -> list[tuple[str, ClaimSummary]]:
-    """Every claim the store holds from `sources` (removed ones and prior authorizations left out), newest
+    """Every claim the store holds from `sources` (removed, entered-in-error ones and requests left out), newest
     first: what the claims page lists and `mirror claims` prints."""
     found = []
     for source in sources:
         resolve = resolver(store, source)
         found += [(source, summarize(eob, resolve))
                   for eob in (stored.resource() for stored in store.search("ExplanationOfBenefit", source=source))
-                  if is_claim(eob)]
+                  if is_counted(eob)]
     found.sort(key=lambda pair: (pair[1].service_start or "", pair[1].id), reverse=True)
     return found
 
@@ -170,6 +214,37 @@ def _item_dates(item: Mapping) -> list[str]:
     served = item.get("servicedPeriod") if isinstance(item.get("servicedPeriod"), Mapping) else {}
     values = [item.get("servicedDate"), served.get("start"), served.get("end")]
     return [value[:10] for value in values if isinstance(value, str) and element_range(value) is not None]
+
+
+def _care_team(eob: Mapping, resolve: Resolver) -> list[str]:
+    """Each member of the care team once, with the roles the claim gives them (CARIN careTeam.role)."""
+    roles: dict[str, list[str]] = {}
+    for member in mappings(eob.get("careTeam")):
+        name = party_name(member.get("provider"), resolve)
+        if name:
+            role = next((CARE_TEAM_ROLES[code] for code in codes(member.get("role")) if code in CARE_TEAM_ROLES),
+                        display(member.get("role")).lower() or None)
+            roles.setdefault(name, [])
+            if role and role not in roles[name]:
+                roles[name].append(role)
+    return [f"{name} ({', '.join(held)})" if held else name for name, held in roles.items()]
+
+
+def _quantity(item: Mapping) -> str | None:
+    """How many of a line's service, with its unit: "2 days" when the unit or an accommodation revenue code says
+    days, else as the plan writes it; a lone 1 says nothing and is left out."""
+    quantity = item.get("quantity") if isinstance(item.get("quantity"), Mapping) else {}
+    value = quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    number = f"{value:g}"
+    unit = text(quantity.get("unit")) or text(quantity.get("code"))
+    accommodation = any(ACCOMMODATION_REVENUE.fullmatch(code) for code in codes(item.get("revenue")))
+    if (unit and unit.lower() in DAY_UNITS) or (unit is None and accommodation):
+        return f"{number} day{'' if value == 1 else 's'}"
+    if unit:
+        return f"{number} {unit}"
+    return None if value == 1 else number
 
 
 def _day(value: object) -> str | None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mirror.web.priorauth import is_prior_authorization
+from mirror.web.claims import ESTIMATE, PRIOR_AUTHORIZATION, eob_use
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Kind:
 
 CLAIMS = Kind("Claims", "claim", ("/claims",))
 PRIOR_AUTHORIZATIONS = Kind("Prior authorizations", "prior authorization", ("/prior-authorizations", "/claims"))
+ESTIMATES = Kind("Estimates before care", "estimate before care")  # predeterminations; each on its record's page
+REQUESTS = {PRIOR_AUTHORIZATION: PRIOR_AUTHORIZATIONS, ESTIMATE: ESTIMATES}  # kinds of EOB that are no claim
 KINDS = {
     "ExplanationOfBenefit": CLAIMS,
     "Observation": Kind("Lab results and vital signs", "lab result or vital sign", ("/labs", "/records")),
@@ -51,13 +53,14 @@ KINDS = {
     "Medication": Kind("Drugs", "drug"),
     "Provenance": Kind("Where records came from", "note of where a record came from"),
 }
-ORDER = [CLAIMS, PRIOR_AUTHORIZATIONS, *list(KINDS.values())[1:]]
+ORDER = [CLAIMS, PRIOR_AUTHORIZATIONS, ESTIMATES, *list(KINDS.values())[1:]]
 
 
 def kind_of(resource_type: str, resource: Mapping | None = None) -> Kind:
-    """The kind a record is; an ExplanationOfBenefit is a claim, or a prior authorization by its `use`."""
-    if resource_type == "ExplanationOfBenefit" and resource is not None and is_prior_authorization(resource):
-        return PRIOR_AUTHORIZATIONS
+    """The kind a record is; an ExplanationOfBenefit is a claim, a prior authorization or an estimate by its
+    `use`."""
+    if resource_type == "ExplanationOfBenefit" and resource is not None and eob_use(resource) in REQUESTS:
+        return REQUESTS[eob_use(resource)]
     known = KINDS.get(resource_type)
     if known is not None:
         return known
@@ -65,14 +68,15 @@ def kind_of(resource_type: str, resource: Mapping | None = None) -> Kind:
     return Kind(f"{words[:1].upper()}{words[1:]} records", f"{words} record")
 
 
-def counted_kinds(counts: Mapping[str, int], prior_authorizations: int = 0) -> list[tuple[Kind, int]]:
+def counted_kinds(counts: Mapping[str, int], requests: Mapping[Kind, int] | None = None) -> list[tuple[Kind, int]]:
     """How many records of each kind, in the order a patient looks for them (what FHIR calls an
-    ExplanationOfBenefit counted as claims and prior authorizations apart)."""
+    ExplanationOfBenefit counted as claims, prior authorizations and estimates apart: `requests` counts the
+    latter two by kind)."""
+    requests = requests or {}
     by_kind = {kind_of(resource_type): count for resource_type, count in counts.items()
                if resource_type != "ExplanationOfBenefit"}
-    claims = counts.get("ExplanationOfBenefit", 0) - prior_authorizations
-    by_kind.update({kind: count for kind, count in ((CLAIMS, claims), (PRIOR_AUTHORIZATIONS, prior_authorizations))
-                    if count > 0})
+    claims = counts.get("ExplanationOfBenefit", 0) - sum(requests.values())
+    by_kind.update({kind: count for kind, count in ((CLAIMS, claims), *requests.items()) if count > 0})
     return sorted(by_kind.items(), key=lambda pair: (rank(pair[0]), pair[0].plural))
 
 

@@ -20,6 +20,9 @@ from mirror.web.readable import codes, mappings
 
 CMS_VARIABLES = "https://bluebutton.cms.gov/resources/variables/"
 CENT = Decimal("0.01")
+# No health claim comes near a trillion dollars; a larger amount (valid FHIR, e.g. 1e30) is a plan's error, and
+# read as not stated rather than printed across a phone or added into a year's total.
+ABSURD = Decimal("1e15")
 
 CARIN_CATEGORIES = frozenset({
     "submitted", "eligible", "benefit", "paidtoprovider", "paidtopatient", "paidbypatient", "memberliability",
@@ -50,6 +53,9 @@ CMS_MEANINGS = {
     "othr_troop_amt": "priorpayerpaid", "plro_amt": "priorpayerpaid",
     "rptd_gap_dscnt_num": "discount",
 }
+# CMS codes a carrier or DME claim's `total` CARIN `priorpayerpaid` beside the variable clm_tot_chrg_amt (value
+# 0): that entry is what a primary payer paid, not the charge, which CMS files as nch_carr_clm_sbmtd_chrg_amt.
+CMS_BESIDE_CARIN = {("clm_tot_chrg_amt", "priorpayerpaid"): "priorpayerpaid"}
 SHARE_PARTS = ("deductible", "copay", "coinsurance", "noncovered")
 SHARE_LABELS = {"deductible": "Deductible", "copay": "Copay", "coinsurance": "Coinsurance", "noncovered": "Not covered"}
 TOTAL_CHARGE_REVENUE_CODE = "0001"  # UB-04: the line that totals the others
@@ -72,6 +78,11 @@ class Money:
         """The parts of what you owe that the claim states: (name, label, amount)."""
         return [(name, SHARE_LABELS[name], getattr(self, name)) for name in SHARE_PARTS
                 if getattr(self, name) is not None]
+
+    def share_adds_up(self) -> bool:
+        """Whether the stated parts add up to You owe, so the page may say they are why you owe it; a plan may
+        itemise parts that do not (CARIN's memberliability 0 beside a copay of 120), and the page says so."""
+        return self.you_owe is not None and sum((value for *_, value in self.share()), Decimal(0)) == self.you_owe
 
 
 AMOUNT_NAMES = tuple(f.name for f in fields(Money))
@@ -99,7 +110,9 @@ QUESTIONS: dict[str, Callable[[Mapping[str, Decimal]], Decimal | None]] = {
 
 
 def claim_money(eob: Mapping) -> Money:
-    """The claim's answer to each question, from the first level of the claim that states it."""
+    """The claim's answer to each question, from the first level of the claim that states it; the split of what
+    you owe (deductible, copay, coinsurance, not covered) comes from the level that answered You owe, so a part
+    stated at another level never stands beside a You owe it had no part in."""
     lines = [item for item in mappings(eob.get("item")) if not is_total_charge_line(item)]
     total_lines = [item for item in mappings(eob.get("item")) if is_total_charge_line(item)]
     levels = [
@@ -109,18 +122,39 @@ def claim_money(eob: Mapping) -> Money:
         amounts([adjudication for item in total_lines for adjudication in mappings(item.get("adjudication"))]),
     ]
     line_amounts = [found for found in (_line_amounts(item) for item in lines) if found]
-    answers = {}
-    for name, question in QUESTIONS.items():
-        answer = next((value for value in (question(level) for level in levels) if value is not None), None)
-        if answer is None and line_amounts:
-            per_line = [question(found) for found in line_amounts]
-            if None not in per_line:
-                answer = sum(per_line, Decimal(0))
-        answers[name] = _cents(answer)
-    return Money(**answers)
+    answers, owed_level = {}, None
+    for name in ("billed", "allowed", "plan_paid", "you_owe"):
+        answers[name], level = _first_answer(QUESTIONS[name], levels, line_amounts)
+        if name == "you_owe":
+            owed_level = level
+    for part in SHARE_PARTS:
+        answers[part] = None if owed_level is None else _answer(QUESTIONS[part], owed_level)
+    return Money(**{name: _cents(value) for name, value in answers.items()})
+
+
+Level = Mapping[str, Decimal] | list[Mapping[str, Decimal]]  # a claim level's amounts, or each line's
+
+
+def _first_answer(question: Callable, levels: list[Mapping[str, Decimal]],
+                  line_amounts: list[Mapping[str, Decimal]]) -> tuple[Decimal | None, Level | None]:
+    """The first level's answer to `question`, and that level; the lines answer last, summed."""
+    for level in [*levels, line_amounts]:
+        answer = _answer(question, level)
+        if answer is not None:
+            return answer, level
+    return None, None
+
+
+def _answer(question: Callable, level: Level) -> Decimal | None:
+    """A level's answer; lines answer with their sum, only when every line carrying money states it."""
+    if isinstance(level, Mapping):
+        return question(level)
+    per_line = [question(found) for found in level]
+    return None if not per_line or None in per_line else sum(per_line, Decimal(0))
 
 
 def line_money(item: Mapping) -> Money:
+    """One line's own answers, for the claim page's service table (a line is one level: its split is its own)."""
     found = _line_amounts(item)
     return Money(**{name: _cents(question(found)) for name, question in QUESTIONS.items()})
 
@@ -136,6 +170,8 @@ def _line_amounts(item: Mapping) -> dict[str, Decimal]:
 
 
 def is_total_charge_line(item: Mapping) -> bool:
+    """Whether the line is UB-04 revenue code 0001, which totals the claim's other lines (CMS institutional
+    claims send one), so it is read as a claim-level amount and never added to the lines it totals."""
     return TOTAL_CHARGE_REVENUE_CODE in codes(item.get("revenue"))
 
 
@@ -155,7 +191,9 @@ def adjudication_meaning(category: object) -> str | None:
     names = codes(category)
     cms = [code.removeprefix(CMS_VARIABLES) for code in names if code.startswith(CMS_VARIABLES)]
     if cms:
-        return next((CMS_MEANINGS[name] for name in cms if name in CMS_MEANINGS), None)
+        beside = next((CMS_BESIDE_CARIN[(name, code)] for name in cms for code in names
+                       if (name, code) in CMS_BESIDE_CARIN), None)
+        return beside or next((CMS_MEANINGS[name] for name in cms if name in CMS_MEANINGS), None)
     return next((code for code in names if code in CARIN_CATEGORIES), None)
 
 
@@ -188,7 +226,7 @@ def money_value(money: object) -> Decimal | None:
         found = Decimal(str(value))
     except InvalidOperation:
         return None
-    return found if found.is_finite() else None
+    return found if found.is_finite() and abs(found) < ABSURD else None
 
 
 def _cents(value: Decimal | None) -> Decimal | None:
@@ -197,26 +235,28 @@ def _cents(value: Decimal | None) -> Decimal | None:
 
 @dataclass
 class YearTotal:
-    """A year's sums, with how many claims did not state each amount (a sum that left claims out is partial)."""
+    """A year's sums, with how many claims did not state each amount (a sum that left claims out is partial).
+    `year` is None for the claims that give no date, so every claim counts in one row."""
 
-    year: int
+    year: int | None
     claims: int
     sums: dict[str, Decimal]
     unstated: dict[str, int]
 
     def partial(self, name: str) -> bool:
+        """Whether some claim of the year did not state `name`, so its sum is less than the year's whole."""
         return self.unstated[name] > 0
 
     def stated(self, name: str) -> bool:
+        """Whether any claim of the year stated `name`; if none did, the sum is "not stated", never $0.00."""
         return self.unstated[name] < self.claims
 
 
-def yearly_totals(claims: Iterable[tuple[int | None, Money]]) -> dict[int, YearTotal]:
-    """Per service year, newest first; "not stated" is counted, never added as zero."""
-    totals: dict[int, YearTotal] = {}
+def yearly_totals(claims: Iterable[tuple[int | None, Money]]) -> dict[int | None, YearTotal]:
+    """Per service year, newest first, then the claims with no date (key None) so none is silently left out;
+    "not stated" is counted, never added as zero."""
+    totals: dict[int | None, YearTotal] = {}
     for year, money in claims:
-        if year is None:
-            continue
         total = totals.setdefault(year, YearTotal(year, 0, {name: Decimal("0.00") for name in AMOUNT_NAMES},
                                                   {name: 0 for name in AMOUNT_NAMES}))
         total.claims += 1
@@ -226,7 +266,13 @@ def yearly_totals(claims: Iterable[tuple[int | None, Money]]) -> dict[int, YearT
                 total.unstated[name] += 1
             else:
                 total.sums[name] += value
-    return dict(sorted(totals.items(), reverse=True))
+    return dict(sorted(totals.items(), key=lambda pair: (pair[0] is None, -(pair[0] or 0))))
+
+
+def dollars(value: Decimal) -> str:
+    """An amount as a patient reads it, on the pages and in `mirror claims`: `$1,234.50`, `-$68.80` (the sign
+    before the dollar sign, where a reader looks for it)."""
+    return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 
 
 def as_text(value: Decimal | None) -> str | None:

@@ -8,6 +8,7 @@ XHTML (`text.div`) is never rendered. Nothing is loaded from outside the machine
 from __future__ import annotations
 
 import hmac
+from collections import Counter
 from collections.abc import Mapping
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -16,21 +17,24 @@ from mirror.fhir.ids import is_valid_id
 from mirror.fhir.validation import is_resource_type
 from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
-from mirror.web.balances import benefit_progress
+from mirror.web.balances import benefit_progress, shown_bars
 from mirror.web.changes import change_lines
-from mirror.web.claims import INPATIENT_SUBTYPES, KINDS, held_claims, is_claim, line_summaries, resolver, summarize
-from mirror.web.kinds import counted_kinds, kind_of, page_of
+from mirror.web.claims import (INPATIENT_SUBTYPES, KINDS, LEFT_OUT_STATUSES, PRIOR_AUTHORIZATION, eob_use, held_claims,
+                               is_counted, line_summaries, resolver, summarize)
+from mirror.web.kinds import REQUESTS, counted_kinds, kind_of, page_of
 from mirror.web.labs import lab_sections
 from mirror.web.medications import drugs
-from mirror.web.money import yearly_totals
-from mirror.web.priorauth import is_prior_authorization, prior_authorizations
-from mirror.web.readable import local_time, resource_name, simplified
+from mirror.web.money import dollars, yearly_totals
+from mirror.web.priorauth import prior_authorizations
+from mirror.web.readable import day, local_time, resource_name, simplified, text
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 from mirror.web.visits import timeline
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
 blueprint.add_app_template_filter(local_time)
+blueprint.add_app_template_filter(day)
+blueprint.add_app_template_filter(dollars)
 
 SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}
@@ -108,14 +112,15 @@ def home():
     for status in plan_statuses(store.path.parent, store):
         source, last = status["name"], status["last_sync"]
         patients = [stored.resource() for stored in store.search("Patient", source=source)]
-        prior_authorizations = sum(1 for stored in store.search("ExplanationOfBenefit", source=source)
-                                   if is_prior_authorization(stored.resource()))
+        requests = Counter(REQUESTS[use] for use in (eob_use(stored.resource())
+                                                      for stored in store.search("ExplanationOfBenefit", source=source))
+                           if use in REQUESTS)
         changes = change_lines(store.changes(run_id=last["run_id"], source=source), _resolver(source)) if last else []
         plans.append({
             **status,
             "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or "Unknown member",
             "kinds": [(kind, count, page_of(kind, served))
-                      for kind, count in counted_kinds(status["counts"], prior_authorizations)],
+                      for kind, count in counted_kinds(status["counts"], requests)],
             "changes": changes[:SHOWN_CHANGES],
             "more_changes": max(len(changes) - SHOWN_CHANGES, 0),
         })
@@ -124,26 +129,43 @@ def home():
 
 @blueprint.route("/claims")
 def claims():
+    """Every claim held, filtered by year, kind and provider, with the year's totals and the deductible and
+    out-of-pocket bars of the year chosen (the latest year's when none is)."""
     year, kind, provider = request.args.get("year", ""), request.args.get("kind", ""), request.args.get("provider", "")
+    if year and not (len(year) == 4 and year.isascii() and year.isdigit()):
+        return render_template("web/error.html", heading="That is not a year",
+                               advice="Choose a year such as 2024 from the list on the claims page.", status=400), 400
     every_claim = held_claims(_store(), _sources())
     shown = [(source, claim) for source, claim in every_claim
              if (not year or str(claim.year) == year) and (not kind or claim.kind == kind)
              and (not provider or claim.provider == provider)]
+    out_of_network_years = {claim.year for _, claim in every_claim if claim.network == "out-of-network" and claim.year}
+    progress = benefit_progress(_store(), _sources())
     return render_template(
         "web/claims.html", claims=shown, totals=yearly_totals((claim.year, claim.money) for _, claim in shown),
-        progress=benefit_progress(_store(), _sources()),
+        progress=shown_bars(progress, int(year) if year else None, out_of_network_years),
+        other_bar_years=not year and len({bar.year for bar in progress}) > 1,
         years=sorted({claim.year for _, claim in every_claim if claim.year}, reverse=True),
-        providers=sorted({claim.provider for _, claim in every_claim}), kinds=KIND_LABELS,
+        providers=sorted({claim.provider for _, claim in every_claim}),
+        kinds={key: label for key, label in KIND_LABELS.items() if key in {claim.kind for _, claim in every_claim}},
         chosen={"year": year, "kind": kind, "provider": provider},
     )
 
 
 @blueprint.route("/claims/<source>/<claim_id>")
 def claim(source: str, claim_id: str):
+    """A claim's page; a request that is no claim is sent to where it is told (a prior authorization to its
+    place on the prior authorizations page, an estimate to its record's page), never dressed as a claim."""
     stored = _stored_or_404(source, "ExplanationOfBenefit", claim_id)
     eob = stored.resource()
+    use = eob_use(eob)
+    if use == PRIOR_AUTHORIZATION and not stored.removed and text(eob.get("status")) not in LEFT_OUT_STATUSES:
+        return redirect(url_for("web.prior_auths", _anchor=f"auth-{source}-{claim_id}"), 303)
+    if use in REQUESTS:
+        return redirect(url_for("web.resource", source=source, resource_type="ExplanationOfBenefit",
+                                resource_id=claim_id), 303)
     return render_template("web/claim.html", source=source, claim=summarize(eob, _resolver(source)),
-                           lines=line_summaries(eob), stored=stored, is_claim=is_claim(eob))
+                           lines=line_summaries(eob), stored=stored, counted=is_counted(eob))
 
 
 @blueprint.route("/coverage")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from mirror.fhir.dates import element_range
+from mirror.web.claims import PRIOR_AUTHORIZATION, eob_use
 from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text
 
-PREAUTHORIZATION = "preauthorization"
 LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated requests sort last
 
@@ -37,8 +37,9 @@ REVIEW_CODE_URLS = ("code", "extension-reviewactioncode")  # the inner extension
 
 
 def is_prior_authorization(eob: Mapping) -> bool:
-    """A PDex prior authorization (or any EOB whose `use` is preauthorization): no claim, no money."""
-    return eob.get("use") == PREAUTHORIZATION
+    """A PDex prior authorization (or any EOB whose `use` is preauthorization): no claim, no money; decided
+    where every page sorts an EOB (`mirror.web.claims.eob_use`)."""
+    return eob_use(eob) == PRIOR_AUTHORIZATION
 
 
 @dataclass

@@ -152,23 +152,27 @@ def _balance(network, deductible, used_deductible, oop, used_oop):
 
 
 def test_deductible_and_out_of_pocket_bars_from_benefit_balance(tmp_path):
-    """CARIN benefitBalance: the latest claim of each year speaks for it (year to date), per network; CMS's
-    per-claim `usedMoney` entries (no allowed amount) make no bar."""
+    """CARIN benefitBalance: the highest year-to-date balance of each year speaks for it, per network; with no
+    year chosen the latest year's bars show, out-of-network ones only if used or a claim of the year was out of
+    network; CMS's per-claim `usedMoney` entries (no allowed amount) make no bar."""
     cms_only = {"financial": [{"type": {"coding": [{"code": "https://bluebutton.cms.gov/resources/variables/"
                                                              "nch_bene_ptb_ddctbl_amt"}]}, "usedMoney": {"value": 5}}]}
     fill(tmp_path, "demo", [json.dumps(eob) for eob in (
         _eob("jan", "2024-01-10", 100, balances=[_balance("in", 1500, 400, 6000, 450), _balance("out", 3000, 0, 12000, 0)]),
         _eob("mar", "2024-03-10", 100, balances=[_balance("in", 1500, 1500, 6000, 1720.5), cms_only]),
         _eob("old", "2023-05-10", 100, balances=[_balance("in", 1000, 1000, 5000, 5000)]))])
-    html = create_app(tmp_path).test_client().get("/claims").get_data(as_text=True)
-    bars = re.findall(r'<div class="progress" data-year="(\d+)" data-network="([^"]*)" data-name="([^"]+)">.*?'
-                      r'<meter class="bar" min="0" max="([\d.]+)" value="([\d.]+)"', html, re.S)
-    assert bars == [
+    client = create_app(tmp_path).test_client()
+
+    def bars(query):
+        html = client.get(f"/claims{query}").get_data(as_text=True)
+        return html, re.findall(r'<div class="progress" data-year="(\d+)" data-network="([^"]*)" data-name="([^"]+)">'
+                                r'.*?<meter class="bar" min="0" max="([\d.]+)" value="([\d.]+)"', html, re.S)
+
+    html, latest = bars("")
+    assert latest == [
         ("2024", "In network", "Deductible", "1500", "1500"),
         ("2024", "In network", "Out-of-pocket maximum", "6000", "1720.5"),
-        ("2024", "Out of network", "Deductible", "3000", "0"),
-        ("2024", "Out of network", "Out-of-pocket maximum", "12000", "0"),
-        ("2023", "In network", "Deductible", "1000", "1000"),
-        ("2023", "In network", "Out-of-pocket maximum", "5000", "5000"),
     ]
     assert "$4,279.50 left" in re.sub(r"<[^>]+>", "", html)  # 6000 - 1720.50
+    assert bars("?year=2023")[1] == [("2023", "In network", "Deductible", "1000", "1000"),
+                                     ("2023", "In network", "Out-of-pocket maximum", "5000", "5000")]

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from mirror.web.claims import line_summaries, summarize
-from mirror.web.money import claim_money, yearly_totals
+from mirror.web.claims import CLAIM, ESTIMATE, PRIOR_AUTHORIZATION, eob_use, line_summaries, summarize
+from mirror.web.money import claim_money, dollars, yearly_totals
 from tests.mockpayer.corpus import corpus_folder
 
 ADJ = "http://terminology.hl7.org/CodeSystem/adjudication"
@@ -102,8 +102,11 @@ def test_cms_outpatient_payment_is_plan_paid_and_a_line_charge_is_not_its_rate()
     with_balances = {**eob, "benefitBalance": [{"financial": [
         cms_balance("nch_bene_ptb_ddctbl_amt", 15.0), cms_balance("nch_bene_ptb_coinsrnc_amt", 5.0),
         cms_balance("clm_op_prvdr_pmt_amt", 20.0), cms_balance("clm_op_bene_pmt_amt", 0.0)]}]}
-    # you owe: deductible 15 + coinsurance 5 at the claim level; not covered 70 from the total-charge line
-    check(claim_money(with_balances), "300.00", None, "20.00", "20.00", "15.00", None, "5.00", "70.00")
+    # you owe: deductible 15 + coinsurance 5 at the claim level, and the split is that level's: the 0001 line's
+    # not covered 70 answers no question of this claim's share (it would stand beside a You owe of 20 it is no
+    # part of), so what you owe and why add up
+    check(claim_money(with_balances), "300.00", None, "20.00", "20.00", "15.00", None, "5.00", None)
+    assert claim_money(with_balances).share_adds_up()
 
 
 def test_cms_inpatient_uncategorised_total_is_not_guessed():
@@ -168,7 +171,8 @@ def carin_examples():
     ("EOBOral2", ("150.00", None, "100.00", None)),
     # no submitted total: 84.40 + 0 from the lines
     ("EOBOutpatient2", ("84.40", "56.52", "56.52", "0.00", "0.00", "0.00", None, "0.00")),
-    ("EOBProfessionalTransportation1", ("82.97", "82.97", "82.97", "0.00", "0.00")),
+    # totals: memberliability 0; the lines' deductible 0 is another level's and no part of the split
+    ("EOBProfessionalTransportation1", ("82.97", "82.97", "82.97", "0.00")),
 ])
 def test_shared_corpus_carin_examples(carin_examples, example, expected):
     check(claim_money(carin_examples[example]), *expected)
@@ -195,3 +199,95 @@ def test_a_line_without_adjudication_is_billed_its_net():
         ("Anesthesia", Decimal("600.50")), ("Room & board (semi-private room)", Decimal("399.50"))]
     assert claim_money(eob).billed == Decimal("1000.00")
     assert claim_money({"item": eob["item"]}).billed == Decimal("1000.00")  # 600.50 + 399.50
+
+
+def test_cms_carrier_total_beside_priorpayerpaid_is_prior_payer_paid_and_billed_is_the_submitted_charge():
+    """CMS Blue Button v2 carrier/DME (CarrierClaimTransformerV2): the one `total` is coded CARIN priorpayerpaid
+    beside clm_tot_chrg_amt with value 0, which is what a primary payer paid, not the charge; the claim's charge
+    is nch_carr_clm_sbmtd_chrg_amt and its allowed nch_carr_clm_alowd_amt, filed in benefitBalance."""
+    eob = {"type": {"coding": [{"code": "professional"}]},
+           "total": [cms("clm_tot_chrg_amt", 0, "priorpayerpaid", C4BB)],
+           "payment": {"amount": {"value": 166.23, "currency": "USD"}},
+           "benefitBalance": [{"financial": [
+               cms_balance("nch_clm_prvdr_pmt_amt", 166.23), cms_balance("nch_clm_bene_pmt_amt", 0),
+               cms_balance("nch_carr_clm_sbmtd_chrg_amt", 245.04), cms_balance("nch_carr_clm_alowd_amt", 208.20)]}],
+           "item": [{"sequence": 1, "adjudication": [
+               cms("line_nch_pmt_amt", 166.23, "benefit"), cms("line_bene_pmt_amt", 0, "paidtoprovider", C4BB),
+               cms("line_prvdr_pmt_amt", 166.23, "paidtoprovider", C4BB),
+               cms("line_bene_ptb_ddctbl_amt", 0, "deductible"), cms("line_bene_prmry_pyr_pd_amt", 0, "priorpayerpaid", C4BB),
+               cms("line_coinsrnc_amt", 41.97, "coinsurance", C4BB), cms("line_sbmtd_chrg_amt", 245.04, "submitted"),
+               cms("line_alowd_chrg_amt", 208.20, "eligible")]}]}
+    # billed: 245.04 (not the 0 beside priorpayerpaid); allowed 208.20; plan paid: provider 166.23 + to the
+    # beneficiary 0 at the claim level; you owe: no claim-level share, so the line's deductible 0 + coinsurance
+    # 41.97 = 41.97 (= 208.20 allowed - 166.23 paid)
+    check(claim_money(eob), "245.04", "208.20", "166.23", "41.97", "0.00", None, "41.97")
+
+
+def test_why_you_owe_it_comes_from_the_level_that_answered_you_owe():
+    """You owe and its split are one answer: a claim-level member liability of 20 is not explained by the lines'
+    deductible 15, coinsurance 5 and not covered 70 (another level); parts the plan states beside its member
+    liability that do not add up to it are marked as the plan itemises them, not as the reason."""
+    lines = [{"sequence": 1, "adjudication": [carin("deductible", 15), carin("coinsurance", 5, C4BB),
+                                               carin("noncovered", 70, C4BB)]}]
+    alone = claim_money({"total": [carin("memberliability", 20, C4BB)], "item": lines})
+    check(alone, None, None, None, "20.00")
+    assert alone.share() == [] and not alone.share_adds_up()
+    itemised = claim_money({"total": [carin("memberliability", 0, C4BB), carin("copay", 120)]})
+    check(itemised, None, None, None, "0.00", None, "120.00")
+    assert not itemised.share_adds_up()
+    from_lines = claim_money({"item": lines})  # no claim-level share: the lines answer both, and agree
+    check(from_lines, None, None, None, "90.00", "15.00", None, "5.00", "70.00")
+    assert from_lines.share_adds_up()
+
+
+@pytest.mark.parametrize("value", [1e15, -1e15, 1e30, 1e308])
+def test_an_amount_of_a_quadrillion_dollars_or_more_is_not_stated(value):
+    """Valid FHIR decimals no health claim comes near are read as not stated: never an InvalidOperation from
+    rounding to cents, never a number wider than a page."""
+    money = claim_money({"total": [carin("submitted", value), carin("eligible", Decimal("999999999999999.99"))]})
+    assert money.billed is None and money.allowed == Decimal("999999999999999.99")
+
+
+def test_a_claim_with_no_date_counts_in_a_no_date_row_of_the_totals():
+    """A year's totals leave no claim out silently: claims with no service or created date are a row of their
+    own, after the years."""
+    stated = claim_money({"total": [carin("submitted", 100)]})
+    totals = yearly_totals([(2024, stated), (None, stated), (2023, stated), (None, stated)])
+    assert list(totals) == [2024, 2023, None]
+    assert totals[None].claims == 2 and totals[None].sums["billed"] == Decimal("200.00")
+
+
+def test_a_negative_amount_has_its_sign_before_the_dollar_sign():
+    assert [dollars(Decimal(v)) for v in ("-68.80", "1234.5", "0", "-0.00")] == ["-$68.80", "$1,234.50", "$0.00",
+                                                                                    "$0.00"]
+
+
+@pytest.mark.parametrize("use, sorted_as", [
+    ("claim", CLAIM), ("preauthorization", PRIOR_AUTHORIZATION), ("predetermination", ESTIMATE),
+    (None, CLAIM), (["preauthorization"], CLAIM), ({"code": "claim"}, CLAIM), (7, CLAIM)])
+def test_one_function_sorts_an_eob_into_claim_prior_authorization_or_estimate(use, sorted_as):
+    """FHIR R4 EOB.use (claim | preauthorization | predetermination); a `use` that is not text is not a code of
+    the value set and never raises."""
+    assert eob_use({"use": use}) == sorted_as
+
+
+def test_care_team_once_each_with_roles_and_a_line_over_days_shows_its_period_and_quantity():
+    """CARIN careTeam.role: a clinician listed for several roles is named once with them; a room & board line
+    served over a period shows first to last day and its quantity in days (UCUM `d`)."""
+    team = [{"sequence": n, "provider": {"display": name},
+             "role": {"coding": [{"system": "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBClaimCareTeamRole",
+                                  "code": role}]}}
+            for n, (name, role) in enumerate([("Rosa Wright, MD", "attending"), ("Rosa Wright, MD", "operating"),
+                                              ("Noah Torres, MD", "referring")], 1)]
+    eob = {"resourceType": "ExplanationOfBenefit", "id": "stay", "careTeam": team,
+           "item": [{"sequence": 1, "revenue": {"coding": [{"code": "0121"}]},
+                     "servicedPeriod": {"start": "2024-03-01", "end": "2024-03-03"},
+                     "quantity": {"value": 2, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}}]}
+    assert summarize(eob, lambda t, i: None).care_team == ["Rosa Wright, MD (attending, operating)",
+                                                           "Noah Torres, MD (referring)"]
+    line = line_summaries(eob)[0]
+    assert (line.date, line.end, line.quantity) == ("2024-03-01", "2024-03-03", "2 days")
+    # UB-04 accommodation revenue codes (0100-0219) count days even when the quantity has no unit
+    eob["item"] = [{**eob["item"][0], "quantity": {"value": 2}}, {"sequence": 2, "revenue": {"coding": [{"code": "0250"}]},
+                                                                 "quantity": {"value": 4}}]
+    assert [line.quantity for line in line_summaries(eob)] == ["2 days", "4"]
