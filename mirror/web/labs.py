@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from mirror.fhir.dates import element_range
 from mirror.web.charts import Chart, Point, trend_chart
+from mirror.web.money import money_value
 from mirror.web.readable import as_list, codes, display, mappings, text
 
 LOINC = "http://loinc.org"
@@ -183,7 +184,7 @@ def _quantity(element: Mapping) -> tuple[Decimal, str] | None:
     quantity = element.get("valueQuantity")
     if not isinstance(quantity, Mapping):
         return None
-    number = _decimal(quantity.get("value"))
+    number = money_value(quantity)
     if number is None:
         return None
     return number, text(quantity.get("unit")) or text(quantity.get("code")) or ""
@@ -199,7 +200,7 @@ def _bound(normal: Mapping, side: str) -> tuple[Decimal, str] | None:
     quantity = normal.get(side)
     if not isinstance(quantity, Mapping):
         return None
-    number = _decimal(quantity.get("value"))
+    number = money_value(quantity)
     return None if number is None else (number, text(quantity.get("unit")) or text(quantity.get("code")) or "")
 
 
@@ -258,16 +259,7 @@ def _chart(test: Test) -> Chart | None:
     return trend_chart(f"{test.name} over time", description, series, normal)
 
 
-def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _shown(number: Decimal) -> str:
-    return format(number, "f")
+    """A value as the lab wrote it ("80.3"); one past a dozen digits either side of the point as "1.7E+308"."""
+    return format(number, "f") if -12 < number.adjusted() < 12 else format(number.normalize(), "E")
 

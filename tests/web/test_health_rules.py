@@ -98,3 +98,19 @@ def test_flat_and_negative_values_get_a_readable_scale():
     assert labels[0] <= Decimal("-2.5") and labels[-1] >= Decimal("1.25") and 2 <= len(labels) <= 6
     top, height = chart.band
     assert chart.top <= top and top + height <= chart.bottom and height > 0
+
+
+@pytest.mark.parametrize(("low", "high"), [("5e-324", "1e-323"), ("-1.7e308", "1.7e308")])
+def test_a_span_no_float_can_draw_gives_no_chart(low, high):
+    """Values whose span underflows or overflows a float: no chart rather than a 500 or a loop that never ends."""
+    points = [Point(_at(1), "2024-01-01", Decimal(low), low), Point(_at(2), "2024-01-02", Decimal(high), high)]
+    assert trend_chart("t", "d", {"Value": points}) is None
+
+
+def test_values_apart_only_past_a_floats_precision_get_a_bounded_scale():
+    """Two readings one apart at the 31st digit (the loop that stepped the ticks never reached the top): the
+    ticks are counted, two to six of them."""
+    points = [Point(_at(1), "2024-01-01", Decimal("1" + "0" * 30), ""),
+              Point(_at(2), "2024-01-02", Decimal("1" + "0" * 26 + "1000"), "")]
+    chart = trend_chart("t", "d", {"Value": points})
+    assert 2 <= len(chart.value_ticks) <= 6
