@@ -10,21 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from mirror.fhir.dates import element_range
 from mirror.web.charts import Chart, Point, trend_chart
+from mirror.web.held import EARLIEST, left_out
 from mirror.web.money import money_value
 from mirror.web.readable import as_list, codes, display, mappings, text
 
 LOINC = "http://loinc.org"
 SECTIONS = {"laboratory": "Lab results", "vital-signs": "Vital signs"}
 OTHER_SECTION = "Other results"
-LEFT_OUT_STATUSES = frozenset({"entered-in-error", "cancelled"})
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 SHORT_NAMES = {SYSTOLIC: "Systolic", DIASTOLIC: "Diastolic"}
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated results sort last
 
 # v3 ObservationInterpretation codes a lab sends, in plain words, and how the page marks them.
 INTERPRETATIONS = {
@@ -74,7 +73,7 @@ def lab_sections(observations: Iterable[tuple[str, Mapping]]) -> dict[str, list[
     """(source, Observation) pairs -> section title -> tests by name, each test's results newest first."""
     tests: dict[str, Test] = {}
     for source, observation in observations:
-        if text(observation.get("status")) in LEFT_OUT_STATUSES:
+        if left_out(observation):
             continue
         key, code, name = _test_identity(observation.get("code"))
         test = tests.setdefault(key, Test(key, name, code, _section(observation), []))
@@ -123,6 +122,8 @@ def _result(source: str, observation: Mapping) -> Result:
         bounds = tuple(found[0] if found else None for found in (_bound(normal, "low"), _bound(normal, "high")))
         numeric = _quantity(observation) is not None or number is not None
     shown_status = None if status in (None, "final", "amended", "corrected") else status
+    if status == "cancelled":  # FHIR: the measurement was not started or not completed, so nothing to chart
+        points = {}
     return Result(source, str(observation.get("id", "")), when[:10] if when else None, value, unit, normal_range,
                   flag, shown_status, numeric, points, bounds, moment.start if moment else None)
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mirror.fhir.dates import element_range
 from mirror.fhir.references import reference_target
 from mirror.web.claims import is_claim
+from mirror.web.held import EARLIEST, left_out
 from mirror.web.readable import Resolver, codes, display, mappings, party_name, text
 
 NDC = "http://hl7.org/fhir/sid/ndc"
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated entries sort last
 
 
 @dataclass
@@ -53,14 +52,14 @@ def drugs(claims: Iterable[tuple[str, Mapping]], dispenses: Iterable[tuple[str, 
         found.setdefault(name.casefold(), Drug(name, [])).entries.append(entry)
 
     for source, eob in claims:
-        if "pharmacy" in codes(eob.get("type")) and is_claim(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES:
+        if "pharmacy" in codes(eob.get("type")) and is_claim(eob) and not left_out(eob):
             for name, entry in _claim_fills(source, eob, resolver(source)):
                 add(name, entry)
     for source, dispense in dispenses:
-        if text(dispense.get("status")) not in LEFT_OUT_STATUSES:
+        if not left_out(dispense):
             add(*_dispense(source, dispense, resolver(source)))
     for source, request in requests:
-        if text(request.get("status")) not in LEFT_OUT_STATUSES:
+        if not left_out(request):
             add(*_request(source, request, resolver(source)))
     for drug in found.values():
         drug.entries.sort(key=lambda entry: entry.sort_key or EARLIEST, reverse=True)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mirror.fhir.dates import element_range
+from mirror.web.held import EARLIEST, left_out
 from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text
 
 PREAUTHORIZATION = "preauthorization"
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated requests sort last
 
 APPROVED, PARTLY, DENIED, PENDING, CANCELLED = "approved", "partly", "denied", "pending", "cancelled"
 NOT_NEEDED, UNDECIDABLE, UNSTATED = "not-needed", "error", "unstated"
@@ -75,7 +74,7 @@ class PriorAuthorization:
 def prior_authorizations(eobs: Iterable[tuple[str, Mapping]], resolver) -> list[PriorAuthorization]:
     """(source, EOB) pairs -> the prior authorizations among them, newest request first."""
     found = [_summary(source, eob, resolver(source)) for source, eob in eobs
-             if is_prior_authorization(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES]
+             if is_prior_authorization(eob) and not left_out(eob)]
     return sorted(found, key=lambda auth: auth.sort_key or EARLIEST, reverse=True)
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mirror.fhir.dates import element_range
 from mirror.fhir.references import reference_target
+from mirror.web.held import EARLIEST, left_out
 from mirror.web.readable import Resolver, as_list, display, mappings, party_name, text
 
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated events sort last
 # v3 ActCode encounter classes a person would recognise.
 VISIT_CLASSES = {
     "AMB": "Office or clinic visit", "EMER": "Emergency visit", "IMP": "Hospital stay", "ACUTE": "Hospital stay",
@@ -46,7 +45,7 @@ def timeline(records: Iterable[tuple[str, Mapping]], resolver) -> list[Event]:
     """(source, Encounter or Procedure) pairs -> events newest first. `resolver(source)` resolves references."""
     events = []
     for source, resource in records:
-        if text(resource.get("status")) in LEFT_OUT_STATUSES:
+        if left_out(resource):
             continue
         resolve = resolver(source)
         event = _visit(source, resource, resolve) if resource.get("resourceType") == "Encounter" \

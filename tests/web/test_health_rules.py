@@ -114,3 +114,15 @@ def test_values_apart_only_past_a_floats_precision_get_a_bounded_scale():
               Point(_at(2), "2024-01-02", Decimal("1" + "0" * 26 + "1000"), "")]
     chart = trend_chart("t", "d", {"Value": points})
     assert 2 <= len(chart.value_ticks) <= 6
+
+
+def test_only_entered_in_error_is_left_out_and_a_cancelled_result_is_shown_not_charted():
+    """FHIR R4 observation-status: entered-in-error never existed (left out); cancelled is a test not done,
+    shown with its status but never charted, as it measured nothing."""
+    held = [glucose("g1", "2024-01-01", 90), glucose("g2", "2024-02-01", 95),
+            {**glucose("g3", "2024-03-01", 400), "status": "cancelled"},
+            {**glucose("g4", "2024-04-01", 999), "status": "entered-in-error"}]
+    (test,) = lab_sections([("plan", record) for record in held])["Lab results"]
+    assert [(result.id, result.status) for result in test.results] == [("g3", "cancelled"), ("g2", None),
+                                                                       ("g1", None)]
+    assert [point.label for point in test.chart.series[0].points] == ["90 mg/dL", "95 mg/dL"]
