@@ -17,7 +17,7 @@ from mirror.fhir.dates import element_range
 from mirror.web.charts import Chart, Point, trend_chart
 from mirror.web.held import EARLIEST, left_out
 from mirror.web.money import money_value
-from mirror.web.readable import as_list, codes, display, mappings, text
+from mirror.web.readable import as_list, codes, day, display, mappings, text
 
 LOINC = "http://loinc.org"
 SECTIONS = {"laboratory": "Lab results", "vital-signs": "Vital signs"}
@@ -247,7 +247,7 @@ def _chart(test: Test) -> Chart | None:
         if result.sort_key is None or result.date is None:
             continue
         for name, number in result.points.items():
-            series.setdefault(name, []).append(Point(result.sort_key, result.date, number,
+            series.setdefault(name, []).append(Point(result.sort_key, day(result.date), number,
                                                      f"{_shown(number)} {result.unit}".strip()))
     plotted = [result for result in test.results if result.points and result.sort_key is not None]
     if not plotted:
@@ -255,7 +255,7 @@ def _chart(test: Test) -> Chart | None:
     newest, oldest = plotted[0], plotted[-1]
     normal = newest.normal_bounds if len(series) == 1 else (None, None)
     unit = f" {newest.unit}" if newest.unit else ""
-    description = (f"{len(plotted)} results from {oldest.date} to {newest.date}; latest {newest.value}{unit}"
+    description = (f"{len(plotted)} results from {day(oldest.date)} to {day(newest.date)}; latest {newest.value}{unit}"
                    + (f"; normal range {newest.normal_range}" if newest.normal_range else "") + ".")
     return trend_chart(f"{test.name} over time", description, series, normal)
 

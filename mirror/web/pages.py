@@ -24,13 +24,14 @@ from mirror.web.labs import lab_sections
 from mirror.web.medications import drugs
 from mirror.web.money import yearly_totals
 from mirror.web.priorauth import is_prior_authorization, prior_authorizations
-from mirror.web.readable import local_time, resource_name, simplified
+from mirror.web.readable import day, local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 from mirror.web.visits import timeline
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/static/web")
 blueprint.add_app_template_filter(local_time)
+blueprint.add_app_template_filter(day)
 
 SHOWN_CHANGES = 20
 KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES}

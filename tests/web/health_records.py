@@ -168,8 +168,10 @@ DENIED_AUTH = prior_auth(
          "reason": {"coding": [{"system": "https://x12.org/codes/claim-adjustment-reason-codes", "code": "50",
                                 "display": "Not deemed a medical necessity by the payer"}]}}]},
     processNote=[{"number": 1, "type": "display", "text": f"A home sleep test comes first. {SCRIPT}"}],
+    billablePeriod={"start": "2024-04-02", "end": "2024-04-03"},
 )
-PENDING_AUTH = prior_auth("pa-pending", "2024-06-15T10:00:00Z", "Physical therapy, 12 visits", outcome="queued")
+PENDING_AUTH = prior_auth("pa-pending", "2024-06-15T10:00:00Z", "Physical therapy, 12 visits", outcome="queued",
+                          item={"servicedPeriod": {"start": "2024-07-01", "end": "2024-09-30"}})
 
 HEALTH_RECORDS = [PATIENT, *GLUCOSE, *PRESSURE, MISTAKE, HOSTILE_TEST, HOSTILE_TEST_2, CLINIC, SURGERY_CENTRE,
                   DOCTOR, CHECKUP, SURGERY_VISIT, KNEE_SCOPE, OLD_VISIT, PHARMACY_CLAIM, DISPENSE, STORED_MEDICATION,

@@ -59,7 +59,7 @@ def test_a_lab_shows_value_unit_range_and_flag_newest_first(pages):
     assert '<span class="flag-high">High</span>' in cells["glu-high"][3]
     assert cells["glu-normal"][3] == ""
     assert '<span class="flag-low">Low*</span>' in cells["glu-low"][3]
-    assert '<time class="date" datetime="2024-05-02">2024-05-02</time>' in cells["glu-high"][0]
+    assert '<time class="date" datetime="2024-05-02">2 May 2024</time>' in cells["glu-high"][0]  # readable.day
 
 
 def test_the_trend_chart_is_well_formed_svg_with_labelled_axes(pages):
@@ -71,15 +71,15 @@ def test_the_trend_chart_is_well_formed_svg_with_labelled_axes(pages):
     title, desc = chart.find(f"{SVG}title"), chart.find(f"{SVG}desc")
     assert chart.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
     assert title.text == "Glucose over time"
-    assert "3 results from 2023-01-10 to 2024-05-02" in desc.text and "latest 182 mg/dL" in desc.text
+    assert "3 results from 10 Jan 2023 to 2 May 2024" in desc.text and "latest 182 mg/dL" in desc.text
     points = chart.findall(f".//{SVG}circle")
     assert [point.find(f"{SVG}title").text for point in points] == [
-        "2023-01-10: 65 mg/dL", "2023-09-15: 88 mg/dL", "2024-05-02: 182 mg/dL"]
+        "10 Jan 2023: 65 mg/dL", "15 Sep 2023: 88 mg/dL", "2 May 2024: 182 mg/dL"]
     xs = [float(point.get("cx")) for point in points]
     ys = [float(point.get("cy")) for point in points]
     assert xs == sorted(xs) and ys[2] < ys[1] < ys[0]  # later to the right, higher values nearer the top
     dates = [text.text for text in chart.findall(f"{SVG}text[@class='date-tick']")]
-    assert dates == ["2023-01-10", "2024-05-02"]
+    assert dates == ["10 Jan 2023", "2 May 2024"]
     values = [float(text.text) for text in chart.findall(f"{SVG}text[@class='value-tick']")]
     assert values == sorted(values) and values[0] <= 65 and values[-1] >= 182
     band = chart.find(f"{SVG}rect[@class='normal-band']")
@@ -96,7 +96,7 @@ def test_blood_pressure_is_one_row_per_reading_and_two_series(pages):
     series = {group.get("data-series"): group for group in chart.findall(f"{SVG}g")}
     assert set(series) == {"Systolic", "Diastolic"}
     assert [c.find(f"{SVG}title").text for c in series["Systolic"].findall(f"{SVG}circle")] == [
-        "2024-01-05: Systolic 128 mmHg", "2024-06-20: Systolic 141 mmHg"]
+        "5 Jan 2024: Systolic 128 mmHg", "20 Jun 2024: Systolic 141 mmHg"]
     assert 'class="key key-1">Systolic<' in block and 'class="key key-2">Diastolic<' in block
 
 
@@ -110,7 +110,7 @@ def test_entered_in_error_and_removed_results_are_left_out(data_dir):
     assert "glu-low" not in block and "65 mg/dL" not in block
     (chart,) = _charts(block)
     assert len(chart.findall(f".//{SVG}circle")) == 2
-    assert "2 results from 2023-09-15 to 2024-05-02" in chart.find(f"{SVG}desc").text
+    assert "2 results from 15 Sep 2023 to 2 May 2024" in chart.find(f"{SVG}desc").text
 
 
 def test_visits_and_procedures_in_one_timeline_newest_first_with_where_and_who(pages):
@@ -124,6 +124,7 @@ def test_visits_and_procedures_in_one_timeline_newest_first_with_where_and_who(p
     # The procedure has no place of its own: its visit's provider is where it happened.
     assert "Where: Lakeside Surgery &lt;img" in events["proc-knee"] and "Who: Dr. Lee Park" in events["proc-knee"]
     assert "Emergency visit" in events["visit-old"]
+    assert '<time class="date" datetime="2024-03-01">1 Mar 2024</time>' in events["visit-checkup"]  # readable.day
 
 
 def test_drug_fills_by_drug_name(pages):
@@ -138,6 +139,7 @@ def test_drug_fills_by_drug_name(pages):
     assert "Filled</strong> · <span class=\"quantity\">30 TAB</span> · <span class=\"quantity\">30 days</span> · " \
            "Corner Drug #112" in lisinopril
     assert 'href="/claims/testplan/rx-claim-1"' in lisinopril and "Prescribed" in lisinopril
+    assert '<time class="date" datetime="2024-03-28">28 Mar 2024</time>' in lisinopril  # readable.day
     amlodipine = next(body for name, body in drugs.items() if name.startswith("Amlodipine"))
     assert "90 TAB" in amlodipine and "90 days" in amlodipine
 
@@ -154,14 +156,29 @@ def test_prior_authorizations_approved_denied_and_pending_in_plain_words(pages):
     approved = body["pa-approved"]
     assert "<h2>MRI of the left knee</h2>" in approved and "<strong>Approved</strong>" in approved
     assert '<dd class="provider">Noah Torres, MD</dd>' in approved
-    assert ">2024-02-01</time>" in approved and ">2024-02-03</time>" in approved  # asked on, decided on
-    assert ">2024-02-05</time> to <time" in approved and ">2024-05-05</time>" in approved
+    assert '<time class="date" datetime="2024-02-01">1 Feb 2024</time>' in approved  # asked on
+    assert '<time class="date" datetime="2024-02-03">3 Feb 2024</time>' in approved  # decided on
+    assert '>5 Feb 2024</time> to <time class="date" datetime="2024-05-05">5 May 2024</time>' in approved
     assert "AUTH-55521" in approved
     denied = body["pa-denied"]
     assert "<strong>Denied</strong>" in denied
     assert "Not deemed a medical necessity by the payer" in denied
     assert "A home sleep test comes first. &lt;script&gt;" in denied
     assert "<strong>Pending</strong>" in body["pa-pending"] and "Physical therapy, 12 visits" in body["pa-pending"]
+
+
+def test_a_denied_or_pending_prior_authorization_shows_the_care_it_asked_for(pages):
+    """PDex Prior Authorization: the period of care asked for is the EOB's billablePeriod, else its lines'
+    servicedPeriod; shown as readable days whatever the decision."""
+    html = _page(pages, "/prior-authorizations")
+    articles = dict(re.findall(r'<article [^>]*data-id="([^"]+)">(.*?)</article>', html, re.S))
+    care = {auth_id: found.group(1) for auth_id, body in articles.items()
+            if (found := re.search(r'<dt>Care asked for</dt><dd class="care">(.*?)</dd>', body))}
+    assert care["pa-denied"] == ('<time class="date" datetime="2024-04-02">2 Apr 2024</time> to '
+                                 '<time class="date" datetime="2024-04-03">3 Apr 2024</time>')
+    assert care["pa-pending"] == ('<time class="date" datetime="2024-07-01">1 Jul 2024</time> to '
+                                  '<time class="date" datetime="2024-09-30">30 Sep 2024</time>')
+    assert "pa-approved" not in care  # it states no period of care, only the approval's
 
 
 def test_prior_authorizations_are_not_fills_and_a_removed_one_is_gone(data_dir):
