@@ -16,10 +16,10 @@ from decimal import Decimal
 from mirror.fhir.dates import element_range
 from mirror.web.charts import Chart, Point, trend_chart
 from mirror.web.held import EARLIEST, left_out
+from mirror.web.lab_names import LOINC, lab_name
 from mirror.web.money import money_value
 from mirror.web.readable import as_list, codes, day, display, mappings, text
 
-LOINC = "http://loinc.org"
 SECTIONS = {"laboratory": "Lab results", "vital-signs": "Vital signs"}
 OTHER_SECTION = "Other results"
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
@@ -89,7 +89,7 @@ def lab_sections(observations: Iterable[tuple[str, Mapping]]) -> dict[str, list[
 def _test_identity(concept: object) -> tuple[str, str | None, str]:
     coding = mappings(concept.get("coding")) if isinstance(concept, Mapping) else []
     loinc = next((c for c in coding if c.get("system") == LOINC and text(c.get("code"))), None)
-    name = (text(concept.get("text")) if isinstance(concept, Mapping) else None) or display(concept) or "Unnamed test"
+    name = lab_name(concept) or "Unnamed test"
     if loinc is not None:
         return f"loinc|{loinc['code']}", loinc["code"], name
     found = codes(concept)
@@ -134,7 +134,7 @@ def _from_components(components: list[Mapping]):
     for component in components:
         number, unit = _quantity(component)
         code = next((c for c in codes(component.get("code")) if c in SHORT_NAMES), None)
-        named.append((SHORT_NAMES.get(code) or display(component.get("code")) or "Value", number, unit, component))
+        named.append((SHORT_NAMES.get(code) or lab_name(component.get("code")) or "Value", number, unit, component))
     units = {unit for _, _, unit, _ in named}
     by_name = {name: number for name, number, _, _ in named}
     if set(by_name) >= {"Systolic", "Diastolic"} and len(units) == 1:

@@ -14,7 +14,7 @@ from datetime import datetime
 from mirror.fhir.dates import element_range
 from mirror.fhir.references import reference_target
 from mirror.web.held import EARLIEST, left_out
-from mirror.web.readable import Resolver, as_list, display, mappings, party_name, text
+from mirror.web.readable import Resolver, as_list, display, mappings, party_name, status_words, text
 
 # v3 ActCode encounter classes a person would recognise.
 VISIT_CLASSES = {
@@ -98,5 +98,5 @@ def _event(source: str, resource: Mapping, kind: str, what: str, start: str | No
                  start[:10] if start else None, end[:10] if end and end[:10] != (start or "")[:10] else None,
                  where, list(dict.fromkeys(name for name in who if name)),
                  list(dict.fromkeys(reason for reason in reasons if reason)),
-                 None if status in QUIET_STATUSES.get(resource_type, ()) else status,
+                 None if status in QUIET_STATUSES.get(resource_type, ()) else status_words(resource_type, status),
                  moment.start if moment else None)

@@ -129,19 +129,20 @@ def test_visits_and_procedures_in_one_timeline_newest_first_with_where_and_who(p
 
 def test_drug_fills_by_drug_name(pages):
     """The NDC display of a pharmacy claim's line, a dispense's contained Medication and a prescription's
-    stored Medication: the claim and the prescription of one drug land under one name."""
+    stored Medication: the claim and the prescription of one drug land under one name. Quantities are in words
+    ("30 tablets"), not the NCPDP billing unit ("30 TAB")."""
     html = _page(pages, "/medications")
     drugs = dict(re.findall(r'<section class="drug">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.S))
     assert set(drugs) == {"Amlodipine 5 MG Oral Tablet &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;",
                           "Lisinopril 10 MG Oral Tablet"}
     lisinopril = drugs["Lisinopril 10 MG Oral Tablet"]
     assert lisinopril.index("2024-04-01") < lisinopril.index("2024-03-28")  # the fill, then the prescription
-    assert "Filled</strong> · <span class=\"quantity\">30 TAB</span> · <span class=\"quantity\">30 days</span> · " \
+    assert "Filled</strong> · <span class=\"quantity\">30 tablets</span> · <span class=\"quantity\">30 days</span> · " \
            "Corner Drug #112" in lisinopril
     assert 'href="/claims/testplan/rx-claim-1"' in lisinopril and "Prescribed" in lisinopril
     assert '<time class="date" datetime="2024-03-28">28 Mar 2024</time>' in lisinopril  # readable.day
     amlodipine = next(body for name, body in drugs.items() if name.startswith("Amlodipine"))
-    assert "90 TAB" in amlodipine and "90 days" in amlodipine
+    assert "90 tablets" in amlodipine and "90 days" in amlodipine
 
 
 def test_prior_authorizations_approved_denied_and_pending_in_plain_words(pages):
@@ -253,3 +254,24 @@ def test_the_us_core_examples_render(tmp_path):
     visits = _page(client, "/visits")
     assert len(re.findall(r'<li class="card event ', visits)) == sum(
         r["resourceType"] in ("Encounter", "Procedure") for r in resources)
+
+
+def test_the_demo_member_reads_in_plain_words(tmp_path):
+    """Plain words where a patient reads (issue 22): lab headings by their common name with the LOINC code
+    apart, never LOINC's long name; SNOMED CT semantic tags ("(procedure)") left off visits; NCPDP units
+    ("CAP") as words; FHIR status codes on /records as words."""
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    client = create_app(tmp_path).test_client()
+    headings = re.findall(r"<h3>(.*?)</h3>", _page(client, "/labs"))
+    assert 'Total cholesterol <span class="code">(2093-3)</span>' in headings
+    assert 'Blood pressure <span class="code">(85354-9)</span>' in headings
+    assert 'Body mass index (BMI) <span class="code">(39156-5)</span>' in headings
+    assert not any("[" in heading or "panel" in heading for heading in headings)
+    visits = _page(client, "/visits")
+    assert "Encounter for problem<" in visits and "(procedure)" not in visits and "(disorder)" not in visits
+    medications = _page(client, "/medications")
+    assert '<span class="quantity">30 capsules</span>' in medications and " CAP<" not in medications
+    records = _page(client, "/records")
+    statuses = re.findall(r"</time> · ([^<]+)</li>", records)
+    assert statuses and all(status[:1].isupper() and "-" not in status for status in statuses)
+    assert "Finished" in statuses and "Resolved" in statuses

@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from mirror.web.charts import Point, trend_chart
+from mirror.web.lab_names import lab_name
 from mirror.web.labs import lab_sections
 from mirror.web.priorauth import prior_authorizations
+from mirror.web.readable import display, status_words, without_semantic_tag
 from tests.web.health_records import glucose, prior_auth, review_action
 
 
@@ -126,3 +128,38 @@ def test_only_entered_in_error_is_left_out_and_a_cancelled_result_is_shown_not_c
     assert [(result.id, result.status) for result in test.results] == [("g3", "cancelled"), ("g2", None),
                                                                        ("g1", None)]
     assert [point.label for point in test.chart.series[0].points] == ["90 mg/dL", "95 mg/dL"]
+
+
+@pytest.mark.parametrize(("concept", "name"), [
+    ({"coding": [{"system": "http://loinc.org", "code": "2093-3",
+                  "display": "Cholesterol [Mass/volume] in Serum or Plasma"}],
+      "text": "Cholesterol [Mass/volume] in Serum or Plasma"}, "Total cholesterol"),  # text copying the display
+    ({"coding": [{"system": "http://loinc.org", "code": "2093-3"}], "text": "Chol, total"}, "Chol, total"),
+    ({"coding": [{"system": "http://loinc.org", "code": "777-3",
+                  "display": "Platelets [#/volume] in Blood by Automated count"}]}, "Platelets"),
+    ({"coding": [{"system": "http://loinc.org", "code": "1-8", "display": "Acyclovir [Susceptibility]"}]},
+     "Acyclovir"),
+    ({"coding": [{"system": "http://example.org", "code": "2093-3", "display": "Local test"}]}, "Local test"),
+])
+def test_a_lab_is_named_by_its_text_then_a_plain_name_then_its_display_without_brackets(concept, name):
+    """code.text a person wrote wins; LOINC's long names give way to common names, else lose their
+    bracketed property ("[Mass/volume]"); a code of another system is never looked up as LOINC."""
+    assert lab_name(concept) == name
+
+
+@pytest.mark.parametrize(("term", "plain"), [
+    ("Encounter for problem (procedure)", "Encounter for problem"), ("Hypertension (disorder)", "Hypertension"),
+    ("Full-time employment (finding)", "Full-time employment"), ("Knee (total knee arthroplasty)", None),
+    ("Stress (finding) at work", None),
+])
+def test_snomed_semantic_tags_are_left_off(term, plain):
+    """SNOMED CT fully specified names end with a semantic tag naming the hierarchy; a patient reads the term."""
+    assert without_semantic_tag(term) == (plain or term)
+    assert display({"coding": [{"system": "http://snomed.info/sct", "display": term}]}) == (plain or term)
+
+
+def test_status_codes_read_as_words():
+    assert status_words("Immunization", "completed") == "Given"
+    assert status_words("Procedure", "completed") == "Completed"
+    assert status_words("Encounter", "in-progress") == "In progress"
+    assert status_words("Condition", "remission") == "In remission"
