@@ -9,7 +9,7 @@ from mirror.web.readable import Resolver, as_list, codes, display, party_name, s
 
 CLINICAL_SECTIONS = {
     "AllergyIntolerance": "Allergies",
-    "MedicationRequest": "Medications",
+    "MedicationRequest": "Prescriptions",
     "Condition": "Conditions",
     "Immunization": "Immunizations",
 }

@@ -275,3 +275,19 @@ def test_the_demo_member_reads_in_plain_words(tmp_path):
     statuses = re.findall(r"</time> · ([^<]+)</li>", records)
     assert statuses and all(status[:1].isupper() and "-" not in status for status in statuses)
     assert "Finished" in statuses and "Resolved" in statuses
+
+
+def test_the_home_counts_agree_with_the_pages_they_link(tmp_path):
+    """The demo member's home page counts visits, procedures and prescriptions; the page each links to says
+    the same numbers (the home page once said "Medications 3" for a page of fills and prescriptions, and
+    "Visits 15" for a page of 19 events)."""
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    client = create_app(tmp_path).test_client()
+    counts = dict(re.findall(r'<td><a href="[^"]*">([^<]+)</a></td><td class="number">(\d+)</td>', _page(client, "/")))
+    visits = re.search(r'<p class="count">(\d+) visits and (\d+) procedures?,', _page(client, "/visits"))
+    assert (counts["Visits"], counts["Procedures"]) == visits.groups()
+    medications = _page(client, "/medications")
+    fills, prescribed = re.search(r'<p class="count">(\d+) drug fills? .*? and (\d+) prescriptions?,', medications).groups()
+    assert counts["Prescriptions"] == prescribed == str(len(re.findall(r'class="fill fill-prescribed"', medications)))
+    assert fills == str(len(re.findall(r'class="fill fill-filled"', medications)))
+    assert "Medications" not in counts
