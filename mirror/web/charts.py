@@ -8,7 +8,8 @@ template writes the SVG, so every label from the payer is escaped like any other
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,13 +51,21 @@ class Tick:
 
 
 @dataclass
+class Band:
+    series: str
+    top: float
+    height: float
+
+
+@dataclass
 class Chart:
     title: str
     description: str
     series: list[Series]
     value_ticks: list[Tick]
     date_ticks: list[Tick]
-    band: tuple[float, float] | None = None  # the normal range: top y and height
+    unit: str = ""  # the values' unit, named beside the chart
+    bands: list[Band] = field(default_factory=list)  # the normal ranges
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -66,15 +75,18 @@ class Chart:
 
 
 def trend_chart(title: str, description: str, series: dict[str, list[Point]],
-                normal: tuple[Decimal | None, Decimal | None] = (None, None)) -> Chart | None:
-    """A chart of each series' points (oldest first), or None when there are fewer than two points to join or
+                normal: Mapping[str, tuple[Decimal | None, Decimal | None]] | None = None,
+                unit: str = "") -> Chart | None:
+    """A chart of each series' points (oldest first) with each series' normal range (low, high) as a band, or None when there are fewer than two points to join or
     their values span no range a float can draw (equal to the last digit, or beyond a float's reach)."""
     drawn = {name: sorted(points, key=lambda point: point.at) for name, points in series.items() if points}
     every = [point for points in drawn.values() for point in points]
     if len({(point.at, point.value) for point in every}) < 2:
         return None
-    low, high = (None if bound is None else float(bound) for bound in normal)
-    values = [float(point.value) for point in every] + [bound for bound in (low, high) if bound is not None]
+    ranges = {name: tuple(None if bound is None else float(bound) for bound in bounds)
+              for name, bounds in (normal or {}).items()}
+    values = [float(point.value) for point in every] + [bound for bounds in ranges.values() for bound in bounds
+                                                        if bound is not None]
     domain = _value_domain(min(values), max(values)) if all(map(math.isfinite, values)) else None
     if domain is None:
         return None
@@ -99,12 +111,12 @@ def trend_chart(title: str, description: str, series: dict[str, list[Point]],
         dates = [Tick(x_of(first.at), first.date, "middle")]
     else:
         dates = [Tick(x_of(first.at), first.date, "start"), Tick(x_of(last.at), last.date, "end")]
-    band = None
-    if low is not None or high is not None:
-        band_top = y_of(high) if high is not None else upper
-        band_bottom = y_of(low) if low is not None else lower
-        band = (band_top, band_bottom - band_top)
-    return Chart(title, description, placed, ticks, dates, band)
+    bands = []
+    for name, (low, high) in ranges.items():
+        band_top, band_bottom = upper if high is None else y_of(high), lower if low is None else y_of(low)
+        if band_top < band_bottom:
+            bands.append(Band(name, band_top, band_bottom - band_top))
+    return Chart(title, description, placed, ticks, dates, unit, bands)
 
 
 def _value_domain(smallest: float, largest: float) -> tuple[float, float, float, int] | None:

@@ -24,6 +24,7 @@ SECTIONS = {"laboratory": "Lab results", "vital-signs": "Vital signs"}
 OTHER_SECTION = "Other results"
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 SHORT_NAMES = {SYSTOLIC: "Systolic", DIASTOLIC: "Diastolic"}
+Bounds = tuple[Decimal | None, Decimal | None]  # a normal range's low and high
 
 # v3 ObservationInterpretation codes a lab sends, in plain words, and how the page marks them.
 INTERPRETATIONS = {
@@ -55,7 +56,7 @@ class Result:
     status: str | None  # said only when the result is not final
     numeric: bool = False  # a number (or sys/dia pair) that must not break across lines
     points: dict[str, Decimal] = field(default_factory=dict)  # series name -> numeric value, for the chart
-    normal_bounds: tuple[Decimal | None, Decimal | None] = (None, None)
+    normal_bounds: dict[str, Bounds] = field(default_factory=dict)  # series name -> its normal range, for the chart
     sort_key: datetime | None = None
 
 
@@ -109,9 +110,9 @@ def _result(source: str, observation: Mapping) -> Result:
     moment = element_range(when) if when else None
     status = text(observation.get("status"))
     components = [c for c in mappings(observation.get("component")) if _quantity(c) is not None]
-    bounds: tuple[Decimal | None, Decimal | None] = (None, None)
     if components and not any(key.startswith("value") for key in observation):
         value, unit, points, normal_range, flag = _from_components(components)
+        bounds = {name: _bounds(_normal(component)) for name, component in _named(components)} if unit else {}
         numeric = bool(unit)  # a sys/dia pair in one unit; other panels list their parts in words
     else:
         value, unit, number = _value(observation)
@@ -119,7 +120,7 @@ def _result(source: str, observation: Mapping) -> Result:
         points = {"Value": number} if number is not None else {}
         normal_range = _range_words(normal)
         flag = _interpretation(observation) or _out_of_range(number, unit, normal)
-        bounds = tuple(found[0] if found else None for found in (_bound(normal, "low"), _bound(normal, "high")))
+        bounds = {"Value": _bounds(normal)}
         numeric = _quantity(observation) is not None or number is not None
     shown_status = None if status in (None, "final", "amended", "corrected") else status
     if status == "cancelled":  # FHIR: the measurement was not started or not completed, so nothing to chart
@@ -128,13 +129,18 @@ def _result(source: str, observation: Mapping) -> Result:
                   flag, shown_status, numeric, points, bounds, moment.start if moment else None)
 
 
-def _from_components(components: list[Mapping]):
-    """Blood pressure and other panels: one series per component; sys/dia as "120/80"."""
+def _named(components: list[Mapping]) -> list[tuple[str, Mapping]]:
+    """Each component by the name its series has: Systolic and Diastolic, else the component's test name."""
     named = []
     for component in components:
-        number, unit = _quantity(component)
         code = next((c for c in codes(component.get("code")) if c in SHORT_NAMES), None)
-        named.append((SHORT_NAMES.get(code) or lab_name(component.get("code")) or "Value", number, unit, component))
+        named.append((SHORT_NAMES.get(code) or lab_name(component.get("code")) or "Value", component))
+    return named
+
+
+def _from_components(components: list[Mapping]):
+    """Blood pressure and other panels: one series per component; sys/dia as "120/80"."""
+    named = [(name, *_quantity(component), component) for name, component in _named(components)]
     units = {unit for _, _, unit, _ in named}
     by_name = {name: number for name, number, _, _ in named}
     if set(by_name) >= {"Systolic", "Diastolic"} and len(units) == 1:
@@ -205,6 +211,10 @@ def _bound(normal: Mapping, side: str) -> tuple[Decimal, str] | None:
     return None if number is None else (number, text(quantity.get("unit")) or text(quantity.get("code")) or "")
 
 
+def _bounds(normal: Mapping) -> Bounds:
+    return tuple(found[0] if found else None for found in (_bound(normal, "low"), _bound(normal, "high")))
+
+
 def _range_words(normal: Mapping) -> str | None:
     low, high = _bound(normal, "low"), _bound(normal, "high")
     unit = (high or low or (None, ""))[1]
@@ -242,22 +252,23 @@ def _out_of_range(number: Decimal | None, unit: str, normal: Mapping) -> Flag | 
 
 
 def _chart(test: Test) -> Chart | None:
+    """The dated results in the newest one's unit (a value in another unit is on another scale), each series
+    with the newest result's normal range for it, the unit named beside the chart."""
+    dated = [result for result in test.results if result.points and result.sort_key and result.date]
+    if not dated:
+        return None
+    plotted = [result for result in dated if result.unit == dated[0].unit]
+    newest, oldest = plotted[0], plotted[-1]
     series: dict[str, list[Point]] = {}
-    for result in test.results:
-        if result.sort_key is None or result.date is None:
-            continue
+    for result in plotted:
         for name, number in result.points.items():
             series.setdefault(name, []).append(Point(result.sort_key, day(result.date), number,
                                                      f"{_shown(number)} {result.unit}".strip()))
-    plotted = [result for result in test.results if result.points and result.sort_key is not None]
-    if not plotted:
-        return None
-    newest, oldest = plotted[0], plotted[-1]
-    normal = newest.normal_bounds if len(series) == 1 else (None, None)
+    normal = {name: bounds for name, bounds in newest.normal_bounds.items() if name in series and any(bounds)}
     unit = f" {newest.unit}" if newest.unit else ""
     description = (f"{len(plotted)} results from {day(oldest.date)} to {day(newest.date)}; latest {newest.value}{unit}"
                    + (f"; normal range {newest.normal_range}" if newest.normal_range else "") + ".")
-    return trend_chart(f"{test.name} over time", description, series, normal)
+    return trend_chart(f"{test.name} over time", description, series, normal, newest.unit)
 
 
 def _shown(number: Decimal) -> str:

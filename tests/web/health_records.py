@@ -27,17 +27,18 @@ def glucose(obs_id: str, when: str, value: float, interpretation: str | None = N
 
 
 def blood_pressure(obs_id: str, when: str, systolic: int, diastolic: int) -> dict:
-    def part(code: str, name: str, value: int) -> dict:
+    def part(code: str, name: str, value: int, low: int, high: int) -> dict:
         return {"code": {"coding": [{"system": LOINC, "code": code, "display": name}]},
                 "valueQuantity": {"value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org",
-                                  "code": "mm[Hg]"}}
+                                  "code": "mm[Hg]"},
+                "referenceRange": [{"low": {"value": low, "unit": "mmHg"}, "high": {"value": high, "unit": "mmHg"}}]}
     return {
         "resourceType": "Observation", "id": obs_id, "status": "final", "category": VITALS,
         "code": {"coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel"}],
                  "text": "Blood pressure"},
         "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when,
-        "component": [part("8480-6", "Systolic blood pressure", systolic),
-                      part("8462-4", "Diastolic blood pressure", diastolic)],
+        "component": [part("8480-6", "Systolic blood pressure", systolic, 90, 120),
+                      part("8462-4", "Diastolic blood pressure", diastolic, 60, 80)],
     }
 
 

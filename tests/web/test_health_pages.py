@@ -291,3 +291,21 @@ def test_the_home_counts_agree_with_the_pages_they_link(tmp_path):
     assert counts["Prescriptions"] == prescribed == str(len(re.findall(r'class="fill fill-prescribed"', medications)))
     assert fills == str(len(re.findall(r'class="fill fill-filled"', medications)))
     assert "Medications" not in counts
+
+
+def test_every_chart_names_its_unit_and_blood_pressure_has_its_normal_bands(pages, tmp_path):
+    """Each chart says its values' unit beside it; blood pressure draws a normal band per component from the
+    components' referenceRange (US Core: the range sits on each component), systolic above diastolic."""
+    labs = _page(pages, "/labs")
+    block = _test_block(labs, "85354-9")
+    (chart,) = _charts(block)
+    bands = {band.get("data-series"): band for band in chart.findall(f"{SVG}rect[@class='normal-band']")}
+    assert set(bands) == {"Systolic", "Diastolic"}
+    assert float(bands["Systolic"].get("y")) < float(bands["Diastolic"].get("y"))  # 90-120 above 60-80
+    assert '<span class="chart-unit">Values in <span class="unit">mmHg</span></span>' in block
+    assert "Green bands: the normal ranges (Systolic, Diastolic)" in block
+    assert '<span class="chart-unit">Values in <span class="unit">mg/dL</span></span>' in _test_block(labs, "2345-7")
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    demo = _page(create_app(tmp_path).test_client(), "/labs")
+    figures = re.findall(r'<figure class="trend">(.*?)</figure>', demo, re.S)
+    assert figures and all('<span class="chart-unit">Values in <span class="unit">' in figure for figure in figures)

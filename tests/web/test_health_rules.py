@@ -95,10 +95,10 @@ def test_flat_and_negative_values_get_a_readable_scale():
     labels = [Decimal(tick.label) for tick in chart.value_ticks]
     assert labels[0] <= 0 <= labels[-1] and len(labels) >= 2
     falling = [Point(_at(1), "2024-01-01", Decimal("-2.5"), "-2.5"), Point(_at(9), "2024-01-09", Decimal("1.25"), "")]
-    chart = trend_chart("t", "d", {"Value": falling}, normal=(Decimal(-1), Decimal(1)))
+    chart = trend_chart("t", "d", {"Value": falling}, normal={"Value": (Decimal(-1), Decimal(1))})
     labels = [Decimal(tick.label) for tick in chart.value_ticks]
     assert labels[0] <= Decimal("-2.5") and labels[-1] >= Decimal("1.25") and 2 <= len(labels) <= 6
-    top, height = chart.band
+    ((_, top, height),) = [(band.series, band.top, band.height) for band in chart.bands]
     assert chart.top <= top and top + height <= chart.bottom and height > 0
 
 
