@@ -8,7 +8,8 @@ template writes the SVG, so every label from the payer is escaped like any other
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -50,13 +51,21 @@ class Tick:
 
 
 @dataclass
+class Band:
+    series: str
+    top: float
+    height: float
+
+
+@dataclass
 class Chart:
     title: str
     description: str
     series: list[Series]
     value_ticks: list[Tick]
     date_ticks: list[Tick]
-    band: tuple[float, float] | None = None  # the normal range: top y and height
+    unit: str = ""  # the values' unit, named beside the chart
+    bands: list[Band] = field(default_factory=list)  # the normal ranges
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -66,15 +75,22 @@ class Chart:
 
 
 def trend_chart(title: str, description: str, series: dict[str, list[Point]],
-                normal: tuple[Decimal | None, Decimal | None] = (None, None)) -> Chart | None:
-    """A chart of each series' points (oldest first), or None when there are fewer than two points to join."""
+                normal: Mapping[str, tuple[Decimal | None, Decimal | None]] | None = None,
+                unit: str = "") -> Chart | None:
+    """A chart of each series' points (oldest first) with each series' normal range (low, high) as a band, or None when there are fewer than two points to join or
+    their values span no range a float can draw (equal to the last digit, or beyond a float's reach)."""
     drawn = {name: sorted(points, key=lambda point: point.at) for name, points in series.items() if points}
     every = [point for points in drawn.values() for point in points]
     if len({(point.at, point.value) for point in every}) < 2:
         return None
-    low, high = normal
-    values = [point.value for point in every] + [bound for bound in (low, high) if bound is not None]
-    bottom, top, step = _value_domain(min(values), max(values))
+    ranges = {name: tuple(None if bound is None else float(bound) for bound in bounds)
+              for name, bounds in (normal or {}).items()}
+    values = [float(point.value) for point in every] + [bound for bounds in ranges.values() for bound in bounds
+                                                        if bound is not None]
+    domain = _value_domain(min(values), max(values)) if all(map(math.isfinite, values)) else None
+    if domain is None:
+        return None
+    bottom, top, step, count = domain
     times = sorted({point.at for point in every})
     left, upper, right, lower = LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM
 
@@ -84,42 +100,46 @@ def trend_chart(title: str, description: str, series: dict[str, list[Point]],
         span = (times[-1] - times[0]).total_seconds()
         return left + (right - left) * (moment - times[0]).total_seconds() / span
 
-    def y_of(value: Decimal) -> float:
-        return lower - (lower - upper) * float((value - bottom) / (top - bottom))
+    def y_of(value: float) -> float:
+        return lower - (lower - upper) * ((value - bottom) / (top - bottom))
 
-    placed = [Series(name, [PlacedPoint(x_of(point.at), y_of(point.value), point.date, point.label)
+    placed = [Series(name, [PlacedPoint(x_of(point.at), y_of(float(point.value)), point.date, point.label)
                             for point in points]) for name, points in drawn.items()]
-    ticks = []
-    value = bottom
-    while value <= top:
-        ticks.append(Tick(y_of(value), _number(value)))
-        value += step
+    ticks = [Tick(y_of(value), _number(value)) for value in (bottom + index * step for index in range(count))]
     first, last = min(every, key=lambda point: point.at), max(every, key=lambda point: point.at)
     if last.date == first.date:
         dates = [Tick(x_of(first.at), first.date, "middle")]
     else:
         dates = [Tick(x_of(first.at), first.date, "start"), Tick(x_of(last.at), last.date, "end")]
-    band = None
-    if low is not None or high is not None:
-        band_top = y_of(high) if high is not None else upper
-        band_bottom = y_of(low) if low is not None else lower
-        band = (band_top, band_bottom - band_top)
-    return Chart(title, description, placed, ticks, dates, band)
+    bands = []
+    for name, (low, high) in ranges.items():
+        band_top, band_bottom = upper if high is None else y_of(high), lower if low is None else y_of(low)
+        if band_top < band_bottom:
+            bands.append(Band(name, band_top, band_bottom - band_top))
+    return Chart(title, description, placed, ticks, dates, unit, bands)
 
 
-def _value_domain(smallest: Decimal, largest: Decimal) -> tuple[Decimal, Decimal, Decimal]:
-    """Round bounds and a tick step of 1, 2 or 5 times a power of ten, giving two to five ticks."""
-    spread = largest - smallest or abs(largest) / 10 or Decimal(1)
+def _value_domain(smallest: float, largest: float) -> tuple[float, float, float, int] | None:
+    """Round bounds, a tick step of 1, 2 or 5 times a power of ten and the number of ticks (two to six), or None
+    when the span cannot be drawn: the ticks are counted, never stepped to, so no rounding can stall them."""
+    spread = largest - smallest or abs(largest) / 10 or 1.0
     raw = spread / 3
-    power = Decimal(10) ** math.floor(math.log10(raw))
-    step = next(power * factor for factor in (1, 2, 5, 10) if power * factor >= raw)
-    bottom = (smallest / step).to_integral_value(rounding="ROUND_FLOOR") * step
-    top = (largest / step).to_integral_value(rounding="ROUND_CEILING") * step
+    if not math.isfinite(raw) or raw <= 0:
+        return None
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next((power * factor for factor in (1, 2, 5, 10) if power * factor >= raw), math.inf)
+    if not 0 < step < math.inf:
+        return None
+    bottom, top = math.floor(smallest / step) * step, math.ceil(largest / step) * step
     if top == bottom:
         top += step
-    return bottom, top, step
+    count = round((top - bottom) / step) + 1 if math.isfinite(top - bottom) else 0
+    if not 2 <= count <= 6 or top == bottom:
+        return None
+    return bottom, top, step, count
 
 
-def _number(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
+def _number(value: float) -> str:
+    """A tick's value as a person writes it: "0.3", not 0.30000000000000004; past a dozen digits, "1e+300"."""
+    text = format(value, ".12g")
     return text if text != "-0" else "0"

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from mirror.fhir.dates import element_range
+from mirror.web.held import left_out
 from mirror.web.money import AMOUNT_NAMES, CMS_VARIABLES, Money, as_text, claim_money, is_total_charge_line, line_money
 from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text
 from mirror.web.service_names import service_name
@@ -28,7 +29,6 @@ INPATIENT_SUBTYPES = {"inpatient": "Hospital stay (inpatient)", "outpatient": "H
 # What an ExplanationOfBenefit is, by its `use` (FHIR R4 EOB.use): a bill, or a request that is no bill.
 CLAIM, PRIOR_AUTHORIZATION, ESTIMATE = "claim", "prior-authorization", "estimate"
 USES = {"preauthorization": PRIOR_AUTHORIZATION, "predetermination": ESTIMATE}  # Da Vinci PDex; FHIR R4 EOB.use
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})  # FHIR R4 EOB.status: the plan says it should not exist
 # CARIN BB careTeam.role (C4BBClaimCareTeamRole, and R4's claimcareteamrole) as a patient says it.
 CARE_TEAM_ROLES = {"attending": "attending", "operating": "operating", "otheroperating": "assisting in the operation",
                    "referring": "referring", "rendering": "treating", "performing": "treating",
@@ -94,7 +94,7 @@ def is_claim(eob: Mapping) -> bool:
 def is_counted(eob: Mapping) -> bool:
     """A claim that counts in lists, totals and bars: not a request, and not one the plan marked entered in
     error (FHIR R4 EOB.status), which it says should never have existed."""
-    return is_claim(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES
+    return is_claim(eob) and not left_out(eob)
 
 
 def headline(eob: Mapping) -> tuple[str, str | None]:

@@ -33,7 +33,7 @@ KINDS = {
     "Procedure": Kind("Procedures", "procedure", ("/visits", "/records")),
     "Condition": Kind("Conditions", "condition", ("/records",)),
     "AllergyIntolerance": Kind("Allergies", "allergy", ("/records",)),
-    "MedicationRequest": Kind("Medications", "medication", ("/medications", "/records")),
+    "MedicationRequest": Kind("Prescriptions", "prescription", ("/medications", "/records")),
     "MedicationDispense": Kind("Medication fills", "medication fill", ("/medications", "/records")),
     "MedicationStatement": Kind("Medications you reported", "medication you reported", ("/medications", "/records")),
     "Immunization": Kind("Immunizations", "immunization", ("/records",)),

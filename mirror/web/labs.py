@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 
 from mirror.fhir.dates import element_range
 from mirror.web.charts import Chart, Point, trend_chart
-from mirror.web.readable import as_list, codes, display, mappings, text
+from mirror.web.held import EARLIEST, left_out
+from mirror.web.lab_names import LOINC, lab_name
+from mirror.web.money import money_value
+from mirror.web.readable import as_list, codes, day, display, mappings, text
 
-LOINC = "http://loinc.org"
 SECTIONS = {"laboratory": "Lab results", "vital-signs": "Vital signs"}
 OTHER_SECTION = "Other results"
-LEFT_OUT_STATUSES = frozenset({"entered-in-error", "cancelled"})
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
 SHORT_NAMES = {SYSTOLIC: "Systolic", DIASTOLIC: "Diastolic"}
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated results sort last
+Bounds = tuple[Decimal | None, Decimal | None]  # a normal range's low and high
 
 # v3 ObservationInterpretation codes a lab sends, in plain words, and how the page marks them.
 INTERPRETATIONS = {
@@ -55,7 +56,7 @@ class Result:
     status: str | None  # said only when the result is not final
     numeric: bool = False  # a number (or sys/dia pair) that must not break across lines
     points: dict[str, Decimal] = field(default_factory=dict)  # series name -> numeric value, for the chart
-    normal_bounds: tuple[Decimal | None, Decimal | None] = (None, None)
+    normal_bounds: dict[str, Bounds] = field(default_factory=dict)  # series name -> its normal range, for the chart
     sort_key: datetime | None = None
 
 
@@ -73,7 +74,7 @@ def lab_sections(observations: Iterable[tuple[str, Mapping]]) -> dict[str, list[
     """(source, Observation) pairs -> section title -> tests by name, each test's results newest first."""
     tests: dict[str, Test] = {}
     for source, observation in observations:
-        if text(observation.get("status")) in LEFT_OUT_STATUSES:
+        if left_out(observation):
             continue
         key, code, name = _test_identity(observation.get("code"))
         test = tests.setdefault(key, Test(key, name, code, _section(observation), []))
@@ -89,7 +90,7 @@ def lab_sections(observations: Iterable[tuple[str, Mapping]]) -> dict[str, list[
 def _test_identity(concept: object) -> tuple[str, str | None, str]:
     coding = mappings(concept.get("coding")) if isinstance(concept, Mapping) else []
     loinc = next((c for c in coding if c.get("system") == LOINC and text(c.get("code"))), None)
-    name = (text(concept.get("text")) if isinstance(concept, Mapping) else None) or display(concept) or "Unnamed test"
+    name = lab_name(concept) or "Unnamed test"
     if loinc is not None:
         return f"loinc|{loinc['code']}", loinc["code"], name
     found = codes(concept)
@@ -109,9 +110,9 @@ def _result(source: str, observation: Mapping) -> Result:
     moment = element_range(when) if when else None
     status = text(observation.get("status"))
     components = [c for c in mappings(observation.get("component")) if _quantity(c) is not None]
-    bounds: tuple[Decimal | None, Decimal | None] = (None, None)
     if components and not any(key.startswith("value") for key in observation):
         value, unit, points, normal_range, flag = _from_components(components)
+        bounds = {name: _bounds(_normal(component)) for name, component in _named(components)} if unit else {}
         numeric = bool(unit)  # a sys/dia pair in one unit; other panels list their parts in words
     else:
         value, unit, number = _value(observation)
@@ -119,20 +120,27 @@ def _result(source: str, observation: Mapping) -> Result:
         points = {"Value": number} if number is not None else {}
         normal_range = _range_words(normal)
         flag = _interpretation(observation) or _out_of_range(number, unit, normal)
-        bounds = tuple(found[0] if found else None for found in (_bound(normal, "low"), _bound(normal, "high")))
+        bounds = {"Value": _bounds(normal)}
         numeric = _quantity(observation) is not None or number is not None
     shown_status = None if status in (None, "final", "amended", "corrected") else status
+    if status == "cancelled":  # FHIR: the measurement was not started or not completed, so nothing to chart
+        points = {}
     return Result(source, str(observation.get("id", "")), when[:10] if when else None, value, unit, normal_range,
                   flag, shown_status, numeric, points, bounds, moment.start if moment else None)
 
 
-def _from_components(components: list[Mapping]):
-    """Blood pressure and other panels: one series per component; sys/dia as "120/80"."""
+def _named(components: list[Mapping]) -> list[tuple[str, Mapping]]:
+    """Each component by the name its series has: Systolic and Diastolic, else the component's test name."""
     named = []
     for component in components:
-        number, unit = _quantity(component)
         code = next((c for c in codes(component.get("code")) if c in SHORT_NAMES), None)
-        named.append((SHORT_NAMES.get(code) or display(component.get("code")) or "Value", number, unit, component))
+        named.append((SHORT_NAMES.get(code) or lab_name(component.get("code")) or "Value", component))
+    return named
+
+
+def _from_components(components: list[Mapping]):
+    """Blood pressure and other panels: one series per component; sys/dia as "120/80"."""
+    named = [(name, *_quantity(component), component) for name, component in _named(components)]
     units = {unit for _, _, unit, _ in named}
     by_name = {name: number for name, number, _, _ in named}
     if set(by_name) >= {"Systolic", "Diastolic"} and len(units) == 1:
@@ -183,7 +191,7 @@ def _quantity(element: Mapping) -> tuple[Decimal, str] | None:
     quantity = element.get("valueQuantity")
     if not isinstance(quantity, Mapping):
         return None
-    number = _decimal(quantity.get("value"))
+    number = money_value(quantity)
     if number is None:
         return None
     return number, text(quantity.get("unit")) or text(quantity.get("code")) or ""
@@ -199,8 +207,12 @@ def _bound(normal: Mapping, side: str) -> tuple[Decimal, str] | None:
     quantity = normal.get(side)
     if not isinstance(quantity, Mapping):
         return None
-    number = _decimal(quantity.get("value"))
+    number = money_value(quantity)
     return None if number is None else (number, text(quantity.get("unit")) or text(quantity.get("code")) or "")
+
+
+def _bounds(normal: Mapping) -> Bounds:
+    return tuple(found[0] if found else None for found in (_bound(normal, "low"), _bound(normal, "high")))
 
 
 def _range_words(normal: Mapping) -> str | None:
@@ -240,34 +252,26 @@ def _out_of_range(number: Decimal | None, unit: str, normal: Mapping) -> Flag | 
 
 
 def _chart(test: Test) -> Chart | None:
-    series: dict[str, list[Point]] = {}
-    for result in test.results:
-        if result.sort_key is None or result.date is None:
-            continue
-        for name, number in result.points.items():
-            series.setdefault(name, []).append(Point(result.sort_key, result.date, number,
-                                                     f"{_shown(number)} {result.unit}".strip()))
-    plotted = [result for result in test.results if result.points and result.sort_key is not None]
-    if not plotted:
+    """The dated results in the newest one's unit (a value in another unit is on another scale), each series
+    with the newest result's normal range for it, the unit named beside the chart."""
+    dated = [result for result in test.results if result.points and result.sort_key and result.date]
+    if not dated:
         return None
+    plotted = [result for result in dated if result.unit == dated[0].unit]
     newest, oldest = plotted[0], plotted[-1]
-    normal = newest.normal_bounds if len(series) == 1 else (None, None)
+    series: dict[str, list[Point]] = {}
+    for result in plotted:
+        for name, number in result.points.items():
+            series.setdefault(name, []).append(Point(result.sort_key, day(result.date), number,
+                                                     f"{_shown(number)} {result.unit}".strip()))
+    normal = {name: bounds for name, bounds in newest.normal_bounds.items() if name in series and any(bounds)}
     unit = f" {newest.unit}" if newest.unit else ""
-    description = (f"{len(plotted)} results from {oldest.date} to {newest.date}; latest {newest.value}{unit}"
+    description = (f"{len(plotted)} results from {day(oldest.date)} to {day(newest.date)}; latest {newest.value}{unit}"
                    + (f"; normal range {newest.normal_range}" if newest.normal_range else "") + ".")
-    return trend_chart(f"{test.name} over time", description, series, normal)
-
-
-def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
+    return trend_chart(f"{test.name} over time", description, series, normal, newest.unit)
 
 
 def _shown(number: Decimal) -> str:
-    return format(number, "f")
+    """A value as the lab wrote it ("80.3"); one past a dozen digits either side of the point as "1.7E+308"."""
+    return format(number, "f") if -12 < number.adjusted() < 12 else format(number.normalize(), "E")
 

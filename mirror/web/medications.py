@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mirror.fhir.dates import element_range
 from mirror.fhir.references import reference_target
 from mirror.web.claims import is_claim
-from mirror.web.readable import Resolver, codes, display, mappings, party_name, text
+from mirror.web.held import EARLIEST, left_out
+from mirror.web.readable import Resolver, codes, display, mappings, party_name, status_words, text
 
 NDC = "http://hl7.org/fhir/sid/ndc"
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated entries sort last
+# Quantity units a pharmacy sends (NCPDP billing units, their common abbreviations, UCUM units and UCUM
+# {annotations}), read case-blind without braces, in words: (one, many).
+QUANTITY_UNITS = {
+    **dict.fromkeys(("tab", "tabs", "tablet", "tbl"), ("tablet", "tablets")),
+    **dict.fromkeys(("cap", "caps", "capsule"), ("capsule", "capsules")),
+    **dict.fromkeys(("ea", "each", "unit"), ("each", "each")),
+    **dict.fromkeys(("ml", "milliliter"), ("mL", "mL")), **dict.fromkeys(("gm", "g", "gram"), ("g", "g")),
+    "l": ("L", "L"), "mg": ("mg", "mg"), **dict.fromkeys(("puff", "actuat", "actuation"), ("puff", "puffs")),
+    "patch": ("patch", "patches"), "suppository": ("suppository", "suppositories"), "vial": ("vial", "vials"),
+    **dict.fromkeys(("pack", "package", "pkg"), ("pack", "packs")), "kit": ("kit", "kits"),
+    "syringe": ("syringe", "syringes"), "drop": ("drop", "drops"), "lozenge": ("lozenge", "lozenges"),
+}
 
 
 @dataclass
@@ -53,14 +64,14 @@ def drugs(claims: Iterable[tuple[str, Mapping]], dispenses: Iterable[tuple[str, 
         found.setdefault(name.casefold(), Drug(name, [])).entries.append(entry)
 
     for source, eob in claims:
-        if "pharmacy" in codes(eob.get("type")) and is_claim(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES:
+        if "pharmacy" in codes(eob.get("type")) and is_claim(eob) and not left_out(eob):
             for name, entry in _claim_fills(source, eob, resolver(source)):
                 add(name, entry)
     for source, dispense in dispenses:
-        if text(dispense.get("status")) not in LEFT_OUT_STATUSES:
+        if not left_out(dispense):
             add(*_dispense(source, dispense, resolver(source)))
     for source, request in requests:
-        if text(request.get("status")) not in LEFT_OUT_STATUSES:
+        if not left_out(request):
             add(*_request(source, request, resolver(source)))
     for drug in found.values():
         drug.entries.sort(key=lambda entry: entry.sort_key or EARLIEST, reverse=True)
@@ -103,10 +114,11 @@ def _request(source: str, request: Mapping, resolve: Resolver) -> tuple[str, Ent
 def _entry(source: str, resource: Mapping, kind: str, when: str | None, quantity: str | None, days: str | None,
            who: str | None, where_from: str) -> Entry:
     moment = element_range(when) if when else None
-    status = text(resource.get("status"))
-    return Entry(source, str(resource.get("resourceType")), str(resource.get("id", "")), kind,
-                 when[:10] if moment else None, quantity, days, who, where_from,
-                 None if status in (None, "active", "completed") else status, moment.start if moment else None)
+    status, resource_type = text(resource.get("status")), str(resource.get("resourceType"))
+    return Entry(source, resource_type, str(resource.get("id", "")), kind, when[:10] if moment else None, quantity,
+                 days, who, where_from,
+                 None if status in (None, "active", "completed") else status_words(resource_type, status),
+                 moment.start if moment else None)
 
 
 def _product_name(concept: object) -> str:
@@ -144,13 +156,21 @@ def _contained(resource: Mapping, reference: object) -> Mapping | None:
 
 
 def _quantity(quantity: object, bare: bool = False) -> str | None:
-    """"30 CAP", or just "30" for a count of days."""
+    """"30 capsules" (from "30 CAP"), or just "30" for a count of days."""
     if not isinstance(quantity, Mapping):
         return None
     value = quantity.get("value")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     number = format(value, "g") if isinstance(value, float) else str(value)
-    unit = "" if bare else (text(quantity.get("unit")) or text(quantity.get("code")) or "")
+    unit = "" if bare else _unit_words(quantity, value == 1)
     return f"{number} {unit}".strip()
+
+
+def _unit_words(quantity: Mapping, one: bool) -> str:
+    for said in (text(quantity.get("code")), text(quantity.get("unit"))):
+        words = QUANTITY_UNITS.get(said.strip("{}").casefold()) if said else None
+        if words:
+            return words[0] if one else words[1]
+    return text(quantity.get("unit")) or text(quantity.get("code")) or ""
 

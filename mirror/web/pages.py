@@ -19,14 +19,15 @@ from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
 from mirror.web.balances import benefit_progress, shown_bars
 from mirror.web.changes import change_lines
-from mirror.web.claims import (INPATIENT_SUBTYPES, KINDS, LEFT_OUT_STATUSES, PRIOR_AUTHORIZATION, eob_use, held_claims,
-                               is_counted, line_summaries, resolver, summarize)
+from mirror.web.claims import (INPATIENT_SUBTYPES, KINDS, PRIOR_AUTHORIZATION, eob_use, held_claims, is_counted,
+                               line_summaries, resolver, summarize)
+from mirror.web.held import left_out
 from mirror.web.kinds import REQUESTS, counted_kinds, kind_of, page_of
 from mirror.web.labs import lab_sections
 from mirror.web.medications import drugs
 from mirror.web.money import dollars, yearly_totals
 from mirror.web.priorauth import prior_authorizations
-from mirror.web.readable import day, local_time, resource_name, simplified, text
+from mirror.web.readable import day, local_time, resource_name, simplified
 from mirror.web.records import CLINICAL_SECTIONS, clinical_entry, coverage_summary
 from mirror.web.visits import timeline
 
@@ -159,7 +160,7 @@ def claim(source: str, claim_id: str):
     stored = _stored_or_404(source, "ExplanationOfBenefit", claim_id)
     eob = stored.resource()
     use = eob_use(eob)
-    if use == PRIOR_AUTHORIZATION and not stored.removed and text(eob.get("status")) not in LEFT_OUT_STATUSES:
+    if use == PRIOR_AUTHORIZATION and not stored.removed and not left_out(eob):
         return redirect(url_for("web.prior_auths", _anchor=f"auth-{source}-{claim_id}"), 303)
     if use in REQUESTS:
         return redirect(url_for("web.resource", source=source, resource_type="ExplanationOfBenefit",

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mirror.fhir.dates import element_range
 from mirror.web.claims import PRIOR_AUTHORIZATION, eob_use
+from mirror.web.held import EARLIEST, left_out
 from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text
-
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated requests sort last
 
 APPROVED, PARTLY, DENIED, PENDING, CANCELLED = "approved", "partly", "denied", "pending", "cancelled"
 NOT_NEEDED, UNDECIDABLE, UNSTATED = "not-needed", "error", "unstated"
@@ -53,7 +51,7 @@ class AskedFor:
     service: str
     quantity: str | None
     decision: Decision | None
-    valid: str | None  # the line's own authorized period
+    valid: tuple[str | None, str | None] | None  # the line's own authorized period
 
 
 @dataclass
@@ -65,6 +63,8 @@ class PriorAuthorization:
     decision: Decision
     requested: str | None
     decided: str | None
+    care_from: str | None  # the period of care asked for: billablePeriod, else the lines' service dates
+    care_to: str | None
     valid_from: str | None
     valid_to: str | None
     number: str | None  # the authorization number to quote
@@ -76,7 +76,7 @@ class PriorAuthorization:
 def prior_authorizations(eobs: Iterable[tuple[str, Mapping]], resolver) -> list[PriorAuthorization]:
     """(source, EOB) pairs -> the prior authorizations among them, newest request first."""
     found = [_summary(source, eob, resolver(source)) for source, eob in eobs
-             if is_prior_authorization(eob) and text(eob.get("status")) not in LEFT_OUT_STATUSES]
+             if is_prior_authorization(eob) and not left_out(eob)]
     return sorted(found, key=lambda auth: auth.sort_key or EARLIEST, reverse=True)
 
 
@@ -87,6 +87,9 @@ def _summary(source: str, eob: Mapping, resolve: Resolver) -> PriorAuthorization
     line_periods = [_period(_extension(item, "extension-itempreauthperiod", "valuePeriod")) for item in items]
     valid = _first_period(eob.get("preAuthRefPeriod")) or next((found for found in line_periods if any(found)),
                                                                (None, None))
+    care = _period(eob.get("billablePeriod"))
+    if not any(care):
+        care = _service_dates(items)
     reasons = _unique([reason for adjudication in _adjudications(eob) for reason in _reasons(adjudication)])
     created = text(eob.get("created"))
     moment = element_range(created) if created else None
@@ -98,7 +101,8 @@ def _summary(source: str, eob: Mapping, resolve: Resolver) -> PriorAuthorization
         provider=party_name(eob.get("provider"), resolve) or "Unknown provider",
         decision=_decision(eob, next((code for code in header if code), None),
                            [service.decision for service in services], number),
-        requested=created[:10] if moment else None, decided=_decided(eob), valid_from=valid[0], valid_to=valid[1],
+        requested=created[:10] if moment else None, decided=_decided(eob), care_from=care[0], care_to=care[1],
+        valid_from=valid[0], valid_to=valid[1],
         number=number, reasons=reasons,
         notes=_unique([note.get("text") for note in mappings(eob.get("processNote")) if text(note.get("text"))]),
         sort_key=moment.start if moment else None,
@@ -148,7 +152,18 @@ def _asked_for(item: Mapping) -> AskedFor:
     else:
         decision = None
     start, end = _period(_extension(item, "extension-itempreauthperiod", "valuePeriod"))
-    return AskedFor(service, shown, decision, f"{start or '?'} to {end or 'open'}" if start or end else None)
+    return AskedFor(service, shown, decision, (start, end) if start or end else None)
+
+
+def _service_dates(items: list[Mapping]) -> tuple[str | None, str | None]:
+    """The earliest to the latest of the lines' servicedDate or servicedPeriod."""
+    starts, ends = [], []
+    for item in items:
+        start, end = _period(item.get("servicedPeriod"))
+        served = _period({"start": item.get("servicedDate")})[0]
+        starts += [found for found in (start, served) if found]
+        ends += [found for found in (end, served) if found]
+    return (min(starts) if starts else None, max(ends) if ends else None)
 
 
 def _adjudications(eob: Mapping) -> list[Mapping]:

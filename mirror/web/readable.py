@@ -19,6 +19,16 @@ from mirror.fhir.references import reference_target
 
 Resolver = Callable[[str, str], Mapping | None]  # (type, id) -> a resource the member has, or None
 
+# SNOMED CT semantic tags: the hierarchy a term's fully specified name ends with, "Appendectomy (procedure)".
+SEMANTIC_TAGS = (
+    "procedure", "finding", "disorder", "situation", "regime/therapy", "observable entity", "qualifier value",
+    "body structure", "substance", "product", "medicinal product", "clinical drug", "event", "record artifact",
+    "morphologic abnormality", "person", "physical object", "environment", "specimen", "organism", "occupation",
+    "assessment scale", "attribute", "social concept", "ethnic group", "racial group", "life style", "cell",
+    "cell structure", "physical force", "staging scale", "tumor staging", "special concept", "navigational concept",
+    "geographic location", "environment / location", "religion/philosophy", "administrative concept", "dose form",
+)
+_SEMANTIC_TAG = re.compile(r"\s+\((?:" + "|".join(re.escape(tag) for tag in SEMANTIC_TAGS) + r")\)$")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAY = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
@@ -61,12 +71,39 @@ def codes(concept: object) -> list[str]:
 
 
 def display(concept: object) -> str:
+    """A CodeableConcept in words: its first coding's display, else its text, else its first code; a SNOMED CT
+    semantic tag is no word a patient says, so it is left off."""
     if not isinstance(concept, Mapping):
         return ""
     for coding in as_list(concept.get("coding")):
         if isinstance(coding, Mapping) and text(coding.get("display")):
-            return coding["display"]
-    return text(concept.get("text")) or (codes(concept)[0] if codes(concept) else "")
+            return without_semantic_tag(coding["display"])
+    written = text(concept.get("text"))
+    return without_semantic_tag(written) if written else (codes(concept)[0] if codes(concept) else "")
+
+
+def without_semantic_tag(term: str) -> str:
+    """A term without its trailing SNOMED CT semantic tag: "Encounter for problem (procedure)" is "Encounter for
+    problem"; other words in brackets ("Knee replacement (total knee arthroplasty)") are the term's own and stay."""
+    return _SEMANTIC_TAG.sub("", term) or term
+
+
+# FHIR R4 status codes in words, where the code alone reads oddly or means something particular to its resource.
+STATUS_WORDS = {
+    "Immunization": {"completed": "Given", "not-done": "Not given"},
+    "MedicationRequest": {"completed": "Finished", "unknown": "Status unknown"},
+    "": {"in-progress": "In progress", "on-hold": "On hold", "entered-in-error": "Entered in error",
+         "not-done": "Not done", "onleave": "On leave", "recurrence": "Came back", "relapse": "Came back",
+         "remission": "In remission", "unknown": "Status unknown", "finished": "Finished", "arrived": "Arrived"},
+}
+
+
+def status_words(resource_type: str, code: str | None) -> str | None:
+    """A status code ("completed", "in-progress") as a patient reads it ("Completed", "In progress")."""
+    if not code:
+        return None
+    said = STATUS_WORDS.get(resource_type, {}).get(code) or STATUS_WORDS[""].get(code)
+    return said or code[:1].upper() + code[1:].replace("-", " ")
 
 
 def as_list(value: object) -> list:

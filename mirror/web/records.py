@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mirror.web.readable import Resolver, as_list, codes, display, party_name, text
+from mirror.web.readable import Resolver, as_list, codes, display, party_name, status_words, text
 
 CLINICAL_SECTIONS = {
     "AllergyIntolerance": "Allergies",
-    "MedicationRequest": "Medications",
+    "MedicationRequest": "Prescriptions",
     "Condition": "Conditions",
     "Immunization": "Immunizations",
 }
@@ -49,7 +49,8 @@ class CoverageSummary:
 def clinical_entry(resource: Mapping) -> ClinicalEntry:
     resource_type = str(resource.get("resourceType"))
     when = next((resource[name] for name in DATE_FIELDS.get(resource_type, ()) if text(resource.get(name))), None)
-    status = (display(resource.get("clinicalStatus")) or text(resource.get("status")))
+    clinical = codes(resource.get("clinicalStatus"))
+    status = status_words(resource_type, clinical[0] if clinical else text(resource.get("status")))
     return ClinicalEntry(resource_type, str(resource.get("id", "")),
                          display(resource.get(WHAT_FIELDS.get(resource_type, "code"))) or "Not described",
                          when[:10] if when else None, status)

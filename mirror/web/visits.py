@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from mirror.fhir.dates import element_range
 from mirror.fhir.references import reference_target
-from mirror.web.readable import Resolver, as_list, display, mappings, party_name, text
+from mirror.web.held import EARLIEST, left_out
+from mirror.web.readable import Resolver, as_list, display, mappings, party_name, status_words, text
 
-LEFT_OUT_STATUSES = frozenset({"entered-in-error"})
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)  # undated events sort last
 # v3 ActCode encounter classes a person would recognise.
 VISIT_CLASSES = {
     "AMB": "Office or clinic visit", "EMER": "Emergency visit", "IMP": "Hospital stay", "ACUTE": "Hospital stay",
@@ -46,7 +45,7 @@ def timeline(records: Iterable[tuple[str, Mapping]], resolver) -> list[Event]:
     """(source, Encounter or Procedure) pairs -> events newest first. `resolver(source)` resolves references."""
     events = []
     for source, resource in records:
-        if text(resource.get("status")) in LEFT_OUT_STATUSES:
+        if left_out(resource):
             continue
         resolve = resolver(source)
         event = _visit(source, resource, resolve) if resource.get("resourceType") == "Encounter" \
@@ -99,5 +98,5 @@ def _event(source: str, resource: Mapping, kind: str, what: str, start: str | No
                  start[:10] if start else None, end[:10] if end and end[:10] != (start or "")[:10] else None,
                  where, list(dict.fromkeys(name for name in who if name)),
                  list(dict.fromkeys(reason for reason in reasons if reason)),
-                 None if status in QUIET_STATUSES.get(resource_type, ()) else status,
+                 None if status in QUIET_STATUSES.get(resource_type, ()) else status_words(resource_type, status),
                  moment.start if moment else None)

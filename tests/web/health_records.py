@@ -27,17 +27,18 @@ def glucose(obs_id: str, when: str, value: float, interpretation: str | None = N
 
 
 def blood_pressure(obs_id: str, when: str, systolic: int, diastolic: int) -> dict:
-    def part(code: str, name: str, value: int) -> dict:
+    def part(code: str, name: str, value: int, low: int, high: int) -> dict:
         return {"code": {"coding": [{"system": LOINC, "code": code, "display": name}]},
                 "valueQuantity": {"value": value, "unit": "mmHg", "system": "http://unitsofmeasure.org",
-                                  "code": "mm[Hg]"}}
+                                  "code": "mm[Hg]"},
+                "referenceRange": [{"low": {"value": low, "unit": "mmHg"}, "high": {"value": high, "unit": "mmHg"}}]}
     return {
         "resourceType": "Observation", "id": obs_id, "status": "final", "category": VITALS,
         "code": {"coding": [{"system": LOINC, "code": "85354-9", "display": "Blood pressure panel"}],
                  "text": "Blood pressure"},
         "subject": {"reference": "Patient/p1"}, "effectiveDateTime": when,
-        "component": [part("8480-6", "Systolic blood pressure", systolic),
-                      part("8462-4", "Diastolic blood pressure", diastolic)],
+        "component": [part("8480-6", "Systolic blood pressure", systolic, 90, 120),
+                      part("8462-4", "Diastolic blood pressure", diastolic, 60, 80)],
     }
 
 
@@ -168,8 +169,10 @@ DENIED_AUTH = prior_auth(
          "reason": {"coding": [{"system": "https://x12.org/codes/claim-adjustment-reason-codes", "code": "50",
                                 "display": "Not deemed a medical necessity by the payer"}]}}]},
     processNote=[{"number": 1, "type": "display", "text": f"A home sleep test comes first. {SCRIPT}"}],
+    billablePeriod={"start": "2024-04-02", "end": "2024-04-03"},
 )
-PENDING_AUTH = prior_auth("pa-pending", "2024-06-15T10:00:00Z", "Physical therapy, 12 visits", outcome="queued")
+PENDING_AUTH = prior_auth("pa-pending", "2024-06-15T10:00:00Z", "Physical therapy, 12 visits", outcome="queued",
+                          item={"servicedPeriod": {"start": "2024-07-01", "end": "2024-09-30"}})
 
 HEALTH_RECORDS = [PATIENT, *GLUCOSE, *PRESSURE, MISTAKE, HOSTILE_TEST, HOSTILE_TEST_2, CLINIC, SURGERY_CENTRE,
                   DOCTOR, CHECKUP, SURGERY_VISIT, KNEE_SCOPE, OLD_VISIT, PHARMACY_CLAIM, DISPENSE, STORED_MEDICATION,

@@ -59,7 +59,7 @@ def test_a_lab_shows_value_unit_range_and_flag_newest_first(pages):
     assert '<span class="flag-high">High</span>' in cells["glu-high"][3]
     assert cells["glu-normal"][3] == ""
     assert '<span class="flag-low">Low*</span>' in cells["glu-low"][3]
-    assert '<time class="date" datetime="2024-05-02">2024-05-02</time>' in cells["glu-high"][0]
+    assert '<time class="date" datetime="2024-05-02">2 May 2024</time>' in cells["glu-high"][0]  # readable.day
 
 
 def test_the_trend_chart_is_well_formed_svg_with_labelled_axes(pages):
@@ -71,15 +71,15 @@ def test_the_trend_chart_is_well_formed_svg_with_labelled_axes(pages):
     title, desc = chart.find(f"{SVG}title"), chart.find(f"{SVG}desc")
     assert chart.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
     assert title.text == "Glucose over time"
-    assert "3 results from 2023-01-10 to 2024-05-02" in desc.text and "latest 182 mg/dL" in desc.text
+    assert "3 results from 10 Jan 2023 to 2 May 2024" in desc.text and "latest 182 mg/dL" in desc.text
     points = chart.findall(f".//{SVG}circle")
     assert [point.find(f"{SVG}title").text for point in points] == [
-        "2023-01-10: 65 mg/dL", "2023-09-15: 88 mg/dL", "2024-05-02: 182 mg/dL"]
+        "10 Jan 2023: 65 mg/dL", "15 Sep 2023: 88 mg/dL", "2 May 2024: 182 mg/dL"]
     xs = [float(point.get("cx")) for point in points]
     ys = [float(point.get("cy")) for point in points]
     assert xs == sorted(xs) and ys[2] < ys[1] < ys[0]  # later to the right, higher values nearer the top
     dates = [text.text for text in chart.findall(f"{SVG}text[@class='date-tick']")]
-    assert dates == ["2023-01-10", "2024-05-02"]
+    assert dates == ["10 Jan 2023", "2 May 2024"]
     values = [float(text.text) for text in chart.findall(f"{SVG}text[@class='value-tick']")]
     assert values == sorted(values) and values[0] <= 65 and values[-1] >= 182
     band = chart.find(f"{SVG}rect[@class='normal-band']")
@@ -96,7 +96,7 @@ def test_blood_pressure_is_one_row_per_reading_and_two_series(pages):
     series = {group.get("data-series"): group for group in chart.findall(f"{SVG}g")}
     assert set(series) == {"Systolic", "Diastolic"}
     assert [c.find(f"{SVG}title").text for c in series["Systolic"].findall(f"{SVG}circle")] == [
-        "2024-01-05: Systolic 128 mmHg", "2024-06-20: Systolic 141 mmHg"]
+        "5 Jan 2024: Systolic 128 mmHg", "20 Jun 2024: Systolic 141 mmHg"]
     assert 'class="key key-1">Systolic<' in block and 'class="key key-2">Diastolic<' in block
 
 
@@ -110,12 +110,12 @@ def test_entered_in_error_and_removed_results_are_left_out(data_dir):
     assert "glu-low" not in block and "65 mg/dL" not in block
     (chart,) = _charts(block)
     assert len(chart.findall(f".//{SVG}circle")) == 2
-    assert "2 results from 2023-09-15 to 2024-05-02" in chart.find(f"{SVG}desc").text
+    assert "2 results from 15 Sep 2023 to 2 May 2024" in chart.find(f"{SVG}desc").text
 
 
 def test_visits_and_procedures_in_one_timeline_newest_first_with_where_and_who(pages):
     html = _page(pages, "/visits")
-    order = re.findall(r'<li class="event event-(?:visit|procedure)" data-id="([^"]+)"', html)
+    order = re.findall(r'<li class="card event event-(?:visit|procedure)" data-id="([^"]+)"', html)
     assert order == ["proc-knee", "visit-surgery", "visit-checkup", "visit-old"]  # 08:15 after the 07:00 arrival
     events = dict(re.findall(r'data-id="([^"]+)">(.*?)</li>', html, re.S))
     assert "Where: Northside Clinic, Room 4" in events["visit-checkup"]
@@ -124,29 +124,32 @@ def test_visits_and_procedures_in_one_timeline_newest_first_with_where_and_who(p
     # The procedure has no place of its own: its visit's provider is where it happened.
     assert "Where: Lakeside Surgery &lt;img" in events["proc-knee"] and "Who: Dr. Lee Park" in events["proc-knee"]
     assert "Emergency visit" in events["visit-old"]
+    assert '<time class="date" datetime="2024-03-01">1 Mar 2024</time>' in events["visit-checkup"]  # readable.day
 
 
 def test_drug_fills_by_drug_name(pages):
     """The NDC display of a pharmacy claim's line, a dispense's contained Medication and a prescription's
-    stored Medication: the claim and the prescription of one drug land under one name."""
+    stored Medication: the claim and the prescription of one drug land under one name. Quantities are in words
+    ("30 tablets"), not the NCPDP billing unit ("30 TAB")."""
     html = _page(pages, "/medications")
     drugs = dict(re.findall(r'<section class="drug">\s*<h2>(.*?)</h2>(.*?)</section>', html, re.S))
     assert set(drugs) == {"Amlodipine 5 MG Oral Tablet &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;",
                           "Lisinopril 10 MG Oral Tablet"}
     lisinopril = drugs["Lisinopril 10 MG Oral Tablet"]
     assert lisinopril.index("2024-04-01") < lisinopril.index("2024-03-28")  # the fill, then the prescription
-    assert "Filled</strong> · <span class=\"quantity\">30 TAB</span> · <span class=\"quantity\">30 days</span> · " \
+    assert "Filled</strong> · <span class=\"quantity\">30 tablets</span> · <span class=\"quantity\">30 days</span> · " \
            "Corner Drug #112" in lisinopril
     assert 'href="/claims/testplan/rx-claim-1"' in lisinopril and "Prescribed" in lisinopril
+    assert '<time class="date" datetime="2024-03-28">28 Mar 2024</time>' in lisinopril  # readable.day
     amlodipine = next(body for name, body in drugs.items() if name.startswith("Amlodipine"))
-    assert "90 TAB" in amlodipine and "90 days" in amlodipine
+    assert "90 tablets" in amlodipine and "90 days" in amlodipine
 
 
 def test_prior_authorizations_approved_denied_and_pending_in_plain_words(pages):
     """Da Vinci PDex Prior Authorization: the X12 306 review action decides (A1 approved, A3 denied), and an
     EOB still `queued` is pending; what was asked, by whom, the dates and the reason are shown."""
     html = _page(pages, "/prior-authorizations")
-    found = re.findall(r'<article class="prior-auth decision-(\w+)" data-decision="\w+" data-id="([^"]+)">(.*?)'
+    found = re.findall(r'<article class="card prior-auth decision-(\w+)" data-decision="\w+" data-id="([^"]+)">(.*?)'
                        r"</article>", html, re.S)
     assert [(decision, auth_id) for decision, auth_id, _ in found] == [
         ("pending", "pa-pending"), ("denied", "pa-denied"), ("approved", "pa-approved")]
@@ -154,14 +157,29 @@ def test_prior_authorizations_approved_denied_and_pending_in_plain_words(pages):
     approved = body["pa-approved"]
     assert "<h2>MRI of the left knee</h2>" in approved and "<strong>Approved</strong>" in approved
     assert '<dd class="provider">Noah Torres, MD</dd>' in approved
-    assert ">2024-02-01</time>" in approved and ">2024-02-03</time>" in approved  # asked on, decided on
-    assert ">2024-02-05</time> to <time" in approved and ">2024-05-05</time>" in approved
+    assert '<time class="date" datetime="2024-02-01">1 Feb 2024</time>' in approved  # asked on
+    assert '<time class="date" datetime="2024-02-03">3 Feb 2024</time>' in approved  # decided on
+    assert '>5 Feb 2024</time> to <time class="date" datetime="2024-05-05">5 May 2024</time>' in approved
     assert "AUTH-55521" in approved
     denied = body["pa-denied"]
     assert "<strong>Denied</strong>" in denied
     assert "Not deemed a medical necessity by the payer" in denied
     assert "A home sleep test comes first. &lt;script&gt;" in denied
     assert "<strong>Pending</strong>" in body["pa-pending"] and "Physical therapy, 12 visits" in body["pa-pending"]
+
+
+def test_a_denied_or_pending_prior_authorization_shows_the_care_it_asked_for(pages):
+    """PDex Prior Authorization: the period of care asked for is the EOB's billablePeriod, else its lines'
+    servicedPeriod; shown as readable days whatever the decision."""
+    html = _page(pages, "/prior-authorizations")
+    articles = dict(re.findall(r'<article [^>]*data-id="([^"]+)">(.*?)</article>', html, re.S))
+    care = {auth_id: found.group(1) for auth_id, body in articles.items()
+            if (found := re.search(r'<dt>Care asked for</dt><dd class="care">(.*?)</dd>', body))}
+    assert care["pa-denied"] == ('<time class="date" datetime="2024-04-02">2 Apr 2024</time> to '
+                                 '<time class="date" datetime="2024-04-03">3 Apr 2024</time>')
+    assert care["pa-pending"] == ('<time class="date" datetime="2024-07-01">1 Jul 2024</time> to '
+                                  '<time class="date" datetime="2024-09-30">30 Sep 2024</time>')
+    assert "pa-approved" not in care  # it states no period of care, only the approval's
 
 
 def test_prior_authorizations_are_not_fills_and_a_removed_one_is_gone(data_dir):
@@ -208,10 +226,10 @@ def test_the_demo_member_every_observation_and_fill_shown(tmp_path):
             assert f'href="/claims/demoplan/{eob["id"]}"' in medications
     visits = _page(client, "/visits")
     held = [r for r in resources if r["resourceType"] in ("Encounter", "Procedure")]
-    assert len(re.findall(r'<li class="event ', visits)) == len(held)
+    assert len(re.findall(r'<li class="card event ', visits)) == len(held)
     auths = [r["id"] for r in resources if r["resourceType"] == "ExplanationOfBenefit"
              and r.get("use") == "preauthorization"]
-    listed = re.findall(r'<article class="prior-auth [^"]*" data-decision="\w[\w-]*" data-id="([^"]+)"',
+    listed = re.findall(r'<article class="card prior-auth [^"]*" data-decision="\w[\w-]*" data-id="([^"]+)"',
                         _page(client, "/prior-authorizations"))
     assert sorted(listed) == sorted(auths)
 
@@ -226,7 +244,7 @@ def test_the_us_core_examples_render(tmp_path):
     client = create_app(tmp_path).test_client()
     labs = _page(client, "/labs")
     observations = [r for r in resources if r["resourceType"] == "Observation"
-                    and r.get("status") not in ("entered-in-error", "cancelled")]
+                    and r.get("status") != "entered-in-error"]
     assert len(re.findall(r'<tr class="result"', labs)) == len(observations)
     assert all(chart.tag == f"{SVG}svg" for chart in _charts(labs))
     medications = _page(client, "/medications")
@@ -234,5 +252,60 @@ def test_the_us_core_examples_render(tmp_path):
     assert "Nizatidine 15 MG/ML Oral Solution [Axid]" in medications  # from the contained or stored Medication
     assert "Unnamed drug" not in medications
     visits = _page(client, "/visits")
-    assert len(re.findall(r'<li class="event ', visits)) == sum(
+    assert len(re.findall(r'<li class="card event ', visits)) == sum(
         r["resourceType"] in ("Encounter", "Procedure") for r in resources)
+
+
+def test_the_demo_member_reads_in_plain_words(tmp_path):
+    """Plain words where a patient reads (issue 22): lab headings by their common name with the LOINC code
+    apart, never LOINC's long name; SNOMED CT semantic tags ("(procedure)") left off visits; NCPDP units
+    ("CAP") as words; FHIR status codes on /records as words."""
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    client = create_app(tmp_path).test_client()
+    headings = re.findall(r"<h3>(.*?)</h3>", _page(client, "/labs"))
+    assert 'Total cholesterol <span class="code">(2093-3)</span>' in headings
+    assert 'Blood pressure <span class="code">(85354-9)</span>' in headings
+    assert 'Body mass index (BMI) <span class="code">(39156-5)</span>' in headings
+    assert not any("[" in heading or "panel" in heading for heading in headings)
+    visits = _page(client, "/visits")
+    assert "Encounter for problem<" in visits and "(procedure)" not in visits and "(disorder)" not in visits
+    medications = _page(client, "/medications")
+    assert '<span class="quantity">30 capsules</span>' in medications and " CAP<" not in medications
+    records = _page(client, "/records")
+    statuses = re.findall(r"</time> · ([^<]+)</li>", records)
+    assert statuses and all(status[:1].isupper() and "-" not in status for status in statuses)
+    assert "Finished" in statuses and "Resolved" in statuses
+
+
+def test_the_home_counts_agree_with_the_pages_they_link(tmp_path):
+    """The demo member's home page counts visits, procedures and prescriptions; the page each links to says
+    the same numbers (the home page once said "Medications 3" for a page of fills and prescriptions, and
+    "Visits 15" for a page of 19 events)."""
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    client = create_app(tmp_path).test_client()
+    counts = dict(re.findall(r'<td><a href="[^"]*">([^<]+)</a></td><td class="number">(\d+)</td>', _page(client, "/")))
+    visits = re.search(r'<p class="count">(\d+) visits and (\d+) procedures?,', _page(client, "/visits"))
+    assert (counts["Visits"], counts["Procedures"]) == visits.groups()
+    medications = _page(client, "/medications")
+    fills, prescribed = re.search(r'<p class="count">(\d+) drug fills? .*? and (\d+) prescriptions?,', medications).groups()
+    assert counts["Prescriptions"] == prescribed == str(len(re.findall(r'class="fill fill-prescribed"', medications)))
+    assert fills == str(len(re.findall(r'class="fill fill-filled"', medications)))
+    assert "Medications" not in counts
+
+
+def test_every_chart_names_its_unit_and_blood_pressure_has_its_normal_bands(pages, tmp_path):
+    """Each chart says its values' unit beside it; blood pressure draws a normal band per component from the
+    components' referenceRange (US Core: the range sits on each component), systolic above diastolic."""
+    labs = _page(pages, "/labs")
+    block = _test_block(labs, "85354-9")
+    (chart,) = _charts(block)
+    bands = {band.get("data-series"): band for band in chart.findall(f"{SVG}rect[@class='normal-band']")}
+    assert set(bands) == {"Systolic", "Diastolic"}
+    assert float(bands["Systolic"].get("y")) < float(bands["Diastolic"].get("y"))  # 90-120 above 60-80
+    assert '<span class="chart-unit">Values in <span class="unit">mmHg</span></span>' in block
+    assert "Green bands: the normal ranges (Systolic, Diastolic)" in block
+    assert '<span class="chart-unit">Values in <span class="unit">mg/dL</span></span>' in _test_block(labs, "2345-7")
+    fill(tmp_path, "demoplan", member_records(MEMBER1).values())
+    demo = _page(create_app(tmp_path).test_client(), "/labs")
+    figures = re.findall(r'<figure class="trend">(.*?)</figure>', demo, re.S)
+    assert figures and all('<span class="chart-unit">Values in <span class="unit">' in figure for figure in figures)

@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 
 from mirror.web.charts import Point, trend_chart
+from mirror.web.lab_names import lab_name
 from mirror.web.labs import lab_sections
 from mirror.web.priorauth import prior_authorizations
+from mirror.web.readable import display, status_words, without_semantic_tag
 from tests.web.health_records import glucose, prior_auth, review_action
 
 
@@ -93,8 +95,71 @@ def test_flat_and_negative_values_get_a_readable_scale():
     labels = [Decimal(tick.label) for tick in chart.value_ticks]
     assert labels[0] <= 0 <= labels[-1] and len(labels) >= 2
     falling = [Point(_at(1), "2024-01-01", Decimal("-2.5"), "-2.5"), Point(_at(9), "2024-01-09", Decimal("1.25"), "")]
-    chart = trend_chart("t", "d", {"Value": falling}, normal=(Decimal(-1), Decimal(1)))
+    chart = trend_chart("t", "d", {"Value": falling}, normal={"Value": (Decimal(-1), Decimal(1))})
     labels = [Decimal(tick.label) for tick in chart.value_ticks]
     assert labels[0] <= Decimal("-2.5") and labels[-1] >= Decimal("1.25") and 2 <= len(labels) <= 6
-    top, height = chart.band
+    ((_, top, height),) = [(band.series, band.top, band.height) for band in chart.bands]
     assert chart.top <= top and top + height <= chart.bottom and height > 0
+
+
+@pytest.mark.parametrize(("low", "high"), [("5e-324", "1e-323"), ("-1.7e308", "1.7e308")])
+def test_a_span_no_float_can_draw_gives_no_chart(low, high):
+    """Values whose span underflows or overflows a float: no chart rather than a 500 or a loop that never ends."""
+    points = [Point(_at(1), "2024-01-01", Decimal(low), low), Point(_at(2), "2024-01-02", Decimal(high), high)]
+    assert trend_chart("t", "d", {"Value": points}) is None
+
+
+def test_values_apart_only_past_a_floats_precision_get_a_bounded_scale():
+    """Two readings one apart at the 31st digit (the loop that stepped the ticks never reached the top): the
+    ticks are counted, two to six of them."""
+    points = [Point(_at(1), "2024-01-01", Decimal("1" + "0" * 30), ""),
+              Point(_at(2), "2024-01-02", Decimal("1" + "0" * 26 + "1000"), "")]
+    chart = trend_chart("t", "d", {"Value": points})
+    assert 2 <= len(chart.value_ticks) <= 6
+
+
+def test_only_entered_in_error_is_left_out_and_a_cancelled_result_is_shown_not_charted():
+    """FHIR R4 observation-status: entered-in-error never existed (left out); cancelled is a test not done,
+    shown with its status but never charted, as it measured nothing."""
+    held = [glucose("g1", "2024-01-01", 90), glucose("g2", "2024-02-01", 95),
+            {**glucose("g3", "2024-03-01", 400), "status": "cancelled"},
+            {**glucose("g4", "2024-04-01", 999), "status": "entered-in-error"}]
+    (test,) = lab_sections([("plan", record) for record in held])["Lab results"]
+    assert [(result.id, result.status) for result in test.results] == [("g3", "cancelled"), ("g2", None),
+                                                                       ("g1", None)]
+    assert [point.label for point in test.chart.series[0].points] == ["90 mg/dL", "95 mg/dL"]
+
+
+@pytest.mark.parametrize(("concept", "name"), [
+    ({"coding": [{"system": "http://loinc.org", "code": "2093-3",
+                  "display": "Cholesterol [Mass/volume] in Serum or Plasma"}],
+      "text": "Cholesterol [Mass/volume] in Serum or Plasma"}, "Total cholesterol"),  # text copying the display
+    ({"coding": [{"system": "http://loinc.org", "code": "2093-3"}], "text": "Chol, total"}, "Chol, total"),
+    ({"coding": [{"system": "http://loinc.org", "code": "777-3",
+                  "display": "Platelets [#/volume] in Blood by Automated count"}]}, "Platelets"),
+    ({"coding": [{"system": "http://loinc.org", "code": "1-8", "display": "Acyclovir [Susceptibility]"}]},
+     "Acyclovir"),
+    ({"coding": [{"system": "http://example.org", "code": "2093-3", "display": "Local test"}]}, "Local test"),
+])
+def test_a_lab_is_named_by_its_text_then_a_plain_name_then_its_display_without_brackets(concept, name):
+    """code.text a person wrote wins; LOINC's long names give way to common names, else lose their
+    bracketed property ("[Mass/volume]"); a code of another system is never looked up as LOINC."""
+    assert lab_name(concept) == name
+
+
+@pytest.mark.parametrize(("term", "plain"), [
+    ("Encounter for problem (procedure)", "Encounter for problem"), ("Hypertension (disorder)", "Hypertension"),
+    ("Full-time employment (finding)", "Full-time employment"), ("Knee (total knee arthroplasty)", None),
+    ("Stress (finding) at work", None),
+])
+def test_snomed_semantic_tags_are_left_off(term, plain):
+    """SNOMED CT fully specified names end with a semantic tag naming the hierarchy; a patient reads the term."""
+    assert without_semantic_tag(term) == (plain or term)
+    assert display({"coding": [{"system": "http://snomed.info/sct", "display": term}]}) == (plain or term)
+
+
+def test_status_codes_read_as_words():
+    assert status_words("Immunization", "completed") == "Given"
+    assert status_words("Procedure", "completed") == "Completed"
+    assert status_words("Encounter", "in-progress") == "In progress"
+    assert status_words("Condition", "remission") == "In remission"

@@ -26,14 +26,14 @@ from tests.web.test_pages_browser import site  # noqa: F401  (the fixture: a dem
 PLAIN_NAMES = {
     "ExplanationOfBenefit": "Claims", "Observation": "Lab results and vital signs", "Encounter": "Visits",
     "Procedure": "Procedures", "Condition": "Conditions", "AllergyIntolerance": "Allergies",
-    "MedicationRequest": "Medications", "Coverage": "Coverage", "Patient": "Member details",
+    "MedicationRequest": "Prescriptions", "Coverage": "Coverage", "Patient": "Member details",
     "Practitioner": "Doctors and other clinicians", "Organization": "Organizations",
 }
 # The page each kind links to, best first: its own page once the app serves it, else the broader one.
 PAGES = {"Claims": ["/claims"], "Prior authorizations": ["/prior-authorizations", "/claims"],
          "Lab results and vital signs": ["/labs", "/records"],
          "Visits": ["/visits", "/records"], "Procedures": ["/visits", "/records"], "Conditions": ["/records"],
-         "Allergies": ["/records"], "Medications": ["/medications", "/records"], "Coverage": ["/coverage"]}
+         "Allergies": ["/records"], "Prescriptions": ["/medications", "/records"], "Coverage": ["/coverage"]}
 IST = timezone(timedelta(hours=5, minutes=30))
 
 
