@@ -10,33 +10,17 @@ import subprocess
 import sys
 from decimal import Decimal
 from html import unescape
-from pathlib import Path
 
 import pytest
 
 from mirror.api import create_app
 from tests.mirror.stores import fill, remove
+from tests.web.conftest import run_mirror
 
 COLUMNS = ["source", "id", "kind", "start", "end", "provider", "billed", "allowed", "plan_paid", "you_owe",
            "deductible", "copay", "coinsurance", "noncovered", "network", "status", "outcome"]
 PAGE_CELLS = {"billed": "billed", "allowed": "allowed", "plan_paid": "paid", "you_owe": "owed",
               "deductible": "deductible", "copay": "copay", "coinsurance": "coinsurance", "noncovered": "noncovered"}
-
-
-def _mirror(*args, data_dir: Path, check=True):
-    result = subprocess.run([sys.executable, "-m", "mirror.cli", "--data-dir", str(data_dir), *args],
-                            capture_output=True, text=True, timeout=120)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-@pytest.fixture
-def synced(mock_payer, tmp_path):
-    data_dir = tmp_path / "data"
-    _mirror("connect", "demo", "--mock-url", mock_payer.url, "--login", "member1:pass-member1", data_dir=data_dir)
-    _mirror("sync", "demo", data_dir=data_dir)
-    return data_dir
 
 
 def _page_amount(html: str, css: str) -> str | None:
@@ -49,7 +33,7 @@ def _page_amount(html: str, css: str) -> str | None:
 
 
 def test_claims_json_and_csv_equal_every_claim_page_of_the_demo_member(synced):
-    rows = json.loads(_mirror("claims", "--json", data_dir=synced).stdout)
+    rows = json.loads(run_mirror("claims", "--json", data_dir=synced).stdout)
     assert rows and all(list(row) == COLUMNS for row in rows)
     pages = create_app(synced).test_client()
     listed = re.findall(r'data-claim="([^"]+)"', pages.get("/claims").get_data(as_text=True))
@@ -63,12 +47,12 @@ def test_claims_json_and_csv_equal_every_claim_page_of_the_demo_member(synced):
         assert (network.group(1).lower().replace(" ", "-") if network else None) == row["network"]
         assert f'<dd class="provider">{row["provider"]}</dd>' in html
     assert any(row["you_owe"] not in (None, "0.00") for row in rows)
-    table = list(csv.DictReader(io.StringIO(_mirror("claims", "--csv", data_dir=synced).stdout)))
+    table = list(csv.DictReader(io.StringIO(run_mirror("claims", "--csv", data_dir=synced).stdout)))
     assert table == [{key: "" if value is None else value for key, value in row.items()} for row in rows]
     year = rows[-1]["start"][:4]
-    in_year = json.loads(_mirror("claims", "demo", "--year", year, "--json", data_dir=synced).stdout)
+    in_year = json.loads(run_mirror("claims", "demo", "--year", year, "--json", data_dir=synced).stdout)
     assert in_year == [row for row in rows if row["start"].startswith(year)]
-    readable = _mirror("claims", data_dir=synced).stdout
+    readable = run_mirror("claims", data_dir=synced).stdout
     assert f"{len(rows)} claims" in readable and rows[0]["provider"] in readable
 
 
@@ -79,13 +63,13 @@ def test_claims_json_and_csv_equal_every_claim_page_of_the_demo_member(synced):
 ])
 def test_claims_command_errors_are_one_line_and_exit_1(tmp_path, args, message):
     fill(tmp_path, "demo", [json.dumps(_eob("e1", "2024-02-01", 100))])
-    result = _mirror(*args, data_dir=tmp_path, check=False)
+    result = run_mirror(*args, data_dir=tmp_path, check=False)
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_claims_command_without_a_store_says_so(tmp_path):
-    result = _mirror("claims", data_dir=tmp_path / "empty", check=False)
+    result = run_mirror("claims", data_dir=tmp_path / "empty", check=False)
     assert result.returncode == 1 and "no records are stored" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -130,7 +114,7 @@ def test_totals_count_neither_removed_claims_nor_prior_authorizations_and_say_wh
     assert billed.split() == ["$100.00", "partial:", "1", "of", "2", "claims", "not", "stated"]
     year_2023 = re.search(r'<tr data-year="2023">(.*?)</tr>', html, re.S).group(1)
     assert "$0.00" not in year_2023 and "not stated" in year_2023
-    rows = json.loads(_mirror("claims", "--json", data_dir=tmp_path).stdout)
+    rows = json.loads(run_mirror("claims", "--json", data_dir=tmp_path).stdout)
     assert [(row["id"], row["billed"]) for row in rows] == [("silent", None), ("kept", "100.00"), ("only-silent", None)]
     removed_page = client.get("/claims/demo/deleted").get_data(as_text=True)
     assert "no longer has this claim" in removed_page

@@ -2,35 +2,11 @@
 `mirror serve` app on a loopback port holding a demo member synced from the mock by `mirror sync`."""
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from mirror.api import create_app
-from mirror.serving import start_in_thread
 from mirror.store import Store
 from mirror.web.money import claim_money
-
-
-def _mirror(*args, data_dir: Path):
-    result = subprocess.run([sys.executable, "-m", "mirror.cli", "--data-dir", str(data_dir), *args],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return result
-
-
-@pytest.fixture
-def site(mock_payer, tmp_path):
-    """A demo member connected and synced for real, served the way `mirror serve` serves it."""
-    data_dir = tmp_path / "data"
-    _mirror("connect", "demo", "--mock-url", mock_payer.url, "--login", "member1:pass-member1", data_dir=data_dir)
-    _mirror("sync", "demo", data_dir=data_dir)
-    server = start_in_thread(create_app(data_dir))
-    yield server.url, data_dir
-    server.stop()
 
 
 def _expected_year_totals(data_dir: Path) -> dict[str, dict[str, Decimal]]:

@@ -7,8 +7,6 @@ has one client rectangle. Screenshots of every page are kept under the test's te
 
 import pytest
 
-from tests.web.test_pages_browser import site  # noqa: F401  (the fixture: a demo member synced and served)
-
 WIDTHS = {"phone": 390, "desktop": 1280}
 
 # Words of running text (not the raw JSON or a URL, which may wrap anywhere), split where a line may break

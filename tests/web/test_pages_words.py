@@ -20,7 +20,6 @@ from mirror.store import Store, StoreError
 from mirror.web.kinds import Kind, page_of
 from mirror.web.readable import day, local_time
 from tests.mirror.stores import MEMBER1, fill, member_records
-from tests.web.test_pages_browser import site  # noqa: F401  (the fixture: a demo member synced and served)
 
 # Written by hand from the issue: what a person calls each kind of record the demo member has.
 PLAIN_NAMES = {
