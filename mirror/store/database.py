@@ -406,6 +406,7 @@ class Store:
             "status": state.status,
             "full_pass": state.full_pass,
             "seen": state.seen,
+            "listed_at": state.listed_at,
             "run_id": run_id,
             "updated_at": utc_now(),
         }
@@ -566,6 +567,15 @@ class Store:
         with self._reading():
             index = self._index.by_type.get((source, resource_type), {})
             return {resource_id for resource_id, doc_id in index.items() if doc_id not in self._index.removed}
+
+    def searched_ids(self, source: str, resource_type: str, base: str) -> set[str]:
+        """The ids held for one type from one source that a search brought, not a read of `{base}/{type}/{id}`
+        (a referenced record): what a plain sync compares with the ids a walk lists."""
+        with self._reading():
+            index = self._index.by_type.get((source, resource_type), {})
+            stored = self._documents(RESOURCES)
+            return {resource_id for resource_id, doc_id in index.items() if doc_id not in self._index.removed
+                    and stored[str(doc_id)]["request_url"] != f"{base}/{resource_type}/{resource_id}"}
 
     def sync_state(self, source: str, resource_type: str) -> SyncState | None:
         with self._reading():
@@ -741,6 +751,7 @@ def _sync_state(document: dict) -> SyncState:
         status=document["status"],
         full_pass=document.get("full_pass"),  # absent from checkpoints written before full syncs resumed
         seen=document.get("seen"),
+        listed_at=document.get("listed_at"),  # absent from checkpoints written before plain syncs found removals
         run_id=document["run_id"],
         updated_at=document["updated_at"],
     )

@@ -111,6 +111,8 @@ class SyncState:
     `full_pass` names the run that began the full sync (`--full`) this checkpoint is part of, until that
     full sync has compared what it saw with what is stored; `seen` lists, per resource type, the ids this
     walk has received in it so far, so that a full sync cut short can be finished by a later run.
+    `listed_at` is when (on the plan's clock) a plain sync last compared every id the walk lists with what is
+    held, so that removals the plan's counts hide are still found now and then.
     """
 
     resource_type: str
@@ -119,6 +121,7 @@ class SyncState:
     status: str = "running"
     full_pass: str | None = None
     seen: dict[str, list[str]] | None = None
+    listed_at: str | None = None
     run_id: str | None = None
     updated_at: str | None = None
 

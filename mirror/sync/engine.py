@@ -7,7 +7,8 @@ Ctrl-C, a kill or a crash is resumed by the next one from the page after the las
 that finished leaves a high-water mark, and the next run asks only for what changed since (`_since` or
 `_lastUpdated=gt`), taken from the plan's own clock (its `Date` header) less an overlap, never from this
 machine's. `--full` walks everything again and tombstones what the plan no longer has; a full sync cut short
-is finished by the next run without `--full` (full_pass.py).
+is finished by the next run without `--full` (full_pass.py). A plain run finds removals by each walk's count,
+listing its ids only when that count disagrees or a week has passed (removals.py).
 
 New content is validated against the R4 models in worker processes while the walk goes on (validation.py);
 the run waits for the last findings before it reports how many records are invalid.
@@ -54,6 +55,7 @@ from mirror.sync.pages import (
     read_searchset,
 )
 from mirror.sync.progress import NoProgress, Progress
+from mirror.sync.removals import count_url, listing_due, listing_url, read_total
 from mirror.sync.report import (
     COMPLETE,
     FAILED,
@@ -127,6 +129,8 @@ class _PlanSync:
         self.references_complete = False
         self.pages_by_orjson = True  # until a page is not as orjson writes it: the plan writes all pages alike
         self.full_pass: FullPass | None = None
+        self.walked: list[Stream] = []  # in the order walked
+        self.listed_at: dict[str, str] = {}  # walk key -> when its ids were last listed (SyncState.listed_at)
         self.validation = BackgroundValidation() if options.validate else None
 
     # ----- the run
@@ -163,6 +167,8 @@ class _PlanSync:
             raise _Stop(f"{self.name}: the plan did not say which patient record it granted; "
                         f"run: mirror connect {self.name} ...")
         first_sync = not self.store.sync_states(self.name)
+        self.listed_at = {state.resource_type: state.listed_at for state in self.store.sync_states(self.name)
+                          if state.listed_at}
         self.full_pass = self._full_pass()
         if self.validation is not None:
             unvalidated = self.store.unvalidated(self.name)  # left by a run cut short, or by --no-validate
@@ -183,6 +189,9 @@ class _PlanSync:
         self._resolve_references(scan_stored=previous_references is not None and previous_references.status != COMPLETE)
         if self.full_pass is not None:
             self._reconcile_removals()
+        else:
+            for stream in self.walked:
+                self._find_removals(stream, mark)
         clear_reconnect_mark(self.client.data_dir, self.name)
 
     def _full_pass(self) -> FullPass | None:
@@ -225,6 +234,7 @@ class _PlanSync:
         state = self.store.sync_state(self.name, stream.key)
         start, pending_mark, mode = self._starting_point(stream, state, mark)
         walk = self.report.streams[stream.key] = StreamReport(mode)
+        self.walked.append(stream)
         if stream.key != EVERYTHING:
             self.report.type(stream.key)
         if start is None:
@@ -343,11 +353,13 @@ class _PlanSync:
     def _walk_state(self, walk_key: str, *, status: str, next_url: str | None = None, high_water: str | None = None,
                     page: Page | None = None) -> SyncState:
         """A walk's checkpoint; in a full sync, with what the walk has received in it so far, `page` included."""
+        listed_at = self.listed_at.get(walk_key)
         if self.full_pass is None:
-            return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status)
+            return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status, listed_at=listed_at)
         adding = [(resource.resource_type, resource.id) for resource in page.resources] if page is not None else []
         return SyncState(walk_key, next_url=next_url, high_water=high_water, status=status,
-                         full_pass=self.full_pass.pass_id, seen=self.full_pass.seen_by(walk_key, adding))
+                         full_pass=self.full_pass.pass_id, seen=self.full_pass.seen_by(walk_key, adding),
+                         listed_at=listed_at)
 
     def _record_findings(self, findings: list) -> None:
         if findings:
@@ -450,20 +462,83 @@ class _PlanSync:
         if unfinished or not self.references_complete or self.report.errors:
             self.report.notes.append("removals were not checked, since the sync is incomplete")
             return
-        skipped = {name for name, row in self.report.types.items() if row.status == SKIPPED}
-        access = ScopeAccess(self.client.token.scope)
         for resource_type in self.store.counts(self.name):
-            if resource_type in skipped or not access.sees_whole_type(resource_type):
-                continue
-            gone = (self.store.ids(self.name, resource_type) - self.received.get(resource_type, set())
-                    - self.full_pass.seen_ids(resource_type))
-            if gone:
-                self.report.type(resource_type).removed += self.store.mark_removed(
-                    self.name, resource_type, gone, run_id=self.run_id)
+            self._tombstone(resource_type, self.store.ids(self.name, resource_type)
+                            - self.received.get(resource_type, set()) - self.full_pass.seen_ids(resource_type))
         self.report.removals_reconciled = True
         for state in self.store.sync_states(self.name):
             if state.full_pass is not None:  # the full sync is over (and any it replaced): no ids needed any more
                 self._put_state(replace(state, full_pass=None, seen=None))
+
+    def _tombstone(self, resource_type: str, gone: set[str]) -> None:
+        """Mark `gone` removed, unless the plan refused the type or the granted scope limits it by a query (SMART
+        v2 granular scopes): what the token does not see may well still be at the plan."""
+        row = self.report.types.get(resource_type)
+        if not gone or (row is not None and row.status == SKIPPED):
+            return
+        if ScopeAccess(self.client.token.scope).sees_whole_type(resource_type):
+            self.report.type(resource_type).removed += self.store.mark_removed(
+                self.name, resource_type, gone, run_id=self.run_id)
+
+    # ----- plain sync: removals (removals.py)
+
+    def _find_removals(self, stream: Stream, mark: str) -> None:
+        """Tombstone what a walk that ended complete held and the plan no longer lists, at one count request
+        when nothing was removed."""
+        walk = self.report.streams[stream.key]
+        if walk.status != COMPLETE or self.report.reconnect_needed:
+            return
+        held = self._held_by(stream)
+        if walk.mode == "full":  # walked whole in this run: what it received is the listing
+            listed, walk.removals = self.received, "walked whole"
+        else:
+            if not listing_due(self.listed_at.get(stream.key), mark) and self._plan_count(stream) == sum(
+                    map(len, held.values())):
+                walk.removals = "counted"
+                return
+            listed = self._listing(stream, walk)
+            if listed is None:
+                return
+            walk.removals = "listed"
+        for resource_type, ids in held.items():
+            self._tombstone(resource_type, ids - listed.get(resource_type, set()))
+        self.listed_at[stream.key] = mark
+        self._put_state(self._walk_state(stream.key, high_water=self.store.sync_state(self.name, stream.key).high_water,
+                                         status=COMPLETE))
+
+    def _held_by(self, stream: Stream) -> dict[str, set[str]]:
+        """What the mirror holds from the walk, by type: every type for $everything, else the walk's own."""
+        types = self.store.counts(self.name) if stream.key == EVERYTHING else [stream.key]
+        return {resource_type: self.store.searched_ids(self.name, resource_type, self.base) for resource_type in types}
+
+    def _plan_count(self, stream: Stream) -> int | None:
+        """How many records the plan holds for the walk; None when it will not say."""
+        try:
+            return read_total(self.client.get(count_url(stream.url)))
+        except (Refused, FetchFailed):
+            return None
+
+    def _listing(self, stream: Stream, walk: StreamReport) -> dict[str, set[str]] | None:
+        """Every id the walk lists now, by type: ids only where the plan can, else the whole walk again; None
+        (and a note) when the listing cannot be had in full."""
+        for url in (listing_url(stream.url), stream.url):
+            listed: dict[str, set[str]] = {}
+            guard, next_url = PagingGuard(url, self.options.max_pages), url
+            try:
+                while next_url is not None:
+                    page = read_searchset(self.client.get(next_url), self.pages_by_orjson)
+                    for resource in page.resources:
+                        listed.setdefault(resource.resource_type, set()).add(resource.id)
+                    next_url = guard.next_url(page)
+                return listed
+            except Refused as refused:
+                if guard.fetched == {url} and url != stream.url:
+                    continue  # the plan will not take `_elements` at all: list with whole records
+                problem: Exception = refused
+            except (FetchFailed, BadPage, PagingStopped) as error:
+                problem = error
+            self.report.notes.append(f"{stream.key}: removals were not checked, since listing its ids failed ({problem})")
+            return None
 
     # ----- the report
 

@@ -39,12 +39,15 @@ class TypeReport:
 
 @dataclass
 class StreamReport:
-    """One paged walk: how it started (full, incremental, resumed), how it ended, how many pages it took."""
+    """One paged walk: how it started (full, incremental, resumed), how it ended, how many pages it took, and
+    how a plain sync checked it for removals (`counted`, `listed`, `walked whole`; None: not checked).
+    """
 
     mode: str
     status: str = RUNNING
     pages: int = 0
     error: str | None = None
+    removals: str | None = None
 
 
 @dataclass
