@@ -1,12 +1,17 @@
 """QA: scenarios over time. The bundled demoplan holds three days of records; `advance_day()` moves the mock to
 the next one and says what changed, tokens keep working, and the app under test brings home exactly those
-changes: the new and changed claims in an incremental sync, the removed one in a full sync."""
+changes with plain syncs: the new and changed claims incrementally, the removed one by the walk's count."""
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
 import requests
 
+from mirror.api import create_app
+from mirror.store import Store
+from mirror.web.claims import held_claims, is_counted
+from mirror.web.money import claim_money
 from mockpayer.pytest_plugin import MockPayerError
 from tests.qa.mirror_app import connect_demo, held, parsed, sync
 
@@ -45,27 +50,48 @@ def test_each_day_removes_changes_and_adds_claims_and_tokens_survive(mock_payer)
     assert mock_payer.refresh(tokens).access_token
 
 
-def test_day_two_reaches_the_mirror_incrementally_then_the_removal_in_a_full_sync(mock_payer, tmp_path):
+def claim_totals(claims) -> tuple[Decimal, Decimal, Decimal]:
+    """Billed, plan paid and you owe over claims' Money, as the claims page adds them up."""
+    return tuple(sum((getattr(money, name) or Decimal(0) for money in claims), Decimal(0))
+                 for name in ("billed", "plan_paid", "you_owe"))
+
+
+def test_plain_syncs_keep_the_mirror_equal_to_the_plan_day_by_day(mock_payer, tmp_path):
+    """Days 1, 2 and 3 with plain `mirror sync` only: new and changed claims come incrementally, the removed one is
+    found by the walk's count (FHIR R4 search `_summary=count`, `_elements`) and tombstoned: gone from exports and
+    totals, 410 Gone on the mirror's API (FHIR R4 RESTful read of a deleted resource)."""
     data_dir = tmp_path / "mirror"
     connect_demo(data_dir, mock_payer.url)
-    assert sync(data_dir)[0] == 0
-    day_one = mock_payer.records("member1")
-    assert held(data_dir) == parsed(day_one)
-
-    changes = mock_payer.advance_day("demoplan")["demoplan"]
-    day_two = mock_payer.records("member1")
-    new, changed, removed = (of_member(changes["new"], day_two), of_member(changes["changed"], day_two),
-                             of_member(changes["removed"], day_one))
-    before_sync = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     status, report = sync(data_dir)
-    assert status == 0 and report["streams"]["$everything"]["mode"] == "incremental"
-    claims = report["types"]["ExplanationOfBenefit"]
-    assert (claims["new"], claims["changed"], claims["removed"]) == (len(new), len(changed), 0)
-    assert sum(row["new"] + row["changed"] for row in report["types"].values()) == len(new | changed)
-    brought = held(data_dir, "--since", before_sync)
-    assert brought == {key: parsed(day_two)[key] for key in new | changed}
+    assert status == 0 and report["streams"]["$everything"]["removals"] == "walked whole"
+    assert held(data_dir) == parsed(mock_payer.records("member1"))
+    all_removed: set[str] = set()
+    for day in (2, 3):
+        before = mock_payer.records("member1")
+        changes = mock_payer.advance_day("demoplan")["demoplan"]
+        now = mock_payer.records("member1")
+        new, changed, removed = (of_member(changes["new"], now), of_member(changes["changed"], now),
+                                 of_member(changes["removed"], before))
+        assert changes["day"] == day and removed
+        status, report = sync(data_dir)
+        assert status == 0 and report["streams"]["$everything"]["mode"] == "incremental"
+        assert report["streams"]["$everything"]["removals"] == "listed"
+        claims = report["types"]["ExplanationOfBenefit"]
+        assert (claims["new"], claims["changed"], claims["removed"]) == (len(new), len(changed), len(removed))
+        assert held(data_dir) == parsed(now)
+        all_removed |= removed
+        assert set(held(data_dir, "--include-removed")) == set(now) | all_removed
 
-    status, report = sync(data_dir, "--full")
-    assert status == 0 and report["types"]["ExplanationOfBenefit"]["removed"] == len(removed) == 1
-    assert held(data_dir) == parsed(day_two)
-    assert set(held(data_dir, "--include-removed")) == set(day_two) | removed
+        api = create_app(data_dir).test_client()
+        for key in removed:
+            assert api.get(f"/fhir/{key}").status_code == 410
+        with Store(data_dir, read_only=True) as store:
+            mirrored = {claim.id: claim.money for _, claim in held_claims(store, ["demo"])}
+        expected = {resource["id"]: claim_money(resource) for key, resource in parsed(now).items()
+                    if key.startswith("ExplanationOfBenefit/") and is_counted(resource)}
+        assert mirrored == expected and not {key.split("/")[1] for key in all_removed} & set(mirrored)
+        assert claim_totals(mirrored.values()) == claim_totals(expected.values())
+
+    status, report = sync(data_dir)  # nothing changed: the count agrees, no listing
+    assert status == 0 and report["streams"]["$everything"]["removals"] == "counted"
+    assert sum(row["removed"] for row in report["types"].values()) == 0
