@@ -660,3 +660,30 @@ def test_progress_shows_on_a_terminal_only():
     progress.done()
     assert "demo $everything: page 3, 21 resources (ExplanationOfBenefit 20, Patient 1)" in terminal.getvalue()
     assert terminal.getvalue().endswith("\r\x1b[K")
+
+
+def test_a_plan_that_ignores_summary_count_and_elements_still_has_its_removals_found(canned):
+    """FHIR R4 search: a server may ignore `_summary=count` and `_elements` and send no `total`; a plain sync then
+    lists the walk's ids from the whole pages and tombstones what the plan no longer has, as --full does."""
+    held = {f"e{number}": eob(number) for number in (1, 2, 3)}
+
+    def search(request):
+        if "_lastUpdated" in request.args:
+            return fhir({"resourceType": "Bundle", "type": "searchset", "entry": []})  # nothing changed
+        return fhir({"resourceType": "Bundle", "type": "searchset",
+                     "entry": [{"resource": resource} for resource in held.values()]})
+
+    canned.routes["/fhir/metadata"] = lambda request: fhir({"resourceType": "CapabilityStatement", "rest": [
+        {"mode": "server", "resource": [{"type": "ExplanationOfBenefit", "searchParam": [
+            {"name": "patient", "type": "reference"}, {"name": "_lastUpdated", "type": "date"}]}]}]})
+    canned.routes["/fhir/ExplanationOfBenefit"] = search
+    first = canned.sync()
+    assert first.status == "complete" and first.streams["ExplanationOfBenefit"].removals == "walked whole"
+    del held["e2"]
+    canned.seen.clear()
+    second = canned.sync()
+    assert second.status == "complete" and second.streams["ExplanationOfBenefit"].removals == "listed"
+    assert second.types["ExplanationOfBenefit"].removed == 1
+    assert set(canned.held()) == {("ExplanationOfBenefit", "e1"), ("ExplanationOfBenefit", "e3")}
+    queries = [query for path, query, _ in canned.api_requests()]
+    assert any("_summary=count" in query for query in queries) and any("_elements=id" in query for query in queries)
