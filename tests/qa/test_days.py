@@ -95,3 +95,17 @@ def test_plain_syncs_keep_the_mirror_equal_to_the_plan_day_by_day(mock_payer, tm
     status, report = sync(data_dir)  # nothing changed: the count agrees, no listing
     assert status == 0 and report["streams"]["$everything"]["removals"] == "counted"
     assert sum(row["removed"] for row in report["types"].values()) == 0
+
+
+def test_a_sync_with_nothing_changed_asks_one_count_per_walk(mock_payer, tmp_path):
+    """A no-change plain sync costs the incremental page and one `_summary=count` request per walk, counted at the
+    mock (through a fault rule that never fires: it starts at request 10,000)."""
+    data_dir = tmp_path / "mirror"
+    connect_demo(data_dir, mock_payer.url)
+    assert sync(data_dir)[0] == 0
+    mock_payer.faults("demoplan", server_error={"status": 503, "from": 10_000})
+    status, report = sync(data_dir)
+    assert status == 0 and report["streams"]["$everything"]["removals"] == "counted"
+    assert report["streams"]["$everything"]["pages"] == 1
+    assert sum(row["removed"] for row in report["types"].values()) == 0
+    assert mock_payer.fault_report()["demoplan"]["requests"]["api"] == 2  # the incremental page, the count
