@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mirror import demo
+from mirror.closed_pipe import closed_pipe
 from mirror.export import FORMATS, ExportError, describe, export
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
 from mirror.plans import (
@@ -370,18 +371,8 @@ def run_claims(args: argparse.Namespace) -> int:
     with Store(folder, read_only=True) as store:
         year = int(args.year) if args.year else None
         rows = claim_rows(store, args.name, year)
-    _print_to_a_pipe(render_claims(rows, "json" if args.json else "csv" if args.csv else "table", year))
+    sys.stdout.write(render_claims(rows, "json" if args.json else "csv" if args.csv else "table", year))
     return 0
-
-
-def _print_to_a_pipe(text: str) -> None:
-    """Print, and stop quietly when the reader has gone (`mirror claims | head`): Python would otherwise end
-    in a BrokenPipeError traceback, there and again when it flushes stdout at exit."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # demo ----------------------------------------------------------------------------------------------------
@@ -436,15 +427,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with _stopped_on_termination():
-        try:
-            return args.run(args)
-        except EXPECTED_ERRORS as error:
-            print(f"mirror: {error}", file=sys.stderr)
-            return FAILED
-        except KeyboardInterrupt:
-            print("mirror: interrupted", file=sys.stderr)
-            return INTERRUPTED
+    try:
+        with _stopped_on_termination():
+            try:
+                status = args.run(args)
+            except EXPECTED_ERRORS as error:
+                print(f"mirror: {error}", file=sys.stderr)
+                status = FAILED
+            except KeyboardInterrupt:
+                print("mirror: interrupted", file=sys.stderr)
+                status = INTERRUPTED
+        sys.stdout.flush()  # here, where a reader that went away is caught, rather than at exit
+        return status
+    except BrokenPipeError:
+        return closed_pipe()
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ from mockpayer import generate as generate_options
 from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, Problem, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
+from mirror.closed_pipe import closed_pipe
 from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
 
 DEFAULT_PORT = 9000
@@ -50,10 +51,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # here, where a reader that went away is caught, rather than at exit
+        return status
     except PlanError as error:
         print(f"mockpayer: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return closed_pipe()
 
 
 def _serve(args) -> int:
