@@ -214,6 +214,8 @@ def _positive_int(text: str) -> int:
 def run_sync(args: argparse.Namespace) -> int:
     from mirror.sync.engine import sync_plans
 
+    if not args.names and not list_connections(data_dir(args)):
+        raise PlanError("no plans connected yet, so nothing to sync; try: mirror connect demo --login member1:pass-member1")
     options = SyncOptions(full=args.full, use_everything=not args.search_by_type, page_size=args.page_size,
                           requests_per_minute=args.max_requests_per_minute, validate=not args.no_validate)
     report = sync_plans(data_dir(args), args.names, options, progress_for(sys.stderr))
