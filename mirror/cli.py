@@ -33,7 +33,7 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
+from mirror.serving import LOOPBACK, ServeError, is_loopback_host, port_is_free, serve_forever
 from mirror.store import STORE_FILE_NAME, Store, restore_backup
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
@@ -47,7 +47,7 @@ API_TOKEN_ENV = "MIRROR_API_TOKEN"
 DEFAULT_SERVE_PORT = 8080
 FAILED = 1
 INTERRUPTED = 130
-EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError, demo.DemoError)
+EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError, demo.DemoError, ServeError)
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -397,15 +397,22 @@ def run_demo(args: argparse.Namespace) -> int:
     from mirror.api import create_app  # see run_serve
 
     chosen = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None
-    with demo.demo_data_dir(chosen) as folder, demo.running_mock(args.mock_port) as mock_url:
-        demo.connect_and_sync(mock_url, folder, show=lambda line: print(line, file=sys.stderr, flush=True))
+    port = args.port if port_is_free(args.port) else 0
+    with demo.demo_data_dir(chosen) as folder, demo.running_mock(args.mock_port, _note) as mock_url:
+        demo.connect_and_sync(mock_url, folder, show=_note)
         with Store(folder, read_only=True) as store:
             def announce(root: str) -> None:
+                if port != args.port:
+                    _note(f"Port {args.port} is in use, so the demo serves at {root} instead.")
                 print(serve_tour(store, root), demo.tour(root, mock_url, folder, kept=chosen is not None),
                       sep="\n", flush=True)
-            serve_forever(create_app(store), LOOPBACK, args.port, announce=announce)
+            serve_forever(create_app(store), LOOPBACK, port, announce=announce)
     print("Demo stopped: the mock payer and the server are down.", flush=True)
     return 0
+
+
+def _note(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 # the command ---------------------------------------------------------------------------------------------
