@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mirror import demo
+from mirror.closed_pipe import closed_pipe
 from mirror.export import FORMATS, ExportError, describe, export
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
 from mirror.plans import (
@@ -32,7 +33,7 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
+from mirror.serving import LOOPBACK, ServeError, is_loopback_host, port_is_free, serve_forever
 from mirror.store import STORE_FILE_NAME, Store, restore_backup
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
@@ -46,7 +47,7 @@ API_TOKEN_ENV = "MIRROR_API_TOKEN"
 DEFAULT_SERVE_PORT = 8080
 FAILED = 1
 INTERRUPTED = 130
-EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError, demo.DemoError)
+EXPECTED_ERRORS = (PlanError, ConnectError, StoreError, ExportError, demo.DemoError, ServeError)
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -213,6 +214,8 @@ def _positive_int(text: str) -> int:
 def run_sync(args: argparse.Namespace) -> int:
     from mirror.sync.engine import sync_plans
 
+    if not args.names and not list_connections(data_dir(args)):
+        raise PlanError("no plans connected yet, so nothing to sync; try: mirror connect demo --login member1:pass-member1")
     options = SyncOptions(full=args.full, use_everything=not args.search_by_type, page_size=args.page_size,
                           requests_per_minute=args.max_requests_per_minute, validate=not args.no_validate)
     report = sync_plans(data_dir(args), args.names, options, progress_for(sys.stderr))
@@ -370,18 +373,8 @@ def run_claims(args: argparse.Namespace) -> int:
     with Store(folder, read_only=True) as store:
         year = int(args.year) if args.year else None
         rows = claim_rows(store, args.name, year)
-    _print_to_a_pipe(render_claims(rows, "json" if args.json else "csv" if args.csv else "table", year))
+    sys.stdout.write(render_claims(rows, "json" if args.json else "csv" if args.csv else "table", year))
     return 0
-
-
-def _print_to_a_pipe(text: str) -> None:
-    """Print, and stop quietly when the reader has gone (`mirror claims | head`): Python would otherwise end
-    in a BrokenPipeError traceback, there and again when it flushes stdout at exit."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # demo ----------------------------------------------------------------------------------------------------
@@ -404,15 +397,22 @@ def run_demo(args: argparse.Namespace) -> int:
     from mirror.api import create_app  # see run_serve
 
     chosen = Path(args.data_dir).expanduser() if getattr(args, "data_dir", None) else None
-    with demo.demo_data_dir(chosen) as folder, demo.running_mock(args.mock_port) as mock_url:
-        demo.connect_and_sync(mock_url, folder, show=lambda line: print(line, file=sys.stderr, flush=True))
+    port = args.port if port_is_free(args.port) else 0
+    with demo.demo_data_dir(chosen) as folder, demo.running_mock(args.mock_port, _note) as mock_url:
+        demo.connect_and_sync(mock_url, folder, show=_note)
         with Store(folder, read_only=True) as store:
             def announce(root: str) -> None:
+                if port != args.port:
+                    _note(f"Port {args.port} is in use, so the demo serves at {root} instead.")
                 print(serve_tour(store, root), demo.tour(root, mock_url, folder, kept=chosen is not None),
                       sep="\n", flush=True)
-            serve_forever(create_app(store), LOOPBACK, args.port, announce=announce)
+            serve_forever(create_app(store), LOOPBACK, port, announce=announce)
     print("Demo stopped: the mock payer and the server are down.", flush=True)
     return 0
+
+
+def _note(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 # the command ---------------------------------------------------------------------------------------------
@@ -436,15 +436,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    with _stopped_on_termination():
-        try:
-            return args.run(args)
-        except EXPECTED_ERRORS as error:
-            print(f"mirror: {error}", file=sys.stderr)
-            return FAILED
-        except KeyboardInterrupt:
-            print("mirror: interrupted", file=sys.stderr)
-            return INTERRUPTED
+    try:
+        with _stopped_on_termination():
+            try:
+                status = args.run(args)
+            except EXPECTED_ERRORS as error:
+                print(f"mirror: {error}", file=sys.stderr)
+                status = FAILED
+            except KeyboardInterrupt:
+                print("mirror: interrupted", file=sys.stderr)
+                status = INTERRUPTED
+        sys.stdout.flush()  # here, where a reader that went away is caught, rather than at exit
+        return status
+    except BrokenPipeError:
+        return closed_pipe()
 
 
 @contextlib.contextmanager

@@ -10,17 +10,20 @@ folder; `--data-dir` keeps them somewhere instead.
 from __future__ import annotations
 
 import contextlib
+import queue
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints, preset
-from mirror.serving import LOOPBACK
+from mirror.serving import LOOPBACK, port_is_free
 from mirror.sync.options import SyncOptions
 from mirror.sync.progress import progress_for
 
@@ -49,14 +52,19 @@ def demo_data_dir(chosen: Path | None) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def running_mock(port: int) -> Iterator[str]:
-    """`mockpayer serve` on 127.0.0.1:`port` in a child process; yields its root URL once it answers, and
-    stops it when the block ends, however it ends."""
-    process = subprocess.Popen([sys.executable, "-m", "mockpayer.cli", "serve", "--host", LOOPBACK, "--port", str(port)],
-                               stdout=subprocess.DEVNULL, start_new_session=True)
+def running_mock(port: int, show: Callable[[str], None]) -> Iterator[str]:
+    """`mockpayer serve` on 127.0.0.1:`port` in a child process (on any free port when `port` is taken, and
+    `show` says which); yields the root URL the child reports once it listens, so that the demo talks to the
+    mock it started and never to a server someone else runs on the port, and stops it when the block ends,
+    however it ends."""
+    asked = port if port_is_free(port) else 0
+    process = subprocess.Popen([sys.executable, "-m", "mockpayer.cli", "serve", "--host", LOOPBACK, "--port", str(asked)],
+                               stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        root = f"http://{LOOPBACK}:{port}"
-        _wait_until_answering(process, f"{root}/demoplan/r4/metadata", port)
+        root = _reported_root(process)
+        if asked != port:
+            show(f"Port {port} is in use, so the mock payer runs at {root} instead.")
+        _wait_until_answering(process, f"{root}/demoplan/r4/metadata")
         yield root
     finally:
         process.terminate()
@@ -67,19 +75,40 @@ def running_mock(port: int) -> Iterator[str]:
             process.wait()
 
 
-def _wait_until_answering(process: subprocess.Popen, url: str, port: int) -> None:
+def _reported_root(process: subprocess.Popen) -> str:
+    """The root URL from the mock's first line ("mock payer serving at ROOT"), printed once it listens; the
+    rest of what it prints is read and dropped, so its pipe never fills."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        first = lines.get(timeout=MOCK_START_SECONDS)
+    except queue.Empty:
+        raise DemoError(f"the mock payer did not start within {MOCK_START_SECONDS} s") from None
+    found = re.match(r"mock payer serving at (http://\S+)", first)
+    if found is None:
+        process.wait(MOCK_STOP_SECONDS)
+        raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); try another --mock-port")
+    return found.group(1)
+
+
+def _read_lines(stream, into: queue.Queue) -> None:
+    for line in stream:
+        into.put(line)
+    into.put("")  # the end: the mock stopped
+
+
+def _wait_until_answering(process: subprocess.Popen, url: str) -> None:
     import requests
 
     deadline = time.monotonic() + MOCK_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); "
-                            f"is port {port} in use? Try --mock-port")
+            raise DemoError(f"the mock payer stopped at start (exit status {process.returncode})")
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=2).status_code == 200:
                 return
         time.sleep(0.1)
-    raise DemoError(f"the mock payer did not answer on port {port} within {MOCK_START_SECONDS} s")
+    raise DemoError(f"the mock payer did not answer at {url} within {MOCK_START_SECONDS} s")
 
 
 def connect_and_sync(mock_url: str, data_dir: Path, show: Callable[[str], None]) -> None:

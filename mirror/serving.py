@@ -11,6 +11,7 @@ ProxyFix), and its `/_admin` refuses any request that came through a proxy.
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,13 +90,32 @@ def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8) 
     return RunningServer(_root_url(host, server.effective_port), server, thread, stopping)
 
 
+class ServeError(RuntimeError):
+    """The server could not listen where asked; the message says where and why, in one line."""
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """Whether a server could listen on `host:port` now (bound as waitress binds, with SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def serve_forever(app, host: str, port: int, threads: int = 8,
                   announce: Callable[[str], None] | None = None) -> None:
     """Serve `app` until Ctrl-C; `announce` gets the root URL once listening (port 0: the port chosen)."""
-    server = _create_server(app, host, port, threads)
-    if announce is not None:
-        announce(_root_url(host, server.effective_port))
     try:
+        server = _create_server(app, host, port, threads)
+    except OSError as error:
+        raise ServeError(f"cannot listen on {host} port {port}: {error.strerror or error}; "
+                         "choose another with --port") from None
+    try:  # announcing too: a Ctrl-C just after the announcement is a stop, not an interruption
+        if announce is not None:
+            announce(_root_url(host, server.effective_port))
         server.run()
     except KeyboardInterrupt:
         pass

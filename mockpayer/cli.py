@@ -12,7 +12,8 @@ from mockpayer import generate as generate_options
 from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, Problem, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
-from mirror.serving import LOOPBACK, is_loopback_host, serve_forever
+from mirror.closed_pipe import closed_pipe
+from mirror.serving import LOOPBACK, ServeError, is_loopback_host, serve_forever
 
 DEFAULT_PORT = 9000
 
@@ -50,10 +51,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
-    except PlanError as error:
+        status = args.run(args)
+        sys.stdout.flush()  # here, where a reader that went away is caught, rather than at exit
+        return status
+    except (PlanError, ServeError) as error:
         print(f"mockpayer: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return closed_pipe()
 
 
 def _serve(args) -> int:
@@ -64,14 +69,16 @@ def _serve(args) -> int:
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host)
     if not is_loopback_host(args.host):
         print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
-    root = f"http://{args.host}:{args.port}"
-    print(f"mock payer serving at {root}  (Ctrl-C stops it)")
-    if args.trust_proxy:
-        print("behind a proxy: the URLs it advertises follow its X-Forwarded-Proto and X-Forwarded-Host")
-    for plan in app.extensions["mockpayer"].plans.values():
-        print(_plan_tour(plan, root))
-    sys.stdout.flush()
-    serve_forever(app, args.host, args.port)
+
+    def announce(root: str) -> None:  # once listening: with --port 0, the port it got
+        print(f"mock payer serving at {root}  (Ctrl-C stops it)")
+        if args.trust_proxy:
+            print("behind a proxy: the URLs it advertises follow its X-Forwarded-Proto and X-Forwarded-Host")
+        for plan in app.extensions["mockpayer"].plans.values():
+            print(_plan_tour(plan, root))
+        sys.stdout.flush()
+
+    serve_forever(app, args.host, args.port, announce=announce)
     return 0
 
 

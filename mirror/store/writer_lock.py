@@ -55,6 +55,30 @@ class WriterLock:
             self._fd = None
 
 
+def writer_alive(path: Path) -> bool:
+    """Whether the process that last took the lock at `path` still runs, read without locking (a reader must
+    never stand in a writer's way): a sync still marked running whose writer is gone was killed."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        pid = _read_pid(fd)
+    finally:
+        os.close(fd)
+    if pid is None:
+        return False
+    if os.name != "posix":
+        return True  # no check that cannot harm the process: trust the run's mark
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def _lock(fd: int) -> None:
     if os.name == "posix":
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

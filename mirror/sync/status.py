@@ -17,9 +17,12 @@ from pathlib import Path
 
 from mirror.oauth import CONNECTIONS_FOLDER, Connection, Token, list_connections, load_connection
 from mirror.store import Store
-from mirror.store.files import write_atomically
+from mirror.store.files import STORE_FILE_NAME, write_atomically
 from mirror.store.records import utc_now
-from mirror.sync.report import COMPLETE, RESUMABLE
+from mirror.store.writer_lock import writer_alive
+from mirror.sync.report import COMPLETE, RESUMABLE, RUNNING
+
+INTERRUPTED = "interrupted"  # a run still marked running whose writer is no longer alive (killed, power cut)
 
 REFUSED_SUFFIX = ".refused"
 
@@ -78,7 +81,8 @@ def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection
         "fhir_base": connection.plan.endpoints.fhir_base if connection else None,
         "patient": token.patient if token else None,
         "last_sync": None if last is None else {
-            "run_id": last.run_id, "started_at": last.started_at, "ended_at": last.ended_at, "status": last.status,
+            "run_id": last.run_id, "started_at": last.started_at, "ended_at": last.ended_at,
+            "status": _run_status(store, last.status),
             "new": last.new, "changed": last.changed, "unchanged": last.unchanged, "removed": last.removed,
             "errors": list(last.errors),
         },
@@ -89,6 +93,12 @@ def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection
         "has_refresh_token": bool(token and token.refresh_token),
         "reconnect_needed": reconnect_needed(data_dir, connection),
     }
+
+
+def _run_status(store: Store, status: str) -> str:
+    if status == RUNNING and not writer_alive(store.path.with_name(f"{STORE_FILE_NAME}.lock")):
+        return INTERRUPTED
+    return status
 
 
 def render_status(statuses: list[dict]) -> str:

@@ -89,3 +89,59 @@ def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c_or_termination(
     assert "Traceback" not in (tmp_path / "stderr").read_text()
     assert port_is_free(port) and port_is_free(mock_port)
     assert not Path(data_dir).exists()
+
+
+def held_port() -> socket.socket:
+    """A listening socket on a free loopback port: someone else's server, as far as the demo can tell."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    holder.setblocking(False)
+    return holder
+
+
+def test_the_demo_on_busy_ports_picks_free_ones_says_which_and_never_connects_to_the_other_server(tmp_path):
+    """Another demo (or anything) holds both ports: this demo serves elsewhere, says so in one line per port,
+    and never opens a connection to the holders."""
+    with held_port() as serve_holder, held_port() as mock_holder:
+        port, mock_port = serve_holder.getsockname()[1], mock_holder.getsockname()[1]
+        with (tmp_path / "stderr").open("w") as errors:
+            demo = subprocess.Popen([sys.executable, "-m", "mirror.cli", "demo", "--port", str(port),
+                                     "--mock-port", str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
+                                    stderr=errors, text=True)
+            try:
+                lines, printed = lines_of(demo.stdout), []
+                deadline = time.monotonic() + TOUR_SECONDS
+                while not any("deleted when the demo stops" in line for line in printed):
+                    assert time.monotonic() < deadline and demo.poll() is None, (tmp_path / "stderr").read_text()
+                    try:
+                        printed.append(lines.get(timeout=1))
+                    except queue.Empty:
+                        pass
+                tour = "".join(printed)
+                demo.send_signal(signal.SIGINT)
+                assert demo.wait(timeout=30) == 0
+            finally:
+                if demo.poll() is None:
+                    demo.kill()
+        for holder in (serve_holder, mock_holder):
+            with pytest.raises(BlockingIOError):
+                holder.accept()  # nobody connected to the other person's servers
+    said = (tmp_path / "stderr").read_text()
+    [mock_url] = re.findall(rf"Port {mock_port} is in use, so the mock payer runs at (http://127\.0\.0\.1:\d+) instead\.", said)
+    [root] = re.findall(rf"Port {port} is in use, so the demo serves at (http://127\.0\.0\.1:\d+) instead\.", said)
+    assert mock_url != f"http://127.0.0.1:{mock_port}" and root != f"http://127.0.0.1:{port}"
+    assert f"{root}/fhir" in tour and f"{mock_url}/demoplan/r4" in tour and "Traceback" not in said
+
+
+@pytest.mark.parametrize("command", [["mirror.cli", "--data-dir", "{tmp}", "serve"], ["mockpayer.cli", "serve"]],
+                         ids=["mirror serve", "mockpayer serve"])
+def test_serving_on_a_port_that_cannot_be_had_is_one_line(tmp_path, command):
+    with held_port() as holder:
+        port = holder.getsockname()[1]
+        args = [part.format(tmp=tmp_path) for part in command]
+        result = subprocess.run([sys.executable, "-m", *args, "--port", str(port)], cwd=REPOSITORY,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.endswith(f"cannot listen on 127.0.0.1 port {port}: Address already in use; choose another with --port")

@@ -26,7 +26,7 @@ from mirror.cli import main
 from mirror.fhir.raw_json import parse_keeping_entry_texts
 from mirror.oauth import MockLogin, connect, load_connection
 from mirror.plans import PlanConfig, mock_endpoints
-from mirror.store import Store
+from mirror.store import STORE_FILE_NAME, Store
 from mirror.sync.engine import sync_plans
 from mirror.sync.options import SyncOptions
 from mirror.sync.retry import RetryPolicy
@@ -485,3 +485,11 @@ def test_exit_codes_for_partial_and_failed(payer, connected, capsys):
 def test_syncing_a_plan_that_is_not_connected_is_one_line(data_dir, capsys):
     assert main(["--data-dir", str(data_dir), "sync", "nowhere"]) == 1
     assert capsys.readouterr().err.strip() == "mirror: nowhere is not connected; run: mirror connect nowhere ..."
+
+
+def test_sync_with_no_plan_connected_could_not_start_exit_1(data_dir, capsys):
+    """The README's exit table: 1, the sync could not start (no plan connected), not 0 for nothing done."""
+    assert main(["--data-dir", str(data_dir), "sync"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("mirror: no plans connected yet") and captured.out == ""
+    assert not (data_dir / STORE_FILE_NAME).exists()  # nothing was opened or written

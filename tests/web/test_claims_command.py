@@ -14,6 +14,7 @@ from html import unescape
 import pytest
 
 from mirror.api import create_app
+from mirror.closed_pipe import CLOSED_PIPE
 from tests.mirror.stores import fill, remove
 from tests.web.conftest import run_mirror
 
@@ -81,7 +82,7 @@ def test_claims_command_into_a_closed_pipe_ends_without_a_traceback(tmp_path):
     process.stdout.close()  # nobody will read
     _, errors = process.communicate(timeout=120)
     assert b"Traceback" not in errors and b"BrokenPipeError" not in errors, errors.decode()
-    assert process.returncode == 0
+    assert process.returncode == CLOSED_PIPE
 
 
 def _eob(eob_id, start, billed=None, use="claim", balances=None, created=None):
