@@ -1,7 +1,8 @@
 """A plan's FHIR resources in memory, loaded from its `data/` (members' records) and `directory/` (public).
 
-Files may hold single resources, NDJSON, or Bundles of any type (`collection`, `transaction` with
-`urn:uuid` references, `searchset`). Each resource is kept as the text it was written in, with only its
+Files may hold single resources, NDJSON, or Bundles of any type (`collection`, `transaction` and `batch`
+with `urn:uuid` references, `searchset`, and the `transaction-response` and `batch-response` a server
+answers with, whose entries carry the resources as stored). Each resource is kept as the text it was written in, with only its
 `urn:uuid` references rewritten, so the API can serve exactly what the fixture says. Loading never
 crashes on bad input: every problem becomes a line in the load report, and the rest is served.
 """
@@ -193,7 +194,8 @@ def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -
         _keep(text.strip(), document, where, loaded, validate)
 
 
-BUNDLES_TO_UNPACK = ("collection", "transaction", "searchset", "batch", "document", "message")
+BUNDLES_TO_UNPACK = ("collection", "transaction", "transaction-response", "batch", "batch-response", "searchset",
+                     "document", "message")
 
 
 def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, validate: bool) -> None:

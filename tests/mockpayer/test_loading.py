@@ -1,0 +1,96 @@
+"""What the mock loads from files real payers and implementation guides write, served to the member over real
+HTTP (issue 23, item 5): PDex-shaped fixtures written here, not taken from the bundled plans."""
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from mirror.mock_login import complete_mock_login
+from mirror.serving import start_in_thread
+from mockpayer.app import create_app
+
+CLIENT = ("pdex-app", "pdex-secret")
+CALLBACK = "http://127.0.0.1:8765/callback"
+SERVER = "https://payer.example.org/fhir"
+
+
+def write_plan(root, files: dict, **settings):
+    """A plan folder `root/pdex` with member `m1` (Patient/pdex-1) and `files` (name -> JSON) in data/."""
+    folder = root / "pdex"
+    (folder / "data").mkdir(parents=True)
+    (folder / "plan.json").write_text(json.dumps({
+        "system_id": "pdex", "name": "PDex plan", "base_url": "pdex.example",
+        "clients": [{"client_id": CLIENT[0], "client_secret": CLIENT[1], "redirect_uris": [CALLBACK]}],
+        "members": [{"username": "m1", "password": "pw", "patient": "Patient/pdex-1"},
+                    {"username": "m2", "password": "pw", "patient": "Patient/pdex-2"}],
+        **settings}))
+    for name, content in files.items():
+        (folder / "data" / name).write_text(content if isinstance(content, str) else json.dumps(content, indent=2))
+    return folder
+
+
+def transaction_response(*resources) -> dict:
+    """A Bundle as a PDex payer's server answers a transaction: each entry the stored resource, its absolute
+    fullUrl and a `response` with the location it was created at (R4 Bundle, type transaction-response)."""
+    return {"resourceType": "Bundle", "id": "txr-1", "type": "transaction-response", "entry": [
+        {"fullUrl": f"{SERVER}/{r['resourceType']}/{r['id']}", "resource": r,
+         "response": {"status": "201 Created", "location": f"{r['resourceType']}/{r['id']}/_history/1",
+                      "etag": 'W/"1"', "lastModified": "2020-07-09T15:26:23.217+00:00"}}
+        for r in resources]}
+
+
+PATIENT = {"resourceType": "Patient", "id": "pdex-1", "name": [{"family": "Example", "given": ["Pat"]}]}
+OTHER_PATIENT = {"resourceType": "Patient", "id": "pdex-2", "name": [{"family": "Other"}]}
+ENCOUNTER = {"resourceType": "Encounter", "id": "enc-6", "status": "finished",
+             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+             "subject": {"reference": "Patient/pdex-1"}}
+OTHER_ENCOUNTER = {**ENCOUNTER, "id": "enc-7", "subject": {"reference": "Patient/pdex-2"}}
+
+
+class Member:
+    def __init__(self, url: str, username: str):
+        authorize = (f"{url}/oauth2/authorize/pdex?client_id={CLIENT[0]}&redirect_uri={CALLBACK}"
+                     "&scope=patient/*.read&state=s")
+        code = parse_qs(urlsplit(complete_mock_login(requests.Session(), authorize, username, "pw")).query)["code"][0]
+        token = requests.post(f"{url}/pdex/oauth2/token", auth=CLIENT, timeout=10, data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}).json()["access_token"]
+        self.base, self.headers = f"{url}/pdex/r4", {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str) -> requests.Response:
+        return requests.get(f"{self.base}/{path}", headers=self.headers, timeout=10)
+
+
+@pytest.fixture
+def serve(tmp_path):
+    servers = []
+
+    def start(files: dict, **settings):
+        write_plan(tmp_path, files, **settings)
+        servers.append(start_in_thread(create_app(tmp_path)))
+        return servers[-1].url
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_transaction_response_bundle_entries_are_served_to_their_member(serve):
+    """R4 Bundle: a `transaction-response` entry's `resource` is the stored resource; the mock serves it as the
+    server that answered would (PDex example data holds Patients and Encounters only in such Bundles)."""
+    url = serve({"transaction-response.json": transaction_response(PATIENT, OTHER_PATIENT, ENCOUNTER,
+                                                                   OTHER_ENCOUNTER)})
+    member = Member(url, "m1")
+    assert member.get("Patient/pdex-1").json() == PATIENT
+    assert member.get("Encounter/enc-6").json() == ENCOUNTER
+    assert member.get("Encounter/enc-7").status_code == 404
+    search = member.get("Encounter").json()
+    assert [entry["resource"]["id"] for entry in search["entry"]] == ["enc-6"]
+
+
+def test_batch_response_bundle_entries_are_served(serve):
+    """R4 Bundle: `batch-response` entries carry their `resource` like `transaction-response` ones."""
+    bundle = {**transaction_response(PATIENT, ENCOUNTER), "type": "batch-response"}
+    member = Member(serve({"batch-response.json": bundle}), "m1")
+    assert member.get("Encounter/enc-6").json() == ENCOUNTER
