@@ -36,7 +36,7 @@ Key = tuple[str, str]
 class Problem:
     file: str
     message: str
-    severity: str = "error"  # "error": not served; "warning": served anyway
+    severity: str = "error"  # "error": not served; "warning": served anyway; "note": not served, nothing wrong
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.file}: {self.message}"
@@ -222,10 +222,19 @@ def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, valida
         _keep(rewritten, resource, entry_where, loaded, validate)
 
 
+# What a server writes about itself or an exchange, found beside exported data; without an id there is
+# nothing to serve it as, and nothing is wrong with the plan.
+NOT_PATIENT_DATA = ("CapabilityStatement", "OperationOutcome", "TerminologyCapabilities")
+
+
 def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
     resource_type, resource_id = resource.get("resourceType"), resource.get("id")
     if not is_resource_type_name(resource_type):
         loaded.problems.append(Problem(where, "entry resource has no resourceType"))
+        return
+    if resource_type in NOT_PATIENT_DATA and resource_id is None:
+        loaded.problems.append(Problem(where, f"skipped: a {resource_type} without an id holds no records to serve",
+                                       "note"))
         return
     if not is_valid_id(resource_id):
         loaded.problems.append(Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id"))

@@ -2,6 +2,10 @@
 HTTP (issue 23, item 5): PDex-shaped fixtures written here, not taken from the bundled plans."""
 
 import json
+import socket
+import subprocess
+import sys
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -94,3 +98,89 @@ def test_batch_response_bundle_entries_are_served(serve):
     bundle = {**transaction_response(PATIENT, ENCOUNTER), "type": "batch-response"}
     member = Member(serve({"batch-response.json": bundle}), "m1")
     assert member.get("Encounter/enc-6").json() == ENCOUNTER
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_serve(fixtures, *extra) -> tuple[int | None, str, str]:
+    """`mockpayer serve` as a user runs it: the exit status if it stopped by itself (None if it served until
+    stopped), and what it printed."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "mockpayer.cli", "serve", "--port", str(port),
+                                "--fixtures", str(fixtures), *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            if process.poll() is not None:
+                break
+            try:
+                requests.get(f"http://127.0.0.1:{port}/pdex/r4/metadata", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        status = process.poll()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        output, errors = process.communicate(timeout=10)
+    return status, output, errors
+
+
+SKIPPED_FILES = {
+    "not-json.json": ("{oops", "error: data/not-json.json: not a JSON object"),
+    "nan.json": ('{"resourceType": "Observation", "id": "o1", "status": "final", "valueQuantity": {"value": NaN}}',
+                 "error: data/nan.json: not a JSON object"),
+    "bad-id.json": ({"resourceType": "Patient", "id": "../x"}, "error: data/bad-id.json: Patient id '../x' is not"),
+    "bad-entry.json": ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"id": "x"}}]},
+                       "error: data/bad-entry.json entry 0: entry resource has no resourceType"),
+    "capability.json": ({"resourceType": "CapabilityStatement", "status": "active", "kind": "instance"},
+                        "note: data/capability.json: skipped: a CapabilityStatement without an id"),
+    "outcome.json": ({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]},
+                     "note: data/outcome.json: skipped: a OperationOutcome without an id"),
+}
+
+
+def _plan_with_skipped_files(tmp_path):
+    folder = write_plan(tmp_path, {"patient.json": PATIENT, **{name: content for name, (content, _) in SKIPPED_FILES.items()}})
+    (folder / "data" / "latin1.json").write_bytes('{"resourceType": "Patient", "id": "p2", "name": [{"family": "Müller"}]}'
+                                                  .encode("latin-1"))
+    return folder
+
+
+def test_serve_names_every_file_it_does_not_serve_and_why(tmp_path):
+    """`mockpayer serve` prints one summary line per plan and one line per file or entry it skipped, with the
+    reason `mockpayer check` gives; files that hold no records are a note, not an error."""
+    _plan_with_skipped_files(tmp_path)
+    status, output, errors = run_serve(tmp_path)
+    assert status is None, errors
+    assert "pdex: 1 member resources, 0 directory resources, 5 errors, 1 warnings, 2 notes" in output
+    for _, line in SKIPPED_FILES.values():
+        assert line in output
+    assert "error: data/latin1.json: cannot read: 'utf-8' codec can't decode" in output
+
+
+def test_serve_strict_refuses_to_start_on_a_skipped_file(tmp_path):
+    _plan_with_skipped_files(tmp_path)
+    status, output, errors = run_serve(tmp_path, "--strict")
+    assert status == 2
+    assert "error: data/not-json.json: not a JSON object" in output
+    assert errors.startswith("mockpayer: --strict: 5 files or entries cannot be served") and "Traceback" not in errors
+
+
+def test_strict_serves_a_plan_whose_only_skipped_files_hold_no_records(tmp_path):
+    """A CapabilityStatement or OperationOutcome without an id beside the data is nothing wrong: `--strict`
+    serves, and `mockpayer check` passes."""
+    write_plan(tmp_path, {"patient.json": PATIENT, "patient2.json": OTHER_PATIENT,
+                          "capability.json": SKIPPED_FILES["capability.json"][0],
+                          "outcome.json": SKIPPED_FILES["outcome.json"][0]})
+    status, output, errors = run_serve(tmp_path, "--strict")
+    assert status is None, errors
+    assert "pdex: 2 member resources, 0 directory resources, 0 errors, 0 warnings, 2 notes" in output
+    check = subprocess.run([sys.executable, "-m", "mockpayer.cli", "check", str(tmp_path / "pdex")],
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout
+    assert "note: data/outcome.json: skipped" in check.stdout
