@@ -148,7 +148,7 @@ def _check(args) -> int:
     plans = [load_plan(folder)] if (folder / "plan.json").is_file() else list(load_plans(folder).values())
     errors = 0
     for plan in plans:
-        resources = load_plan_resources(plan.folder, validate=True)
+        resources = load_plan_resources(plan.folder, validate=True, duplicates=plan.duplicates or "error")
         problems = plan_problems(plan, resources)
         errors += count(problems, "error")
         print("\n".join(report_lines(plan, resources, problems)))

@@ -64,6 +64,7 @@ class ResourceSet:
 
     resources: dict[Key, StoredResource] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    duplicates: str = "last"  # two different copies of a type and id: plans.DUPLICATES
     _by_type: dict[str, dict[str, StoredResource]] = field(default_factory=lambda: defaultdict(dict))
     _compartments: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))
     # Worked out on first use and kept until `add` changes the set (a new day of records is a new set,
@@ -123,10 +124,13 @@ class ResourceSet:
         for derived in (self._in_id_order, self._reach, self._reach_by_type):
             derived.clear()
         self._profiles = None
-        previous = self.resources.pop(stored.key, None)
+        previous = self.resources.get(stored.key)
         if previous is not None:
-            self.problems.append(Problem(stored.file, f"{stored.key[0]}/{stored.key[1]} also in {previous.file}; "
-                                                      "this later copy wins", "warning"))
+            problem = self._duplicate(previous, stored)
+            self.problems.append(problem)
+            if problem.severity == "note" or self.duplicates == "first":
+                return
+            del self.resources[stored.key]
             for patient in patient_ids(previous.resource):
                 self._compartments[patient].discard(stored.key)
         self.resources[stored.key] = stored
@@ -135,15 +139,27 @@ class ResourceSet:
             self._compartments[patient].add(stored.key)
 
 
+    def _duplicate(self, previous: StoredResource, stored: StoredResource) -> Problem:
+        """The report line for a second copy of a type and id: a note when both say the same, else both files and
+        the one served, as a warning or, with `duplicates` "error", an error."""
+        what = f"{stored.key[0]}/{stored.key[1]}"
+        if previous.resource == stored.resource:
+            return Problem(stored.file, f"{what} also in {previous.file}, the same; served once", "note")
+        winner = previous.file if self.duplicates == "first" else stored.file
+        return Problem(stored.file, f"{what} differs from the copy in {previous.file}; {winner}'s copy is served "
+                                    f"(duplicates: {self.duplicates})", "error" if self.duplicates == "error" else "warning")
+
+
 def _targets(resource_text: str) -> set[Key]:
     """What a resource refers to, read from its text: walking the parsed resource costs 15x more, seconds for a
     member with thousands of claims on the first request after each start or new day."""
     return {target for target in map(reference_target, references_in_text(resource_text)) if target is not None}
 
 
-def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None) -> ResourceSet:
+def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None,
+                   duplicates: str = "last") -> ResourceSet:
     """Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order)."""
-    loaded = ResourceSet()
+    loaded = ResourceSet(duplicates=duplicates)
     if not folder.is_dir():
         return loaded
     root = report_root or folder
@@ -258,8 +274,8 @@ class PlanResources:
         return self.data.problems + self.directory.problems + dangling_references(self.data, self.directory)
 
 
-def load_plan_resources(folder: Path, *, validate: bool = False) -> PlanResources:
+def load_plan_resources(folder: Path, *, validate: bool = False, duplicates: str = "last") -> PlanResources:
     return PlanResources(
-        data=load_resources(folder / "data", validate=validate, report_root=folder),
-        directory=load_resources(folder / "directory", validate=validate, report_root=folder),
+        data=load_resources(folder / "data", validate=validate, report_root=folder, duplicates=duplicates),
+        directory=load_resources(folder / "directory", validate=validate, report_root=folder, duplicates=duplicates),
     )

@@ -184,3 +184,63 @@ def test_strict_serves_a_plan_whose_only_skipped_files_hold_no_records(tmp_path)
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout
     assert "note: data/outcome.json: skipped" in check.stdout
+
+
+CARIN_COVERAGE = {"resourceType": "Coverage", "id": "cov-1", "status": "active",
+                  "beneficiary": {"reference": "Patient/pdex-1"}, "payor": [{"reference": "Organization/payer"}],
+                  "class": [{"type": {"coding": [{"code": "plan"}]}, "value": "CARIN-GOLD"}]}
+PDEX_COVERAGE = {**CARIN_COVERAGE, "class": [{"type": {"coding": [{"code": "plan"}]}, "value": "PDEX-SILVER"}]}
+DUPLICATE_FILES = {"a-carin-coverage.json": CARIN_COVERAGE, "b-pdex.json": transaction_response(PDEX_COVERAGE),
+                   "patient.json": PATIENT, "patient2.json": OTHER_PATIENT}
+
+
+def _check(folder):
+    return subprocess.run([sys.executable, "-m", "mockpayer.cli", "check", str(folder)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_different_copies_of_one_id_name_both_files_and_the_winner(tmp_path):
+    """Two files with Coverage/cov-1, different bodies: `serve` serves the later file's with a warning that names
+    both files and the winner; `check`, with nothing chosen in plan.json, fails with that line as an error."""
+    folder = write_plan(tmp_path, DUPLICATE_FILES)
+    line = ("data/b-pdex.json entry 0: Coverage/cov-1 differs from the copy in data/a-carin-coverage.json; "
+            "data/b-pdex.json entry 0's copy is served")
+    status, output, errors = run_serve(tmp_path)
+    assert status is None, errors
+    assert f"warning: {line} (duplicates: last)" in output
+    check = _check(folder)
+    assert check.returncode == 1
+    assert f"error: {line} (duplicates: error)" in check.stdout
+
+
+@pytest.mark.parametrize("choice, served", [("first", CARIN_COVERAGE), ("last", PDEX_COVERAGE)])
+def test_plan_json_chooses_which_copy_is_served(serve, tmp_path, choice, served):
+    """plan.json `"duplicates": "first" | "last"`: that copy is the one the member reads, and `check` passes with
+    a warning."""
+    member = Member(serve(DUPLICATE_FILES, duplicates=choice), "m1")
+    assert member.get("Coverage/cov-1").json() == served
+    check = _check(tmp_path / "pdex")
+    assert check.returncode == 0, check.stdout
+    assert "Coverage/cov-1 differs from the copy in data/a-carin-coverage.json" in check.stdout
+
+
+def test_duplicates_error_stops_serve_strict(tmp_path):
+    write_plan(tmp_path, DUPLICATE_FILES, duplicates="error")
+    status, output, errors = run_serve(tmp_path, "--strict")
+    assert status == 2, output
+    assert "error: data/b-pdex.json entry 0: Coverage/cov-1 differs" in output
+
+
+def test_identical_copies_are_served_once_with_a_note(tmp_path):
+    folder = write_plan(tmp_path, {**DUPLICATE_FILES, "b-pdex.json": transaction_response(CARIN_COVERAGE)})
+    check = _check(folder)
+    assert check.returncode == 0, check.stdout
+    assert ("note: data/b-pdex.json entry 0: Coverage/cov-1 also in data/a-carin-coverage.json, the same; "
+            "served once") in check.stdout
+
+
+def test_plan_json_refuses_an_unknown_duplicates_choice(tmp_path):
+    write_plan(tmp_path, DUPLICATE_FILES, duplicates="newest")
+    check = _check(tmp_path / "pdex")
+    assert check.returncode == 2
+    assert "duplicates must be one of first, last, error, not 'newest'" in check.stderr
