@@ -244,3 +244,25 @@ def test_plan_json_refuses_an_unknown_duplicates_choice(tmp_path):
     check = _check(tmp_path / "pdex")
     assert check.returncode == 2
     assert "duplicates must be one of first, last, error, not 'newest'" in check.stderr
+
+
+PROVENANCE = {"resourceType": "Provenance", "id": "1000002", "recorded": "2020-07-10T16:26:23.217+00:00",
+              "target": [{"reference": "Encounter/enc-6"}],
+              "agent": [{"who": {"reference": "Organization/payer"}}]}
+OTHER_PROVENANCE = {**PROVENANCE, "id": "1000003", "target": [{"reference": "Encounter/enc-7"}]}
+GROUP = {"resourceType": "Group", "id": "attributed", "type": "person", "actual": True,
+         "member": [{"entity": {"reference": "Patient/pdex-1"}}]}
+
+
+def test_member_reads_provenance_of_their_records_and_groups_listing_them(serve):
+    """R4 Patient compartment: a Group is in each listed member's compartment (Group.member); a PDex Provenance
+    whose target is one of the member's records is theirs; another member's are 404 and not searched."""
+    url = serve({"pdex.json": transaction_response(PATIENT, OTHER_PATIENT, ENCOUNTER, OTHER_ENCOUNTER, PROVENANCE,
+                                                   OTHER_PROVENANCE, GROUP)})
+    member, other = Member(url, "m1"), Member(url, "m2")
+    assert member.get("Provenance/1000002").json() == PROVENANCE
+    assert member.get("Group/attributed").json() == GROUP
+    assert [e["resource"]["id"] for e in member.get("Provenance").json()["entry"]] == ["1000002"]
+    assert other.get("Provenance/1000002").status_code == 404
+    assert other.get("Group/attributed").status_code == 404
+    assert [e["resource"]["id"] for e in other.get("Provenance").json()["entry"]] == ["1000003"]
