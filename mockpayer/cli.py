@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from mockpayer import generate as generate_options
+from mockpayer.load_report import count, plan_problems, report_lines
 from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
-from mockpayer.resources import PlanResources, Problem, load_plan_resources
+from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
 from mirror.closed_pipe import closed_pipe
 from mirror.serving import LOOPBACK, ServeError, is_loopback_host, serve_forever
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                             "-Host, -For); only with a proxy in front, as anyone can send these headers")
     serve.add_argument("--public-host", action="append", default=[], metavar="NAME",
                        help="also answer requests addressed to NAME, such as the proxy's public name (repeatable)")
+    serve.add_argument("--strict", action="store_true",
+                       help="refuse to start when any file or entry of a plan cannot be served (errors in the report)")
     serve.set_defaults(run=_serve)
 
     plans = commands.add_parser("plans", help="list plans with their clients and members (mock credentials)")
@@ -67,6 +70,16 @@ def _serve(args) -> int:
 
     app = create_app(args.fixtures, faults=read_faults_file(args.faults) if args.faults else None,
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host)
+    context = app.extensions["mockpayer"]
+    errors = 0
+    for system_id, plan in context.plans.items():
+        problems = plan_problems(plan, context.resources[system_id])
+        errors += count(problems, "error")
+        print("\n".join(report_lines(plan, context.resources[system_id], problems)))
+    if args.strict and errors:
+        print(f"mockpayer: --strict: {errors} files or entries cannot be served (listed above); not starting",
+              file=sys.stderr)
+        return 2
     if not is_loopback_host(args.host):
         print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
 
@@ -142,18 +155,10 @@ def _check(args) -> int:
     plans = [load_plan(folder)] if (folder / "plan.json").is_file() else list(load_plans(folder).values())
     errors = 0
     for plan in plans:
-        resources = load_plan_resources(plan.folder, validate=True)
-        problems = resources.problems + [
-            Problem("plan.json", f"member {member.username}'s Patient/{member.patient_id} is not in data/", "warning")
-            for member in plan.members.values() if resources.data.get("Patient", member.patient_id) is None
-        ]
-        plan_errors = sum(problem.severity == "error" for problem in problems)
-        errors += plan_errors
-        print(f"{plan.system_id}: {len(resources.data.resources)} member resources, "
-              f"{len(resources.directory.resources)} directory resources, "
-              f"{plan_errors} errors, {len(problems) - plan_errors} warnings")
-        for problem in problems:
-            print(f"  {problem}")
+        resources = load_plan_resources(plan.folder, validate=True, duplicates=plan.duplicates or "error")
+        problems = plan_problems(plan, resources)
+        errors += count(problems, "error")
+        print("\n".join(report_lines(plan, resources, problems)))
         errors += _check_later_days(plan, resources)
     return 1 if errors else 0
 
@@ -164,10 +169,10 @@ def _check_later_days(plan, resources: PlanResources) -> int:
     for day in range(2, day_count(plan.folder) + 1):
         data, changes = next_day(data, plan.folder / DAYS_FOLDER / str(day), 0, validate=True)
         problems = PlanResources(data, resources.directory).problems
-        day_errors = sum(problem.severity == "error" for problem in problems)
+        day_errors = count(problems, "error")
         errors += day_errors
         print(f"  day {day}: {len(changes.new)} new, {len(changes.changed)} changed, {len(changes.removed)} removed, "
-              f"{day_errors} errors, {len(problems) - day_errors} warnings")
+              f"{day_errors} errors, {count(problems, 'warning')} warnings")
         for problem in problems:
             print(f"    {problem}")
     return errors

@@ -17,6 +17,9 @@ from joserfc.jwk import RSAKey
 from mirror.fhir.ids import is_valid_id
 
 MODES = ("1up", "smart")
+# Two files holding a type and id with different bodies: "first" or "last" serves that copy with a warning;
+# "error" serves the last, reported as an error (`serve --strict` refuses to start, `check` fails).
+DUPLICATES = ("first", "last", "error")
 MIN_SIGNING_KEY_BITS = 2048
 BUNDLED_PLANS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
 
@@ -87,6 +90,7 @@ class Plan:
     members: dict[str, Member] = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
     signing_key: RSAKey | None = None  # signs id_tokens; None: a new key each time the mock starts
+    duplicates: str | None = None  # DUPLICATES; None: not chosen (`serve` serves the last, `check` says "error")
 
     @property
     def is_strict_smart(self) -> bool:
@@ -147,6 +151,9 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
     mode = raw.get("mode", "1up")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    duplicates = raw.get("duplicates")
+    if duplicates is not None and duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be one of {', '.join(DUPLICATES)}, not {duplicates!r}")
     plan = Plan(
         system_id=system_id,
         name=_text(raw, "name"),
@@ -158,6 +165,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
         lockout=_settings(LockoutSettings, raw.get("lockout", {}), "lockout"),
         settings={key: value for key, value in raw.items() if key not in _KNOWN_FIELDS},
         signing_key=_signing_key(raw["signing_key"]) if "signing_key" in raw else None,
+        duplicates=duplicates,
     )
     for entry in raw.get("clients", []):
         client = _client(entry)
@@ -175,7 +183,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
 
 
 _KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "lockout", "clients", "members",
-                 "signing_key"}
+                 "signing_key", "duplicates"}
 
 
 def _text(raw: dict, key: str) -> str:

@@ -1,7 +1,8 @@
 """A plan's FHIR resources in memory, loaded from its `data/` (members' records) and `directory/` (public).
 
-Files may hold single resources, NDJSON, or Bundles of any type (`collection`, `transaction` with
-`urn:uuid` references, `searchset`). Each resource is kept as the text it was written in, with only its
+Files may hold single resources, NDJSON, or Bundles of any type (`collection`, `transaction` and `batch`
+with `urn:uuid` references, `searchset`, and the `transaction-response` and `batch-response` a server
+answers with, whose entries carry the resources as stored). Each resource is kept as the text it was written in, with only its
 `urn:uuid` references rewritten, so the API can serve exactly what the fixture says. Loading never
 crashes on bad input: every problem becomes a line in the load report, and the rest is served.
 """
@@ -16,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from mirror.fhir import everything
-from mirror.fhir.compartment import patient_ids
+from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, patient_ids
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.fhir.raw_json import (
     ParsedDocument,
@@ -25,6 +26,7 @@ from mirror.fhir.raw_json import (
     references_in_text,
     resolve_urns,
 )
+from mirror.fhir.paths import values_at
 from mirror.fhir.references import iter_references, reference_target
 from mirror.fhir.validation import validation_findings
 
@@ -35,7 +37,7 @@ Key = tuple[str, str]
 class Problem:
     file: str
     message: str
-    severity: str = "error"  # "error": not served; "warning": served anyway
+    severity: str = "error"  # "error": not served; "warning": served anyway; "note": not served, nothing wrong
 
     def __str__(self) -> str:
         return f"{self.severity}: {self.file}: {self.message}"
@@ -63,6 +65,7 @@ class ResourceSet:
 
     resources: dict[Key, StoredResource] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    duplicates: str = "last"  # two different copies of a type and id: plans.DUPLICATES
     _by_type: dict[str, dict[str, StoredResource]] = field(default_factory=lambda: defaultdict(dict))
     _compartments: dict[str, set[Key]] = field(default_factory=lambda: defaultdict(set))
     # Worked out on first use and kept until `add` changes the set (a new day of records is a new set,
@@ -98,10 +101,13 @@ class ResourceSet:
         return {resource_type: list(profiles) for resource_type, profiles in self._profiles.items()}
 
     def readable_by(self, patient_id: str) -> frozenset[Key]:
-        """A member's compartment plus the resources outside any compartment that it references
-        (the Organizations, Practitioners, Locations... their claims name)."""
+        """A member's compartment, the records about its records (compartment.ABOUT_ANOTHER_RECORD), plus the
+        resources outside any compartment that these reference (the Organizations, Practitioners, Locations...
+        their claims name)."""
         if patient_id not in self._reach:
-            own = self._compartments.get(patient_id, set())
+            own = set(self._compartments.get(patient_id, set()))
+            own |= {stored.key for resource_type, path in ABOUT_ANOTHER_RECORD.items()
+                    for stored in self.of_type(resource_type) if _refers_to_any(stored.resource, path, own)}
             reachable = set(own)
             for key in own:
                 for target in _targets(self.resources[key].text):
@@ -122,10 +128,13 @@ class ResourceSet:
         for derived in (self._in_id_order, self._reach, self._reach_by_type):
             derived.clear()
         self._profiles = None
-        previous = self.resources.pop(stored.key, None)
+        previous = self.resources.get(stored.key)
         if previous is not None:
-            self.problems.append(Problem(stored.file, f"{stored.key[0]}/{stored.key[1]} also in {previous.file}; "
-                                                      "this later copy wins", "warning"))
+            problem = self._duplicate(previous, stored)
+            self.problems.append(problem)
+            if problem.severity == "note" or self.duplicates == "first":
+                return
+            del self.resources[stored.key]
             for patient in patient_ids(previous.resource):
                 self._compartments[patient].discard(stored.key)
         self.resources[stored.key] = stored
@@ -134,15 +143,32 @@ class ResourceSet:
             self._compartments[patient].add(stored.key)
 
 
+    def _duplicate(self, previous: StoredResource, stored: StoredResource) -> Problem:
+        """The report line for a second copy of a type and id: a note when both say the same, else both files and
+        the one served, as a warning or, with `duplicates` "error", an error."""
+        what = f"{stored.key[0]}/{stored.key[1]}"
+        if previous.resource == stored.resource:
+            return Problem(stored.file, f"{what} also in {previous.file}, the same; served once", "note")
+        winner = previous.file if self.duplicates == "first" else stored.file
+        return Problem(stored.file, f"{what} differs from the copy in {previous.file}; {winner}'s copy is served "
+                                    f"(duplicates: {self.duplicates})", "error" if self.duplicates == "error" else "warning")
+
+
+def _refers_to_any(resource: dict, path: str, keys: set[Key]) -> bool:
+    return any(isinstance(value, dict) and reference_target(value.get("reference")) in keys
+               for value in values_at(resource, path))
+
+
 def _targets(resource_text: str) -> set[Key]:
     """What a resource refers to, read from its text: walking the parsed resource costs 15x more, seconds for a
     member with thousands of claims on the first request after each start or new day."""
     return {target for target in map(reference_target, references_in_text(resource_text)) if target is not None}
 
 
-def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None) -> ResourceSet:
+def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None,
+                   duplicates: str = "last") -> ResourceSet:
     """Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order)."""
-    loaded = ResourceSet()
+    loaded = ResourceSet(duplicates=duplicates)
     if not folder.is_dir():
         return loaded
     root = report_root or folder
@@ -193,7 +219,8 @@ def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -
         _keep(text.strip(), document, where, loaded, validate)
 
 
-BUNDLES_TO_UNPACK = ("collection", "transaction", "searchset", "batch", "document", "message")
+BUNDLES_TO_UNPACK = ("collection", "transaction", "transaction-response", "batch", "batch-response", "searchset",
+                     "document", "message")
 
 
 def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, validate: bool) -> None:
@@ -220,10 +247,19 @@ def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, valida
         _keep(rewritten, resource, entry_where, loaded, validate)
 
 
+# What a server writes about itself or an exchange, found beside exported data; without an id there is
+# nothing to serve it as, and nothing is wrong with the plan.
+NOT_PATIENT_DATA = ("CapabilityStatement", "OperationOutcome", "TerminologyCapabilities")
+
+
 def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
     resource_type, resource_id = resource.get("resourceType"), resource.get("id")
     if not is_resource_type_name(resource_type):
         loaded.problems.append(Problem(where, "entry resource has no resourceType"))
+        return
+    if resource_type in NOT_PATIENT_DATA and resource_id is None:
+        loaded.problems.append(Problem(where, f"skipped: a {resource_type} without an id holds no records to serve",
+                                       "note"))
         return
     if not is_valid_id(resource_id):
         loaded.problems.append(Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id"))
@@ -247,8 +283,8 @@ class PlanResources:
         return self.data.problems + self.directory.problems + dangling_references(self.data, self.directory)
 
 
-def load_plan_resources(folder: Path, *, validate: bool = False) -> PlanResources:
+def load_plan_resources(folder: Path, *, validate: bool = False, duplicates: str = "last") -> PlanResources:
     return PlanResources(
-        data=load_resources(folder / "data", validate=validate, report_root=folder),
-        directory=load_resources(folder / "directory", validate=validate, report_root=folder),
+        data=load_resources(folder / "data", validate=validate, report_root=folder, duplicates=duplicates),
+        directory=load_resources(folder / "directory", validate=validate, report_root=folder, duplicates=duplicates),
     )

@@ -6,6 +6,12 @@ whose record it is (subject, patient, beneficiary, ...). The R4 definition also 
 (Observation.performer, Condition.asserter, CareTeam.participant, Patient.link, ...); being the performer of
 someone else's Observation must not open that record to you, so those are left out on purpose. Coverage keeps
 subscriber, policy holder and payor: a policy holder is entitled to see the coverage they hold.
+
+`SEARCHED_OTHERWISE` holds the compartment's types R4 gives no `patient` search (a Group is in the compartment
+of each Patient it lists, Group.member): they decide who may read, and are never searched by patient.
+
+`ABOUT_ANOTHER_RECORD` adds what the R4 definition cannot say by reference type alone: a Provenance about one of a
+member's records (its `target` an Encounter or a Claim of theirs, as Da Vinci PDex writes them) is that member's.
 """
 
 from collections.abc import Mapping
@@ -40,6 +46,11 @@ PATIENT_COMPARTMENT: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "Specimen": ("subject",),
 })
 
+SEARCHED_OTHERWISE: Mapping[str, tuple[str, ...]] = MappingProxyType({"Group": ("member.entity",)})
+
+# Readable by whoever may read the record an element refers to.
+ABOUT_ANOTHER_RECORD: Mapping[str, str] = MappingProxyType({"Provenance": "target"})
+
 # For types outside the table (Media, List, Basic, Account, ...): the elements R4 uses for "whose record".
 FALLBACK_PATHS = ("patient", "subject", "beneficiary")
 
@@ -51,7 +62,7 @@ def patient_ids(resource: Mapping) -> set[str]:
         own_id = resource.get("id")
         return {own_id} if isinstance(own_id, str) else set()
     found = set()
-    for path in PATIENT_COMPARTMENT.get(resource_type, FALLBACK_PATHS):
+    for path in PATIENT_COMPARTMENT.get(resource_type) or SEARCHED_OTHERWISE.get(resource_type, FALLBACK_PATHS):
         for value in values_at(resource, path):
             target = reference_target(value.get("reference")) if isinstance(value, Mapping) else None
             if target is not None and target[0] == "Patient":
