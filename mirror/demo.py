@@ -76,19 +76,23 @@ def running_mock(port: int, show: Callable[[str], None]) -> Iterator[str]:
 
 
 def _reported_root(process: subprocess.Popen) -> str:
-    """The root URL from the mock's first line ("mock payer serving at ROOT"), printed once it listens; the
-    rest of what it prints is read and dropped, so its pipe never fills."""
+    """The root URL from the mock's line "mock payer serving at ROOT", printed once it listens (after its load
+    report); the rest of what it prints is read and dropped, so its pipe never fills."""
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
-    try:
-        first = lines.get(timeout=MOCK_START_SECONDS)
-    except queue.Empty:
-        raise DemoError(f"the mock payer did not start within {MOCK_START_SECONDS} s") from None
-    found = re.match(r"mock payer serving at (http://\S+)", first)
-    if found is None:
-        process.wait(MOCK_STOP_SECONDS)
-        raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); try another --mock-port")
-    return found.group(1)
+    deadline = time.monotonic() + MOCK_START_SECONDS
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0))
+        except queue.Empty:
+            raise DemoError(f"the mock payer did not start within {MOCK_START_SECONDS} s") from None
+        found = re.match(r"mock payer serving at (http://\S+)", line)
+        if found is not None:
+            return found.group(1)
+        if not line:  # the mock stopped before it listened
+            process.wait(MOCK_STOP_SECONDS)
+            raise DemoError(f"the mock payer stopped at start (exit status {process.returncode}); "
+                            "try another --mock-port")
 
 
 def _read_lines(stream, into: queue.Queue) -> None:
