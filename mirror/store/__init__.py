@@ -14,6 +14,7 @@ from mirror.store.errors import (
     StoreError,
     StoreLocked,
     StoreVersionError,
+    StoreWriteFailed,
 )
 from mirror.store.files import default_data_dir
 from mirror.store.ingest import ParsedText
@@ -31,6 +32,7 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoreVersionError",
+    "StoreWriteFailed",
     "StoredResource",
     "SyncRun",
     "SyncState",

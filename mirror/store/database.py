@@ -198,21 +198,30 @@ class Store:
             self._commit_if_due()
             return run_id
 
-    def finish_run(self, run_id: str, *, status: str = "complete", errors: Iterable[str] = ()) -> SyncRun:
-        """Record how a run ended (complete, partial or failed) and write everything to disk now."""
+    def finish_run(self, run_id: str, *, status: str = "complete", errors: Iterable[str] = (),
+                   notes: Iterable[str] = ()) -> SyncRun:
+        """Record how a run ended (complete, partial or failed), with its errors and notes, and write everything
+        to disk now."""
         if status not in FINISHED_RUN_STATUSES:
             raise StoreError(f"A run ends as one of {', '.join(FINISHED_RUN_STATUSES)}, not {status!r}.")
         messages = [str(message) for message in errors][:MOST_RUN_ERRORS]
+        remarks = [str(note) for note in notes][:MOST_RUN_ERRORS]
         with self._writing():
             doc_id = self._run_doc_id(run_id)
 
             def finish(run: dict) -> None:
-                run.update(ended_at=utc_now(), status=status, errors=messages)
+                run.update(ended_at=utc_now(), status=status, errors=messages, notes=remarks)
 
             self._tables[SYNC_RUNS].update(finish, doc_ids=[doc_id])
             self._own_runs.discard(run_id)
             self._commit()
             return _sync_run(self._documents(SYNC_RUNS)[str(doc_id)])
+
+    def discard_staged(self) -> None:
+        """Forget what is staged and not yet written, since a write failed (a full disk): the Store is again what
+        its file holds, so that a smaller write, such as the end of the run, may still get through."""
+        with self._writing():
+            self._load()
 
     def commit_page(
         self,
@@ -758,7 +767,7 @@ def _sync_state(document: dict) -> SyncState:
 
 
 def _sync_run(document: dict) -> SyncRun:
-    return SyncRun(**{**document, "errors": tuple(document["errors"])})
+    return SyncRun(**{**document, "errors": tuple(document["errors"]), "notes": tuple(document.get("notes", ()))})
 
 
 def restore_backup(data_dir: Path | str | None = None) -> Path:

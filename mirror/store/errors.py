@@ -17,6 +17,10 @@ class StoreLocked(StoreError):
         self.pid = pid
 
 
+class StoreWriteFailed(StoreError):
+    """A write did not reach the disk (full, read-only, gone); the file still holds the last good commit."""
+
+
 class StoreCorrupt(StoreError):
     """The store file cannot be read; it is left untouched and nothing is written (requirement ST-6)."""
 

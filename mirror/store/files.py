@@ -19,7 +19,7 @@ from pathlib import Path
 
 import platformdirs
 
-from mirror.store.errors import StoreError
+from mirror.store.errors import StoreError, StoreWriteFailed
 
 if os.name == "posix":
     import fcntl
@@ -163,7 +163,7 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
         with contextlib.suppress(OSError):
             temp_path.unlink()
         if isinstance(error, OSError):
-            raise StoreError(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
+            raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
         raise
     fsync_folder(folder)
     return written

@@ -140,6 +140,7 @@ class SyncRun:
     unchanged: int
     removed: int
     errors: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
 from mirror.fhir.scopes import ScopeAccess, allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
-from mirror.store import InvalidResource, ParsedText, Store, SyncState
+from mirror.store import InvalidResource, ParsedText, Store, StoreError, StoreWriteFailed, SyncState
 from mirror.store.records import utc_now
 from mirror.sync.fetch_ahead import FetchAhead
 from mirror.sync.full_pass import FullPass
@@ -60,6 +60,7 @@ from mirror.sync.report import (
     COMPLETE,
     FAILED,
     INCOMPLETE,
+    MOST_NAMED,
     PARTIAL,
     RESUMABLE,
     RUNNING,
@@ -67,6 +68,7 @@ from mirror.sync.report import (
     PlanReport,
     StreamReport,
     SyncReport,
+    named,
 )
 from mirror.sync.retry import http_date
 from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
@@ -149,17 +151,30 @@ class _PlanSync:
             except (ConnectError, FetchFailed, _Stop) as error:
                 self.report.errors.append(str(error))
             self._finish_validation()
+        except StoreWriteFailed as error:  # a full disk: what was written stays, what was staged is dropped
+            self.report.errors.append(f"stopped: {error} The next sync resumes.")
+            self.store.discard_staged()
         finally:
             if self.validation is not None:
                 self.validation.close()
         self._count_types()
         self.report.status = self._outcome()
-        run = self.store.finish_run(self.run_id, status=self.report.status, errors=self.report.errors)
-        self.report.ended_at = run.ended_at
+        self.report.ended_at = self._record_end()
         self.report.seconds = time.monotonic() - started
         self.report.requests = self.client.requests
         self.report.request_seconds = self.client.request_seconds
         return self.report
+
+    def _record_end(self) -> str:
+        """Record how the run ended; when even that cannot be written (the disk is still full), say so."""
+        try:
+            return self.store.finish_run(self.run_id, status=self.report.status, errors=self.report.errors,
+                                         notes=self.report.notes).ended_at
+        except StoreError as error:
+            self.store.discard_staged()
+            self.report.notes.append(f"this run's end could not be recorded ({error}); `mirror status` shows it "
+                                     "as interrupted")
+            return utc_now()
 
     def _sync(self) -> None:
         patient_id = self.client.token.patient
@@ -412,7 +427,8 @@ class _PlanSync:
                 for stored in self.store.search(resource_type, source=self.name):
                     self._note_references(stored.text)
         looked_up: set[tuple[str, str]] = set()
-        unresolved = failed = 0
+        unresolved: list[str] = []
+        failed = 0
         while wanted := sorted(target for target in self.referenced - looked_up if self._lacks(target)):
             if len(looked_up) + len(wanted) > MAX_REFERENCE_READS:
                 self.report.errors.append(f"references: more than {MAX_REFERENCE_READS} to read; stopped")
@@ -428,7 +444,7 @@ class _PlanSync:
                     self._commit(REFERENCES, read, state)
                 except Refused as refused:
                     if refused.status in GONE:
-                        unresolved += 1
+                        unresolved.append(f"{resource_type}/{resource_id}")
                     else:
                         failed += 1
                         self.report.errors.append(f"references: {refused}")
@@ -436,8 +452,10 @@ class _PlanSync:
                     failed += 1
                     self.report.errors.append(f"references: {error}")
         if unresolved:
-            self.report.unresolved_references = unresolved
-            self.report.notes.append(f"{unresolved} referenced resources are not available from the plan")
+            self.report.unresolved_references = len(unresolved)
+            self.report.unresolved = unresolved[:MOST_NAMED]
+            self.report.notes.append(f"{len(unresolved)} referenced resources are not available from the plan: "
+                                     f"{named(unresolved)}")
         self.references_complete = failed == 0
         self._put_state(self._walk_state(REFERENCES, status=COMPLETE if self.references_complete else INCOMPLETE))
 

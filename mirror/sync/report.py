@@ -18,6 +18,7 @@ RUNNING, INCOMPLETE, SKIPPED = "running", "incomplete", "skipped"  # a walk, a t
 RESUMABLE = (RUNNING, INCOMPLETE)  # checkpoints the next sync starts from
 EXIT_CODES = {COMPLETE: 0, PARTIAL: 3, FAILED: 4}
 COUNT_COLUMNS = ("new", "changed", "unchanged", "removed", "invalid")
+MOST_NAMED = 20  # referenced records named in a report; the rest are counted
 
 
 @dataclass
@@ -64,6 +65,7 @@ class PlanReport:
     streams: dict[str, StreamReport] = field(default_factory=dict)
     types: dict[str, TypeReport] = field(default_factory=dict)
     unresolved_references: int = 0
+    unresolved: list[str] = field(default_factory=list)  # the first MOST_NAMED of them, as Type/id
     removals_reconciled: bool = False
     reconnect_needed: bool = False
     errors: list[str] = field(default_factory=list)
@@ -100,6 +102,13 @@ class SyncReport:
 
     def table(self) -> str:
         return "\n\n".join(_plan_table(plan) for plan in self.plans) or "No plans to sync."
+
+
+def named(references: list[str]) -> str:
+    """Up to MOST_NAMED references, then how many more: a note stays one line however many are missing."""
+    shown = ", ".join(references[:MOST_NAMED])
+    more = len(references) - MOST_NAMED
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _plan_table(plan: PlanReport) -> str:

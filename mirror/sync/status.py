@@ -84,7 +84,7 @@ def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection
             "run_id": last.run_id, "started_at": last.started_at, "ended_at": last.ended_at,
             "status": _run_status(store, last.status),
             "new": last.new, "changed": last.changed, "unchanged": last.unchanged, "removed": last.removed,
-            "errors": list(last.errors),
+            "errors": list(last.errors), "notes": list(last.notes),
         },
         "last_complete_sync": last_complete.ended_at if last_complete else None,
         "counts": store.counts(name),
@@ -119,6 +119,7 @@ def _render_one(status: dict) -> str:
                      f"(new {last['new']}, changed {last['changed']}, unchanged {last['unchanged']}, "
                      f"removed {last['removed']})")
         lines.extend(f"    error: {error}" for error in last["errors"][:5])
+        lines.extend(f"    note: {note}" for note in last["notes"][:5])
     lines.append(f"  last complete sync: {status['last_complete_sync'] or 'never'}")
     counts = status["counts"]
     lines.append("  records: " + (", ".join(f"{kind} {count}" for kind, count in counts.items()) or "none"))
