@@ -172,7 +172,8 @@ FAULTS = {
     "duplicates across pages": ({"duplicates": {"entries": 3}}, CLEAN),
     "next loops to itself": ({"loop_next": {"page": 2, "times": 1}}, PARTIAL_THEN_RESUMED),
     "next loops to page 1": ({"loop_next": {"page": 4, "back_to": "first", "times": 1}}, PARTIAL_THEN_RESUMED),
-    "truncated page": ({"truncate": {"page": 3, "times": 1}}, PARTIAL_THEN_RESUMED),
+    "truncated page": ({"truncate": {"page": 3, "times": 1}}, CLEAN),
+    "truncated page for good": ({"truncate": {"page": 3}}, PARTIAL_THEN_RESUMED),
 }
 
 

@@ -110,7 +110,8 @@ MIRROR_UNDER_FAULTS = {
     "latency": ({"latency": {"seconds": [0.0, 0.05]}}, COMPLETE),
     "expire_token": ({"expire_token": {"every": 4}}, COMPLETE),
     "revoke_refresh": ({"revoke_refresh": {}, "expire_token": {"from": 3, "times": 1}}, PARTIAL),
-    "truncate": ({"truncate": {"page": 2, "times": 1}}, PARTIAL),
+    "truncate": ({"truncate": {"page": 2, "times": 1}}, COMPLETE),
+    "truncate for good": ({"truncate": {"page": 2}}, PARTIAL),
     "loop_next": ({"loop_next": {"page": 2, "times": 1}}, PARTIAL),
     "duplicates": ({"duplicates": {"entries": 3}}, COMPLETE),
 }
