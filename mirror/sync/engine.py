@@ -16,10 +16,11 @@ the run waits for the last findings before it reports how many records are inval
 Then the resources the member's records reference on the plan's own base (relative references, or absolute
 ones under its FHIR base) and that the store lacks are read one by one, a few levels deep.
 
-A page that fails after its retries, or that the plan's paging loops on, marks its walk incomplete with
-the URL and the reason (SY-6): the run ends `partial`, and the next run resumes from that page; should that
-saved page be refused (a 4xx) or answered with something other than a searchset before any page of the run
-succeeded, the walk starts over from its first page, once. A type the plan refuses to search (400, 403,
+A page that fails after its retries (a reset, a truncated or unparsable body is retried like a 503), or
+that the plan's paging loops on, marks its walk incomplete with the URL and the reason (SY-6): the run ends
+`partial`, and the next run resumes from that page; should that saved page be refused as no longer served
+(400, 404, 410) before any page of the run succeeded, the walk starts over from its first page, once. Any
+other failure of the saved page keeps it, and what the walk stored before it, for the run after. A type the plan refuses to search (400, 403,
 404 at its first page) or the scope does not cover is skipped and reported (CL-6). A refused refresh token
 stops the plan's run, marks it "re-connect needed" (status.py), and keeps what was stored.
 """
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from functools import partial
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -44,7 +46,7 @@ from mirror.store import InvalidResource, ParsedText, Store, StoreError, StoreWr
 from mirror.store.records import utc_now
 from mirror.sync.fetch_ahead import FetchAhead
 from mirror.sync.full_pass import FullPass
-from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
+from mirror.sync.http import Answer, FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
 from mirror.sync.options import SyncOptions
 from mirror.sync.pages import (
     BadPage,
@@ -80,6 +82,7 @@ HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the las
 MAX_REFERENCE_READS = 10_000
 REFUSED, RESTART = "refused", "restart"  # how a walk can end besides COMPLETE, INCOMPLETE and SKIPPED
 GONE = (403, 404, 410)  # a referenced resource the plan does not (or no longer) let this member read
+STALE_PAGE = (400, 404, 410)  # a saved `next` URL the plan no longer serves (its paging cursor expired): start over
 
 
 def sync_plans(
@@ -298,22 +301,24 @@ class _PlanSync:
         ahead, None), or (None, None, how the walk ended). The next page is requested before this one is
         committed (fetch_ahead.py)."""
         try:
-            page = read_searchset(ahead.answer() if ahead is not None else self.client.get(url), self.pages_by_orjson)
+            page = ahead.answer() if ahead is not None else self.client.get(url, read=self._read_page)
             self.pages_by_orjson = page.written_by_orjson
-        except (Refused, BadPage) as error:
+        except Refused as refused:
             if walk.pages == 0 and walk.mode == "resumed":
-                return None, None, RESTART  # the saved page is refused (404, 410, ...) or no longer a searchset
-            if walk.pages == 0 and isinstance(error, Refused):
-                return None, None, self._refused(stream, walk, error)
-            return None, None, self._incomplete(stream, walk, url, mark, error)
-        except FetchFailed as error:
+                if refused.status in STALE_PAGE:
+                    return None, None, RESTART  # the saved page is no longer served (its cursor expired, ...)
+                return None, None, self._incomplete(stream, walk, url, mark, refused)
+            if walk.pages == 0:
+                return None, None, self._refused(stream, walk, refused)
+            return None, None, self._incomplete(stream, walk, url, mark, refused)
+        except (FetchFailed, BadPage) as error:
             return None, None, self._incomplete(stream, walk, url, mark, error)
         try:
             following, stopped = guard.next_url(page), None
         except PagingStopped as stop:
             following, stopped = None, stop
         status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
-        ahead = FetchAhead(self.client.get, following) if following is not None else None
+        ahead = FetchAhead(partial(self.client.get, read=self._read_page), following) if following is not None else None
         try:
             self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark,
                                                             status=status, page=page))
@@ -329,6 +334,10 @@ class _PlanSync:
             self.report.errors.append(f"{stream.key}: {stopped}")
             return None, None, INCOMPLETE
         return following, ahead, None
+
+    def _read_page(self, answer: Answer) -> Page:
+        """The searchset page in `answer`; one that does not parse is asked for again by the client."""
+        return read_searchset(answer, self.pages_by_orjson)
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]
@@ -438,7 +447,9 @@ class _PlanSync:
                 looked_up.add((resource_type, resource_id))
                 url = f"{self.base}/{resource_type}/{resource_id}"
                 try:
-                    read = Page(url, [read_resource(self.client.get(url), resource_type, resource_id)], None, None)
+                    resource = self.client.get(url, read=partial(read_resource, resource_type=resource_type,
+                                                                 resource_id=resource_id))
+                    read = Page(url, [resource], None, None)
                     # In a full sync the checkpoint keeps what was read: a later run finishing it reads it not again
                     state = self._walk_state(REFERENCES, status=RUNNING, page=read) if self.full_pass is not None else None
                     self._commit(REFERENCES, read, state)
@@ -546,7 +557,7 @@ class _PlanSync:
             guard, next_url = PagingGuard(url, self.options.max_pages), url
             try:
                 while next_url is not None:
-                    page = read_searchset(self.client.get(next_url), self.pages_by_orjson)
+                    page = self.client.get(next_url, read=self._read_page)
                     for resource in page.resources:
                         listed.setdefault(resource.resource_type, set()).add(resource.id)
                     next_url = guard.next_url(page)

@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
-from mirror.sync.http import Answer
+T = TypeVar("T")  # what `get` makes of the answer: the answer itself, or the page read from it
 
 
-class FetchAhead:
+class FetchAhead(Generic[T]):
     """GET `url` with `get` now, on a daemon thread: a sync killed or interrupted meanwhile does not wait for it."""
 
-    def __init__(self, get: Callable[[str], Answer], url: str):
+    def __init__(self, get: Callable[[str], T], url: str):
         self.url = url
         self._done = threading.Event()
-        self._answer: Answer | None = None
+        self._answer: T | None = None
         self._error: BaseException | None = None
         threading.Thread(target=self._fetch, args=(get,), name="mirror-fetch-ahead", daemon=True).start()
 
-    def answer(self) -> Answer:
+    def answer(self) -> T:
         """The answer, once it has come; whatever `get` raised is raised here, in the engine's thread."""
         self._done.wait()
         if self._error is not None:
@@ -35,7 +36,7 @@ class FetchAhead:
         """Wait for a request whose answer is no longer wanted, so that it is not still out when the next one goes."""
         self._done.wait()
 
-    def _fetch(self, get: Callable[[str], Answer]) -> None:
+    def _fetch(self, get: Callable[[str], T]) -> None:
         try:
             self._answer = get(self.url)
         except BaseException as error:  # noqa: BLE001 - handed to the engine's thread, which decides

@@ -52,6 +52,10 @@ class Refused(FetchFailed):
         self.detail = detail
 
 
+class Garbled(ValueError):
+    """A 2xx answer whose body does not parse, as one cut short on the way: asked for again like a reset."""
+
+
 class _TooSlow(Exception):
     """A response still arriving after PAGE_DEADLINE seconds: treated like a read timeout."""
 
@@ -145,8 +149,9 @@ class PayerClient:
     def token(self) -> Token:
         return self._token
 
-    def get(self, url: str, *, authorized: bool = True) -> Answer:
-        """The 2xx answer to GET `url`, after retries; FetchFailed, Refused, or ReconnectNeeded otherwise."""
+    def get(self, url: str, *, authorized: bool = True, read: Callable[[Answer], object] | None = None):
+        """The 2xx answer to GET `url`, or what `read` makes of it, after retries; FetchFailed, Refused, or
+        ReconnectNeeded otherwise. An answer `read` finds Garbled is retried with the back-off of a 503."""
         if not is_on_base(url, self.base):
             raise FetchFailed(url, f"not on the plan's FHIR base {self.base}; not followed")
         attempt = 0
@@ -167,7 +172,12 @@ class PayerClient:
                 refreshed_for_401 = True
                 continue
             if 200 <= status < 300:
-                return Answer(url, status, headers, body)
+                answer = Answer(url, status, headers, body)
+                try:
+                    return answer if read is None else read(answer)
+                except Garbled as garbled:
+                    attempt = self._wait_or_give_up(url, attempt, None, None, str(garbled))
+                    continue
             if self.policy.is_retryable_status(status):
                 attempt = self._wait_or_give_up(url, attempt, status, headers.get("Retry-After"), f"HTTP {status}")
                 continue

@@ -2,7 +2,8 @@
 
 A search page must be JSON (`application/fhir+json` or `application/json`), a Bundle of type `searchset`,
 and every resource in it must have a resource type and a valid FHIR id; otherwise the whole page is
-refused with a BadPage that says why, and none of it is stored. Each resource keeps the exact text the
+refused with a BadPage that says why, and none of it is stored; a body that does not parse at all (as a
+truncated one) is an Unparsable BadPage, which the client asks for again (http.Garbled). Each resource keeps the exact text the
 payer sent (DESIGN: raw JSON is the truth), cut from the page while it is parsed once.
 
 Paging follows only `link[next]`, an opaque URL (SY-5); PagingGuard stops a walk whose next link repeats a
@@ -21,13 +22,17 @@ import orjson
 from mirror.fhir.bundles import link_url
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.fhir.raw_json import ParsedDocument, RawJsonError, parse_keeping_entry_texts
-from mirror.sync.http import JSON_TYPES, Answer, display_url
+from mirror.sync.http import JSON_TYPES, Answer, Garbled, display_url
 from mirror.sync.options import MAX_PAGES
 
 
 
 class BadPage(ValueError):
     """An answer that is not what the request asked for; the message says what is wrong, without data."""
+
+
+class Unparsable(BadPage, Garbled):
+    """A body that is not JSON (or not UTF-8) at all, as a truncated one is: the client asks for it again."""
 
 
 class PagingStopped(Exception):
@@ -53,7 +58,7 @@ class Page:
 
 def read_searchset(answer: Answer, try_orjson: bool = True) -> Page:
     """The resources and links of one searchset page; BadPage, naming the URL, when any of it cannot be taken
-    as sent."""
+    as sent (Unparsable, left to the client to name, when it does not parse)."""
     with _naming(answer.url):
         return _searchset(answer, try_orjson)
 
@@ -112,7 +117,7 @@ def _resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedR
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise BadPage("the answer is not valid JSON") from None
+        raise Unparsable("the answer is not valid JSON") from None
     if not isinstance(parsed, dict):
         raise BadPage("the answer is JSON but not an object")
     received = _checked(parsed, text, "the answer")
@@ -125,6 +130,8 @@ def _resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedR
 def _naming(url: str) -> Iterator[None]:
     try:
         yield
+    except Unparsable:
+        raise  # retried by the client, which names the URL when it gives up
     except BadPage as problem:
         raise BadPage(f"{display_url(url)}: {problem}") from None
 
@@ -133,7 +140,7 @@ def _parse_document(answer: Answer, try_orjson: bool) -> ParsedDocument:
     try:
         return parse_keeping_entry_texts(_decode(answer), try_orjson)
     except RawJsonError as error:
-        raise BadPage(f"the answer is not a JSON object ({error})") from None
+        raise Unparsable(f"the answer is not a JSON object ({error})") from None
 
 
 def _decode(answer: Answer) -> str:
@@ -143,7 +150,7 @@ def _decode(answer: Answer) -> str:
     try:
         return answer.body.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadPage("the answer is not UTF-8 text") from None
+        raise Unparsable("the answer is not UTF-8 text") from None
 
 
 def _checked(resource: object, text: str, where: str) -> ReceivedResource:

@@ -6,6 +6,7 @@ killed at random moments (SY-7), day-two data (incremental, then --full removals
 RUN_SLOW=1 kills the sync twenty times instead of three.
 """
 
+import functools
 import json
 import os
 import random
@@ -172,7 +173,8 @@ FAULTS = {
     "duplicates across pages": ({"duplicates": {"entries": 3}}, CLEAN),
     "next loops to itself": ({"loop_next": {"page": 2, "times": 1}}, PARTIAL_THEN_RESUMED),
     "next loops to page 1": ({"loop_next": {"page": 4, "back_to": "first", "times": 1}}, PARTIAL_THEN_RESUMED),
-    "truncated page": ({"truncate": {"page": 3, "times": 1}}, PARTIAL_THEN_RESUMED),
+    "truncated page": ({"truncate": {"page": 3, "times": 1}}, CLEAN),
+    "truncated page for good": ({"truncate": {"page": 3}}, PARTIAL_THEN_RESUMED),
 }
 
 
@@ -193,6 +195,36 @@ def test_each_fault_ends_with_the_clean_store_or_a_documented_partial(payer, con
     again = sync(connected, page_size=10)
     assert again.status == "complete", again.errors
     assert held(connected) == records
+
+
+def test_a_truncated_body_is_asked_for_again_like_a_503(payer, connected, capsys, quick_cli_retries):
+    """SY-1, SY-6: `mirror sync` through one truncated page (cut mid-body, Content-Length to match) completes,
+    exit 0, with every record: the page is asked for again within the run, not left for the next one."""
+    payer.faults(truncate={"page": 2, "times": 1})
+    assert main(["--data-dir", str(connected), "sync", "--json", "--page-size", "10"]) == 0
+    report = json.loads(capsys.readouterr().out)["plans"][0]
+    assert report["status"] == "complete" and not report["errors"]
+    assert held(connected) == payer.records()
+
+
+def test_a_resumed_walk_keeps_its_progress_when_its_first_page_comes_back_truncated(payer, connected):
+    """SY-6, SY-7: the run resuming at page 3 gets that page truncated once: it asks again, goes on from
+    there, and neither the first two pages nor the run that stored them are touched again."""
+    payer.faults(server_error={"page": 3, "status": 500})
+    first = sync(connected, page_size=10)
+    assert first.status == "partial" and first.pages == 2
+    stored_first = held(connected)
+    payer.faults(truncate={"page": 3, "times": 1})
+    clean_pages = -(-len(payer.records()) // 10)
+    resumed = sync(connected, page_size=10)
+    assert resumed.status == "complete", resumed.errors
+    walk = resumed.streams["$everything"]
+    assert walk.mode == "resumed" and walk.pages == clean_pages - 2  # page 3 onwards, none twice
+    assert held(connected) == payer.records()
+    with Store(connected, read_only=True) as store:
+        assert all(store.get("demo", kind, record_id).run_id == first.run_id for kind, record_id in stored_first)
+    # metadata, page 3 twice, the pages after it; then removals: the walk's ids (never listed yet), page by page
+    assert walk.removals == "listed" and resumed.requests == 1 + 2 + (walk.pages - 1) + clean_pages
 
 
 def test_a_permanent_5xx_keeps_the_pages_before_it(payer, connected):
@@ -469,13 +501,20 @@ def test_sync_and_status_on_the_command_line(payer, connected, capsys):
     assert token.access_token not in table + status and token.refresh_token not in table + status
 
 
-def test_exit_codes_for_partial_and_failed(payer, connected, capsys):
+@pytest.fixture
+def quick_cli_retries(monkeypatch):
+    """`mirror sync` on the command line with the quick back-off of the engine tests (the same attempts)."""
+    monkeypatch.setattr("mirror.cli.SyncOptions", functools.partial(SyncOptions, retry=QUICK_RETRIES))
+
+
+def test_exit_codes_for_partial_and_failed(payer, connected, capsys, quick_cli_retries):
     """SY-6: 3 when something is missing (and the error is shown), 4 when nothing could be synced."""
     payer.faults(truncate={"page": 2})
     assert main(["--data-dir", str(connected), "sync", "--json", "--page-size", "10"]) == 3
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "partial" and report["exit_code"] == 3
-    assert "$everything?" in report["plans"][0]["errors"][0] and "not a JSON object" in report["plans"][0]["errors"][0]
+    [error] = report["plans"][0]["errors"]
+    assert "$everything?" in error and "not a JSON object" in error and error.endswith("after 5 attempts")
     payer.faults(revoke_refresh={}, expire_token={"from": 1, "times": 1})
     assert main(["--data-dir", str(connected), "sync"]) == 4
     out = capsys.readouterr().out

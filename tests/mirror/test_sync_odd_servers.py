@@ -440,13 +440,13 @@ def _plan_with_expiring_cursors(canned, stale_answer):
 
 
 @pytest.mark.parametrize("stale_answer", [
-    lambda: fhir(b"<html>your session has expired</html>"),  # 200, not a searchset
-    lambda: fhir({"resourceType": "OperationOutcome", "issue": []}),  # 200, a JSON object but no Bundle
+    lambda: outcome(400, "invalid paging token"),
     lambda: outcome(404, "unknown cursor"),
     lambda: outcome(410, "cursor expired"),
 ])
 def test_a_resumed_walk_whose_saved_page_is_no_longer_served_starts_over(canned, stale_answer):
-    """SY-6, SY-7: the saved cursor expired; the next sync walks from the first page instead of stopping there."""
+    """SY-6, SY-7: the saved cursor expired (400, 404, 410); the next sync walks from the first page instead of
+    stopping there."""
     _plan_with_expiring_cursors(canned, stale_answer)
     first = canned.sync(use_everything=False)
     assert first.status == "partial"
@@ -464,16 +464,40 @@ def test_a_resumed_walk_whose_saved_page_is_no_longer_served_starts_over(canned,
 
 
 def test_a_walk_starts_over_only_once_when_its_first_page_is_bad_too(canned):
-    """The restarted walk's own first page is bad as well: the walk ends incomplete there, no loop."""
-    _plan_with_expiring_cursors(canned, lambda: fhir(b"<html>expired</html>"))
+    """The restarted walk's own first page is bad as well (not JSON, so asked for five times): the walk ends
+    incomplete there, no loop."""
+    _plan_with_expiring_cursors(canned, lambda: outcome(410, "expired"))
     canned.sync(use_everything=False)
-    canned.routes["/fhir/ExplanationOfBenefit"] = lambda request: fhir(b"<html>down for maintenance</html>")
+    canned.routes["/fhir/ExplanationOfBenefit"] = lambda request: (
+        outcome(410, "expired") if "cursor" in request.args else fhir(b"<html>down for maintenance</html>"))
     del canned.seen[:]
     again = canned.sync(use_everything=False)
     assert again.status == "partial" and again.types["ExplanationOfBenefit"].status == "incomplete"
     assert [query for path, query, _ in canned.api_requests() if path == "/fhir/ExplanationOfBenefit"] == [
-        "patient=p1&cursor=a&page=2", "patient=p1&_count=100"]
+        "patient=p1&cursor=a&page=2"] + ["patient=p1&_count=100"] * 5
     assert any("ExplanationOfBenefit?patient=p1&_count=100" in error for error in again.errors)
+
+
+@pytest.mark.parametrize("answer", [
+    lambda: fhir(b"<html>oops</html>"),  # does not parse: asked for again, then left for the next run
+    lambda: fhir({"resourceType": "OperationOutcome", "issue": []}),  # 200 but not a searchset
+    lambda: outcome(403, "not now"),
+    lambda: outcome(500, "boom"),
+])
+def test_a_resumed_walk_starts_over_only_when_its_saved_page_is_no_longer_served(canned, answer):
+    """SY-6, SY-7: a saved page that fails any other way (unparsable, not a searchset, 403, 5xx) is kept, and
+    what the walk stored before it: the run ends partial and the next one asks for that page again."""
+    _plan_with_expiring_cursors(canned, answer)
+    assert canned.sync(use_everything=False).status == "partial"
+    canned.cursor = "b"
+    del canned.seen[:]
+    again = canned.sync(use_everything=False)
+    assert again.status == "partial" and again.streams["ExplanationOfBenefit"].status == "incomplete"
+    asked = [query for path, query, _ in canned.api_requests() if path == "/fhir/ExplanationOfBenefit"]
+    assert set(asked) == {"patient=p1&cursor=a&page=2"}  # never the first page again
+    assert sorted(key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit") == ["e1", "e2"]
+    with Store(canned.data_dir, read_only=True) as store:
+        assert store.sync_state("canned", "ExplanationOfBenefit").next_url.endswith("cursor=a&page=2")
 
 
 @pytest.mark.parametrize("bad_entry, problem", [

@@ -2,12 +2,15 @@
 mirror's sync) comes through it: complete with exactly the member's records, or partial and then whole on
 the next run once the fault is gone."""
 
+import functools
 import time
 
 import orjson
 import pytest
 import requests
 
+from mirror.sync.options import SyncOptions
+from mirror.sync.retry import RetryPolicy
 from mockpayer.pytest_plugin import MockPayerError
 from tests.qa.mirror_app import connect_demo, held, mirror, parsed, sync
 
@@ -103,6 +106,7 @@ def test_faults_at_the_token_endpoint_fail_the_sign_in_until_cleared(mock_payer)
 # ---- the app under test -----------------------------------------------------------------------------------
 
 COMPLETE, PARTIAL = 0, 3  # `mirror sync` exit statuses
+QUICK_RETRIES = RetryPolicy(base_delay=0.01, max_delay=0.05)  # the same attempts, shorter waits
 
 MIRROR_UNDER_FAULTS = {
     "rate_limit": ({"rate_limit": {"from": 2, "to": 3, "retry_after": 0}}, COMPLETE),
@@ -110,14 +114,16 @@ MIRROR_UNDER_FAULTS = {
     "latency": ({"latency": {"seconds": [0.0, 0.05]}}, COMPLETE),
     "expire_token": ({"expire_token": {"every": 4}}, COMPLETE),
     "revoke_refresh": ({"revoke_refresh": {}, "expire_token": {"from": 3, "times": 1}}, PARTIAL),
-    "truncate": ({"truncate": {"page": 2, "times": 1}}, PARTIAL),
+    "truncate": ({"truncate": {"page": 2, "times": 1}}, COMPLETE),
+    "truncate for good": ({"truncate": {"page": 2}}, PARTIAL),
     "loop_next": ({"loop_next": {"page": 2, "times": 1}}, PARTIAL),
     "duplicates": ({"duplicates": {"entries": 3}}, COMPLETE),
 }
 
 
 @pytest.mark.parametrize("fault", MIRROR_UNDER_FAULTS)
-def test_the_mirror_syncs_through_each_fault_or_resumes_after_it(mock_payer, tmp_path, fault):
+def test_the_mirror_syncs_through_each_fault_or_resumes_after_it(mock_payer, tmp_path, fault, monkeypatch):
+    monkeypatch.setattr("mirror.cli.SyncOptions", functools.partial(SyncOptions, retry=QUICK_RETRIES))
     spec, expected = MIRROR_UNDER_FAULTS[fault]
     data_dir = tmp_path / "mirror"
     connect_demo(data_dir, mock_payer.url)
