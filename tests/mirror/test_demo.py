@@ -54,6 +54,19 @@ def lines_of(stream) -> queue.Queue:
     return lines
 
 
+def tour_of(demo: subprocess.Popen, lines: queue.Queue, stderr: Path) -> str:
+    """What the running demo printed up to the end of its tour (the line naming its records' folder)."""
+    printed: list[str] = []
+    deadline = time.monotonic() + TOUR_SECONDS
+    while not any("deleted when the demo stops" in line for line in printed):
+        assert time.monotonic() < deadline and demo.poll() is None, stderr.read_text()
+        try:
+            printed.append(lines.get(timeout=1))
+        except queue.Empty:
+            pass
+    return "".join(printed)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["ctrl-c", "term", "hangup"])
 def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c_or_termination(tmp_path, stop):
     port, mock_port = free_port(), free_port()
@@ -62,15 +75,8 @@ def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c_or_termination(
                                  "--mock-port", str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
                                 stderr=errors, text=True)
         try:
-            lines, printed = lines_of(demo.stdout), []
-            deadline = time.monotonic() + TOUR_SECONDS
-            while not any("deleted when the demo stops" in line for line in printed):
-                assert time.monotonic() < deadline and demo.poll() is None, (tmp_path / "stderr").read_text()
-                try:
-                    printed.append(lines.get(timeout=1))
-                except queue.Empty:
-                    pass
-            tour = "".join(printed)
+            lines = lines_of(demo.stdout)
+            tour = tour_of(demo, lines, tmp_path / "stderr")
             [patient_url] = re.findall(r"http://127\.0\.0\.1:\d+/fhir/Patient/[\w.-]+(?=\n)", tour)
             assert patient_url.startswith(f"http://127.0.0.1:{port}/fhir/")
             patient = requests.get(patient_url, headers={"Accept": "application/fhir+json"}, timeout=10)
@@ -110,15 +116,8 @@ def test_the_demo_on_busy_ports_picks_free_ones_says_which_and_never_connects_to
                                      "--mock-port", str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
                                     stderr=errors, text=True)
             try:
-                lines, printed = lines_of(demo.stdout), []
-                deadline = time.monotonic() + TOUR_SECONDS
-                while not any("deleted when the demo stops" in line for line in printed):
-                    assert time.monotonic() < deadline and demo.poll() is None, (tmp_path / "stderr").read_text()
-                    try:
-                        printed.append(lines.get(timeout=1))
-                    except queue.Empty:
-                        pass
-                tour = "".join(printed)
+                lines = lines_of(demo.stdout)
+                tour = tour_of(demo, lines, tmp_path / "stderr")
                 demo.send_signal(signal.SIGINT)
                 assert demo.wait(timeout=30) == 0
             finally:
