@@ -54,6 +54,12 @@ def lines_of(stream) -> queue.Queue:
     return lines
 
 
+def start_demo(port: int, mock_port: int, errors) -> subprocess.Popen:
+    """`mirror demo` on these ports in its own process, its output read by the test, its errors into `errors`."""
+    return subprocess.Popen([sys.executable, "-m", "mirror.cli", "demo", "--port", str(port), "--mock-port",
+                             str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=errors, text=True)
+
+
 def tour_of(demo: subprocess.Popen, lines: queue.Queue, stderr: Path) -> str:
     """What the running demo printed up to the end of its tour (the line naming its records' folder)."""
     printed: list[str] = []
@@ -71,9 +77,7 @@ def tour_of(demo: subprocess.Popen, lines: queue.Queue, stderr: Path) -> str:
 def test_the_demo_serves_its_tour_and_stops_everything_on_ctrl_c_or_termination(tmp_path, stop):
     port, mock_port = free_port(), free_port()
     with (tmp_path / "stderr").open("w") as errors:
-        demo = subprocess.Popen([sys.executable, "-m", "mirror.cli", "demo", "--port", str(port),
-                                 "--mock-port", str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
-                                stderr=errors, text=True)
+        demo = start_demo(port, mock_port, errors)
         try:
             lines = lines_of(demo.stdout)
             tour = tour_of(demo, lines, tmp_path / "stderr")
@@ -112,9 +116,7 @@ def test_the_demo_on_busy_ports_picks_free_ones_says_which_and_never_connects_to
     with held_port() as serve_holder, held_port() as mock_holder:
         port, mock_port = serve_holder.getsockname()[1], mock_holder.getsockname()[1]
         with (tmp_path / "stderr").open("w") as errors:
-            demo = subprocess.Popen([sys.executable, "-m", "mirror.cli", "demo", "--port", str(port),
-                                     "--mock-port", str(mock_port)], cwd=REPOSITORY, stdout=subprocess.PIPE,
-                                    stderr=errors, text=True)
+            demo = start_demo(port, mock_port, errors)
             try:
                 lines = lines_of(demo.stdout)
                 tour = tour_of(demo, lines, tmp_path / "stderr")
