@@ -603,7 +603,7 @@ class _PlanSync:
     def _plan_count(self, search_url: str) -> int | None:
         """How many records the plan holds for a search; None when it will not say."""
         try:
-            return read_total(self.client.get(count_url(search_url)))
+            return self.client.get(count_url(search_url), read=read_total)
         except (Refused, FetchFailed):
             return None
 
