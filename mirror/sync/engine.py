@@ -62,7 +62,7 @@ from mirror.sync.pages import (
     read_searchset,
 )
 from mirror.sync.progress import NoProgress, Progress
-from mirror.sync.removals import count_url, listing_due, listing_url, read_total
+from mirror.sync.removals import INSTANT_FORMAT, count_url, listing_due, listing_url, read_total
 from mirror.sync.report import (
     COMPLETE,
     FAILED,
@@ -252,7 +252,7 @@ class _PlanSync:
     def _high_water(self, date_header: str | None) -> str:
         """The plan's time now (its Date header, else this machine's clock) less the overlap, as a FHIR instant."""
         moment = http_date(date_header) or datetime.fromtimestamp(self.client.now(), timezone.utc)
-        return (moment - HIGH_WATER_OVERLAP).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (moment - HIGH_WATER_OVERLAP).astimezone(timezone.utc).strftime(INSTANT_FORMAT)
 
     # ----- walking a search's pages
 
@@ -368,7 +368,7 @@ class _PlanSync:
         if stream.since != "_lastUpdated":
             return self._incomplete(stream, walk, origin, mark,
                                     PagingStopped(f"{loop}, and the plan offers no _lastUpdated search to slice it by"))
-        slicing = Slicing(origin, datetime.strptime(mark, "%Y-%m-%dT%H:%M:%SZ") + HIGH_WATER_OVERLAP)
+        slicing = Slicing(origin, _plan_now(mark))
         self.restart_at[stream.key] = origin
         try:
             for url in slicing:
@@ -585,7 +585,7 @@ class _PlanSync:
                     sum(map(len, held.values())), sum(self.store.counts(self.name).get(kind, 0) for kind in held)):
                 walk.removals = "counted"
                 return
-            listed = self._listing(stream, walk)
+            listed = self._listing(stream, mark)
             if listed is None:
                 return
             walk.removals = "listed"
@@ -607,12 +607,12 @@ class _PlanSync:
         except (Refused, FetchFailed):
             return None
 
-    def _listing(self, stream: Stream, walk: StreamReport) -> dict[str, set[str]] | None:
+    def _listing(self, stream: Stream, mark: str) -> dict[str, set[str]] | None:
         """Every id the walk lists now, by type: ids only where the plan can, else the whole walk again; None
         (and a note) when the listing cannot be had in full."""
         for url in (listing_url(stream.url), stream.url):
             try:
-                return self._ids_listed(stream, url)
+                return self._ids_listed(stream, url, mark)
             except Refused as refused:
                 if url != stream.url and refused.url == url:
                     continue  # the plan will not take `_elements` at all: list with whole records
@@ -622,7 +622,7 @@ class _PlanSync:
             self.report.notes.append(f"{stream.key}: removals were not checked, since listing its ids failed ({problem})")
             return None
 
-    def _ids_listed(self, stream: Stream, url: str) -> dict[str, set[str]]:
+    def _ids_listed(self, stream: Stream, url: str, mark: str) -> dict[str, set[str]]:
         """The ids of every page from `url` on, by type; in slices by `_lastUpdated` when its paging loops and the
         search can be sliced (then only if they add up to the plan's count)."""
         try:
@@ -631,7 +631,7 @@ class _PlanSync:
             if stream.since != "_lastUpdated":
                 raise
             listed: dict[str, set[str]] = {}
-            slicing = Slicing(url, datetime.now(timezone.utc))
+            slicing = Slicing(url, _plan_now(mark))
             for piece in slicing:
                 try:
                     for resource_type, ids in self._ids_on_pages(piece).items():
@@ -684,3 +684,8 @@ class _PlanSync:
             return COMPLETE
         stored_anything = self.report.pages or any(self.received.values())
         return PARTIAL if stored_anything else FAILED
+
+
+def _plan_now(mark: str) -> datetime:
+    """The plan's time at the start of the run, from the run's high-water mark."""
+    return datetime.strptime(mark, INSTANT_FORMAT).replace(tzinfo=timezone.utc) + HIGH_WATER_OVERLAP

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from mirror.sync.removals import INSTANT_FORMAT
+
 YEAR = timedelta(days=365)
 BACK_TO = 32  # years covered by bounded slices; one open slice takes what is older
 NARROWEST = timedelta(minutes=1)  # a slice this narrow that still loops cannot be cut further

@@ -357,15 +357,15 @@ def _updated(text: str, now: str) -> str:
     return updated
 
 
-def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path) -> tuple[dict, Payer]:
-    """The member's records as synced on day one, and the mock serving day two, signed in to again (a new mock
-    knows none of the old tokens, and listens on another port)."""
+def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path, **options) -> tuple[dict, Payer]:
+    """The member's records as synced on day one (with sync `options`), and the mock serving day two, signed in
+    to again (a new mock knows none of the old tokens, and listens on another port)."""
     fixtures = tmp_path / "plans"
     shutil.copytree(BUNDLED_PLANS_DIR / "demoplan", fixtures / "demoplan")
     day_one = Payer(fixtures)
     try:
         sign_in(day_one, data_dir)
-        assert sync(data_dir).status == "complete"
+        assert sync(data_dir, **options).status == "complete"
         before = day_one.records()
     finally:
         day_one.stop()
@@ -377,6 +377,26 @@ def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path) -> tuple[dic
         day_two.stop()
         raise
     return before, day_two
+
+
+def test_a_removal_is_found_by_listing_ids_in_slices_when_the_listing_loops(tmp_path, data_dir):
+    """SY-5: day two removes a claim; the search's count disagrees, and listing its ids loops for good on page 3:
+    the ids are listed in slices by `_lastUpdated`, which add up to the plan's count, and the claim is removed."""
+    searches = {"page_size": 4, "use_everything": False}
+    before, day_two = _synced_on_day_one_then_day_two(tmp_path, data_dir, **searches)
+    try:
+        day_two.faults(loop_next={"page": 3})
+        [gone] = [key for key in before if key not in day_two.records()]
+        report = sync(data_dir, **searches)
+        assert report.status == "complete", report.errors
+        walk = report.streams["ExplanationOfBenefit"]
+        assert walk.mode == "incremental" and walk.removals == "listed" and not walk.slices
+        assert report.types["ExplanationOfBenefit"].removed == 1
+        with Store(data_dir, read_only=True) as store:
+            assert store.get("demo", *gone).removed
+        assert held(data_dir) == day_two.records()
+    finally:
+        day_two.stop()
 
 
 def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):
