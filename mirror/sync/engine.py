@@ -16,9 +16,14 @@ the run waits for the last findings before it reports how many records are inval
 Then the resources the member's records reference on the plan's own base (relative references, or absolute
 ones under its FHIR base) and that the store lacks are read one by one, a few levels deep.
 
-A page that fails after its retries (a reset, a truncated or unparsable body is retried like a 503), or
-that the plan's paging loops on, marks its walk incomplete with the URL and the reason (SY-6): the run ends
-`partial`, and the next run resumes from that page; should that saved page be refused as no longer served
+A walk whose paging loops (a `next` link back to a page already fetched) is listed another way in the same
+run: `$everything` by one search per type, which later runs keep to (`--full` tries `$everything` again); a
+search in slices by `_lastUpdated` (slices.py), checked against the plan's count, the checkpoint pointing at
+the search's start until the last slice is in.
+
+A page that fails after its retries (a reset, a truncated or unparsable body is retried like a 503) marks
+its walk incomplete with the URL and the reason (SY-6): the run ends `partial`, and the next run resumes
+from that page; should that saved page be refused as no longer served
 (400, 404, 410) before any page of the run succeeded, the walk starts over from its first page, once. Any
 other failure of the saved page keeps it, and what the walk stored before it, for the run after. A type the plan refuses to search (400, 403,
 404 at its first page) or the scope does not cover is skipped and reported (CL-6). A refused refresh token
@@ -57,11 +62,12 @@ from mirror.sync.pages import (
     read_searchset,
 )
 from mirror.sync.progress import NoProgress, Progress
-from mirror.sync.removals import count_url, listing_due, listing_url, read_total
+from mirror.sync.removals import INSTANT_FORMAT, count_url, listing_due, listing_url, read_total
 from mirror.sync.report import (
     COMPLETE,
     FAILED,
     INCOMPLETE,
+    LOOPING,
     MOST_NAMED,
     PARTIAL,
     RESUMABLE,
@@ -73,6 +79,7 @@ from mirror.sync.report import (
     named,
 )
 from mirror.sync.retry import http_date
+from mirror.sync.slices import Slicing, SlicesExhausted
 from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
 from mirror.sync.targets import EVERYTHING, Stream, sync_targets
 from mirror.sync.validation import BackgroundValidation
@@ -136,6 +143,7 @@ class _PlanSync:
         self.full_pass: FullPass | None = None
         self.walked: list[Stream] = []  # in the order walked
         self.listed_at: dict[str, str] = {}  # walk key -> when its ids were last listed (SyncState.listed_at)
+        self.restart_at: dict[str, str] = {}  # walk key -> its first URL, while it is walked in slices
         self.validation = BackgroundValidation() if options.validate else None
 
     # ----- the run
@@ -201,7 +209,7 @@ class _PlanSync:
             self._skip(skipped.resource_type, skipped.reason)
         previous_references = self.store.sync_state(self.name, REFERENCES)
         self._put_state(self._walk_state(REFERENCES, status=RUNNING))
-        if targets.everything is None or self._walk(targets.everything, mark) == REFUSED:
+        if targets.everything is None or self._walk(targets.everything, mark) in (REFUSED, LOOPING):
             for stream in targets.by_type:
                 self._walk(stream, mark)
         self._resolve_references(scan_stored=previous_references is not None and previous_references.status != COMPLETE)
@@ -244,12 +252,17 @@ class _PlanSync:
     def _high_water(self, date_header: str | None) -> str:
         """The plan's time now (its Date header, else this machine's clock) less the overlap, as a FHIR instant."""
         moment = http_date(date_header) or datetime.fromtimestamp(self.client.now(), timezone.utc)
-        return (moment - HIGH_WATER_OVERLAP).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return (moment - HIGH_WATER_OVERLAP).astimezone(timezone.utc).strftime(INSTANT_FORMAT)
 
     # ----- walking a search's pages
 
     def _walk(self, stream: Stream, mark: str) -> str:
         state = self.store.sync_state(self.name, stream.key)
+        if stream.key == EVERYTHING and state is not None and state.status == LOOPING and not self.options.full:
+            self.report.streams[stream.key] = StreamReport("searched by type", status=LOOPING)
+            self.report.notes.append("$everything: its paging looped in an earlier run; searched each type instead "
+                                     "(a --full sync tries $everything again)")
+            return LOOPING
         start, pending_mark, mode = self._starting_point(stream, state, mark)
         walk = self.report.streams[stream.key] = StreamReport(mode)
         self.walked.append(stream)
@@ -262,8 +275,10 @@ class _PlanSync:
         if outcome == RESTART:
             # The saved page is no longer served (paging cursors expire): start the walk over, once; the
             # walk is no longer "resumed", so a failing first page now ends it as refused or incomplete.
-            walk.mode = "full"
-            outcome = self._pages(stream, walk, stream.url, mark)
+            walk.mode, start = "full", stream.url
+            outcome = self._pages(stream, walk, start, mark)
+        if outcome == LOOPING:
+            outcome = self._around_the_loop(stream, walk, stream.url if walk.mode == "resumed" else start, mark)
         return outcome
 
     def _starting_point(self, stream: Stream, state: SyncState | None, mark: str) -> tuple[str | None, str, str]:
@@ -317,11 +332,9 @@ class _PlanSync:
             following, stopped = guard.next_url(page), None
         except PagingStopped as stop:
             following, stopped = None, stop
-        status = INCOMPLETE if stopped else (RUNNING if following else COMPLETE)
         ahead = FetchAhead(partial(self.client.get, read=self._read_page), following) if following is not None else None
         try:
-            self._commit(stream.key, page, self._walk_state(stream.key, next_url=following, high_water=mark,
-                                                            status=status, page=page))
+            self._commit(stream.key, page, self._page_state(stream.key, following, mark, page, looped=stopped is not None))
         except InvalidResource as error:
             if ahead is not None:
                 ahead.settle()
@@ -330,10 +343,53 @@ class _PlanSync:
         self.report.pages += 1
         self.progress.page(self.name, stream.key, walk.pages, {kind: len(ids) for kind, ids in self.received.items()})
         if stopped is not None:
-            walk.status, walk.error = INCOMPLETE, str(stopped)
-            self.report.errors.append(f"{stream.key}: {stopped}")
-            return None, None, INCOMPLETE
+            walk.status, walk.error = LOOPING, str(stopped)
+            return None, None, LOOPING
         return following, ahead, None
+
+    def _page_state(self, walk_key: str, following: str | None, mark: str, page: Page, looped: bool) -> SyncState:
+        """The checkpoint committed with a page: where the walk goes on, or, while it is walked in slices, its
+        first URL (a later run cannot tell which slices are in, so it starts the walk over)."""
+        if walk_key in self.restart_at:
+            return self._walk_state(walk_key, next_url=self.restart_at[walk_key], high_water=mark, status=RUNNING,
+                                    page=page)
+        status = INCOMPLETE if looped else (RUNNING if following else COMPLETE)
+        return self._walk_state(walk_key, next_url=following, high_water=mark, status=status, page=page)
+
+    def _around_the_loop(self, stream: Stream, walk: StreamReport, origin: str, mark: str) -> str:
+        """List in this run, another way, what a walk whose paging looped (from `origin`) was to bring."""
+        loop = walk.error
+        if stream.key == EVERYTHING:
+            self._put_state(self._walk_state(EVERYTHING, status=LOOPING))
+            self.report.notes.append(f"$everything: {loop}; searched each type instead")
+            # what its pages brought is the searches' now, or, not searched by type, the references'
+            self.walk_of_type = {kind: key for kind, key in self.walk_of_type.items() if key != EVERYTHING}
+            return LOOPING
+        if stream.since != "_lastUpdated":
+            return self._incomplete(stream, walk, origin, mark,
+                                    PagingStopped(f"{loop}, and the plan offers no _lastUpdated search to slice it by"))
+        slicing = Slicing(origin, _plan_now(mark))
+        self.restart_at[stream.key] = origin
+        try:
+            for url in slicing:
+                walk.error = None
+                outcome = self._pages(stream, walk, url, mark)
+                if outcome == LOOPING:
+                    slicing.halve()
+                elif outcome != COMPLETE:
+                    return outcome
+        except SlicesExhausted as exhausted:
+            return self._incomplete(stream, walk, origin, mark, PagingStopped(f"{loop}; {exhausted}"))
+        finally:
+            del self.restart_at[stream.key]
+        counted, received = self._plan_count(origin), len(self.received.get(stream.key, ()))
+        if counted is not None and counted > received:
+            return self._incomplete(stream, walk, origin, mark, PagingStopped(
+                f"{loop}; slices by _lastUpdated brought {received} of the {counted} records the plan counts"))
+        self._put_state(self._walk_state(stream.key, high_water=mark, status=COMPLETE))
+        walk.status, walk.error, walk.slices = COMPLETE, None, slicing.walked
+        self.report.notes.append(f"{stream.key}: {loop}; listed in {slicing.walked} slices by _lastUpdated instead")
+        return COMPLETE
 
     def _read_page(self, answer: Answer) -> Page:
         """The searchset page in `answer`; one that does not parse is asked for again by the client."""
@@ -354,8 +410,10 @@ class _PlanSync:
             self._note_references(resource.text)
 
     def _incomplete(self, stream: Stream, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
-        """Record that the walk stopped at `url` (the next run starts there) and why."""
-        self._put_state(self._walk_state(stream.key, next_url=url, high_water=mark, status=INCOMPLETE))
+        """Record that the walk stopped at `url` (the next run starts there, or, among slices, at the walk's first
+        page) and why."""
+        self._put_state(self._walk_state(stream.key, next_url=self.restart_at.get(stream.key, url), high_water=mark,
+                                         status=INCOMPLETE))
         walk.status, walk.error = INCOMPLETE, str(error)
         self.report.errors.append(f"{stream.key}: {error}")
         return INCOMPLETE
@@ -487,7 +545,7 @@ class _PlanSync:
         """Tombstone what the plan no longer has, when this run saw all of it (every walk complete). A type the
         granted scope limits by a query (SMART v2 granular scopes) is left alone: what the token does not see
         may well still be at the plan."""
-        unfinished = [key for key, walk in self.report.streams.items() if walk.status not in (COMPLETE, SKIPPED)]
+        unfinished = [key for key, walk in self.report.streams.items() if walk.status not in (COMPLETE, SKIPPED, LOOPING)]
         if unfinished or not self.references_complete or self.report.errors:
             self.report.notes.append("removals were not checked, since the sync is incomplete")
             return
@@ -518,16 +576,16 @@ class _PlanSync:
         if walk.status != COMPLETE or self.report.reconnect_needed:
             return
         held = self._held_by(stream)
-        if walk.mode == "full":  # walked whole in this run: what it received is the listing
+        if walk.mode == "full" and not walk.slices:  # walked whole in this run: what it received is the listing
             listed, walk.removals = self.received, "walked whole"
         else:
             # A record read by reference may be one the walk lists as well (an Organization $everything did
             # not bring as changed): the plan's count may include those reads or not.
-            if not listing_due(self.listed_at.get(stream.key), mark) and self._plan_count(stream) in (
+            if not listing_due(self.listed_at.get(stream.key), mark) and self._plan_count(stream.url) in (
                     sum(map(len, held.values())), sum(self.store.counts(self.name).get(kind, 0) for kind in held)):
                 walk.removals = "counted"
                 return
-            listed = self._listing(stream, walk)
+            listed = self._listing(stream, mark)
             if listed is None:
                 return
             walk.removals = "listed"
@@ -542,34 +600,58 @@ class _PlanSync:
         types = self.store.counts(self.name) if stream.key == EVERYTHING else [stream.key]
         return {resource_type: self.store.searched_ids(self.name, resource_type, self.base) for resource_type in types}
 
-    def _plan_count(self, stream: Stream) -> int | None:
-        """How many records the plan holds for the walk; None when it will not say."""
+    def _plan_count(self, search_url: str) -> int | None:
+        """How many records the plan holds for a search; None when it will not say."""
         try:
-            return read_total(self.client.get(count_url(stream.url)))
+            return self.client.get(count_url(search_url), read=read_total)
         except (Refused, FetchFailed):
             return None
 
-    def _listing(self, stream: Stream, walk: StreamReport) -> dict[str, set[str]] | None:
+    def _listing(self, stream: Stream, mark: str) -> dict[str, set[str]] | None:
         """Every id the walk lists now, by type: ids only where the plan can, else the whole walk again; None
         (and a note) when the listing cannot be had in full."""
         for url in (listing_url(stream.url), stream.url):
-            listed: dict[str, set[str]] = {}
-            guard, next_url = PagingGuard(url, self.options.max_pages), url
             try:
-                while next_url is not None:
-                    page = self.client.get(next_url, read=self._read_page)
-                    for resource in page.resources:
-                        listed.setdefault(resource.resource_type, set()).add(resource.id)
-                    next_url = guard.next_url(page)
-                return listed
+                return self._ids_listed(stream, url, mark)
             except Refused as refused:
-                if guard.fetched == {url} and url != stream.url:
+                if url != stream.url and refused.url == url:
                     continue  # the plan will not take `_elements` at all: list with whole records
                 problem: Exception = refused
-            except (FetchFailed, BadPage, PagingStopped) as error:
+            except (FetchFailed, BadPage, PagingStopped, SlicesExhausted) as error:
                 problem = error
             self.report.notes.append(f"{stream.key}: removals were not checked, since listing its ids failed ({problem})")
             return None
+
+    def _ids_listed(self, stream: Stream, url: str, mark: str) -> dict[str, set[str]]:
+        """The ids of every page from `url` on, by type; in slices by `_lastUpdated` when its paging loops and the
+        search can be sliced (then only if they add up to the plan's count)."""
+        try:
+            return self._ids_on_pages(url)
+        except PagingStopped as loop:
+            if stream.since != "_lastUpdated":
+                raise
+            listed: dict[str, set[str]] = {}
+            slicing = Slicing(url, _plan_now(mark))
+            for piece in slicing:
+                try:
+                    for resource_type, ids in self._ids_on_pages(piece).items():
+                        listed.setdefault(resource_type, set()).update(ids)
+                except PagingStopped:
+                    slicing.halve()
+            if self._plan_count(stream.url) != sum(map(len, listed.values())):
+                raise PagingStopped(f"{loop}, and its slices by _lastUpdated do not add up to the plan's count") from None
+            return listed
+
+    def _ids_on_pages(self, url: str) -> dict[str, set[str]]:
+        """The ids of every page from `url` on, by type."""
+        listed: dict[str, set[str]] = {}
+        guard, next_url = PagingGuard(url, self.options.max_pages), url
+        while next_url is not None:
+            page = self.client.get(next_url, read=self._read_page)
+            for resource in page.resources:
+                listed.setdefault(resource.resource_type, set()).add(resource.id)
+            next_url = guard.next_url(page)
+        return listed
 
     # ----- the report
 
@@ -602,3 +684,8 @@ class _PlanSync:
             return COMPLETE
         stored_anything = self.report.pages or any(self.received.values())
         return PARTIAL if stored_anything else FAILED
+
+
+def _plan_now(mark: str) -> datetime:
+    """The plan's time at the start of the run, from the run's high-water mark."""
+    return datetime.strptime(mark, INSTANT_FORMAT).replace(tzinfo=timezone.utc) + HIGH_WATER_OVERLAP

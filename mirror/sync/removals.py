@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from mirror.sync.http import Answer
+from mirror.sync.http import Answer, Garbled, display_url
 
 LISTING_INTERVAL = timedelta(days=7)
 INSTANT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # the engine's high-water marks, on the plan's clock
@@ -35,11 +35,12 @@ def listing_url(walk_url: str) -> str:
 
 
 def read_total(answer: Answer) -> int | None:
-    """The searchset's `total`; None when the answer is not a searchset that says it."""
+    """The searchset's `total`; None when the answer is not a searchset that says it. A body that does not
+    parse (cut short on the way) is Garbled: the client asks for it again."""
     try:
         document = orjson.loads(answer.body)
     except orjson.JSONDecodeError:
-        return None
+        raise Garbled(f"{display_url(answer.url)}: the answer is not valid JSON") from None
     if not isinstance(document, dict) or document.get("resourceType") != "Bundle" or document.get("type") != "searchset":
         return None
     total = document.get("total")

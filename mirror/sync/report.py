@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 COMPLETE, PARTIAL, FAILED = "complete", "partial", "failed"  # a run (and the walks and types that complete)
 RUNNING, INCOMPLETE, SKIPPED = "running", "incomplete", "skipped"  # a walk, a type, a checkpoint
+LOOPING = "looping"  # a walk (and its checkpoint) whose paging loops: what it lists comes another way
 RESUMABLE = (RUNNING, INCOMPLETE)  # checkpoints the next sync starts from
 EXIT_CODES = {COMPLETE: 0, PARTIAL: 3, FAILED: 4}
 COUNT_COLUMNS = ("new", "changed", "unchanged", "removed", "invalid")
@@ -40,14 +41,16 @@ class TypeReport:
 
 @dataclass
 class StreamReport:
-    """One paged walk: how it started (full, incremental, resumed), how it ended, how many pages it took, and
-    how a plain sync checked it for removals (`counted`, `listed`, `walked whole`; None: not checked).
+    """One paged walk: how it started (full, incremental, resumed), how it ended, how many pages it took (in
+    how many slices, when its paging looped), and how a plain sync checked it for removals (`counted`,
+    `listed`, `walked whole`; None: not checked).
     """
 
     mode: str
     status: str = RUNNING
     pages: int = 0
     error: str | None = None
+    slices: int = 0
     removals: str | None = None
 
 

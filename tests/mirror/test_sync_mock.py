@@ -171,8 +171,8 @@ FAULTS = {
     "token expiry every 4 requests": ({"expire_token": {"every": 4}}, CLEAN),
     "latency": ({"latency": {"seconds": [0.0, 0.05]}}, CLEAN),
     "duplicates across pages": ({"duplicates": {"entries": 3}}, CLEAN),
-    "next loops to itself": ({"loop_next": {"page": 2, "times": 1}}, PARTIAL_THEN_RESUMED),
-    "next loops to page 1": ({"loop_next": {"page": 4, "back_to": "first", "times": 1}}, PARTIAL_THEN_RESUMED),
+    "next loops to itself": ({"loop_next": {"page": 2, "times": 1}}, CLEAN),
+    "next loops to page 1": ({"loop_next": {"page": 4, "back_to": "first", "times": 1}}, CLEAN),
     "truncated page": ({"truncate": {"page": 3, "times": 1}}, CLEAN),
     "truncated page for good": ({"truncate": {"page": 3}}, PARTIAL_THEN_RESUMED),
 }
@@ -225,6 +225,60 @@ def test_a_resumed_walk_keeps_its_progress_when_its_first_page_comes_back_trunca
         assert all(store.get("demo", kind, record_id).run_id == first.run_id for kind, record_id in stored_first)
     # metadata, page 3 twice, the pages after it; then removals: the walk's ids (never listed yet), page by page
     assert walk.removals == "listed" and resumed.requests == 1 + 2 + (walk.pages - 1) + clean_pages
+
+
+def test_a_loop_in_everything_falls_back_to_one_search_per_type_in_the_same_run(payer, connected):
+    """SY-5: `$everything`'s next link loops for good: the same run lists the records by one search per type and
+    ends complete; later runs search by type without asking `$everything` again, until a --full sync does."""
+    payer.faults(loop_next={"page": 2})
+    report = sync(connected, page_size=10)
+    assert report.status == "complete", report.errors
+    assert report.streams["$everything"].status == "looping"
+    assert report.streams["ExplanationOfBenefit"].status == "complete"
+    assert any("$everything" in note and "searched each type instead" in note for note in report.notes)
+    assert held(connected) == payer.records()
+    assert {row.status for row in report.types.values()} == {"complete"}
+    again = sync(connected, page_size=10)
+    assert again.status == "complete", again.errors
+    assert again.streams["$everything"].mode == "searched by type" and again.pages < report.pages
+    payer.faults()
+    full = sync(connected, full=True)
+    assert full.status == "complete" and full.removals_reconciled
+    assert full.streams["$everything"].status == "complete" and "ExplanationOfBenefit" not in full.streams
+    assert held(connected) == payer.records()
+
+
+def test_a_search_whose_paging_loops_is_listed_in_slices_by_last_updated(payer, connected):
+    """SY-5: next loops for good on page 3 of every search: `$everything` falls back to the searches by type,
+    the longer of which are listed in slices by `_lastUpdated` (repeated parameters are AND, FHIR R4 search
+    3.1.1.4.2), checked against the plan's count: complete in one run, every record held."""
+    payer.faults(loop_next={"page": 3})
+    report = sync(connected, page_size=4)
+    assert report.status == "complete", report.errors
+    sliced = {key: walk.slices for key, walk in report.streams.items() if walk.slices}
+    assert "ExplanationOfBenefit" in sliced and all(count > 1 for count in sliced.values())
+    assert any(note.startswith("ExplanationOfBenefit:") and "slices by _lastUpdated" in note for note in report.notes)
+    assert held(connected) == payer.records()
+    with Store(connected, read_only=True) as store:
+        state = store.sync_state("demo", "ExplanationOfBenefit")
+    assert state.status == "complete" and state.next_url is None
+
+
+def test_a_run_cut_short_among_slices_starts_the_search_over(payer, connected):
+    """SY-7: a checkpoint written among the slices points at the search's first page (which slices are in is not
+    saved), so the next run walks the whole search again rather than finishing one slice and calling it done."""
+    payer.faults(loop_next={"page": 3}, server_error={"status": 500, "from": 40})
+    report = sync(connected, page_size=4)
+    assert report.status == "partial"
+    with Store(connected, read_only=True) as store:
+        states = {state.resource_type: state for state in store.sync_states("demo")}
+    [broken] = [key for key, walk in report.streams.items() if "_lastUpdated=" in (walk.error or "")]
+    assert states[broken].status == "incomplete" and "_lastUpdated" not in states[broken].next_url
+    assert report.streams[broken].mode == "full" and states[broken].next_url.endswith("&_count=4")
+    payer.faults(loop_next={"page": 3})
+    again = sync(connected, page_size=4)
+    assert again.status == "complete", again.errors
+    assert held(connected) == payer.records()
 
 
 def test_a_permanent_5xx_keeps_the_pages_before_it(payer, connected):
@@ -303,15 +357,15 @@ def _updated(text: str, now: str) -> str:
     return updated
 
 
-def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path) -> tuple[dict, Payer]:
-    """The member's records as synced on day one, and the mock serving day two, signed in to again (a new mock
-    knows none of the old tokens, and listens on another port)."""
+def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path, **options) -> tuple[dict, Payer]:
+    """The member's records as synced on day one (with sync `options`), and the mock serving day two, signed in
+    to again (a new mock knows none of the old tokens, and listens on another port)."""
     fixtures = tmp_path / "plans"
     shutil.copytree(BUNDLED_PLANS_DIR / "demoplan", fixtures / "demoplan")
     day_one = Payer(fixtures)
     try:
         sign_in(day_one, data_dir)
-        assert sync(data_dir).status == "complete"
+        assert sync(data_dir, **options).status == "complete"
         before = day_one.records()
     finally:
         day_one.stop()
@@ -323,6 +377,26 @@ def _synced_on_day_one_then_day_two(tmp_path: Path, data_dir: Path) -> tuple[dic
         day_two.stop()
         raise
     return before, day_two
+
+
+def test_a_removal_is_found_by_listing_ids_in_slices_when_the_listing_loops(tmp_path, data_dir):
+    """SY-5: day two removes a claim; the search's count disagrees, and listing its ids loops for good on page 3:
+    the ids are listed in slices by `_lastUpdated`, which add up to the plan's count, and the claim is removed."""
+    searches = {"page_size": 4, "use_everything": False}
+    before, day_two = _synced_on_day_one_then_day_two(tmp_path, data_dir, **searches)
+    try:
+        day_two.faults(loop_next={"page": 3})
+        [gone] = [key for key in before if key not in day_two.records()]
+        report = sync(data_dir, **searches)
+        assert report.status == "complete", report.errors
+        walk = report.streams["ExplanationOfBenefit"]
+        assert walk.mode == "incremental" and walk.removals == "listed" and not walk.slices
+        assert report.types["ExplanationOfBenefit"].removed == 1
+        with Store(data_dir, read_only=True) as store:
+            assert store.get("demo", *gone).removed
+        assert held(data_dir) == day_two.records()
+    finally:
+        day_two.stop()
 
 
 def test_day_two_brings_exactly_the_changes(tmp_path, data_dir):

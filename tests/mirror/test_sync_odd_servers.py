@@ -514,12 +514,14 @@ def test_a_page_with_a_bad_entry_stores_nothing_of_it(canned, bad_entry, problem
 
 
 def test_next_equal_to_self_stops_paging_and_reports_it(canned):
-    """SY-5, SY-6: a looping next link ends the walk as incomplete, after keeping the page."""
+    """SY-5, SY-6: a looping next link on a plan that declares no `_lastUpdated` search (nothing to slice by) ends
+    the walk as incomplete, after keeping the page."""
     loop = f"{canned.base}/ExplanationOfBenefit?patient=p1&page=2"
     _plan_with_eobs(canned, breaker=lambda n: fhir(bundle(eob(3), next_url=loop, self_url=loop)) if n == 2 else None)
     report = canned.sync(use_everything=False)
     assert report.status == "partial"
-    assert any("leads back to a page already fetched" in error for error in report.errors)
+    assert any("leads back to a page already fetched" in error and "no _lastUpdated search to slice it by" in error
+               for error in report.errors)
     assert {key[1] for key in canned.held() if key[0] == "ExplanationOfBenefit"} == {"e1", "e2", "e3"}
     assert sum(1 for entry in canned.seen if "page=2" in entry[1]) == 1
 

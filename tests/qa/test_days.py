@@ -109,3 +109,16 @@ def test_a_sync_with_nothing_changed_asks_one_count_per_walk(mock_payer, tmp_pat
     assert report["streams"]["$everything"]["pages"] == 1
     assert sum(row["removed"] for row in report["types"].values()) == 0
     assert mock_payer.fault_report()["demoplan"]["requests"]["api"] == 2  # the incremental page, the count
+
+
+def test_a_truncated_count_answer_is_asked_for_again(mock_payer, tmp_path):
+    """SY-1, SY-6: the `_summary=count` answer comes back cut short once: asked for again like any garbled body, so
+    the walk is still checked by its count, not by listing every id."""
+    data_dir = tmp_path / "mirror"
+    connect_demo(data_dir, mock_payer.url)
+    assert sync(data_dir)[0] == 0
+    mock_payer.faults("demoplan", truncate={"from": 2, "times": 1})  # the second request: the count
+    status, report = sync(data_dir)
+    assert status == 0 and report["streams"]["$everything"]["removals"] == "counted"
+    assert mock_payer.fault_report()["demoplan"]["hits"]["truncate"] == 1
+    assert mock_payer.fault_report()["demoplan"]["requests"]["api"] == 3  # the incremental page, the count twice

@@ -116,7 +116,7 @@ MIRROR_UNDER_FAULTS = {
     "revoke_refresh": ({"revoke_refresh": {}, "expire_token": {"from": 3, "times": 1}}, PARTIAL),
     "truncate": ({"truncate": {"page": 2, "times": 1}}, COMPLETE),
     "truncate for good": ({"truncate": {"page": 2}}, PARTIAL),
-    "loop_next": ({"loop_next": {"page": 2, "times": 1}}, PARTIAL),
+    "loop_next": ({"loop_next": {"page": 2, "times": 1}}, COMPLETE),
     "duplicates": ({"duplicates": {"entries": 3}}, COMPLETE),
 }
 
