@@ -56,7 +56,7 @@ def sdk_python() -> Path:
                                   f"{SDK}=={SDK_VERSION}"], capture_output=True, text=True, timeout=600)
         if install.returncode != 0:
             reason = (install.stderr.strip().splitlines() or ["no message"])[-1]
-            needs_in_ci(f"{SDK} {SDK_VERSION} from the package index", f"pip could not install it ({reason})")
+            needs_in_ci(f"{SDK} {SDK_VERSION}", f"pip could not install it from the package index ({reason})")
     return python
 
 
