@@ -114,7 +114,8 @@ def _plan_tour(plan, root: str, *, alone: bool) -> str:
     if plan.is_bluebutton:
         base = root if alone else f"{root}/{plan.system_id}"
         lines += [f"  FHIR base:  {base}/v2/fhir",
-                  f"  sign in:    through a Blue Button client (PKCE S256 is required), e.g. CMS's SDK with base URL {base}"]
+                  "  sign in:    through a Blue Button client (PKCE S256 is required), e.g. CMS's SDK with base "
+                  f"URL {base}"]
     elif plan.is_strict_smart:
         lines += [f"  FHIR base:  {root}/{plan.system_id}/r4",
                   "  sign in:    through a SMART client (PKCE S256 and aud are required), e.g. from the FHIR base"]

@@ -24,7 +24,7 @@ class BlueButtonError(Exception):
 
 
 def upstream_refusal(diagnostics: str) -> BlueButtonError:
-    """A query Blue Button passes on and its data server refuses: 400 with BFD's diagnostics after Blue Button's words."""
+    """A query Blue Button passes on and its data server refuses: 400, BFD's diagnostics after Blue Button's words."""
     return BlueButtonError(400, f"{UPSTREAM}:{diagnostics}")
 
 

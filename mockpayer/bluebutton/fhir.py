@@ -32,7 +32,8 @@ blueprint = Blueprint("bluebutton_fhir", __name__)
 blueprint.register_error_handler(BlueButtonError, error_response)
 
 # What a search sets to the beneficiary's own id, and how (Blue Button's own searches of its data server).
-BINDING = {"Patient": ("_id", "{}"), "Coverage": ("beneficiary", "Patient/{}"), "ExplanationOfBenefit": ("patient", "{}")}
+BINDING = {"Patient": ("_id", "{}"), "Coverage": ("beneficiary", "Patient/{}"),
+           "ExplanationOfBenefit": ("patient", "{}")}
 ACCEPTED = frozenset({*JSON_TYPES, "*/*"})
 
 
@@ -42,7 +43,7 @@ def search(resource_type: str, system_id: str | None = None):
     plan, token = _member(system_id, resource_type, search=True)
     binding, form = BINDING[resource_type]
     own = form.format(token.patient_id)
-    if not _names_only(resource_type, token.patient_id):
+    if not _names_only_theirs(resource_type, token.patient_id):
         raise BlueButtonError(403, FORBIDDEN)
     asked = query.parse_query(resource_type, request.args.items(multi=True))
     found = [stored for stored in _held(plan, token, resource_type) if query.selects(asked, stored.resource)]
@@ -86,7 +87,7 @@ def _member(system_id: str | None, resource_type: str, *, search: bool) -> tuple
     return plan, token
 
 
-def _names_only(resource_type: str, patient_id: str) -> bool:
+def _names_only_theirs(resource_type: str, patient_id: str) -> bool:
     """A search may name the beneficiary (`patient=`, `beneficiary=`), never another one."""
     if resource_type == "ExplanationOfBenefit":
         return all(named == patient_id for named in request.args.getlist("patient"))

@@ -262,3 +262,12 @@ def test_metadata(bluebutton):
     assert {"type", "service-date", "excludeSAMHSA", "startIndex"} <= {param["name"] for param in eob["searchParam"]}
     uris = {extension["url"]: extension["valueUri"] for extension in rest["security"]["extension"][0]["extension"]}
     assert uris["token"] == f"{bluebutton.root}/o/token/"
+
+
+def test_a_browser_app_may_call_the_api_and_the_token_endpoint(bluebutton):
+    """CORS, as for the other plans' APIs: a preflight from any origin is answered, without credentials."""
+    for path in ("fhir/ExplanationOfBenefit/", "o/token/", "connect/userinfo"):
+        response = requests.options(f"{bluebutton.root}/{path}", timeout=TIMEOUT, headers={
+            "Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization"})
+        assert response.headers.get("Access-Control-Allow-Origin") == "*", path

@@ -53,8 +53,8 @@ def test_pkce_is_required_of_a_confidential_client_too(bluebutton):
 def test_plain_pkce_is_refused(bluebutton):
     """PK-6: only S256."""
     verifier, _ = sdk_pkce()
-    response = requests.get(bluebutton.authorize_url(code_challenge=verifier.rstrip("="), code_challenge_method="plain"),
-                            allow_redirects=False, timeout=TIMEOUT)
+    url = bluebutton.authorize_url(code_challenge=verifier.rstrip("="), code_challenge_method="plain")
+    response = requests.get(url, allow_redirects=False, timeout=TIMEOUT)
     assert _error_redirect(response)["error"] == "invalid_request"
 
 
