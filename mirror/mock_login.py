@@ -6,7 +6,7 @@ the member's answers to the form's own action, and stops at the redirect back to
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -27,6 +27,7 @@ class _FormReader(HTMLParser):
         self.action: str | None = None
         self.fields: dict[str, str] = {}
         self.ticked: list[tuple[str, str]] = []  # checkboxes shown ticked, as (name, value)
+        self.chosen: dict[str, str] = {}  # radio buttons shown checked: name -> value
         self.alert = ""
         self._in_alert = False
 
@@ -39,6 +40,9 @@ class _FormReader(HTMLParser):
         elif (tag == "input" and attributes.get("type") == "checkbox" and "checked" in attributes
               and attributes.get("name")):
             self.ticked.append((attributes["name"], attributes.get("value") or "on"))
+        elif (tag == "input" and attributes.get("type") == "radio" and "checked" in attributes
+              and attributes.get("name")):
+            self.chosen[attributes["name"]] = attributes.get("value") or "on"
         elif attributes.get("role") == "alert":
             self._in_alert = True
 
@@ -59,12 +63,13 @@ def complete_mock_login(
     mfa_code: str | None = None,
     allow: bool = True,
     untick: Collection[str] = (),
+    choose: Mapping[str, str] | None = None,
     timeout: float = 30,
 ) -> str:
     """Walks the pages from `authorize_url` and returns the redirect URL (with `code` or `error`) for the app.
 
-    On the consent page every box stays as shown (ticked), as a browser submits it, but for the scopes in
-    `untick`."""
+    On the consent page every box stays as shown (ticked) and every choice as shown (checked), as a browser
+    submits them, but for the scopes in `untick` and the choices in `choose` (field name -> value)."""
     response = session.get(authorize_url, allow_redirects=False, timeout=timeout)
     for _ in range(MAX_STEPS):
         if response.is_redirect:
@@ -85,6 +90,7 @@ def complete_mock_login(
             answers.append(("code", mfa_code))
         elif step == "consent":
             answers += [(name, value) for name, value in form.ticked if value not in untick]
+            answers += [(name, (choose or {}).get(name, value)) for name, value in form.chosen.items()]
             answers.append(("decision", "allow" if allow else "deny"))
         response = session.post(urljoin(response.url, form.action), data=answers, allow_redirects=False, timeout=timeout)
     raise MockLoginError("sign-in pages did not finish after several steps")

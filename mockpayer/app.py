@@ -4,6 +4,7 @@ FHIR API, QA fault injection and the days of each plan's records (scenarios), wi
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +21,11 @@ from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
 from mockpayer.auth.transactions import Transactions
+from mockpayer.bluebutton import discovery as bluebutton_discovery
+from mockpayer.bluebutton import fhir as bluebutton_fhir
+from mockpayer.bluebutton import oauth as bluebutton_oauth
+from mockpayer.bluebutton import userinfo as bluebutton_userinfo
+from mockpayer.bluebutton.errors import BlueButtonError, error_response as bluebutton_error
 from mockpayer.clock import Clock
 from mockpayer.context import PayerContext
 from mockpayer.faults import FaultBoard
@@ -29,6 +35,8 @@ from mockpayer.resources import load_plan_resources
 from mockpayer.scenarios import Scenarios
 
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
+OAUTH_PATHS = re.compile(r"/oauth2/|^(/[^/]+)?/v2/o/")
+BLUE_BUTTON_API_PATHS = re.compile(r"(/[^/]+)?/v2/(fhir|connect)/")
 access_log = logging.getLogger("mockpayer.access")
 
 SECURITY_HEADERS = {
@@ -88,6 +96,9 @@ def create_app(
     app.register_blueprint(discovery.blueprint)
     app.register_blueprint(r4.blueprint)
     app.register_blueprint(admin.blueprint)
+    for blueprint in (bluebutton_oauth.blueprint, bluebutton_fhir.blueprint, bluebutton_discovery.blueprint,
+                      bluebutton_userinfo.blueprint):
+        app.register_blueprint(blueprint)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)
@@ -110,9 +121,14 @@ def _insecure_transport(error):
 
 
 def _http_error(error: HTTPException):
-    """Errors in the shape each client expects: RFC 6749 JSON, an OperationOutcome, or the HTML page."""
-    if "/oauth2/" in request.path and "/authorize" not in request.path:
+    """Errors in the shape each client expects: RFC 6749 JSON, an OperationOutcome, Blue Button's JSON, or the
+    HTML page."""
+    if OAUTH_PATHS.search(request.path) and "/authorize" not in request.path:
         return token.oauth_error(error.code or 500, "invalid_request", error.description or error.name)
+    if BLUE_BUTTON_API_PATHS.match(request.path):
+        detail = f'Method "{request.method}" not allowed.' if error.code == 405 else error.description or error.name
+        allow = {name: value for name, value in error.get_headers() if name == "Allow"}
+        return bluebutton_error(BlueButtonError(error.code or 500, detail, allow))
     if "/r4" in request.path:
         return outcome_response(error.code or 500, error.description or error.name)
     return error

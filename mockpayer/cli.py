@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
                             "-Host, -For); only with a proxy in front, as anyone can send these headers")
     serve.add_argument("--public-host", action="append", default=[], metavar="NAME",
                        help="also answer requests addressed to NAME, such as the proxy's public name (repeatable)")
+    serve.add_argument("--plan", action="append", default=[], metavar="ID",
+                       help="serve only this plan (repeatable); a Blue Button plan served alone also answers at "
+                            "the root (/v2/...), where CMS's SDK looks")
     serve.add_argument("--strict", action="store_true",
                        help="refuse to start when any file or entry of a plan cannot be served (errors in the report)")
     serve.set_defaults(run=_serve)
@@ -68,7 +71,8 @@ def _serve(args) -> int:
     from mockpayer.app import create_app
     from mockpayer.faults import read_faults_file
 
-    app = create_app(args.fixtures, faults=read_faults_file(args.faults) if args.faults else None,
+    app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan),
+                     faults=read_faults_file(args.faults) if args.faults else None,
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host)
     context = app.extensions["mockpayer"]
     errors = 0
@@ -87,22 +91,39 @@ def _serve(args) -> int:
         print(f"mock payer serving at {root}  (Ctrl-C stops it)")
         if args.trust_proxy:
             print("behind a proxy: the URLs it advertises follow its X-Forwarded-Proto and X-Forwarded-Host")
-        for plan in app.extensions["mockpayer"].plans.values():
-            print(_plan_tour(plan, root))
+        served = app.extensions["mockpayer"].plans
+        for plan in served.values():
+            print(_plan_tour(plan, root, alone=len(served) == 1))
         sys.stdout.flush()
 
     serve_forever(app, args.host, args.port, announce=announce)
     return 0
 
 
-def _plan_tour(plan, root: str) -> str:
-    client = next(iter(plan.clients.values()))
-    lines = [f"\n{plan.name} [{plan.system_id}, {plan.mode} mode]", f"  FHIR base:  {root}/{plan.system_id}/r4"]
-    if plan.is_strict_smart:
-        lines.append("  sign in:    through a SMART client (PKCE S256 and aud are required), e.g. from the FHIR base")
+def _chosen_plans(fixtures: str, wanted: list[str]) -> dict:
+    """The plans `--plan` names (every plan without it), in the order named."""
+    plans = load_plans(fixtures)
+    for system_id in wanted:
+        if system_id not in plans:
+            raise PlanError(f"{fixtures}: no plan {system_id!r} (plans: {', '.join(plans)})")
+    return {system_id: plans[system_id] for system_id in dict.fromkeys(wanted)} if wanted else plans
+
+
+def _plan_tour(plan, root: str, *, alone: bool) -> str:
+    lines = [f"\n{plan.name} [{plan.system_id}, {plan.mode} mode]"]
+    if plan.is_bluebutton:
+        base = root if alone else f"{root}/{plan.system_id}"
+        lines += [f"  FHIR base:  {base}/v2/fhir",
+                  "  sign in:    through a Blue Button client (PKCE S256 is required), e.g. CMS's SDK with base "
+                  f"URL {base}"]
+    elif plan.is_strict_smart:
+        lines += [f"  FHIR base:  {root}/{plan.system_id}/r4",
+                  "  sign in:    through a SMART client (PKCE S256 and aud are required), e.g. from the FHIR base"]
     else:
-        lines.append(f"  sign in:    {root}/oauth2/authorize/{plan.system_id}?client_id={client.client_id}"
-                     f"&redirect_uri={client.redirect_uris[0]}&scope=patient/*.read%20offline_access&state=demo")
+        client = next(iter(plan.clients.values()))
+        lines += [f"  FHIR base:  {root}/{plan.system_id}/r4",
+                  f"  sign in:    {root}/oauth2/authorize/{plan.system_id}?client_id={client.client_id}"
+                  f"&redirect_uri={client.redirect_uris[0]}&scope=patient/*.read%20offline_access&state=demo"]
     lines += [f"  member:     {m.username} / {m.password}" + (f" (MFA code {m.mfa})" if m.mfa else "")
               for m in plan.members.values()]
     days = day_count(plan.folder)

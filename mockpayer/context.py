@@ -42,12 +42,22 @@ def payer() -> PayerContext:
     return current_app.extensions["mockpayer"]
 
 
-def plan_for(system_id: str | None) -> Plan:
-    """The plan named in the path, else the one whose host name the request used; 404 otherwise."""
+def plan_for(system_id: str | None, *, bluebutton: bool = False) -> Plan:
+    """The plan named in the path, else the one whose host name the request used, else, at Blue Button's paths
+    (`bluebutton`), the one plan the mock serves (`mockpayer serve --plan ID`); 404 otherwise.
+
+    Each plan answers its own family of paths only: a `bluebutton` plan Blue Button's `/v2/...`, every other plan
+    the 1up and SMART ones, so an app that works against the mock works against the payer it stands for.
+    """
     context = payer()
     plan = context.plans.get(system_id) if system_id is not None else context.plan_for_host(request.host)
+    if plan is None and system_id is None and bluebutton and len(context.plans) == 1:
+        plan = next(iter(context.plans.values()))
     if plan is None:
         abort(404, description="No such health plan on this mock." if system_id else "No plan answers on this host.")
+    if plan.is_bluebutton != bluebutton:
+        where = f"Blue Button's paths, under /{plan.system_id}/v2/" if plan.is_bluebutton else "the 1up and SMART paths"
+        abort(404, description=f"The plan {plan.system_id} answers {where}.")
     return plan
 
 

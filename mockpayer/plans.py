@@ -16,7 +16,7 @@ from joserfc.jwk import RSAKey
 
 from mirror.fhir.ids import is_valid_id
 
-MODES = ("1up", "smart")
+MODES = ("1up", "smart", "bluebutton")
 # Two files holding a type and id with different bodies: "first" or "last" serves that copy with a warning;
 # "error" serves the last, reported as an error (`serve --strict` refuses to start, `check` fails).
 DUPLICATES = ("first", "last", "error")
@@ -95,6 +95,11 @@ class Plan:
     @property
     def is_strict_smart(self) -> bool:
         return self.mode == "smart"
+
+    @property
+    def is_bluebutton(self) -> bool:
+        """CMS Blue Button 2.0's shapes (`/v2/o/...`, `/v2/fhir/...`): mockpayer/bluebutton/."""
+        return self.mode == "bluebutton"
 
     @property
     def auth_host(self) -> str:

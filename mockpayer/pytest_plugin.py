@@ -32,6 +32,7 @@ from mockpayer.clock import Clock
 from mockpayer.plans import BUNDLED_PLANS_DIR, Client, Member
 
 DEFAULT_SCOPES = "patient/*.read launch/patient offline_access"
+BLUE_BUTTON_SCOPES = "patient/Patient.read patient/Coverage.read patient/ExplanationOfBenefit.read profile"
 TIMEOUT = 30
 
 
@@ -110,29 +111,34 @@ class MockPayer:
             raise
 
     def _describe(self, plan) -> PlanInfo:
-        fhir_base = f"{self.url}/{plan.system_id}/r4"
+        """A Blue Button plan's URLs are its `/v2` ones; its SMART configuration, like Blue Button's, names no
+        introspection endpoint, which is at `/v2/o/introspect/` beside the others."""
+        root = f"{self.url}/{plan.system_id}"
+        fhir_base = f"{root}/v2/fhir" if plan.is_bluebutton else f"{root}/r4"
         smart = requests.get(f"{fhir_base}/.well-known/smart-configuration", timeout=TIMEOUT).json()
-        return PlanInfo(plan.system_id, plan.name, plan.mode, fhir_base, f"{self.url}/{plan.system_id}/directory/r4",
+        introspect = smart.get("introspection_endpoint") or f"{root}/v2/o/introspect/"
+        return PlanInfo(plan.system_id, plan.name, plan.mode, fhir_base, f"{root}/directory/r4",
                         smart["authorization_endpoint"], smart["token_endpoint"], smart["revocation_endpoint"],
-                        smart["introspection_endpoint"], dict(plan.clients), dict(plan.members))
+                        introspect, dict(plan.clients), dict(plan.members))
 
     def stop(self) -> None:
         self._server.stop()
 
     # ---- signing in -----------------------------------------------------------------------------------
 
-    def login(self, member: str, scopes: str = DEFAULT_SCOPES, *, client: str | None = None,
+    def login(self, member: str, scopes: str | None = None, *, client: str | None = None,
               plan: str | None = None) -> Tokens:
         """Signs `member` (a username) in and returns the tokens: `exchange(authorize(...))`."""
         return self.exchange(self.authorize(member, scopes, client=client, plan=plan))
 
-    def authorize(self, member: str, scopes: str = DEFAULT_SCOPES, *, client: str | None = None,
+    def authorize(self, member: str, scopes: str | None = None, *, client: str | None = None,
                   plan: str | None = None) -> Grant:
         """The first half of a sign-in: `member` (a username) goes through the plan's real pages (login, MFA
         with the member's code, consent) for an app that sends state and PKCE S256, as a careful app does;
         returns the code before it is exchanged, so a test can let it expire or replay it. `client`: a
         client id of the plan (default: its first, the confidential one in the bundled plans). `plan`:
-        needed only when two plans share the username."""
+        needed only when two plans share the username. `scopes`: by default DEFAULT_SCOPES, or for a Blue Button
+        plan the scopes Blue Button grants an app that asks for none."""
         info = self._plan_of(member, plan)
         account = info.members[member]
         app = info.clients[client] if client else next(iter(info.clients.values()))
@@ -140,6 +146,7 @@ class MockPayer:
                             app.redirect_uris[0])
         state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        scopes = scopes or (BLUE_BUTTON_SCOPES if info.mode == "bluebutton" else DEFAULT_SCOPES)
         query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": redirect_uri, "scope": scopes,
                  "state": state, "aud": info.fhir_base, "code_challenge": challenge, "code_challenge_method": "S256"}
         location = complete_mock_login(requests.Session(), f"{info.authorize_url}?{urlencode(query)}", account.username,

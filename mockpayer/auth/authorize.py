@@ -22,7 +22,7 @@ from flask import Blueprint, render_template, request, session
 
 from mockpayer.auth import consent
 from mockpayer.auth.lockout import MEMBER, Subject, locked_for
-from mockpayer.auth.parameters import AUTHORIZE_PARAMETERS, check_parameters
+from mockpayer.auth.parameters import ALLOWED, AUTHORIZE_PARAMETERS, PADDED_PKCE, check_parameters
 from mockpayer.auth.transactions import Transaction
 from mockpayer.context import accepted_audiences, payer, plan_for
 from mockpayer.plans import Member, Plan
@@ -34,10 +34,14 @@ TRANSACTION = "authorization"
 @blueprint.route("/oauth2/authorize/<system_id>", methods=["GET", "POST"])
 @blueprint.route("/<system_id>/oauth2/authorize", methods=["GET", "POST"])
 def authorize(system_id: str):
-    plan = plan_for(system_id)
+    return answer(plan_for(system_id))
+
+
+def answer(plan: Plan):
+    """One step of an authorization request to `plan`, at whichever path its family of shapes puts the endpoint."""
     server = payer().auth_servers[plan.system_id]
     try:
-        check_parameters(request.values, AUTHORIZE_PARAMETERS)
+        check_parameters(request.values, AUTHORIZE_PARAMETERS, PADDED_PKCE if plan.is_bluebutton else ALLOWED)
         grant = server.get_consent_grant(end_user=None)
         _check_audience(plan, grant)
         _check_state(plan, grant)
@@ -136,13 +140,18 @@ def _after_consent(page: "_Page", server, grant, transaction_id: str):
     if transaction is None:
         return page.error("This sign-in has already finished", "Start signing in again from the app.", 400)
     member = page.plan.members[transaction.member]
-    ticked = request.form.getlist(consent.SHARE_FIELD)
-    allowed = request.form.get("decision") == "allow" and consent.follow_choice(
-        grant, ticked, consent.record_types(page.plan, member))
+    allowed = request.form.get("decision") == "allow" and _follow_choice(page.plan, grant, member)
     response = server.create_authorization_response(grant=grant, grant_user=member if allowed else None)
     if response.status_code == 302:
         response.status_code = 303  # AZ-8: after a form POST, never a redirect that repeats the POST
     return response
+
+
+def _follow_choice(plan: Plan, grant, member: Member) -> bool:
+    """The member's choice on the consent page, in the shape of the plan's page; False when they chose nothing."""
+    if plan.is_bluebutton:
+        return consent.follow_demographics_choice(grant, request.form.get(consent.DEMOGRAPHICS_FIELD) == "true")
+    return consent.follow_choice(grant, request.form.getlist(consent.SHARE_FIELD), consent.record_types(plan, member))
 
 
 def _locked_message(seconds: float) -> str:
@@ -158,9 +167,10 @@ def _check_state(plan: Plan, grant) -> None:
 
 
 def _check_audience(plan: Plan, grant) -> None:
-    """AZ-6: `aud` must name this plan's FHIR base; `smart` mode requires it, `1up` mode checks it when sent."""
+    """AZ-6: `aud` must name this plan's FHIR base; `smart` mode requires it, `1up` mode checks it when sent, and
+    `bluebutton` mode ignores it, as Blue Button does."""
     aud = grant.request.payload.data.get("aud")
-    if aud is None and not plan.is_strict_smart:
+    if (aud is None and not plan.is_strict_smart) or plan.is_bluebutton:
         return
     if aud is None or aud.rstrip("/") not in {base.rstrip("/") for base in accepted_audiences(plan)}:
         raise InvalidRequestError(
@@ -211,9 +221,15 @@ class _Page:
                             message=message)
 
     def consent(self, member: Member):
-        records, others = consent.consent_choices(self.grant.request.scope, consent.record_types(self.plan, member))
+        scope = self.grant.request.scope
+        demographics_field = None
+        if self.plan.is_bluebutton:
+            records, others = [], consent.listed_scopes(scope)
+            demographics_field = consent.DEMOGRAPHICS_FIELD if consent.offers_demographics_choice(scope) else None
+        else:
+            records, others = consent.consent_choices(scope, consent.record_types(self.plan, member))
         return self._render("auth/consent.html", member_name=member.name or member.username, records=records,
-                            others=others, share_field=consent.SHARE_FIELD)
+                            others=others, share_field=consent.SHARE_FIELD, demographics_field=demographics_field)
 
     def error(self, heading: str, message: str, status: int):
         return self._render("auth/error.html", status, heading=heading, message=message)

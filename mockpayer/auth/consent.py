@@ -9,6 +9,9 @@ back: a forged form cannot add one. A wildcard whose boxes all came back stays t
 covers records the member gets later); one sent back itself, as a client that never reads the page does (the
 README's curl), shares everything it covers. Unticking every box is a refusal (`access_denied`, RFC 6749
 §4.1.2.1), not a token that reads nothing.
+
+A `bluebutton` plan asks as Blue Button does: no box per kind of record, one choice whether to share the
+beneficiary's personal information (`patient/Patient.*` and `profile`), which only a form saying "true" shares.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from dataclasses import dataclass
 
 from mirror.fhir.scopes import parse_resource_scope, split_scope
 from mockpayer.auth.scope_words import describe_scope
+from mockpayer.bluebutton.scopes import PERSONAL_INFO, without_personal_info
 from mockpayer.context import payer
 from mockpayer.plans import Member, Plan
 
 SHARE_FIELD = "share"
+DEMOGRAPHICS_FIELD = "share_demographic_scopes"  # Blue Button's own name for the choice
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,16 @@ def consent_choices(scope: str, types: Sequence[str]) -> tuple[list[Choice], lis
         for box in _boxes(word, types):
             records.setdefault(box, Choice(box, describe_scope(box)))
     return list(records.values()), others
+
+
+def listed_scopes(scope: str) -> list[Choice]:
+    """Every scope word in plain words, to read rather than untick (Blue Button's page)."""
+    return [Choice(word, describe_scope(word)) for word in split_scope(scope)]
+
+
+def offers_demographics_choice(scope: str) -> bool:
+    """Does the scope about to be granted hold personal information the beneficiary may keep back?"""
+    return any(word in PERSONAL_INFO for word in split_scope(scope))
 
 
 def chosen_scope(scope: str, ticked: list[str], types: Sequence[str]) -> str | None:
@@ -77,12 +92,23 @@ def _boxes(word: str, types: Sequence[str]) -> list[str]:
 
 
 def follow_choice(grant, ticked: list[str], types: Sequence[str]) -> bool:
-    """Makes authlib's grant issue its code for the scope the member chose; False when they chose nothing.
+    """Makes authlib's grant issue its code for the scope the member chose; False when they chose nothing."""
+    return _grant_only(grant, chosen_scope(grant.request.scope, ticked, types))
+
+
+def follow_demographics_choice(grant, share: bool) -> bool:
+    """Blue Button's choice: the scope as asked, or without the personal information; False when that leaves
+    nothing (an app that asked for the beneficiary's name alone)."""
+    scope = grant.request.scope
+    return _grant_only(grant, scope if share else without_personal_info(scope) or None)
+
+
+def _grant_only(grant, chosen: str | None) -> bool:
+    """Makes the grant's code carry `chosen` (None, nothing chosen: False).
 
     authlib settles a grant's scope again when it creates the code (`validate_authorization_request`), so the
     choice is applied by its hook on that step rather than set once beforehand.
     """
-    chosen = chosen_scope(grant.request.scope, ticked, types)
     if chosen is None:
         return False
 

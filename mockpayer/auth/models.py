@@ -13,6 +13,7 @@ from authlib.oidc.core import AuthorizationCodeMixin
 
 from mirror.fhir.scopes import grantable_scope, parse_resource_scope, split_scope
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
+from mockpayer.bluebutton import scopes as bluebutton_scopes
 from mockpayer.plans import Client, Plan
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -55,7 +56,10 @@ class PlanClient(ClientMixin):
         token's `scope` says what): known SMART scopes, writes cut to their read half, no `system/` scope,
         unknown words dropped. `1up` mode grants whatever remains, as 1up drops what it does not grant; `smart`
         mode answers `invalid_scope` (RFC 6749 §4.1.2.1) to a request that asked for records and is left with
-        none it may read. Either way a request left with nothing at all has nothing to issue: `invalid_scope`."""
+        none it may read. Either way a request left with nothing at all has nothing to issue: `invalid_scope`.
+        `bluebutton` mode grants as Blue Button does (mockpayer/bluebutton/scopes.py)."""
+        if self.plan.is_bluebutton:
+            return bluebutton_scopes.granted_scope(scope)
         words = split_scope(scope) or split_scope(DEFAULT_SCOPE)
         granted = list(dict.fromkeys(filter(None, map(grantable_scope, words))))
         asked_for_records = any(map(parse_resource_scope, words))

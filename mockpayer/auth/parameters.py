@@ -40,6 +40,9 @@ ALLOWED = {
     "launch": VSCHAR,
     "nonce": VSCHAR,
 }
+# Blue Button mode: CMS's Python SDK pads its PKCE challenge and verifier with base64's `=`; where in them `=` may
+# stand is checked with the challenge itself (server.PaddedS256CodeChallenge).
+PADDED_PKCE = {**ALLOWED, "code_challenge": UNRESERVED | {"="}, "code_verifier": UNRESERVED | {"="}}
 # Long enough for any real value (a URL, a list of granular scopes, a signed state), short enough that the two
 # values the redirect echoes (redirect_uri, state) keep its Location header near 4 kB, well inside the 8000
 # octets RFC 9110 §4.1 asks every HTTP party to handle.
@@ -50,12 +53,12 @@ TOKEN_PARAMETERS = ("grant_type", "code", "redirect_uri", "client_id", "client_s
                     "refresh_token", "scope", "token", "token_type_hint")
 
 
-def check_parameters(values, names: tuple[str, ...]) -> None:
+def check_parameters(values, names: tuple[str, ...], allowed: dict[str, frozenset[str]] = ALLOWED) -> None:
     """Raises `invalid_request` naming the first of `names` whose value (any of its values) is malformed."""
     for name in names:
         if any(len(value) > MAX_LENGTH for value in values.getlist(name)):
             raise InvalidRequestError(f"'{name}' is longer than {MAX_LENGTH} characters.")
-        if any(not set(value) <= ALLOWED[name] for value in values.getlist(name)):
+        if any(not set(value) <= allowed[name] for value in values.getlist(name)):
             raise InvalidRequestError(f"'{name}' holds characters RFC 6749 does not allow in it.")
 
 

@@ -1,23 +1,26 @@
 """A per-plan authlib `AuthorizationServer`: its grants, PKCE rules, token contents and endpoints.
 
-One server per plan because plans differ in clients, lifetimes and strictness (`1up` or `smart` mode),
-while every code and token lands in the one shared ledger.
+One server per plan because plans differ in clients, lifetimes and strictness (`1up`, `smart` or `bluebutton`
+mode), while every code and token lands in the one shared ledger.
 """
 
 from __future__ import annotations
 
 import secrets
+import string
 
 from urllib.parse import urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload, FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError, OAuth2Request, grants
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, OAuth2Request, grants
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
-from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
+from authlib.oauth2.rfc7636.challenge import (
+    CODE_CHALLENGE_PATTERN, CODE_VERIFIER_PATTERN, compare_s256_code_challenge, create_s256_code_challenge,
+)
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core.grants.util import is_openid_scope
 from flask import request as flask_request
@@ -34,6 +37,7 @@ from mockpayer.context import fhir_base_url
 from mockpayer.plans import Plan
 
 PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
+BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -59,6 +63,57 @@ class S256CodeChallenge(CodeChallenge):
         if challenge and method != "S256":
             raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is accepted.")
         super().validate_code_challenge(grant, redirect_uri)
+
+
+class PaddedS256CodeChallenge(S256CodeChallenge):
+    """`bluebutton` mode: S256 as RFC 7636 has it, and also as CMS's Python SDK sends it, with base64 `=` padding on
+    the challenge and the verifier (its verifier is padded base64url of random printable characters, its challenge
+    the padded base64url of the verifier's SHA-256). Exactly that is tolerated and nothing looser: `=` only at the
+    end, only as many as base64url pads that length, the rest base64url characters within RFC 7636's lengths;
+    the S256 comparison then ignores the challenge's padding. Every other mode stays strict (PK-4)."""
+
+    def __init__(self):
+        super().__init__(required_at_authorize=True)
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        payload = grant.request.payload
+        unpadded = _without_base64_padding(payload.data.get("code_challenge") or "")
+        if unpadded is None:
+            return super().validate_code_challenge(grant, redirect_uri)
+        if len(payload.datalist.get("code_challenge", [])) > 1:
+            raise InvalidRequestError("Multiple 'code_challenge' in request.")
+        if not CODE_CHALLENGE_PATTERN.fullmatch(unpadded):
+            raise InvalidRequestError("Invalid 'code_challenge'")
+        if payload.data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Unsupported 'code_challenge_method': only S256 is accepted.")
+
+    def validate_code_verifier(self, grant, result):
+        verifier = grant.request.form.get("code_verifier") or ""
+        unpadded = _without_base64_padding(verifier)
+        if unpadded is None:
+            return super().validate_code_verifier(grant, result)
+        challenge = self.get_authorization_code_challenge(grant.request.authorization_code)
+        if not challenge:
+            raise InvalidRequestError("The authorization request had no 'code_challenge', but a 'code_verifier' "
+                                      "was provided.")
+        if not CODE_VERIFIER_PATTERN.fullmatch(unpadded):
+            raise InvalidRequestError("Invalid 'code_verifier'")
+        if create_s256_code_challenge(verifier) != challenge:  # the verifier is hashed as sent, padding and all
+            raise InvalidGrantError(description="Code challenge failed.")
+
+    def get_authorization_code_challenge(self, authorization_code):
+        challenge = authorization_code.code_challenge
+        return challenge.rstrip("=") if challenge else challenge
+
+
+def _without_base64_padding(value: str) -> str | None:
+    """`value` without its `=` padding when it is padded exactly as base64url pads a value of its length (RFC 4648
+    §5: one `=` after 4n+3 characters, two after 4n+2); None for a value without `=` or with `=` used otherwise."""
+    unpadded = value.rstrip("=")
+    padding = len(value) - len(unpadded)
+    if not 0 < padding <= 2 or padding != -len(unpadded) % 4 or not set(unpadded) <= BASE64URL:
+        return None
+    return unpadded
 
 
 class CodeGrant(grants.AuthorizationCodeGrant):
@@ -95,7 +150,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         if record.client_id != client.get_client_id() or server.ledger.clock.now() >= record.expires_at:
             return None
         # The seed's 1up exchange sends no redirect_uri; the code's was checked as registered when it was issued.
-        omitted = self.request.payload.redirect_uri is None and not server.plan.is_strict_smart
+        omitted = self.request.payload.redirect_uri is None and server.plan.mode == "1up"
         return IssuedCode(record, redirect_uri_bound=not omitted)
 
     def delete_authorization_code(self, authorization_code):
@@ -255,8 +310,9 @@ class PlanAuthorizationServer(AuthorizationServer):
         }
         self.load_config(config)
         self.register_token_generator("default", self._token_generator(self.create_bearer_token_generator(config)))
-        self.register_grant(CodeGrant, [S256CodeChallenge(required_at_authorize=plan.is_strict_smart),
-                                        PlanOpenIDCode(self)])
+        challenge = (PaddedS256CodeChallenge() if plan.is_bluebutton
+                     else S256CodeChallenge(required_at_authorize=plan.is_strict_smart))
+        self.register_grant(CodeGrant, [challenge, PlanOpenIDCode(self)])
         if plan.tokens.refresh:
             self.register_grant(RefreshGrant, [PlanIdToken(self)])
         self.register_endpoint(Revocation(server=self))
@@ -273,7 +329,7 @@ class PlanAuthorizationServer(AuthorizationServer):
         return authenticate_client(super().authenticate_client, request, methods, endpoint, self.plan, self.lockouts)
 
     def create_oauth2_request(self, request):
-        return PlanOAuth2Request(flask_request, None if self.plan.is_strict_smart else "code")
+        return PlanOAuth2Request(flask_request, "code" if self.plan.mode == "1up" else None)
 
     def _token_generator(self, bearer):
         """Adds the SMART launch context (`patient`) and decides on a refresh token (TK-7).
