@@ -29,7 +29,6 @@ from mirror.plans import (
     PlanConfig,
     PlanError,
     discover_endpoints,
-    mock_endpoints,
     one_up_endpoints,
     preset,
 )
@@ -67,11 +66,15 @@ def add_connect(commands, common: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="your name for this plan (a preset name such as 'demo' "
                                                      "needs no plan option)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--preset", choices=sorted(PRESETS), help="a known plan (demo: the local mock's demoplan)")
+    where.add_argument("--preset", choices=sorted(PRESETS),
+                       help="a known plan: demo (the local mock's demoplan), bluebutton (Medicare's Blue Button 2.0)")
     where.add_argument("--base-url", help="a 1upHealth plan's base host, e.g. 1updemohealthplan.com (needs --system-id)")
     where.add_argument("--fhir-base", help="any SMART server's FHIR base URL; endpoints are discovered")
     parser.add_argument("--system-id", help="the 1upHealth plan's system id, e.g. demoplan")
     parser.add_argument("--mock-url", help=f"where the mock payer runs, for presets (default {DEFAULT_MOCK_URL})")
+    parser.add_argument("--environment", metavar="sandbox|production|URL",
+                        help="bluebutton: CMS's sandbox or production (your app's own --client-id and "
+                             "--client-secret), or the root URL of a mock serving the plan alone")
     parser.add_argument("--client-id", help="your app's client id at the plan (presets have one)")
     parser.add_argument("--client-secret", help=f"your app's client secret (or set {CLIENT_SECRET_ENV}, which "
                                                 "keeps it out of the process list)")
@@ -117,7 +120,7 @@ def run_connect(args: argparse.Namespace) -> int:
 
 def plan_from_arguments(args: argparse.Namespace) -> PlanConfig:
     """The plan the connect options describe: preset, 1up URL shapes, or a SMART FHIR base."""
-    known = None
+    known, real = None, False
     if args.base_url:
         if not args.system_id:
             raise PlanError("--base-url needs --system-id (the plan's system id, e.g. demoplan)")
@@ -128,12 +131,18 @@ def plan_from_arguments(args: argparse.Namespace) -> PlanConfig:
         if not args.preset and args.name not in PRESETS:
             raise PlanError("say where the plan is: --preset, --base-url with --system-id, or --fhir-base")
         known = preset(args.preset or args.name)
-        endpoints = mock_endpoints(args.mock_url or DEFAULT_MOCK_URL, known.system_id)
-    if args.mock_url and known is None:
-        raise PlanError("--mock-url applies to presets only")
+        if args.environment and args.mock_url:
+            raise PlanError("--environment and --mock-url both say where the plan is; give one")
+        endpoints, real = (known.in_environment(args.environment) if args.environment
+                           else (known.on_mock(args.mock_url or DEFAULT_MOCK_URL), False))
+        if real and not args.client_id:
+            raise PlanError(f"{args.environment} needs your app's own client id and secret, registered with the "
+                            "service: --client-id and --client-secret")
+    if (args.mock_url or args.environment) and known is None:
+        raise PlanError("--mock-url and --environment apply to presets only")
     client_id = args.client_id or (known.client_id if known else None)
     secret = args.client_secret or os.environ.get(CLIENT_SECRET_ENV) or None
-    if secret is None and known and client_id == known.client_id:
+    if secret is None and known and not real and client_id == known.client_id:
         secret = known.client_secret
     method = args.auth_method or ("client_secret_post" if secret else "none")
     scope = args.scope or (known.scope if known else DEFAULT_SCOPE)

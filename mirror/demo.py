@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mirror.oauth import MockLogin, connect
-from mirror.plans import PlanConfig, mock_endpoints, preset
+from mirror.plans import PlanConfig, preset
 from mirror.serving import LOOPBACK, port_is_free
 from mirror.sync.options import SyncOptions
 from mirror.sync.progress import progress_for
@@ -118,7 +118,7 @@ def _wait_until_answering(process: subprocess.Popen, url: str) -> None:
 def connect_and_sync(mock_url: str, data_dir: Path, show: Callable[[str], None]) -> None:
     """Connects as the demo member through the mock's sign-in pages and brings the records home."""
     known = preset(DEMO_PLAN)
-    plan = PlanConfig(DEMO_PLAN, mock_endpoints(mock_url, known.system_id), known.client_id, known.scope,
+    plan = PlanConfig(DEMO_PLAN, known.on_mock(mock_url), known.client_id, known.scope,
                       "client_secret_post", known.client_secret)
     connection = connect(plan, data_dir, mock_login=DEMO_MEMBER, show=show)
     show(f"Connected to the mock's {known.system_id} as {DEMO_MEMBER.username} (Patient/{connection.token.patient}).")

@@ -123,19 +123,48 @@ class PlanConfig:
         return cls(**{**data, "endpoints": Endpoints(**data["endpoints"])})
 
 
+BLUE_BUTTON = "bluebutton"  # a preset's URL shapes: CMS Blue Button 2.0's `/v2/o/...` and `/v2/fhir`
+BLUE_BUTTON_SCOPE = "patient/Patient.read patient/Coverage.read patient/ExplanationOfBenefit.read profile"
+
+
 @dataclass(frozen=True)
 class Preset:
-    """A plan known by name, with the client registration that works there out of the box."""
+    """A plan known by name, with the client registration that works on the local mock out of the box, and,
+    for a real service, its environments by name (their hosts), where the member's app needs its own client."""
 
     system_id: str
     client_id: str
     client_secret: str | None
     scope: str = DEFAULT_SCOPE
+    shape: str = "1up"  # or BLUE_BUTTON
+    environments: tuple[tuple[str, str], ...] = ()  # (name, root URL)
+
+    def on_mock(self, mock_url: str) -> Endpoints:
+        """The endpoints of this preset's plan on the local mock payer, served among others."""
+        if self.shape == BLUE_BUTTON:
+            return blue_button_endpoints(f"{mock_url.rstrip('/')}/{self.system_id}")
+        return mock_endpoints(mock_url, self.system_id)
+
+    def in_environment(self, environment: str) -> tuple[Endpoints, bool]:
+        """(the endpoints, whether they are the real service's) for `--environment`: a name, or the root URL of
+        a server with the same paths (the mock serving this plan alone)."""
+        named = dict(self.environments)
+        if not named:
+            raise PlanError("--environment applies to presets of services with environments (bluebutton)")
+        if environment in named:
+            return blue_button_endpoints(named[environment]), True
+        if "://" not in environment:
+            raise PlanError(f"--environment must be {' or '.join(named)}, or the URL of a server with the same paths, "
+                            f"not {environment!r}")
+        return blue_button_endpoints(environment), False
 
 
-# The mock payer's bundled demo plan; its client secret is public test data, not a credential.
+# The mock payer's bundled plans; their client secrets are public test data, not credentials.
 PRESETS = {
     "demo": Preset("demoplan", "demo-confidential-app", "mock-secret-not-for-production"),
+    "bluebutton": Preset("bluebutton", "bluebutton-confidential-app", "mock-secret-not-for-production",
+                         BLUE_BUTTON_SCOPE, BLUE_BUTTON, (("sandbox", "https://sandbox.bluebutton.cms.gov"),
+                                                          ("production", "https://api.bluebutton.cms.gov"))),
 }
 
 
@@ -154,6 +183,17 @@ def mock_endpoints(mock_url: str, system_id: str) -> Endpoints:
         authorize_url=f"{root}/oauth2/authorize/{system_id}",
         token_url=f"{root}/{system_id}/oauth2/token",
         revoke_url=f"{root}/{system_id}/oauth2/revoke",
+    )
+
+
+def blue_button_endpoints(root: str) -> Endpoints:
+    """CMS Blue Button 2.0's paths under `root` (its host, or the mock's root for that plan)."""
+    root = root.rstrip("/")
+    return Endpoints(
+        fhir_base=f"{root}/v2/fhir",
+        authorize_url=f"{root}/v2/o/authorize/",
+        token_url=f"{root}/v2/o/token/",
+        revoke_url=f"{root}/v2/o/revoke_token/",
     )
 
 

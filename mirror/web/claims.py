@@ -26,6 +26,18 @@ KINDS = {
     "vision": "Vision",
 }
 INPATIENT_SUBTYPES = {"inpatient": "Hospital stay (inpatient)", "outpatient": "Hospital or facility (outpatient)"}
+# Medicare's claim types (Blue Button 2.0's eob-type codes) in the words Medicare uses with its members.
+MEDICARE_CLAIM_TYPES = "https://bluebutton.cms.gov/resources/codesystem/eob-type"
+MEDICARE_KINDS = {
+    "medicare-carrier": "Part B doctor or supplier",
+    "medicare-dme": "Part B medical equipment or supplies",
+    "medicare-outpatient": "Part B hospital outpatient",
+    "medicare-inpatient": "Part A hospital stay",
+    "medicare-snf": "Part A skilled nursing facility stay",
+    "medicare-hospice": "Hospice care",
+    "medicare-hha": "Home health care",
+    "medicare-pde": "Part D drug fill",
+}
 # What an ExplanationOfBenefit is, by its `use` (FHIR R4 EOB.use): a bill, or a request that is no bill.
 CLAIM, PRIOR_AUTHORIZATION, ESTIMATE = "claim", "prior-authorization", "estimate"
 USES = {"preauthorization": PRIOR_AUTHORIZATION, "predetermination": ESTIMATE}  # Da Vinci PDex; FHIR R4 EOB.use
@@ -53,7 +65,7 @@ class ClaimSummary:
     where the claim does not say, so nothing a plan left out is shown as if it had said it."""
 
     id: str
-    kind: str  # a key of KINDS, or "inpatient"/"outpatient" for institutional claims
+    kind: str  # a key of KINDS, "inpatient"/"outpatient" for institutional claims, or of MEDICARE_KINDS
     kind_label: str
     service_start: str | None
     service_end: str | None
@@ -190,6 +202,11 @@ def resolver(store, source: str) -> Resolver:
 
 
 def _kind(eob: Mapping) -> tuple[str, str]:
+    claim_type = eob.get("type") if isinstance(eob.get("type"), Mapping) else {}
+    medicare = next((f"medicare-{str(coding.get('code')).lower()}" for coding in mappings(claim_type.get("coding"))
+                     if coding.get("system") == MEDICARE_CLAIM_TYPES), None)
+    if medicare in MEDICARE_KINDS:
+        return medicare, MEDICARE_KINDS[medicare]
     kind = next((code for code in codes(eob.get("type")) if code in KINDS), "other")
     if kind == "institutional":
         subtype = " ".join(codes(eob.get("subType")) + codes(eob.get("type")) + [display(eob.get("subType")).lower()])
