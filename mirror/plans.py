@@ -162,7 +162,7 @@ class Preset:
 # The mock payer's bundled plans; their client secrets are public test data, not credentials.
 PRESETS = {
     "demo": Preset("demoplan", "demo-confidential-app", "mock-secret-not-for-production"),
-    "bluebutton": Preset("bluebutton", "bluebutton-confidential-app", "mock-secret-not-for-production",
+    "bluebutton": Preset("bluebutton", "bluebutton-confidential-app", "mock-bluebutton-secret-not-for-production",
                          BLUE_BUTTON_SCOPE, BLUE_BUTTON, (("sandbox", "https://sandbox.bluebutton.cms.gov"),
                                                           ("production", "https://api.bluebutton.cms.gov"))),
 }
