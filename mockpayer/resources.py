@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from mirror.fhir import everything
-from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, patient_ids
+from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, is_about_any, patient_ids
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.fhir.raw_json import (
     ParsedDocument,
@@ -27,7 +27,6 @@ from mirror.fhir.raw_json import (
     references_in_text,
     resolve_urns,
 )
-from mirror.fhir.paths import values_at
 from mirror.fhir.references import iter_references, reference_target
 from mirror.fhir.validation import validation_findings
 
@@ -107,8 +106,8 @@ class ResourceSet:
         their claims name)."""
         if patient_id not in self._reach:
             own = set(self._compartments.get(patient_id, set()))
-            own |= {stored.key for resource_type, path in ABOUT_ANOTHER_RECORD.items()
-                    for stored in self.of_type(resource_type) if _refers_to_any(stored.resource, path, own)}
+            own |= {stored.key for resource_type in ABOUT_ANOTHER_RECORD
+                    for stored in self.of_type(resource_type) if is_about_any(stored.resource, own)}
             reachable = set(own)
             for key in own:
                 for target in _targets(self.resources[key].text):
@@ -153,11 +152,6 @@ class ResourceSet:
         winner = previous.file if self.duplicates == "first" else stored.file
         return Problem(stored.file, f"{what} differs from the copy in {previous.file}; {winner}'s copy is served "
                                     f"(duplicates: {self.duplicates})", "error" if self.duplicates == "error" else "warning")
-
-
-def _refers_to_any(resource: dict, path: str, keys: set[Key]) -> bool:
-    return any(isinstance(value, dict) and reference_target(value.get("reference")) in keys
-               for value in values_at(resource, path))
 
 
 def _targets(resource_text: str) -> set[Key]:
