@@ -34,7 +34,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, request, ur
 from werkzeug.exceptions import HTTPException
 
 from mirror.fhir.capability import capability_statement
-from mirror.fhir.compartment import FALLBACK_PATHS, PATIENT_COMPARTMENT
+from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, FALLBACK_PATHS, PATIENT_COMPARTMENT, is_about_any
 from mirror.fhir.dates import DateRange, element_range
 from mirror.fhir.everything import answer_everything, by_type, parse_everything
 from mirror.fhir.ids import is_valid_id
@@ -411,15 +411,22 @@ def _without(search: Search, answered: Criterion) -> Search:
 
 
 def _patient_records(source: str, patient_id: str) -> list[_Held]:
-    """R4 Patient $everything: the Patient's compartment, and the resources those records reference that are
-    in no patient's compartment (the Organizations, Practitioners, Locations their claims name), as the mock
-    serves a member. Another patient's records are never pulled in through a reference. References are read
-    from the stored text, so nothing is parsed but the page the client gets."""
+    """R4 Patient $everything: the Patient's compartment, the records about its records (a Provenance whose
+    target is one: compartment.ABOUT_ANOTHER_RECORD), and the resources those reference that are in no
+    patient's compartment (the Organizations, Practitioners, Locations their claims name), as the mock serves a
+    member. Another patient's records are never pulled in through a reference. References are read from the
+    stored text, so nothing is parsed but the page the client gets and the records about others."""
     store = _store()
     records: dict[tuple[str, str], _Held] = {}
     for resource_type in store.types(source):
         for stored in store.search(resource_type, source=source, patient_id=patient_id):
             records[(resource_type, stored.id)] = _Held(stored)
+    own = set(records)
+    for resource_type in ABOUT_ANOTHER_RECORD:
+        for stored in store.search(resource_type, source=source):
+            held = _Held(stored)
+            if held.key not in records and is_about_any(held.resource, own):
+                records[held.key] = held
     referenced = {
         target
         for held in records.values()

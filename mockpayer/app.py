@@ -84,7 +84,8 @@ def create_app(
                            transactions=Transactions(clock))
     context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger, context.lockouts)
                             for system_id, plan in plans.items()}
-    context.resources = {system_id: load_plan_resources(plan.folder, duplicates=plan.duplicates or "last")
+    context.resources = {system_id: load_plan_resources(plan.folder, duplicates=plan.duplicates or "last",
+                                                        follow_symlinks=plan.follow_symlinks)
                          for system_id, plan in plans.items()}
     context.faults = FaultBoard(plans, ledger, faults)
     context.scenarios = Scenarios(plans)

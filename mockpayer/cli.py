@@ -176,7 +176,8 @@ def _check(args) -> int:
     plans = [load_plan(folder)] if (folder / "plan.json").is_file() else list(load_plans(folder).values())
     errors = 0
     for plan in plans:
-        resources = load_plan_resources(plan.folder, validate=True, duplicates=plan.duplicates or "error")
+        resources = load_plan_resources(plan.folder, validate=True, duplicates=plan.duplicates or "error",
+                                        follow_symlinks=plan.follow_symlinks)
         problems = plan_problems(plan, resources)
         errors += count(problems, "error")
         print("\n".join(report_lines(plan, resources, problems)))
@@ -188,7 +189,8 @@ def _check_later_days(plan, resources: PlanResources) -> int:
     """Each later day as the mock would serve it after advancing (mockpayer/scenarios.py); its error count."""
     data, errors = resources.data, 0
     for day in range(2, day_count(plan.folder) + 1):
-        data, changes = next_day(data, plan.folder / DAYS_FOLDER / str(day), 0, validate=True)
+        data, changes = next_day(data, plan.folder / DAYS_FOLDER / str(day), 0, validate=True,
+                                 follow_symlinks=plan.follow_symlinks)
         problems = PlanResources(data, resources.directory).problems
         day_errors = count(problems, "error")
         errors += day_errors

@@ -91,6 +91,7 @@ class Plan:
     settings: dict = field(default_factory=dict)
     signing_key: RSAKey | None = None  # signs id_tokens; None: a new key each time the mock starts
     duplicates: str | None = None  # DUPLICATES; None: not chosen (`serve` serves the last, `check` says "error")
+    follow_symlinks: bool = False  # serve files symlinked from outside the plan folder (resources.data_files)
 
     @property
     def is_strict_smart(self) -> bool:
@@ -159,6 +160,9 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
     duplicates = raw.get("duplicates")
     if duplicates is not None and duplicates not in DUPLICATES:
         raise ValueError(f"duplicates must be one of {', '.join(DUPLICATES)}, not {duplicates!r}")
+    follow_symlinks = raw.get("follow_symlinks", False)
+    if not isinstance(follow_symlinks, bool):
+        raise ValueError(f"follow_symlinks must be true or false, not {follow_symlinks!r}")
     plan = Plan(
         system_id=system_id,
         name=_text(raw, "name"),
@@ -171,6 +175,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
         settings={key: value for key, value in raw.items() if key not in _KNOWN_FIELDS},
         signing_key=_signing_key(raw["signing_key"]) if "signing_key" in raw else None,
         duplicates=duplicates,
+        follow_symlinks=follow_symlinks,
     )
     for entry in raw.get("clients", []):
         client = _client(entry)
@@ -188,7 +193,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
 
 
 _KNOWN_FIELDS = {"system_id", "name", "base_url", "mode", "tokens", "paging", "lockout", "clients", "members",
-                 "signing_key", "duplicates"}
+                 "signing_key", "duplicates", "follow_symlinks"}
 
 
 def _text(raw: dict, key: str) -> str:

@@ -10,6 +10,7 @@ crashes on bad input: every problem becomes a line in the load report, and the r
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from mirror.fhir import everything
-from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, patient_ids
+from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, is_about_any, patient_ids
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.fhir.raw_json import (
     ParsedDocument,
@@ -26,7 +27,6 @@ from mirror.fhir.raw_json import (
     references_in_text,
     resolve_urns,
 )
-from mirror.fhir.paths import values_at
 from mirror.fhir.references import iter_references, reference_target
 from mirror.fhir.validation import validation_findings
 
@@ -106,8 +106,8 @@ class ResourceSet:
         their claims name)."""
         if patient_id not in self._reach:
             own = set(self._compartments.get(patient_id, set()))
-            own |= {stored.key for resource_type, path in ABOUT_ANOTHER_RECORD.items()
-                    for stored in self.of_type(resource_type) if _refers_to_any(stored.resource, path, own)}
+            own |= {stored.key for resource_type in ABOUT_ANOTHER_RECORD
+                    for stored in self.of_type(resource_type) if is_about_any(stored.resource, own)}
             reachable = set(own)
             for key in own:
                 for target in _targets(self.resources[key].text):
@@ -154,11 +154,6 @@ class ResourceSet:
                                     f"(duplicates: {self.duplicates})", "error" if self.duplicates == "error" else "warning")
 
 
-def _refers_to_any(resource: dict, path: str, keys: set[Key]) -> bool:
-    return any(isinstance(value, dict) and reference_target(value.get("reference")) in keys
-               for value in values_at(resource, path))
-
-
 def _targets(resource_text: str) -> set[Key]:
     """What a resource refers to, read from its text: walking the parsed resource costs 15x more, seconds for a
     member with thousands of claims on the first request after each start or new day."""
@@ -166,13 +161,12 @@ def _targets(resource_text: str) -> set[Key]:
 
 
 def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None,
-                   duplicates: str = "last") -> ResourceSet:
-    """Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order)."""
+                   duplicates: str = "last", follow_symlinks: bool = False) -> ResourceSet:
+    """Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order); `report_root` is the
+    plan folder, which file names are reported from and symlinks are judged by (`data_files`)."""
     loaded = ResourceSet(duplicates=duplicates)
-    if not folder.is_dir():
-        return loaded
     root = report_root or folder
-    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".json", ".ndjson") and p.is_file()):
+    for path in data_files(folder, root, follow_symlinks, loaded.problems):
         name = str(path.relative_to(root))
         try:
             text = path.read_text(encoding="utf-8")
@@ -187,6 +181,51 @@ def load_resources(folder: Path, *, validate: bool = False, report_root: Path | 
                 where = f"{name}:{line_number}" if path.suffix == ".ndjson" else name
                 _load_document(document, where, loaded, validate)
     return loaded
+
+
+DATA_SUFFIXES = (".json", ".ndjson")
+
+
+def data_files(folder: Path, plan_folder: Path, follow_symlinks: bool, problems: list[Problem]) -> list[Path]:
+    """The `*.json` and `*.ndjson` files under `folder`, depth first in name order, as they are to be read.
+
+    A symlink, to a file or a folder, is followed when its target lies inside the plan folder. One leading out
+    of it is skipped as an error unless plan.json says `"follow_symlinks": true`: a plan folder is what gets
+    copied, zipped or committed, and a link out would serve whatever it points at on this machine today. A
+    broken link is an error too; a link back to a folder it sits in is a note (its files are read once, where
+    they are)."""
+    inside = plan_folder.resolve()
+    files: list[Path] = []
+
+    def walk(entry: Path, walking: frozenset[Path]) -> None:
+        name = str(entry.relative_to(plan_folder))
+        read = not walking or entry.is_dir() or entry.suffix in DATA_SUFFIXES  # the folder itself, a folder, data
+        if entry.is_symlink() and read:
+            target, resolved = os.readlink(entry), entry.resolve()
+            if not resolved.exists():
+                problems.append(Problem(name, f"skipped: a symlink to {target}, which does not exist"))
+                return
+            if not follow_symlinks and not resolved.is_relative_to(inside):
+                problems.append(Problem(name, f"skipped: a symlink to {target}, outside the plan folder (plan.json "
+                                              '"follow_symlinks": true serves it)'))
+                return
+            if resolved in walking:
+                problems.append(Problem(name, f"skipped: a symlink to {target}, a folder it is in", "note"))
+                return
+        if entry.is_dir():
+            try:
+                children = sorted(entry.iterdir())
+            except OSError as error:
+                problems.append(Problem(name, f"cannot read: {error}"))
+                return
+            for child in children:
+                walk(child, walking | {entry.resolve()})
+        elif entry.suffix in DATA_SUFFIXES and entry.is_file():
+            files.append(entry)
+
+    if folder.is_dir() or folder.is_symlink():
+        walk(folder, frozenset())
+    return files
 
 
 def dangling_references(*sets: ResourceSet) -> list[Problem]:
@@ -283,8 +322,8 @@ class PlanResources:
         return self.data.problems + self.directory.problems + dangling_references(self.data, self.directory)
 
 
-def load_plan_resources(folder: Path, *, validate: bool = False, duplicates: str = "last") -> PlanResources:
-    return PlanResources(
-        data=load_resources(folder / "data", validate=validate, report_root=folder, duplicates=duplicates),
-        directory=load_resources(folder / "directory", validate=validate, report_root=folder, duplicates=duplicates),
-    )
+def load_plan_resources(folder: Path, *, validate: bool = False, duplicates: str = "last",
+                        follow_symlinks: bool = False) -> PlanResources:
+    rules = {"validate": validate, "report_root": folder, "duplicates": duplicates, "follow_symlinks": follow_symlinks}
+    return PlanResources(data=load_resources(folder / "data", **rules),
+                         directory=load_resources(folder / "directory", **rules))

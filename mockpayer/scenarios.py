@@ -60,10 +60,13 @@ class DayChanges:
                 for kind, keys in (("new", self.new), ("changed", self.changed), ("removed", self.removed))}
 
 
-def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool = False) -> tuple[ResourceSet, DayChanges]:
+def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool = False,
+             follow_symlinks: bool = False) -> tuple[ResourceSet, DayChanges]:
     """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`. The
-    day's load problems (and with `validate`, R4 findings) come with the records, as `load_resources` gives them."""
-    incoming = load_resources(day_folder / "data", validate=validate, report_root=day_folder.parent.parent)
+    day's load problems (and with `validate`, R4 findings) come with the records, as `load_resources` gives them;
+    two copies of a type and id within the day are settled as plan.json's `duplicates` settled day 1's."""
+    incoming = load_resources(day_folder / "data", validate=validate, report_root=day_folder.parent.parent,
+                              duplicates=data.duplicates, follow_symlinks=follow_symlinks)
     removed = _removed(day_folder / REMOVED_FILE)
     missing = sorted(key for key in removed if key not in data.resources)
     if missing:
@@ -72,7 +75,7 @@ def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool 
     if both:
         raise PlanError(f"{day_folder}: {'/'.join(both[0])} is both removed and in data/")
     moment = fhir_instant(now)
-    served = ResourceSet(problems=list(incoming.problems))
+    served = ResourceSet(problems=list(incoming.problems), duplicates=data.duplicates)
     changed = []
     for key, stored in data.resources.items():
         update = incoming.resources.get(key)
@@ -131,6 +134,7 @@ class Scenarios:
 
     def __init__(self, plans: dict[str, Plan]):
         self.folders = {system_id: plan.folder for system_id, plan in plans.items()}
+        self.follow_symlinks = {system_id: plan.follow_symlinks for system_id, plan in plans.items()}
         self.last_day = {system_id: day_count(folder) for system_id, folder in self.folders.items()}
         self.current_day = dict.fromkeys(plans, 1)
         self._lock = threading.Lock()
@@ -148,7 +152,8 @@ class Scenarios:
             moving = {system_id: self.current_day[system_id] + 1 for system_id in system_ids
                       if self.current_day[system_id] < self.last_day[system_id]}
             next_days = {system_id: next_day(resources[system_id].data,
-                                             self.folders[system_id] / DAYS_FOLDER / str(day), now)
+                                             self.folders[system_id] / DAYS_FOLDER / str(day), now,
+                                             follow_symlinks=self.follow_symlinks[system_id])
                          for system_id, day in moving.items()}
             for system_id, (data, _) in next_days.items():
                 resources[system_id] = PlanResources(data=data, directory=resources[system_id].directory)

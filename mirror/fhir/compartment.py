@@ -14,7 +14,7 @@ of each Patient it lists, Group.member): they decide who may read, and are never
 member's records (its `target` an Encounter or a Claim of theirs, as Da Vinci PDex writes them) is that member's.
 """
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from mirror.fhir.paths import values_at
@@ -68,3 +68,12 @@ def patient_ids(resource: Mapping) -> set[str]:
             if target is not None and target[0] == "Patient":
                 found.add(target[1])
     return found
+
+
+def is_about_any(resource: Mapping, records: Collection[tuple[str, str]]) -> bool:
+    """Whether `resource` is about one of `records`, (type, id) pairs (ABOUT_ANOTHER_RECORD): whoever may read
+    that record may read it, on the mock as on the mirror's API."""
+    path = ABOUT_ANOTHER_RECORD.get(resource.get("resourceType"))
+    return path is not None and any(
+        isinstance(value, Mapping) and reference_target(value.get("reference")) in records
+        for value in values_at(resource, path))

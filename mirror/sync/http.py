@@ -161,7 +161,7 @@ class PayerClient:
             try:
                 status, headers, body = self._attempt(url, used_token)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                    _TooSlow) as error:
+                    requests.exceptions.ContentDecodingError, _TooSlow) as error:
                 attempt = self._wait_or_give_up(url, attempt, None, None, _network_reason(error))
                 continue
             if status == 401 and authorized:
@@ -260,7 +260,9 @@ def _network_reason(error: Exception) -> str:
     if isinstance(error, (requests.Timeout, _TooSlow)):
         return "no answer in time"
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
-        return "the answer was cut off"
+        return "the answer was cut off"  # fewer bytes than its Content-Length or chunks said, or a reset mid-body
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return "the answer's compressed body did not decompress"
     return "the connection failed"
 
 

@@ -19,7 +19,8 @@ def corpus_folder(source: str) -> Path:
 
 def write_plan(root: Path, system_id: str, *, data: list[Path] = (), directory: list[Path] = (),
                members: list[dict] = ()) -> Path:
-    """A plan folder whose data/ and directory/ link to corpus files (symlinks: nothing is copied)."""
+    """A plan folder whose data/ and directory/ link to corpus files (symlinks: nothing is copied), which
+    plan.json lets the mock follow out of the plan folder."""
     folder = root / system_id
     for kind, files in (("data", data), ("directory", directory)):
         (folder / kind).mkdir(parents=True, exist_ok=True)
@@ -33,7 +34,7 @@ def write_plan(root: Path, system_id: str, *, data: list[Path] = (), directory: 
         "system_id": system_id, "name": f"Corpus plan {system_id}", "base_url": f"{system_id}.example",
         "clients": [{"client_id": "corpus-app", "client_secret": "corpus-secret",
                      "redirect_uris": ["http://127.0.0.1/callback"]}],
-        "members": list(members),
+        "members": list(members), "follow_symlinks": True,
     }
     (folder / "plan.json").write_text(json.dumps(plan))
     return folder
