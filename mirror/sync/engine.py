@@ -42,6 +42,7 @@ from pathlib import Path
 import orjson
 
 from mirror.collector_pause import collector_paused
+from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, SEARCHED_OTHERWISE
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import ABSOLUTE, RELATIVE, InvalidReference, parse_reference
@@ -89,6 +90,9 @@ HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the las
 MAX_REFERENCE_READS = 10_000
 REFUSED, RESTART = "refused", "restart"  # how a walk can end besides COMPLETE, INCOMPLETE and SKIPPED
 GONE = (403, 404, 410)  # a referenced resource the plan does not (or no longer) let this member read
+# Types a search by patient cannot list in full (a Provenance about the member's claim, a Group listing them; R4
+# compartment and compartment.py): only $everything lists them, so only it can show one is gone.
+LISTED_BY_EVERYTHING_ONLY = frozenset({*SEARCHED_OTHERWISE, *ABOUT_ANOTHER_RECORD})
 STALE_PAGE = (400, 404, 410)  # a saved `next` URL the plan no longer serves (its paging cursor expired): start over
 
 
@@ -549,7 +553,11 @@ class _PlanSync:
         if unfinished or not self.references_complete or self.report.errors:
             self.report.notes.append("removals were not checked, since the sync is incomplete")
             return
+        everything = self.report.streams.get(EVERYTHING)
+        listed_all = everything is not None and everything.status == COMPLETE
         for resource_type in self.store.counts(self.name):
+            if resource_type in LISTED_BY_EVERYTHING_ONLY and not listed_all:
+                continue
             self._tombstone(resource_type, self.store.ids(self.name, resource_type)
                             - self.received.get(resource_type, set()) - self.full_pass.seen_ids(resource_type))
         self.report.removals_reconciled = True
@@ -596,7 +604,10 @@ class _PlanSync:
                                          status=COMPLETE))
 
     def _held_by(self, stream: Stream) -> dict[str, set[str]]:
-        """What the mirror holds from the walk, by type: every type for $everything, else the walk's own."""
+        """What the mirror holds from the walk, by type: every type for $everything, else the walk's own, unless
+        its search cannot list them all."""
+        if stream.key in LISTED_BY_EVERYTHING_ONLY:
+            return {}
         types = self.store.counts(self.name) if stream.key == EVERYTHING else [stream.key]
         return {resource_type: self.store.searched_ids(self.name, resource_type, self.base) for resource_type in types}
 

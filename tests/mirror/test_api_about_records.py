@@ -86,3 +86,15 @@ def test_everything_on_the_mirror_leaves_out_provenance_about_another_patients_r
         found = sorted(f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in answer.get_json()["entry"])
         assert provenance in found and [key for key in found if key.startswith("Group/")] == groups
         assert [key for key in found if key.startswith("Provenance/")] == [provenance]
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_searches_by_type_remove_no_provenance_or_group_they_cannot_list(mock, mirror, tmp_path, capsys, full):
+    """R4: `Provenance?patient=` finds Provenance whose target is the Patient itself, and Group has no patient search,
+    so after a `$everything` sync, a sync by type (plain, or --full) leaves the Provenance about the member's
+    Encounter and the Group listing them held, not removed: they are still served."""
+    data_dir = tmp_path / "mirror-data"
+    options = ["--full"] if full else []
+    assert main(["--data-dir", str(data_dir), "sync", "--search-by-type", *options]) == 0, capsys.readouterr()
+    for key in ("Provenance/1000002", "Group/attributed"):
+        assert requests.get(f"{mirror}/{key}", timeout=10).status_code == 200, key
