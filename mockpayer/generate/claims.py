@@ -31,7 +31,7 @@ from mockpayer.generate.codes import (
     coding,
     concept,
 )
-from mockpayer.generate.dates import LAST_SERVICE_DAY, instant, later
+from mockpayer.generate.dates import instant, later, service_days
 from mockpayer.generate.members import Member
 from mockpayer.generate.roster import PlanContext
 from mockpayer.generate.tables import (
@@ -125,10 +125,7 @@ class ClaimWriter:
 
     def claim_days(self, count: int) -> list[tuple[date, str]]:
         """Service days and kinds, oldest first; with five or more claims every CARIN EOB kind appears."""
-        rng, start = self.rng, self.member.coverage_start
-        span = max((LAST_SERVICE_DAY - start).days, 1)
-        kinds = list(CLAIM_KINDS[:count]) + rng.choices(CLAIM_KINDS, CLAIM_KIND_WEIGHTS, k=max(count - len(CLAIM_KINDS), 0))
-        return sorted((start + timedelta(days=rng.randrange(span)), kind) for kind in kinds)
+        return service_days(self.rng, self.member.coverage_start, count, CLAIM_KINDS, CLAIM_KIND_WEIGHTS)
 
     def eob(self, number: int, day: date, kind: str) -> dict:
         builder = getattr(self, f"_{kind}")
