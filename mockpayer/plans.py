@@ -16,7 +16,7 @@ from joserfc.jwk import RSAKey
 
 from mirror.fhir.ids import is_valid_id
 
-MODES = ("1up", "smart")
+MODES = ("1up", "smart", "bluebutton")
 # Two files holding a type and id with different bodies: "first" or "last" serves that copy with a warning;
 # "error" serves the last, reported as an error (`serve --strict` refuses to start, `check` fails).
 DUPLICATES = ("first", "last", "error")

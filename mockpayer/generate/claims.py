@@ -114,6 +114,16 @@ def chronic_diagnoses(member: Member) -> list[tuple[str, str]]:
     return [CONDITIONS[key][0] for key in member.conditions]
 
 
+def at_risk(stay: str, age: int, conditions: Iterable[str]) -> bool:
+    """Cardiac stays need cardiac risk, a knee replacement needs knee arthritis or age; the rest can happen to anyone."""
+    conditions = set(conditions)
+    if stay in ("nstemi", "heart_failure"):
+        return bool(conditions & {"htn", "hld", "t2d"}) or age >= 70
+    if stay == "knee":
+        return "oa_knee" in conditions or age >= 60
+    return True
+
+
 class ClaimWriter:
     """Builds one member's ExplanationOfBenefit resources in date order, keeping the member's cost-share state."""
 
@@ -435,19 +445,10 @@ class ClaimWriter:
     def _revenue_item(self, line: Line) -> dict:
         return {"revenue": concept(REVENUE_CS, line.revenue, REVENUE_CODES[line.revenue])}
 
-    def _at_risk(self, stay: str, age: int) -> bool:
-        """Cardiac stays need cardiac risk, a knee replacement needs knee arthritis or age; the rest can happen to anyone."""
-        conditions = set(self.member.conditions)
-        if stay in ("nstemi", "heart_failure"):
-            return bool(conditions & {"htn", "hld", "t2d"}) or age >= 70
-        if stay == "knee":
-            return "oa_knee" in conditions or age >= 60
-        return True
-
     def _inpatient(self, eob_id: str, number: int, day: date) -> dict:
         rng, plan, member = self.rng, self.plan, self.member
         age = member.age_on(day)
-        key = rng.choice([key for key, stay in INPATIENT_STAYS.items() if age >= stay[7] and self._at_risk(key, age)])
+        key = rng.choice([key for key, stay in INPATIENT_STAYS.items() if age >= stay[7] and at_risk(key, age, member.conditions)])
         principal, pcs, drg, (shortest, longest), admission_type, origin, attending, _, line_specs = INPATIENT_STAYS[key]
         attending = member.hospital.replace("hosp", "hospitalist") if attending == "hospitalist" else attending
         days = rng.randint(shortest, longest)

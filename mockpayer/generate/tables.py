@@ -346,3 +346,12 @@ MEDICARE_SPECIALTIES = {"207Q00000X": ("08", "Family practice"), "207R00000X": (
 # CCW race codes (the `race` variable) and how often each is drawn.
 MEDICARE_RACES = ((("1", "White"), 70), (("2", "Black"), 11), (("5", "Hispanic"), 9), (("4", "Asian"), 5),
                   (("3", "Other"), 3), (("6", "North American Native"), 2))
+# Providers of the claim types the roster has none for: claim type -> name.
+MEDICARE_FACILITIES = {"dme": "Midwest Medical Supply", "snf": "Maple Grove Skilled Nursing and Rehabilitation",
+                       "hha": "Buckeye Home Health Services", "hospice": "Harbor Light Hospice"}
+# Durable medical equipment: HCPCS, quantity, CCW type of service (P purchase, R rental), condition it needs or None.
+DME_ITEMS = (("A4253", 2, "P", "t2d"), ("E0143", 1, "P", None), ("E0601", 1, "R", None), ("E0114", 1, "P", None))
+# Why someone receives hospice care (ICD-10-CM).
+HOSPICE_DIAGNOSES = (("I50.9", "Heart failure, unspecified"), ("G30.9", "Alzheimer's disease, unspecified"),
+                     ("C34.90", "Malignant neoplasm of unspecified part of unspecified bronchus or lung"),
+                     ("J44.9", "Chronic obstructive pulmonary disease, unspecified"))
