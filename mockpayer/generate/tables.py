@@ -157,6 +157,8 @@ SERVICES = {
     "E0143": (HCPCS, "Walker, folding, wheeled, adjustable or fixed height", 90, 160),
     "E0114": (HCPCS, "Crutches underarm, other than wood, adjustable or fixed, pair, with pads, tips and handgrips", 60, 110),
     "A4253": (HCPCS, "Blood glucose test or reagent strips for home blood glucose monitor, per 50 strips", 30, 60),
+    "K0001": (HCPCS, "Standard wheelchair", 400, 900),
+    "E0260": (HCPCS, "Hospital bed, semi-electric (head and foot adjustment), with any type side rails, with mattress", 1400, 2600),
     "G0299": (HCPCS, "Direct skilled nursing services of a registered nurse (RN) in the home health or hospice setting, each 15 minutes", 40, 80),
     "G0151": (HCPCS, "Services performed by a qualified physical therapist in the home health or hospice setting, each 15 minutes", 45, 90),
     "Q5001": (HCPCS, "Hospice or home health care provided in patient's home/residence", 180, 260),
@@ -350,7 +352,8 @@ MEDICARE_RACES = ((("1", "White"), 70), (("2", "Black"), 11), (("5", "Hispanic")
 MEDICARE_FACILITIES = {"dme": "Midwest Medical Supply", "snf": "Maple Grove Skilled Nursing and Rehabilitation",
                        "hha": "Buckeye Home Health Services", "hospice": "Harbor Light Hospice"}
 # Durable medical equipment: HCPCS, quantity, CCW type of service (P purchase, R rental), condition it needs or None.
-DME_ITEMS = (("A4253", 2, "P", "t2d"), ("E0143", 1, "P", None), ("E0601", 1, "R", None), ("E0114", 1, "P", None))
+DME_ITEMS = (("A4253", 2, "P", "t2d"), ("E0143", 1, "P", None), ("E0601", 1, "R", None), ("E0114", 1, "P", None),
+             ("K0001", 1, "P", None), ("E0260", 1, "R", None))
 # Why someone receives hospice care (ICD-10-CM).
 HOSPICE_DIAGNOSES = (("I50.9", "Heart failure, unspecified"), ("G30.9", "Alzheimer's disease, unspecified"),
                      ("C34.90", "Malignant neoplasm of unspecified part of unspecified bronchus or lung"),
