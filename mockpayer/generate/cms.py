@@ -174,10 +174,13 @@ def numbered(entries: list[dict]) -> list[dict]:
     return [{"sequence": sequence} | entry for sequence, entry in enumerate(entries, 1)]
 
 
+def npi_identifier(npi: str) -> dict:
+    return {"type": {"coding": [coding(CARIN_IDENTIFIER_TYPE, "npi", "National Provider Identifier")]}, "value": npi}
+
+
 def npi_party(npi: str, display: str) -> dict:
     """A provider named by NPI alone, as Blue Button names them (it serves no Practitioner or Organization)."""
-    return {"identifier": {"type": {"coding": [coding(CARIN_IDENTIFIER_TYPE, "npi", "National Provider Identifier")]},
-                           "value": npi}, "display": display}
+    return {"identifier": npi_identifier(npi), "display": display}
 
 
 def bfd_instant(day: date, rng: random.Random) -> str:

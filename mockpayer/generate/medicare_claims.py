@@ -32,6 +32,7 @@ from mockpayer.generate.cms import (
     financial,
     identifier_extension,
     information,
+    npi_identifier,
     npi_party,
     numbered,
     synthetic_id,
@@ -212,11 +213,11 @@ class MedicareClaimWriter:
             provider = self.plan.providers[key]
             member = {"sequence": sequence, "provider": npi_party(provider.npi, provider.name)}
             if role == "performing":
-                specialty = MEDICARE_SPECIALTIES.get(provider.taxonomy[0], ("99", "Unknown physician specialty"))
                 member = {"extension": [coded_extension("prtcptng_ind_cd", "1", "Participating")]} | member
                 member["responsible"] = True
             member["role"] = concept(CARE_TEAM_ROLE, role, ROLES[role])
             if role == "performing":
+                specialty = MEDICARE_SPECIALTIES.get(provider.taxonomy[0], ("99", "Unknown physician specialty"))
                 member["qualification"] = cms_concept("prvdr_spclty", *specialty)
             elif role == "prescribing":
                 member["qualification"] = concept(NUCC, *provider.taxonomy)
@@ -356,7 +357,7 @@ class MedicareClaimWriter:
             "item": items,
         } | self._carrier_claim_money(sums)
         if referred:
-            fields["referral"] = {"identifier": npi_party(plan.providers[self.beneficiary.pcp].npi, "")["identifier"]}
+            fields["referral"] = {"identifier": npi_identifier(plan.providers[self.beneficiary.pcp].npi)}
         return self._claim("carrier", number, day, day, fields)
 
     def _dme(self, number: int, day: date) -> dict:
@@ -397,7 +398,7 @@ class MedicareClaimWriter:
                           coded_extension("carr_clm_pmt_dnl_cd", "1", "Physician/supplier"),
                           coded_extension("asgmntcd", "A", "Assigned claim")],
             "provider": {"identifier": {"system": NPI_SYSTEM, "value": supplier_npi}, "display": supplier},
-            "referral": {"identifier": npi_party(self.plan.providers[beneficiary.pcp].npi, "")["identifier"]},
+            "referral": {"identifier": npi_identifier(self.plan.providers[beneficiary.pcp].npi)},
             "disposition": "01",
             "careTeam": team,
             "diagnosis": diagnoses(reasons, "secondary"),
