@@ -4,7 +4,10 @@ passes; a clearly synthetic MBI and negative ids formed as CMS forms them; the C
 categories; decimals written as CMS writes them and served as written; and the money model (mirror.web.money)
 reading each claim type's amounts right, which here also follow Medicare's cost sharing."""
 
+import os
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +24,7 @@ from mockpayer.generate.medicare_costs import for_year
 from mockpayer.generate.tables import PART_A_DEDUCTIBLE, PART_B_DEDUCTIBLE, SNF_DAY_COINSURANCE
 from mockpayer.plans import load_plan
 from mockpayer.resources import load_plan_resources
-from tests.test_generate import PLANS, files_of
+from tests.test_generate import PLANS, REPO, files_of
 from tests.web.test_money_rules import medicare_expected, medicare_type
 
 SMALL = dict(profile="bluebutton", system_id="bbtest", name="Test Medicare", base_url="bb.example", members=3,
@@ -62,6 +65,17 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(plan, tmp_path
     generate.write_plan(tmp_path / "other", **(SMALL | {"seed": 6}))
     assert files_of(tmp_path / "again") == files_of(plan)
     assert files_of(tmp_path / "other")["data/member-1.json"] != files_of(plan)["data/member-1.json"]
+
+
+def test_output_does_not_depend_on_the_process_hash_seed(tmp_path):
+    """String hashing differs per process; the bluebutton profile must not lean on it either."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        subprocess.run([sys.executable, "-m", "mockpayer.generate", "--profile", "bluebutton", "--out",
+                        str(tmp_path / hash_seed), "--members", "2", "--claims-per-member", "9", "--seed", "5"],
+                       check=True, cwd=REPO, env=os.environ | {"PYTHONHASHSEED": hash_seed}, capture_output=True)
+        outputs.append(files_of(tmp_path / hash_seed))
+    assert outputs[0] == outputs[1]
 
 
 def test_a_beneficiary_depends_on_the_seed_and_its_number_only(plan, tmp_path):
