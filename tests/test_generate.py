@@ -456,6 +456,8 @@ BUNDLED = {
                      members=3, claims_per_member=20, clinical=True, seed=1, days=3),
     "smartplan": dict(system_id="smartplan", name="Strict SMART Health Plan", base_url="smarthealthplan.example",
                       mode="smart", members=2, claims_per_member=10, clinical=False, seed=2),
+    "bluebutton": dict(profile="bluebutton", system_id="bluebutton", name="Medicare (Blue Button 2.0)",
+                       base_url="bluebutton.example", members=5, claims_per_member=(40, 1, 14, 25, 9), seed=7),
 }
 
 

@@ -56,6 +56,9 @@ CMS_MEANINGS = {
 # CMS codes a carrier or DME claim's `total` CARIN `priorpayerpaid` beside the variable clm_tot_chrg_amt (value
 # 0): that entry is what a primary payer paid, not the charge, which CMS files as nch_carr_clm_sbmtd_chrg_amt.
 CMS_BESIDE_CARIN = {("clm_tot_chrg_amt", "priorpayerpaid"): "priorpayerpaid"}
+# BFD's DME lines state the provider payment twice, as rev_cntr_prvdr_pmt_amt and as line_prvdr_pmt_amt (its
+# DMEClaimTransformerV2 maps the line's one payment to both): beside the second, the first counts for nothing.
+CMS_REPEATS = {"rev_cntr_prvdr_pmt_amt": "line_prvdr_pmt_amt"}
 SHARE_PARTS = ("deductible", "copay", "coinsurance", "noncovered")
 SHARE_LABELS = {"deductible": "Deductible", "copay": "Copay", "coinsurance": "Coinsurance", "noncovered": "Not covered"}
 TOTAL_CHARGE_REVENUE_CODE = "0001"  # UB-04: the line that totals the others
@@ -176,12 +179,18 @@ def is_total_charge_line(item: Mapping) -> bool:
 
 
 def amounts(adjudications: Iterable[Mapping]) -> dict[str, Decimal]:
-    """Amount per meaning (several CMS variables of one meaning add up, e.g. blood and cash deductible)."""
+    """Amount per meaning (several CMS variables of one meaning add up, e.g. blood and cash deductible, but an
+    amount CMS repeats under a second variable counts once)."""
+    adjudications = list(adjudications)
+    stated = {code.removeprefix(CMS_VARIABLES) for adjudication in adjudications
+              for code in codes(adjudication.get("category")) if code.startswith(CMS_VARIABLES)}
     found: dict[str, Decimal] = {}
     for adjudication in adjudications:
         value = money_value(adjudication.get("amount"))
         meaning = adjudication_meaning(adjudication.get("category"))
-        if value is not None and meaning is not None:
+        repeats = any(CMS_REPEATS.get(code.removeprefix(CMS_VARIABLES)) in stated
+                      for code in codes(adjudication.get("category")))
+        if value is not None and meaning is not None and not repeats:
             found[meaning] = found.get(meaning, Decimal(0)) + value
     return found
 

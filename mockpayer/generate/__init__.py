@@ -5,6 +5,9 @@ CARIN Blue Button 2.0.0 claims with their Patient, Coverage, providers, Da Vinci
 and, with `clinical`, US Core 6.1.0 records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US Drug Formulary 2.0.1). With
 `days` > 1 it also holds later days of the records as mockpayer/scenarios.py reads them: `days/<n>/data/`
 (each member's new and changed claims that day) and `days/<n>/removed.json` (the claims gone that day).
+With the `bluebutton` profile it is a Medicare plan shaped as CMS Blue Button 2.0 serves one: `data/` holds each
+beneficiary's Patient (with an MBI), Coverage for Parts A to D and claims of Blue Button's eight types, coded
+with the CMS variables, and nothing else.
 
 Why it is built this way:
 - Same seed, same bytes. Every choice comes from a `random.Random` seeded with a string made of the seed
@@ -23,7 +26,8 @@ The modules, one job each: command.py (the options of `mockpayer generate`) runs
 writes the folder from roster.py (the plan and its providers), members.py (Patient, Coverage), claims.py
 (CARIN BB EOBs, priced by adjudication.py), prior_auths.py (PDex prior authorizations), clinical.py (US Core),
 directory.py (Plan-Net), formulary.py (US Drug Formulary), days.py (later days) and settings.py (plan.json),
-laid out by bundles.py. They draw on
+laid out by bundles.py; the bluebutton profile's from beneficiaries.py (Patient, Coverage), medicare_claims.py
+(the eight claim types), priced by medicare_costs.py and written in cms.py's CMS shapes. They draw on
 tables.py (the reference data), codes.py (code systems and profiles) and dates.py (the fixed "today").
 
 The bundled plans are made with these commands (run from the repository root; `mockpayer generate` and
@@ -36,6 +40,10 @@ committed folders equal their output:
     mockpayer generate --out fixtures/plans/smartplan --settings-from fixtures/plans/smartplan/plan.json \\
         --system-id smartplan --name "Strict SMART Health Plan" --base-url smarthealthplan.example \\
         --mode smart --members 2 --claims-per-member 10 --seed 2
+    mockpayer generate --profile bluebutton --out fixtures/plans/bluebutton \\
+        --settings-from fixtures/plans/bluebutton/plan.json --system-id bluebutton \\
+        --name "Medicare (Blue Button 2.0)" --base-url bluebutton.example --members 5 \\
+        --claims-per-member 40,1,14,25,9 --seed 7
 """
 
 from mockpayer.generate.command import add_arguments, run

@@ -31,7 +31,7 @@ from mockpayer.generate.codes import (
     coding,
     concept,
 )
-from mockpayer.generate.dates import LAST_SERVICE_DAY, instant, later
+from mockpayer.generate.dates import instant, later, service_days
 from mockpayer.generate.members import Member
 from mockpayer.generate.roster import PlanContext
 from mockpayer.generate.tables import (
@@ -114,6 +114,16 @@ def chronic_diagnoses(member: Member) -> list[tuple[str, str]]:
     return [CONDITIONS[key][0] for key in member.conditions]
 
 
+def at_risk(stay: str, age: int, conditions: Iterable[str]) -> bool:
+    """Cardiac stays need cardiac risk, a knee replacement needs knee arthritis or age; the rest can happen to anyone."""
+    conditions = set(conditions)
+    if stay in ("nstemi", "heart_failure"):
+        return bool(conditions & {"htn", "hld", "t2d"}) or age >= 70
+    if stay == "knee":
+        return "oa_knee" in conditions or age >= 60
+    return True
+
+
 class ClaimWriter:
     """Builds one member's ExplanationOfBenefit resources in date order, keeping the member's cost-share state."""
 
@@ -125,10 +135,7 @@ class ClaimWriter:
 
     def claim_days(self, count: int) -> list[tuple[date, str]]:
         """Service days and kinds, oldest first; with five or more claims every CARIN EOB kind appears."""
-        rng, start = self.rng, self.member.coverage_start
-        span = max((LAST_SERVICE_DAY - start).days, 1)
-        kinds = list(CLAIM_KINDS[:count]) + rng.choices(CLAIM_KINDS, CLAIM_KIND_WEIGHTS, k=max(count - len(CLAIM_KINDS), 0))
-        return sorted((start + timedelta(days=rng.randrange(span)), kind) for kind in kinds)
+        return service_days(self.rng, self.member.coverage_start, count, CLAIM_KINDS, CLAIM_KIND_WEIGHTS)
 
     def eob(self, number: int, day: date, kind: str) -> dict:
         builder = getattr(self, f"_{kind}")
@@ -438,19 +445,10 @@ class ClaimWriter:
     def _revenue_item(self, line: Line) -> dict:
         return {"revenue": concept(REVENUE_CS, line.revenue, REVENUE_CODES[line.revenue])}
 
-    def _at_risk(self, stay: str, age: int) -> bool:
-        """Cardiac stays need cardiac risk, a knee replacement needs knee arthritis or age; the rest can happen to anyone."""
-        conditions = set(self.member.conditions)
-        if stay in ("nstemi", "heart_failure"):
-            return bool(conditions & {"htn", "hld", "t2d"}) or age >= 70
-        if stay == "knee":
-            return "oa_knee" in conditions or age >= 60
-        return True
-
     def _inpatient(self, eob_id: str, number: int, day: date) -> dict:
         rng, plan, member = self.rng, self.plan, self.member
         age = member.age_on(day)
-        key = rng.choice([key for key, stay in INPATIENT_STAYS.items() if age >= stay[7] and self._at_risk(key, age)])
+        key = rng.choice([key for key, stay in INPATIENT_STAYS.items() if age >= stay[7] and at_risk(key, age, member.conditions)])
         principal, pcs, drg, (shortest, longest), admission_type, origin, attending, _, line_specs = INPATIENT_STAYS[key]
         attending = member.hospital.replace("hosp", "hospitalist") if attending == "hospitalist" else attending
         days = rng.randint(shortest, longest)

@@ -1,5 +1,5 @@
 """Code system and profile URLs the generated records use (CARIN BB 2.0.0, US Core, Plan-Net, US Drug
-Formulary, terminologies), and the Coding and CodeableConcept shapes built from them."""
+Formulary, CMS Blue Button 2.0, terminologies), and the Coding and CodeableConcept shapes built from them."""
 
 from __future__ import annotations
 
@@ -35,6 +35,17 @@ X12_REVIEW_ACTION = "https://codesystem.x12.org/005010/306"
 CARC = "https://x12.org/codes/claim-adjustment-reason-codes"
 PCT_FINANCIAL_TYPE = "http://hl7.org/fhir/us/davinci-pct/CodeSystem/PCTFinancialType"
 OBSERVATION_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+CLAIM_TYPE_CS = "http://terminology.hl7.org/CodeSystem/claim-type"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+# CMS Blue Button 2.0: its CARIN BB profiles carry no version; each CCW variable is a code system and an
+# extension URL of its own, and the adjudication, benefit-balance and information code systems code a
+# variable by its URL.
+CARIN_PROFILE_UNVERSIONED = CARIN + "/StructureDefinition/{}"
+BB_VARIABLES = "https://bluebutton.cms.gov/resources/variables/"
+BB_CODESYSTEM = "https://bluebutton.cms.gov/resources/codesystem/"
+BB_HCPCS = BB_CODESYSTEM + "hcpcs"
+BB_CLAIM_GROUP = "https://bluebutton.cms.gov/resources/identifier/claim-group"
+MBI_SYSTEM = "http://hl7.org/fhir/sid/us-mbi"
 
 
 def coding(system: str, code: str, display: str | None = None) -> dict:

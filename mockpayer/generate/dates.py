@@ -1,9 +1,11 @@
 """The generator's calendar: "today" is REFERENCE_TODAY, never the clock, so the same seed gives the same
-bytes on any day; every instant it writes carries a UTC offset (strict clients refuse one without)."""
+bytes on any day; every instant it writes carries a UTC offset (strict clients refuse one without); a member's
+claims are spread over their history up to LAST_SERVICE_DAY."""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 
 REFERENCE_TODAY = date(2026, 6, 30)
@@ -20,3 +22,12 @@ def instant(day: date, rng: random.Random, first_hour: int = 7, last_hour: int =
 
 def later(moment: str, minutes: int) -> str:
     return (datetime.fromisoformat(moment) + timedelta(minutes=minutes)).isoformat()
+
+
+def service_days(rng: random.Random, start: date, count: int, kinds: Sequence[str],
+                 weights: Sequence[int]) -> list[tuple[date, str]]:
+    """`count` claims' service days and kinds from `start` to LAST_SERVICE_DAY, oldest first; the first claims
+    take each kind once, so with as many claims as kinds every kind appears, and the rest are drawn by weight."""
+    span = max((LAST_SERVICE_DAY - start).days, 1)
+    chosen = list(kinds[:count]) + rng.choices(kinds, weights, k=max(count - len(kinds), 0))
+    return sorted((start + timedelta(days=rng.randrange(span)), kind) for kind in chosen)

@@ -47,7 +47,8 @@ class Member:
         return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
 
 
-def make_member(plan: PlanContext, number: int, rng: random.Random, login_name: str | None) -> Member:
+def person_name(rng: random.Random, login_name: str | None) -> tuple[str, str, bool]:
+    """Given name, family name and whether female, drawn from the tables; a kept login's name wins."""
     female = rng.random() < 0.5
     given = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
     family = rng.choice(FAMILY_NAMES)
@@ -55,6 +56,17 @@ def make_member(plan: PlanContext, number: int, rng: random.Random, login_name: 
         given, _, family = login_name.partition(" ")
         family = family or given
         female = given in FEMALE_NAMES or (given not in MALE_NAMES and female)
+    return given, family, female
+
+
+def chronic_conditions(rng: random.Random, age: int) -> list[str]:
+    """The long-term conditions someone of `age` has, each by its prevalence (nearly twice as common from 55)."""
+    return [key for key, (_, _, youngest, prevalence, _, _) in CONDITIONS.items()
+            if age >= youngest and rng.random() < prevalence * (1.8 if age >= 55 else 1.0)]
+
+
+def make_member(plan: PlanContext, number: int, rng: random.Random, login_name: str | None) -> Member:
+    given, family, female = person_name(rng, login_name)
     age = rng.choice((rng.randint(1, 17), rng.randint(18, 64), rng.randint(18, 64), rng.randint(18, 64), rng.randint(65, 84)))
     birth_date = REFERENCE_TODAY - timedelta(days=age * 365 + rng.randrange(365))
     coverage_start = max(date(rng.choice(HISTORY_START_YEARS), 1, 1), birth_date + timedelta(days=30))
@@ -63,8 +75,7 @@ def make_member(plan: PlanContext, number: int, rng: random.Random, login_name: 
                     rng.choice(PLAN_DESIGNS), [], "", rng.choice(("dds1", "dds2")), rng.choice(("rx1", "rx2", "rx-mail")),
                     rng.choice(("hosp1", "hosp2")))
     member.pcp = "peds1" if age < 18 else rng.choice(("pcp1", "pcp2", "pcp3"))
-    member.conditions = [key for key, (_, _, youngest, prevalence, _, _) in CONDITIONS.items()
-                         if age >= youngest and rng.random() < prevalence * (1.8 if age >= 55 else 1.0)]
+    member.conditions = chronic_conditions(rng, age)
     return member
 
 

@@ -21,29 +21,59 @@ DEFAULT_CLIENTS = [
         "redirect_uris": ["http://127.0.0.1/callback", "http://localhost/callback"],
     },
 ]
+# The bluebutton profile's clients: a confidential one registered like the CMS SDK samples' app (its callback
+# on port 3000) and a public one (PKCE, no secret), both with loopback redirects (RFC 8252 section 7.3). Blue
+# Button pages at most 50 resources and access tokens live 10 hours.
+BLUEBUTTON_CLIENTS = [
+    {
+        "client_id": "bluebutton-confidential-app",
+        "client_secret": "mock-bluebutton-secret-not-for-production",
+        "name": "Blue Button Sample App",
+        "redirect_uris": ["http://localhost:3000/api/bluebutton/callback/", "http://127.0.0.1:3000/api/bluebutton/callback/",
+                          "http://127.0.0.1/callback", "http://localhost/callback"],
+    },
+    {
+        "client_id": "bluebutton-public-app",
+        "client_secret": None,
+        "name": "Blue Button Public App",
+        "redirect_uris": ["http://127.0.0.1/callback", "http://localhost/callback"],
+    },
+]
+PROFILE_DEFAULTS = {
+    "carin": {"tokens": DEFAULT_TOKENS, "paging": DEFAULT_PAGING, "clients": DEFAULT_CLIENTS},
+    "bluebutton": {"tokens": DEFAULT_TOKENS | {"access_token_lifetime": 36000},
+                   "paging": {"default_count": 10, "max_count": 50}, "clients": BLUEBUTTON_CLIENTS},
+}
+PROFILE_LOGINS = {"carin": ("member{n}", "pass-member{n}"), "bluebutton": ("BBUser{n:05d}", "PW{n:05d}!")}
 # plan.json keys the generator always writes from its own arguments; `settings_from` supplies the rest.
 GENERATED_PLAN_KEYS = ("system_id", "name", "base_url", "mode")
 LOGIN_KEYS = ("username", "password", "name", "mfa")
 
 
-def plan_settings(system_id: str, name: str, base_url: str, mode: str, logins: list[dict], settings: dict) -> dict:
-    """plan.json: generator-owned keys first, then tokens, paging, clients, members, then any other kept keys."""
+def plan_settings(system_id: str, name: str, base_url: str, mode: str, logins: list[dict], settings: dict,
+                  profile: str = "carin") -> dict:
+    """plan.json: generator-owned keys first, then tokens, paging, clients (kept, else the profile's), members,
+    then any other kept keys."""
+    defaults = PROFILE_DEFAULTS[profile]
     result = {"system_id": system_id, "name": name, "base_url": base_url, "mode": mode,
-              "tokens": settings.get("tokens", DEFAULT_TOKENS), "paging": settings.get("paging", DEFAULT_PAGING),
-              "clients": settings.get("clients", DEFAULT_CLIENTS), "members": logins}
+              "tokens": settings.get("tokens", defaults["tokens"]), "paging": settings.get("paging", defaults["paging"]),
+              "clients": settings.get("clients", defaults["clients"]), "members": logins}
     for key, value in settings.items():
         if key not in result:
             result[key] = value
     return result
 
 
-def member_login(system_id: str, number: int, seed: int, kept: dict | None, generated_name: str) -> dict:
-    """Login for member n: kept from `settings_from` when it lists one, else member{n}/pass-member{n}; member 2
+def member_login(patient: str, number: int, seed: int, kept: dict | None, generated_name: str,
+                 profile: str = "carin") -> dict:
+    """Login for member n, who is `patient` (`Patient/<id>`): kept from `settings_from` when it lists one, else
+    the profile's (member{n}/pass-member{n}, or BBUser0000n/PW0000n! as in CMS's Blue Button sandbox); member 2
     always needs an MFA code so the MFA path has a bundled user."""
-    login = {"username": f"member{number}", "password": f"pass-member{number}", "name": generated_name}
+    username, password = PROFILE_LOGINS[profile]
+    login = {"username": username.format(n=number), "password": password.format(n=number), "name": generated_name}
     if number == 2:
         login["mfa"] = f"{random.Random(f'{seed}/mfa/{number}').randrange(10**6):06d}"
     if kept:
         login = {"name": generated_name} | {key: kept[key] for key in LOGIN_KEYS if key in kept}
-    return {"username": login["username"], "password": login["password"], "patient": f"Patient/{system_id}-m{number}",
+    return {"username": login["username"], "password": login["password"], "patient": patient,
             "name": login["name"]} | ({"mfa": login["mfa"]} if "mfa" in login else {})

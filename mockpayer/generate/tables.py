@@ -149,6 +149,19 @@ SERVICES = {
     "D2391": (CDT, "Resin-based composite - one surface, posterior", 150, 220),
     "D2740": (CDT, "Crown - porcelain/ceramic", 1100, 1500),
     "D7140": (CDT, "Extraction, erupted tooth or exposed root (elevation and/or forceps removal)", 150, 250),
+    # Medicare: the wellness visit and flu shot (no cost sharing), durable medical equipment, home health and hospice.
+    "G0439": (HCPCS, "Annual wellness visit, includes a personalized prevention plan of service (PPPS), subsequent visit", 160, 240),
+    "G0008": (HCPCS, "Administration of influenza virus vaccine", 20, 40),
+    "90662": (CPT, "Influenza virus vaccine (IIV), split virus, preservative free, enhanced immunogenicity via increased antigen content, for intramuscular use", 60, 95),
+    "E0601": (HCPCS, "Continuous positive airway pressure (CPAP) device", 90, 180),
+    "E0143": (HCPCS, "Walker, folding, wheeled, adjustable or fixed height", 90, 160),
+    "E0114": (HCPCS, "Crutches underarm, other than wood, adjustable or fixed, pair, with pads, tips and handgrips", 60, 110),
+    "A4253": (HCPCS, "Blood glucose test or reagent strips for home blood glucose monitor, per 50 strips", 30, 60),
+    "K0001": (HCPCS, "Standard wheelchair", 400, 900),
+    "E0260": (HCPCS, "Hospital bed, semi-electric (head and foot adjustment), with any type side rails, with mattress", 1400, 2600),
+    "G0299": (HCPCS, "Direct skilled nursing services of a registered nurse (RN) in the home health or hospice setting, each 15 minutes", 40, 80),
+    "G0151": (HCPCS, "Services performed by a qualified physical therapist in the home health or hospice setting, each 15 minutes", 45, 90),
+    "Q5001": (HCPCS, "Hospice or home health care provided in patient's home/residence", 180, 260),
     # Facility lines without a procedure code (room and board, supplies): CARIN BB 2.0.0 allows this code.
     "not-applicable": ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "Not Applicable", 0, 0),
 }
@@ -170,10 +183,17 @@ REVENUE_CODES = {
     "0710": "Recovery room - general classification",
     "0730": "EKG/ECG - general classification",
     "0750": "Gastrointestinal services - general classification",
+    "0001": "Total charge",
+    "0022": "Skilled nursing facility prospective payment system",
+    "0023": "Home health services paid under prospective payment system",
+    "0120": "Room & board - semi-private two beds - general classification",
+    "0421": "Physical therapy - visit charge",
+    "0551": "Skilled nursing - visit charge",
+    "0651": "Hospice service - routine home care",
 }
 # Per-day or per-unit charges (dollars) for facility lines without a procedure code.
 FACILITY_CHARGES = {"0121": (2200, 3600), "0200": (4500, 7000), "0250": (300, 1500), "0278": (400, 1500),
-                    "0370": (900, 2500), "0710": (500, 1400)}
+                    "0370": (900, 2500), "0710": (500, 1400), "0120": (600, 1100)}
 
 # Drugs: key -> RxNorm, display, illustrative NDC, generic?, fill quantity and unit, charge range (dollars).
 DRUGS = {
@@ -300,3 +320,41 @@ PRIOR_AUTH_REQUESTS = {
                          "Not approved: the records do not show x-rays of severe arthritis and three months of other "
                          "treatment, which the plan requires before a knee replacement. You can appeal."),
 }
+
+# Medicare (the bluebutton profile). Cost sharing by calendar year, in cents, as CMS announces it each year: the
+# Part A deductible per benefit period, the Part B deductible, and the skilled nursing coinsurance per day for
+# days 21-100 of a benefit period.
+PART_A_DEDUCTIBLE = {2019: 136400, 2020: 140800, 2021: 148400, 2022: 155600, 2023: 160000, 2024: 163200,
+                     2025: 167600, 2026: 173600}
+PART_B_DEDUCTIBLE = {2019: 18500, 2020: 19800, 2021: 20300, 2022: 23300, 2023: 22600, 2024: 24000, 2025: 25700,
+                     2026: 28300}
+SNF_DAY_COINSURANCE = {2019: 17050, 2020: 17600, 2021: 18550, 2022: 19450, 2023: 20000, 2024: 20400, 2025: 20950,
+                       2026: 21700}
+PART_B_COINSURANCE_PERCENT = 20
+BENEFIT_PERIOD_GAP_DAYS = 60  # a Part A benefit period ends after 60 days without hospital or SNF care
+SNF_DAYS_WITHOUT_COINSURANCE = 20
+# Part D (an illustrative standard plan): a generic fill costs a flat copay, a brand one a share of its cost.
+PART_D_GENERIC_COPAY, PART_D_BRAND_COINSURANCE_PERCENT = 500, 25
+# Blue Button's eight claim types, in the order a beneficiary's first claims take them, and how often each occurs.
+MEDICARE_CLAIM_TYPES = ("carrier", "pde", "outpatient", "dme", "inpatient", "snf", "hha", "hospice")
+MEDICARE_CLAIM_WEIGHTS = (44, 30, 10, 5, 4, 3, 2, 2)
+# Part B services that cost the beneficiary nothing: preventive visits, flu shots, clinical labs, screening mammograms.
+PART_B_NO_COST_SHARING = frozenset({"G0439", "G0008", "90662", "36415", "80053", "80061", "83036", "85025", "77067"})
+# CCW provider specialty (prvdr_spclty) of the roster's practitioner taxonomies.
+MEDICARE_SPECIALTIES = {"207Q00000X": ("08", "Family practice"), "207R00000X": ("11", "Internal medicine"),
+                        "207RC0000X": ("06", "Cardiology"), "207X00000X": ("20", "Orthopedic surgery"),
+                        "225100000X": ("65", "Physical therapist in private practice"),
+                        "2085R0202X": ("30", "Diagnostic radiology")}
+# CCW race codes (the `race` variable) and how often each is drawn.
+MEDICARE_RACES = ((("1", "White"), 70), (("2", "Black"), 11), (("5", "Hispanic"), 9), (("4", "Asian"), 5),
+                  (("3", "Other"), 3), (("6", "North American Native"), 2))
+# Providers of the claim types the roster has none for: claim type -> name.
+MEDICARE_FACILITIES = {"dme": "Midwest Medical Supply", "snf": "Maple Grove Skilled Nursing and Rehabilitation",
+                       "hha": "Buckeye Home Health Services", "hospice": "Harbor Light Hospice"}
+# Durable medical equipment: HCPCS, quantity, CCW type of service (P purchase, R rental), condition it needs or None.
+DME_ITEMS = (("A4253", 2, "P", "t2d"), ("E0143", 1, "P", None), ("E0601", 1, "R", None), ("E0114", 1, "P", None),
+             ("K0001", 1, "P", None), ("E0260", 1, "R", None))
+# Why someone receives hospice care (ICD-10-CM).
+HOSPICE_DIAGNOSES = (("I50.9", "Heart failure, unspecified"), ("G30.9", "Alzheimer's disease, unspecified"),
+                     ("C34.90", "Malignant neoplasm of unspecified part of unspecified bronchus or lung"),
+                     ("J44.9", "Chronic obstructive pulmonary disease, unspecified"))

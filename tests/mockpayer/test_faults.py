@@ -287,7 +287,7 @@ def test_admin_shows_config_and_counters_and_reset_rewinds_them(payer):
     assert shown["smartplan"]["faults"] == {}
     assert requests.post(f"{payer.url}/_admin/reset", json={"system_id": "demoplan"}, timeout=10).status_code == 200
     assert _statuses(payer, token, 12) == before_reset  # counters and seed back to the start
-    assert requests.post(f"{payer.url}/_admin/reset", timeout=10).json() == {"reset": ["demoplan", "smartplan"]}
+    assert requests.post(f"{payer.url}/_admin/reset", timeout=10).json() == {"reset": ["bluebutton", "demoplan", "smartplan"]}
 
 
 def test_an_empty_spec_clears_the_plan(payer):
@@ -385,7 +385,7 @@ def test_faults_file_naming_an_unknown_plan_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mockpayer.cli", "serve", "--faults", str(faults_file)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == "mockpayer: faults for 'nosuchplan': no such plan (plans: demoplan, smartplan)"
+    assert result.stderr.strip() == "mockpayer: faults for 'nosuchplan': no such plan (plans: bluebutton, demoplan, smartplan)"
 
 
 def test_admin_refuses_a_cross_site_web_page(payer):

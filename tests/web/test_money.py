@@ -223,6 +223,21 @@ def test_cms_carrier_total_beside_priorpayerpaid_is_prior_payer_paid_and_billed_
     check(claim_money(eob), "245.04", "208.20", "166.23", "41.97", "0.00", None, "41.97")
 
 
+def test_cms_dme_line_repeats_its_provider_payment_and_it_counts_once():
+    """CMS Blue Button v2 DME (DMEClaimTransformerV2): a line states its provider payment as rev_cntr_prvdr_pmt_amt
+    and again as line_prvdr_pmt_amt; the line's plan paid is 120.00 once (not 240.00), and an outpatient line's
+    rev_cntr_prvdr_pmt_amt, with no line_prvdr_pmt_amt beside it, still counts."""
+    dme_line = {"sequence": 1, "adjudication": [
+        cms("rev_cntr_prvdr_pmt_amt", 120.0, "paidtoprovider", C4BB), cms("line_nch_pmt_amt", 120.0, "benefit"),
+        cms("line_bene_pmt_amt", 0.0, "paidtoprovider", C4BB), cms("line_prvdr_pmt_amt", 120.0, "paidtoprovider", C4BB),
+        cms("line_bene_ptb_ddctbl_amt", 0.0, "deductible"), cms("line_coinsrnc_amt", 30.0, "coinsurance", C4BB),
+        cms("line_sbmtd_chrg_amt", 200.0, "submitted"), cms("line_alowd_chrg_amt", 150.0, "eligible")]}
+    check(claim_money({"item": [dme_line]}), "200.00", "150.00", "120.00", "30.00", "0.00", None, "30.00")
+    outpatient_line = {"sequence": 1, "adjudication": [cms("rev_cntr_prvdr_pmt_amt", 80.0, "paidtoprovider", C4BB),
+                                                       cms("rev_cntr_tot_chrg_amt", 100.0, "submitted")]}
+    assert claim_money({"item": [outpatient_line]}).plan_paid == Decimal("80.00")
+
+
 def test_why_you_owe_it_comes_from_the_level_that_answered_you_owe():
     """You owe and its split are one answer: a claim-level member liability of 20 is not explained by the lines'
     deductible 15, coinsurance 5 and not covered 70 (another level); parts the plan states beside its member
