@@ -146,7 +146,8 @@ def plan_from_arguments(args: argparse.Namespace) -> PlanConfig:
         secret = known.client_secret
     method = args.auth_method or ("client_secret_post" if secret else "none")
     scope = args.scope or (known.scope if known else DEFAULT_SCOPE)
-    return PlanConfig(args.name, endpoints, client_id or "", scope, method, secret)
+    return PlanConfig(args.name, endpoints, client_id or "", scope, method, secret,
+                      known.max_page_size if known else None)
 
 
 # connections ---------------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class MockLogin:
     password: str = field(repr=False)
     mfa_code: str | None = field(default=None, repr=False)
     allow: bool = True
+    choose: tuple[tuple[str, str], ...] = ()  # consent page choices other than the defaults: (field, value)
 
     @classmethod
     def parse(cls, user_and_password: str, mfa_code: str | None = None) -> MockLogin:
@@ -303,7 +304,8 @@ def _sign_in_to_mock(authorize_url: str, login: MockLogin) -> str:
 
     try:
         return complete_mock_login(requests.Session(), authorize_url, login.username, login.password,
-                                   mfa_code=login.mfa_code, allow=login.allow, timeout=TOKEN_TIMEOUT[1])
+                                   mfa_code=login.mfa_code, allow=login.allow, choose=dict(login.choose),
+                                   timeout=TOKEN_TIMEOUT[1])
     except MockLoginError as error:
         raise ConnectError(str(error)) from None
     except requests.RequestException as error:

@@ -102,6 +102,7 @@ class PlanConfig:
     scope: str = DEFAULT_SCOPE
     auth_method: str = "none"
     client_secret: str | None = field(default=None, repr=False)
+    max_page_size: int | None = None  # the most a page may hold where the plan refuses more (Blue Button: 50)
 
     def __post_init__(self):
         if not _PLAN_NAME.fullmatch(self.name):
@@ -138,6 +139,7 @@ class Preset:
     scope: str = DEFAULT_SCOPE
     shape: str = "1up"  # or BLUE_BUTTON
     environments: tuple[tuple[str, str], ...] = ()  # (name, root URL)
+    max_page_size: int | None = None
 
     def on_mock(self, mock_url: str) -> Endpoints:
         """The endpoints of this preset's plan on the local mock payer, served among others."""
@@ -164,7 +166,8 @@ PRESETS = {
     "demo": Preset("demoplan", "demo-confidential-app", "mock-secret-not-for-production"),
     "bluebutton": Preset("bluebutton", "bluebutton-confidential-app", "mock-bluebutton-secret-not-for-production",
                          BLUE_BUTTON_SCOPE, BLUE_BUTTON, (("sandbox", "https://sandbox.bluebutton.cms.gov"),
-                                                          ("production", "https://api.bluebutton.cms.gov"))),
+                                                          ("production", "https://api.bluebutton.cms.gov")),
+                         max_page_size=50),  # Blue Button answers a larger _count with 400
 }
 
 

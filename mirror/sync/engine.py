@@ -208,7 +208,8 @@ class _PlanSync:
         statement, mark = self._capabilities()
         token = self.client.token
         targets = sync_targets(statement, base=self.base, patient_id=patient_id, scope=token.scope,
-                               page_size=self.options.page_size, use_everything=self.options.use_everything)
+                               page_size=min(self.options.page_size, self.connection.plan.max_page_size or self.options.page_size),
+                               use_everything=self.options.use_everything)
         for skipped in targets.skipped:
             self._skip(skipped.resource_type, skipped.reason)
         previous_references = self.store.sync_state(self.name, REFERENCES)
@@ -216,6 +217,9 @@ class _PlanSync:
         if targets.everything is None or self._walk(targets.everything, mark) in (REFUSED, LOOPING):
             for stream in targets.by_type:
                 self._walk(stream, mark)
+        walks = list(self.report.streams.values())
+        if walks and all(walk.status == SKIPPED for walk in walks):
+            raise _Stop(f"the plan refused every search, so nothing could be synced (the first: {walks[0].error})")
         self._resolve_references(scan_stored=previous_references is not None and previous_references.status != COMPLETE)
         if self.full_pass is not None:
             self._reconcile_removals()

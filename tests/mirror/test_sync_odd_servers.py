@@ -578,6 +578,19 @@ def test_a_type_the_plan_refuses_is_skipped_not_fatal(canned, status):
     assert report.types["ExplanationOfBenefit"].new == 2
 
 
+def test_a_plan_that_refuses_every_search_fails_the_sync(canned):
+    """SY-6 (no silent partial success): every search refused at its first page (as Blue Button answers a `_count`
+    above its maximum) stores nothing: the run fails, exit 4, and says why, never "complete"."""
+    _plan_with_eobs(canned, pages=1)
+    canned.routes["/fhir/Patient"] = canned.routes["/fhir/ExplanationOfBenefit"] = lambda request: outcome(
+        400, "value must be at most 50")
+    report = canned.sync(use_everything=False)
+    assert report.status == "failed" and not canned.held()
+    [error] = report.errors
+    assert error.startswith("the plan refused every search, so nothing could be synced (the first: ")
+    assert "value must be at most 50" in error
+
+
 def test_refused_everything_falls_back_to_searches(canned):
     _plan_with_eobs(canned, pages=1)
     canned.routes["/fhir/metadata"] = lambda request: fhir(statement("Patient", "ExplanationOfBenefit", everything=True))
