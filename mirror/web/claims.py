@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from mirror.fhir.dates import element_range
 from mirror.web.held import left_out
 from mirror.web.money import AMOUNT_NAMES, CMS_VARIABLES, Money, as_text, claim_money, is_total_charge_line, line_money
-from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text
+from mirror.web.readable import Resolver, as_list, codes, display, mappings, party_name, text, with_contained
 from mirror.web.service_names import service_name
 
 KINDS = {
@@ -50,6 +50,7 @@ CARE_TEAM_ROLES = {"attending": "attending", "operating": "operating", "otherope
 # code is an accommodation (0100-0219: room & board, intensive care), whose units are days.
 DAY_UNITS = frozenset({"d", "day", "days"})
 ACCOMMODATION_REVENUE = re.compile(r"0(1\d\d|20\d|21\d)")
+NO_REASON = frozenset({"n/a", "na", "not applicable"})  # a denial reason that says there is none
 OUTCOMES = {"complete": "Processed", "partial": "Partly processed", "queued": "Waiting to be processed",
             "error": "Could not be processed"}
 # CARIN 2.x network discriminators, most telling first; CARIN 1.x used `inoutnetwork`.
@@ -117,7 +118,9 @@ def headline(eob: Mapping) -> tuple[str, str | None]:
 
 
 def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
-    """The claim in plain words with its money, naming the parties it references through `resolve`."""
+    """The claim in plain words with its money, naming the parties it references through `resolve` (or, `#id`,
+    inside the claim itself)."""
+    resolve = with_contained(eob, resolve)
     kind, label = _kind(eob)
     start, end = _service_dates(eob)
     year_source = start or text(eob.get("created"))
@@ -309,11 +312,13 @@ def _supporting_date(eob: Mapping, category: str) -> str | None:
 
 
 def _denial_reasons(eob: Mapping) -> list[str]:
-    """Why the plan denied all or part of it: the reasons of `denialreason` adjudications, claim and lines."""
+    """Why the plan denied all or part of it: the reasons of `denialreason` adjudications, claim and lines, but
+    "N/A", which Blue Button writes on every carrier line (its reduced-payment code 0) and denies nothing."""
     adjudications = mappings(eob.get("adjudication")) + [adjudication for item in mappings(eob.get("item"))
                                                           for adjudication in mappings(item.get("adjudication"))]
-    return _unique(_reason(adjudication.get("reason")) for adjudication in adjudications
-                   if "denialreason" in codes(adjudication.get("category")))
+    reasons = (_reason(adjudication.get("reason")) for adjudication in adjudications
+               if "denialreason" in codes(adjudication.get("category")))
+    return _unique(reason for reason in reasons if reason.strip().lower() not in NO_REASON)
 
 
 def _reason(concept: object) -> str:

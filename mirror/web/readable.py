@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from mirror.fhir.references import reference_target
 
 Resolver = Callable[[str, str], Mapping | None]  # (type, id) -> a resource the member has, or None
+CONTAINED = "#"  # the type a Resolver is asked for when a reference (`#id`) names a resource contained in the record
 
 # SNOMED CT semantic tags: the hierarchy a term's fully specified name ends with, "Appendectomy (procedure)".
 SEMANTIC_TAGS = (
@@ -37,13 +38,24 @@ def party_name(reference: object, resolve: Resolver) -> str | None:
     """The name of a referenced Organization or Practitioner, else the reference's own display."""
     if not isinstance(reference, Mapping):
         return None
-    target = reference_target(reference.get("reference"))
+    written = reference.get("reference")
+    target = (CONTAINED, written[1:]) if isinstance(written, str) and written.startswith("#") else reference_target(written)
     found = resolve(*target) if target else None
     if isinstance(found, Mapping):
         name = resource_name(found)
         if name:
             return name
     return text(reference.get("display"))
+
+
+def with_contained(resource: Mapping, resolve: Resolver) -> Resolver:
+    """`resolve`, and the resources `resource` contains, asked for as (CONTAINED, id): a reference `#id` names one
+    (FHIR R4 contained resources), as Blue Button's claims name their facility."""
+    inside = {found["id"]: found for found in mappings(resource.get("contained")) if isinstance(found.get("id"), str)}
+
+    def resolve_inside(resource_type: str, resource_id: str) -> Mapping | None:
+        return inside.get(resource_id) if resource_type == CONTAINED else resolve(resource_type, resource_id)
+    return resolve_inside
 
 
 def resource_name(resource: Mapping) -> str | None:

@@ -1,0 +1,47 @@
+"""Medicare claims (the bundled Blue Button plan, shaped as CMS's server writes them) in plain words: each of Blue
+Button's eight claim types named as Medicare names it to its members, the provider a claim names inside itself
+(a contained Organization, `#provider-org`) resolved, and no "N/A" taken for a reason the claim was denied."""
+
+import json
+
+import pytest
+
+from mirror.web.claims import MEDICARE_KINDS, summarize
+from mockpayer.plans import BUNDLED_PLANS_DIR
+
+
+@pytest.fixture(scope="module")
+def records() -> dict[tuple[str, str], dict]:
+    bundle = json.loads((BUNDLED_PLANS_DIR / "bluebutton" / "data" / "member-1.json").read_text(encoding="utf-8"))
+    return {(entry["resource"]["resourceType"], entry["resource"]["id"]): entry["resource"]
+            for entry in bundle["entry"]}
+
+
+@pytest.fixture(scope="module")
+def claims(records):
+    return {record_id: summarize(resource, lambda kind, key: records.get((kind, key)))
+            for (kind, record_id), resource in records.items() if kind == "ExplanationOfBenefit"}
+
+
+def test_every_medicare_claim_type_is_named_as_medicare_names_it(claims):
+    named = {claim_id.split("-")[0]: (claim.kind, claim.kind_label) for claim_id, claim in claims.items()}
+    assert named == {code: (f"medicare-{code}", MEDICARE_KINDS[f"medicare-{code}"])
+                     for code in ("carrier", "dme", "hha", "hospice", "inpatient", "outpatient", "pde", "snf")}
+    assert named["pde"][1] == "Part D drug fill" and named["carrier"][1] == "Part B doctor or supplier"
+
+
+def test_a_provider_named_inside_the_claim_is_resolved(claims, records):
+    institutional = [claim_id for claim_id in claims
+                     if records[("ExplanationOfBenefit", claim_id)].get("provider", {}).get("reference", "").startswith("#")]
+    assert institutional
+    for claim_id in institutional:
+        contained = {found["id"]: found for found in records[("ExplanationOfBenefit", claim_id)]["contained"]}
+        reference = records[("ExplanationOfBenefit", claim_id)]["provider"]["reference"]
+        assert claims[claim_id].provider == contained[reference[1:]]["name"] != "Unknown provider"
+
+
+def test_blue_buttons_na_reduced_payment_code_is_no_denial_reason(claims, records):
+    carrier = [claim_id for claim_id in claims if claim_id.startswith("carrier")]
+    assert carrier and any('"display":"N/A"' in json.dumps(records[("ExplanationOfBenefit", claim_id)], separators=(",", ":"))
+                           for claim_id in carrier)
+    assert all(not claims[claim_id].denial_reasons for claim_id in carrier)
