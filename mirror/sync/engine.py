@@ -148,6 +148,7 @@ class _PlanSync:
         self.walked: list[Stream] = []  # in the order walked
         self.listed_at: dict[str, str] = {}  # walk key -> when its ids were last listed (SyncState.listed_at)
         self.restart_at: dict[str, str] = {}  # walk key -> its first URL, while it is walked in slices
+        self.counted_whole: set[str] = set()  # walks listed in slices that add up to the plan's count
         self.validation = BackgroundValidation() if options.validate else None
 
     # ----- the run
@@ -394,6 +395,8 @@ class _PlanSync:
         if counted is not None and counted > received:
             return self._incomplete(stream, walk, origin, mark, PagingStopped(
                 f"{loop}; slices by _lastUpdated brought {received} of the {counted} records the plan counts"))
+        if counted is not None:
+            self.counted_whole.add(stream.key)
         self._put_state(self._walk_state(stream.key, high_water=mark, status=COMPLETE))
         walk.status, walk.error, walk.slices = COMPLETE, None, slicing.walked
         self.report.notes.append(f"{stream.key}: {loop}; listed in {slicing.walked} slices by _lastUpdated instead")
@@ -588,7 +591,8 @@ class _PlanSync:
         if walk.status != COMPLETE or self.report.reconnect_needed:
             return
         held = self._held_by(stream)
-        if walk.mode == "full" and not walk.slices:  # walked whole in this run: what it received is the listing
+        if walk.mode == "full" and (not walk.slices or stream.key in self.counted_whole):
+            # walked whole in this run (its slices adding up to the plan's count): what it received is the listing
             listed, walk.removals = self.received, "walked whole"
         else:
             # A record read by reference may be one the walk lists as well (an Organization $everything did

@@ -258,6 +258,7 @@ def test_a_search_whose_paging_loops_is_listed_in_slices_by_last_updated(payer, 
     sliced = {key: walk.slices for key, walk in report.streams.items() if walk.slices}
     assert "ExplanationOfBenefit" in sliced and all(count > 1 for count in sliced.values())
     assert any(note.startswith("ExplanationOfBenefit:") and "slices by _lastUpdated" in note for note in report.notes)
+    assert report.streams["ExplanationOfBenefit"].removals == "walked whole"  # its slices added up: no listing
     assert held(connected) == payer.records()
     with Store(connected, read_only=True) as store:
         state = store.sync_state("demo", "ExplanationOfBenefit")
