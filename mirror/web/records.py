@@ -56,13 +56,22 @@ def clinical_entry(resource: Mapping) -> ClinicalEntry:
                          when[:10] if when else None, status)
 
 
+def _payer_name(payor: object, resolve: Resolver) -> str | None:
+    """The payer's name; else an identifier whose value is a name (Blue Button writes "Centers for Medicare and
+    Medicaid Services" there), never a bare number."""
+    name = party_name(payor, resolve)
+    identifier = payor.get("identifier") if isinstance(payor, Mapping) else None
+    value = text(identifier.get("value")) if isinstance(identifier, Mapping) else None
+    return name or (value if value and " " in value.strip() else None)
+
+
 def coverage_summary(coverage: Mapping, resolve: Resolver) -> CoverageSummary:
     classes = [c for c in as_list(coverage.get("class")) if isinstance(c, Mapping)]
     plan_class = next((c for c in classes if "plan" in codes(c.get("type"))), classes[0] if classes else {})
     plan = text(plan_class.get("name")) or text(plan_class.get("value")) or display(coverage.get("type")) or "Coverage"
     period = coverage.get("period") if isinstance(coverage.get("period"), Mapping) else {}
     start, end = text(period.get("start")), text(period.get("end"))
-    payers = [name for name in (party_name(p, resolve) for p in as_list(coverage.get("payor"))) if name]
+    payers = [name for name in (_payer_name(p, resolve) for p in as_list(coverage.get("payor"))) if name]
     return CoverageSummary(
         id=str(coverage.get("id", "")),
         plan=plan,

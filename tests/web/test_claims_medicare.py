@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mirror.web.claims import MEDICARE_KINDS, summarize
+from mirror.web.records import coverage_summary
 from mockpayer.plans import BUNDLED_PLANS_DIR
 
 
@@ -45,3 +46,14 @@ def test_blue_buttons_na_reduced_payment_code_is_no_denial_reason(claims, record
     assert carrier and any('"display":"N/A"' in json.dumps(records[("ExplanationOfBenefit", claim_id)], separators=(",", ":"))
                            for claim_id in carrier)
     assert all(not claims[claim_id].denial_reasons for claim_id in carrier)
+
+
+def test_medicare_coverage_names_its_payer_as_blue_button_writes_it(records):
+    """Blue Button writes the payer as `payor.identifier.value` ("Centers for Medicare and Medicaid Services"), no
+    reference: the coverage page names it; an identifier that is only a number names nobody."""
+    parts = [resource for (kind, _), resource in records.items() if kind == "Coverage"]
+    assert len(parts) == 4
+    for coverage in parts:
+        assert coverage_summary(coverage, lambda kind, key: None).payer == "Centers for Medicare and Medicaid Services"
+    numbered = {**parts[0], "payor": [{"identifier": {"value": "123456"}}]}
+    assert coverage_summary(numbered, lambda kind, key: None).payer == "Unknown payer"
