@@ -103,6 +103,14 @@ def _owed(amounts: Mapping[str, Decimal]) -> Decimal | None:
     return sum(parts, Decimal(0)) if parts else amounts.get("paidbypatient")
 
 
+def _owed_on_a_line(amounts: Mapping[str, Decimal]) -> Decimal | None:
+    """What a line says the member owes; not covered alone says only what the plan did not cover on it (CMS
+    institutional lines state just that, while the claim's deductible lives at the claim level)."""
+    if not any(code in amounts for code in ("memberliability", "paidbypatient", *SHARE_PARTS[:3])):
+        return None
+    return _owed(amounts)
+
+
 QUESTIONS: dict[str, Callable[[Mapping[str, Decimal]], Decimal | None]] = {
     "billed": lambda amounts: amounts.get("submitted"),
     "allowed": lambda amounts: amounts.get("eligible"),
@@ -110,6 +118,7 @@ QUESTIONS: dict[str, Callable[[Mapping[str, Decimal]], Decimal | None]] = {
     "you_owe": _owed,
     **{part: (lambda amounts, part=part: amounts.get(part)) for part in SHARE_PARTS},
 }
+LINE_QUESTIONS = {**QUESTIONS, "you_owe": _owed_on_a_line}
 
 
 def claim_money(eob: Mapping) -> Money:
@@ -127,7 +136,7 @@ def claim_money(eob: Mapping) -> Money:
     line_amounts = [found for found in (_line_amounts(item) for item in lines) if found]
     answers, owed_level = {}, None
     for name in ("billed", "allowed", "plan_paid", "you_owe"):
-        answers[name], level = _first_answer(QUESTIONS[name], levels, line_amounts)
+        answers[name], level = _first_answer(name, levels, line_amounts)
         if name == "you_owe":
             owed_level = level
     for part in SHARE_PARTS:
@@ -138,10 +147,10 @@ def claim_money(eob: Mapping) -> Money:
 Level = Mapping[str, Decimal] | list[Mapping[str, Decimal]]  # a claim level's amounts, or each line's
 
 
-def _first_answer(question: Callable, levels: list[Mapping[str, Decimal]],
+def _first_answer(name: str, levels: list[Mapping[str, Decimal]],
                   line_amounts: list[Mapping[str, Decimal]]) -> tuple[Decimal | None, Level | None]:
-    """The first level's answer to `question`, and that level; the lines answer last, summed."""
-    for level in [*levels, line_amounts]:
+    """The first level's answer to question `name`, and that level; the lines answer last, summed."""
+    for level, question in [*((level, QUESTIONS[name]) for level in levels), (line_amounts, LINE_QUESTIONS[name])]:
         answer = _answer(question, level)
         if answer is not None:
             return answer, level
@@ -159,7 +168,7 @@ def _answer(question: Callable, level: Level) -> Decimal | None:
 def line_money(item: Mapping) -> Money:
     """One line's own answers, for the claim page's service table (a line is one level: its split is its own)."""
     found = _line_amounts(item)
-    return Money(**{name: _cents(question(found)) for name, question in QUESTIONS.items()})
+    return Money(**{name: _cents(question(found)) for name, question in LINE_QUESTIONS.items()})
 
 
 def _line_amounts(item: Mapping) -> dict[str, Decimal]:

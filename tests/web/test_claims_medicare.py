@@ -7,6 +7,7 @@ import json
 import pytest
 
 from mirror.web.claims import MEDICARE_KINDS, summarize
+from mirror.web.money import claim_money, is_total_charge_line, line_money
 from mirror.web.records import coverage_summary
 from mockpayer.plans import BUNDLED_PLANS_DIR
 
@@ -57,3 +58,20 @@ def test_medicare_coverage_names_its_payer_as_blue_button_writes_it(records):
         assert coverage_summary(coverage, lambda kind, key: None).payer == "Centers for Medicare and Medicaid Services"
     numbered = {**parts[0], "payor": [{"identifier": {"value": "123456"}}]}
     assert coverage_summary(numbered, lambda kind, key: None).payer == "Unknown payer"
+
+
+def test_a_hospital_line_stating_only_its_non_covered_charge_does_not_say_you_owe_nothing(records):
+    """A Part A claim's lines state only `rev_cntr_ncvrd_chrg_amt` (0.0), what the plan did not cover, while the
+    claim says what the beneficiary owes (its deductible): each such line's You owe is "not stated", never $0.00
+    beside a claim that owes $1,400 or more."""
+    stays = [resource for (kind, record_id), resource in records.items()
+             if kind == "ExplanationOfBenefit" and record_id.startswith("inpatient")]
+    assert stays
+    for stay in stays:
+        lines = [item for item in stay["item"] if not is_total_charge_line(item)]
+        assert claim_money(stay).you_owe is not None
+        for item in lines:
+            stated = {code for adjudication in item.get("adjudication", [])
+                      for coding in adjudication["category"]["coding"] for code in [coding["code"]]}
+            if not stated & {"memberliability", "paidbypatient", "deductible", "copay", "coinsurance"}:
+                assert line_money(item).you_owe is None, (stay["id"], stated)
