@@ -158,7 +158,11 @@ class Preset:
         if "://" not in environment:
             raise PlanError(f"--environment must be {' or '.join(named)}, or the URL of a server with the same paths, "
                             f"not {environment!r}")
-        return blue_button_endpoints(environment), False
+        endpoints = blue_button_endpoints(environment)
+        _require_capability_statement(endpoints.fhir_base, "--environment takes the root URL of a server with Blue "
+                                      "Button's paths (as http://localhost:8000); a mock serving several plans is "
+                                      "reached with --mock-url")
+        return endpoints, False
 
 
 # The mock payer's bundled plans; their client secrets are public test data, not credentials.
@@ -229,6 +233,17 @@ def discover_endpoints(fhir_base: str, timeout=DISCOVERY_TIMEOUT) -> Endpoints:
             continue
         return Endpoints(fhir_base=base, **found)
     raise PlanError(f"could not find the sign-in endpoints of {base}: {'; '.join(problems)}")
+
+
+def _require_capability_statement(fhir_base: str, hint: str) -> None:
+    """PlanError, ending with `hint`, unless `fhir_base` answers its CapabilityStatement: a URL given by hand that
+    misses the API by a path fails here in one line, not at a sign-in page that is not there."""
+    try:
+        statement = _get_json(f"{fhir_base}/metadata", DISCOVERY_TIMEOUT)
+    except _Unusable as problem:
+        raise PlanError(f"no FHIR API at {fhir_base} (its metadata {problem}); {hint}") from None
+    if statement.get("resourceType") != "CapabilityStatement":
+        raise PlanError(f"no FHIR API at {fhir_base} (its metadata is no CapabilityStatement); {hint}")
 
 
 class _Unusable(Exception):

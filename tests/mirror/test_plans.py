@@ -180,7 +180,7 @@ def test_unreachable_server_is_one_line(closed_port):
 def test_the_bluebutton_preset_reaches_cms_environments_and_the_mock_with_blue_buttons_paths():
     """Blue Button 2.0's published endpoints: `/v2/o/authorize/`, `/v2/o/token/`, `/v2/o/revoke_token/` and the FHIR
     base `/v2/fhir` on CMS's sandbox and production hosts; on the mock, the same paths under the plan's prefix
-    (several plans) or at a root URL given with --environment (the plan served alone)."""
+    (several plans; a root URL given with --environment is tried in test_sync_bluebutton.py)."""
     bluebutton = preset("bluebutton")
     sandbox, real = bluebutton.in_environment("sandbox")
     assert real and sandbox == Endpoints("https://sandbox.bluebutton.cms.gov/v2/fhir",
@@ -188,8 +188,6 @@ def test_the_bluebutton_preset_reaches_cms_environments_and_the_mock_with_blue_b
                                          "https://sandbox.bluebutton.cms.gov/v2/o/token/",
                                          "https://sandbox.bluebutton.cms.gov/v2/o/revoke_token/")
     assert bluebutton.in_environment("production")[0].fhir_base == "https://api.bluebutton.cms.gov/v2/fhir"
-    alone, real = bluebutton.in_environment("http://localhost:8000/")
-    assert not real and alone.token_url == "http://localhost:8000/v2/o/token/"
     assert bluebutton.on_mock("http://127.0.0.1:9000").authorize_url == "http://127.0.0.1:9000/bluebutton/v2/o/authorize/"
     assert set(bluebutton.scope.split()) == {"patient/Patient.read", "patient/Coverage.read",
                                              "patient/ExplanationOfBenefit.read", "profile"}

@@ -83,6 +83,10 @@ def test_the_plan_served_alone_is_reached_at_the_root_with_environment(tmp_path)
         root = next(found.group(1) for line in process.stdout
                     if (found := re.match(r"mock payer serving at (http://\S+)", line)))
         data_dir = tmp_path / "mirror"
+        status, _, err = mirror(data_dir, "connect", "medicare", "--preset", "bluebutton", "--environment",
+                                f"{root}/v2/fhir", "--login", "BBUser00002:PW00002!")
+        assert status == 1 and err.startswith(f"mirror: no FHIR API at {root}/v2/fhir/v2/fhir (its metadata answered "
+                                              "HTTP 404); --environment takes the root URL")
         status, out, err = mirror(data_dir, "connect", "medicare", "--preset", "bluebutton", "--environment", root,
                                   "--login", "BBUser00002:PW00002!", "--mfa", "438007")
         assert status == 0, err
