@@ -71,6 +71,7 @@ from mirror.sync.report import (
     LOOPING,
     MOST_NAMED,
     PARTIAL,
+    REFERENCES,
     RESUMABLE,
     RUNNING,
     SKIPPED,
@@ -85,7 +86,6 @@ from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
 from mirror.sync.targets import EVERYTHING, Stream, sync_targets
 from mirror.sync.validation import BackgroundValidation
 
-REFERENCES = "$references"  # checkpoint key: complete once every reference of the stored records was looked up
 HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the last run: late commits on the plan
 MAX_REFERENCE_READS = 10_000
 REFUSED, RESTART = "refused", "restart"  # how a walk can end besides COMPLETE, INCOMPLETE and SKIPPED

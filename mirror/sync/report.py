@@ -17,6 +17,7 @@ COMPLETE, PARTIAL, FAILED = "complete", "partial", "failed"  # a run (and the wa
 RUNNING, INCOMPLETE, SKIPPED = "running", "incomplete", "skipped"  # a walk, a type, a checkpoint
 LOOPING = "looping"  # a walk (and its checkpoint) whose paging loops: what it lists comes another way
 RESUMABLE = (RUNNING, INCOMPLETE)  # checkpoints the next sync starts from
+REFERENCES = "$references"  # checkpoint key: complete once every reference of the stored records was looked up
 EXIT_CODES = {COMPLETE: 0, PARTIAL: 3, FAILED: 4}
 COUNT_COLUMNS = ("new", "changed", "unchanged", "removed", "invalid")
 MOST_NAMED = 20  # referenced records named in a report; the rest are counted

@@ -20,11 +20,12 @@ from mirror.store import Store
 from mirror.store.files import STORE_FILE_NAME, write_atomically
 from mirror.store.records import utc_now
 from mirror.store.writer_lock import writer_alive
-from mirror.sync.report import COMPLETE, RESUMABLE, RUNNING
+from mirror.sync.report import COMPLETE, REFERENCES, RESUMABLE, RUNNING
 
 INTERRUPTED = "interrupted"  # a run still marked running whose writer is no longer alive (killed, power cut)
 
 REFUSED_SUFFIX = ".refused"
+WALK_WORDS = {REFERENCES: "the records your records reference"}  # checkpoint keys in words; types read as they are
 
 
 def mark_reconnect_needed(data_dir: Path, name: str) -> None:
@@ -124,9 +125,11 @@ def _render_one(status: dict) -> str:
     counts = status["counts"]
     lines.append("  records: " + (", ".join(f"{kind} {count}" for kind, count in counts.items()) or "none"))
     if status["resumes"]:
-        lines.append(f"  next sync resumes: {', '.join(status['resumes'])}")
+        lines.append(f"  next sync resumes: {', '.join(WALK_WORDS.get(key, key) for key in status['resumes'])}")
     if status["connected"]:
         refresh = "a refresh token is saved" if status["has_refresh_token"] else "no refresh token"
+        if status["reconnect_needed"] and status["has_refresh_token"]:
+            refresh += ", which the plan refused"
         lines.append(f"  access token expires: {status['access_token_expires_at'] or 'unknown'}; {refresh}")
     if status["reconnect_needed"]:
         lines.append(f"  RE-CONNECT NEEDED: the plan refused the saved sign-in; run: mirror connect {name} ...")

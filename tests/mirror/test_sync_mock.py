@@ -594,6 +594,10 @@ def test_exit_codes_for_partial_and_failed(payer, connected, capsys, quick_cli_r
     assert main(["--data-dir", str(connected), "sync"]) == 4
     out = capsys.readouterr().out
     assert out.startswith("demo: failed") and "RE-CONNECT NEEDED" in out
+    assert main(["--data-dir", str(connected), "status"]) == 0
+    status = capsys.readouterr().out
+    assert "a refresh token is saved, which the plan refused" in status and "RE-CONNECT NEEDED" in status
+    assert "next sync resumes: $everything, the records your records reference" in status  # no "$references"
 
 
 def test_syncing_a_plan_that_is_not_connected_is_one_line(data_dir, capsys):
