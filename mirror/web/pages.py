@@ -120,7 +120,8 @@ def home():
         changes = change_lines(store.changes(run_id=last["run_id"], source=source), _resolver(source)) if last else []
         plans.append({
             **status,
-            "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or "Unknown member",
+            "member": ", ".join(filter(None, (resource_name(p) for p in patients))) or (
+                "Unknown member" if patients else "details not shared with this app"),
             "kinds": [(kind, count, page_of(kind, served))
                       for kind, count in counted_kinds(status["counts"], requests)],
             "changes": changes[:SHOWN_CHANGES],

@@ -43,6 +43,14 @@ PROCEDURE_CODES = {
     "83036": "Hemoglobin A1c (blood test)", "85025": "Complete blood count", "93000": "EKG / ECG",
     "71046": "Chest x-ray", "97110": "Physical therapy exercises", "90471": "Vaccine given",
     "A0428": "Ambulance, non-emergency",
+    "20610": "Joint injection or drainage", "27447": "Knee replacement", "44970": "Appendix removal (laparoscopic)",
+    "45378": "Colonoscopy", "47562": "Gallbladder removal (laparoscopic)", "90662": "Flu vaccine (high dose)",
+    "92928": "Heart stent placement", "93306": "Heart ultrasound (echocardiogram)", "97140": "Manual therapy",
+    "C1776": "Joint implant", "C1874": "Heart stent", "E0114": "Crutches", "E0143": "Walker",
+    "E0260": "Hospital bed for home", "E0601": "CPAP machine", "G0008": "Flu vaccine given",
+    "G0151": "Physical therapy at home (home health)", "G0299": "Nursing visit at home (home health)",
+    "G0439": "Annual wellness visit", "J1030": "Steroid injection", "J2405": "Anti-nausea injection",
+    "J2704": "Anesthesia drug (propofol)", "Q5001": "Hospice care at home",
 }
 DRUG_SYSTEMS = ("http://hl7.org/fhir/sid/ndc", "http://www.nlm.nih.gov/research/umls/rxnorm")
 

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from mirror.api import create_app as create_mirror_app
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, preset
 from mirror.serving import start_in_thread
@@ -72,6 +73,8 @@ def test_a_beneficiary_who_keeps_demographics_back_gets_claims_without_their_pat
     expected = {key: value for key, value in mock_records(mock.app, BENEFICIARY[2]).items()
                 if not key.startswith("Patient/")}
     assert held(tmp_path / "mirror") == expected
+    home = create_mirror_app(tmp_path / "mirror").test_client().get("/").get_data(as_text=True)
+    assert "details not shared with this app" in home and "Unknown member" not in home
 
 
 def test_the_plan_served_alone_is_reached_at_the_root_with_environment(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from mirror.web.claims import MEDICARE_KINDS, summarize
 from mirror.web.money import claim_money, is_total_charge_line, line_money
 from mirror.web.records import coverage_summary
+from mirror.web.service_names import service_name
 from mockpayer.plans import BUNDLED_PLANS_DIR
 
 
@@ -75,3 +76,12 @@ def test_a_hospital_line_stating_only_its_non_covered_charge_does_not_say_you_ow
                       for coding in adjudication["category"]["coding"] for code in [coding["code"]]}
             if not stated & {"memberliability", "paidbypatient", "deductible", "copay", "coinsurance"}:
                 assert line_money(item).you_owe is None, (stay["id"], stated)
+
+
+def test_every_medicare_service_is_named_in_words(records):
+    """Blue Button sends HCPCS codes without a display: each line of the bundled Medicare claims is named in words
+    from the table of common codes, never "Procedure E0260"."""
+    names = {service_name(item) for (kind, _), resource in records.items() if kind == "ExplanationOfBenefit"
+             for item in resource.get("item", [])}
+    assert "Hospital bed for home" in names and "Part D" not in names
+    assert not [name for name in names if name.startswith(("Procedure ", "Revenue code "))]
