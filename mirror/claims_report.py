@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 
 from mirror.plans import PlanError
-from mirror.web.claims import claim_record, held_claims
+from mirror.web.claims import KIND_LABELS, claim_record, held_claims
 from mirror.web.money import AMOUNT_NAMES, dollars
 
 COLUMNS = ("source", "id", "kind", "start", "end", "provider", *AMOUNT_NAMES, "network", "status", "outcome")
@@ -58,4 +58,6 @@ def _cell(value: object, key: str) -> str:
         return "-"
     if key in AMOUNT_NAMES:
         return dollars(Decimal(str(value)))
+    if key == "kind":
+        return KIND_LABELS.get(str(value), str(value))
     return str(value)

@@ -38,6 +38,7 @@ MEDICARE_KINDS = {
     "medicare-hha": "Home health care",
     "medicare-pde": "Part D drug fill",
 }
+KIND_LABELS = {**KINDS, **INPATIENT_SUBTYPES, **MEDICARE_KINDS}  # ClaimSummary.kind -> its words
 # What an ExplanationOfBenefit is, by its `use` (FHIR R4 EOB.use): a bill, or a request that is no bill.
 CLAIM, PRIOR_AUTHORIZATION, ESTIMATE = "claim", "prior-authorization", "estimate"
 USES = {"preauthorization": PRIOR_AUTHORIZATION, "predetermination": ESTIMATE}  # Da Vinci PDex; FHIR R4 EOB.use

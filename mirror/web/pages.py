@@ -19,8 +19,8 @@ from mirror.sync.http import display_url
 from mirror.sync.status import plan_statuses
 from mirror.web.balances import benefit_progress, shown_bars
 from mirror.web.changes import change_lines
-from mirror.web.claims import (INPATIENT_SUBTYPES, KINDS, MEDICARE_KINDS, PRIOR_AUTHORIZATION, eob_use, held_claims,
-                               is_counted, line_summaries, resolver, summarize)
+from mirror.web.claims import (KIND_LABELS, PRIOR_AUTHORIZATION, eob_use, held_claims, is_counted, line_summaries,
+                               resolver, summarize)
 from mirror.web.held import left_out
 from mirror.web.kinds import REQUESTS, counted_kinds, kind_of, page_of
 from mirror.web.labs import lab_sections
@@ -38,8 +38,6 @@ blueprint.add_app_template_filter(day)
 blueprint.add_app_template_filter(dollars)
 
 SHOWN_CHANGES = 20
-KIND_LABELS = {**{kind: label for kind, label in KINDS.items() if kind != "institutional"}, **INPATIENT_SUBTYPES,
-               **MEDICARE_KINDS}
 
 
 UNLOCK_COOKIE = "mirror_unlock"

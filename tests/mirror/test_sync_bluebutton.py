@@ -52,6 +52,10 @@ def test_the_preset_syncs_a_beneficiary_and_every_record_equals_the_mocks(mock, 
     expected = mock_records(mock.app, BENEFICIARY[2])
     assert len([key for key in expected if key.startswith("ExplanationOfBenefit/")]) == 40
     assert held(data_dir) == expected
+    status, table, _ = mirror(data_dir, "claims")
+    assert status == 0 and "Part D drug fill" in table and "medicare-pde" not in table  # words to read
+    status, rows, _ = mirror(data_dir, "claims", "--csv")
+    assert status == 0 and ",medicare-pde," in rows  # a stable key for programs
     status, again = sync(data_dir, "medicare")
     assert status == 0 and {walk["mode"] for walk in again["streams"].values()} == {"incremental"}
     assert sum(row["new"] + row["changed"] + row["removed"] for row in again["types"].values()) == 0
