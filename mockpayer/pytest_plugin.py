@@ -291,7 +291,7 @@ def mock_payer_session(mock_payer_session_fixtures: Path) -> Iterator[MockPayer]
     """One mock payer for the whole session (per process), serving `mock_payer_session_fixtures`; `reset` before
     each test that uses it.
 
-    Its loaded records live in this process, as it runs in a thread of it, and a big plan's records are millions
+    Its loaded records live in this process, as it runs in a thread of it, and a big plan's records run to millions
     of objects: so once they are loaded they are frozen out of the garbage collector's generations (`gc.freeze`),
     which every full collection in every later test would otherwise walk. Objects freed by their reference
     count still go; the session's end unfreezes them."""
