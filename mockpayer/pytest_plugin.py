@@ -1,22 +1,27 @@
 """The `mock_payer` pytest fixture: a real mock payer on a free loopback port for each test, and what a QA test
 needs to drive it: each plan's URLs, clients and members, `login` through the real authorization flow,
-`faults`, the `clock`, and `advance_day`.
+`faults`, the `clock`, and `advance_day`. Its twin `mock_payer_session` is one mock for the whole session (per
+process: each pytest-xdist worker has its own), for a plan too big to load for every test.
 
 Registered through the `pytest11` entry point (pyproject.toml), so installing payer-mirror is enough; nothing
 to import. Everything goes over HTTP to the running server, through the same endpoints a QA engineer would
 use by hand (`/_admin/...` from loopback, the sign-in pages, the token endpoint), except the clock, which is
-the server's own object so that moving it takes effect at once and never sleeps.
+the server's own object so that moving it takes effect at once and never sleeps, and `reset`'s rewind of the
+days, which no endpoint offers.
 
 Which plans are served, first match wins:
 - a `mock_payer_fixtures` fixture the test suite defines (in a conftest or a test module), returning a folder
   of plan folders: for instance one `mockpayer.generate.write_plan` wrote into `tmp_path`;
 - the `mock_payer_fixtures` ini option (a folder, relative to the ini file);
 - the bundled plans (`demoplan` with three days of records, `smartplan`).
+`mock_payer_session` serves `mock_payer_session_fixtures`: a session-scoped fixture of that name, else the
+`mock_payer_session_fixtures` ini option, else the same as `mock_payer`.
 """
 
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import secrets
 from collections.abc import Iterator
@@ -123,6 +128,19 @@ class MockPayer:
 
     def stop(self) -> None:
         self._server.stop()
+
+    def reset(self) -> None:
+        """Back to the state the mock started in, as far as a test steers it: each plan's faults as its plan.json
+        sets them, with fresh counters and seeds; no sign-in or client locked out; the clock where it started;
+        every plan on day 1. Tokens, codes and sign-in sessions stay: each belongs to the test that got it, and a
+        session-scoped fixture may hold tokens for many tests. `mock_payer_session` calls this before each test
+        that uses it."""
+        context = self._app.extensions["mockpayer"]
+        for system_id, plan in context.plans.items():
+            self._admin("post", "faults", {**plan.settings.get("faults", {}), "system_id": system_id})
+        self._admin("post", "reset")
+        self.clock.reset()
+        context.scenarios.rewind(context.resources, list(context.plans))
 
     # ---- signing in -----------------------------------------------------------------------------------
 
@@ -234,13 +252,23 @@ class MockPayer:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mock_payer_fixtures", "folder of plan folders the mock_payer fixture serves (default: the "
                                          "bundled plans)", type="paths")
+    parser.addini("mock_payer_session_fixtures", "folder of plan folders the mock_payer_session fixture serves "
+                                                 "(default: mock_payer_fixtures)", type="paths")
+
+
+def _configured_plans(config: pytest.Config, *options: str) -> Path:
+    """The folder the first of the ini `options` that is set names, else the bundled plans."""
+    for option in options:
+        configured = config.getini(option)
+        if configured:
+            return Path(configured[0])
+    return BUNDLED_PLANS_DIR
 
 
 @pytest.fixture
 def mock_payer_fixtures(request: pytest.FixtureRequest) -> Path:
     """The folder of plan folders `mock_payer` serves; override this fixture to serve your own."""
-    configured = request.config.getini("mock_payer_fixtures")
-    return Path(configured[0]) if configured else BUNDLED_PLANS_DIR
+    return _configured_plans(request.config, "mock_payer_fixtures")
 
 
 @pytest.fixture
@@ -249,3 +277,35 @@ def mock_payer(mock_payer_fixtures: Path) -> Iterator[MockPayer]:
     payer = MockPayer(mock_payer_fixtures)
     yield payer
     payer.stop()
+
+
+@pytest.fixture(scope="session")
+def mock_payer_session_fixtures(request: pytest.FixtureRequest) -> Path:
+    """The folder of plan folders `mock_payer_session` serves; override it with a session-scoped fixture in the
+    suite's top conftest.py (it is chosen once, for the whole session)."""
+    return _configured_plans(request.config, "mock_payer_session_fixtures", "mock_payer_fixtures")
+
+
+@pytest.fixture(scope="session")
+def mock_payer_session(mock_payer_session_fixtures: Path) -> Iterator[MockPayer]:
+    """One mock payer for the whole session (per process), serving `mock_payer_session_fixtures`; `reset` before
+    each test that uses it.
+
+    Its loaded records live in this process, as it runs in a thread of it, and a big plan's records run to millions
+    of objects: so once they are loaded they are frozen out of the garbage collector's generations (`gc.freeze`),
+    which every full collection in every later test would otherwise walk. Objects freed by their reference
+    count still go; the session's end unfreezes them."""
+    payer = MockPayer(mock_payer_session_fixtures)
+    gc.collect()  # what is garbage now is not frozen with the rest
+    gc.freeze()
+    yield payer
+    payer.stop()
+    gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _mock_payer_session_reset(request: pytest.FixtureRequest) -> None:
+    """Each test that uses `mock_payer_session` (itself or through a fixture) finds it as it started, whichever
+    tests ran before it in this process: `MockPayer.reset`."""
+    if "mock_payer_session" in request.fixturenames:
+        request.getfixturevalue("mock_payer_session").reset()

@@ -130,13 +130,16 @@ def _stamped(stored: StoredResource, moment: str) -> StoredResource:
 
 
 class Scenarios:
-    """Which day each plan is on; `advance` swaps a plan's member records for its next day's, under one lock."""
+    """Which day each plan is on; `advance` swaps a plan's member records for its next day's, and `rewind` puts
+    day 1's back, under one lock. Day 1's records are kept while a plan is on a later day, so a rewind costs
+    nothing however big the plan (the `mock_payer_session` fixture rewinds before each test)."""
 
     def __init__(self, plans: dict[str, Plan]):
         self.folders = {system_id: plan.folder for system_id, plan in plans.items()}
         self.follow_symlinks = {system_id: plan.follow_symlinks for system_id, plan in plans.items()}
         self.last_day = {system_id: day_count(folder) for system_id, folder in self.folders.items()}
         self.current_day = dict.fromkeys(plans, 1)
+        self._first_day: dict[str, ResourceSet] = {}  # day 1's member records of each plan on a later day
         self._lock = threading.Lock()
 
     def describe(self) -> dict:
@@ -156,7 +159,17 @@ class Scenarios:
                                              follow_symlinks=self.follow_symlinks[system_id])
                          for system_id, day in moving.items()}
             for system_id, (data, _) in next_days.items():
+                self._first_day.setdefault(system_id, resources[system_id].data)
                 resources[system_id] = PlanResources(data=data, directory=resources[system_id].directory)
                 self.current_day[system_id] = moving[system_id]
         return {system_id: {"day": moving[system_id], "days": self.last_day[system_id], **changes.to_dict()}
                 for system_id, (_, changes) in next_days.items()}
+
+    def rewind(self, resources: dict[str, PlanResources], system_ids: list[str]) -> None:
+        """Put each named plan back on day 1, with day 1's records as they were loaded."""
+        with self._lock:
+            for system_id in system_ids:
+                first_day = self._first_day.pop(system_id, None)
+                if first_day is not None:
+                    resources[system_id] = PlanResources(data=first_day, directory=resources[system_id].directory)
+                self.current_day[system_id] = 1

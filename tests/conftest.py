@@ -38,3 +38,15 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="session")
+def mock_payer_session_fixtures(tmp_path_factory):
+    """The plans of the session-wide mock (`mock_payer_session`): one big generated plan, loaded once for every
+    test that uses it (tests/qa/test_session_mock.py). Here, at the top, because the session has one such mock."""
+    from mockpayer.generate import write_plan
+
+    plans = tmp_path_factory.mktemp("session-plans")
+    write_plan(plans / "bigplan", system_id="bigplan", name="Big Plan", base_url="bigplan.example", members=20,
+               claims_per_member=100, seed=25, days=2)
+    return plans
