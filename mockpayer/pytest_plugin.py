@@ -177,7 +177,7 @@ class MockPayer:
                 account.password if password is None else password, mfa_code=account.mfa if mfa is None else mfa,
                 email_code=email_code, allow=decision == "allow", timeout=TIMEOUT)
         except MockLoginError as refusal:
-            raise MockPayerError(f"sign-in of {member} refused: {refusal}", error=refusal.error,
+            raise MockPayerError(f"{member}: {refusal}", error=refusal.error,
                                  status=refusal.status) from None
         answer = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
         if "error" in answer or answer.get("state") != state:
