@@ -1,7 +1,6 @@
 """`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
 lifts lockouts and empties the outbox), days (show, advance to the next snapshot) and the outbox (the sign-in
-codes emailed to members). One file for the URL family, as the mock keeps
-one per endpoint family.
+codes emailed to members). One file for the URL family, as the mock keeps one per endpoint family.
 
 Loopback only, because they change what every member and client sees; and never for a web page of another
 site (an `Origin` that is not the mock's own), because a plain cross-site form POST needs no CORS preflight.

@@ -383,6 +383,8 @@ def test_plan_members_match_their_patients(plan):
                                                      "patient": "Patient/demoplan-m1", "name": "-"}
     assert re.fullmatch(r"\d{6}", settings["members"][1]["mfa"])
     assert all("mfa" not in m for i, m in enumerate(settings["members"]) if i != 1)
+    assert (settings["members"][2]["verification"], settings["members"][2]["email"]) == ("email", "member3@example.org")
+    assert all("verification" not in m for i, m in enumerate(settings["members"]) if i != 2)
     assert settings["tokens"] == DEFAULT_TOKENS and settings["paging"] == DEFAULT_PAGING
     assert [c["client_id"] for c in settings["clients"]] == ["demo-confidential-app", "demo-public-app"]
 
