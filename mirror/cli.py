@@ -85,7 +85,8 @@ def add_connect(commands, common: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=_port, default=0, help="loopback port for the sign-in redirect (default: any free one)")
     parser.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening a browser")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_WAIT, help="seconds to wait for the sign-in (default %(default)g)")
-    parser.add_argument("--login", metavar="USER:PASSWORD", help="fill in the mock payer's sign-in pages (mock only)")
+    parser.add_argument("--login", metavar="USER:PASSWORD", help="fill in the mock payer's sign-in pages (mock only; "
+                                                                 "a code the mock emails is read from its outbox)")
     parser.add_argument("--mfa", metavar="CODE", help="the one-time code for --login, when the member has one")
     parser.set_defaults(run=run_connect)
 

@@ -1,6 +1,6 @@
 """`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
-lifts lockouts) and days (show, advance to the next snapshot). One file for the URL family, as the mock keeps
-one per endpoint family.
+lifts lockouts and empties the outbox), days (show, advance to the next snapshot) and the outbox (the sign-in
+codes emailed to members). One file for the URL family, as the mock keeps one per endpoint family.
 
 Loopback only, because they change what every member and client sees; and never for a web page of another
 site (an `Origin` that is not the mock's own), because a plain cross-site form POST needs no CORS preflight.
@@ -74,12 +74,14 @@ def set_faults():
 
 @blueprint.post("/reset")
 def reset_faults():
-    """Body (optional): `{"system_id": "demoplan"}`. Rewinds fault counters and seeds (the specs stay) and
-    lifts sign-in and client lockouts (mockpayer/auth/lockout.py), so QA can test a lockout again at once."""
+    """Body (optional): `{"system_id": "demoplan"}`. Rewinds fault counters and seeds (the specs stay), lifts
+    sign-in and client lockouts (mockpayer/auth/lockout.py), so QA can test a lockout again at once, and empties
+    the outbox."""
     system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
     context = payer()
     context.faults.rewind(system_ids)
     context.lockouts.clear(system_ids)
+    context.outbox.clear(system_ids)
     return jsonify(reset=system_ids)
 
 
@@ -104,6 +106,18 @@ def advance():
     if not advanced:
         raise AdminRefusal(409, f"No later day to move to ({', '.join(system_ids)} on the last day).")
     return jsonify(advanced)
+
+
+# ---- the outbox (mockpayer/auth/outbox.py) ------------------------------------------------------------
+
+
+@blueprint.get("/outbox")
+def show_outbox():
+    """`?system_id=demoplan` (optional): each plan's emailed messages, oldest first, as
+    `{"demoplan": [{"member", "to", "subject", "body", "code", "sent_at"}, ...]}`."""
+    outbox = payer().outbox
+    return jsonify({system_id: outbox.messages(system_id)
+                    for system_id in _addressed_plans(request.args.get("system_id"))})
 
 
 def _json_body(required: bool) -> dict:

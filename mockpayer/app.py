@@ -20,6 +20,7 @@ from mockpayer.auth import authorize, token, userinfo
 from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
+from mockpayer.auth.outbox import Outbox
 from mockpayer.auth.transactions import Transactions
 from mockpayer.bluebutton import discovery as bluebutton_discovery
 from mockpayer.bluebutton import fhir as bluebutton_fhir
@@ -81,7 +82,7 @@ def create_app(
     clock = clock or Clock()
     ledger = Ledger(clock)
     context = PayerContext(plans=plans, clock=clock, ledger=ledger, lockouts=Lockouts(clock),
-                           transactions=Transactions(clock))
+                           transactions=Transactions(clock), outbox=Outbox(clock))
     context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger, context.lockouts)
                             for system_id, plan in plans.items()}
     context.resources = {system_id: load_plan_resources(plan.folder, duplicates=plan.duplicates or "last",

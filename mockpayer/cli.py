@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mockpayer import generate as generate_options
 from mockpayer.load_report import count, plan_problems, report_lines
-from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan, load_plans
+from mockpayer.plans import BUNDLED_PLANS_DIR, EMAIL, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
 from mirror.closed_pipe import closed_pipe
@@ -124,8 +124,9 @@ def _plan_tour(plan, root: str, *, alone: bool) -> str:
         lines += [f"  FHIR base:  {root}/{plan.system_id}/r4",
                   f"  sign in:    {root}/oauth2/authorize/{plan.system_id}?client_id={client.client_id}"
                   f"&redirect_uri={client.redirect_uris[0]}&scope=patient/*.read%20offline_access&state=demo"]
-    lines += [f"  member:     {m.username} / {m.password}" + (f" (MFA code {m.mfa})" if m.mfa else "")
-              for m in plan.members.values()]
+    for m in plan.members.values():
+        second_step = _second_step(m.mfa, m.email if m.verifies_by_email else None)
+        lines.append(f"  member:     {m.username} / {m.password}" + (f" ({second_step})" if second_step else ""))
     days = day_count(plan.folder)
     if days > 1:
         lines.append(f"  days:       {days} days of records; POST {root}/_admin/advance moves to the next")
@@ -145,7 +146,8 @@ def _plans(args) -> int:
                 for c in plan.clients.values()
             ],
             "members": [
-                {"username": m.username, "password": m.password, "patient": f"Patient/{m.patient_id}", "mfa": m.mfa}
+                {"username": m.username, "password": m.password, "patient": f"Patient/{m.patient_id}", "mfa": m.mfa,
+                 "verification": m.verification, "email": m.email}
                 for m in plan.members.values()
             ],
         }
@@ -160,9 +162,17 @@ def _plans(args) -> int:
             kind = "public" if client["client_secret"] is None else f"secret {client['client_secret']}"
             print(f"  client {client['client_id']} ({kind}) redirect {' '.join(client['redirect_uris'])}")
         for member in plan["members"]:
-            mfa = f", MFA code {member['mfa']}" if member["mfa"] else ""
-            print(f"  member {member['username']} / {member['password']} -> {member['patient']}{mfa}")
+            second_step = _second_step(member["mfa"], member["email"] if member["verification"] == EMAIL else None)
+            second_step = f", {second_step}" if second_step else ""
+            print(f"  member {member['username']} / {member['password']} -> {member['patient']}{second_step}")
     return 0
+
+
+def _second_step(mfa: str | None, emailed_to: str | None) -> str:
+    """What a member enters after the password, in words ("" when the password is all)."""
+    if emailed_to:
+        return f"a code emailed to {emailed_to}, read at GET /_admin/outbox"
+    return f"MFA code {mfa}" if mfa else ""
 
 
 def _generate(args) -> int:

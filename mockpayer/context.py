@@ -29,6 +29,7 @@ class PayerContext:
     scenarios: object = None  # mockpayer.scenarios.Scenarios: which day of its records each plan serves
     lockouts: object = None  # mockpayer.auth.lockout.Lockouts: failed sign-ins and client authentications
     transactions: object = None  # mockpayer.auth.transactions.Transactions: authorization requests in progress
+    outbox: object = None  # mockpayer.auth.outbox.Outbox: the sign-in codes emailed to members
 
     def plan_for_host(self, host: str) -> Plan | None:
         hostname = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()

@@ -22,6 +22,7 @@ MODES = ("1up", "smart", "bluebutton")
 DUPLICATES = ("first", "last", "error")
 MIN_SIGNING_KEY_BITS = 2048
 BUNDLED_PLANS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
+EMAIL = "email"  # a member's `verification`: a one-time code emailed after the password (mockpayer/auth/outbox.py)
 
 
 class PlanError(ValueError):
@@ -47,6 +48,17 @@ class Member:
     patient_id: str
     name: str = ""
     mfa: str | None = None
+    email: str | None = None
+    verification: str | None = None  # EMAIL, or None: the password, then the `mfa` code when there is one
+
+    @property
+    def verifies_by_email(self) -> bool:
+        return self.verification == EMAIL
+
+    @property
+    def second_step(self) -> str | None:
+        """The sign-in step after the password: "mfa", "email", or None when the password is all."""
+        return EMAIL if self.verifies_by_email else "mfa" if self.mfa is not None else None
 
 
 @dataclass(frozen=True)
@@ -258,4 +270,11 @@ def _member(entry: dict) -> Member:
     mfa = entry.get("mfa")
     if mfa is not None and (not isinstance(mfa, str) or not mfa):
         raise ValueError(f"member {username!r}: mfa must be the one-time code as a string")
-    return Member(username, _text(entry, "password"), patient_id, entry.get("name", ""), mfa)
+    verification, email = entry.get("verification"), entry.get("email")
+    if verification not in (None, EMAIL):
+        raise ValueError(f"member {username!r}: verification must be {EMAIL!r} (or left out), not {verification!r}")
+    if email is not None and (not isinstance(email, str) or "@" not in email or any(c.isspace() for c in email)):
+        raise ValueError(f"member {username!r}: email must be an address such as name@example.org")
+    if verification == EMAIL and (email is None or mfa is not None):
+        raise ValueError(f"member {username!r}: verification by email needs an email and no mfa code")
+    return Member(username, _text(entry, "password"), patient_id, entry.get("name", ""), mfa, email, verification)

@@ -1,7 +1,8 @@
 """The `mock_payer` pytest fixture: a real mock payer on a free loopback port for each test, and what a QA test
-needs to drive it: each plan's URLs, clients and members, `login` through the real authorization flow,
-`faults`, the `clock`, and `advance_day`. Its twin `mock_payer_session` is one mock for the whole session (per
-process: each pytest-xdist worker has its own), for a plan too big to load for every test.
+needs to drive it: each plan's URLs, clients and members, `login` through the real authorization flow (or
+refused there, as the test asks), the `outbox` of emailed codes, `faults`, the `clock`, and `advance_day`. Its
+twin `mock_payer_session` is one mock for the whole session (per process: each pytest-xdist worker has its
+own), for a plan too big to load for every test.
 
 Registered through the `pytest11` entry point (pyproject.toml), so installing payer-mirror is enough; nothing
 to import. Everything goes over HTTP to the running server, through the same endpoints a QA engineer would
@@ -32,7 +33,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.mock_login import MockLoginError, complete_mock_login
 from mockpayer.clock import Clock
 from mockpayer.plans import BUNDLED_PLANS_DIR, Client, Member
 
@@ -42,7 +43,14 @@ TIMEOUT = 30
 
 
 class MockPayerError(AssertionError):
-    """The mock refused what the test asked of it; the message carries the mock's own answer."""
+    """The mock refused what the test asked of it; the message carries the mock's own answer. A refused sign-in
+    also carries the OAuth `error` (from the redirect back to the app, or named on the error page) when there
+    is one, and the refusing page's `status`."""
+
+    def __init__(self, message: str, *, error: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.error = error
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -57,11 +65,14 @@ class Tokens:
     refresh_token: str | None
     id_token: str | None  # with the `openid` scope: a JWT signed by the plan's key at its `jwks_uri`
     response: dict = field(repr=False)
+    system_id: str | None = None  # the plan and client that signed in, which `refresh` uses again
+    client_id: str | None = None
 
     @classmethod
-    def from_response(cls, body: dict) -> Tokens:
+    def from_response(cls, body: dict, system_id: str | None = None, client_id: str | None = None) -> Tokens:
         return cls(body["access_token"], body.get("token_type", "Bearer"), body.get("expires_in"),
-                   body.get("scope", ""), body.get("patient"), body.get("refresh_token"), body.get("id_token"), body)
+                   body.get("scope", ""), body.get("patient"), body.get("refresh_token"), body.get("id_token"), body,
+                   system_id, client_id)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -144,35 +155,53 @@ class MockPayer:
 
     # ---- signing in -----------------------------------------------------------------------------------
 
-    def login(self, member: str, scopes: str | None = None, *, client: str | None = None,
-              plan: str | None = None) -> Tokens:
-        """Signs `member` (a username) in and returns the tokens: `exchange(authorize(...))`."""
-        return self.exchange(self.authorize(member, scopes, client=client, plan=plan))
+    def login(self, member: str, scopes: str | None = None, *, client: str | None = None, plan: str | None = None,
+              **answers) -> Tokens:
+        """Signs `member` (a username) in and returns the tokens: `exchange(authorize(...))`, with the same
+        arguments; a wrong one makes the mock refuse, raised as MockPayerError."""
+        return self.exchange(self.authorize(member, scopes, client=client, plan=plan, **answers))
 
     def authorize(self, member: str, scopes: str | None = None, *, client: str | None = None,
-                  plan: str | None = None) -> Grant:
-        """The first half of a sign-in: `member` (a username) goes through the plan's real pages (login, MFA
-        with the member's code, consent) for an app that sends state and PKCE S256, as a careful app does;
-        returns the code before it is exchanged, so a test can let it expire or replay it. `client`: a
-        client id of the plan (default: its first, the confidential one in the bundled plans). `plan`:
-        needed only when two plans share the username. `scopes`: by default DEFAULT_SCOPES, or for a Blue Button
-        plan the scopes Blue Button grants an app that asks for none."""
+                  plan: str | None = None, password: str | None = None, mfa: str | None = None,
+                  email_code: str | None = None, decision: str = "allow", redirect_uri: str | None = None) -> Grant:
+        """The first half of a sign-in: `member` (a username) goes through the plan's real pages (login, the
+        member's MFA code or the code the mock emailed, consent) for an app that sends state and PKCE S256, as a
+        careful app does; returns the code before it is exchanged, so a test can let it expire or replay it.
+        `client`: a client id of the plan (default: its first, the confidential one in the bundled plans), or
+        any other to see the mock refuse it. `plan`: needed only when two plans share the username. `scopes`: by
+        default DEFAULT_SCOPES, or for a Blue Button plan the scopes Blue Button grants an app that asks for none.
+
+        The member's answers are the right ones unless given: `password`, `mfa` (the MFA code), `email_code`
+        (default: the newest in the outbox), `decision` ("allow" or "deny") and `redirect_uri` (default: the
+        client's first loopback one). The mock's refusal is raised as MockPayerError with the page's message
+        (`status` 401 for a wrong password or code, 429 when locked) or the OAuth `error` (`access_denied`
+        after "deny", `invalid_request` or `invalid_client` on the error page)."""
+        if decision not in ("allow", "deny"):
+            raise ValueError(f"decision must be 'allow' or 'deny', not {decision!r}")
         info = self._plan_of(member, plan)
         account = info.members[member]
-        app = info.clients[client] if client else next(iter(info.clients.values()))
-        redirect_uri = next((uri for uri in app.redirect_uris if uri.startswith("http://127.0.0.1")),
-                            app.redirect_uris[0])
+        app = info.clients.get(client) if client else next(iter(info.clients.values()))
+        client_id = app.client_id if app else client
+        if redirect_uri is None:
+            uris = app.redirect_uris if app else ("http://127.0.0.1/callback",)
+            redirect_uri = next((uri for uri in uris if uri.startswith("http://127.0.0.1")), uris[0])
         state, verifier = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         scopes = scopes or (BLUE_BUTTON_SCOPES if info.mode == "bluebutton" else DEFAULT_SCOPES)
-        query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": redirect_uri, "scope": scopes,
+        query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "scope": scopes,
                  "state": state, "aud": info.fhir_base, "code_challenge": challenge, "code_challenge_method": "S256"}
-        location = complete_mock_login(requests.Session(), f"{info.authorize_url}?{urlencode(query)}", account.username,
-                                       account.password, mfa_code=account.mfa, timeout=TIMEOUT)
+        try:
+            location = complete_mock_login(
+                requests.Session(), f"{info.authorize_url}?{urlencode(query)}", account.username,
+                account.password if password is None else password, mfa_code=account.mfa if mfa is None else mfa,
+                email_code=email_code, allow=decision == "allow", timeout=TIMEOUT)
+        except MockLoginError as refusal:
+            raise MockPayerError(f"{member}: {refusal}", error=refusal.error,
+                                 status=refusal.status) from None
         answer = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
         if "error" in answer or answer.get("state") != state:
-            raise MockPayerError(f"sign-in of {member} did not give a code: {answer}")
-        return Grant(info.system_id, app.client_id, answer["code"], redirect_uri, verifier)
+            raise MockPayerError(f"sign-in of {member} did not give a code: {answer}", error=answer.get("error"))
+        return Grant(info.system_id, client_id, answer["code"], redirect_uri, verifier)
 
     def exchange(self, grant: Grant) -> Tokens:
         """The second half: the code for tokens at the token endpoint (with the client's secret, if it has one)."""
@@ -182,8 +211,11 @@ class MockPayer:
         return self._token_request(info, info.clients[grant.client_id], form)
 
     def refresh(self, tokens: Tokens, *, client: str | None = None, plan: str | None = None) -> Tokens:
-        """Trades `tokens.refresh_token` for new tokens (the mock rotates refresh tokens)."""
-        info = self.plans[plan] if plan else self._plan_of_patient(tokens.patient)
+        """Trades `tokens.refresh_token` for new tokens (the mock rotates refresh tokens), as the client that
+        signed in unless `client` names another."""
+        system_id = plan or tokens.system_id
+        info = self.plans[system_id] if system_id else self._plan_of_patient(tokens.patient)
+        client = client or tokens.client_id
         app = info.clients[client] if client else next(iter(info.clients.values()))
         form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": app.client_id}
         return self._token_request(info, app, form)
@@ -193,8 +225,9 @@ class MockPayer:
             form["client_secret"] = app.client_secret
         response = requests.post(info.token_url, data=form, timeout=TIMEOUT)
         if response.status_code != 200:
-            raise MockPayerError(f"token endpoint answered {response.status_code}: {response.text[:300]}")
-        return Tokens.from_response(response.json())
+            raise MockPayerError(f"token endpoint answered {response.status_code}: {response.text[:300]}",
+                                 error=_oauth_error(response), status=response.status_code)
+        return Tokens.from_response(response.json(), info.system_id, app.client_id)
 
     def _plan_of(self, member: str, plan: str | None) -> PlanInfo:
         if plan is not None:
@@ -218,6 +251,11 @@ class MockPayer:
         was set before; no spec clears them. `spec` as in the README, e.g. `rate_limit={"every": 3}`.
         Returns each plan's faults, request counts and hits."""
         return self._admin("post", "faults", {**spec, **({"system_id": system_id} if system_id else {})})
+
+    def outbox(self, system_id: str) -> list[dict]:
+        """The emails the mock sent for the plan, oldest first (`GET /_admin/outbox`): each with `member`, `to`,
+        `subject`, `body`, `code` (the one-time sign-in code) and `sent_at` (the mock's clock)."""
+        return self._admin("get", f"outbox?{urlencode({'system_id': system_id})}")[system_id]
 
     def fault_report(self) -> dict:
         """Each plan's faults, request counts and hits so far (`GET /_admin/faults`)."""
@@ -247,6 +285,15 @@ class MockPayer:
         if response.status_code != 200:
             raise MockPayerError(f"/_admin/{path} answered {response.status_code}: {response.text[:300]}")
         return response.json()
+
+
+def _oauth_error(response: requests.Response) -> str | None:
+    """The RFC 6749 §5.2 `error` of a token endpoint's refusal, if it sent one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -383,6 +383,8 @@ def test_plan_members_match_their_patients(plan):
                                                      "patient": "Patient/demoplan-m1", "name": "-"}
     assert re.fullmatch(r"\d{6}", settings["members"][1]["mfa"])
     assert all("mfa" not in m for i, m in enumerate(settings["members"]) if i != 1)
+    assert (settings["members"][2]["verification"], settings["members"][2]["email"]) == ("email", "member3@example.org")
+    assert all("verification" not in m for i, m in enumerate(settings["members"]) if i != 2)
     assert settings["tokens"] == DEFAULT_TOKENS and settings["paging"] == DEFAULT_PAGING
     assert [c["client_id"] for c in settings["clients"]] == ["demo-confidential-app", "demo-public-app"]
 
@@ -419,14 +421,18 @@ def test_settings_from_keeps_logins_clients_and_extra_keys(tmp_path):
     source.write_bytes(orjson.dumps({
         "system_id": "old", "tokens": {"access_token_lifetime": 900}, "clients": [{"client_id": "x"}],
         "faults": {"seed": 3},
-        "members": [{"username": "smart1", "password": "pw", "patient": "Patient/old", "name": "Dana Smith", "mfa": "135790"}]}))
-    generate.write_plan(tmp_path / "plan", system_id="keep", members=2, claims_per_member=1, settings_from=source)
+        "members": [{"username": "smart1", "password": "pw", "patient": "Patient/old", "name": "Dana Smith", "mfa": "135790"},
+                    {"username": "smart2", "password": "pw2", "patient": "Patient/old2", "name": "Eve Stone",
+                     "email": "eve@example.org", "verification": "email"}]}))
+    generate.write_plan(tmp_path / "plan", system_id="keep", members=3, claims_per_member=1, settings_from=source)
     settings = orjson.loads((tmp_path / "plan" / "plan.json").read_bytes())
     assert settings["system_id"] == "keep" and settings["tokens"] == {"access_token_lifetime": 900}
     assert settings["clients"] == [{"client_id": "x"}] and settings["faults"] == {"seed": 3}
     assert settings["members"][0] == {"username": "smart1", "password": "pw", "patient": "Patient/keep-m1",
                                       "name": "Dana Smith", "mfa": "135790"}
-    assert settings["members"][1]["username"] == "member2"
+    assert settings["members"][1] == {"username": "smart2", "password": "pw2", "patient": "Patient/keep-m2",
+                                      "name": "Eve Stone", "email": "eve@example.org", "verification": "email"}
+    assert settings["members"][2]["username"] == "member3"
     patient = next(r for r in all_resources(tmp_path / "plan", "data") if r["id"] == "keep-m1")
     assert patient["name"][0] == {"use": "official", "family": "Smith", "given": ["Dana"]}
 

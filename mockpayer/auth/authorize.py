@@ -1,4 +1,5 @@
-"""The member's side of `/oauth2/authorize/{system-id}`: login, then MFA when the member has it, then consent.
+"""The member's side of `/oauth2/authorize/{system-id}`: login, then a one-time code when the member has one
+(the MFA code on file, or a code emailed now: outbox.py), then consent.
 
 Each page posts back to the very URL it was shown at, query string included, and carries only its own
 fields: repeating the OAuth parameters as hidden inputs makes authlib see them twice and refuse the
@@ -7,7 +8,8 @@ to a fingerprint of that query string, so a login for one authorization request 
 session cookie holds only the transaction's id. Opening the same request again (a reload, a second tab)
 continues the transaction; each sign-in step moves it to a fresh id, so a cookie from before sign-in cannot
 finish it; and consent ends it, so neither a form posted again nor a cookie played back gets a second code. Guessed passwords and codes lock the sign-in
-(lockout.py, RFC 6749 §10.10).
+(lockout.py, RFC 6749 §10.10). An emailed code is good for this sign-in only, once, until it expires or a new
+one is sent for it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from flask import Blueprint, render_template, request, session
 
 from mockpayer.auth import consent
 from mockpayer.auth.lockout import MEMBER, Subject, locked_for
+from mockpayer.auth.outbox import CODE_LIFETIME, EmailedCode
 from mockpayer.auth.parameters import ALLOWED, AUTHORIZE_PARAMETERS, PADDED_PKCE, check_parameters
 from mockpayer.auth.transactions import Transaction
 from mockpayer.context import accepted_audiences, payer, plan_for
-from mockpayer.plans import Member, Plan
+from mockpayer.plans import EMAIL, Member, Plan
 
 blueprint = Blueprint("authorize", __name__)
 TRANSACTION = "authorization"
@@ -67,8 +70,8 @@ def answer(plan: Plan):
     member = plan.members.get(transaction.member or "")
     if member is None:
         return page.error("Please sign in first", "Sign in before giving consent.", 400)
-    if step == "mfa":
-        return _after_mfa(page, transaction_id, member)
+    if step in ("mfa", EMAIL):
+        return _after_code(page, transaction_id, member, step)
     if step == "consent":
         return _after_consent(page, server, grant, transaction_id)
     return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
@@ -81,25 +84,40 @@ def _after_login(page: "_Page", transaction_id: str):
     password = request.form.get("password", "").encode()
     right, locked = _attempt(page.plan, username,
                              lambda: member is not None and hmac.compare_digest(member.password.encode(), password),
-                             finishes=member is not None and member.mfa is None)
+                             finishes=member is not None and member.second_step is None)
     if locked:
         return page.login(message=_locked_message(locked), username=username, status=429, retry_after=locked)
     if not right:
         return page.login(message="Wrong username or password.", username=username, status=401)
-    return _passed(page, transaction_id, member, mfa_passed=member.mfa is None)
+    return _passed(page, transaction_id, member, mfa_passed=member.second_step is None)
 
 
-def _after_mfa(page: "_Page", transaction_id: str, member: Member):
-    if member.mfa is None:  # nothing to verify: the password finished this member's sign-in
+def _after_code(page: "_Page", transaction_id: str, member: Member, step: str):
+    """The code after the password: the member's MFA code, or the one last emailed for this sign-in while it is
+    good. A wrong or expired code counts toward the lock as a wrong password does; "resend" emails a new one."""
+    if page.transaction.mfa_passed:  # nothing left to verify: this member's sign-in is finished
         return _passed(page, transaction_id, member, mfa_passed=True)
-    code = request.form.get("code", "").encode()
-    right, locked = _attempt(page.plan, member.username, lambda: hmac.compare_digest(member.mfa.encode(), code),
-                             finishes=True)
+    if step != member.second_step:
+        return page.error("This form was not accepted", "This sign-in asks for another code.", 400)
+    if step == EMAIL and request.form.get("resend"):
+        if locked := payer().lockouts.get(Subject(page.plan.system_id, MEMBER, member.username)):
+            return page.code(member, message=_locked_message(locked), status=429, retry_after=locked)
+        return _passed(page, transaction_id, member, mfa_passed=False, notice="We emailed you a new code.")
+    typed, emailed = request.form.get("code", ""), page.transaction.emailed
+    right, locked = _attempt(page.plan, member.username, lambda: _code_is_right(member, emailed, typed), finishes=True)
     if locked:
-        return page.mfa(member, message=_locked_message(locked), status=429, retry_after=locked)
-    if not right:
-        return page.mfa(member, message="That code is not right. Try again.", status=401)
-    return _passed(page, transaction_id, member, mfa_passed=True)
+        return page.code(member, message=_locked_message(locked), status=429, retry_after=locked)
+    if right:
+        return _passed(page, transaction_id, member, mfa_passed=True)
+    if emailed is not None and emailed.matches(typed):
+        return page.code(member, message="That code has expired. Send a new code and enter that one.", status=401)
+    return page.code(member, message="That code is not right. Try again.", status=401)
+
+
+def _code_is_right(member: Member, emailed: EmailedCode | None, typed: str) -> bool:
+    if member.verifies_by_email:
+        return emailed is not None and emailed.matches(typed) and payer().clock.now() < emailed.expires_at
+    return hmac.compare_digest(member.mfa.encode(), typed.encode())
 
 
 def _attempt(plan: Plan, username: str, check, *, finishes: bool) -> tuple[bool, float]:
@@ -118,16 +136,18 @@ def _attempt(plan: Plan, username: str, check, *, finishes: bool) -> tuple[bool,
     return right, lockouts.record(subject, succeeded=right, policy=plan.lockout)
 
 
-def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: bool):
+def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: bool, notice: str = ""):
     """Records the member and the steps passed in the transaction, under the fresh id the session now names
-    (the id from before sign-in stops working: no session fixation), then shows the next page."""
-    transaction = page.transaction.advance(member=member.username, mfa_passed=mfa_passed)
+    (the id from before sign-in stops working: no session fixation), then shows the next page. A member who
+    verifies by email is sent a code now, which replaces any sent before; a passed code is forgotten (used once)."""
+    emailed = None if mfa_passed or not member.verifies_by_email else payer().outbox.send_code(page.plan, member)
+    transaction = page.transaction.advance(member=member.username, mfa_passed=mfa_passed, emailed=emailed)
     fresh_id = payer().transactions.save(transaction_id, transaction)
     if fresh_id is None:
         return page.expired()
     session[TRANSACTION] = fresh_id
     page.transaction = transaction
-    return page.consent(member) if transaction.mfa_passed else page.mfa(member)
+    return page.consent(member) if transaction.mfa_passed else page.code(member, notice=notice)
 
 
 def _after_consent(page: "_Page", server, grant, transaction_id: str):
@@ -183,7 +203,7 @@ def _refuse(plan: Plan, server, error: OAuth2Error):
     if error.redirect_uri:
         return server.handle_error_response(None, error)
     description = error.description or error.error
-    return _Page(plan, None, None).error("This app's sign-in request is not valid", description, 400)
+    return _Page(plan, None, None).error("This app's sign-in request is not valid", description, 400, error=error.error)
 
 
 def _fingerprint() -> str:
@@ -216,9 +236,11 @@ class _Page:
     def login(self, *, message: str = "", username: str = "", status: int = 200, retry_after: float = 0):
         return self._render("auth/login.html", status, retry_after, message=message, username=username)
 
-    def mfa(self, member: Member, *, message: str = "", status: int = 200, retry_after: float = 0):
-        return self._render("auth/mfa.html", status, retry_after, member_name=member.name or member.username,
-                            message=message)
+    def code(self, member: Member, *, message: str = "", notice: str = "", status: int = 200, retry_after: float = 0):
+        """The page asking for the code after the password: the MFA code, or the one just emailed."""
+        template = "auth/email.html" if member.verifies_by_email else "auth/mfa.html"
+        return self._render(template, status, retry_after, member_name=member.name or member.username,
+                            email=member.email, minutes=CODE_LIFETIME // 60, message=message, notice=notice)
 
     def consent(self, member: Member):
         scope = self.grant.request.scope
@@ -231,8 +253,9 @@ class _Page:
         return self._render("auth/consent.html", member_name=member.name or member.username, records=records,
                             others=others, share_field=consent.SHARE_FIELD, demographics_field=demographics_field)
 
-    def error(self, heading: str, message: str, status: int):
-        return self._render("auth/error.html", status, heading=heading, message=message)
+    def error(self, heading: str, message: str, status: int, *, error: str = ""):
+        """`error`: the OAuth error code (RFC 6749 §4.1.2.1) the page shows when it stands in for a redirect."""
+        return self._render("auth/error.html", status, heading=heading, message=message, error=error)
 
     def expired(self):
         return self.error("This sign-in page has expired", "Start signing in again from the app.", 400)

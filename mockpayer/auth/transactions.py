@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
+from mockpayer.auth.outbox import EmailedCode
 from mockpayer.clock import Clock
 
 LIFETIME = 15 * 60  # seconds a member has to get through the sign-in pages
@@ -29,7 +30,8 @@ class Transaction:
     csrf: str
     expires_at: float
     member: str | None = None
-    mfa_passed: bool = False
+    mfa_passed: bool = False  # the step after the password (an MFA or emailed code) passed, or there is none
+    emailed: EmailedCode | None = None  # the code last emailed for this sign-in: the only one it accepts
 
     def advance(self, **changes) -> Transaction:
         return replace(self, **changes)

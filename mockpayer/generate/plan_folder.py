@@ -71,8 +71,9 @@ def write_plan(out_dir: str | Path, *, profile: str = "carin", system_id: str = 
     count for every member, or one per member in order (the last repeats).
     The generator owns `data/`, `directory/` and `days/`: their JSON files are replaced, `days/` holds days
     2 to `days` (none for 1), and a bluebutton plan has no `directory/`. `settings_from` names a plan.json
-    whose tokens, paging, clients, other extra keys and member logins (username, password, name, mfa) are kept,
-    so a hand-tuned plan can get fresh data without losing its accounts; members beyond its list get new logins.
+    whose tokens, paging, clients, other extra keys and member logins (username, password, name, mfa, email,
+    verification) are kept, so a hand-tuned plan can get fresh data without losing its accounts; members beyond
+    its list get new logins.
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}: {profile!r}")

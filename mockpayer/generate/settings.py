@@ -47,7 +47,7 @@ PROFILE_DEFAULTS = {
 PROFILE_LOGINS = {"carin": ("member{n}", "pass-member{n}"), "bluebutton": ("BBUser{n:05d}", "PW{n:05d}!")}
 # plan.json keys the generator always writes from its own arguments; `settings_from` supplies the rest.
 GENERATED_PLAN_KEYS = ("system_id", "name", "base_url", "mode")
-LOGIN_KEYS = ("username", "password", "name", "mfa")
+LOGIN_KEYS = ("username", "password", "name", "mfa", "email", "verification")
 
 
 def plan_settings(system_id: str, name: str, base_url: str, mode: str, logins: list[dict], settings: dict,
@@ -68,12 +68,15 @@ def member_login(patient: str, number: int, seed: int, kept: dict | None, genera
                  profile: str = "carin") -> dict:
     """Login for member n, who is `patient` (`Patient/<id>`): kept from `settings_from` when it lists one, else
     the profile's (member{n}/pass-member{n}, or BBUser0000n/PW0000n! as in CMS's Blue Button sandbox); member 2
-    always needs an MFA code so the MFA path has a bundled user."""
+    always needs an MFA code so the MFA path has a bundled user, and in a carin plan member 3 verifies by email
+    (a Blue Button sandbox beneficiary signs in with a password)."""
     username, password = PROFILE_LOGINS[profile]
     login = {"username": username.format(n=number), "password": password.format(n=number), "name": generated_name}
     if number == 2:
         login["mfa"] = f"{random.Random(f'{seed}/mfa/{number}').randrange(10**6):06d}"
+    if number == 3 and profile == "carin":
+        login |= {"email": f"{login['username']}@example.org", "verification": "email"}
     if kept:
         login = {"name": generated_name} | {key: kept[key] for key in LOGIN_KEYS if key in kept}
     return {"username": login["username"], "password": login["password"], "patient": patient,
-            "name": login["name"]} | ({"mfa": login["mfa"]} if "mfa" in login else {})
+            "name": login["name"]} | {key: login[key] for key in ("mfa", "email", "verification") if key in login}

@@ -3,8 +3,10 @@
 import logging
 
 import pytest
+import requests
 
 from mirror import oauth
+from mirror.mock_login import MockLoginError, complete_mock_login
 from mirror.oauth import ConnectError, MockLogin, connect, connection_path, load_connection, refresh
 from mirror.plans import PlanConfig, discover_endpoints, mock_endpoints
 from tests.mirror.conftest import DEMO_SECRET
@@ -50,6 +52,18 @@ def test_member_with_mfa(demo_plan, data_dir):
 def test_member_with_mfa_but_no_code_is_told_to_pass_one(demo_plan, data_dir):
     with pytest.raises(ConnectError, match="needs a one-time code: pass --mfa CODE"):
         connect(demo_plan(), data_dir, mock_login=MockLogin("member2", "pass-member2"), show=_quiet)
+
+
+def test_member_who_verifies_by_email_when_the_outbox_refuses_is_told_why(mock_payer):
+    """The outbox answers only on the mock's machine; a request a proxy forwarded is from elsewhere, so refused."""
+    browser = requests.Session()
+    browser.headers["X-Forwarded-For"] = "192.0.2.7"
+    authorize_url = f"{mock_payer}/oauth2/authorize/demoplan?client_id=demo-public-app&state=s&" \
+                    "redirect_uri=http://127.0.0.1/callback&code_challenge_method=S256&code_challenge=" + "x" * 43
+    with pytest.raises(MockLoginError, match=r"^this member verifies by email, and the mock's outbox \(http://127.0."
+                                             r"0.1:\d+/_admin/outbox\) answered 403: it answers only on the mock's own "
+                                             r"machine$"):
+        complete_mock_login(browser, authorize_url, "member3", "pass-member3")
 
 
 def test_access_denied_is_one_clear_line(demo_plan, data_dir):

@@ -51,6 +51,18 @@ def test_connect_demo_as_a_subprocess(mock_payer, data_dir):
         assert secret not in listed.stdout
 
 
+def test_connect_as_a_member_who_verifies_by_email_as_a_subprocess(mock_payer, data_dir):
+    """`--login` reads the code the mock emailed from the same mock's outbox, as the member reads their mail;
+    the code is printed nowhere."""
+    done = _mirror("--data-dir", str(data_dir), "connect", "demo", "--mock-url", mock_payer,
+                   "--login", "member3:pass-member3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Connected to demo as Patient/demoplan-m3.")
+    [message] = requests.get(f"{mock_payer}/_admin/outbox", params={"system_id": "demoplan"}, timeout=10).json()["demoplan"]
+    assert message["to"] == "member3@example.org"
+    assert message["code"] not in done.stdout + done.stderr
+
+
 def test_connect_through_the_browser_path_as_a_subprocess(mock_payer, data_dir):
     """CL-3: `--no-browser` prints the address; the member's browser (played here) brings the code back to
     the listener, and the command finishes."""

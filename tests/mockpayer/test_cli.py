@@ -19,8 +19,20 @@ def test_plans_json_lists_clients_and_members():
     assert result.returncode == 0, result.stderr
     plans = {plan["system_id"]: plan for plan in json.loads(result.stdout)}
     demo = plans["demoplan"]
-    assert {"username": "member1", "password": "pass-member1", "patient": "Patient/demoplan-m1", "mfa": None} in demo["members"]
+    assert {"username": "member1", "password": "pass-member1", "patient": "Patient/demoplan-m1", "mfa": None,
+            "verification": None, "email": None} in demo["members"]
+    assert {"username": "member3", "password": "pass-member3", "patient": "Patient/demoplan-m3", "mfa": None,
+            "verification": "email", "email": "member3@example.org"} in demo["members"]
     assert any(client["client_secret"] is None for client in demo["clients"])
+
+
+def test_plans_says_how_each_member_verifies():
+    result = _run("plans")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  member member2 / pass-member2 -> Patient/demoplan-m2, MFA code 246810" in lines
+    assert ("  member member3 / pass-member3 -> Patient/demoplan-m3, a code emailed to member3@example.org, "
+            "read at GET /_admin/outbox") in lines
 
 
 def test_bad_fixtures_folder_is_one_line(tmp_path):

@@ -1,0 +1,78 @@
+"""The emails the mock "sends": one-time sign-in codes for members who verify by email, kept per plan so that a
+test in any language reads them at `GET /_admin/outbox` instead of a mailbox.
+
+A code is six random digits, valid for CODE_LIFETIME seconds of the mock's clock. The message is only a record
+here; the code a sign-in accepts lives in its transaction (transactions.py), so it finishes that sign-in only,
+once, and a new code sent for it replaces the old. One object with a small interface, in memory and behind a
+lock (waitress serves from several threads), holding at most MAX_MESSAGES per plan, oldest dropped first.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from mockpayer.clock import Clock
+from mockpayer.plans import Member, Plan
+
+CODE_LIFETIME = 10 * 60
+MAX_MESSAGES = 100
+
+
+@dataclass(frozen=True)
+class EmailedCode:
+    """The code a sign-in waits for, and until when it is good."""
+
+    code: str
+    expires_at: float
+
+    def matches(self, typed: str) -> bool:
+        return hmac.compare_digest(self.code.encode(), typed.encode())
+
+
+@dataclass(frozen=True)
+class Message:
+    member: str  # the username it was sent for
+    to: str
+    subject: str
+    body: str
+    code: str
+    sent_at: float
+
+    def as_json(self) -> dict:
+        sent_at = datetime.fromtimestamp(self.sent_at, timezone.utc).isoformat(timespec="seconds")
+        return {"member": self.member, "to": self.to, "subject": self.subject, "body": self.body, "code": self.code,
+                "sent_at": sent_at.replace("+00:00", "Z")}
+
+
+class Outbox:
+    def __init__(self, clock: Clock):
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._plans: dict[str, deque[Message]] = {}
+
+    def send_code(self, plan: Plan, member: Member) -> EmailedCode:
+        """Emails `member` a fresh code for signing in to `plan` and answers it."""
+        now = self.clock.now()
+        code = f"{secrets.randbelow(10 ** 6):06d}"
+        body = (f"Your {plan.name} sign-in code is {code}. It expires in {CODE_LIFETIME // 60} minutes. "
+                "If you did not try to sign in, ignore this email.")
+        message = Message(member.username, member.email or "", f"Your {plan.name} sign-in code", body, code, now)
+        with self._lock:
+            self._plans.setdefault(plan.system_id, deque(maxlen=MAX_MESSAGES)).append(message)
+        return EmailedCode(code, now + CODE_LIFETIME)
+
+    def messages(self, system_id: str) -> list[dict]:
+        """The plan's messages, oldest first."""
+        with self._lock:
+            return [message.as_json() for message in self._plans.get(system_id, ())]
+
+    def clear(self, system_ids: list[str] | None = None) -> None:
+        """Forgets the messages of all plans or of the ones named."""
+        with self._lock:
+            for system_id in list(self._plans) if system_ids is None else system_ids:
+                self._plans.pop(system_id, None)
