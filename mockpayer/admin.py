@@ -1,24 +1,34 @@
 """`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
-lifts lockouts and empties the outbox), days (show, advance to the next snapshot) and the outbox (the sign-in
-codes emailed to members). One file for the URL family, as the mock keeps one per endpoint family.
+lifts lockouts and empties the outbox), days (show, advance to the next snapshot), the clock (show, move
+forward) and the outbox (the sign-in codes emailed to members). One file for the URL family, as the mock keeps
+one per endpoint family. Plain HTTP and JSON, so a test suite in any language drives the mock as the pytest
+plugin does.
 
-Loopback only, because they change what every member and client sees; and never for a web page of another
-site (an `Origin` that is not the mock's own), because a plain cross-site form POST needs no CORS preflight.
+Loopback only, because they change what every member and client sees (`mockpayer serve --admin-from CIDR`
+adds a network, for development only: a container bridge); and never for a web page of another site (an
+`Origin` that is not the mock's own), because a plain cross-site form POST needs no CORS preflight.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from datetime import datetime, timezone
+from ipaddress import ip_address
 from urllib.parse import urlsplit
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from mirror.serving import is_loopback_host
 from mockpayer.context import payer
 from mockpayer.faults import FaultSpecError, parse_spec
 from mockpayer.plans import PlanError
+from mockpayer.scenarios import fhir_instant
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_admin")
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto")
+ADMIN_FROM = "MOCKPAYER_ADMIN_FROM"  # app.config: the networks `mockpayer serve --admin-from` opted in
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()  # the last instant RFC 3339 writes
 
 
 class AdminRefusal(Exception):
@@ -37,17 +47,33 @@ def _refused(error):
 
 @blueprint.before_request
 def _loopback_only() -> None:
-    """Loopback callers only, and never a web page: a browser marks a page's cross-site request with an
-    `Origin`, which test code, curl and the pytest plugin do not send (a plain form POST needs no preflight).
+    """Loopback callers (and the networks opted in) only, and never a web page: a browser marks a page's
+    cross-site request with an `Origin`, which test code, curl and the pytest plugin do not send (a plain form
+    POST needs no preflight).
 
     A request that came through a proxy (it names a forwarded host, scheme or client) is from wherever the proxy
-    took it, even when the proxy runs here and sends no `X-Forwarded-For`: so it is refused too.
+    took it, even when the proxy runs here and sends no `X-Forwarded-For`: so it is refused too, whatever
+    network it says it comes from.
     """
-    if not is_loopback_host(request.remote_addr) or any(header in request.headers for header in FORWARDING_HEADERS):
-        raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback).")
+    if not _admitted(request.remote_addr) or any(header in request.headers for header in FORWARDING_HEADERS):
+        raise AdminRefusal(403, "The admin endpoints answer only requests from this machine (loopback) or from "
+                                "a network named with mockpayer serve --admin-from.")
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc != request.host:
         raise AdminRefusal(403, "The admin endpoints do not answer requests made by web pages of other sites.")
+
+
+def _admitted(address: str | None) -> bool:
+    """A loopback address, or one inside a network of `--admin-from` (an IPv4-mapped IPv6 address as its IPv4
+    one, as a dual-stack listener reports IPv4 callers)."""
+    if is_loopback_host(address):
+        return True
+    try:
+        caller = ip_address((address or "").split("%")[0])
+    except ValueError:
+        return False
+    caller = getattr(caller, "ipv4_mapped", None) or caller
+    return any(caller in network for network in current_app.config.get(ADMIN_FROM, ()))
 
 
 # ---- faults (mockpayer/faults.py) ---------------------------------------------------------------------
@@ -118,6 +144,61 @@ def show_outbox():
     outbox = payer().outbox
     return jsonify({system_id: outbox.messages(system_id)
                     for system_id in _addressed_plans(request.args.get("system_id"))})
+
+
+# ---- the clock (mockpayer/clock.py) -------------------------------------------------------------------
+
+
+@blueprint.get("/clock")
+def show_clock():
+    return _clock_reading()
+
+
+@blueprint.post("/clock")
+def move_clock():
+    """Body: `{"advance": seconds}` or `{"set": "<RFC 3339 instant with its offset>"}`. The clock only moves
+    forward, so an instant before its now is 409. Everything that tells time reads this clock: codes and
+    tokens expire, lockouts end, `Retry-After` dates, the `Date` header and a later day's `meta.lastUpdated`."""
+    body = _json_body(required=True)
+    if len(body) != 1 or set(body) - {"advance", "set"}:
+        raise AdminRefusal(400, 'The body is {"advance": seconds} or {"set": "<instant>"}: one of the two.')
+    clock = payer().clock
+    try:
+        if "advance" in body:
+            clock.advance(_seconds(body["advance"], clock.now()))
+        else:
+            clock.set(_instant(body["set"]))
+    except ValueError:
+        raise AdminRefusal(409, f"The clock only moves forward: it is already {fhir_instant(clock.now())}.") from None
+    return _clock_reading()
+
+
+def _seconds(value, now: float) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise AdminRefusal(400, f"advance must be a number of seconds, 0 or more, not {json.dumps(value)[:32]}.")
+    if now + value > LATEST:
+        raise AdminRefusal(400, "The clock cannot go beyond the year 9999.")
+    return value
+
+
+def _instant(value) -> float:
+    """An RFC 3339 date-time with its UTC offset (a FHIR instant, as `GET /_admin/clock` shows them)."""
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise AdminRefusal(400, 'set must be an instant with its offset, such as "2030-01-01T00:00:00Z", '
+                                f"not {json.dumps(value)[:40]}.")
+    if moment.timestamp() > LATEST:
+        raise AdminRefusal(400, "The clock cannot go beyond the year 9999.")
+    return moment.timestamp()
+
+
+def _clock_reading():
+    clock = payer().clock
+    offset = round(clock.offset, 3)
+    return jsonify(now=fhir_instant(clock.now()), offset_seconds=int(offset) if offset.is_integer() else offset)
 
 
 def _json_body(required: bool) -> dict:

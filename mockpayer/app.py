@@ -7,6 +7,8 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from email.utils import formatdate
+from ipaddress import ip_network
 from pathlib import Path
 
 from authlib.oauth2.rfc6749 import InsecureTransportError
@@ -28,7 +30,7 @@ from mockpayer.bluebutton import oauth as bluebutton_oauth
 from mockpayer.bluebutton import userinfo as bluebutton_userinfo
 from mockpayer.bluebutton.errors import BlueButtonError, error_response as bluebutton_error
 from mockpayer.clock import Clock
-from mockpayer.context import PayerContext
+from mockpayer.context import PayerContext, payer
 from mockpayer.faults import FaultBoard
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
 from mockpayer.proxy import honour_forwarded_headers
@@ -58,12 +60,14 @@ def create_app(
     bind_host: str = LOOPBACK,
     trust_proxy: bool = False,
     public_hosts: Iterable[str] = (),
+    admin_from: Iterable = (),
 ) -> Flask:
     """`faults`: QA fault specs by system id (`"*"`: every other plan), over the plans' own (mockpayer/faults.py).
 
     Bound to a loopback address (`bind_host`), the mock answers only loopback names, its plans' own
     `auth.`/`api.` host names and `public_hosts`, so a page in the tester's browser cannot reach it by DNS
     rebinding. `trust_proxy`: behind a TLS proxy, its `X-Forwarded-*` headers are honoured (mockpayer/proxy.py).
+    `admin_from`: networks (CIDR) whose callers `/_admin` answers besides loopback (mockpayer/admin.py).
     """
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
@@ -78,6 +82,7 @@ def create_app(
     plans = plans if plans is not None else load_plans(fixtures_dir)
     plan_hosts = [host for plan in plans.values() for host in (plan.auth_host, plan.api_host)]
     app.config["TRUSTED_HOSTS"] = trusted_hosts(bind_host, *plan_hosts, *public_hosts)
+    app.config[admin.ADMIN_FROM] = tuple(ip_network(network, strict=False) for network in admin_from)
     app.config.update(config or {})
     clock = clock or Clock()
     ledger = Ledger(clock)
@@ -104,6 +109,7 @@ def create_app(
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.after_request(_harden)
+    app.after_request(_dated)
     cors.allow_browser_apps(app)
     if trust_proxy:
         honour_forwarded_headers(app)
@@ -115,6 +121,13 @@ def _harden(response):
         response.headers.setdefault(header, value)
     # The path only: query strings carry codes and state, and tokens travel in headers (WB-4).
     access_log.info("%s %s %s", request.method, request.path, response.status_code)
+    return response
+
+
+def _dated(response):
+    """`Date` from the mock's clock (RFC 9110 §6.6.1, IMF-fixdate), as its `Retry-After` dates and token expiry
+    are: a client that reckons time from `Date` must see the clock the QA engineer moved, not the wall's."""
+    response.headers["Date"] = formatdate(payer().clock.now(), usegmt=True)
     return response
 
 

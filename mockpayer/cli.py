@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ipaddress import ip_network
 from pathlib import Path
 
 from mockpayer import generate as generate_options
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--plan", action="append", default=[], metavar="ID",
                        help="serve only this plan (repeatable); a Blue Button plan served alone also answers at "
                             "the root (/v2/...), where CMS's SDK looks")
+    serve.add_argument("--admin-from", action="append", default=[], type=_network, metavar="CIDR",
+                       help="also answer /_admin from this network, such as a container bridge (repeatable); for "
+                            "development only: anyone there can move the clock and set faults for every member")
     serve.add_argument("--strict", action="store_true",
                        help="refuse to start when any file or entry of a plan cannot be served (errors in the report)")
     serve.set_defaults(run=_serve)
@@ -73,7 +77,8 @@ def _serve(args) -> int:
 
     app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan),
                      faults=read_faults_file(args.faults) if args.faults else None,
-                     bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host)
+                     bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host,
+                     admin_from=args.admin_from)
     context = app.extensions["mockpayer"]
     errors = 0
     for system_id, plan in context.plans.items():
@@ -86,6 +91,10 @@ def _serve(args) -> int:
         return 2
     if not is_loopback_host(args.host):
         print(f"mockpayer: warning: listening on {args.host}, reachable from other machines", file=sys.stderr)
+    if args.admin_from:
+        networks = ", ".join(map(str, args.admin_from))
+        print(f"mockpayer: warning: /_admin also answers {networks} (--admin-from): for development only",
+              file=sys.stderr)
 
     def announce(root: str) -> None:  # once listening: with --port 0, the port it got
         print(f"mock payer serving at {root}  (Ctrl-C stops it)")
@@ -98,6 +107,14 @@ def _serve(args) -> int:
 
     serve_forever(app, args.host, args.port, announce=announce)
     return 0
+
+
+def _network(text: str):
+    """`--admin-from`: a network in CIDR notation, or one address."""
+    try:
+        return ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a network such as 172.18.0.0/16: {text!r}") from None
 
 
 def _chosen_plans(fixtures: str, wanted: list[str]) -> dict:

@@ -19,8 +19,10 @@ BROWSER_APP_PATHS = (
     r"(/[^/_][^/]*)?/\.well-known/.*",
     r"(/[^/_][^/]*)?/v2/(fhir/.*|connect/userinfo|o/(token|revoke_token|introspect)/?)$",
 )
-# What a page's script may read of an answer besides the basic headers: paging, caching and error details.
-EXPOSED_HEADERS = ("Content-Location", "Location", "ETag", "Last-Modified", "WWW-Authenticate", "Retry-After")
+# What a page's script may read of an answer besides the basic headers: paging, caching and error details, and
+# `Date`, the mock's clock, which a `Retry-After` date is read against.
+EXPOSED_HEADERS = ("Content-Location", "Location", "ETag", "Last-Modified", "WWW-Authenticate", "Retry-After",
+                   "Date")
 # Reads, searches and operations by GET or POST, and the OAuth endpoints' POSTs; the API takes no writes.
 METHODS = ("GET", "HEAD", "POST")
 PREFLIGHT_CACHE_SECONDS = 600

@@ -17,9 +17,11 @@ and the token endpoint apart (`"at": "token"` aims latency, 429 and 5xx at the t
 
 Counters and the random stream are per plan and move under one lock, so the same spec and the same
 sequence of requests give the same faults; `POST /_admin/reset` rewinds them (the `/_admin` endpoints
-live in mockpayer/admin.py). The member API goes through `injected`, a view decorator that sees the request
-before the API answers and the answer after it, as a proxy in front of the plan would; the token endpoint
-calls `check_token_request`. A plan with no faults costs one empty-dict check per request.
+live in mockpayer/admin.py). `GET /_admin/faults` says which rules never reached what they need (their page,
+or a next link to rewrite), so a test that passed without its fault does not pass vacuously. The member API
+goes through `injected`, a view decorator that sees the request before the API answers and the answer after
+it, as a proxy in front of the plan would; the token endpoint calls `check_token_request`. A plan with no
+faults costs one empty-dict check per request.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from mockpayer.plans import Plan, PlanError
 REFUSALS = ("expire_token", "rate_limit", "server_error")
 BEFORE_ANSWER = ("latency", "revoke_refresh", *REFUSALS)
 RESHAPING = ("duplicates", "loop_next", "truncate")
+NEEDS_NEXT_LINK = ("duplicates", "loop_next")
 KINDS = (*BEFORE_ANSWER, *RESHAPING)
 AT_TOKEN_ENDPOINT = ("latency", "rate_limit", "server_error")
 SERVER_ERROR_STATUSES = (500, 502, 503)
@@ -260,6 +263,9 @@ class PlanFaults:
             self._random = random.Random(self.spec.seed)
             self._requests = {"api": 0, "token": 0}
             self._hits = [0] * len(self.spec.rules)
+            self._deepest_page = 0
+            self._reached = [False] * len(self.spec.rules)  # an answer on the rule's page (any page: none named)
+            self._reached_with_next = [False] * len(self.spec.rules)  # ... that had a next link
 
     def arrive(self, at: str) -> tuple[int, list[Firing]]:
         """Count a request and pick the rules that act before the answer."""
@@ -271,6 +277,12 @@ class PlanFaults:
     def answered(self, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
         """Pick the rules that need the answer (page conditions, reshaping)."""
         with self._lock:
+            if page is not None:
+                self._deepest_page = max(self._deepest_page, page)
+                for index, rule in self.after:
+                    if rule.page in (None, page):
+                        self._reached[index] = True
+                        self._reached_with_next[index] = self._reached_with_next[index] or has_next
             return self._fire(self.after, request_number, page, has_next)
 
     def _fire(self, rules, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
@@ -279,7 +291,7 @@ class PlanFaults:
         for index, rule in rules:
             if (refused and rule.kind in REFUSALS) or not rule.picks(request_number, page):
                 continue
-            if rule.kind in ("loop_next", "duplicates") and not has_next:
+            if rule.kind in NEEDS_NEXT_LINK and not has_next:
                 continue
             if rule.times is not None and self._hits[index] >= rule.times:
                 continue
@@ -297,7 +309,29 @@ class PlanFaults:
                 "faults": {"seed": self.spec.seed, **self.spec.source},
                 "requests": dict(self._requests),
                 "hits": {rule.kind: hits for rule, hits in zip(self.spec.rules, self._hits)},
+                "never_reached": self._never_reached(),
             }
+
+    def _never_reached(self) -> dict[str, str]:
+        """Why a rule that has not fired could not have, by kind: the walks never served its `page`, or, for
+        `loop_next` and `duplicates`, never a page with a next link to rewrite (a rule aimed at a last page).
+        Said once the API has had requests, so a test that passed without its fault learns why."""
+        if not self._requests["api"]:
+            return {}
+        reasons = {}
+        for index, rule in self.after:
+            if self._hits[index]:
+                continue
+            if rule.page is not None and not self._reached[index]:
+                deepest = f"page {self._deepest_page}" if self._deepest_page else "none"
+                reasons[rule.kind] = f"no request reached searchset page {rule.page} (the deepest served: {deepest})"
+            elif rule.kind in NEEDS_NEXT_LINK and not self._reached_with_next[index]:
+                if rule.page is None:
+                    served = "no searchset page with a next link was served"
+                else:
+                    served = f"page {rule.page} was served only as the last page of its search"
+                reasons[rule.kind] = f"{served}: {rule.kind} rewrites the next link, so it needs one"
+        return reasons
 
 
 class FaultBoard:
@@ -346,7 +380,8 @@ class FaultBoard:
                 faults.rewind()
 
     def describe(self) -> dict:
-        described = {system_id: {"faults": {}, "requests": {}, "hits": {}} for system_id in self.plans}
+        described = {system_id: {"faults": {}, "requests": {}, "hits": {}, "never_reached": {}}
+                     for system_id in self.plans}
         described.update({system_id: faults.describe() for system_id, faults in list(self._by_plan.items())})
         return described
 

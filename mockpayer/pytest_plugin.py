@@ -258,7 +258,8 @@ class MockPayer:
         return self._admin("get", f"outbox?{urlencode({'system_id': system_id})}")[system_id]
 
     def fault_report(self) -> dict:
-        """Each plan's faults, request counts and hits so far (`GET /_admin/faults`)."""
+        """Each plan's faults, request counts and hits so far, and `never_reached`: why a rule has not fired when the
+        walk never served its page or a next link for it to rewrite (`GET /_admin/faults`)."""
         return self._admin("get", "faults")
 
     def advance_day(self, system_id: str | None = None) -> dict:

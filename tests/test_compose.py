@@ -16,7 +16,9 @@ import yaml
 from mirror.cli import build_parser
 from mirror.plans import INSECURE_HOSTS_ENV
 from mirror.store.files import DATA_DIR_ENV
+from mockpayer.app import create_app
 from mockpayer.cli import main as mockpayer_main
+from mockpayer.faults import read_faults_file
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPOSITORY / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -60,6 +62,30 @@ def test_the_mock_listens_on_all_container_addresses_on_the_published_port():
     with contextlib.redirect_stdout(help_text), pytest.raises(SystemExit):
         mockpayer_main(["serve", "--help"])
     assert "--host" in help_text.getvalue() and "--port" in help_text.getvalue()
+
+
+def test_the_mock_takes_an_optional_faults_file_none_by_default():
+    """`MOCKPAYER_FAULTS=./my-faults.json docker compose up` mounts that file where `--faults` reads it; unset,
+    the repository's empty spec is mounted, which leaves the plans' own faults as they are."""
+    [mount] = MOCK["volumes"]
+    found = re.fullmatch(r"\$\{MOCKPAYER_FAULTS:-(\./[^}]+)\}:(/[^:]+):ro", mount)
+    assert found is not None, mount
+    default, target = REPOSITORY / found[1], found[2]
+    assert option(MOCK["command"], "--faults") == target
+    assert read_faults_file(default) == {}
+    context = create_app(faults=read_faults_file(default)).extensions["mockpayer"]
+    assert not context.faults  # the bundled plans carry no faults of their own
+
+
+def test_admin_answers_the_host_through_the_published_port_and_no_one_else():
+    """The host's requests reach the container from its compose network's gateway (Docker's default pools:
+    172.17-31.x.x, then 192.168.x.x; Docker Desktop's 192.168.65.x), which `--admin-from` opts in."""
+    mock = MOCK["command"]
+    networks = [mock[index + 1] for index, word in enumerate(mock) if word == "--admin-from"]
+    client = create_app(plans={}, admin_from=networks).test_client()
+    for gateway, status in (("172.18.0.1", 200), ("172.31.0.1", 200), ("192.168.65.1", 200), ("10.0.0.1", 403),
+                            ("203.0.113.7", 403)):
+        assert client.get("/_admin/clock", environ_base={"REMOTE_ADDR": gateway}).status_code == status, gateway
 
 
 def test_the_mirror_connects_to_the_mock_service_syncs_and_serves_on_the_published_port():

@@ -16,9 +16,11 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from mirror.fhir.ids import is_valid_id
+from mirror.plans import PRESETS
 from mockpayer import generate
 from mockpayer.generate.dates import REFERENCE_TODAY
 from mockpayer.generate.settings import DEFAULT_PAGING, DEFAULT_TOKENS
+from mockpayer.pytest_plugin import MockPayer
 
 REPO = Path(__file__).resolve().parent.parent
 PLANS = REPO / "fixtures" / "plans"
@@ -432,9 +434,39 @@ def test_settings_from_keeps_logins_clients_and_extra_keys(tmp_path):
                                       "name": "Dana Smith", "mfa": "135790"}
     assert settings["members"][1] == {"username": "smart2", "password": "pw2", "patient": "Patient/keep-m2",
                                       "name": "Eve Stone", "email": "eve@example.org", "verification": "email"}
-    assert settings["members"][2]["username"] == "member3"
+    assert settings["members"][2]["username"] == "keep-member3"
     patient = next(r for r in all_resources(tmp_path / "plan", "data") if r["id"] == "keep-m1")
     assert patient["name"][0] == {"use": "official", "family": "Smith", "given": ["Dana"]}
+
+
+def test_usernames_and_client_ids_are_made_from_the_system_id_so_plans_served_together_never_collide(tmp_path):
+    """Two generated plans in one mock: each member signs in by username alone (the fixture would need `plan=` if
+    two plans shared it), each plan has its own client ids. The demo plan's system id keeps the demo plan's
+    names, which `mirror connect demo` signs in with."""
+    for system_id in ("alphaplan", "betaplan"):
+        generate.write_plan(tmp_path / system_id, system_id=system_id, members=2, claims_per_member=1, seed=3)
+    generate.write_plan(tmp_path / "bbplan", profile="bluebutton", system_id="bbplan", members=1, claims_per_member=1)
+    plans = {system_id: orjson.loads((tmp_path / system_id / "plan.json").read_bytes())
+             for system_id in ("alphaplan", "betaplan", "bbplan")}
+    assert [(m["username"], m["password"]) for m in plans["betaplan"]["members"]] == [
+        ("betaplan-member1", "pass-betaplan-member1"), ("betaplan-member2", "pass-betaplan-member2")]
+    assert [c["client_id"] for c in plans["alphaplan"]["clients"]] == ["alphaplan-confidential-app",
+                                                                        "alphaplan-public-app"]
+    assert [c["client_id"] for c in plans["bbplan"]["clients"]] == ["bbplan-confidential-app", "bbplan-public-app"]
+    assert plans["bbplan"]["members"][0]["username"] == "BBUser00001"  # as CMS's sandbox names its users
+
+    mock = MockPayer(tmp_path)
+    try:
+        for system_id in ("alphaplan", "betaplan"):
+            tokens = mock.login(f"{system_id}-member2")  # member 2 answers an MFA code
+            assert tokens.patient == f"{system_id}-m2"
+    finally:
+        mock.stop()
+
+    generate.write_plan(tmp_path / "demo", members=1, claims_per_member=1)
+    demo = orjson.loads((tmp_path / "demo" / "plan.json").read_bytes())
+    assert (demo["members"][0]["username"], [c["client_id"] for c in demo["clients"]]) == (
+        "member1", [PRESETS["demo"].client_id, "demo-public-app"])
 
 
 def test_rejects_a_system_id_that_would_make_bad_ids(tmp_path):

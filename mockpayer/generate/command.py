@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=MODES, help="URL and auth style of the plan (default: the profile's, 1up "
                                                        "or bluebutton)")
     parser.add_argument("--settings-from", metavar="PLAN_JSON",
-                        help="keep tokens, paging, clients and member logins from this plan.json")
+                        help="keep tokens, paging, clients and member logins from this plan.json (without it, "
+                             "client ids and usernames are made from the system id: <id>-confidential-app, "
+                             "<id>-member1; demoplan's are the demo plan's own)")
     parser.add_argument("--days", type=int, default=1,
                         help="days of records: day 1 in data/, days 2..D in days/<n>/ with each member's new, "
                              "changed and removed claims (default 1)")

@@ -73,7 +73,8 @@ def write_plan(out_dir: str | Path, *, profile: str = "carin", system_id: str = 
     2 to `days` (none for 1), and a bluebutton plan has no `directory/`. `settings_from` names a plan.json
     whose tokens, paging, clients, other extra keys and member logins (username, password, name, mfa, email,
     verification) are kept, so a hand-tuned plan can get fresh data without losing its accounts; members beyond
-    its list get new logins.
+    its list get new logins. New client ids and usernames are made from `system_id` (`<id>-confidential-app`,
+    `<id>-member1`; the demo plan's own for `demoplan`).
     """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}: {profile!r}")
@@ -159,7 +160,7 @@ def _write_beneficiaries(files: PlanFiles, plan: PlanContext, counts: list[int],
         kept = kept_logins[number - 1] if number <= len(kept_logins) else None
         rng = random.Random(f"{plan.seed}/beneficiary/{number}")
         beneficiary = make_beneficiary(number, rng, kept.get("name") if kept else None)
-        logins.append(member_login(f"Patient/{beneficiary.id}", number, plan.seed, kept,
+        logins.append(member_login(plan.system_id, f"Patient/{beneficiary.id}", number, plan.seed, kept,
                                    f"{beneficiary.given} {beneficiary.family}", "bluebutton"))
         bundle = files.member_bundle(files.out / "data" / f"member-{number}.json", f"{beneficiary.id}-records",
                                      DIRECTORY_UPDATED)
@@ -199,7 +200,8 @@ def _write_carin(files: PlanFiles, plan: PlanContext, counts: list[int], kept_lo
         kept = kept_logins[number - 1] if number <= len(kept_logins) else None
         rng = random.Random(f"{seed}/member/{number}")
         member = make_member(plan, number, rng, kept.get("name") if kept else None)
-        logins.append(member_login(f"Patient/{member.id}", number, seed, kept, f"{member.given} {member.family}"))
+        logins.append(member_login(system_id, f"Patient/{member.id}", number, seed, kept,
+                                   f"{member.given} {member.family}"))
         bundle = files.member_bundle(out / "data" / f"member-{number}.json", f"{member.id}-records", DIRECTORY_UPDATED)
         files.add(bundle, plan.fhir_base, patient_resource(plan, member, rng))
         files.add(bundle, plan.fhir_base, coverage_resource(plan, member, rng))

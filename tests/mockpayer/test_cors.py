@@ -52,13 +52,14 @@ def test_preflight_for_a_write_is_not_allowed(payer, method):
 
 def test_answers_and_errors_are_readable_by_the_app(payer):
     """A 401 from the API and a 400 from the token endpoint carry CORS headers, so the app can read why;
-    `WWW-Authenticate` and `Retry-After` are exposed to its script (RFC 6750 §3, RFC 9110 §10.2.3)."""
+    `WWW-Authenticate`, `Retry-After` and the `Date` a Retry-After date is read against are exposed to its script
+    (RFC 6750 §3, RFC 9110 §10.2.3, §6.6.1)."""
     unauthorized = requests.get(f"{payer.url}/smartplan/r4/ExplanationOfBenefit", headers={"Origin": APP_ORIGIN},
                                 timeout=10)
     assert unauthorized.status_code == 401
     assert unauthorized.headers["Access-Control-Allow-Origin"] == "*"
     exposed = {name.strip() for name in unauthorized.headers["Access-Control-Expose-Headers"].split(",")}
-    assert {"WWW-Authenticate", "Retry-After", "Location"} <= exposed
+    assert {"WWW-Authenticate", "Retry-After", "Location", "Date"} <= exposed
     refused = requests.post(f"{payer.url}/smartplan/oauth2/token", data={"grant_type": "authorization_code"},
                             headers={"Origin": APP_ORIGIN}, timeout=10)
     assert refused.status_code in (400, 401)

@@ -18,7 +18,7 @@ from pathlib import Path
 def test_served_plans(mock_payer):
     Path("served.txt").write_text(" ".join(sorted(mock_payer.plans)) + "\\n" + mock_payer.url)
     plan = "demoplan" if "demoplan" in mock_payer.plans else sorted(mock_payer.plans)[0]
-    assert mock_payer.login("member1", plan=plan).access_token
+    assert mock_payer.login(next(iter(mock_payer.plans[plan].members)), plan=plan).access_token
 '''
 
 

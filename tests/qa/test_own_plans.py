@@ -28,7 +28,7 @@ def mock_payer_fixtures(tmp_path_factory):
 
 def test_the_mock_serves_only_the_suites_own_plan(mock_payer):
     assert list(mock_payer.plans) == ["tinyplan"]
-    assert mock_payer.login("member1").patient == "tinyplan-m1"
+    assert mock_payer.login("tinyplan-member1").patient == "tinyplan-m1"  # generated names follow the system id
 
 
 def test_a_hand_written_day_follows_the_generated_ones(mock_payer):
@@ -37,6 +37,6 @@ def test_a_hand_written_day_follows_the_generated_ones(mock_payer):
     by_hand = mock_payer.advance_day()["tinyplan"]
     assert by_hand == {"day": 3, "days": 3, "new": [], "changed": ["ExplanationOfBenefit/tinyplan-m1-eob1"],
                        "removed": ["Coverage/tinyplan-m1-coverage"]}
-    served = json.loads(mock_payer.records("member1")["ExplanationOfBenefit/tinyplan-m1-eob1"])
+    served = json.loads(mock_payer.records("tinyplan-member1")["ExplanationOfBenefit/tinyplan-m1-eob1"])
     assert (served["status"], served["meta"]["versionId"]) == ("cancelled", "9")
-    assert "Coverage/tinyplan-m1-coverage" not in mock_payer.records("member1")
+    assert "Coverage/tinyplan-m1-coverage" not in mock_payer.records("tinyplan-member1")
