@@ -58,7 +58,7 @@ def test_finds_the_mock_as_it_started(mock_payer_session, run):
     found = [payer.url, payer.day("tinyplan"), round(payer.clock.now() - time.time()), payer.fault_report()]
     with open("found.txt", "a") as out:
         out.write(json.dumps(found) + "\\n")
-    tokens = payer.login("member1")
+    tokens = payer.login("tinyplan-member1")
     patient = f"{payer.plans['tinyplan'].fhir_base}/Patient/{tokens.patient}"
     assert requests.get(patient, headers=tokens.headers, timeout=10).status_code == 200
     assert payer.fault_report()["tinyplan"]["requests"]["api"] == 1
@@ -84,4 +84,5 @@ def test_the_session_fixture_is_one_mock_reset_before_each_test(pytester):
     url, day, offset, faults = first
     assert url.startswith("http://127.0.0.1:") and (day, offset) == (1, 0)
     assert faults == {"tinyplan": {"faults": {"seed": 0, "rate_limit": {"every": 5}},
-                                   "requests": {"api": 0, "token": 0}, "hits": {"rate_limit": 0}}}
+                                   "requests": {"api": 0, "token": 0}, "hits": {"rate_limit": 0},
+                                   "never_reached": {}}}

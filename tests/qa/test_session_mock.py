@@ -46,25 +46,25 @@ def test_reset_puts_back_faults_lockouts_the_clock_and_the_day(mock_payer_sessio
     day of records. The token got before, in the same test, still works: tokens are not reset."""
     payer = mock_payer_session
     plan = payer.plans["bigplan"]
-    tokens = payer.login("member1")
+    tokens = payer.login("bigplan-member1")
     claims = f"{plan.fhir_base}/ExplanationOfBenefit?patient={tokens.patient}&_count=1"
-    day_one = payer.records("member1")
+    day_one = payer.records("bigplan-member1")
 
     payer.clock.advance(2 * HOUR)
     assert requests.get(claims, headers=tokens.headers, timeout=10).status_code == 401
     payer.faults("bigplan", server_error={"every": 1, "status": 503})
     assert payer.fault_report()["bigplan"]["faults"]["server_error"] == {"every": 1, "status": 503}
     assert payer.advance_day("bigplan")["bigplan"]["day"] == 2
-    assert payer.records("member1") != day_one
-    wrong_secret = {"grant_type": "authorization_code", "code": "x", "client_id": "demo-confidential-app",
+    assert payer.records("bigplan-member1") != day_one
+    wrong_secret = {"grant_type": "authorization_code", "code": "x", "client_id": "bigplan-confidential-app",
                     "client_secret": "guess"}
     assert {requests.post(plan.token_url, data=wrong_secret, timeout=10).status_code for _ in range(10)} == {401}
     with pytest.raises(MockPayerError, match="429"):
-        payer.login("member1")
+        payer.login("bigplan-member1")
 
     payer.reset()
 
-    assert payer.fault_report()["bigplan"] == {"faults": {}, "requests": {}, "hits": {}}
-    assert payer.day("bigplan") == 1 and payer.records("member1") == day_one
+    assert payer.fault_report()["bigplan"] == {"faults": {}, "requests": {}, "hits": {}, "never_reached": {}}
+    assert payer.day("bigplan") == 1 and payer.records("bigplan-member1") == day_one
     assert requests.get(claims, headers=tokens.headers, timeout=10).status_code == 200
-    assert payer.login("member1").patient == tokens.patient
+    assert payer.login("bigplan-member1").patient == tokens.patient
