@@ -284,7 +284,8 @@ def _client_scopes(client_id: str, scopes) -> tuple[str, ...] | None:
     if scopes is None:
         return None
     words = split_scope(scopes) if isinstance(scopes, str) else scopes
-    if not isinstance(words, list) or not words or not all(isinstance(w, str) and w and set(w) <= NQCHAR for w in words):
+    if not isinstance(words, list) or not words or not all(isinstance(word, str) and word and set(word) <= NQCHAR
+                                                           for word in words):
         raise ValueError(f"client {client_id!r}: scopes must be a non-empty list of scope words, or one string of them")
     return tuple(dict.fromkeys(words))
 

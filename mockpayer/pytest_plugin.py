@@ -206,7 +206,8 @@ class MockPayer:
         return self._admin("get", "faults")
 
     def register_client(self, system_id: str, client_id: str, redirect_uris: list[str], *,
-                        client_secret: str | None = None, name: str = "", scopes: list[str] | str | None = None) -> Client:
+                        client_secret: str | None = None, name: str = "",
+                        scopes: list[str] | str | None = None) -> Client:
         """Registers a client with the plan through `POST /_admin/clients`; it works at once, `login(...,
         client=client_id)` included. Any redirect URI an app registers, custom schemes too
         (`com.example.app:/callback`), exact-matched. Without `client_secret` the client is public; `scopes`

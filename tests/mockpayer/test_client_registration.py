@@ -10,8 +10,8 @@ APP_CALLBACK = "com.example.app:/callback"
 
 
 def _register(payer, **body) -> requests.Response:
-    return requests.post(f"{payer.url}/_admin/clients", timeout=10,
-                         json={"system_id": "demoplan", "client_id": "new-app", "redirect_uris": [APP_CALLBACK], **body})
+    body = {"system_id": "demoplan", "client_id": "new-app", "redirect_uris": [APP_CALLBACK], **body}
+    return requests.post(f"{payer.url}/_admin/clients", json=body, timeout=10)
 
 
 def _sign_in_code(payer, client_id="new-app", redirect_uri=APP_CALLBACK, verifier="v" * 43, **params) -> str:
@@ -106,7 +106,8 @@ def test_the_listing_names_every_client_and_no_secret(payer):
     assert _register(payer, client_secret="never-shown-again").status_code == 201
     listed = requests.get(f"{payer.url}/_admin/clients", params={"system_id": "demoplan"}).json()
     assert list(listed) == ["demoplan"]
-    assert [client["client_id"] for client in listed["demoplan"]] == [DEMO_CONFIDENTIAL[0], "demo-public-app", "new-app"]
+    assert [client["client_id"] for client in listed["demoplan"]] == [
+        DEMO_CONFIDENTIAL[0], "demo-public-app", "new-app"]
     everything = requests.get(f"{payer.url}/_admin/clients").text
     assert "never-shown-again" not in everything and DEMO_CONFIDENTIAL[1] not in everything
 
@@ -145,8 +146,8 @@ def test_reset_keeps_registered_clients(payer):
 
 def test_a_web_page_of_another_site_cannot_register_a_client(payer):
     """A cross-site form POST needs no preflight: its Origin gives it away."""
-    response = requests.post(f"{payer.url}/_admin/clients", headers={"Origin": "https://evil.example"},
-                             json={"system_id": "demoplan", "client_id": "evil", "redirect_uris": ["https://evil.example/cb"]})
+    body = {"system_id": "demoplan", "client_id": "evil", "redirect_uris": ["https://evil.example/cb"]}
+    response = requests.post(f"{payer.url}/_admin/clients", json=body, headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
     assert [c["client_id"] for c in requests.get(f"{payer.url}/_admin/clients").json()["demoplan"]] == [
         DEMO_CONFIDENTIAL[0], "demo-public-app"]

@@ -137,8 +137,8 @@ def test_token_error_every_nth_token_request(payer):
 def test_token_error_at_blue_buttons_token_path(payer):
     """`bluebutton` mode's token endpoint is the same authorization server behind `/v2/o/token/`."""
     _set_faults(payer, "bluebutton", token_error={"error": "invalid_grant"})
-    refused = requests.post(f"{payer.url}/bluebutton/v2/o/token/", timeout=10,
-                            data={"grant_type": "refresh_token", "refresh_token": "x", "client_id": "bluebutton-public-app"})
+    form = {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "bluebutton-public-app"}
+    refused = requests.post(f"{payer.url}/bluebutton/v2/o/token/", data=form, timeout=10)
     assert_oauth_error(refused, 400, "invalid_grant")
     assert "injected fault token_error" in refused.json()["error_description"]
 
@@ -146,7 +146,7 @@ def test_token_error_at_blue_buttons_token_path(payer):
 @pytest.mark.parametrize("spec, message", [
     ({"authorize_error": {}}, "authorize_error.error is needed (one of invalid_request, "),
     ({"authorize_error": {"error": "invalid_grant"}}, "authorize_error.error must be one of"),
-    ({"authorize_error": {"error": "access_denied", "at": "token"}}, "authorize_error acts at the authorize endpoint only"),
+    ({"authorize_error": {"error": "access_denied", "at": "token"}}, "acts at the authorize endpoint only"),
     ({"authorize_error": {"error": "access_denied", "page": 2}}, "the authorize endpoint has no pages"),
     ({"authorize_error": {"error": "access_denied", "status": 400}}, "unknown field 'status'"),
     ({"token_error": {}}, "token_error.error is needed"),
