@@ -15,14 +15,15 @@ import json
 import math
 from datetime import datetime, timezone
 from ipaddress import ip_address
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
 from mirror.serving import is_loopback_host
+from mockpayer.auth import registration
 from mockpayer.context import payer
 from mockpayer.faults import FaultSpecError, parse_spec
-from mockpayer.plans import PlanError
+from mockpayer.plans import PlanError, parse_client
 from mockpayer.scenarios import fhir_instant
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_admin")
@@ -109,6 +110,59 @@ def reset_faults():
     context.lockouts.clear(system_ids)
     context.outbox.clear(system_ids)
     return jsonify(reset=system_ids)
+
+
+# ---- clients (mockpayer/auth/registration.py) ------------------------------------------------------------
+# `/_admin/reset` leaves registered clients alone, like the fault specs: they are how a test set the mock up,
+# not what a test run left behind.
+
+CLIENT_FIELDS = ("system_id", "client_id", "client_secret", "redirect_uris", "name", "scopes")
+
+
+@blueprint.get("/clients")
+def show_clients():
+    """Every plan's clients (`?system_id=` for one plan's), without their secrets."""
+    plans = payer().plans
+    return jsonify({system_id: [registration.described(plans[system_id], client)
+                                for client in plans[system_id].clients.values()]
+                    for system_id in _addressed_plans(request.args.get("system_id"))})
+
+
+@blueprint.post("/clients")
+def register_client():
+    """Body: `{"system_id", "client_id", "client_secret"?, "redirect_uris": [...], "name"?, "scopes"?}`, a client
+    as plan.json lists one; without a secret it is public. 201 with the client as registered (its secret is not
+    repeated); 409 when the plan has a client of that id."""
+    body = _json_body(required=True)
+    unknown = sorted(set(body) - set(CLIENT_FIELDS))
+    if unknown:
+        raise AdminRefusal(400, f"Unknown field {unknown[0][:64]!r} (fields: {', '.join(CLIENT_FIELDS)}).")
+    if "system_id" not in body:
+        raise AdminRefusal(400, "system_id is required: the plan the client is registered with.")
+    plan = payer().plans[_addressed_plans(body["system_id"])[0]]
+    try:
+        client = parse_client(body)
+        registration.add_client(plan, client)
+    except registration.ClientExists as error:
+        raise AdminRefusal(409, str(error)) from None
+    except KeyError as error:
+        raise AdminRefusal(400, f"{error.args[0]} is required.") from None
+    except ValueError as error:
+        raise AdminRefusal(400, f"{error}.") from None
+    response = jsonify(registration.described(plan, client))
+    response.status_code = 201
+    response.headers["Location"] = f"/_admin/clients/{plan.system_id}/{quote(client.client_id, safe='')}"
+    return response
+
+
+@blueprint.delete("/clients/<system_id>/<path:client_id>")
+def remove_client(system_id: str, client_id: str):
+    """204; 404 for an unknown plan or client. The client stops working at once: its codes are void and its
+    tokens revoked. A client from plan.json can be removed too, until the mock restarts."""
+    plan = payer().plans[_addressed_plans(system_id)[0]]
+    if not registration.remove_client(plan, payer().ledger, client_id):
+        raise AdminRefusal(404, f"The plan {plan.system_id} has no client {client_id[:64]!r}.")
+    return "", 204
 
 
 # ---- days (mockpayer/scenarios.py) --------------------------------------------------------------------
@@ -214,6 +268,6 @@ def _addressed_plans(system_id) -> list[str]:
     plans = payer().plans
     if system_id is None:
         return list(plans)
-    if system_id not in plans:
+    if not isinstance(system_id, str) or system_id not in plans:
         raise AdminRefusal(404, f"No plan {str(system_id)[:64]!r} on this mock (plans: {', '.join(plans)}).")
     return [system_id]

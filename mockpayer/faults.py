@@ -15,6 +15,15 @@ Each rule fires on the requests its conditions pick, all of them at once (no con
 `random.Random(seed)`), and at most `times` M hits. Requests are numbered from 1 per plan, the member API
 and the token endpoint apart (`"at": "token"` aims latency, 429 and 5xx at the token endpoint).
 
+Two kinds make the OAuth endpoints refuse as RFC 6749 has them refuse, once or as often as their conditions
+say. `authorize_error` (`{"error": "access_denied"}`) answers an authorization request, counted apart at the
+authorize endpoint (each request that would show the sign-in page), with an error redirect carrying `state`
+(§4.1.2.1); `invalid_client` and `invalid_redirect_uri` get the error page instead, as those are never
+redirected. `token_error` (`{"error": "invalid_grant", "grant_type": "refresh_token"}`) answers a token request
+with §5.2 JSON (`invalid_client` with 401 and `WWW-Authenticate` when the client used HTTP Basic); `grant_type`
+picks code exchanges or refreshes among the token requests, and `invalid_grant` leaves the code or refresh token
+presented as dead as it says (an expired refresh token, say), while the other errors leave it usable.
+
 Counters and the random stream are per plan and move under one lock, so the same spec and the same
 sequence of requests give the same faults; `POST /_admin/reset` rewinds them (the `/_admin` endpoints
 live in mockpayer/admin.py). `GET /_admin/faults` says which rules never reached what they need (their page,
@@ -38,6 +47,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import orjson
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from flask import request
 
 from mirror.fhir.paging import page_links, page_offset
 from mirror.fhir.search import PAGE_TOKEN, SearchError
@@ -47,13 +59,25 @@ from mockpayer.plans import Plan, PlanError
 
 # Evaluation order: latency first (a refused request is slow too), then what acts on tokens, then refusals
 # (the first refusal wins), then what reshapes an answer.
-REFUSALS = ("expire_token", "rate_limit", "server_error")
+REFUSALS = ("expire_token", "rate_limit", "server_error", "token_error", "authorize_error")
 BEFORE_ANSWER = ("latency", "revoke_refresh", *REFUSALS)
 RESHAPING = ("duplicates", "loop_next", "truncate")
 NEEDS_NEXT_LINK = ("duplicates", "loop_next")
 KINDS = (*BEFORE_ANSWER, *RESHAPING)
-AT_TOKEN_ENDPOINT = ("latency", "rate_limit", "server_error")
-SERVER_ERROR_STATUSES = (500, 502, 503)
+AT_TOKEN_ENDPOINT = ("latency", "rate_limit", "server_error", "token_error")
+ENDPOINT_OF = {"authorize_error": "authorize", "token_error": "token"}  # kinds that act at one endpoint only
+STATUSES = {"server_error": (500, 502, 503), "token_error": (400, 401)}  # each kind's choices, the first the default
+# RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6 error codes, redirected to the app with `state`; and the
+# failures §4.1.2.1 forbids redirecting (unknown client, redirect URI not registered), shown on the error page.
+REDIRECTED_AUTHORIZE_ERRORS = ("invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+                               "invalid_scope", "server_error", "temporarily_unavailable", "interaction_required",
+                               "login_required", "account_selection_required", "consent_required")
+PAGE_AUTHORIZE_ERRORS = {"invalid_client": "client id is not known to this plan",
+                         "invalid_redirect_uri": "redirect URI is not one it registered"}
+TOKEN_ERRORS = ("invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "unsupported_grant_type",
+                "invalid_scope")  # RFC 6749 §5.2
+ERRORS = {"authorize_error": (*REDIRECTED_AUTHORIZE_ERRORS, *PAGE_AUTHORIZE_ERRORS), "token_error": TOKEN_ERRORS}
+GRANT_TYPES = ("authorization_code", "refresh_token")
 RETRY_AFTER_FORMATS = ("seconds", "http-date")  # RFC 9110 10.2.3: delta-seconds or an HTTP-date
 CONDITIONS = ("every", "from", "to", "page", "rate", "times", "at")
 SETTINGS = {
@@ -65,6 +89,8 @@ SETTINGS = {
     "duplicates": ("entries",),
     "expire_token": (),
     "revoke_refresh": (),
+    "authorize_error": ("error",),
+    "token_error": ("error", "status", "grant_type"),
 }
 
 
@@ -77,15 +103,12 @@ class InjectedFault(Exception):
     """An error answer chosen by a fault: the member API renders it as an OperationOutcome, the token
     endpoint as RFC 6749 JSON (`oauth_error`)."""
 
-    def __init__(self, status: int, message: str, headers: dict | None = None):
+    def __init__(self, status: int, message: str, headers: dict | None = None, oauth_error: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
-
-    @property
-    def oauth_error(self) -> str:
-        return "server_error" if self.status == 500 else "temporarily_unavailable"
+        self.oauth_error = oauth_error or ("server_error" if status == 500 else "temporarily_unavailable")
 
 
 # ---- the spec ----------------------------------------------------------------------------------------
@@ -110,6 +133,8 @@ class Rule:
     fraction: float = 0.5
     back_to_first: bool = False
     entries: int = 1
+    error: str = ""
+    grant_type: str | None = None
 
     @property
     def unconditional(self) -> bool:
@@ -121,12 +146,14 @@ class Rule:
         """Page conditions and reshaping need the API's answer; everything else acts before it."""
         return self.kind in RESHAPING or self.page is not None
 
-    def picks(self, request_number: int, page: int | None) -> bool:
-        """The conditions that need no state: request number and page (`rate` and `times` are drawn later)."""
+    def picks(self, request_number: int, page: int | None, grant_type: str | None = None) -> bool:
+        """The conditions that need no state: request number, page and grant type (`rate` and `times` are drawn
+        later)."""
         return ((self.every is None or request_number % self.every == 0)
                 and (self.first is None or request_number >= self.first)
                 and (self.last is None or request_number <= self.last)
-                and (self.page is None or page == self.page))
+                and (self.page is None or page == self.page)
+                and (self.grant_type is None or grant_type == self.grant_type))
 
 
 @dataclass(frozen=True)
@@ -161,28 +188,37 @@ def _rule(kind: str, raw: object, where: str) -> Rule:
     if unknown:
         allowed = ", ".join((*CONDITIONS, *SETTINGS[kind]))
         raise FaultSpecError(f"{where}: unknown field {unknown[0]!r} (allowed: {allowed})")
-    at = raw.get("at", "api")
-    if at not in ("api", "token"):
+    at = raw.get("at", ENDPOINT_OF.get(kind, "api"))
+    if kind in ENDPOINT_OF and at != ENDPOINT_OF[kind]:
+        raise FaultSpecError(f"{where} acts at the {ENDPOINT_OF[kind]} endpoint only")
+    if kind not in ENDPOINT_OF and at not in ("api", "token"):
         raise FaultSpecError(f"{where}.at must be \"api\" or \"token\"")
     if at == "token" and kind not in AT_TOKEN_ENDPOINT:
         raise FaultSpecError(f"{where}: only {', '.join(AT_TOKEN_ENDPOINT)} can be aimed at the token endpoint")
-    if at == "token" and "page" in raw:
-        raise FaultSpecError(f"{where}: the token endpoint has no pages")
+    if at != "api" and "page" in raw:
+        raise FaultSpecError(f"{where}: the {at} endpoint has no pages")
+    if kind in ERRORS and "error" not in raw:
+        raise FaultSpecError(f"{where}.error is needed (one of {', '.join(ERRORS[kind])})")
+    statuses = STATUSES.get(kind, STATUSES["server_error"])
     rule = Rule(
         kind, at,
         every=_whole(raw, "every", where), first=_whole(raw, "from", where), last=_whole(raw, "to", where),
         page=_whole(raw, "page", where), times=_whole(raw, "times", where),
         rate=_number(raw, "rate", where, low=0, high=1, low_open=True),
-        status=_choice(raw, "status", where, SERVER_ERROR_STATUSES, 500),
+        status=_choice(raw, "status", where, statuses, statuses[0]),
         retry_after=_whole(raw, "retry_after", where, minimum=0, default=1),
         retry_after_as_date=_choice(raw, "retry_after_format", where, RETRY_AFTER_FORMATS, "seconds") == "http-date",
         seconds=_seconds(raw, where),
         fraction=_number(raw, "fraction", where, low=0, high=1, low_open=True, high_open=True, default=0.5),
         back_to_first=_choice(raw, "back_to", where, ("self", "first"), "self") == "first",
         entries=_whole(raw, "entries", where, default=1),
+        error=_choice(raw, "error", where, ERRORS[kind], None) if kind in ERRORS else "",
+        grant_type=_choice(raw, "grant_type", where, GRANT_TYPES, None) if "grant_type" in raw else None,
     )
     if kind == "latency" and "seconds" not in raw:
         raise FaultSpecError(f"{where}.seconds is needed (a number of seconds or a [low, high] range)")
+    if kind == "token_error" and rule.status == 401 and rule.error != "invalid_client":
+        raise FaultSpecError(f"{where}.status 401 is for invalid_client only (RFC 6749 section 5.2)")
     if rule.first is not None and rule.last is not None and rule.first > rule.last:
         raise FaultSpecError(f"{where}: from ({rule.first}) is after to ({rule.last})")
     return rule
@@ -253,7 +289,7 @@ class PlanFaults:
 
     def __init__(self, spec: FaultSpec):
         self.spec = spec
-        self.before = {at: spec.rules_for(at, after_answer=False) for at in ("api", "token")}
+        self.before = {at: spec.rules_for(at, after_answer=False) for at in ("api", "token", "authorize")}
         self.after = spec.rules_for("api", after_answer=True)
         self._lock = threading.Lock()
         self.rewind()
@@ -261,18 +297,19 @@ class PlanFaults:
     def rewind(self) -> None:
         with self._lock:
             self._random = random.Random(self.spec.seed)
-            self._requests = {"api": 0, "token": 0}
+            self._requests = {"api": 0, "token": 0, "authorize": 0}
             self._hits = [0] * len(self.spec.rules)
             self._deepest_page = 0
             self._reached = [False] * len(self.spec.rules)  # an answer on the rule's page (any page: none named)
             self._reached_with_next = [False] * len(self.spec.rules)  # ... that had a next link
 
-    def arrive(self, at: str) -> tuple[int, list[Firing]]:
+    def arrive(self, at: str, grant_type: str | None = None) -> tuple[int, list[Firing]]:
         """Count a request and pick the rules that act before the answer."""
         with self._lock:
             self._requests[at] += 1
             request_number = self._requests[at]
-            return request_number, self._fire(self.before[at], request_number, None, has_next=False)
+            return request_number, self._fire(self.before[at], request_number, None, has_next=False,
+                                              grant_type=grant_type)
 
     def answered(self, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
         """Pick the rules that need the answer (page conditions, reshaping)."""
@@ -285,11 +322,12 @@ class PlanFaults:
                         self._reached_with_next[index] = self._reached_with_next[index] or has_next
             return self._fire(self.after, request_number, page, has_next)
 
-    def _fire(self, rules, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
+    def _fire(self, rules, request_number: int, page: int | None, has_next: bool,
+              grant_type: str | None = None) -> list[Firing]:
         fired: list[Firing] = []
         refused = False
         for index, rule in rules:
-            if (refused and rule.kind in REFUSALS) or not rule.picks(request_number, page):
+            if (refused and rule.kind in REFUSALS) or not rule.picks(request_number, page, grant_type):
                 continue
             if rule.kind in NEEDS_NEXT_LINK and not has_next:
                 continue
@@ -413,12 +451,29 @@ def injected(view):
 
 
 def check_token_request(plan: Plan) -> None:
-    """The token endpoint's share: latency, 429 and 5xx rules with `"at": "token"`."""
+    """The token endpoint's share: latency, 429 and 5xx rules with `"at": "token"`, and `token_error`."""
     board = payer().faults
     faults = board.get(plan.system_id) if board else None
     if faults is not None:
-        _, firings = faults.arrive("token")
+        _, firings = faults.arrive("token", request.form.get("grant_type"))
         _act(plan, firings)
+
+
+def check_authorize_request(plan: Plan, grant) -> None:
+    """The authorize endpoint's share, for an authorization request authlib has checked (`grant`: its client and
+    redirect URI are verified): `authorize_error`, raised as the OAuth2Error the endpoint answers with."""
+    board = payer().faults
+    faults = board.get(plan.system_id) if board else None
+    if faults is None:
+        return
+    for firing in faults.arrive("authorize")[1]:
+        rule = firing.rule
+        because = f"(injected fault authorize_error, authorization request {firing.request_number})"
+        if rule.error in PAGE_AUTHORIZE_ERRORS:
+            raise OAuth2Error(f"The app's {PAGE_AUTHORIZE_ERRORS[rule.error]} {because}.", error=rule.error)
+        raise OAuth2Error(f"The authorization request is refused {because}.", error=rule.error,
+                          redirect_uri=grant.redirect_uri,
+                          state=grant.request.payload.state)
 
 
 def _act(plan: Plan, firings: list[Firing]) -> None:
@@ -444,7 +499,31 @@ def _refusal(plan: Plan, firing: Firing) -> InjectedFault:
         retry_after = (formatdate(payer().clock.now() + rule.retry_after, usegmt=True) if rule.retry_after_as_date
                        else str(rule.retry_after))
         return InjectedFault(429, f"Too many requests {because}.", {"Retry-After": retry_after})
+    if rule.kind == "token_error":
+        return _token_error(plan, rule, because)
     return InjectedFault(rule.status, f"{HTTPStatus(rule.status).phrase} {because}.")
+
+
+def _token_error(plan: Plan, rule: Rule, because: str) -> InjectedFault:
+    """RFC 6749 §5.2: `invalid_client` to a client that authenticated with HTTP Basic is a 401, and a 401 carries a
+    Basic challenge (RFC 9110 §15.5.2); `invalid_grant` spends the code or revokes the refresh token presented, so
+    that it stays refused."""
+    if rule.error == "invalid_grant":
+        _spend_presented_grant(plan)
+    if rule.error == "invalid_client" and (rule.status == 401 or extract_basic_authorization(request.headers)[0]):
+        return InjectedFault(401, f"Client authentication failed {because}.",
+                             {"WWW-Authenticate": 'Basic realm="mockpayer"'}, "invalid_client")
+    return InjectedFault(rule.status, f"The token request is refused {because}.", oauth_error=rule.error)
+
+
+def _spend_presented_grant(plan: Plan) -> None:
+    ledger, form = payer().ledger, request.form
+    if form.get("grant_type") == "authorization_code" and form.get("code"):
+        ledger.claim_code(form["code"], plan.system_id)
+    elif form.get("grant_type") == "refresh_token" and form.get("refresh_token"):
+        record = ledger.by_refresh_token(form["refresh_token"])
+        if record is not None and record.system_id == plan.system_id:
+            ledger.revoke_refresh(record)
 
 
 def _revoke_presented_access_token() -> None:

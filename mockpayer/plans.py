@@ -7,6 +7,7 @@ one line that names the file and the field, because a traceback from deep inside
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,12 +16,17 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from mirror.fhir.ids import is_valid_id
+from mirror.fhir.scopes import split_scope
+from mockpayer.auth.parameters import MAX_LENGTH, NQCHAR, URI_CHAR, VSCHAR
 
 MODES = ("1up", "smart", "bluebutton")
 # Two files holding a type and id with different bodies: "first" or "last" serves that copy with a warning;
 # "error" serves the last, reported as an error (`serve --strict` refuses to start, `check` fails).
 DUPLICATES = ("first", "last", "error")
 MIN_SIGNING_KEY_BITS = 2048
+URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")  # RFC 3986 §3.1
+# Schemes a browser acts on itself (runs or opens locally) instead of handing the redirect to an app.
+BROWSER_SCHEMES = frozenset({"javascript", "vbscript", "data", "file", "blob", "about"})
 BUNDLED_PLANS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "plans"
 EMAIL = "email"  # a member's `verification`: a one-time code emailed after the password (mockpayer/auth/outbox.py)
 
@@ -35,6 +41,7 @@ class Client:
     client_secret: str | None
     redirect_uris: tuple[str, ...]
     name: str = ""
+    scopes: tuple[str, ...] | None = None  # the most it may be granted; None: whatever the plan grants
 
     @property
     def is_public(self) -> bool:
@@ -190,7 +197,7 @@ def _plan_from_json(raw: dict, folder: Path) -> Plan:
         follow_symlinks=follow_symlinks,
     )
     for entry in raw.get("clients", []):
-        client = _client(entry)
+        client = parse_client(entry)
         if client.client_id in plan.clients:
             raise ValueError(f"client_id {client.client_id!r} is listed twice")
         plan.clients[client.client_id] = client
@@ -246,19 +253,53 @@ def _signing_key(jwk) -> RSAKey:
     return key
 
 
-def _client(entry: dict) -> Client:
+def parse_client(entry: dict) -> Client:
+    """A client as plan.json or `POST /_admin/clients` describes it; ValueError names the field at fault."""
     client_id = _text(entry, "client_id")
+    if not set(client_id) <= VSCHAR or len(client_id) > MAX_LENGTH:
+        raise ValueError(f"client_id must be printable ASCII of at most {MAX_LENGTH} characters (RFC 6749 appendix A)")
     secret = entry.get("client_secret")
-    if secret is not None and (not isinstance(secret, str) or not secret):
-        raise ValueError(f"client {client_id!r}: client_secret must be a string or null")
+    if secret is not None and (not isinstance(secret, str) or not secret or not set(secret) <= VSCHAR):
+        raise ValueError(f"client {client_id!r}: client_secret must be printable ASCII or null")
     uris = entry.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(uri, str) for uri in uris):
-        raise ValueError(f"client {client_id!r}: redirect_uris must be a non-empty list of URLs")
+        raise ValueError(f"client {client_id!r}: redirect_uris must be a non-empty list of URIs")
     for uri in uris:
-        parts = urlsplit(uri)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
-            raise ValueError(f"client {client_id!r}: {uri!r} is not an absolute http(s) URL without fragment")
-    return Client(client_id, secret, tuple(uris), entry.get("name", ""))
+        if problem := _redirect_uri_problem(uri):
+            raise ValueError(f"client {client_id!r}: redirect URI {uri[:100]!r} {problem}")
+    name = entry.get("name", "")
+    if not isinstance(name, str):
+        raise ValueError(f"client {client_id!r}: name must be a string")
+    return Client(client_id, secret, tuple(uris), name, _client_scopes(client_id, entry.get("scopes")))
+
+
+def _redirect_uri_problem(uri: str) -> str | None:
+    """What keeps `uri` from being a redirect URI an app may register, or None. RFC 6749 §3.1.2: absolute and
+    without fragment; any scheme an app can receive, so private-use ones too (`com.example.app:/callback`, RFC 8252
+    §7.1); in the characters and length an authorize request can carry (mockpayer/auth/parameters.py)."""
+    scheme, colon, rest = uri.partition(":")
+    if not colon or not URI_SCHEME.fullmatch(scheme) or not rest:
+        return "is not an absolute URI (RFC 6749 section 3.1.2)"
+    if "#" in uri:
+        return "has a fragment (RFC 6749 section 3.1.2)"
+    if len(uri) > MAX_LENGTH or not set(uri) <= URI_CHAR:
+        return f"must be at most {MAX_LENGTH} characters that a URI may hold (RFC 3986)"
+    if scheme.lower() in BROWSER_SCHEMES:
+        return f"uses {scheme}:, which a browser acts on itself instead of handing to an app"
+    if scheme.lower() in ("http", "https") and not urlsplit(uri).hostname:
+        return "has no host"
+    return None
+
+
+def _client_scopes(client_id: str, scopes) -> tuple[str, ...] | None:
+    """`scopes`: a list of scope words or one space-separated string; absent: no limit beyond the plan's."""
+    if scopes is None:
+        return None
+    words = split_scope(scopes) if isinstance(scopes, str) else scopes
+    if not isinstance(words, list) or not words or not all(isinstance(word, str) and word and set(word) <= NQCHAR
+                                                           for word in words):
+        raise ValueError(f"client {client_id!r}: scopes must be a non-empty list of scope words, or one string of them")
+    return tuple(dict.fromkeys(words))
 
 
 def _member(entry: dict) -> Member:

@@ -28,14 +28,14 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 import requests
 
 from mirror.mock_login import MockLoginError, complete_mock_login
 from mockpayer.clock import Clock
-from mockpayer.plans import BUNDLED_PLANS_DIR, Client, Member
+from mockpayer.plans import BUNDLED_PLANS_DIR, Client, Member, parse_client
 
 DEFAULT_SCOPES = "patient/*.read launch/patient offline_access"
 BLUE_BUTTON_SCOPES = "patient/Patient.read patient/Coverage.read patient/ExplanationOfBenefit.read profile"
@@ -262,6 +262,26 @@ class MockPayer:
         walk never served its page or a next link for it to rewrite (`GET /_admin/faults`)."""
         return self._admin("get", "faults")
 
+    def register_client(self, system_id: str, client_id: str, redirect_uris: list[str], *,
+                        client_secret: str | None = None, name: str = "",
+                        scopes: list[str] | str | None = None) -> Client:
+        """Registers a client with the plan through `POST /_admin/clients`; it works at once, `login(...,
+        client=client_id)` included. Any redirect URI an app registers, custom schemes too
+        (`com.example.app:/callback`), exact-matched. Without `client_secret` the client is public; `scopes`
+        caps what it may be granted."""
+        body = {"system_id": system_id, "client_id": client_id, "redirect_uris": redirect_uris, "name": name}
+        body.update({key: value for key, value in (("client_secret", client_secret), ("scopes", scopes))
+                     if value is not None})
+        self._admin("post", "clients", body)
+        client = parse_client(body)
+        self.plans[system_id].clients[client_id] = client
+        return client
+
+    def unregister_client(self, system_id: str, client_id: str) -> None:
+        """Removes a client (`DELETE /_admin/clients/...`): its codes and tokens stop working at once."""
+        self._admin("delete", f"clients/{system_id}/{quote(client_id, safe='')}")
+        self.plans[system_id].clients.pop(client_id, None)
+
     def advance_day(self, system_id: str | None = None) -> dict:
         """Moves the plan (every plan that has one without `system_id`) to its next day of records and returns
         what changed per plan moved: `{"demoplan": {"day": 2, "days": 3, "new": ["ExplanationOfBenefit/..."],
@@ -283,9 +303,9 @@ class MockPayer:
 
     def _admin(self, method: str, path: str, body: dict | None = None) -> dict:
         response = requests.request(method, f"{self.url}/_admin/{path}", json=body, timeout=TIMEOUT)
-        if response.status_code != 200:
+        if not response.ok:
             raise MockPayerError(f"/_admin/{path} answered {response.status_code}: {response.text[:300]}")
-        return response.json()
+        return response.json() if response.content else {}
 
 
 def _oauth_error(response: requests.Response) -> str | None:

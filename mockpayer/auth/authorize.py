@@ -22,6 +22,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from flask import Blueprint, render_template, request, session
 
+from mockpayer import faults
 from mockpayer.auth import consent
 from mockpayer.auth.lockout import MEMBER, Subject, locked_for
 from mockpayer.auth.outbox import CODE_LIFETIME, EmailedCode
@@ -48,6 +49,8 @@ def answer(plan: Plan):
         grant = server.get_consent_grant(end_user=None)
         _check_audience(plan, grant)
         _check_state(plan, grant)
+        if request.method == "GET":
+            faults.check_authorize_request(plan, grant)
     except OAuth2Error as error:
         return _refuse(plan, server, error)
     transaction_id = session.get(TRANSACTION)

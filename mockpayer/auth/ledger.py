@@ -103,6 +103,21 @@ class Ledger:
         with self._lock:
             record.access_revoked = True
 
+    def revoke_refresh(self, record: TokenRecord) -> None:
+        with self._lock:
+            record.refresh_revoked = True
+
+    def revoke_client(self, system_id: str, client_id: str) -> None:
+        """A client removed from the plan: its codes are void and its tokens revoked, so none comes back to life
+        if a client of the same id is registered again."""
+        with self._lock:
+            for code, record in list(self._codes.items()):
+                if (record.system_id, record.client_id) == (system_id, client_id):
+                    del self._codes[code]
+            for record in self._by_access.values():
+                if (record.system_id, record.client_id) == (system_id, client_id):
+                    record.access_revoked = record.refresh_revoked = True
+
     def claim_refresh(self, token: str, system_id: str) -> tuple[TokenRecord | None, bool]:
         """(the record behind a refresh token, whether it had been used before), marking it used atomically so
         that two concurrent refreshes with one token cannot both fork the family (RT-3)."""

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
 
-from mirror.fhir.scopes import grantable_scope, parse_resource_scope, split_scope
+from mirror.fhir.scopes import grantable_scope, parse_resource_scope, split_scope, within_grant
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord
 from mockpayer.bluebutton import scopes as bluebutton_scopes
 from mockpayer.plans import Client, Plan
@@ -57,15 +57,20 @@ class PlanClient(ClientMixin):
         unknown words dropped. `1up` mode grants whatever remains, as 1up drops what it does not grant; `smart`
         mode answers `invalid_scope` (RFC 6749 §4.1.2.1) to a request that asked for records and is left with
         none it may read. Either way a request left with nothing at all has nothing to issue: `invalid_scope`.
-        `bluebutton` mode grants as Blue Button does (mockpayer/bluebutton/scopes.py)."""
+        `bluebutton` mode grants as Blue Button does (mockpayer/bluebutton/scopes.py). A client registered with
+        `scopes` is granted nothing beyond them, judged by meaning (`patient/*.read` covers `patient/Coverage.rs`)."""
         if self.plan.is_bluebutton:
-            return bluebutton_scopes.granted_scope(scope)
+            granted = split_scope(bluebutton_scopes.granted_scope(scope))
+            return " ".join(filter(self._registered_for, granted)) or None
         words = split_scope(scope) or split_scope(DEFAULT_SCOPE)
-        granted = list(dict.fromkeys(filter(None, map(grantable_scope, words))))
+        granted = list(filter(self._registered_for, dict.fromkeys(filter(None, map(grantable_scope, words)))))
         asked_for_records = any(map(parse_resource_scope, words))
         if self.plan.is_strict_smart and asked_for_records and not any(map(parse_resource_scope, granted)):
             return None
         return " ".join(granted) if granted else None
+
+    def _registered_for(self, word: str) -> bool:
+        return self.client.scopes is None or within_grant(word, " ".join(self.client.scopes))
 
     def check_redirect_uri(self, redirect_uri):
         return any(redirect_uri_matches(registered, redirect_uri) for registered in self.client.redirect_uris)

@@ -300,7 +300,6 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.plan = plan
         self.ledger = ledger
         self.lockouts = lockouts
-        self.clients = {client_id: PlanClient(plan, client) for client_id, client in plan.clients.items()}
         self.signing_key = SigningKey(plan)
         lifetime = plan.tokens.access_token_lifetime
         config = {
@@ -322,7 +321,9 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.register_client_auth_method("bearer_token", self._authenticate_by_bearer_token)
 
     def query_client(self, client_id):
-        return self.clients.get(client_id)
+        """Read from the plan at each request, so a client registered or removed on `/_admin/clients` counts at once."""
+        client = self.plan.clients.get(client_id)
+        return PlanClient(self.plan, client) if client is not None else None
 
     def authenticate_client(self, request, methods, endpoint="token"):
         """RFC 6749 §2.3 one method per request, §10.10 a lock on a client whose secret keeps failing."""

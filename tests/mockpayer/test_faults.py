@@ -282,7 +282,7 @@ def test_admin_shows_config_and_counters_and_reset_rewinds_them(payer):
     assert answer["demoplan"]["faults"] == {"seed": 5, "server_error": {"rate": 0.5}}
     before_reset = _statuses(payer, token, 12)
     shown = requests.get(f"{payer.url}/_admin/faults", timeout=10).json()
-    assert shown["demoplan"]["requests"] == {"api": 12, "token": 0}
+    assert shown["demoplan"]["requests"] == {"api": 12, "token": 0, "authorize": 0}
     assert shown["demoplan"]["hits"] == {"server_error": before_reset.count(500)}
     assert shown["smartplan"]["faults"] == {}
     assert requests.post(f"{payer.url}/_admin/reset", json={"system_id": "demoplan"}, timeout=10).status_code == 200

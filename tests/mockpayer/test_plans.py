@@ -43,7 +43,10 @@ def test_minimal_plan_gets_the_default_settings(tmp_path):
     ({"tokens": {"code_lifetime": -5}}, "tokens.code_lifetime must be a positive int"),
     ({"tokens": {"nope": 1}}, "tokens.nope is not a known setting"),
     ({"clients": []}, "at least one client"),
-    ({"clients": [{"client_id": "c", "redirect_uris": ["javascript:alert(1)"]}]}, "not an absolute http(s) URL"),
+    ({"clients": [{"client_id": "c", "redirect_uris": ["javascript:alert(1)"]}]}, "which a browser acts on itself"),
+    ({"clients": [{"client_id": "c", "redirect_uris": ["/callback"]}]}, "not an absolute URI (RFC 6749 section 3.1.2)"),
+    ({"clients": [{"client_id": "c", "redirect_uris": ["http://127.0.0.1/cb#"]}]}, "has a fragment"),
+    ({"clients": [{"client_id": "c", "redirect_uris": ["https:///cb"]}]}, "has no host"),
     ({"members": [{"username": "u", "password": "pw", "patient": "Coverage/1"}]}, "patient must look like"),
 ])
 def test_broken_plan_is_one_clear_line(tmp_path, change, message):
