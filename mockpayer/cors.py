@@ -17,7 +17,8 @@ BROWSER_APP_PATHS = (
     r"/[^/_][^/]*/directory/r4/.*",
     r"(/[^/_][^/]*)?/oauth2/(token|revoke|introspect|userinfo)$",
     r"(/[^/_][^/]*)?/\.well-known/.*",
-    r"(/[^/_][^/]*)?/v2/(fhir/.*|connect/userinfo|o/(token|revoke_token|introspect)/?)$",
+    r"(/[^/_][^/]*)?/v2/(fhir/.*|connect/userinfo/?|o/(token|revoke_token|introspect)/?)$",
+    r"(/[^/_][^/]*)?/v2/connect/\.well-known/openid-configuration$",
 )
 # What a page's script may read of an answer besides the basic headers: paging, caching and error details.
 EXPOSED_HEADERS = ("Content-Location", "Location", "ETag", "Last-Modified", "WWW-Authenticate", "Retry-After")
