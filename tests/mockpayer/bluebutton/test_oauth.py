@@ -315,3 +315,25 @@ def test_without_refresh_tokens_the_grant_ends_with_the_access_token(tmp_path):
 def test_other_modes_add_no_grant_expiration(payer):
     """`access_grant_expiration` is Blue Button's own: the 1up and SMART token responses stay RFC 6749's."""
     assert "access_grant_expiration" not in payer.tokens()
+
+
+# ---- the token endpoint's refusals, in Blue Button mode --------------------------------------------------
+
+
+def test_a_wrong_secret_is_said_plainly(bluebutton):
+    """RFC 6749 §5.2 `invalid_client` at `/v2/o/token/`, in words, not the server's names for its methods."""
+    response = bluebutton.token({"client_id": CONFIDENTIAL[0], "client_secret": "wrong", "code": "x",
+                                 "grant_type": "authorization_code", "redirect_uri": CALLBACK})
+    assert_oauth_error(response, 401, "invalid_client")
+    assert "methods" not in response.json()["error_description"]
+    assert response.json()["error_description"].startswith("Client authentication failed")
+
+
+def test_parameters_in_the_query_are_refused(bluebutton):
+    """RFC 6749 §3.2, as Blue Button's server (oauthlib) refuses a query on a token request: `invalid_request`."""
+    tokens = bluebutton.tokens()
+    response = requests.post(f"{bluebutton.root}/o/token/", params={"grant_type": "refresh_token"},
+                             files=multipart({"refresh_token": tokens["refresh_token"]}), auth=CONFIDENTIAL,
+                             timeout=TIMEOUT)
+    assert_oauth_error(response, 400, "invalid_request")
+    assert "'grant_type' is in the URL query" in response.json()["error_description"]
