@@ -72,4 +72,4 @@ def refusal(fault: faults.InjectedFault) -> Response:
         response = jsonify(SERVER_ERROR_500)
         response.status_code = 500
         return response
-    return error_response(BlueButtonError(fault.status, SERVER_ERRORS[fault.status]))
+    return error_response(BlueButtonError(fault.status, SERVER_ERRORS.get(fault.status, fault.message)))
