@@ -138,11 +138,11 @@ def _insecure_transport(error):
 def _http_error(error: HTTPException):
     """Errors in the shape each client expects: RFC 6749 JSON, an OperationOutcome, Blue Button's JSON, or the
     HTML page."""
+    allow = {name: value for name, value in error.get_headers() if name == "Allow"}  # RFC 9110 §15.5.6
     if OAUTH_PATHS.search(request.path) and "/authorize" not in request.path:
-        return token.oauth_error(error.code or 500, "invalid_request", error.description or error.name)
+        return token.oauth_error(error.code or 500, "invalid_request", error.description or error.name, allow)
     if BLUE_BUTTON_API_PATHS.match(request.path):
         detail = f'Method "{request.method}" not allowed.' if error.code == 405 else error.description or error.name
-        allow = {name: value for name, value in error.get_headers() if name == "Allow"}
         return bluebutton_error(BlueButtonError(error.code or 500, detail, allow))
     if "/r4" in request.path:
         return outcome_response(error.code or 500, error.description or error.name)

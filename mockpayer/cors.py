@@ -17,7 +17,8 @@ BROWSER_APP_PATHS = (
     r"/[^/_][^/]*/directory/r4/.*",
     r"(/[^/_][^/]*)?/oauth2/(token|revoke|introspect|userinfo)$",
     r"(/[^/_][^/]*)?/\.well-known/.*",
-    r"(/[^/_][^/]*)?/v2/(fhir/.*|connect/userinfo|o/(token|revoke_token|introspect)/?)$",
+    r"(/[^/_][^/]*)?/v2/(fhir/.*|connect/userinfo/?|o/(token|revoke_token|introspect)/?)$",
+    r"(/[^/_][^/]*)?/v2/connect/\.well-known/openid-configuration$",
 )
 # What a page's script may read of an answer besides the basic headers: paging, caching and error details, and
 # `Date`, the mock's clock, which a `Retry-After` date is read against.

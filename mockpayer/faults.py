@@ -427,16 +427,46 @@ class FaultBoard:
 # ---- acting on the member API and the token endpoint --------------------------------------------------
 
 
-def injected(view):
-    """Puts the plan's faults around a member API view: latency, token and refusal rules before the API
-    answers; page rules and reshaping (duplicates, looping next, truncation) on its answer."""
+class Pages:
+    """How a member API's searchset pages say where they start, read back from their links (`locate`: the search
+    URL, its parameters, the page's offset and size), and how to point at another page of the same search
+    (`url_at`). This is the 1up and SMART paths' way, the search's own parameters and an opaque page token
+    (mirror/fhir/paging.py); Blue Button's `startIndex` and `_count` are mockpayer/bluebutton/paging.py's."""
+
+    bluebutton = False  # which plans answer the API's paths (context.plan_for)
+
+    def locate(self, links: dict, plan: Plan) -> tuple[str, list[tuple[str, str]], int, int] | None:
+        """Read back from the page's own `self` link."""
+        if not isinstance(links.get("self"), str):
+            return None
+        parts = urlsplit(links["self"])
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        self_params = [(name, value) for name, value in params if name != PAGE_TOKEN]
+        try:
+            offset = page_offset(dict(params).get(PAGE_TOKEN), self_params)
+            count = int(dict(self_params).get("_count", plan.paging.default_count))
+        except (SearchError, ValueError):
+            return None
+        return urlunsplit(parts._replace(query="", fragment="")), self_params, offset, count
+
+    def url_at(self, search_url: str, self_params: list[tuple[str, str]], offset: int, count: int) -> str:
+        return page_links(search_url, self_params, offset, 0, 0)[0]["url"]
+
+
+TOKEN_PAGES = Pages()
+
+
+def injected(view, pages=TOKEN_PAGES):
+    """Puts the plan's faults around a member API view whose searchsets page as `pages` says: latency, token and
+    refusal rules before the API answers; page rules and reshaping (duplicates, looping next, truncation) on its
+    answer."""
 
     @functools.wraps(view)
     def faulted_view(*args, **kwargs):
         board = payer().faults
         if not board:
             return view(*args, **kwargs)
-        plan = plan_for(kwargs.get("system_id"))
+        plan = plan_for(kwargs.get("system_id"), bluebutton=pages.bluebutton)
         faults = board.get(plan.system_id)
         if faults is None:
             return view(*args, **kwargs)
@@ -444,7 +474,7 @@ def injected(view):
         _act(plan, firings)
         response = view(*args, **kwargs)
         if faults.after and response.status_code == 200:
-            _reshape(plan, faults, request_number, response)
+            _reshape(plan, faults, request_number, response, pages)
         return response
 
     return faulted_view
@@ -536,9 +566,10 @@ def _revoke_presented_access_token() -> None:
 
 @dataclass
 class _SearchsetPage:
-    """Where a searchset page sits in its walk, read back from its own `self` link."""
+    """Where a searchset page sits in its walk, read back from its links as its API pages (`pages`)."""
 
     number: int
+    pages: Pages
     search_url: str
     self_params: list[tuple[str, str]]
     offset: int
@@ -546,10 +577,10 @@ class _SearchsetPage:
     next_url: str | None = None
 
     def url_at(self, offset: int) -> str:
-        return page_links(self.search_url, self.self_params, offset, 0, 0)[0]["url"]
+        return self.pages.url_at(self.search_url, self.self_params, offset, self.count)
 
 
-def _searchset_page(body: bytes, plan: Plan) -> _SearchsetPage | None:
+def _searchset_page(body: bytes, plan: Plan, pages: Pages) -> _SearchsetPage | None:
     try:
         bundle = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -557,26 +588,17 @@ def _searchset_page(body: bytes, plan: Plan) -> _SearchsetPage | None:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
         return None
     links = {link.get("relation"): link.get("url") for link in bundle.get("link") or [] if isinstance(link, dict)}
-    if not isinstance(links.get("self"), str):
+    located = pages.locate(links, plan)
+    if located is None or located[3] <= 0:
         return None
-    parts = urlsplit(links["self"])
-    params = parse_qsl(parts.query, keep_blank_values=True)
-    self_params = [(name, value) for name, value in params if name != PAGE_TOKEN]
-    try:
-        offset = page_offset(dict(params).get(PAGE_TOKEN), self_params)
-        count = int(dict(self_params).get("_count", plan.paging.default_count))
-    except (SearchError, ValueError):
-        return None
-    if count <= 0:
-        return None
+    search_url, self_params, offset, count = located
     number = -(-offset // count) + 1  # a page that a `duplicates` shift started mid-way counts as the next one
-    search_url = urlunsplit(parts._replace(query="", fragment=""))
-    return _SearchsetPage(number, search_url, self_params, offset, count, links.get("next"))
+    return _SearchsetPage(number, pages, search_url, self_params, offset, count, links.get("next"))
 
 
-def _reshape(plan: Plan, faults: PlanFaults, request_number: int, response) -> None:
+def _reshape(plan: Plan, faults: PlanFaults, request_number: int, response, pages: Pages) -> None:
     body = response.get_data()
-    page = _searchset_page(body, plan)
+    page = _searchset_page(body, plan, pages)
     firings = faults.answered(request_number, page.number if page else None,
                               has_next=page is not None and page.next_url is not None)
     _act(plan, firings)

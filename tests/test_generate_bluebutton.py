@@ -18,6 +18,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from mirror.web.money import claim_money, line_money
 from mockpayer import generate
+from mockpayer.bluebutton.samhsa import is_samhsa_related
 from mockpayer.cli import main as mockpayer_main
 from mockpayer.generate.dates import REFERENCE_TODAY
 from mockpayer.generate.medicare_costs import for_year
@@ -242,6 +243,56 @@ def test_cost_sharing_follows_medicare(eobs):
             assert cents(money.coinsurance) == days * for_year(SNF_DAY_COINSURANCE, year)
     assert all(used <= for_year(PART_B_DEDUCTIBLE, year) for (_, year), used in part_b.items())
     assert any(used == for_year(PART_B_DEDUCTIBLE, year) for (_, year), used in part_b.items())
+
+
+def _claim_dates(eob: dict) -> dict:
+    """A claim's dates by what they mean: the last day of service, when it was processed (Parts A and B), created,
+    paid (Part D) and last updated; instants by their UTC day, as BFD writes them."""
+    service = [eob["billablePeriod"]["end"]] + [day for item in eob["item"] for day in
+                                                (item.get("servicedDate"), item.get("servicedPeriod", {}).get("end"))
+                                                if day]
+    processed = [info["timingDate"] for info in eob.get("supportingInfo", [])
+                 if any(coding["code"] == "clmrecvddate" for coding in info["category"]["coding"])]
+    return {"service": max(service), "processed": processed[0] if processed else None,
+            "created": eob["created"][:10], "paid": eob["payment"].get("date"), "updated": eob["meta"]["lastUpdated"][:10]}
+
+
+@pytest.mark.parametrize("source", ["small", "bundled"])
+def test_a_claims_dates_follow_one_another_as_a_real_claims_do(eobs, source):
+    """Every generated claim, of every type: served, then processed (`nch_wkly_proc_dt`), then created, or for a
+    Part D event created the day of the fill, then paid (`payment.date`); last updated after all of them, and
+    nothing after the generator's today."""
+    claims = eobs if source == "small" else [r for r in resources(PLANS / "bluebutton")
+                                             if r["resourceType"] == "ExplanationOfBenefit"]
+    paid = 0
+    for eob in claims:
+        dates = _claim_dates(eob)
+        order = [dates[name] for name in ("service", "processed", "created", "paid", "updated") if dates[name]]
+        assert order == sorted(order) and order[-1] < str(REFERENCE_TODAY), (eob["id"], dates)
+        assert (dates["paid"] is not None) == (medicare_type(eob) == "pde")
+        assert (dates["processed"] is not None) == (medicare_type(eob) != "pde")
+        paid += dates["paid"] is not None and dates["created"] < dates["paid"]
+    assert paid > 0  # a fill is paid days after it, not only the same day
+
+
+def _substance_use_claims(claims: list[dict]) -> list[dict]:
+    return [eob for eob in claims if is_samhsa_related(eob)]
+
+
+@pytest.mark.parametrize("source", ["small", "bundled"])
+def test_two_claims_are_of_substance_use_disorder_treatment(eobs, source):
+    """The first beneficiary's first two carrier visits also treat alcohol dependence (ICD-10-CM F10.20, written
+    as CMS writes it, `F1020`), so that `excludeSAMHSA=true` has claims to leave out (42 CFR Part 2); no other
+    claim is SAMHSA-related, and the rest of each claim is the visit it was."""
+    claims = eobs if source == "small" else [r for r in resources(PLANS / "bluebutton")
+                                             if r["resourceType"] == "ExplanationOfBenefit"]
+    first = claims[0]["patient"]["reference"]
+    carriers = [eob for eob in claims if eob["patient"]["reference"] == first and medicare_type(eob) == "carrier"]
+    assert _substance_use_claims(claims) == carriers[:2]
+    for eob in carriers[:2]:
+        codes = [coding["code"] for diagnosis in eob["diagnosis"]
+                 for coding in diagnosis["diagnosisCodeableConcept"]["coding"]]
+        assert "F1020" in codes and codes[0] != "F1020"
 
 
 def test_the_bundled_bluebutton_plan(capsys):

@@ -17,6 +17,8 @@ from mockpayer.auth.lockout import CLIENT, Lockouts, Subject, locked_for
 from mockpayer.plans import Plan
 
 AUTHORIZATION_SCHEMES = ("basic", "bearer")
+FAILED = ("Client authentication failed: the client's credentials are missing or wrong, or the client may not "
+          "authenticate this way here.")
 
 
 class ClientLockedError(InvalidClientError):
@@ -35,18 +37,30 @@ def authenticate_client(authenticate, request, methods, endpoint: str, plan: Pla
     _check_one_client(request)
     client_id = _client_presenting_a_secret(request)
     if client_id not in plan.clients or plan.clients[client_id].is_public:
-        return authenticate(request, methods, endpoint)
+        return _plainly(authenticate, request, methods, endpoint)
     subject = Subject(plan.system_id, CLIENT, client_id)
     if seconds := lockouts.get(subject):
         raise ClientLockedError(seconds)
     try:
-        client = authenticate(request, methods, endpoint)
+        client = _plainly(authenticate, request, methods, endpoint)
     except InvalidClientError:
         lockouts.record(subject, succeeded=False, policy=plan.lockout)
         raise
     if seconds := lockouts.record(subject, succeeded=True, policy=plan.lockout):
         raise ClientLockedError(seconds)
     return client
+
+
+def _plainly(authenticate, request, methods, endpoint: str):
+    """`authenticate`, its failure to match any method told in plain words: authlib's own description lists the
+    server's names for its methods ("The client cannot authenticate with methods: [...]"), which say nothing to
+    the app's developer. Its other refusals (an unknown client, a missing `client_id`) are plain already."""
+    try:
+        return authenticate(request, methods, endpoint)
+    except InvalidClientError as error:
+        if error.description == f"The client cannot authenticate with methods: {methods}":
+            error.description = FAILED
+        raise
 
 
 def _check_one_method(request) -> None:

@@ -1,5 +1,5 @@
 """The characters each OAuth parameter may hold (RFC 6749 Appendix A, RFC 7636 §4.1, RFC 3986 for URIs), its
-length, and the token endpoint's rule that each is sent once (RFC 6749 §3.2).
+length, and the token endpoint's rules that each is sent once and in the body (RFC 6749 §3.2).
 
 Checked before authlib reads a request, so a hostile value gets a short `invalid_request` that names the
 parameter and never repeats the value: authlib puts some values (a redirect URI, a response type) into
@@ -60,6 +60,15 @@ def check_parameters(values, names: tuple[str, ...], allowed: dict[str, frozense
             raise InvalidRequestError(f"'{name}' is longer than {MAX_LENGTH} characters.")
         if any(not set(value) <= allowed[name] for value in values.getlist(name)):
             raise InvalidRequestError(f"'{name}' holds characters RFC 6749 does not allow in it.")
+
+
+def check_in_body(query, names: tuple[str, ...]) -> None:
+    """RFC 6749 §3.2 (and RFC 7009 §2.1, RFC 7662 §2.1): a request to the token, revocation or introspection
+    endpoint carries its parameters in the form body; one of `names` in the URL query is `invalid_request`, rather
+    than read (as authlib reads some of them) or ignored (as others)."""
+    for name in names:
+        if name in query:
+            raise InvalidRequestError(f"'{name}' is in the URL query: send it in the form body (RFC 6749 section 3.2).")
 
 
 def check_sent_once(values, names: tuple[str, ...]) -> None:

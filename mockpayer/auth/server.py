@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import string
-
+from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -289,6 +289,11 @@ def _transport_uri(request) -> str:
     return urlunsplit((request.scheme, "remote.invalid", parts.path, parts.query, ""))  # RFC 2606: never loopback
 
 
+def _blue_button_time(seconds: float) -> str:
+    """UTC to the second, as Blue Button writes `access_grant_expiration` (`2025-09-05 19:17:53Z`)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 def _unguessable_token(*_args, **_kwargs) -> str:
     """TK-9: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
@@ -352,13 +357,21 @@ class PlanAuthorizationServer(AuthorizationServer):
         return generate
 
     def save_token(self, token, request):
+        """Records the token; in `bluebutton` mode the grant keeps the end it got at sign-in, as Blue Button's data
+        access grant does (a refresh does not move it), and the response says when (`access_grant_expiration`)."""
+        now = self.ledger.clock.now()
         if request.authorization_code is not None:
             code_record = request.authorization_code.record
             family, aud = code_record.family, code_record.aud
+            grant_ends = now + self.plan.tokens.refresh_token_lifetime
         else:
             family, aud = request.refresh_token.record.family, request.refresh_token.record.aud
-        now = self.ledger.clock.now()
+            grant_ends = (request.refresh_token.record.refresh_expires_at if self.plan.is_bluebutton
+                          else now + self.plan.tokens.refresh_token_lifetime)
         refresh_token = token.get("refresh_token")
+        if self.plan.is_bluebutton:
+            token["access_grant_expiration"] = _blue_button_time(grant_ends if refresh_token
+                                                                 else now + token["expires_in"])
         self.ledger.add_token(TokenRecord(
             access_token=token["access_token"],
             system_id=self.plan.system_id,
@@ -370,7 +383,7 @@ class PlanAuthorizationServer(AuthorizationServer):
             expires_in=token["expires_in"],
             family=family,
             refresh_token=refresh_token,
-            refresh_expires_at=now + self.plan.tokens.refresh_token_lifetime if refresh_token else None,
+            refresh_expires_at=grant_ends if refresh_token else None,
             aud=aud,
         ))
 

@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify, request
 
 from mockpayer import faults
 from mockpayer.auth.parameters import (
-    ALLOWED, TOKEN_PARAMETERS, check_basic_credentials, check_parameters, check_sent_once,
+    ALLOWED, TOKEN_PARAMETERS, check_basic_credentials, check_in_body, check_parameters, check_sent_once,
 )
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan
@@ -49,6 +49,7 @@ def answer(endpoint: str, find_plan: Callable[[], Plan | None], allowed: dict = 
     if request.method != "POST":
         return oauth_error(405, "invalid_request", f"The {endpoint} endpoint accepts only POST.", {"Allow": "POST"})
     try:
+        check_in_body(request.args, TOKEN_PARAMETERS)
         check_parameters(request.values, TOKEN_PARAMETERS, allowed)
         check_sent_once(request.values, TOKEN_PARAMETERS)
         check_basic_credentials(request.headers)

@@ -6,7 +6,8 @@ Paths, at `/{system-id}/v2/...` and, for the one plan a mock serves (`mockpayer 
 addressed by its host name, at `/v2/...`:
 - `oauth`: `/v2/o/authorize/`, `/v2/o/token/`, `/v2/o/revoke_token/`, `/v2/o/introspect/`;
 - `fhir`: `/v2/fhir/Patient`, `Coverage` and `ExplanationOfBenefit`, read and search;
-- `discovery`: `/v2/fhir/metadata` and `/v2/fhir/.well-known/smart-configuration`;
+- `discovery`: `/v2/fhir/metadata`, `/v2/fhir/.well-known/smart-configuration` and
+  `/v2/connect/.well-known/openid-configuration`;
 - `userinfo`: `/v2/connect/userinfo`.
 And their rules:
 - `scopes`: the scopes Blue Button grants and what each opens;
@@ -15,5 +16,6 @@ And their rules:
 - `paging`: `startIndex` and `_count`, and the `first`/`next`/`previous`/`last` links;
 - `samhsa`: the claims `excludeSAMHSA=true` leaves out;
 - `errors`: Blue Button's error bodies;
-- `urls`: where the paths start as the request saw them.
+- `faults`: QA fault injection on its FHIR API, its pages and its refusals;
+- `urls`: where the paths start as the request saw them, and the routes that answer both.
 """

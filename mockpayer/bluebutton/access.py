@@ -14,6 +14,7 @@ from mockpayer.context import payer
 from mockpayer.plans import Plan
 
 CHALLENGE = 'Bearer realm="api"'
+INVALID = "The access token is invalid."
 QUERY_TOKEN = ("Using the access token in the query parameters is not supported. "
                "Use the Authorization header instead")
 
@@ -31,13 +32,16 @@ def bearer_token(plan: Plan) -> TokenRecord:
     ledger = payer().ledger
     record = ledger.by_access_token(credential)
     if record is None or record.system_id != plan.system_id or record.access_revoked:
-        why = "The access token is invalid."
-    elif not ledger.access_is_active(record):
-        why = "The access token has expired."
-    else:
-        return record
-    raise BlueButtonError(401, NOT_AUTHENTICATED,
-                          {"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token", error_description="{why}"'})
+        raise invalid_token(INVALID)
+    if not ledger.access_is_active(record):
+        raise invalid_token("The access token has expired.")
+    return record
+
+
+def invalid_token(why: str) -> BlueButtonError:
+    """401 for a token presented that may not be used, with `invalid_token` and why in the challenge."""
+    return BlueButtonError(401, NOT_AUTHENTICATED,
+                           {"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token", error_description="{why}"'})
 
 
 def require_resource_scope(token: TokenRecord, resource_type: str, *, search: bool) -> None:

@@ -1,9 +1,11 @@
 """How an app finds a Blue Button plan from its FHIR base (`/v2/fhir`): `.well-known/smart-configuration` with the
 keys Blue Button's has (DS-1), and the CapabilityStatement at `metadata` with SMART's `oauth-uris` extension
-(DS-2), listing the three types it serves and the search parameters query.py reads.
+(DS-2), listing the three types it serves and the search parameters query.py reads; and, as Blue Button has it
+beside them, `/v2/connect/.well-known/openid-configuration`, the one document that names its userinfo endpoint
+and its `fhir_metadata_uri` (its SMART configuration leaves both out, and so does the mock's).
 
-Both need no token and follow the host and prefix the app used (urls.py). Where Blue Button's own document
-says less than the mock does (refresh tokens, public clients), the mock's says what the mock does.
+All need no token and follow the host and prefix the app used (urls.py). Where Blue Button's own documents
+say less than the mock does (refresh tokens, public clients), the mock's say what the mock does.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ PAGING_PARAMETERS = [("startIndex", "number"), ("_count", "number")]
 
 
 def endpoints(system_id: str | None) -> dict[str, str]:
-    """The OAuth endpoints, spelt as Blue Button publishes them (the token endpoint with its trailing slash)."""
+    """The OAuth endpoints, spelt as Blue Button publishes them (the token endpoint with its trailing slash), the
+    authorization endpoint as its documentation writes it (with the slash; both forms answer)."""
     root = v2_root(system_id)
-    return {"authorization_endpoint": f"{root}/o/authorize", "revocation_endpoint": f"{root}/o/revoke_token",
+    return {"authorization_endpoint": f"{root}/o/authorize/", "revocation_endpoint": f"{root}/o/revoke_token",
             "token_endpoint": f"{root}/o/token/", "introspection_endpoint": f"{root}/o/introspect/",
             "userinfo_endpoint": f"{root}/connect/userinfo"}
 
@@ -48,12 +51,30 @@ def smart_configuration(system_id: str | None = None):
     urls = endpoints(system_id)
     document = {
         **{key: urls[key] for key in ("authorization_endpoint", "revocation_endpoint", "token_endpoint")},
-        "grant_types_supported": ["authorization_code", "refresh_token"] if plan.tokens.refresh
-        else ["authorization_code"],
+        "grant_types_supported": _grant_types(plan),
         "response_types_supported": ["code"],
         "scopes_supported": SCOPES_SUPPORTED,
         "code_challenge_methods_supported": ["S256"],
         "capabilities": CAPABILITIES + (["client-public"] if _has_public_client(plan) else []),
+    }
+    return _uncached(document)
+
+
+@blueprint.route("/v2/connect/.well-known/openid-configuration")
+@blueprint.route("/<system_id>/v2/connect/.well-known/openid-configuration")
+def openid_configuration(system_id: str | None = None):
+    """Where Blue Button publishes its userinfo endpoint and its FHIR metadata (`fhir_metadata_uri`): the issuer
+    is the host (under a plan's prefix, the prefix), as Blue Button writes it; the grant and response types are
+    the mock's (Blue Button's also list the implicit `token`, which neither it nor the mock issues to apps)."""
+    plan = plan_for(system_id, bluebutton=True)
+    urls = endpoints(system_id)
+    document = {
+        "issuer": v2_root(system_id).removesuffix("/v2"),
+        **{key: urls[key] for key in ("authorization_endpoint", "revocation_endpoint", "token_endpoint",
+                                      "userinfo_endpoint")},
+        "grant_types_supported": _grant_types(plan),
+        "response_types_supported": ["code"],
+        "fhir_metadata_uri": f"{fhir_base(system_id)}/metadata",
     }
     return _uncached(document)
 
@@ -79,6 +100,10 @@ def metadata(system_id: str | None = None):
         entry["searchParam"] = [{"name": name, "type": kind}
                                 for name, kind in SEARCH_PARAMETERS[entry["type"]] + PAGING_PARAMETERS]
     return _uncached(statement)
+
+
+def _grant_types(plan: Plan) -> list[str]:
+    return ["authorization_code", "refresh_token"] if plan.tokens.refresh else ["authorization_code"]
 
 
 def _has_public_client(plan: Plan) -> bool:

@@ -5,7 +5,8 @@ A search is always of the beneficiary's own records, as Blue Button binds it (`p
 set to theirs; naming someone else is 403), paged by `startIndex` and `_count` (paging.py) with the parameters
 query.py reads. Every answer is JSON: the resource text exactly as the plan holds it, or a searchset Bundle
 whose entries carry the resources (no `fullUrl`, as Blue Button writes them). A record of another beneficiary is
-as unknown as one that does not exist (404), so ids cannot be probed. Errors are Blue Button's (errors.py).
+as unknown as one that does not exist (404), so ids cannot be probed. Errors are Blue Button's (errors.py). QA
+faults act on every read and search, as on the other plans' member APIs (faults.py).
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from mirror.fhir.bundles import bundle_json
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir_http import FHIR_JSON, JSON_TYPES
 from mockpayer.auth.ledger import TokenRecord
-from mockpayer.bluebutton import paging, query
+from mockpayer.faults import InjectedFault
+from mockpayer.bluebutton import faults, paging, query
 from mockpayer.bluebutton.access import bearer_token, require_resource_scope
 from mockpayer.bluebutton.errors import FORBIDDEN, NOT_ACCEPTABLE, NOT_FOUND, BlueButtonError, error_response
 from mockpayer.bluebutton.scopes import RESOURCE_TYPES
-from mockpayer.bluebutton.urls import fhir_base
+from mockpayer.bluebutton.urls import fhir_base, route
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan
 from mockpayer.resources import StoredResource
 
 blueprint = Blueprint("bluebutton_fhir", __name__)
 blueprint.register_error_handler(BlueButtonError, error_response)
+blueprint.register_error_handler(InjectedFault, faults.refusal)
 
 # What a search sets to the beneficiary's own id, and how (Blue Button's own searches of its data server).
 BINDING = {"Patient": ("_id", "{}"), "Coverage": ("beneficiary", "Patient/{}"),
@@ -37,8 +40,8 @@ BINDING = {"Patient": ("_id", "{}"), "Coverage": ("beneficiary", "Patient/{}"),
 ACCEPTED = frozenset({*JSON_TYPES, "*/*"})
 
 
-@blueprint.route("/v2/fhir/<resource_type>/", strict_slashes=False)
-@blueprint.route("/<system_id>/v2/fhir/<resource_type>/", strict_slashes=False)
+@route(blueprint, "/v2/fhir/<resource_type>")
+@faults.injected
 def search(resource_type: str, system_id: str | None = None):
     plan, token = _member(system_id, resource_type, search=True)
     binding, form = BINDING[resource_type]
@@ -63,8 +66,8 @@ def search(resource_type: str, system_id: str | None = None):
     return _json(bundle_json(envelope, [stored.text for stored in page]))
 
 
-@blueprint.route("/v2/fhir/<resource_type>/<resource_id>/", strict_slashes=False)
-@blueprint.route("/<system_id>/v2/fhir/<resource_type>/<resource_id>/", strict_slashes=False)
+@route(blueprint, "/v2/fhir/<resource_type>/<resource_id>")
+@faults.injected
 def read(resource_type: str, resource_id: str, system_id: str | None = None):
     plan, token = _member(system_id, resource_type, search=False)
     data = payer().resources[plan.system_id].data

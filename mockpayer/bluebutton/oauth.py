@@ -15,6 +15,7 @@ from mockpayer import faults
 from mockpayer.auth import authorize as authorize_pages
 from mockpayer.auth import token
 from mockpayer.auth.parameters import PADDED_PKCE
+from mockpayer.bluebutton.urls import route
 from mockpayer.context import plan_for
 
 blueprint = Blueprint("bluebutton_oauth", __name__)
@@ -23,15 +24,11 @@ blueprint.register_error_handler(faults.InjectedFault, token.injected_fault)
 ENDPOINTS = {"token": "token", "revoke_token": "revoke", "introspect": "introspect"}
 
 
-@blueprint.route("/v2/o/authorize/", methods=["GET", "POST"], strict_slashes=False)
-@blueprint.route("/<system_id>/v2/o/authorize/", methods=["GET", "POST"], strict_slashes=False)
+@route(blueprint, "/v2/o/authorize", methods=["GET", "POST"])
 def authorize(system_id: str | None = None):
     return authorize_pages.answer(plan_for(system_id, bluebutton=True))
 
 
-@blueprint.route("/v2/o/<any(token, revoke_token, introspect):endpoint>/", methods=["GET", "POST"],
-                 strict_slashes=False)
-@blueprint.route("/<system_id>/v2/o/<any(token, revoke_token, introspect):endpoint>/", methods=["GET", "POST"],
-                 strict_slashes=False)
+@route(blueprint, "/v2/o/<any(token, revoke_token, introspect):endpoint>", methods=["GET", "POST"])
 def token_endpoint(endpoint: str, system_id: str | None = None):
     return token.answer(ENDPOINTS[endpoint], lambda: plan_for(system_id, bluebutton=True), PADDED_PKCE)

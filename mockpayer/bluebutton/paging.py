@@ -23,6 +23,10 @@ def page_links(search_url: str, query: Sequence[tuple[str, str]], start_index: i
     return links
 
 
+def page_url(search_url: str, query: Sequence[tuple[str, str]], start_index: int, count: int) -> str:
+    """The page of `count` results from `start_index` of the search, as BFD links it."""
+    return f"{search_url}?{urlencode([*query, ('startIndex', str(start_index)), ('_count', str(count))])}"
+
+
 def _link(relation: str, search_url: str, query: Sequence[tuple[str, str]], start_index: int, count: int) -> dict:
-    params = [*query, ("startIndex", str(start_index)), ("_count", str(count))]
-    return {"relation": relation, "url": f"{search_url}?{urlencode(params)}"}
+    return {"relation": relation, "url": page_url(search_url, query, start_index, count)}

@@ -1,5 +1,6 @@
-"""`/v2/connect/userinfo`: who the beneficiary behind a token is, as Blue Button tells it, for a token with the
-`profile` scope (withheld with the personal information at consent: 403 then, as Blue Button answers).
+"""`/v2/connect/userinfo` (with or without a trailing slash, as Blue Button answers it): who the beneficiary
+behind a token is, as Blue Button tells it, for a token with the `profile` scope (withheld with the personal
+information at consent: 403 then, as Blue Button answers).
 
 Blue Button answers `sub` and `patient` (both the beneficiary's Patient id), `name`, `given_name`,
 `family_name`, `email` and `iat` (when the account was made). The mock reads the names from the beneficiary's
@@ -15,14 +16,14 @@ from flask import Blueprint, jsonify
 
 from mockpayer.bluebutton.access import bearer_token, require_profile_scope
 from mockpayer.bluebutton.errors import BlueButtonError, error_response
+from mockpayer.bluebutton.urls import route
 from mockpayer.context import payer, plan_for
 
 blueprint = Blueprint("bluebutton_userinfo", __name__)
 blueprint.register_error_handler(BlueButtonError, error_response)
 
 
-@blueprint.route("/v2/connect/userinfo")
-@blueprint.route("/<system_id>/v2/connect/userinfo")
+@route(blueprint, "/v2/connect/userinfo")
 def userinfo(system_id: str | None = None):
     plan = plan_for(system_id, bluebutton=True)
     token = bearer_token(plan)

@@ -112,6 +112,11 @@ SERVICE_TYPES = {"G0008": ("V", "Pneumococcal/Flu Vaccine"), "90662": ("V", "Pne
                  "71046": ("4", "Diagnostic radiology"), "77067": ("4", "Diagnostic radiology"),
                  "93306": ("4", "Diagnostic radiology")}
 DME_SERVICE_TYPES = {"P": "Lump sum purchase of DME, prosthetics orthotics", "R": "Rental of DME"}
+# The first beneficiary's first two carrier visits also treat alcohol dependence, a substance use disorder (42 CFR
+# Part 2), so that a generated plan has claims Blue Button's `excludeSAMHSA=true` leaves out
+# (mockpayer/bluebutton/samhsa.py), and the same ones for the same seed.
+SUBSTANCE_USE = ("F10.20", "Alcohol dependence, uncomplicated")
+SUBSTANCE_USE_VISITS = 2
 
 
 def icd10(diagnosis: tuple[str, str]) -> dict:
@@ -157,6 +162,7 @@ class MedicareClaimWriter:
 
     def __init__(self, plan: PlanContext, beneficiary: Beneficiary, rng: random.Random):
         self.plan, self.beneficiary, self.rng = plan, beneficiary, rng
+        self.substance_use_visits = 0
         npis = random.Random(f"{plan.seed}/medicare-providers")
         self.facilities = {kind: (name, npi_number(npis)) for kind, name in MEDICARE_FACILITIES.items()}
 
@@ -165,11 +171,17 @@ class MedicareClaimWriter:
 
     # Common to every type ----------------------------------------------------------------------------------
 
-    def _claim(self, kind: str, number: int, first_day: date, last_day: date, fields: dict) -> dict:
-        """The claim with what every type shares: ids, type codings, dates, patient, insurer, coverage."""
+    def _claim(self, kind: str, number: int, first_day: date, last_day: date, fields: dict,
+               paid: date | None = None) -> dict:
+        """The claim with what every type shares: ids, type codings, dates, patient, insurer, coverage.
+
+        Its dates follow one another as a real claim's do: the service, then the claim processed (Part B and
+        Part A claims: `nch_wkly_proc_dt` a week or more later, and `created` after that), or for a Part D event,
+        `created` the day of the fill, which the plan adjudicates at the pharmacy, then its payment (`paid`);
+        `meta.lastUpdated` after all of them."""
         rng, beneficiary = self.rng, self.beneficiary
         claim_type, record, hl7_type, profile, part = CLAIM_TYPES[kind]
-        processed = min(last_day + timedelta(days=rng.randint(7, 30)), REFERENCE_TODAY - timedelta(days=5))
+        processed = paid or min(last_day + timedelta(days=rng.randint(7, 30)), REFERENCE_TODAY - timedelta(days=5))
         updated = bfd_instant(min(processed + timedelta(days=rng.randint(1, 20)), REFERENCE_TODAY - timedelta(days=1)),
                               rng)
         offset = beneficiary.number * 10**5 + number
@@ -194,7 +206,7 @@ class MedicareClaimWriter:
             "use": "claim",
             "patient": beneficiary.reference,
             "billablePeriod": {"start": first_day.isoformat(), "end": last_day.isoformat()},
-            "created": updated,
+            "created": bfd_instant(first_day, rng) if paid else updated,
             "insurer": {"identifier": {"value": "CMS"}},
             "outcome": "complete",
             "insurance": [{"focal": True, "coverage": fields.pop("coverage", {}) | beneficiary.coverage(part)}],
@@ -318,6 +330,9 @@ class MedicareClaimWriter:
     def _carrier(self, number: int, day: date) -> dict:
         rng, plan = self.rng, self.plan
         performer, reasons, lines, referred = self._carrier_visit(day)
+        if self.beneficiary.number == 1 and self.substance_use_visits < SUBSTANCE_USE_VISITS:
+            reasons = reasons + [SUBSTANCE_USE]
+            self.substance_use_visits += 1
         team = [(self.beneficiary.pcp, "referring")] if referred else []
         team.append((performer, "performing"))
         performing = len(team)
@@ -703,6 +718,7 @@ class MedicareClaimWriter:
                        "amount": money(cost)},
                       {"category": {"coding": [coding(CARIN + "/CodeSystem/C4BBPayerAdjudicationStatus", "other", "Other")]},
                        "amount": {"value": 0, "currency": "USD"}}],
-            "payment": {"date": (day + timedelta(days=rng.randint(14, 30))).isoformat()},
         }
-        return self._claim("pde", number, day, day, fields)
+        paid = day + timedelta(days=rng.randint(14, 30))
+        fields["payment"] = {"date": paid.isoformat()}
+        return self._claim("pde", number, day, day, fields, paid)

@@ -6,9 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.mockpayer.bluebutton.driver import TIMEOUT, assert_detail, entry_ids, link
+from tests.mockpayer.bluebutton.driver import TIMEOUT, assert_detail, entry_ids, link, sdk_pkce
 from tests.mockpayer.bluebutton.plan import (
-    BENEFICIARY, MBI, OTHER_BENEFICIARY, OTHER_CLAIM, SAMHSA_CLAIMS, claim_ids,
+    BENEFICIARY, MBI, OTHER_BENEFICIARY, OTHER_CLAIM, SAMHSA_CLAIMS, SYSTEM_ID, claim_ids,
 )
 
 NOT_FOUND = "The requested resource does not exist"
@@ -88,12 +88,27 @@ def test_a_type_blue_button_does_not_serve_is_404(bluebutton, token):
                   "The requested resource type, Observation, is not supported")
 
 
-def test_writes_are_405(bluebutton, token):
-    """The API is read-only: Blue Button's 405, with `Allow`."""
-    response = requests.post(f"{bluebutton.root}/fhir/Patient/", headers={"Authorization": f"Bearer {token}"},
-                             json={"resourceType": "Patient"}, timeout=TIMEOUT)
-    assert_detail(response, 405, 'Method "POST" not allowed.')
+@pytest.mark.parametrize("method, path", [
+    ("POST", "fhir/Patient/"), ("POST", "fhir/ExplanationOfBenefit"), ("POST", "fhir/ExplanationOfBenefit/"),
+    ("PUT", f"fhir/Patient/{BENEFICIARY[2]}"), ("PUT", f"fhir/Patient/{BENEFICIARY[2]}/"),
+    ("DELETE", "fhir/Coverage/part-a--10000000000001"), ("PATCH", "fhir/ExplanationOfBenefit/carrier--10000930037921"),
+    ("POST", "connect/userinfo"), ("POST", "connect/userinfo/"), ("PUT", "fhir/metadata"),
+])
+def test_writes_are_405(bluebutton, token, method, path):
+    """The API is read-only: a method it does not take on a path it has is Blue Button's 405 with `Allow`
+    (RFC 9110 §15.5.6), with or without the trailing slash, never 404."""
+    response = requests.request(method, f"{bluebutton.root}/{path}", headers={"Authorization": f"Bearer {token}"},
+                                json={"resourceType": "Patient"}, timeout=TIMEOUT)
+    assert_detail(response, 405, f'Method "{method}" not allowed.')
     assert "GET" in response.headers["Allow"]
+
+
+def test_other_methods_at_the_oauth_endpoints_are_405(bluebutton):
+    """RFC 9110 §15.5.6 at `/v2/o/...` too, in RFC 6749's error JSON, with or without the slash."""
+    for path in ("o/token", "o/token/", "o/revoke_token", "o/authorize"):
+        response = requests.put(f"{bluebutton.root}/{path}", timeout=TIMEOUT)
+        assert response.status_code == 405, path
+        assert "POST" in response.headers["Allow"]
 
 
 def test_only_json_is_served(bluebutton, token):
@@ -238,18 +253,59 @@ def test_userinfo(bluebutton, token):
     assert set(info) == {"sub", "patient", "name", "given_name", "family_name", "email", "iat"}
 
 
+def test_userinfo_with_a_trailing_slash_answers_the_same(bluebutton, token):
+    """Blue Button's userinfo route takes the trailing slash too."""
+    assert bluebutton.get("connect/userinfo/", token).json() == bluebutton.get("connect/userinfo", token).json()
+    assert_detail(bluebutton.get("connect/userinfo/"), 401, "Authentication credentials were not provided.")
+
+
 def test_userinfo_without_a_token_is_401(bluebutton):
     assert_detail(bluebutton.get("connect/userinfo"), 401, "Authentication credentials were not provided.")
 
 
 def test_smart_configuration(bluebutton):
-    """DS-1 in Blue Button's shape: its endpoints (the token endpoint with its trailing slash), S256, its scopes."""
+    """DS-1 in Blue Button's shape: its endpoints (the token endpoint with its trailing slash, the authorization
+    endpoint as CMS's documentation writes it, with the slash), S256, its scopes; and, as Blue Button's, no
+    `userinfo_endpoint` or `fhir_metadata_uri` (CMS's server deletes both from this document), so an app that
+    works against the mock does not lean on keys Blue Button's does not have."""
     config = bluebutton.get("fhir/.well-known/smart-configuration").json()
-    assert config["authorization_endpoint"] == f"{bluebutton.root}/o/authorize"
+    assert config["authorization_endpoint"] == f"{bluebutton.root}/o/authorize/"
     assert config["token_endpoint"] == f"{bluebutton.root}/o/token/"
     assert config["revocation_endpoint"] == f"{bluebutton.root}/o/revoke_token"
     assert config["code_challenge_methods_supported"] == ["S256"]
     assert "patient/ExplanationOfBenefit.rs" in config["scopes_supported"]
+    assert not {"userinfo_endpoint", "fhir_metadata_uri"} & set(config)
+
+
+def test_the_advertised_authorization_endpoint_shows_the_sign_in_page(bluebutton):
+    """The URL the configuration names answers, as the one without the slash does (test_oauth.py)."""
+    config = bluebutton.get("fhir/.well-known/smart-configuration").json()
+    _, challenge = sdk_pkce()
+    url = bluebutton.authorize_url(code_challenge=challenge).replace(f"{bluebutton.root}/o/authorize/",
+                                                                   config["authorization_endpoint"])
+    page = requests.get(url, timeout=TIMEOUT)
+    assert page.status_code == 200 and 'name="password"' in page.text
+
+
+def test_openid_configuration_names_userinfo_and_the_fhir_metadata(bluebutton):
+    """Blue Button's `/v2/connect/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3): where CMS's
+    server publishes `userinfo_endpoint` and `fhir_metadata_uri`, its issuer the host; both URLs answer."""
+    document = bluebutton.get("connect/.well-known/openid-configuration").json()
+    assert document["issuer"] == bluebutton.url
+    assert document["userinfo_endpoint"] == f"{bluebutton.root}/connect/userinfo"
+    assert document["fhir_metadata_uri"] == f"{bluebutton.root}/fhir/metadata"
+    assert document["token_endpoint"] == f"{bluebutton.root}/o/token/"
+    assert "refresh_token" in document["grant_types_supported"]
+    assert requests.get(document["fhir_metadata_uri"], timeout=TIMEOUT).json()["resourceType"] == "CapabilityStatement"
+    assert_detail(requests.get(document["userinfo_endpoint"], timeout=TIMEOUT), 401,
+                  "Authentication credentials were not provided.")
+
+
+def test_openid_configuration_under_the_plan_prefix(beside_demoplan):
+    """Beside other plans the document is under `/{system-id}/v2/...`, its issuer and URLs with the prefix."""
+    document = beside_demoplan.get("connect/.well-known/openid-configuration").json()
+    assert document["issuer"] == f"{beside_demoplan.url}/{SYSTEM_ID}"
+    assert document["userinfo_endpoint"] == f"{beside_demoplan.root}/connect/userinfo"
 
 
 def test_metadata(bluebutton):
@@ -266,7 +322,8 @@ def test_metadata(bluebutton):
 
 def test_a_browser_app_may_call_the_api_and_the_token_endpoint(bluebutton):
     """CORS, as for the other plans' APIs: a preflight from any origin is answered, without credentials."""
-    for path in ("fhir/ExplanationOfBenefit/", "o/token/", "connect/userinfo"):
+    for path in ("fhir/ExplanationOfBenefit/", "o/token/", "connect/userinfo", "connect/userinfo/",
+                 "connect/.well-known/openid-configuration"):
         response = requests.options(f"{bluebutton.root}/{path}", timeout=TIMEOUT, headers={
             "Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET",
             "Access-Control-Request-Headers": "authorization"})

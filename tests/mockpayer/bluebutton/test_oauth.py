@@ -4,12 +4,18 @@ introspection, and which plans answer which paths."""
 
 import base64
 import hashlib
+import json
+import re
+from datetime import datetime, timezone
 
 import pytest
 import requests
 
-from tests.mockpayer.bluebutton.driver import TIMEOUT, assert_detail, multipart, sdk_pkce
-from tests.mockpayer.bluebutton.plan import BENEFICIARY, CALLBACK, CONFIDENTIAL, PUBLIC, SYSTEM_ID
+from mirror.serving import start_in_thread
+from mockpayer.app import create_app
+from mockpayer.clock import Clock
+from tests.mockpayer.bluebutton.driver import TIMEOUT, BlueButtonDriver, assert_detail, multipart, sdk_pkce
+from tests.mockpayer.bluebutton.plan import BENEFICIARY, CALLBACK, CONFIDENTIAL, PUBLIC, SYSTEM_ID, write_plan
 from tests.mockpayer.driver import assert_oauth_error
 
 DEFAULT_SCOPE = "patient/Patient.read patient/Coverage.read patient/ExplanationOfBenefit.read profile"
@@ -249,3 +255,85 @@ def test_a_code_from_the_bluebutton_plan_is_not_redeemed_at_the_1up_token_endpoi
     assert_oauth_error(requests.post(f"{beside_demoplan.url}/oauth2/token", data=fields, timeout=TIMEOUT),
                        401, "invalid_client")
     assert beside_demoplan.token(fields).status_code == 200
+
+
+# ---- access_grant_expiration ------------------------------------------------------------------------------
+
+GRANT_FORMAT = "%Y-%m-%d %H:%M:%SZ"  # Blue Button's: `2025-09-05 19:17:53Z`, UTC
+REFRESH_LIFETIME = 90 * 24 * 3600  # the test plan's, the plans' default
+
+
+def _grant_end(body: dict) -> float:
+    return datetime.strptime(body["access_grant_expiration"], GRANT_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+
+
+def test_the_token_response_says_when_the_grant_ends(bluebutton):
+    """Blue Button's token response adds `access_grant_expiration`: for an app with refresh tokens (its "13 months"
+    category) when the beneficiary's grant ends, here the refresh token lifetime after sign-in, to the second."""
+    before = int(bluebutton.clock.now())
+    tokens = bluebutton.tokens()
+    after = bluebutton.clock.now()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", tokens["access_grant_expiration"])
+    assert before + REFRESH_LIFETIME <= _grant_end(tokens) <= after + REFRESH_LIFETIME
+
+
+def test_a_refresh_keeps_the_grants_end(bluebutton):
+    """A refresh a day later names the same end, as Blue Button's data access grant is not moved by refreshing; the
+    refresh tokens stop working then, and a refresh after it is `invalid_grant` (RFC 6749 §5.2)."""
+    tokens = bluebutton.tokens()
+    bluebutton.clock.advance(24 * 3600)
+    fields = {"client_id": CONFIDENTIAL[0], "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = bluebutton.token(fields, auth=CONFIDENTIAL)
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["access_grant_expiration"] == tokens["access_grant_expiration"]
+    bluebutton.clock.advance(_grant_end(tokens) - bluebutton.clock.now() + 1)
+    again = {**fields, "refresh_token": refreshed.json()["refresh_token"]}
+    assert_oauth_error(bluebutton.token(again, auth=CONFIDENTIAL), 400, "invalid_grant")
+
+
+def test_without_refresh_tokens_the_grant_ends_with_the_access_token(tmp_path):
+    """Blue Button's "10 hours" category: no refresh token, and the grant ends when the access token does
+    (`expires_in` from now)."""
+    plans = write_plan(tmp_path / "plans")
+    plan_json = plans / SYSTEM_ID / "plan.json"
+    settings = json.loads(plan_json.read_text())
+    settings["tokens"]["refresh"] = False
+    plan_json.write_text(json.dumps(settings))
+    clock = Clock()
+    server = start_in_thread(create_app(plans, clock=clock))
+    try:
+        driver = BlueButtonDriver(server.url, clock)
+        before = int(clock.now())
+        tokens = driver.tokens()
+        after = clock.now()
+    finally:
+        server.stop()
+    assert "refresh_token" not in tokens
+    assert before + tokens["expires_in"] <= _grant_end(tokens) <= after + tokens["expires_in"]
+
+
+def test_other_modes_add_no_grant_expiration(payer):
+    """`access_grant_expiration` is Blue Button's own: the 1up and SMART token responses stay RFC 6749's."""
+    assert "access_grant_expiration" not in payer.tokens()
+
+
+# ---- the token endpoint's refusals, in Blue Button mode --------------------------------------------------
+
+
+def test_a_wrong_secret_is_said_plainly(bluebutton):
+    """RFC 6749 §5.2 `invalid_client` at `/v2/o/token/`, in words, not the server's names for its methods."""
+    response = bluebutton.token({"client_id": CONFIDENTIAL[0], "client_secret": "wrong", "code": "x",
+                                 "grant_type": "authorization_code", "redirect_uri": CALLBACK})
+    assert_oauth_error(response, 401, "invalid_client")
+    assert "methods" not in response.json()["error_description"]
+    assert response.json()["error_description"].startswith("Client authentication failed")
+
+
+def test_parameters_in_the_query_are_refused(bluebutton):
+    """RFC 6749 §3.2, as Blue Button's server (oauthlib) refuses a query on a token request: `invalid_request`."""
+    tokens = bluebutton.tokens()
+    response = requests.post(f"{bluebutton.root}/o/token/", params={"grant_type": "refresh_token"},
+                             files=multipart({"refresh_token": tokens["refresh_token"]}), auth=CONFIDENTIAL,
+                             timeout=TIMEOUT)
+    assert_oauth_error(response, 400, "invalid_request")
+    assert "'grant_type' is in the URL query" in response.json()["error_description"]
