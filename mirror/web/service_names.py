@@ -50,7 +50,8 @@ PROCEDURE_CODES = {
     "E0260": "Hospital bed for home", "E0601": "CPAP machine", "G0008": "Flu vaccine given",
     "G0151": "Physical therapy at home (home health)", "G0299": "Nursing visit at home (home health)",
     "G0439": "Annual wellness visit", "J1030": "Steroid injection", "J2405": "Anti-nausea injection",
-    "J2704": "Anesthesia drug (propofol)", "Q5001": "Hospice care at home",
+    "J2704": "Anesthesia drug (propofol)", "Q5001": "Hospice care at home", "K0001": "Wheelchair",
+    "73721": "MRI of a knee, ankle or other leg joint",
 }
 DRUG_SYSTEMS = ("http://hl7.org/fhir/sid/ndc", "http://www.nlm.nih.gov/research/umls/rxnorm")
 

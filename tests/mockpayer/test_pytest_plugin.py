@@ -84,5 +84,5 @@ def test_the_session_fixture_is_one_mock_reset_before_each_test(pytester):
     url, day, offset, faults = first
     assert url.startswith("http://127.0.0.1:") and (day, offset) == (1, 0)
     assert faults == {"tinyplan": {"faults": {"seed": 0, "rate_limit": {"every": 5}},
-                                   "requests": {"api": 0, "token": 0}, "hits": {"rate_limit": 0},
+                                   "requests": {"api": 0, "token": 0, "authorize": 0}, "hits": {"rate_limit": 0},
                                    "never_reached": {}}}
