@@ -1,4 +1,4 @@
-"""Round trip of real FHIR data: every resource in the shared corpus goes in and comes back as it was sent.
+"""Round trip of real FHIR data: every resource of the real examples goes in and comes back as it was sent.
 
 DESIGN: raw JSON is the truth. A resource stored as text comes back byte for byte (through a cold reopen of
 the file), which keeps what a model round trip or a float parse would rewrite: non-ASCII names, 7-digit
@@ -6,32 +6,29 @@ fractional seconds, trailing-zero decimals, leading-hyphen ids. The Synthea Bund
 entries are stored one by one, each cut from the Bundle's own text. A resource given as a dict parsed with
 Decimal keeps its numbers' digits too.
 
-The corpus (../shared/corpus beside the repository) is read in place, never copied. It has no trailing-zero
-decimal and no leading-hyphen id, so one resource with both is made by editing a CARIN example's text.
+The examples (tests/example_data.py) have no trailing-zero decimal and no leading-hyphen id, so one resource
+with both is made by editing a CARIN example's text.
 """
 
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from mirror.fhir.raw_json import parse_keeping_entry_texts
 from mirror.store import ParsedText, Store
+from tests.example_data import example_files, example_folder
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 SEVEN_DIGIT_FRACTION = re.compile(r"T\d\d:\d\d:\d\d\.\d{7}(Z|[+-]\d\d:\d\d)")
 PAGE_SIZE = 100
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus (../shared/corpus) is not present")
 
 
 def corpus_resources() -> dict[tuple[str, str, str], bytes | str]:
     """{(source, type, id): what a server sent} for every resource: each file's bytes, each Synthea Bundle
     entry's text, and the one edited copy."""
     resources: dict[tuple[str, str, str], bytes | str] = {}
-    for path in sorted(CORPUS.glob("*/*.json")):
+    for path in example_files():
         sent = path.read_bytes()
         parsed = json.loads(sent)
         if "id" in parsed:
@@ -42,7 +39,7 @@ def corpus_resources() -> dict[tuple[str, str, str], bytes | str]:
         for entry_text in parse_keeping_entry_texts(sent.decode("utf-8")).entry_texts:
             entry = json.loads(entry_text)
             resources[(source, entry["resourceType"], entry["id"])] = entry_text
-    edited = (CORPUS / "carin-bb-2.0.0" / "ExplanationOfBenefit-EOBInpatient1.json").read_text(encoding="utf-8")
+    edited = (example_folder("carin-bb-2.0.0") / "ExplanationOfBenefit-EOBInpatient1.json").read_text(encoding="utf-8")
     edited = edited.replace('"id":"EOBInpatient1"', '"id":"-EOBInpatient1"', 1)
     edited = edited.replace('"amount":{"value":620,', '"amount":{"value":620.50,', 1)
     resources[("edited", "ExplanationOfBenefit", "-EOBInpatient1")] = edited
@@ -79,7 +76,10 @@ def test_every_corpus_resource_comes_back_byte_for_byte_after_a_cold_reopen(tmp_
     assert any(not text.isascii() for text in texts)
     assert any(resource_id.startswith("-") for _, _, resource_id in resources)
     assert any('"value":620.50,' in text for text in texts)
-    assert len(resources) > 5000
+    # a file with an id is one resource, a Bundle without one (Synthea's) one per entry, plus the edited copy
+    documents = [json.loads(path.read_bytes()) for path in example_files()]
+    entries = sum(len(document["entry"]) for document in documents if "id" not in document)
+    assert entries and len(resources) == sum("id" in document for document in documents) + entries + 1
 
     with Store(tmp_path, commit_interval=60) as store:
         store_all(store, {key: given(sent) for key, sent in resources.items()})

@@ -1,7 +1,7 @@
 """The element memo says "valid" exactly when fhir.resources' whole-resource validation does (issue 5).
 
 It may say "not shown" for a valid resource (the whole validation then decides), but never "valid" for one
-the models reject. Checked over the shared corpus and over broken variants of it, with one memo for many
+the models reject. Checked over the IG examples and over broken variants of it, with one memo for many
 resources, as a sync's validation worker keeps it, and for new values in elements of a shape seen before.
 """
 

@@ -1,22 +1,18 @@
 """raw_json.references_in_text finds exactly what references.iter_references finds in the parsed resource, on the
-whole shared corpus (IG examples and Synthea Bundles, pretty-printed) and on hand-made edge cases. The order
+real examples (IG examples and Synthea Bundles, pretty-printed) and on hand-made edge cases. The order
 differs (text order against the walk's own), so they are compared sorted."""
 
 import json
-from pathlib import Path
 
 import pytest
 
 from mirror.fhir.raw_json import references_in_text
 from mirror.fhir.references import iter_references
+from tests.example_data import example_files
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
-
-def test_the_whole_corpus_agrees_with_the_parsed_walk():
-    files = sorted(CORPUS.glob("*/*.json"))
-    if not files:
-        pytest.skip("the shared corpus is not next to this checkout")
+def test_every_example_agrees_with_the_parsed_walk():
+    files = example_files()
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert sorted(references_in_text(text)) == sorted(iter_references(json.loads(text))), path.name

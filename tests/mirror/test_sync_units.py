@@ -4,7 +4,6 @@ request made ahead."""
 
 import threading
 from email.utils import formatdate
-from pathlib import Path
 
 import orjson
 import pytest
@@ -16,6 +15,7 @@ from mirror.sync.pages import BadPage, Page, PagingGuard, PagingStopped, read_re
 from mirror.sync.report import COMPLETE, FAILED, PARTIAL, PlanReport, SyncReport
 from mirror.sync.retry import RetryPolicy, WaitTooLong, retry_after_seconds
 from mirror.sync.targets import EVERYTHING, sync_targets
+from tests.example_data import example_folder
 
 NOW = 1_800_000_000.0
 UPPER = lambda low, high: high  # noqa: E731 - the jitter draw at its bound, so waits are exact
@@ -264,9 +264,8 @@ def test_references_read_from_text_are_those_of_the_parsed_resource():
     texts = [TRICKY]
     for path in sorted(BUNDLED_PLANS_DIR.glob("*/data/*.json")):
         texts.extend(text for text in parse_keeping_entry_texts(path.read_text(encoding="utf-8")).entry_texts if text)
-    corpus = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"  # HL7 examples, read in place
     texts.extend(path.read_text(encoding="utf-8") for folder in ("carin-bb-2.0.0", "us-core-6.1.0")
-                 for path in sorted((corpus / folder).glob("*.json")))
+                 for path in sorted(example_folder(folder).glob("*.json")))
     assert len(texts) > 300
     for text in texts:
         assert sorted(references_in_text(text)) == sorted(iter_references(orjson.loads(text)))

@@ -1,25 +1,14 @@
-"""The shared corpus of real HL7 IG examples and Synthea patients, read in place (never copied in)."""
+"""Plan folders that serve the real examples (tests/example_data.py) in place, linked rather than copied."""
 
 import json
 import os
 import shutil
 from pathlib import Path
 
-import pytest
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-
-
-def corpus_folder(source: str) -> Path:
-    folder = CORPUS / source
-    if not folder.is_dir():
-        pytest.skip(f"the shared corpus folder {source} is not next to this checkout")
-    return folder
-
 
 def write_plan(root: Path, system_id: str, *, data: list[Path] = (), directory: list[Path] = (),
                members: list[dict] = ()) -> Path:
-    """A plan folder whose data/ and directory/ link to corpus files (symlinks: nothing is copied), which
+    """A plan folder whose data/ and directory/ link to example files (symlinks: nothing is copied), which
     plan.json lets the mock follow out of the plan folder."""
     folder = root / system_id
     for kind, files in (("data", data), ("directory", directory)):

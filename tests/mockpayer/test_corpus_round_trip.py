@@ -1,4 +1,4 @@
-"""Every resource in the shared corpus, loaded into a plan, comes back from the API JSON-equal to its file.
+"""Every resource of the real examples, loaded into a plan, comes back from the API JSON-equal to its file.
 
 Bundles are loaded entry by entry, with `urn:uuid` references resolved to `Type/id`; the expected form is
 computed here independently, from the file, so the loader and the API are both checked.
@@ -11,7 +11,8 @@ import requests
 
 from mockpayer.app import create_app
 from mirror.serving import start_in_thread
-from tests.mockpayer.corpus import CORPUS, write_plan
+from tests.example_data import example_folder
+from tests.mockpayer.corpus import write_plan
 
 SOURCES = ["carin-bb-2.0.0", "us-core-6.1.0", "plan-net-1.1.0", "formulary-2.0.1", "formulary-1.0.1", "synthea-r4"]
 
@@ -46,10 +47,7 @@ def _resolve(node, urns):
 
 @pytest.mark.parametrize("source", SOURCES)
 def test_every_corpus_resource_round_trips(tmp_path, source):
-    folder = CORPUS / source
-    if not folder.is_dir():
-        pytest.skip(f"the shared corpus folder {source} is not next to this checkout")
-    files = sorted(folder.glob("*.json"))
+    files = sorted(example_folder(source).glob("*.json"))
     write_plan(tmp_path, "corpus", directory=files)
     expected, single_files = {}, {}
     for path in files:

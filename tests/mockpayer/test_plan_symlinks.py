@@ -1,6 +1,6 @@
 """Symlinks in a plan folder (issue 23, item 5): followed when they stay inside the plan folder; one leading out
 of it, or to nothing, is skipped and named in the load report (`--strict` refuses to start) unless plan.json
-says `"follow_symlinks": true`, as the tests that serve the shared corpus in place do."""
+says `"follow_symlinks": true`, as the tests that serve the real examples in place do."""
 
 import json
 import os
@@ -83,7 +83,7 @@ def test_serve_strict_refuses_a_link_out_of_the_plan_folder(tmp_path):
 
 def test_plan_json_follow_symlinks_serves_links_out_of_the_plan_folder(tmp_path):
     """plan.json `"follow_symlinks": true`: links out of the folder are read as if their files were in it (the
-    shared corpus served in place); a link to nothing or to a folder it is in is still reported."""
+    real examples served in place); a link to nothing or to a folder it is in is still reported."""
     linked_plan(tmp_path, follow_symlinks=True)
     server = start_in_thread(create_app(tmp_path / "plans"))
     try:

@@ -10,7 +10,8 @@ from mirror.mock_login import complete_mock_login
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from mirror.serving import start_in_thread
-from tests.mockpayer.corpus import corpus_folder, write_plan
+from tests.example_data import example_folder
+from tests.mockpayer.corpus import write_plan
 
 CLIENT = ("corpus-app", "corpus-secret")
 CALLBACK = "http://127.0.0.1:8765/callback"
@@ -40,8 +41,8 @@ class CorpusPayer:
 
 @pytest.fixture
 def carin(tmp_path):
-    source = corpus_folder("carin-bb-2.0.0")
-    directory = sorted(corpus_folder("plan-net-1.1.0").glob("*.json"))
+    source = example_folder("carin-bb-2.0.0")
+    directory = sorted(example_folder("plan-net-1.1.0").glob("*.json"))
     write_plan(tmp_path, "carin", data=sorted(source.glob("*.json")), directory=directory, members=[
         {"username": "p1", "password": "pw", "patient": "Patient/Patient1"},
         {"username": "p2", "password": "pw", "patient": "Patient/Patient2"},

@@ -7,12 +7,12 @@ import pytest
 
 from mirror.web.claims import line_summaries, summarize
 from mirror.web.money import claim_money, yearly_totals
-from tests.mockpayer.corpus import corpus_folder
+from tests.example_data import example_folder
 
 
 @pytest.fixture(scope="module")
 def carin():
-    folder = corpus_folder("carin-bb-2.0.0")
+    folder = example_folder("carin-bb-2.0.0")
     found = {}
     for path in folder.glob("*.json"):
         resource = json.loads(path.read_text())

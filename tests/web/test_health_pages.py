@@ -1,6 +1,6 @@
 """The health pages (lab results and vital signs, visits and procedures, medications) and the prior
 authorizations page through Flask's test client, over records written in the tests the way US Core 6.1, CARIN
-BB and Da Vinci PDex shape them, over the bundled demo member, and over the shared corpus's US Core examples.
+BB and Da Vinci PDex shape them, over the bundled demo member, and over US Core's published examples (tests/data).
 Payer text that tries to run script arrives as text (IN-X1, WB-1); removed records are never shown."""
 
 import json
@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from mirror.api import create_app
+from tests.example_data import example_folder
 from tests.mirror.stores import MEMBER1, fill, member_records, remove
-from tests.mockpayer.corpus import corpus_folder
 from tests.web.health_records import HEALTH_RECORDS
 from tests.web.hostile import IMAGE, SCRIPT
 
@@ -235,9 +235,9 @@ def test_the_demo_member_every_observation_and_fill_shown(tmp_path):
 
 
 def test_the_us_core_examples_render(tmp_path):
-    """US Core 6.1.0's published examples (shared corpus): every Observation a row, every chart well-formed,
+    """US Core 6.1.0's published examples: every Observation a row, every chart well-formed,
     the dispense's and the prescriptions' drugs (coded, contained and referenced Medication) named."""
-    folder = corpus_folder("us-core-6.1.0")
+    folder = example_folder("us-core-6.1.0")
     resources = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
     resources = [r for r in resources if r["resourceType"] != "Bundle"]
     fill(tmp_path, "uscore", [json.dumps(r) for r in resources])

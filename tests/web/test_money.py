@@ -1,5 +1,5 @@
-"""The money model (mirror.web.money) on each shape of claim payers send, from JSON written here and the
-shared corpus's CARIN examples, against amounts worked out by hand in each test."""
+"""The money model (mirror.web.money) on each shape of claim payers send, from JSON written here and
+CARIN's published examples, against amounts worked out by hand in each test."""
 
 import json
 from decimal import Decimal
@@ -8,7 +8,7 @@ import pytest
 
 from mirror.web.claims import CLAIM, ESTIMATE, PRIOR_AUTHORIZATION, eob_use, line_summaries, summarize
 from mirror.web.money import claim_money, dollars, yearly_totals
-from tests.mockpayer.corpus import corpus_folder
+from tests.example_data import example_folder
 
 ADJ = "http://terminology.hl7.org/CodeSystem/adjudication"
 C4BB = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
@@ -158,7 +158,7 @@ def test_synthea_codes_its_lines_with_cms_variables():
 @pytest.fixture(scope="module")
 def carin_examples():
     return {path.stem.split("-", 1)[1]: json.loads(path.read_text())
-            for path in corpus_folder("carin-bb-2.0.0").glob("ExplanationOfBenefit-*.json")}
+            for path in example_folder("carin-bb-2.0.0").glob("ExplanationOfBenefit-*.json")}
 
 
 @pytest.mark.parametrize("example, expected", [
@@ -174,7 +174,7 @@ def carin_examples():
     # totals: memberliability 0; the lines' deductible 0 is another level's and no part of the split
     ("EOBProfessionalTransportation1", ("82.97", "82.97", "82.97", "0.00")),
 ])
-def test_shared_corpus_carin_examples(carin_examples, example, expected):
+def test_carin_examples(carin_examples, example, expected):
     check(claim_money(carin_examples[example]), *expected)
 
 

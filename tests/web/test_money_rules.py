@@ -1,4 +1,4 @@
-"""Every claim the bundled plans serve (every day), and every CARIN and Synthea claim of the shared corpus, shows
+"""Every claim the bundled plans serve (every day), and every CARIN and Synthea claim of the real examples, shows
 money that agrees with its own JSON by the README's first rules: what a claim's `total` states by CARIN category,
 and `payment.amount` for plan paid when no total says it; a Medicare claim (CMS Blue Button, coded by its
 `eob-type`) by the CMS variables that state each amount for its claim type. The expected amounts are read here
@@ -12,7 +12,7 @@ import pytest
 
 from mirror.web.claims import is_claim
 from mirror.web.money import claim_money
-from tests.mockpayer.corpus import corpus_folder
+from tests.example_data import example_folder
 
 PLANS = Path(__file__).resolve().parents[2] / "fixtures" / "plans"
 CMS_VARIABLES = "https://bluebutton.cms.gov/resources/variables/"
@@ -150,6 +150,6 @@ def test_every_bundled_claim_agrees_with_its_own_json(plan):
 
 @pytest.mark.parametrize("source", ["carin-bb-2.0.0", "synthea-r4"])
 def test_every_corpus_claim_agrees_with_its_own_json(source):
-    claims = _claims(sorted(corpus_folder(source).glob("*.json")))
+    claims = _claims(sorted(example_folder(source).glob("*.json")))
     assert claims, f"no claims in {source}"
     assert _check(claims) > 0
