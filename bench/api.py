@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from mirror.api import create_app
-from mirror.serving import serve_forever
+from mirror.http.wsgi_server import serve_forever
 from mirror.store import Store
 from mockpayer.generate import write_plan
 from mockpayer.resources import load_plan_resources

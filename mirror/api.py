@@ -43,7 +43,7 @@ from mirror.fhir.references import reference_target
 from mirror.fhir.search import Criterion, ReferenceValue, Search, SearchError, TokenValue, parse_search
 from mirror.fhir.search_parameters import REFERENCE
 from mirror.fhir.searchset import answer_found, found_in_order
-from mirror.fhir_http import (
+from mirror.http.fhir_flask import (
     ALL_METHODS,
     FhirError,
     bearer_credential,
@@ -58,7 +58,7 @@ from mirror.fhir_http import (
     resource_response,
     search_parameters,
 )
-from mirror.serving import LOOPBACK, trusted_hosts
+from mirror.http.hosts import LOOPBACK, trusted_hosts
 from mirror.store import Store, StoredResource, StoreError
 from mirror.web import pages
 from mirror.web.errors import error_page

@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mirror import demo
-from mirror.closed_pipe import closed_pipe
 from mirror.export import FORMATS, ExportError, describe, export
+from mirror.http.closed_pipe import closed_pipe
+from mirror.http.hosts import LOOPBACK, is_loopback_host
+from mirror.http.wsgi_server import ServeError, port_is_free, serve_forever
 from mirror.oauth import DEFAULT_WAIT, ConnectError, MockLogin, connect, list_connections
 from mirror.plans import (
     AUTH_METHODS,
@@ -32,7 +34,6 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.serving import LOOPBACK, ServeError, is_loopback_host, port_is_free, serve_forever
 from mirror.store import STORE_FILE_NAME, Store, restore_backup
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir

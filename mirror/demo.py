@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from mirror.http.hosts import LOOPBACK
+from mirror.http.wsgi_server import port_is_free
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, preset
-from mirror.serving import LOOPBACK, port_is_free
 from mirror.sync.options import SyncOptions
 from mirror.sync.progress import progress_for
 

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from mirror import token_vault
 from mirror.fhir.scopes import readable_types, split_scope
-from mirror.mock_login import MockLoginError, complete_mock_login
+from mirror.http.mock_login import MockLoginError, complete_mock_login
 from mirror.plans import PlanConfig, PlanError, unreachable
 from mirror.store.files import ensure_private_folder, write_atomically
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from mirror.fhir.capability import OAUTH_URIS
-from mirror.serving import is_loopback_host
+from mirror.http.hosts import is_loopback_host
 
 if TYPE_CHECKING:
     import requests

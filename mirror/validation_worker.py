@@ -12,6 +12,8 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
+from functools import cache, partial
 from multiprocessing.connection import wait
 
 import orjson
@@ -42,17 +44,24 @@ def prepare() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
-    from mirror.fhir.validation import validation_findings
-
+    validate = _validator()
     for resource_type in PAYER_TYPES:
-        validation_findings({"resourceType": resource_type})
+        validate({"resourceType": resource_type})
 
 
 def findings(texts: list[str]) -> list[list[str]]:
     """The findings of each resource text."""
+    validate = _validator()
+    return [_findings_of(text, validate) for text in texts]
+
+
+@cache
+def _validator() -> Callable[[object], list[str]]:
+    """This worker's validator, with the worker's own memo of elements found valid (fhir/element_memo.py)."""
+    from mirror.fhir.element_memo import ElementMemo
     from mirror.fhir.validation import validation_findings
 
-    return [_findings_of(text, validation_findings) for text in texts]
+    return partial(validation_findings, seen=ElementMemo())
 
 
 def _findings_of(text: str, validation_findings) -> list[str]:

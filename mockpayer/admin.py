@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, current_app, jsonify, request
 
-from mirror.serving import is_loopback_host
+from mirror.http.hosts import is_loopback_host
 from mockpayer.auth import registration
 from mockpayer.context import payer
 from mockpayer.faults import FaultSpecError, parse_spec

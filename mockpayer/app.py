@@ -15,8 +15,8 @@ from authlib.oauth2.rfc6749 import InsecureTransportError
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
-from mirror.fhir_http import outcome_response
-from mirror.serving import LOOPBACK, trusted_hosts
+from mirror.http.fhir_flask import outcome_response
+from mirror.http.hosts import LOOPBACK, trusted_hosts
 from mockpayer import admin, cors, discovery, r4
 from mockpayer.auth import authorize, token, userinfo
 from mockpayer.auth.ledger import Ledger

@@ -14,8 +14,9 @@ from mockpayer.load_report import count, plan_problems, report_lines
 from mockpayer.plans import BUNDLED_PLANS_DIR, EMAIL, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
-from mirror.closed_pipe import closed_pipe
-from mirror.serving import LOOPBACK, ServeError, is_loopback_host, serve_forever
+from mirror.http.closed_pipe import closed_pipe
+from mirror.http.hosts import LOOPBACK, is_loopback_host
+from mirror.http.wsgi_server import ServeError, serve_forever
 
 DEFAULT_PORT = 9000
 

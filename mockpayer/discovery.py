@@ -14,7 +14,7 @@ import orjson
 from flask import Blueprint, jsonify
 
 from mirror.fhir.capability import SmartEndpoints, capability_statement
-from mirror.fhir_http import FhirError, fhir_error_response, fhir_response, negotiate
+from mirror.http.fhir_flask import FhirError, fhir_error_response, fhir_response, negotiate
 from mockpayer.auth.id_token import SIGNING_ALG, public_key_set
 from mockpayer.context import auth_endpoints, fhir_base_url, payer, plan_for
 from mockpayer.plans import Plan

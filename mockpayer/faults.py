@@ -53,7 +53,7 @@ from flask import request
 
 from mirror.fhir.paging import page_links, page_offset
 from mirror.fhir.search import PAGE_TOKEN, SearchError
-from mirror.fhir_http import bearer_credential
+from mirror.http.fhir_flask import bearer_credential
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan, PlanError
 

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import MockLoginError, complete_mock_login
+from mirror.http.mock_login import MockLoginError, complete_mock_login
 from mockpayer.clock import Clock
 from mockpayer.plans import BUNDLED_PLANS_DIR, Client, Member, parse_client
 
@@ -113,7 +113,7 @@ class MockPayer:
 
     def __init__(self, fixtures: Path | str):
         from mockpayer.app import create_app
-        from mirror.serving import start_in_thread
+        from mirror.http.wsgi_server import start_in_thread
 
         self.clock = Clock()
         self._app = create_app(fixtures, clock=self.clock)

@@ -20,7 +20,7 @@ from mirror.fhir.everything import answer_everything, parse_everything
 from mirror.fhir.scopes import READ, SEARCH, ScopeAccess
 from mirror.fhir.search import SearchError, parse_search
 from mirror.fhir.searchset import answer_search
-from mirror.fhir_http import (
+from mirror.http.fhir_flask import (
     ALL_METHODS,
     FhirError,
     bearer_credential,

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from mirror.closed_pipe import CLOSED_PIPE
+from mirror.http.closed_pipe import CLOSED_PIPE
 
 
 def _free_port() -> str:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import orjson
 
-from mirror.collector_pause import collector_paused
-
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _URN_STRING = re.compile(r'"(urn:[A-Za-z0-9.:\-]+)"')
 # A literal first, so that the search skips ahead quickly (a look-behind first makes it 15x slower).
@@ -66,11 +64,9 @@ def parse_keeping_entry_texts(text: str, try_orjson: bool = True) -> ParsedDocum
 
     Text exactly as orjson writes it is read orjson's way, when `try_orjson`; a server writes all its pages
     alike, so a caller reading many stops trying once a page was not (`written_by_orjson`), as trying
-    costs that page half its parse again. The cycle collector is paused meanwhile (see collector_pause.py);
-    a sync pauses it over the whole page.
+    costs that page half its parse again.
     """
-    with collector_paused():
-        return (try_orjson and _parse_as_orjson_writes(text)) or _parse_keeping_entry_texts(text)
+    return (try_orjson and _parse_as_orjson_writes(text)) or _parse_keeping_entry_texts(text)
 
 
 def _parse_as_orjson_writes(text: str) -> ParsedDocument | None:

@@ -41,7 +41,6 @@ from pathlib import Path
 
 import orjson
 
-from mirror.collector_pause import collector_paused
 from mirror.fhir.compartment import ABOUT_ANOTHER_RECORD, SEARCHED_OTHERWISE
 from mirror.fhir.ids import is_valid_id
 from mirror.fhir.raw_json import references_in_text
@@ -50,6 +49,7 @@ from mirror.fhir.scopes import ScopeAccess, allows_read
 from mirror.oauth import ConnectError, Connection, ReconnectNeeded, list_connections, load_connection
 from mirror.store import InvalidResource, ParsedText, Store, StoreError, StoreWriteFailed, SyncState
 from mirror.store.records import utc_now
+from mirror.sync.collector_pause import collector_paused
 from mirror.sync.fetch_ahead import FetchAhead
 from mirror.sync.full_pass import FullPass
 from mirror.sync.http import Answer, FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
@@ -403,8 +403,11 @@ class _PlanSync:
         return COMPLETE
 
     def _read_page(self, answer: Answer) -> Page:
-        """The searchset page in `answer`; one that does not parse is asked for again by the client."""
-        return read_searchset(answer, self.pages_by_orjson)
+        """The searchset page in `answer`; one that does not parse is asked for again by the client.
+
+        The collector is paused over the parse too: a fetch ahead reads its page outside `_pages`' pause."""
+        with collector_paused():
+            return read_searchset(answer, self.pages_by_orjson)
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]

@@ -26,7 +26,7 @@ from authlib.oidc.core.grants.util import is_openid_scope
 from flask import request as flask_request
 
 from mirror.fhir.scopes import within_grant
-from mirror.serving import is_loopback_host
+from mirror.http.hosts import is_loopback_host
 from mockpayer.auth.client_auth import authenticate_client
 from mockpayer.auth.id_token import PlanIdToken, PlanOpenIDCode, SigningKey, member_claims, subject
 from mockpayer.auth.ledger import CodeRecord, Ledger, TokenRecord

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import request
 
 from mirror.fhir.scopes import split_scope
-from mirror.fhir_http import bearer_credential
+from mirror.http.fhir_flask import bearer_credential
 from mockpayer.auth.ledger import TokenRecord
 from mockpayer.bluebutton import scopes
 from mockpayer.bluebutton.errors import FORBIDDEN, NOT_AUTHENTICATED, BlueButtonError

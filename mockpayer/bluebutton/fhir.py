@@ -18,7 +18,7 @@ from flask import Blueprint, Response, request
 
 from mirror.fhir.bundles import bundle_json
 from mirror.fhir.ids import is_valid_id
-from mirror.fhir_http import FHIR_JSON, JSON_TYPES
+from mirror.http.fhir_flask import FHIR_JSON, JSON_TYPES
 from mockpayer.auth.ledger import TokenRecord
 from mockpayer.faults import InjectedFault
 from mockpayer.bluebutton import faults, paging, query

@@ -1,6 +1,5 @@
 """Cutting resources out of Bundle text without re-serialising them."""
 
-import gc
 import json
 
 import pytest
@@ -92,18 +91,3 @@ def test_documents_without_entries():
     assert parse_keeping_entry_texts(" {} ").document == parse_keeping_entry_texts("{}").document == {}
     parsed = parse_keeping_entry_texts('{"resourceType": "List", "entry": [{"item": {"reference": "X/1"}}, 3]}')
     assert parsed.entry_texts == [None, None] and parsed.document["entry"][1] == 3
-
-
-def test_the_cycle_collector_is_paused_only_while_a_page_is_parsed():
-    assert gc.isenabled()
-    parse_keeping_entry_texts('{"entry": [{"resource": {"resourceType": "Patient", "id": "p"}}]}')
-    assert gc.isenabled()
-    with pytest.raises(RawJsonError):
-        parse_keeping_entry_texts('{"entry": [{"resource": NaN}]}')
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        parse_keeping_entry_texts("{}")
-        assert not gc.isenabled()  # a caller that paused it keeps it paused
-    finally:
-        gc.enable()

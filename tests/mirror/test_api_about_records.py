@@ -8,9 +8,9 @@ import requests
 
 from mirror.api import create_app as mirror_app
 from mirror.cli import main
+from mirror.http.wsgi_server import start_in_thread
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
-from mirror.serving import start_in_thread
 from mockpayer.app import create_app as mock_app
 from tests.mirror.stores import fill
 from tests.mockpayer.test_loading import (

@@ -16,7 +16,7 @@ from fhirpy import SyncFHIRClient
 from fhirpy.base.exceptions import AuthorizationError, ResourceNotFound
 
 from mirror.api import create_app
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.mirror.stores import MEMBER1, fill, member_records, remove
 
 TOKEN = "a-long-random-token-for-tests"

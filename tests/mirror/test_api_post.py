@@ -1,7 +1,7 @@
 """POST where FHIR R4 reads with it, on `mirror serve`'s API over a real loopback port (issue 21):
 `POST [base]/[type]/_search` (http.html 3.1.0.8) and `POST [base]/Patient/[id]/$everything` (operations.html),
 answered as their GET forms; every other write stays 405 (API-1). The Parameters edge cases are the mock's
-tests (tests/mockpayer/test_r4_post.py): both servers read bodies with the same code, mirror/fhir_http.py.
+tests (tests/mockpayer/test_r4_post.py): both servers read bodies with the same code, mirror/http/fhir_flask.py.
 
 The store holds demoplan's member1 as a sync stores it (see stores.py).
 """
@@ -10,7 +10,7 @@ import pytest
 from fhirpy import SyncFHIRClient
 
 from mirror.api import create_app
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.mirror.stores import MEMBER1, fill, member_records
 from tests.mockpayer.test_faults import _ids, _link
 from tests.mockpayer.test_r4_post import call, outcome, walk

@@ -17,9 +17,9 @@ import requests
 
 from mirror import cli
 from mirror.api import create_app
+from mirror.http.wsgi_server import start_in_thread
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
-from mirror.serving import start_in_thread
 from mirror.store import Store
 from tests.mirror.stores import MEMBER1, fill, member_records, observations
 from tests.store_damage import damage_under_matching_crcs

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from mirror import oauth
-from mirror.mock_login import MockLoginError, complete_mock_login
+from mirror.http.mock_login import MockLoginError, complete_mock_login
 from mirror.oauth import ConnectError, MockLogin, connect, connection_path, load_connection, refresh
 from mirror.plans import PlanConfig, discover_endpoints, mock_endpoints
 from tests.mirror.conftest import DEMO_SECRET

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from mirror import cli
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from tests.mirror.conftest import DEMO_SECRET
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from mirror.oauth import ConnectError, connect, connection_path
 from mirror.plans import Endpoints, PlanConfig
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from mirror.cli import main
+from mirror.http.wsgi_server import start_in_thread
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
-from mirror.serving import start_in_thread
 from mirror.store import Store
 from mirror.sync.engine import sync_plans
 from mirror.sync.options import SyncOptions

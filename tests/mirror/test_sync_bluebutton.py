@@ -12,9 +12,9 @@ import sys
 import pytest
 
 from mirror.api import create_app as create_mirror_app
+from mirror.http.wsgi_server import start_in_thread
 from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, preset
-from mirror.serving import start_in_thread
 from mockpayer.app import create_app
 from tests.qa.mirror_app import held, mirror, sync
 

@@ -14,7 +14,7 @@ import pytest
 import mirror.store.storages
 import mirror.sync.engine
 from mirror.cli import main
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mirror.store import Store
 from mockpayer.app import create_app
 from mockpayer.plans import BUNDLED_PLANS_DIR

@@ -33,7 +33,7 @@ from mirror.sync.options import SyncOptions
 from mirror.sync.retry import RetryPolicy
 from mockpayer.app import create_app
 from mockpayer.plans import BUNDLED_PLANS_DIR
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 
 SLOW = os.environ.get("RUN_SLOW") == "1"
 REPOSITORY = Path(__file__).resolve().parents[2]

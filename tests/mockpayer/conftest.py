@@ -4,7 +4,7 @@ import pytest
 
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.mockpayer.driver import PayerDriver
 
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from mockpayer.clock import Clock
 
 DEMO_CONFIDENTIAL = ("demo-confidential-app", "mock-secret-not-for-production")

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mockpayer.app import create_app
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.example_data import example_folder
 from tests.mockpayer.corpus import write_plan
 

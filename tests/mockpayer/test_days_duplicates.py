@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from tests.mockpayer.test_loading import CARIN_COVERAGE, OTHER_PATIENT, PATIENT, PDEX_COVERAGE, Member, _check, write_plan
 

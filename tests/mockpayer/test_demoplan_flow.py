@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 from fhirpy import SyncFHIRClient
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from tests.mockpayer.driver import CALLBACK
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "fixtures" / "plans" / "demoplan" / "data"

@@ -16,7 +16,7 @@ import requests
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from mockpayer.plans import BUNDLED_PLANS_DIR
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.mockpayer.driver import PayerDriver, assert_oauth_error
 from tests.mockpayer.test_cli import _free_port
 

@@ -6,7 +6,7 @@ from fhirclient.client import FHIRClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 
 
 @pytest.mark.parametrize("system_id, client_id, secret, member", [

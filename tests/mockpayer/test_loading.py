@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
-from mirror.serving import start_in_thread
+from mirror.http.mock_login import complete_mock_login
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 
 CLIENT = ("pdex-app", "pdex-secret")

@@ -12,7 +12,7 @@ from mockpayer.app import create_app
 from mockpayer.auth.lockout import MEMBER, Lockouts, Subject
 from mockpayer.clock import Clock
 from mockpayer.plans import LockoutSettings, PlanError, load_plan, load_plans
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.mockpayer.driver import DEMO_CONFIDENTIAL, DEMO_PUBLIC, PayerDriver, assert_oauth_error, s256
 
 WINDOW = 15 * 60  # the default lockout.minutes, in seconds

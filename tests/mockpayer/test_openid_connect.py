@@ -16,7 +16,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from mockpayer.plans import BUNDLED_PLANS_DIR, PlanError, load_plan

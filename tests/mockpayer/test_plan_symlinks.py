@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from tests.mockpayer.test_loading import ENCOUNTER, OTHER_PATIENT, PATIENT, Member, run_serve, write_plan
 

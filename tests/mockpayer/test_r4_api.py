@@ -6,10 +6,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.example_data import example_folder
 from tests.mockpayer.corpus import write_plan
 

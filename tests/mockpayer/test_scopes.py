@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from mockpayer.plans import BUNDLED_PLANS_DIR
 from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, assert_oauth_error, s256
 

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from tests.mockpayer.driver import CALLBACK, DEMO_CONFIDENTIAL, PayerDriver

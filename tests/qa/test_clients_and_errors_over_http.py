@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from tests.mockpayer.test_cli import _free_port
 
 APP_CALLBACK = "com.example.app:/callback"  # RFC 8252 §7.1: a private-use scheme, reverse domain name

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from flask import Flask, send_file
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.smart_js.conftest import claim_ids
 
 APP_PAGES = Path(__file__).parent / "app"

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from tests.conftest import needs_in_ci
 from tests.smart_js.conftest import claim_ids
 

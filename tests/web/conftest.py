@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mirror.api import create_app
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 
 
 def run_mirror(*args, data_dir: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -14,7 +14,7 @@ from html import unescape
 import pytest
 
 from mirror.api import create_app
-from mirror.closed_pipe import CLOSED_PIPE
+from mirror.http.closed_pipe import CLOSED_PIPE
 from tests.mirror.stores import fill, remove
 from tests.web.conftest import run_mirror
 

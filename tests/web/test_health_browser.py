@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from mirror.api import create_app
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from tests.mirror.stores import MEMBER1, fill, member_records
 from tests.web.health_records import HEALTH_RECORDS
 

@@ -3,7 +3,7 @@ the root as CMS's SDK expects; and one serving it beside the bundled 1up plan, a
 
 import pytest
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from mockpayer.plans import load_plan, load_plans

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from tests.mockpayer.bluebutton.plan import BENEFICIARY, CALLBACK, CONFIDENTIAL
 
 TIMEOUT = 10

@@ -3,7 +3,7 @@
 
 import pytest
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from mockpayer.bluebutton.samhsa import is_samhsa_related
 from mockpayer.clock import Clock

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from mirror.mock_login import complete_mock_login
+from mirror.http.mock_login import complete_mock_login
 from tests.conftest import needs_in_ci
 from tests.mockpayer.bluebutton.plan import BENEFICIARY, CONFIDENTIAL, MBI, SDK_CALLBACK, claim_ids
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from mirror.serving import start_in_thread
+from mirror.http.wsgi_server import start_in_thread
 from mockpayer.app import create_app
 from mockpayer.clock import Clock
 from tests.mockpayer.bluebutton.driver import TIMEOUT, BlueButtonDriver, assert_detail, multipart, sdk_pkce

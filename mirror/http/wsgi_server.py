@@ -1,8 +1,7 @@
 """Run a WSGI app with waitress, the server every payer-mirror process uses, blocking or in a thread.
 
 Tests and the pytest plugin need a real server on a free loopback port that starts and stops in-process;
-`mirror serve` and `mockpayer serve` need the same server in the foreground. All go through here, in
-`mirror` because the mirror may not import the mock (the mock imports this).
+`mirror serve` and `mockpayer serve` need the same server in the foreground. All go through here.
 
 waitress would drop `X-Forwarded-*` headers before the app sees them; they are passed on, because the app is
 the one to judge them: the mock honours a proxy's only under `mockpayer serve --trust-proxy` (werkzeug's
@@ -15,38 +14,13 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import ip_address
 
 from waitress.server import create_server
 from waitress.wasyncore import close_all
 
-LOOPBACK = "127.0.0.1"
+from mirror.http.hosts import LOOPBACK
+
 STOP_SECONDS = 5
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, with or without brackets or a `%zone`):
-    traffic that never leaves this machine."""
-    if host is None:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ip_address(host.strip("[]").split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def trusted_hosts(bind_host: str, *extra: str) -> list[str] | None:
-    """The `Host` names a server bound to `bind_host` answers (Flask's TRUSTED_HOSTS), or None for any.
-
-    A server on a loopback address answers only loopback names: otherwise a web page the member visits could
-    point its own host name at 127.0.0.1 (DNS rebinding) and read the records through the member's browser.
-    A server bound elsewhere was exposed on purpose and is reached under names this code cannot know.
-    """
-    if not is_loopback_host(bind_host):
-        return None
-    return list(dict.fromkeys([bind_host, LOOPBACK, "localhost", *extra]))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Python ignores SIGPIPE, so writing to a pipe nobody reads raises BrokenPipeError, once where the command
 writes and again when the interpreter flushes stdout at exit. Each command's `main` catches it in one place
-and calls `closed_pipe()`; the mock's command uses it too (the mock may import the mirror, not the reverse).
+and calls `closed_pipe()`; the mock's command uses it too.
 """
 
 from __future__ import annotations
