@@ -7,9 +7,6 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 ARCHITECTURE = REPOSITORY / "ARCHITECTURE.md"
 ROOTS = ("mirror/", "mockpayer/", "tests/", "bench/", "fixtures/")
-# Named before the branch that creates it lands (issue 26, item 1: the shared HTTP layer, moved out of
-# mirror/serving.py, mirror/fhir_http.py and mirror/mock_login.py). Delete the entry once it exists.
-PENDING = {"mirror/http/"}
 
 
 def named_paths() -> set[str]:
@@ -28,13 +25,8 @@ def exists(path: str) -> bool:
 def test_every_path_the_page_names_exists():
     paths = named_paths()
     assert "mirror/store/database.py" in paths  # the page is read, so an empty set cannot pass for a clean one
-    missing = sorted(path for path in paths - PENDING if not exists(path))
+    missing = sorted(path for path in paths if not exists(path))
     assert missing == [], f"ARCHITECTURE.md names paths that do not exist: {missing}"
-
-
-def test_pending_paths_are_ones_the_page_names():
-    """An exception for a path the page no longer names would hide nothing but itself: drop it."""
-    assert PENDING <= named_paths()
 
 
 def test_every_package_is_on_the_page():
