@@ -12,11 +12,9 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
-from mirror.fhir.element_memo import ElementMemo
 from mirror.fhir.ids import is_resource_type_name
 
 _MOST_FINDINGS = 20
-_SEEN_ELEMENTS = ElementMemo()  # a memo of idempotent checks: an element's validity never changes
 
 
 def validation_findings(resource: object) -> list[str]:
@@ -32,8 +30,6 @@ def validation_findings(resource: object) -> list[str]:
     model = _resource_model(resource_type) if is_resource_type_name(resource_type) else None
     if model is None:
         return [f"unknown resourceType {resource_type[:64]!r}"]
-    if _SEEN_ELEMENTS.accepts(model, resource):
-        return []
     try:
         model.model_validate(resource)
     except ValidationError as error:

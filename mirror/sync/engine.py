@@ -52,7 +52,7 @@ from mirror.store import InvalidResource, ParsedText, Store, StoreError, StoreWr
 from mirror.store.records import utc_now
 from mirror.sync.fetch_ahead import FetchAhead
 from mirror.sync.full_pass import FullPass
-from mirror.sync.http import Answer, FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
+from mirror.sync.http import FetchFailed, PayerClient, Refused, RequestBudget, display_url, is_on_base
 from mirror.sync.options import SyncOptions
 from mirror.sync.pages import (
     BadPage,
@@ -143,7 +143,6 @@ class _PlanSync:
         self.reference_texts: set[str] = set()
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
-        self.pages_by_orjson = True  # until a page is not as orjson writes it: the plan writes all pages alike
         self.full_pass: FullPass | None = None
         self.walked: list[Stream] = []  # in the order walked
         self.listed_at: dict[str, str] = {}  # walk key -> when its ids were last listed (SyncState.listed_at)
@@ -325,8 +324,7 @@ class _PlanSync:
         ahead, None), or (None, None, how the walk ended). The next page is requested before this one is
         committed (fetch_ahead.py)."""
         try:
-            page = ahead.answer() if ahead is not None else self.client.get(url, read=self._read_page)
-            self.pages_by_orjson = page.written_by_orjson
+            page = ahead.answer() if ahead is not None else self.client.get(url, read=read_searchset)
         except Refused as refused:
             if walk.pages == 0 and walk.mode == "resumed":
                 if refused.status in STALE_PAGE:
@@ -341,7 +339,7 @@ class _PlanSync:
             following, stopped = guard.next_url(page), None
         except PagingStopped as stop:
             following, stopped = None, stop
-        ahead = FetchAhead(partial(self.client.get, read=self._read_page), following) if following is not None else None
+        ahead = FetchAhead(partial(self.client.get, read=read_searchset), following) if following is not None else None
         try:
             self._commit(stream.key, page, self._page_state(stream.key, following, mark, page, looped=stopped is not None))
         except InvalidResource as error:
@@ -401,10 +399,6 @@ class _PlanSync:
         walk.status, walk.error, walk.slices = COMPLETE, None, slicing.walked
         self.report.notes.append(f"{stream.key}: {loop}; listed in {slicing.walked} slices by _lastUpdated instead")
         return COMPLETE
-
-    def _read_page(self, answer: Answer) -> Page:
-        """The searchset page in `answer`; one that does not parse is asked for again by the client."""
-        return read_searchset(answer, self.pages_by_orjson)
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]
@@ -666,7 +660,7 @@ class _PlanSync:
         listed: dict[str, set[str]] = {}
         guard, next_url = PagingGuard(url, self.options.max_pages), url
         while next_url is not None:
-            page = self.client.get(next_url, read=self._read_page)
+            page = self.client.get(next_url, read=read_searchset)
             for resource in page.resources:
                 listed.setdefault(resource.resource_type, set()).add(resource.id)
             next_url = guard.next_url(page)
