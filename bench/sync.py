@@ -25,8 +25,8 @@ within 11x the time; a no-change incremental sync costing at most 5 % of the ful
 "within 5 % of the full sync" cannot mean "as slow as a full sync", which would make incremental pointless).
 The 1.5x holds the engine to the baseline: the sync without validation. R4 validation is measured apart,
 against the project's research budget for it (a 650-EOB member in 6 s with validation, 3 s without), which
-says validation costs 30-50x a parse and must never gate storing: with fhir.resources it costs 0.5-0.7 ms of
-CPU per EOB even with the element memo, more than a page's download and parse, and its worker processes
+says validation costs 30-50x a parse and must never gate storing: with fhir.resources it costs more CPU
+per EOB than a page's download and parse (bench/README.md), and its worker processes
 take 0.2-0.5 s of CPU to start: against a mock answering in a millisecond, that alone is more than all
 the 1.5x leaves a sync of the 650-EOB member beyond the baseline (half of 0.13-0.21 s). Against a payer with real latency it runs while the sync waits for the next
 page (`--latency`), and the full sync with validation is held to the 1.5x too. The data-scaling line also

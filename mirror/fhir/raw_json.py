@@ -14,8 +14,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import orjson
-
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _URN_STRING = re.compile(r'"(urn:[A-Za-z0-9.:\-]+)"')
 # A literal first, so that the search skips ahead quickly (a look-behind first makes it 15x slower).
@@ -56,75 +54,10 @@ class RawJsonError(ValueError):
 class ParsedDocument:
     document: dict
     entry_texts: list[str | None]  # the text of each `entry[i].resource` (None: no resource), in entry order
-    written_by_orjson: bool = False  # the text is exactly what orjson writes, and was read its way
 
 
-def parse_keeping_entry_texts(text: str, try_orjson: bool = True) -> ParsedDocument:
-    """Parse a JSON object once, keeping the exact text of each top-level `entry[i].resource` on the way.
-
-    Text exactly as orjson writes it is read orjson's way, when `try_orjson`; a server writes all its pages
-    alike, so a caller reading many stops trying once a page was not (`written_by_orjson`), as trying
-    costs that page half its parse again.
-    """
-    return (try_orjson and _parse_as_orjson_writes(text)) or _parse_keeping_entry_texts(text)
-
-
-def _parse_as_orjson_writes(text: str) -> ParsedDocument | None:
-    """The same result for text exactly as orjson writes it, as the mock payer's pages and any server
-    writing compact JSON with shortest numbers are; None for anything else.
-
-    When orjson writes the parsed object back to the very same text, it writes every part of it as that
-    part's own text too, so each resource's text is orjson's writing of it. Reading a page this way takes
-    0.6-0.85 of the scanner's time below (pages of 100 and 10 resources), which is most of what a page
-    costs a sync. Pretty-printed text is turned away before parsing; any other difference (a space, a
-    number or escape written otherwise, a repeated key, a number orjson reads as a double) when the
-    writing is compared.
-    """
-    if "\n" in text:
-        return None
-    try:
-        document = orjson.loads(text)
-        if type(document) is not dict:
-            return None
-        entries = document.get("entry")
-        entry_texts = [_resource_text(entry) for entry in entries] if type(entries) is list else []
-        if _written(document, entry_texts) != text:
-            return None
-    except (orjson.JSONDecodeError, orjson.JSONEncodeError):  # refused, or nested deeper than orjson writes
-        return None
-    return ParsedDocument(document, entry_texts, written_by_orjson=True)
-
-
-def _resource_text(entry: object) -> str | None:
-    resource = entry.get("resource") if type(entry) is dict else None
-    return _orjson_text(resource) if type(resource) is dict else None
-
-
-def _written(document: dict, entry_texts: list[str | None]) -> str:
-    """What orjson writes for `document`, put together from the resources' texts already written: writing
-    the whole page again would cost as much as parsing it."""
-    members = []
-    for key, value in document.items():
-        if key == "entry" and type(value) is list:
-            written = "[" + ",".join(map(_written_entry, value, entry_texts)) + "]"
-        else:
-            written = _orjson_text(value)
-        members.append(f"{_orjson_text(key)}:{written}")
-    return "{" + ",".join(members) + "}"
-
-
-def _written_entry(entry: object, resource_text: str | None) -> str:
-    if resource_text is None:
-        return _orjson_text(entry)
-    return "{" + ",".join(f"{_orjson_text(key)}:{resource_text if key == 'resource' else _orjson_text(value)}"
-                          for key, value in entry.items()) + "}"
-
-
-def _orjson_text(value: object) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _parse_keeping_entry_texts(text: str) -> ParsedDocument:
+def parse_keeping_entry_texts(text: str) -> ParsedDocument:
+    """Parse a JSON object once, keeping the exact text of each top-level `entry[i].resource` on the way."""
     entry_texts: list[str | None] = []
 
     def top_level_value(key: str, start: int) -> tuple[object, int]:

@@ -143,7 +143,6 @@ class _PlanSync:
         self.reference_texts: set[str] = set()
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
-        self.pages_by_orjson = True  # until a page is not as orjson writes it: the plan writes all pages alike
         self.full_pass: FullPass | None = None
         self.walked: list[Stream] = []  # in the order walked
         self.listed_at: dict[str, str] = {}  # walk key -> when its ids were last listed (SyncState.listed_at)
@@ -326,7 +325,6 @@ class _PlanSync:
         committed (fetch_ahead.py)."""
         try:
             page = ahead.answer() if ahead is not None else self.client.get(url, read=self._read_page)
-            self.pages_by_orjson = page.written_by_orjson
         except Refused as refused:
             if walk.pages == 0 and walk.mode == "resumed":
                 if refused.status in STALE_PAGE:
@@ -407,7 +405,7 @@ class _PlanSync:
 
         The collector is paused over the parse too: a fetch ahead reads its page outside `_pages`' pause."""
         with collector_paused():
-            return read_searchset(answer, self.pages_by_orjson)
+            return read_searchset(answer)
 
     def _commit(self, walk_key: str, page: Page, state: SyncState | None) -> None:
         received = [ParsedText(resource.text, resource.parsed) for resource in page.resources]

@@ -53,14 +53,13 @@ class Page:
     resources: list[ReceivedResource]
     next_url: str | None
     self_url: str | None
-    written_by_orjson: bool = False  # read orjson's way (raw_json.parse_keeping_entry_texts)
 
 
-def read_searchset(answer: Answer, try_orjson: bool = True) -> Page:
+def read_searchset(answer: Answer) -> Page:
     """The resources and links of one searchset page; BadPage, naming the URL, when any of it cannot be taken
     as sent (Unparsable, left to the client to name, when it does not parse)."""
     with _naming(answer.url):
-        return _searchset(answer, try_orjson)
+        return _searchset(answer)
 
 
 def read_resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
@@ -89,8 +88,8 @@ class PagingGuard:
         return following
 
 
-def _searchset(answer: Answer, try_orjson: bool) -> Page:
-    parsed = _parse_document(answer, try_orjson)
+def _searchset(answer: Answer) -> Page:
+    parsed = _parse_document(answer)
     document = parsed.document
     kind = document.get("resourceType")
     if kind != "Bundle":
@@ -108,8 +107,7 @@ def _searchset(answer: Answer, try_orjson: bool) -> Page:
         if text is None or search.get("mode") == "outcome":
             continue  # no resource, or the server's remarks about the search: not the member's records
         resources.append(_checked(entry["resource"], text, f"entry {number}"))
-    return Page(answer.url, resources, _link(document, "next", answer.url), _link(document, "self", answer.url),
-                parsed.written_by_orjson)
+    return Page(answer.url, resources, _link(document, "next", answer.url), _link(document, "self", answer.url))
 
 
 def _resource(answer: Answer, resource_type: str, resource_id: str) -> ReceivedResource:
@@ -136,9 +134,9 @@ def _naming(url: str) -> Iterator[None]:
         raise BadPage(f"{display_url(url)}: {problem}") from None
 
 
-def _parse_document(answer: Answer, try_orjson: bool) -> ParsedDocument:
+def _parse_document(answer: Answer) -> ParsedDocument:
     try:
-        return parse_keeping_entry_texts(_decode(answer), try_orjson)
+        return parse_keeping_entry_texts(_decode(answer))
     except RawJsonError as error:
         raise Unparsable(f"the answer is not a JSON object ({error})") from None
 
