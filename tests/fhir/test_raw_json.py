@@ -1,5 +1,6 @@
 """Cutting resources out of Bundle text without re-serialising them."""
 
+import gc
 import json
 
 import pytest

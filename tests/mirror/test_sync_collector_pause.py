@@ -34,7 +34,7 @@ def test_a_caller_that_paused_the_collector_keeps_it_paused():
 def test_the_engine_parses_each_page_with_the_collector_paused(monkeypatch):
     """A page fetched ahead is read on its own thread, outside the pause the engine holds around a page."""
     enabled_while_read = []
-    monkeypatch.setattr(engine, "read_searchset", lambda answer, try_orjson: enabled_while_read.append(gc.isenabled()))
+    monkeypatch.setattr(engine, "read_searchset", lambda answer: enabled_while_read.append(gc.isenabled()))
     answer = Answer("https://plan.example/fhir/Coverage", 200, CaseInsensitiveDict(), b"{}")
-    engine._PlanSync._read_page(SimpleNamespace(pages_by_orjson=True), answer)
+    engine._PlanSync._read_page(SimpleNamespace(), answer)
     assert enabled_while_read == [False] and gc.isenabled()
