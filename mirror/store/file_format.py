@@ -48,7 +48,7 @@ class LayoutError(ValueError):
 
 
 @dataclass(frozen=True)
-class Run:
+class DocumentRun:
     """Consecutive documents of `table` whose ids fall in `segment`; `last` is the table's last run, whose
     last line has no comma after it."""
 
@@ -64,7 +64,7 @@ def header_line(header: dict) -> bytes:
     return orjson.dumps(header)[:-1] + _TABLES_OPENING + b"\n"
 
 
-def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | Run | object]:
+def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | DocumentRun | object]:
     """The file after its header line: envelope lines, runs, and as it is any table held otherwise than as a
     dict (one left compressed, unread: frame_cache.UnreadTable)."""
     for table_number, (name, documents) in enumerate(tables.items()):
@@ -77,7 +77,7 @@ def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | Run | obje
     yield b"}}\n"
 
 
-def run_lines(run: Run) -> list[bytes]:
+def run_lines(run: DocumentRun) -> list[bytes]:
     """The lines of a run's documents, each a chunk: joining them would allocate the run again, and fresh
     megabytes cost more to allocate in a process that already holds a large store."""
     lines = [orjson.dumps(doc_id) + b":" + as_json(document) + b",\n"
@@ -104,7 +104,7 @@ def segment_of(doc_id: str) -> int | None:
         return None
 
 
-def _runs(table: str, documents: dict) -> Iterator[Run]:
+def _runs(table: str, documents: dict) -> Iterator[DocumentRun]:
     """The runs of a table, found by C-level passes over its keys: a commit of a page into 100,000 documents
     must not spend a Python loop on each of them. TinyDB gives ids in increasing order; a table whose keys are
     not (a document inserted with an id of its own) is cut into runs of SEGMENT_DOCS that are never cached."""
@@ -118,13 +118,13 @@ def _runs(table: str, documents: dict) -> Iterator[Run]:
     if len(numbers) < len(doc_ids) or not all(map(operator.lt, numbers, islice(numbers, 1, None))):
         for start in range(0, len(doc_ids), SEGMENT_DOCS):
             end = start + SEGMENT_DOCS
-            yield Run(table, None, doc_ids[start:end], values[start:end], last=end >= len(doc_ids))
+            yield DocumentRun(table, None, doc_ids[start:end], values[start:end], last=end >= len(doc_ids))
         return
     start = 0
     while start < len(numbers):
         segment = numbers[start] // SEGMENT_DOCS
         end = bisect.bisect_left(numbers, (segment + 1) * SEGMENT_DOCS, start)
-        yield Run(table, segment, doc_ids[start:end], values[start:end], last=end == len(numbers))
+        yield DocumentRun(table, segment, doc_ids[start:end], values[start:end], last=end == len(numbers))
         start = end
 
 
