@@ -14,12 +14,11 @@ compressed, so memory is set against the JSON it holds (the target's "file size"
 and against the file itself.
 
 The resources are the CARIN Blue Button examples in tests/data/carin-bb-2.0.0 (the repository's curated copy),
-tiled: 96 EOBs, 3 Coverages and 1 Patient per member, new ids, each member's own references,
-narratives dropped (payers send none; about 7.6 KB each, like Blue Button's), and each resource's amounts,
-dates and the digits of its identifiers, codes and references drawn afresh, so that the data compresses like a
-member's records rather than like copies of a few (Synthea's records compress 18 times at zstd level 1; tiled
-copies compressed 120 times). Nothing is written into the repository: every file goes to a temporary
-folder that is deleted afterwards.
+tiled: 96 EOBs, 3 Coverages and 1 Patient per member, new ids, each member's own references, narratives dropped
+(payers send none, like Blue Button), and each resource's amounts, dates and the digits of its identifiers, codes
+and references drawn afresh, so that the data compresses like a member's records rather than like copies of a few
+(tiled copies compressed several times better than Synthea's records: README.md in this folder). Nothing is written
+into the repository: every file goes to a temporary folder that is deleted afterwards.
 
     .venv/bin/python bench/store.py [--sizes 1000,10000,100000] [--reads 2000]
 """

@@ -217,8 +217,8 @@ def _read(source: str, resource_type: str, resource_id: str) -> Response:
     require_valid_id(resource_id)
     stored = _current(source, resource_type, resource_id)
     # Last-Modified is when this content reached the mirror, the moment its copy here last changed. The store
-    # writes that time in one fixed UTC form (records.TIMESTAMP_FORMAT), which fromisoformat reads 80x faster
-    # than the FHIR date parser, a tenth of a read's time.
+    # writes that time in one fixed UTC form (records.TIMESTAMP_FORMAT), which fromisoformat reads far faster
+    # than the FHIR date parser, whose cost would be a visible part of a read (bench/README.md).
     return resource_response(stored.text, etag=stored.content_hash,
                              last_modified=datetime.fromisoformat(stored.fetched_at))
 
@@ -296,7 +296,7 @@ class _KeptAnswers:
     search matched in its order), for the store generation they were worked out from.
 
     A client asks again for every page, and working a large answer out costs the whole answer: gathering a
-    patient's 6,500 claims takes a third of a second, and matching or sorting them parses each (seconds).
+    patient's claims touches each, and matching or sorting them parses each (bench/api.py).
     A sync's write changes the generation: every kept answer is dropped (a patient's records hold their texts,
     which the new generation no longer shares), and the next page works its answer out again. Only the last
     few are kept.

@@ -287,7 +287,7 @@ def grant_warnings(requested_scope: str, token: Token) -> list[str]:
 
 def _session(plan: PlanConfig, **options) -> OAuth2Session:
     """authlib's client session for the plan. authlib and requests are imported here and in the two functions
-    below, not with this module: loading a connection for `mirror status` needs neither (half a second)."""
+    below, not with this module: loading a connection for `mirror status` needs neither, and both are slow to import."""
     from authlib.integrations.requests_client import OAuth2Session
 
     return OAuth2Session(

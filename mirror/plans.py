@@ -38,7 +38,7 @@ class PlanError(ValueError):
 
 def unreachable(url: str, error: requests.RequestException) -> str:
     """One line saying that the server behind `url` could not be talked to, naming only its host and port."""
-    import requests  # here, not with the module: describing a plan must not cost a third of a second
+    import requests  # here, not with the module: describing a plan must not pay for it
 
     if isinstance(error, requests.Timeout):
         reason = "it did not answer in time"

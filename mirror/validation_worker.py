@@ -3,7 +3,7 @@
 Apart from the sync, and importing only the validator: a spawned worker imports the module of each function
 it is given, and a module beside the engine would bring what the engine needs (the store, requests, authlib)
 onto a core that should be validating. The sync imports this module too, to name its functions to the pool,
-so the validator (fhir.resources, 0.4 s) is imported only where it runs.
+so the validator (fhir.resources, slow to import) is imported only where it runs.
 """
 
 import atexit
@@ -18,23 +18,23 @@ import orjson
 
 # Containers allocated between two collections of the youngest generation (Python's default: 700). Validation
 # builds thousands of models a batch and the element memo keeps many: each collection walked what was young,
-# so collecting 140 times less often made validating 15 % faster (650 EOBs, one worker: 1.52-1.61 s, was 1.78-1.94).
+# so collecting far less often makes validating measurably faster (bench/README.md).
 YOUNG_COLLECTION_THRESHOLD = 100_000
 
 # Validation only has to be done by the end of the sync, while the sync's own work (and the payer's answers,
 # when the payer is the local mock) decides when the pages are in: at equal priority, two workers, the sync and
-# the mock shared two cores alike, and a walk of 6,500 EOBs took 5.8 s instead of 3.5 s.
+# the mock shared two cores alike, and a walk took far longer (bench/README.md).
 NICENESS = 10
 
-# Each model is built on its first use, which costs up to 70 ms (feasibility.md): done before the first batch.
+# Each model is built on its first use, which is slow (feasibility.md): done before the first batch.
 PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "Practitioner")
 
 
 def prepare() -> None:
     """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, yield the processor to
     it, collect cycles less often, build the models, and end without tearing the interpreter down: freeing
-    fhir.resources' thousands of classes and the element memo one by one took 0.4 s of each core after the
-    sync was done. Every result has been sent by then."""
+    fhir.resources' thousands of classes and the element memo one by one cost each core noticeable time after
+    the sync was done. Every result has been sent by then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     atexit.register(os._exit, 0)

@@ -33,7 +33,7 @@ from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase, FhirElementOrResourceBase
 from pydantic import TypeAdapter
 
-MOST_KEPT = 100_000  # elements, values and shapes kept, each at most: with its key, an element is about 0.5 KB
+MOST_KEPT = 100_000  # elements, values and shapes kept, each at most: enough for a member, small beside the store
 
 SHORT_KEY = 256  # bytes of JSON text kept as its own key; longer ones are keyed by their digest
 Shape = int  # a shape's number in this memo

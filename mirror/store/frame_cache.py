@@ -1,8 +1,8 @@
 """The compressed frames of runs of documents that have not changed since the file was read or written.
 
 A commit rewrites the whole file (ST-1), but most of a large store does not change between two commits: a
-page adds 100 resources to 100,000. So each run of documents (file_format.DocumentRun) is compressed as its own frame
-and kept; the next write writes that frame again as it is when the run still holds the same documents,
+page adds 100 resources to 100,000. So each run of documents (file_format.DocumentRun) is compressed as its own
+frame and kept; the next write writes that frame again as it is when the run still holds the same documents,
 unchanged, and compresses only the runs that changed. A commit then costs the disk's time for the compressed
 file plus the compressing of what changed, instead of serialising and compressing the whole store.
 
@@ -11,7 +11,7 @@ and the same place (last in its table or not). A document changed in place keeps
 change goes through the tables' view (tables.py), which calls `forget` for the document's segment.
 
 Opening a store need not read its tables either: a sync that brings nothing new reads the sync state and
-writes a run record, while decompressing and parsing the resources took 75-95 ms of its 115 (6,500 EOBs). So
+writes a run record, while decompressing and parsing the resources was most of its time (bench/README.md). So
 the header lists every frame after its own (`layout`: length, CRC-32, and the table whose runs it holds, or
 null for envelope lines), the reader (storages.py) leaves each table's frames compressed as an UnreadTable,
 and a table is read when first used (`read_table`). One never used is written again as the frames it was read
