@@ -292,8 +292,10 @@ class _HeldResource:
 
 
 class _KeptAnswers:
-    """Answers worth keeping between the pages of one query (a patient's `$everything` records, the keys a
-    search matched in its order), for the store generation they were worked out from.
+    """Answers worth keeping between the pages of one query, for the store generation they came from.
+
+    A patient's `$everything` records, the keys a search matched in its order: each for the store generation it was
+    worked out from.
 
     A client asks again for every page, and working a large answer out costs the whole answer: gathering a
     patient's claims touches each, and matching or sorting them parses each (bench/api.py).

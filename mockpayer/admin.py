@@ -1,8 +1,9 @@
-"""`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
-lifts lockouts and empties the outbox), days (show, advance to the next snapshot), the clock (show, move
-forward), clients (register, list, remove) and the outbox (the sign-in codes emailed to members). One file for
-the URL family, as the mock keeps one per endpoint family. Plain HTTP and JSON, so a test suite in any language drives the mock as the pytest
-plugin does.
+"""`/_admin`: the QA controls of the mock, from this machine only.
+
+Faults (set, show, rewind; a rewind also lifts lockouts and empties the outbox), days (show, advance to the next
+snapshot), the clock (show, move forward), clients (register, list, remove) and the outbox (the sign-in codes
+emailed to members). One file for the URL family, as the mock keeps one per endpoint family. Plain HTTP and JSON, so
+a test suite in any language drives the mock as the pytest plugin does.
 
 Loopback only, because they change what every member and client sees (`mockpayer serve --admin-from CIDR`
 adds a network, for development only: a container bridge); and never for a web page of another site (an
@@ -48,9 +49,10 @@ def _refused(error):
 
 @blueprint.before_request
 def _loopback_only() -> None:
-    """Loopback callers (and the networks opted in) only, and never a web page: a browser marks a page's
-    cross-site request with an `Origin`, which test code, curl and the pytest plugin do not send (a plain form
-    POST needs no preflight).
+    """Loopback callers (and the networks opted in) only, and never a web page.
+
+    A browser marks a page's cross-site request with an `Origin`, which test code, curl and the pytest plugin do not
+    send (a plain form POST needs no preflight).
 
     A request that came through a proxy (it names a forwarded host, scheme or client) is from wherever the proxy
     took it, even when the proxy runs here and sends no `X-Forwarded-For`: so it is refused too, whatever

@@ -1,5 +1,6 @@
-"""QA fault injection: a plan's API misbehaving on purpose, and the same way every time, so that a client's
-retries, token refresh and paging can be tested and a failing run replayed.
+"""QA fault injection: a plan's API misbehaving on purpose, the same way every time.
+
+So a client's retries, token refresh and paging can be tested and a failing run replayed.
 
 A plan's fault spec comes from the `faults` section of its plan.json, from `mockpayer serve --faults FILE`
 (which wins), or live from `POST /_admin/faults`. It names rules by kind (one rule per kind):

@@ -156,10 +156,12 @@ class _Task(NamedTuple):
 
 @contextmanager
 def _main_script_left_out() -> Iterator[None]:
-    """While workers are started: a spawned process runs its parent's main script first (without its
-    `__main__` block), for functions defined there. Ours are in validation_worker, and the `mirror` command's
-    script imports all of mirror (slow, on the core the worker should validate on), so the workers are
-    shown an empty main module instead. Workers are started only in `start` and `submit`, in this thread.
+    """Show workers an empty main module while they start, so they do not import all of mirror.
+
+    A spawned process runs its parent's main script first (without its `__main__` block), for functions defined
+    there. Ours are in validation_worker, and the `mirror` command's script imports all of mirror (slow, on the core
+    the worker should validate on), so the workers are shown an empty main module instead. Workers are started only
+    in `start` and `submit`, in this thread.
     """
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")

@@ -1,5 +1,6 @@
-"""Kinds of records in the words a patient uses ("Claims", "Visits"), not FHIR's type names, and the page that
-lists each kind.
+"""Kinds of records in the words a patient uses, and the page that lists each kind.
+
+"Claims", "Visits": not FHIR's type names.
 
 Pages are looked up in the running app's URL map, so a kind links to its own page (`/labs`) once one is
 served, and to a broader page meanwhile.

@@ -1,5 +1,7 @@
-"""The member's side of `/oauth2/authorize/{system-id}`: login, then a one-time code when the member has one
-(the MFA code on file, or a code emailed now: outbox.py), then consent.
+"""The member's side of `/oauth2/authorize/{system-id}`.
+
+Login, then a one-time code when the member has one (the MFA code on file, or a code emailed now: outbox.py), then
+consent.
 
 Each page posts back to the very URL it was shown at, query string included, and carries only its own
 fields: repeating the OAuth parameters as hidden inputs makes authlib see them twice and refuse the

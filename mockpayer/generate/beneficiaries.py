@@ -1,5 +1,7 @@
-"""A Medicare beneficiary of the bluebutton profile: who they are, and their Patient and Coverage (Parts A, B, C and
-D) as CMS Blue Button 2.0 serves them. A beneficiary depends only on the seed and its number.
+"""A Medicare beneficiary of the bluebutton profile.
+
+Who they are, and their Patient and Coverage (Parts A, B, C and D) as CMS Blue Button 2.0 serves them. A beneficiary
+depends only on the seed and its number.
 
 Everything identifying is clearly synthetic, as CMS's own sandbox data is: the Patient id (the CCW `bene_id`) is
 negative, and the MBI has `S` as its second character, which no real MBI has.
