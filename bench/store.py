@@ -115,8 +115,10 @@ def fastest(repeat: int, measure):
 
 
 def opened_and_read(folder: Path, key: tuple[str, str]) -> Store:
-    """A store opened and read once. Its tables are read when first used (frame_cache.py), so an open alone
-    costs little and would hide what a reader waits for; the first read parses the resources table."""
+    """A store opened and read once.
+
+    Its tables are read when first used (frame_cache.py), so an open alone costs little and would hide what a reader
+    waits for; the first read parses the resources table."""
     store = Store(folder, read_only=True)
     store.get(SOURCE, *key)
     return store

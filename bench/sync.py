@@ -213,8 +213,9 @@ def print_row(row: dict, header: bool) -> None:
 
 
 def print_ratios(results: list[dict], against_budget: bool) -> None:
-    """The budget is for the local mock answering at once, so it is left out when answers are delayed. It is
-    stated at `_count` 50; the two page sizes measured here lie either side of it."""
+    """The budget is for the local mock answering at once, so it is left out when answers are delayed.
+
+    It is stated at `_count` 50; the two page sizes measured here lie either side of it."""
     print("targets: full <= 1.5x baseline (without validation when the mock answers at once); "
           "no-change <= 5 % of full; 10x data <= 11x time; "
           f"{BUDGET_CLAIMS} EOBs within {BUDGET_SECONDS['full']:g} s with validation, "

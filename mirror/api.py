@@ -127,8 +127,9 @@ def _require_token() -> None:
 
 
 def _refuse_large_bodies() -> Response | None:
-    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one. A
-    page gets a page, the API an OperationOutcome."""
+    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one.
+
+    A page gets a page, the API an OperationOutcome."""
     if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
         if not _under_api():
             return error_page(413)

@@ -89,8 +89,9 @@ def show_faults():
 
 @blueprint.post("/faults")
 def set_faults():
-    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan. A spec
-    with no faults clears them."""
+    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan.
+
+    A spec with no faults clears them."""
     body = _json_body(required=True)
     system_ids = _addressed_plans(body.pop("system_id", None))
     spec = parse_spec(body, "fault spec")
@@ -103,9 +104,10 @@ def set_faults():
 
 @blueprint.post("/reset")
 def reset_faults():
-    """Body (optional): `{"system_id": "demoplan"}`. Rewinds fault counters and seeds (the specs stay), lifts
-    sign-in and client lockouts (mockpayer/auth/lockout.py), so QA can test a lockout again at once, and empties
-    the outbox."""
+    """Body (optional): `{"system_id": "demoplan"}`.
+
+    Rewinds fault counters and seeds (the specs stay), lifts sign-in and client lockouts
+    (mockpayer/auth/lockout.py), so QA can test a lockout again at once, and empties the outbox."""
     system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
     context = payer()
     context.faults.rewind(system_ids)
@@ -159,8 +161,10 @@ def register_client():
 
 @blueprint.delete("/clients/<system_id>/<path:client_id>")
 def remove_client(system_id: str, client_id: str):
-    """204; 404 for an unknown plan or client. The client stops working at once: its codes are void and its
-    tokens revoked. A client from plan.json can be removed too, until the mock restarts."""
+    """204; 404 for an unknown plan or client.
+
+    The client stops working at once: its codes are void and its tokens revoked. A client from plan.json can be
+    removed too, until the mock restarts."""
     plan = payer().plans[_addressed_plans(system_id)[0]]
     if not registration.remove_client(plan, payer().ledger, client_id):
         raise AdminRefusal(404, f"The plan {plan.system_id} has no client {client_id[:64]!r}.")
@@ -177,8 +181,10 @@ def show_days():
 
 @blueprint.post("/advance")
 def advance():
-    """Body (optional): `{"system_id": "demoplan"}`. Moves the plan (else every plan that has one) to its next
-    day and answers what changed, per plan moved; 409 when none has a next day."""
+    """Body (optional): `{"system_id": "demoplan"}`.
+
+    Moves the plan (else every plan that has one) to its next day and answers what changed, per plan moved; 409 when
+    none has a next day."""
     system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
     context = payer()
     try:
@@ -212,9 +218,11 @@ def show_clock():
 
 @blueprint.post("/clock")
 def move_clock():
-    """Body: `{"advance": seconds}` or `{"set": "<RFC 3339 instant with its offset>"}`. The clock only moves
-    forward, so an instant before its now is 409. Everything that tells time reads this clock: codes and
-    tokens expire, lockouts end, `Retry-After` dates, the `Date` header and a later day's `meta.lastUpdated`."""
+    """Body: `{"advance": seconds}` or `{"set": "<RFC 3339 instant with its offset>"}`.
+
+    The clock only moves forward, so an instant before its now is 409. Everything that tells time reads this clock:
+    codes and tokens expire, lockouts end, `Retry-After` dates, the `Date` header and a later day's
+    `meta.lastUpdated`."""
     body = _json_body(required=True)
     if len(body) != 1 or set(body) - {"advance", "set"}:
         raise AdminRefusal(400, 'The body is {"advance": seconds} or {"set": "<instant>"}: one of the two.')

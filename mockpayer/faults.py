@@ -96,8 +96,9 @@ SETTINGS = {
 
 
 class FaultSpecError(PlanError):
-    """A fault spec that cannot be followed; the message names the field and what is wrong. A PlanError, as
-    faults are plan settings: `mockpayer serve` reports both the same way."""
+    """A fault spec that cannot be followed; the message names the field and what is wrong.
+
+    A PlanError, as faults are plan settings: `mockpayer serve` reports both the same way."""
 
 
 class InjectedFault(Exception):
@@ -402,8 +403,10 @@ class FaultBoard:
         return self._by_plan.get(system_id)
 
     def configure(self, system_id: str, spec: FaultSpec) -> None:
-        """Replace a plan's spec, with fresh counters. A `revoke_refresh` rule without conditions also
-        revokes the plan's refresh tokens at once ("the payer revoked them")."""
+        """Replace a plan's spec, with fresh counters.
+
+        A `revoke_refresh` rule without conditions also revokes the plan's refresh tokens at once ("the payer
+        revoked them")."""
         with self._lock:
             if spec.rules:
                 self._by_plan[system_id] = PlanFaults(spec)

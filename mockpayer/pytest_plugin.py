@@ -44,9 +44,10 @@ TIMEOUT = 30
 
 
 class MockPayerError(AssertionError):
-    """The mock refused what the test asked of it; the message carries the mock's own answer. A refused sign-in
-    also carries the OAuth `error` (from the redirect back to the app, or named on the error page) when there
-    is one, and the refusing page's `status`."""
+    """The mock refused what the test asked of it; the message carries the mock's own answer.
+
+    A refused sign-in also carries the OAuth `error` (from the redirect back to the app, or named on the error page)
+    when there is one, and the refusing page's `status`."""
 
     def __init__(self, message: str, *, error: str | None = None, status: int | None = None):
         super().__init__(message)

@@ -553,9 +553,10 @@ class _PlanSync:
     # ----- full sync: removals
 
     def _reconcile_removals(self) -> None:
-        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete). A type the
-        granted scope limits by a query (SMART v2 granular scopes) is left alone: what the token does not see
-        may well still be at the plan."""
+        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete).
+
+        A type the granted scope limits by a query (SMART v2 granular scopes) is left alone: what the token does not
+        see may well still be at the plan."""
         unfinished = [key for key, walk in self.report.streams.items() if walk.status not in (COMPLETE, SKIPPED, LOOPING)]
         if unfinished or not self.references_complete or self.report.errors:
             self.report.notes.append("removals were not checked, since the sync is incomplete")

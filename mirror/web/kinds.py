@@ -58,8 +58,7 @@ ORDER = [CLAIMS, PRIOR_AUTHORIZATIONS, ESTIMATES, *list(KINDS.values())[1:]]
 
 
 def kind_of(resource_type: str, resource: Mapping | None = None) -> Kind:
-    """The kind a record is; an ExplanationOfBenefit is a claim, a prior authorization or an estimate by its
-    `use`."""
+    """The kind a record is; an ExplanationOfBenefit is a claim, a prior authorization or an estimate by its `use`."""
     if resource_type == "ExplanationOfBenefit" and resource is not None and eob_use(resource) in REQUESTS:
         return REQUESTS[eob_use(resource)]
     known = KINDS.get(resource_type)

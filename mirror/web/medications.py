@@ -59,6 +59,7 @@ class Drug:
 def drugs(claims: Iterable[tuple[str, Mapping]], dispenses: Iterable[tuple[str, Mapping]],
           requests: Iterable[tuple[str, Mapping]], resolver) -> list[Drug]:
     """Every drug by name (A to Z), each with its fills and prescriptions newest first.
+
     `resolver(source)` resolves references inside that source."""
     found: dict[str, Drug] = {}
 

@@ -256,6 +256,7 @@ def _cents(value: Decimal | None) -> Decimal | None:
 @dataclass
 class YearTotal:
     """A year's sums, with how many claims did not state each amount (a sum that left claims out is partial).
+
     `year` is None for the claims that give no date, so every claim counts in one row."""
 
     year: int | None

@@ -112,9 +112,10 @@ def patient_resource(beneficiary: Beneficiary, rng: random.Random) -> dict:
 
 
 def coverage_resources(beneficiary: Beneficiary, rng: random.Random) -> list[dict]:
-    """Parts A, B, C and D as Blue Button serves them, ids `part-a-<bene_id>` and so on. This beneficiary is in
-    Original Medicare with a stand-alone drug plan: Part C says, month by month, that no Medicare Advantage plan
-    (HMO) covers them, and Part D names the drug plan's contract and benefit package."""
+    """Parts A, B, C and D as Blue Button serves them, ids `part-a-<bene_id>` and so on.
+
+    This beneficiary is in Original Medicare with a stand-alone drug plan: Part C says, month by month, that no
+    Medicare Advantage plan (HMO) covers them, and Part D names the drug plan's contract and benefit package."""
     status = ("20", "Disabled without ESRD") if beneficiary.disabled else ("10", "Aged without end-stage renal disease (ESRD)")
     entitlement = ("1", "Disability insurance benefits (DIB)") if beneficiary.disabled else ("0", "Old age and survivor's insurance (OASI)")
     year = {"url": variable("rfrnc_yr"), "valueDate": str(REFERENCE_TODAY.year)}
