@@ -13,13 +13,12 @@ and "parse store file" is one orjson.loads of the store's own file, decompressed
 compressed, so memory is set against the JSON it holds (the target's "file size" when the file was plain JSON)
 and against the file itself.
 
-The resources are the CARIN Blue Button examples of the shared corpus (../shared/corpus beside the
-repository), tiled: 96 EOBs, 3 Coverages and 1 Patient per member, new ids, each member's own references,
-narratives dropped (payers send none; about 7.6 KB each, like Blue Button's), and each resource's amounts,
-dates and the digits of its identifiers, codes and references drawn afresh, so that the data compresses like a
-member's records rather than like copies of a few (Synthea's records compress 18 times at zstd level 1; tiled
-copies compressed 120 times). Nothing is copied into the repository, and every file is written to a temporary
-folder that is deleted afterwards.
+The resources are the CARIN Blue Button examples in tests/data/carin-bb-2.0.0 (the repository's curated copy),
+tiled: 96 EOBs, 3 Coverages and 1 Patient per member, new ids, each member's own references, narratives dropped
+(payers send none, like Blue Button), and each resource's amounts, dates and the digits of its identifiers, codes
+and references drawn afresh, so that the data compresses like a member's records rather than like copies of a few
+(tiled copies compressed several times better than Synthea's records: README.md in this folder). Nothing is written
+into the repository: every file goes to a temporary folder that is deleted afterwards.
 
     .venv/bin/python bench/store.py [--sizes 1000,10000,100000] [--reads 2000]
 """
@@ -43,7 +42,7 @@ from mirror.store import ParsedText, Store, SyncState
 from mirror.store.compression import decompressed
 from mirror.store.files import write_atomically
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "carin-bb-2.0.0"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "carin-bb-2.0.0"
 SOURCE = "benchplan"
 PAGE_SIZE = 100
 MEMBER_SIZE = 100  # resources per member: 1 Patient, 3 Coverages, 96 EOBs
@@ -53,7 +52,7 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 def templates() -> dict[str, list[dict]]:
     if not CORPUS.is_dir():
-        sys.exit(f"bench/store.py needs the shared corpus at {CORPUS}")
+        sys.exit(f"bench/store.py needs the CARIN BB examples at {CORPUS}")
     found: dict[str, list[dict]] = {"Patient": [], "Coverage": [], "ExplanationOfBenefit": []}
     for path in sorted(CORPUS.glob("*.json")):
         resource = orjson.loads(path.read_bytes())
@@ -116,8 +115,10 @@ def fastest(repeat: int, measure):
 
 
 def opened_and_read(folder: Path, key: tuple[str, str]) -> Store:
-    """A store opened and read once. Its tables are read when first used (frame_cache.py), so an open alone
-    costs little and would hide what a reader waits for; the first read parses the resources table."""
+    """A store opened and read once.
+
+    Its tables are read when first used (frame_cache.py), so an open alone costs little and would hide what a reader
+    waits for; the first read parses the resources table."""
     store = Store(folder, read_only=True)
     store.get(SOURCE, *key)
     return store

@@ -86,7 +86,7 @@ def create_app(store: Store | Path | str, *, token: str | None = None, config: d
     app.config.update(config or {})
     app.extensions["mirror.store"] = store if isinstance(store, Store) else Store(store, read_only=True)
     app.extensions["mirror.api_token"] = token
-    app.extensions["mirror.answers"] = _PerGeneration()
+    app.extensions["mirror.answers"] = _KeptAnswers()
     if token is not None:
         app.before_request(_require_token)
     app.before_request(_refuse_large_bodies)
@@ -127,8 +127,9 @@ def _require_token() -> None:
 
 
 def _refuse_large_bodies() -> Response | None:
-    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one. A
-    page gets a page, the API an OperationOutcome."""
+    """IN-J4: Werkzeug enforces MAX_CONTENT_LENGTH only when a body is read, and nothing here reads one.
+
+    A page gets a page, the API an OperationOutcome."""
     if (request.content_length or 0) > current_app.config["MAX_CONTENT_LENGTH"]:
         if not _under_api():
             return error_page(413)
@@ -217,8 +218,8 @@ def _read(source: str, resource_type: str, resource_id: str) -> Response:
     require_valid_id(resource_id)
     stored = _current(source, resource_type, resource_id)
     # Last-Modified is when this content reached the mirror, the moment its copy here last changed. The store
-    # writes that time in one fixed UTC form (records.TIMESTAMP_FORMAT), which fromisoformat reads 80x faster
-    # than the FHIR date parser, a tenth of a read's time.
+    # writes that time in one fixed UTC form (records.TIMESTAMP_FORMAT), which fromisoformat reads far faster
+    # than the FHIR date parser, whose cost would be a visible part of a read (bench/README.md).
     return resource_response(stored.text, etag=stored.content_hash,
                              last_modified=datetime.fromisoformat(stored.fetched_at))
 
@@ -263,7 +264,7 @@ def _current(source: str, resource_type: str, resource_id: str) -> StoredResourc
 # ---- what a search or $everything looks at -------------------------------------------------------------
 
 
-class _Held:
+class _HeldResource:
     """A stored resource as the shared search code sees it: `.resource` parsed on first use, `.text` as stored,
     `.key` (type, id) and `.last_updated` from the store's own fields."""
 
@@ -291,12 +292,14 @@ class _Held:
         return self._last_updated.start if self._last_updated is not None else None
 
 
-class _PerGeneration:
-    """Answers worth keeping between the pages of one query (a patient's `$everything` records, the keys a
-    search matched in its order), for the store generation they were worked out from.
+class _KeptAnswers:
+    """Answers worth keeping between the pages of one query, for the store generation they came from.
+
+    A patient's `$everything` records, the keys a search matched in its order: each for the store generation it was
+    worked out from.
 
     A client asks again for every page, and working a large answer out costs the whole answer: gathering a
-    patient's 6,500 claims takes a third of a second, and matching or sorting them parses each (seconds).
+    patient's claims touches each, and matching or sorting them parses each (bench/api.py).
     A sync's write changes the generation: every kept answer is dropped (a patient's records hold their texts,
     which the new generation no longer shares), and the next page works its answer out again. Only the last
     few are kept.
@@ -326,7 +329,7 @@ class _PerGeneration:
         return answer
 
 
-def _answers() -> _PerGeneration:
+def _answers() -> _KeptAnswers:
     return current_app.extensions["mirror.answers"]
 
 
@@ -355,12 +358,12 @@ class _Found(Sequence):
         return _held(self._source, *self._keys[index])
 
 
-def _held(source: str, resource_type: str, resource_id: str) -> _Held | None:
+def _held(source: str, resource_type: str, resource_id: str) -> _HeldResource | None:
     stored = _store().get(source, resource_type, resource_id)
-    return None if stored is None or stored.removed else _Held(stored)
+    return None if stored is None or stored.removed else _HeldResource(stored)
 
 
-def _candidates(source: str, search: Search) -> tuple[list[_Held], Search]:
+def _candidates(source: str, search: Search) -> tuple[list[_HeldResource], Search]:
     """The resources a search must look at, and what is left of the search to apply to them.
 
     All of the type, unless an `_id` or `patient` criterion can be looked up in the store's indexes. A lookup
@@ -373,7 +376,7 @@ def _candidates(source: str, search: Search) -> tuple[list[_Held], Search]:
         ids = _ids(criterion)
         if ids is not None:
             found = (store.get(source, search.resource_type, resource_id) for resource_id in ids)
-            held = [_Held(stored) for stored in found if stored is not None and not stored.removed]
+            held = [_HeldResource(stored) for stored in found if stored is not None and not stored.removed]
             return held, _without(search, criterion)
     compartment = set(PATIENT_COMPARTMENT.get(search.resource_type, FALLBACK_PATHS))
     for criterion in search.criteria:
@@ -382,8 +385,8 @@ def _candidates(source: str, search: Search) -> tuple[list[_Held], Search]:
             by_id = {stored.id: stored for patient_id in patients
                      for stored in store.search(search.resource_type, source=source, patient_id=patient_id)}
             exact = set(criterion.parameter.paths) == compartment
-            return [_Held(stored) for stored in by_id.values()], _without(search, criterion) if exact else search
-    return [_Held(stored) for stored in store.search(search.resource_type, source=source)], search
+            return [_HeldResource(stored) for stored in by_id.values()], _without(search, criterion) if exact else search
+    return [_HeldResource(stored) for stored in store.search(search.resource_type, source=source)], search
 
 
 def _ids(criterion: Criterion) -> list[str] | None:
@@ -410,21 +413,21 @@ def _without(search: Search, answered: Criterion) -> Search:
     return replace(search, criteria=tuple(criterion for criterion in search.criteria if criterion is not answered))
 
 
-def _patient_records(source: str, patient_id: str) -> list[_Held]:
+def _patient_records(source: str, patient_id: str) -> list[_HeldResource]:
     """R4 Patient $everything: the Patient's compartment, the records about its records (a Provenance whose
     target is one: compartment.ABOUT_ANOTHER_RECORD), and the resources those reference that are in no
     patient's compartment (the Organizations, Practitioners, Locations their claims name), as the mock serves a
     member. Another patient's records are never pulled in through a reference. References are read from the
     stored text, so nothing is parsed but the page the client gets and the records about others."""
     store = _store()
-    records: dict[tuple[str, str], _Held] = {}
+    records: dict[tuple[str, str], _HeldResource] = {}
     for resource_type in store.types(source):
         for stored in store.search(resource_type, source=source, patient_id=patient_id):
-            records[(resource_type, stored.id)] = _Held(stored)
+            records[(resource_type, stored.id)] = _HeldResource(stored)
     own = set(records)
     for resource_type in ABOUT_ANOTHER_RECORD:
         for stored in store.search(resource_type, source=source):
-            held = _Held(stored)
+            held = _HeldResource(stored)
             if held.key not in records and is_about_any(held.resource, own):
                 records[held.key] = held
     referenced = {
@@ -436,5 +439,5 @@ def _patient_records(source: str, patient_id: str) -> list[_Held]:
     for resource_type, resource_id in referenced:
         stored = store.get(source, resource_type, resource_id)
         if stored is not None and not stored.removed and not stored.patient_ids:
-            records[(resource_type, resource_id)] = _Held(stored)
+            records[(resource_type, resource_id)] = _HeldResource(stored)
     return list(records.values())

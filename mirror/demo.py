@@ -1,5 +1,7 @@
-"""`mirror demo`: the whole system on this machine in one command, for a first look: the mock payer, a connection
-as its demo member, a sync, then `mirror serve`, with a short tour of what to open and try; Ctrl-C stops it all.
+"""`mirror demo`: the whole system on this machine in one command, for a first look.
+
+The mock payer, a connection as its demo member, a sync, then `mirror serve`, with a short tour of what to open and
+try; Ctrl-C stops it all.
 
 The mock runs as its own process (`python -m mockpayer.cli serve`), because the mirror never imports the mock,
 in a session of its own, so that a terminal's Ctrl-C reaches the demo alone and the demo stops the mock in

@@ -51,9 +51,10 @@ def export(
     since: str | None = None,
     include_removed: bool = False,
 ) -> ExportResult:
-    """Write `source`'s resources (the only source when None) to `out`: a folder for `ndjson`, a file for
-    `bundle`. `since` (a FHIR date or instant) keeps what changed in the mirror after it; removed resources
-    (the plan no longer has them) are left out unless `include_removed`, and then exported as last held.
+    """Write `source`'s resources (the only source when None) to `out`: a folder for `ndjson`, a file for `bundle`.
+
+    `since` (a FHIR date or instant) keeps what changed in the mirror after it; removed resources (the plan no
+    longer has them) are left out unless `include_removed`, and then exported as last held.
     """
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}; use one of {', '.join(FORMATS)}")

@@ -1,7 +1,8 @@
-"""The client side of SMART App Launch's authorization-code flow (RFC 6749 §4.1 with PKCE, RFC 7636, and
-loopback redirects for native apps, RFC 8252 §7.3), on authlib's `OAuth2Session`, and the private
-connection file that keeps what the flow yields (its two tokens in the OS keyring when there is one, see
-`mirror.token_vault`).
+"""The client side of SMART App Launch's authorization-code flow, and the connection file that keeps its result.
+
+The flow is RFC 6749 §4.1 with PKCE (RFC 7636) and loopback redirects for native apps (RFC 8252 §7.3), on authlib's
+`OAuth2Session`; the private connection file keeps what the flow yields (its two tokens in the OS keyring when there
+is one, see `mirror.token_vault`).
 
 A connect either ends with a connection record written whole, or changes nothing on disk: an earlier good
 connection survives a failed or abandoned attempt. Tokens, codes and secrets never reach a message, a log
@@ -127,8 +128,10 @@ def connection_path(data_dir: Path, name: str) -> Path:
 
 
 def save_connection(data_dir: Path, connection: Connection) -> Path:
-    """Replace the plan's connection durably: the tokens into the OS keyring first when there is one, then the
-    file, atomically and readable by its owner only (DR-1), holding where the tokens went (`token_store`).
+    """Replace the plan's connection durably.
+
+    The tokens into the OS keyring first when there is one, then the file, atomically and readable by its owner only
+    (DR-1), holding where the tokens went (`token_store`).
 
     Keyring first, so a rotated refresh token is kept before the file points at it (RT-4); a failure there
     leaves the file, and so the earlier connection, as it was.
@@ -287,7 +290,7 @@ def grant_warnings(requested_scope: str, token: Token) -> list[str]:
 
 def _session(plan: PlanConfig, **options) -> OAuth2Session:
     """authlib's client session for the plan. authlib and requests are imported here and in the two functions
-    below, not with this module: loading a connection for `mirror status` needs neither (half a second)."""
+    below, not with this module: loading a connection for `mirror status` needs neither, and both are slow to import."""
     from authlib.integrations.requests_client import OAuth2Session
 
     return OAuth2Session(
@@ -323,8 +326,9 @@ def _send_member_to(authorize_url: str, open_browser: bool, show: Callable[[str]
 def _token_request(
     plan: PlanConfig, request: Callable[[], dict], refused: Callable[[str], ConnectError] = ConnectError
 ) -> dict:
-    """Run a token endpoint request, turning each way it fails into one plain line; `refused` makes the
-    error for an OAuth error answer, the one failure that trying again cannot fix.
+    """Run a token endpoint request, turning each way it fails into one plain line.
+
+    `refused` makes the error for an OAuth error answer, the one failure that trying again cannot fix.
     """
     import requests
     from authlib.integrations.base_client.errors import OAuthError

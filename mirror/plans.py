@@ -1,5 +1,7 @@
-"""What a health plan is to the mirror (its FHIR base, its authorization server, our client there) and how
-its endpoints are found: a named preset, 1upHealth's URL shapes, or SMART discovery from the FHIR base.
+"""What a health plan is to the mirror, and how its endpoints are found.
+
+A plan is its FHIR base, its authorization server and our client there; its endpoints come from a named preset,
+1upHealth's URL shapes, or SMART discovery from the FHIR base.
 
 Every URL that will carry a code, a secret or a token passes `require_secure_url` (CL-4): https, or plain
 http to this machine only, so a mistyped base URL cannot send the member's tokens over the network in clear.
@@ -38,7 +40,7 @@ class PlanError(ValueError):
 
 def unreachable(url: str, error: requests.RequestException) -> str:
     """One line saying that the server behind `url` could not be talked to, naming only its host and port."""
-    import requests  # here, not with the module: describing a plan must not cost a third of a second
+    import requests  # here, not with the module: describing a plan must not pay for it
 
     if isinstance(error, requests.Timeout):
         reason = "it did not answer in time"
@@ -218,9 +220,10 @@ def one_up_endpoints(base_url: str, system_id: str) -> Endpoints:
 
 
 def discover_endpoints(fhir_base: str, timeout=DISCOVERY_TIMEOUT) -> Endpoints:
-    """The endpoints a SMART server publishes for `fhir_base`: `.well-known/smart-configuration` (SMART App
-    Launch 2.x), else the `oauth-uris` extension of its CapabilityStatement at `metadata` (SMART 1.0), which
-    older servers offer alone.
+    """The endpoints a SMART server publishes for `fhir_base`.
+
+    `.well-known/smart-configuration` (SMART App Launch 2.x), else the `oauth-uris` extension of its
+    CapabilityStatement at `metadata` (SMART 1.0), which older servers offer alone.
     """
     base = require_secure_url(fhir_base, "FHIR base").rstrip("/")
     problems = []

@@ -1,5 +1,6 @@
-"""Where a connection's two secret tokens live: the OS keyring when this machine has one, else the private
-connection file (issue 5, Connect).
+"""Where a connection's two secret tokens live: the OS keyring when there is one, else the connection file.
+
+The file is the private connection file (issue 5, Connect).
 
 A keyring keeps the tokens out of every file the mirror writes, so a copied or backed-up data folder holds no
 usable sign-in. Headless machines and CI have no keyring (keyring then offers its `fail` backend, or a chainer

@@ -1,8 +1,9 @@
-"""`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
-lifts lockouts and empties the outbox), days (show, advance to the next snapshot), the clock (show, move
-forward), clients (register, list, remove) and the outbox (the sign-in codes emailed to members). One file for
-the URL family, as the mock keeps one per endpoint family. Plain HTTP and JSON, so a test suite in any language drives the mock as the pytest
-plugin does.
+"""`/_admin`: the QA controls of the mock, from this machine only.
+
+Faults (set, show, rewind; a rewind also lifts lockouts and empties the outbox), days (show, advance to the next
+snapshot), the clock (show, move forward), clients (register, list, remove) and the outbox (the sign-in codes
+emailed to members). One file for the URL family, as the mock keeps one per endpoint family. Plain HTTP and JSON, so
+a test suite in any language drives the mock as the pytest plugin does.
 
 Loopback only, because they change what every member and client sees (`mockpayer serve --admin-from CIDR`
 adds a network, for development only: a container bridge); and never for a web page of another site (an
@@ -48,9 +49,10 @@ def _refused(error):
 
 @blueprint.before_request
 def _loopback_only() -> None:
-    """Loopback callers (and the networks opted in) only, and never a web page: a browser marks a page's
-    cross-site request with an `Origin`, which test code, curl and the pytest plugin do not send (a plain form
-    POST needs no preflight).
+    """Loopback callers (and the networks opted in) only, and never a web page.
+
+    A browser marks a page's cross-site request with an `Origin`, which test code, curl and the pytest plugin do not
+    send (a plain form POST needs no preflight).
 
     A request that came through a proxy (it names a forwarded host, scheme or client) is from wherever the proxy
     took it, even when the proxy runs here and sends no `X-Forwarded-For`: so it is refused too, whatever
@@ -87,8 +89,9 @@ def show_faults():
 
 @blueprint.post("/faults")
 def set_faults():
-    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan. A spec
-    with no faults clears them."""
+    """Body: `{"system_id": "demoplan", ...spec}`; without system_id the spec goes to every plan.
+
+    A spec with no faults clears them."""
     body = _json_body(required=True)
     system_ids = _addressed_plans(body.pop("system_id", None))
     spec = parse_spec(body, "fault spec")
@@ -101,9 +104,10 @@ def set_faults():
 
 @blueprint.post("/reset")
 def reset_faults():
-    """Body (optional): `{"system_id": "demoplan"}`. Rewinds fault counters and seeds (the specs stay), lifts
-    sign-in and client lockouts (mockpayer/auth/lockout.py), so QA can test a lockout again at once, and empties
-    the outbox."""
+    """Body (optional): `{"system_id": "demoplan"}`.
+
+    Rewinds fault counters and seeds (the specs stay), lifts sign-in and client lockouts
+    (mockpayer/auth/lockout.py), so QA can test a lockout again at once, and empties the outbox."""
     system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
     context = payer()
     context.faults.rewind(system_ids)
@@ -157,8 +161,10 @@ def register_client():
 
 @blueprint.delete("/clients/<system_id>/<path:client_id>")
 def remove_client(system_id: str, client_id: str):
-    """204; 404 for an unknown plan or client. The client stops working at once: its codes are void and its
-    tokens revoked. A client from plan.json can be removed too, until the mock restarts."""
+    """204; 404 for an unknown plan or client.
+
+    The client stops working at once: its codes are void and its tokens revoked. A client from plan.json can be
+    removed too, until the mock restarts."""
     plan = payer().plans[_addressed_plans(system_id)[0]]
     if not registration.remove_client(plan, payer().ledger, client_id):
         raise AdminRefusal(404, f"The plan {plan.system_id} has no client {client_id[:64]!r}.")
@@ -175,8 +181,10 @@ def show_days():
 
 @blueprint.post("/advance")
 def advance():
-    """Body (optional): `{"system_id": "demoplan"}`. Moves the plan (else every plan that has one) to its next
-    day and answers what changed, per plan moved; 409 when none has a next day."""
+    """Body (optional): `{"system_id": "demoplan"}`.
+
+    Moves the plan (else every plan that has one) to its next day and answers what changed, per plan moved; 409 when
+    none has a next day."""
     system_ids = _addressed_plans(_json_body(required=False).get("system_id"))
     context = payer()
     try:
@@ -210,9 +218,11 @@ def show_clock():
 
 @blueprint.post("/clock")
 def move_clock():
-    """Body: `{"advance": seconds}` or `{"set": "<RFC 3339 instant with its offset>"}`. The clock only moves
-    forward, so an instant before its now is 409. Everything that tells time reads this clock: codes and
-    tokens expire, lockouts end, `Retry-After` dates, the `Date` header and a later day's `meta.lastUpdated`."""
+    """Body: `{"advance": seconds}` or `{"set": "<RFC 3339 instant with its offset>"}`.
+
+    The clock only moves forward, so an instant before its now is 409. Everything that tells time reads this clock:
+    codes and tokens expire, lockouts end, `Retry-After` dates, the `Date` header and a later day's
+    `meta.lastUpdated`."""
     body = _json_body(required=True)
     if len(body) != 1 or set(body) - {"advance", "set"}:
         raise AdminRefusal(400, 'The body is {"advance": seconds} or {"set": "<instant>"}: one of the two.')

@@ -44,7 +44,9 @@ def payer() -> PayerContext:
 
 
 def plan_for(system_id: str | None, *, bluebutton: bool = False) -> Plan:
-    """The plan named in the path, else the one whose host name the request used, else, at Blue Button's paths
+    """The plan the request is for: named in the path, else by host name, else the one plan served.
+
+    The plan named in the path, else the one whose host name the request used, else, at Blue Button's paths
     (`bluebutton`), the one plan the mock serves (`mockpayer serve --plan ID`); 404 otherwise.
 
     Each plan answers its own family of paths only: a `bluebutton` plan Blue Button's `/v2/...`, every other plan

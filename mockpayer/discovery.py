@@ -1,6 +1,7 @@
-"""How an app finds a plan from its FHIR base alone: SMART's `.well-known/smart-configuration` (DS-1)
-and the CapabilityStatement at `metadata` (DS-2), whose `oauth-uris` extension is the only place
-fhirclient looks for the endpoints.
+"""How an app finds a plan from its FHIR base alone.
+
+SMART's `.well-known/smart-configuration` (DS-1) and the CapabilityStatement at `metadata` (DS-2), whose
+`oauth-uris` extension is the only place fhirclient looks for the endpoints.
 
 The FHIR base is also the OpenID Connect issuer (SMART App Launch), so `{issuer}/.well-known/openid-configuration`
 and the key set that verifies id_tokens, `{issuer}/.well-known/jwks.json`, live beside smart-configuration.

@@ -1,5 +1,6 @@
-"""QA fault injection: a plan's API misbehaving on purpose, and the same way every time, so that a client's
-retries, token refresh and paging can be tested and a failing run replayed.
+"""QA fault injection: a plan's API misbehaving on purpose, the same way every time.
+
+So a client's retries, token refresh and paging can be tested and a failing run replayed.
 
 A plan's fault spec comes from the `faults` section of its plan.json, from `mockpayer serve --faults FILE`
 (which wins), or live from `POST /_admin/faults`. It names rules by kind (one rule per kind):
@@ -95,8 +96,9 @@ SETTINGS = {
 
 
 class FaultSpecError(PlanError):
-    """A fault spec that cannot be followed; the message names the field and what is wrong. A PlanError, as
-    faults are plan settings: `mockpayer serve` reports both the same way."""
+    """A fault spec that cannot be followed; the message names the field and what is wrong.
+
+    A PlanError, as faults are plan settings: `mockpayer serve` reports both the same way."""
 
 
 class InjectedFault(Exception):
@@ -401,8 +403,10 @@ class FaultBoard:
         return self._by_plan.get(system_id)
 
     def configure(self, system_id: str, spec: FaultSpec) -> None:
-        """Replace a plan's spec, with fresh counters. A `revoke_refresh` rule without conditions also
-        revokes the plan's refresh tokens at once ("the payer revoked them")."""
+        """Replace a plan's spec, with fresh counters.
+
+        A `revoke_refresh` rule without conditions also revokes the plan's refresh tokens at once ("the payer
+        revoked them")."""
         with self._lock:
             if spec.rules:
                 self._by_plan[system_id] = PlanFaults(spec)

@@ -274,9 +274,11 @@ def parse_client(entry: dict) -> Client:
 
 
 def _redirect_uri_problem(uri: str) -> str | None:
-    """What keeps `uri` from being a redirect URI an app may register, or None. RFC 6749 §3.1.2: absolute and
-    without fragment; any scheme an app can receive, so private-use ones too (`com.example.app:/callback`, RFC 8252
-    §7.1); in the characters and length an authorize request can carry (mockpayer/auth/parameters.py)."""
+    """What keeps `uri` from being a redirect URI an app may register, or None.
+
+    RFC 6749 §3.1.2: absolute and without fragment; any scheme an app can receive, so private-use ones too
+    (`com.example.app:/callback`, RFC 8252 §7.1); in the characters and length an authorize request can carry
+    (mockpayer/auth/parameters.py)."""
     scheme, colon, rest = uri.partition(":")
     if not colon or not URI_SCHEME.fullmatch(scheme) or not rest:
         return "is not an absolute URI (RFC 6749 section 3.1.2)"

@@ -1,8 +1,9 @@
-"""The `mock_payer` pytest fixture: a real mock payer on a free loopback port for each test, and what a QA test
-needs to drive it: each plan's URLs, clients and members, `login` through the real authorization flow (or
-refused there, as the test asks), the `outbox` of emailed codes, `faults`, the `clock`, and `advance_day`. Its
-twin `mock_payer_session` is one mock for the whole session (per process: each pytest-xdist worker has its
-own), for a plan too big to load for every test.
+"""The `mock_payer` pytest fixture: a real mock payer on a free loopback port for each test.
+
+With it, what a QA test needs to drive it: each plan's URLs, clients and members, `login` through the real
+authorization flow (or refused there, as the test asks), the `outbox` of emailed codes, `faults`, the `clock`, and
+`advance_day`. Its twin `mock_payer_session` is one mock for the whole session (per process: each pytest-xdist
+worker has its own), for a plan too big to load for every test.
 
 Registered through the `pytest11` entry point (pyproject.toml), so installing payer-mirror is enough; nothing
 to import. Everything goes over HTTP to the running server, through the same endpoints a QA engineer would
@@ -43,9 +44,10 @@ TIMEOUT = 30
 
 
 class MockPayerError(AssertionError):
-    """The mock refused what the test asked of it; the message carries the mock's own answer. A refused sign-in
-    also carries the OAuth `error` (from the redirect back to the app, or named on the error page) when there
-    is one, and the refusing page's `status`."""
+    """The mock refused what the test asked of it; the message carries the mock's own answer.
+
+    A refused sign-in also carries the OAuth `error` (from the redirect back to the app, or named on the error page)
+    when there is one, and the refusing page's `status`."""
 
     def __init__(self, message: str, *, error: str | None = None, status: int | None = None):
         super().__init__(message)
@@ -164,12 +166,14 @@ class MockPayer:
     def authorize(self, member: str, scopes: str | None = None, *, client: str | None = None,
                   plan: str | None = None, password: str | None = None, mfa: str | None = None,
                   email_code: str | None = None, decision: str = "allow", redirect_uri: str | None = None) -> Grant:
-        """The first half of a sign-in: `member` (a username) goes through the plan's real pages (login, the
-        member's MFA code or the code the mock emailed, consent) for an app that sends state and PKCE S256, as a
-        careful app does; returns the code before it is exchanged, so a test can let it expire or replay it.
-        `client`: a client id of the plan (default: its first, the confidential one in the bundled plans), or
-        any other to see the mock refuse it. `plan`: needed only when two plans share the username. `scopes`: by
-        default DEFAULT_SCOPES, or for a Blue Button plan the scopes Blue Button grants an app that asks for none.
+        """The first half of a sign-in: the code the plan's real pages give, before it is exchanged.
+
+        `member` (a username) goes through the plan's real pages (login, the member's MFA code or the code the mock
+        emailed, consent) for an app that sends state and PKCE S256, as a careful app does; the code comes back
+        unexchanged, so a test can let it expire or replay it. `client`: a client id of the plan (default: its
+        first, the confidential one in the bundled plans), or any other to see the mock refuse it. `plan`: needed
+        only when two plans share the username. `scopes`: by default DEFAULT_SCOPES, or for a Blue Button plan the
+        scopes Blue Button grants an app that asks for none.
 
         The member's answers are the right ones unless given: `password`, `mfa` (the MFA code), `email_code`
         (default: the newest in the outbox), `decision` ("allow" or "deny") and `redirect_uri` (default: the
@@ -356,8 +360,9 @@ def mock_payer_session_fixtures(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def mock_payer_session(mock_payer_session_fixtures: Path) -> Iterator[MockPayer]:
-    """One mock payer for the whole session (per process), serving `mock_payer_session_fixtures`; `reset` before
-    each test that uses it.
+    """One mock payer for the whole session (per process), serving `mock_payer_session_fixtures`.
+
+    `reset` before each test that uses it.
 
     Its loaded records live in this process, as it runs in a thread of it, and a big plan's records run to millions
     of objects: so once they are loaded they are frozen out of the garbage collector's generations (`gc.freeze`),

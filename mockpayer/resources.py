@@ -90,7 +90,7 @@ class ResourceSet:
 
     def profiles_by_type(self) -> dict[str, list[str]]:
         """The profiles the resources claim (`meta.profile`, version suffix dropped), per type: every read of
-        `metadata` asks, and reading them off a member of 6,500 EOBs took 10 ms."""
+        `metadata` asks, and reading them off a member of thousands of claims is worth doing once."""
         if self._profiles is None:
             found: dict[str, set[str]] = defaultdict(set)
             for (resource_type, _), stored in self.resources.items():
@@ -155,7 +155,7 @@ class ResourceSet:
 
 
 def _targets(resource_text: str) -> set[Key]:
-    """What a resource refers to, read from its text: walking the parsed resource costs 15x more, seconds for a
+    """What a resource refers to, read from its text: walking the parsed resource costs many times more, seconds for a
     member with thousands of claims on the first request after each start or new day."""
     return {target for target in map(reference_target, references_in_text(resource_text)) if target is not None}
 

@@ -62,9 +62,10 @@ class DayChanges:
 
 def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool = False,
              follow_symlinks: bool = False) -> tuple[ResourceSet, DayChanges]:
-    """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`. The
-    day's load problems (and with `validate`, R4 findings) come with the records, as `load_resources` gives them;
-    two copies of a type and id within the day are settled as plan.json's `duplicates` settled day 1's."""
+    """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`.
+
+    The day's load problems (and with `validate`, R4 findings) come with the records, as `load_resources` gives
+    them; two copies of a type and id within the day are settled as plan.json's `duplicates` settled day 1's."""
     incoming = load_resources(day_folder / "data", validate=validate, report_root=day_folder.parent.parent,
                               duplicates=data.duplicates, follow_symlinks=follow_symlinks)
     removed = _removed(day_folder / REMOVED_FILE)

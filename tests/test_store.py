@@ -1,5 +1,7 @@
-"""What the store keeps and answers: replace-not-merge upserts, change by content, history, tombstones,
-identity by (source, type, id), sync state in the same write as its data, runs, and the read API.
+"""What the store keeps and answers.
+
+Replace-not-merge upserts, change by content, history, tombstones, identity by (source, type, id), sync state in the
+same write as its data, runs, and the read API.
 
 Every store here is a real file in a temporary folder.
 """

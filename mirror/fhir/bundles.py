@@ -1,5 +1,7 @@
-"""FHIR R4 Bundles (https://hl7.org/fhir/R4/bundle.html) as plain dicts: building searchset and collection
-Bundles on the server side, splicing stored resource JSON into them, and reading them on the client side.
+"""FHIR R4 Bundles (https://hl7.org/fhir/R4/bundle.html) as plain dicts.
+
+Building searchset and collection Bundles on the server side, splicing stored resource JSON into them, and reading
+them on the client side.
 
 Servers keep each resource as the exact JSON text the source sent (see DESIGN: raw JSON is the truth), so
 `bundle_json` writes a Bundle around already-serialised resources without parsing them again: dates,

@@ -1,6 +1,7 @@
-"""The server's R4 CapabilityStatement (https://hl7.org/fhir/R4/capabilitystatement.html), as `/metadata`
-serves it, with the SMART App Launch `oauth-uris` extension
-(https://hl7.org/fhir/smart-app-launch/1.0.0/conformance/index.html#using-cors).
+"""The server's R4 CapabilityStatement, as `/metadata` serves it, with SMART's `oauth-uris` extension.
+
+See https://hl7.org/fhir/R4/capabilitystatement.html and, for the extension,
+https://hl7.org/fhir/smart-app-launch/1.0.0/conformance/index.html#using-cors.
 
 SMART clients that skip `.well-known/smart-configuration` (the Python fhirclient) find the authorize and
 token endpoints only here, and parse this document with strict R4 models, so every element it needs

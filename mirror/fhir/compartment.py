@@ -1,5 +1,6 @@
-"""The R4 Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html): whose record a
-resource is, for the types payers serve.
+"""The R4 Patient compartment (https://hl7.org/fhir/R4/compartmentdefinition-patient.html).
+
+Whose record a resource is, for the types payers serve.
 
 Both servers use this to decide which member may read a resource, so the table keeps to the elements that say
 whose record it is (subject, patient, beneficiary, ...). The R4 definition also lists participant roles

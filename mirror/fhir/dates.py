@@ -1,5 +1,7 @@
-"""FHIR R4 date, dateTime and instant values (https://hl7.org/fhir/R4/datatypes.html#dateTime) as UTC ranges,
-compared with the date search prefixes of https://hl7.org/fhir/R4/search.html#prefix.
+"""FHIR R4 date, dateTime and instant values as UTC ranges, compared with the search's date prefixes.
+
+The values are those of https://hl7.org/fhir/R4/datatypes.html#dateTime, the prefixes those of
+https://hl7.org/fhir/R4/search.html#prefix.
 
 A FHIR date value names a span as wide as its precision: `2020` is the whole year, `2020-03-01` the whole day,
 `2020-03-01T10:00:00.123Z` one millisecond. Search compares spans, not points, so every value becomes a

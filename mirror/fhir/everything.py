@@ -1,5 +1,6 @@
-"""Patient `$everything` (https://hl7.org/fhir/R4/patient-operation-everything.html): its parameters and its
-paged searchset answer, the same in both servers.
+"""Patient `$everything`: its parameters and its paged searchset answer, the same in both servers.
+
+See https://hl7.org/fhir/R4/patient-operation-everything.html.
 
 What belongs to a patient's "everything" is the caller's decision (the mock limits it to a token's member and
 scopes, the mirror to one source); this module filters it by `_type` and `_since`, orders it by type and id
@@ -85,10 +86,11 @@ def answer_everything(
     patient_id: str,
     changed_at: Callable[[Held], datetime | None] = last_updated,
 ) -> bytes:
-    """The searchset page that `everything` asks for of `held`, the patient's resources by type, each type's in
-    id order (see `by_type`). Type, order and page come from their keys, so without `_since` a page costs its own
-    entries, whatever the record holds. `_since` keeps the resources `changed_at` (`last_updated`, unless the
-    caller keeps it already read) puts at or after it; none without a readable one.
+    """The searchset page that `everything` asks for of `held`, the patient's resources by type.
+
+    Each type's resources come in id order (see `by_type`). Type, order and page come from their keys, so without
+    `_since` a page costs its own entries, whatever the record holds. `_since` keeps the resources `changed_at`
+    (`last_updated`, unless the caller keeps it already read) puts at or after it; none without a readable one.
 
     Raises SearchError (a PageTokenError) for a page token that belongs to another request.
     """

@@ -1,5 +1,6 @@
-"""Whether a raw resource dict satisfies a Search, by the R4 matching rule of each parameter kind
-(https://hl7.org/fhir/R4/search.html#token, #reference, #date, #string).
+"""Whether a raw resource dict satisfies a Search, by the R4 matching rule of each parameter kind.
+
+The rules are those of https://hl7.org/fhir/R4/search.html#token, #reference, #date and #string.
 
 This runs on the serve path for every stored resource, so it reads the raw dict through fixed paths and
 never builds a model. A criterion matches when any of its values matches any element at its paths.

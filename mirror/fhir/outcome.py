@@ -1,5 +1,7 @@
-"""OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html): the body of every error both servers
-return, with the R4 issue type (https://hl7.org/fhir/R4/valueset-issue-type.html) that fits the HTTP status.
+"""OperationOutcome (https://hl7.org/fhir/R4/operationoutcome.html).
+
+The body of every error both servers return, with the R4 issue type
+(https://hl7.org/fhir/R4/valueset-issue-type.html) that fits the HTTP status.
 
 Diagnostics are shown to whoever made the request and may be logged: callers must never put access or
 refresh tokens, client secrets, authorization codes or passwords in them.

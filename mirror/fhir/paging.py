@@ -1,5 +1,6 @@
-"""Paging a searchset (https://hl7.org/fhir/R4/http.html#paging): opaque page tokens and the self/next/previous
-links built from them.
+"""Paging a searchset (https://hl7.org/fhir/R4/http.html#paging).
+
+Opaque page tokens and the self/next/previous links built from them.
 
 A token encodes the offset of a page and a digest of the search's canonical self parameters, so a token
 copied onto a different query is refused rather than silently paging through the wrong results. Tokens are

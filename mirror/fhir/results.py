@@ -71,10 +71,10 @@ def included_references(search: Search, resource: Mapping) -> list[tuple[str, st
 
 
 def subset_elements(resource: Mapping, elements: tuple[str, ...]) -> dict:
-    """A copy of `resource` with only the listed top-level elements, plus resourceType, id and meta, tagged
-    SUBSETTED. A name covers its primitive extension (`_birthDate`) and its choice forms (`value` keeps
-    `valueQuantity`). Mandatory elements are not added back: the tag tells the client the copy is partial.
-    The input is not modified.
+    """A copy of `resource` with only the listed top-level elements, plus resourceType, id and meta, tagged SUBSETTED.
+
+    A name covers its primitive extension (`_birthDate`) and its choice forms (`value` keeps `valueQuantity`).
+    Mandatory elements are not added back: the tag tells the client the copy is partial. The input is not modified.
     """
     subset = {key: value for key, value in resource.items() if key in _ALWAYS_KEPT or _is_listed(key, elements)}
     meta = dict(subset.get("meta") or {})

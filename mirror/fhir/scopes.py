@@ -1,5 +1,6 @@
-"""SMART App Launch scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html), v1 and v2:
-what a read-only patient API may grant of the scopes asked, and what a granted scope lets its token see.
+"""SMART App Launch scopes (https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html), v1 and v2.
+
+What a read-only patient API may grant of the scopes asked, and what a granted scope lets its token see.
 
 Both servers and the sync client read a scope string through here, so that `patient/*.read` and
 `patient/*.rs` mean the same thing everywhere. SMART v2 splits reading in two: `r` reads a resource by its
@@ -92,9 +93,11 @@ def grantable_scope(scope: str) -> str | None:
 
 
 def within_grant(asked: str | None, granted: str | None) -> bool:
-    """RFC 6749 §6: may a refresh ask for `asked` under a grant of `granted` ("MUST NOT include any scope not
-    originally granted")? Judged by meaning, not by word, so that any narrower scope passes, granular ones
-    included: `patient/*.read` covers `patient/ExplanationOfBenefit.rs?type=...`, and v1 `.read` covers v2 `.rs`.
+    """Whether a refresh may ask for `asked` under a grant of `granted` (RFC 6749 §6).
+
+    RFC 6749 §6: the refresh "MUST NOT include any scope not originally granted". Judged by meaning, not by word, so
+    that any narrower scope passes, granular ones included: `patient/*.read` covers
+    `patient/ExplanationOfBenefit.rs?type=...`, and v1 `.read` covers v2 `.rs`.
 
     Every other word must be in the grant. Each asked resource scope must be one this server grants as written
     (`grantable_scope`), and each of its permissions must be held on its type by a granted scope of the same

@@ -1,5 +1,7 @@
-"""The search parameters both servers understand: a whitelist per resource type, each parameter bound to fixed
-element paths and an R4 search kind (https://hl7.org/fhir/R4/searchparameter-registry.html).
+"""The search parameters both servers understand.
+
+A whitelist per resource type, each parameter bound to fixed element paths and an R4 search kind
+(https://hl7.org/fhir/R4/searchparameter-registry.html).
 
 A request can only name a parameter listed here; the paths walked are ours, never the request's, so a query
 cannot reach arbitrary elements. The list follows what real clients send: Inferno's CARIN BB and US Core

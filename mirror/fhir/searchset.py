@@ -1,5 +1,7 @@
-"""Answering a search over resources held in memory: filter, order, page, `_include`, and the searchset
-Bundle's JSON text (https://hl7.org/fhir/R4/search.html, https://hl7.org/fhir/R4/http.html#paging).
+"""Answering a search over resources held in memory.
+
+Filter, order, page, `_include`, and the searchset Bundle's JSON text (https://hl7.org/fhir/R4/search.html,
+https://hl7.org/fhir/R4/http.html#paging).
 
 The mock payer and the mirror's own API answer searches the same way; only what a caller may see differs,
 so each passes its own candidates and its own resolver for included references. Resources travel as
@@ -37,9 +39,11 @@ def answer_search(
     resolve: Callable[[str, str], Held | None],
     in_id_order: bool = False,
 ) -> bytes:
-    """The searchset page `search` asks for, from `candidates` of the searched type. `base_url` is the FHIR
-    base as the request saw it. `in_id_order`: the candidates come in id order, the order of a search without
-    `_sort`, so they need no sorting (a caller that keeps them so pays per page for matching at most).
+    """The searchset page `search` asks for, from `candidates` of the searched type.
+
+    `base_url` is the FHIR base as the request saw it. `in_id_order`: the candidates come in id order, the order of
+    a search without `_sort`, so they need no sorting (a caller that keeps them so pays per page for matching at
+    most).
 
     Raises SearchError (via `page_offset`) for a page token that belongs to another query.
     """

@@ -1,6 +1,7 @@
-"""The HTTP side of a FHIR R4 server on Flask (https://hl7.org/fhir/R4/http.html), shared by the mirror's API
-and the mock payer's: JSON only, read only (POST only where FHIR reads with it), every error an
-OperationOutcome, conditional reads.
+"""The HTTP side of a FHIR R4 server on Flask, shared by the mirror's API and the mock payer's.
+
+JSON only, read only (POST only where FHIR reads with it), every error an OperationOutcome, conditional reads
+(https://hl7.org/fhir/R4/http.html).
 
 `mirror/fhir/` knows FHIR without I/O; this module is the thin layer that turns that knowledge into Flask
 requests and responses, so both servers negotiate, refuse and answer in one way (API-1, API-6).
@@ -137,8 +138,10 @@ def bearer_credential() -> str | None:
 def resource_response(
     text: str | bytes, *, etag: str | None = None, weak: bool = False, last_modified: datetime | None = None
 ) -> Response:
-    """A read's answer: the resource text as it is, with its validators, or 304 when the client's copy is
-    current (`If-None-Match`, compared weakly as RFC 9110 requires for GET; else `If-Modified-Since`).
+    """A read's answer, or 304 when the client's copy is current.
+
+    The resource text as it is, with its validators; the client's copy is current by `If-None-Match` (compared
+    weakly as RFC 9110 requires for GET), else by `If-Modified-Since`.
 
     `etag` is the opaque tag without quotes, strong unless `weak` (FHIR's `W/"versionId"` form is weak).
     """

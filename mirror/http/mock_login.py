@@ -21,8 +21,9 @@ MAX_STEPS = 5
 
 
 class MockLoginError(RuntimeError):
-    """The sign-in pages did not lead back to the app; the message says at which step and why. `alert` is the
-    page's own message, `status` its HTTP status, `error` the OAuth error an error page names."""
+    """The sign-in pages did not lead back to the app; the message says at which step and why.
+
+    `alert` is the page's own message, `status` its HTTP status, `error` the OAuth error an error page names."""
 
     def __init__(self, message: str, *, alert: str = "", status: int | None = None, error: str | None = None):
         super().__init__(message)

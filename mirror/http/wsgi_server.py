@@ -45,8 +45,9 @@ class RunningServer:
 
 
 def _run_until_closed(server, stopping: threading.Event) -> None:
-    """waitress's loop runs while its map holds a dispatcher: `stop` empties it. A socket error while stopping
-    (a connection closed under a request) is part of stopping."""
+    """waitress's loop runs while its map holds a dispatcher: `stop` empties it.
+
+    A socket error while stopping (a connection closed under a request) is part of stopping."""
     try:
         server.run()
     except OSError:

@@ -1,10 +1,10 @@
 """The store file is compressed with zstd, because a large store's commit costs what the disk does.
 
-A commit rewrites the whole file (ST-1), and an 883 MB store took 3.1-3.3 s to write and fsync here however
-fast it was serialised; removing the generation that a new backup replaced took another 0.65 s. Payer JSON
-repeats itself (codings, references, adjudication categories), so zstd at level 1, at about 1 GB/s, makes a
-store of the shared Synthea records 15 times smaller than the JSON it holds: far less to write, to fsync and
-to remove at every commit, and far less disk for a decade of claims.
+A commit rewrites the whole file (ST-1), and a large store took seconds to write and fsync however fast it was
+serialised, and more to remove the generation a new backup replaced (bench/README.md). Payer JSON repeats itself
+(codings, references, adjudication categories), so zstd at level 1, which compresses faster than a disk writes,
+makes a store many times smaller than the JSON it holds: far less to write, to fsync and to remove at every commit,
+and far less disk for a decade of claims.
 
 The file is a sequence of frames, each compressed on its own (zstd reads a concatenation of frames as one
 stream, and so does `zstd -d`): frame_cache.py keeps the frames of documents that did not change and
@@ -20,11 +20,11 @@ from collections.abc import Iterable, Iterator
 import zstandard
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # the first four bytes of every zstd frame (RFC 8878, section 3.1.1)
-LEVEL = 1  # higher levels made the file 10 % smaller and its write 20-50 % slower
+LEVEL = 1  # higher levels made the file a little smaller and its write much slower
 _MOST_HEADER_BYTES = 18  # of a frame (RFC 8878, section 3.1.1.1)
 # What a frame's end is looked for in: the rest of that much is copied once per frame. Large enough that a frame
-# (50-70 KB compressed) comes out of one call, since one in two pieces is joined, a copy of its content: the frames
-# of a store of 6,500 EOBs took 40-49 ms to decompress, against 52-65 ms with 64 KB.
+# comes out of one call, since one in two pieces is joined, a copy of its content, which made decompressing
+# slower (bench/README.md).
 _FEED_BYTES = 256 * 1024
 
 

@@ -5,12 +5,12 @@ needs on top, through TinyDB's own hooks: an atomic orjson Storage (storages.py)
 several table operations one commit (middlewares.py) and a Table that writes in place (tables.py). The sync
 engine and the served API use the Store's methods and never touch TinyDB.
 
-What it keeps, per (source, resourceType, id), since two plans can both hold a different `Patient/1`:
-the resource's JSON text exactly as received (one string, not nested dicts: TinyDB costs 35-47 KB of RAM per
-resource held as dicts and only the text's length as a string), its provenance, and the few fields its
-indexes need. Replacing a resource replaces it (TinyDB's own upsert merges, so stale elements would
-survive), change is detected by content hash, the previous content goes to a history table, and a resource
-the source no longer has is tombstoned, never deleted.
+What it keeps, per (source, resourceType, id), since two plans can both hold a different `Patient/1`: the resource's
+JSON text exactly as received (one string, not nested dicts: TinyDB costs many times a resource's text in RAM when
+it holds it as dicts, and only the text's length as a string), its provenance, and the few fields its indexes need.
+Replacing a resource replaces it (TinyDB's own upsert merges, so stale elements would survive), change is detected
+by content hash, the previous content goes to a history table, and a resource the source no longer has is
+tombstoned, never deleted.
 
 Reads come from in-memory indexes, built when a read first needs them (a table stays compressed until
 then). One process writes (an OS lock, ST-4); any number read, never blocking the writer, and a reading Store
@@ -726,8 +726,8 @@ def _untrackable(document: dict) -> None:
 
     A dict holding only strings, numbers, None and tuples of those is one CPython's cycle collector stops
     tracking; a list keeps it, and its dict, tracked. With 100,000 documents tracked, every full collection
-    walks them all: that made a bulk load of 100,000 resources take 1.5 times as long as it does untracked,
-    and grow faster than its size. JSON writes a tuple as the same array, so the file does not change.
+    walks them all: that made a bulk load of 100,000 resources take much longer than it does untracked, and
+    grow faster than its size. JSON writes a tuple as the same array, so the file does not change.
     """
     document["patient_ids"] = tuple(document["patient_ids"])
     if document["findings"] is not None:

@@ -1,10 +1,10 @@
 """The store file's layout: plain JSON, written one TinyDB document per line (then compressed, compression.py).
 
 Any JSON parser reads the decompressed file as one object. The layout exists for memory: orjson (yyjson underneath)
-reserves about 13 times a document's size while parsing it, so parsing a 700 MB store in one call would need
-9 GB; parsed line by line, the peak stays near the file's size plus what it holds. Writing line by line
-likewise streams the file instead of building it in memory first. JSON strings cannot contain a raw newline,
-so the newline bytes are exactly the separators written here.
+reserves many times a document's size while parsing it, so parsing a large store in one call would need more memory
+than a laptop has; parsed line by line, the peak stays near the file's size plus what it holds. Writing line by line
+likewise streams the file instead of building it in memory first. JSON strings cannot contain a raw newline, so the
+newline bytes are exactly the separators written here.
 
     {"format":"payer-mirror-store","version":1,"generation":7,"written_at":"...","tables":{
     "resources":{
@@ -15,11 +15,11 @@ so the newline bytes are exactly the separators written here.
     }
     }}
 
-A resource document's text (the resource's JSON, as one string) is nearly all of the file: 95 % of a store of
-6,500 EOBs. Reading the resources parses every document to build the indexes, but few reads need the texts;
-so, where a checksum vouches for the content (storages.py), the parser leaves each text as the file has it, a
-JSON string literal held as bytes, which StoredResource decodes when the resource is read and the writer
-writes back as it is. That made parsing a store of 6,500 EOBs 40 % faster.
+A resource document's text (the resource's JSON, as one string) is nearly all of the file. Reading the resources
+parses every document to build the indexes, but few reads need the texts; so, where a checksum vouches for the
+content (storages.py), the parser leaves each text as the file has it, a JSON string literal held as bytes, which
+StoredResource decodes when the resource is read and the writer writes back as it is, which makes parsing a store
+much faster (bench/store.py, "parse store file").
 
 The writer hands the file over in pieces (`file_pieces`): lines of the envelope, and runs of consecutive
 documents of one table whose ids fall in one segment of SEGMENT_DOCS ids. Each piece ends with a newline, so a
@@ -40,7 +40,7 @@ _TABLES_OPENING = b',"tables":{'
 # A resource document's text and the member the store writes after it: no JSON string can hold either (a quote
 # inside a string is escaped), so in a document line they can only be the members themselves.
 _TEXT_MEMBER, _MEMBER_AFTER_TEXT = b',"text":"', b',"content_hash":"'
-SEGMENT_DOCS = 256  # documents per run: about 2 MB of claims, re-serialised whole when one of them changes
+SEGMENT_DOCS = 256  # documents per run: a few MB of claims, re-serialised whole when one of them changes
 
 
 class LayoutError(ValueError):
@@ -48,7 +48,7 @@ class LayoutError(ValueError):
 
 
 @dataclass(frozen=True)
-class Run:
+class DocumentRun:
     """Consecutive documents of `table` whose ids fall in `segment`; `last` is the table's last run, whose
     last line has no comma after it."""
 
@@ -64,7 +64,7 @@ def header_line(header: dict) -> bytes:
     return orjson.dumps(header)[:-1] + _TABLES_OPENING + b"\n"
 
 
-def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | Run | object]:
+def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | DocumentRun | object]:
     """The file after its header line: envelope lines, runs, and as it is any table held otherwise than as a
     dict (one left compressed, unread: frame_cache.UnreadTable)."""
     for table_number, (name, documents) in enumerate(tables.items()):
@@ -77,7 +77,7 @@ def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | Run | obje
     yield b"}}\n"
 
 
-def run_lines(run: Run) -> list[bytes]:
+def run_lines(run: DocumentRun) -> list[bytes]:
     """The lines of a run's documents, each a chunk: joining them would allocate the run again, and fresh
     megabytes cost more to allocate in a process that already holds a large store."""
     lines = [orjson.dumps(doc_id) + b":" + as_json(document) + b",\n"
@@ -104,7 +104,7 @@ def segment_of(doc_id: str) -> int | None:
         return None
 
 
-def _runs(table: str, documents: dict) -> Iterator[Run]:
+def _runs(table: str, documents: dict) -> Iterator[DocumentRun]:
     """The runs of a table, found by C-level passes over its keys: a commit of a page into 100,000 documents
     must not spend a Python loop on each of them. TinyDB gives ids in increasing order; a table whose keys are
     not (a document inserted with an id of its own) is cut into runs of SEGMENT_DOCS that are never cached."""
@@ -118,13 +118,13 @@ def _runs(table: str, documents: dict) -> Iterator[Run]:
     if len(numbers) < len(doc_ids) or not all(map(operator.lt, numbers, islice(numbers, 1, None))):
         for start in range(0, len(doc_ids), SEGMENT_DOCS):
             end = start + SEGMENT_DOCS
-            yield Run(table, None, doc_ids[start:end], values[start:end], last=end >= len(doc_ids))
+            yield DocumentRun(table, None, doc_ids[start:end], values[start:end], last=end >= len(doc_ids))
         return
     start = 0
     while start < len(numbers):
         segment = numbers[start] // SEGMENT_DOCS
         end = bisect.bisect_left(numbers, (segment + 1) * SEGMENT_DOCS, start)
-        yield Run(table, segment, doc_ids[start:end], values[start:end], last=end == len(numbers))
+        yield DocumentRun(table, segment, doc_ids[start:end], values[start:end], last=end == len(numbers))
         start = end
 
 

@@ -1,8 +1,8 @@
 """The compressed frames of runs of documents that have not changed since the file was read or written.
 
 A commit rewrites the whole file (ST-1), but most of a large store does not change between two commits: a
-page adds 100 resources to 100,000. So each run of documents (file_format.Run) is compressed as its own frame
-and kept; the next write writes that frame again as it is when the run still holds the same documents,
+page adds 100 resources to 100,000. So each run of documents (file_format.DocumentRun) is compressed as its own
+frame and kept; the next write writes that frame again as it is when the run still holds the same documents,
 unchanged, and compresses only the runs that changed. A commit then costs the disk's time for the compressed
 file plus the compressing of what changed, instead of serialising and compressing the whole store.
 
@@ -11,7 +11,7 @@ and the same place (last in its table or not). A document changed in place keeps
 change goes through the tables' view (tables.py), which calls `forget` for the document's segment.
 
 Opening a store need not read its tables either: a sync that brings nothing new reads the sync state and
-writes a run record, while decompressing and parsing the resources took 75-95 ms of its 115 (6,500 EOBs). So
+writes a run record, while decompressing and parsing the resources was most of its time (bench/README.md). So
 the header lists every frame after its own (`layout`: length, CRC-32, and the table whose runs it holds, or
 null for envelope lines), the reader (storages.py) leaves each table's frames compressed as an UnreadTable,
 and a table is read when first used (`read_table`). One never used is written again as the frames it was read
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mirror.store.compression import compressed_frame, frames_of
-from mirror.store.file_format import Run, file_pieces, header_line, parse_table, run_lines, segment_of
+from mirror.store.file_format import DocumentRun, file_pieces, header_line, parse_table, run_lines, segment_of
 
 Frame = tuple[bytes, int]  # a compressed frame and its CRC-32
 
@@ -43,7 +43,7 @@ def frame_crc(frame: bytes) -> int:
 
 class FrameCache:
     def __init__(self) -> None:
-        self._frames: dict[tuple[str, int], tuple[Run, Frame]] = {}
+        self._frames: dict[tuple[str, int], tuple[DocumentRun, Frame]] = {}
 
     def forget(self, table: str, doc_id: str) -> None:
         """A document of `table` is about to change, appear or go: its run's frame is stale."""
@@ -62,7 +62,7 @@ class FrameCache:
         """The compressed file for `header` and `tables`, reusing the frames of unchanged runs and of unread
         tables; the first frame's header lists the others. Once the file is whole, only the frames it holds are
         kept (a dropped table's would otherwise stay for good)."""
-        in_file: dict[tuple[str, int], tuple[Run, Frame]] = {}
+        in_file: dict[tuple[str, int], tuple[DocumentRun, Frame]] = {}
         groups = _framed(file_pieces(tables))
         opening = next(groups)
         body: list[tuple[bytes, int, str | None]] = []
@@ -101,7 +101,7 @@ class FrameCache:
                         self._frames[(run.table, run.segment)] = (run, frame)
         return documents
 
-    def _frame(self, run: Run, in_file: dict[tuple[str, int], tuple[Run, Frame]]) -> Frame:
+    def _frame(self, run: DocumentRun, in_file: dict[tuple[str, int], tuple[DocumentRun, Frame]]) -> Frame:
         if run.segment is None:
             return _compressed(run_lines(run))
         key = (run.table, run.segment)
@@ -117,16 +117,16 @@ def _compressed(lines: list[bytes]) -> Frame:
     return frame, frame_crc(frame)
 
 
-def _runs_of(name: str, documents: dict) -> Iterator[Run]:
+def _runs_of(name: str, documents: dict) -> Iterator[DocumentRun]:
     """The runs that writing the table `name` makes: those between its opening and closing lines."""
-    return (piece for piece in file_pieces({name: documents}) if isinstance(piece, Run))
+    return (piece for piece in file_pieces({name: documents}) if isinstance(piece, DocumentRun))
 
 
-def _same_run(kept: Run, run: Run) -> bool:
+def _same_run(kept: DocumentRun, run: DocumentRun) -> bool:
     return kept.last == run.last and kept.doc_ids == run.doc_ids and all(map(operator.is_, kept.documents, run.documents))
 
 
-def _framed(pieces: Iterator[bytes | Run | UnreadTable]) -> Iterator[list[bytes] | Run | UnreadTable]:
+def _framed(pieces: Iterator[bytes | DocumentRun | UnreadTable]) -> Iterator[list[bytes] | DocumentRun | UnreadTable]:
     """The pieces as the frames hold them: each run (or unread table) alone, the envelope lines between
     them together. The first group is the envelope lines before the first run, the header's frame."""
     envelope: list[bytes] = []

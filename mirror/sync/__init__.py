@@ -1,5 +1,6 @@
-"""`mirror sync` and `mirror status`: bring a member's records home from each connected plan, and say how
-each plan stands.
+"""`mirror sync` and `mirror status`: bring a member's records home, and say how each plan stands.
+
+A sync brings them from each connected plan.
 
 engine.py runs a sync (walks, checkpoints, references, removals) as options.py asks; targets.py decides what to fetch from the
 plan's CapabilityStatement; pages.py checks a payer's answers before anything is stored and guards paging;

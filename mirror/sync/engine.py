@@ -83,7 +83,7 @@ from mirror.sync.report import (
 from mirror.sync.retry import http_date
 from mirror.sync.slices import Slicing, SlicesExhausted
 from mirror.sync.status import clear_reconnect_mark, mark_reconnect_needed
-from mirror.sync.targets import EVERYTHING, Stream, sync_targets
+from mirror.sync.targets import EVERYTHING, Walk, sync_targets
 from mirror.sync.validation import BackgroundValidation
 
 HIGH_WATER_OVERLAP = timedelta(minutes=5)  # re-ask for this much before the last run: late commits on the plan
@@ -144,7 +144,7 @@ class _PlanSync:
         self.walk_of_type: dict[str, str] = {}  # type -> the walk (or REFERENCES) that first brought it
         self.references_complete = False
         self.full_pass: FullPass | None = None
-        self.walked: list[Stream] = []  # in the order walked
+        self.walked: list[Walk] = []  # in the order walked
         self.listed_at: dict[str, str] = {}  # walk key -> when its ids were last listed (SyncState.listed_at)
         self.restart_at: dict[str, str] = {}  # walk key -> its first URL, while it is walked in slices
         self.counted_whole: set[str] = set()  # walks listed in slices that add up to the plan's count
@@ -264,7 +264,7 @@ class _PlanSync:
 
     # ----- walking a search's pages
 
-    def _walk(self, stream: Stream, mark: str) -> str:
+    def _walk(self, stream: Walk, mark: str) -> str:
         state = self.store.sync_state(self.name, stream.key)
         if stream.key == EVERYTHING and state is not None and state.status == LOOPING and not self.options.full:
             self.report.streams[stream.key] = StreamReport("searched by type", status=LOOPING)
@@ -289,7 +289,7 @@ class _PlanSync:
             outcome = self._around_the_loop(stream, walk, stream.url if walk.mode == "resumed" else start, mark)
         return outcome
 
-    def _starting_point(self, stream: Stream, state: SyncState | None, mark: str) -> tuple[str | None, str, str]:
+    def _starting_point(self, stream: Walk, state: SyncState | None, mark: str) -> tuple[str | None, str, str]:
         """(first URL, the mark this walk leaves when it ends, mode) from the walk's checkpoint.
 
         A full sync starts every walk afresh, except the walks of a full sync this run continues: those
@@ -306,7 +306,7 @@ class _PlanSync:
             return None, state.high_water or mark, "finished earlier"
         return stream.url, mark, "full"
 
-    def _pages(self, stream: Stream, walk: StreamReport, start: str, mark: str) -> str:
+    def _pages(self, stream: Walk, walk: StreamReport, start: str, mark: str) -> str:
         guard = PagingGuard(start, self.options.max_pages)
         url: str | None = start
         ahead: FetchAhead | None = None
@@ -318,7 +318,7 @@ class _PlanSync:
         walk.status = COMPLETE
         return COMPLETE
 
-    def _page(self, stream: Stream, walk: StreamReport, guard: PagingGuard, url: str, ahead: FetchAhead | None,
+    def _page(self, stream: Walk, walk: StreamReport, guard: PagingGuard, url: str, ahead: FetchAhead | None,
               mark: str) -> tuple[str | None, FetchAhead | None, str | None]:
         """Fetch (or take from `ahead`), check and commit the page at `url`: (the next page's URL, its fetch
         ahead, None), or (None, None, how the walk ended). The next page is requested before this one is
@@ -363,7 +363,7 @@ class _PlanSync:
         status = INCOMPLETE if looped else (RUNNING if following else COMPLETE)
         return self._walk_state(walk_key, next_url=following, high_water=mark, status=status, page=page)
 
-    def _around_the_loop(self, stream: Stream, walk: StreamReport, origin: str, mark: str) -> str:
+    def _around_the_loop(self, stream: Walk, walk: StreamReport, origin: str, mark: str) -> str:
         """List in this run, another way, what a walk whose paging looped (from `origin`) was to bring."""
         loop = walk.error
         if stream.key == EVERYTHING:
@@ -421,7 +421,7 @@ class _PlanSync:
             self.walk_of_type.setdefault(resource.resource_type, walk_key)
             self._note_references(resource.text)
 
-    def _incomplete(self, stream: Stream, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
+    def _incomplete(self, stream: Walk, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
         """Record that the walk stopped at `url` (the next run starts there, or, among slices, at the walk's first
         page) and why."""
         self._put_state(self._walk_state(stream.key, next_url=self.restart_at.get(stream.key, url), high_water=mark,
@@ -430,7 +430,7 @@ class _PlanSync:
         self.report.errors.append(f"{stream.key}: {error}")
         return INCOMPLETE
 
-    def _refused(self, stream: Stream, walk: StreamReport, refused: Refused) -> str:
+    def _refused(self, stream: Walk, walk: StreamReport, refused: Refused) -> str:
         """The plan will not run this search at all: $everything falls back to searches, a type is skipped."""
         walk.status, walk.error = SKIPPED, str(refused)
         self._put_state(self._walk_state(stream.key, status=SKIPPED))
@@ -554,9 +554,10 @@ class _PlanSync:
     # ----- full sync: removals
 
     def _reconcile_removals(self) -> None:
-        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete). A type the
-        granted scope limits by a query (SMART v2 granular scopes) is left alone: what the token does not see
-        may well still be at the plan."""
+        """Tombstone what the plan no longer has, when this run saw all of it (every walk complete).
+
+        A type the granted scope limits by a query (SMART v2 granular scopes) is left alone: what the token does not
+        see may well still be at the plan."""
         unfinished = [key for key, walk in self.report.streams.items() if walk.status not in (COMPLETE, SKIPPED, LOOPING)]
         if unfinished or not self.references_complete or self.report.errors:
             self.report.notes.append("removals were not checked, since the sync is incomplete")
@@ -585,7 +586,7 @@ class _PlanSync:
 
     # ----- plain sync: removals (removals.py)
 
-    def _find_removals(self, stream: Stream, mark: str) -> None:
+    def _find_removals(self, stream: Walk, mark: str) -> None:
         """Tombstone what a walk that ended complete held and the plan no longer lists, at one count request
         when nothing was removed."""
         walk = self.report.streams[stream.key]
@@ -612,7 +613,7 @@ class _PlanSync:
         self._put_state(self._walk_state(stream.key, high_water=self.store.sync_state(self.name, stream.key).high_water,
                                          status=COMPLETE))
 
-    def _held_by(self, stream: Stream) -> dict[str, set[str]]:
+    def _held_by(self, stream: Walk) -> dict[str, set[str]]:
         """What the mirror holds from the walk, by type: every type for $everything, else the walk's own, unless
         its search cannot list them all."""
         if stream.key in LISTED_BY_EVERYTHING_ONLY:
@@ -627,7 +628,7 @@ class _PlanSync:
         except (Refused, FetchFailed):
             return None
 
-    def _listing(self, stream: Stream, mark: str) -> dict[str, set[str]] | None:
+    def _listing(self, stream: Walk, mark: str) -> dict[str, set[str]] | None:
         """Every id the walk lists now, by type: ids only where the plan can, else the whole walk again; None
         (and a note) when the listing cannot be had in full."""
         for url in (listing_url(stream.url), stream.url):
@@ -642,7 +643,7 @@ class _PlanSync:
             self.report.notes.append(f"{stream.key}: removals were not checked, since listing its ids failed ({problem})")
             return None
 
-    def _ids_listed(self, stream: Stream, url: str, mark: str) -> dict[str, set[str]]:
+    def _ids_listed(self, stream: Walk, url: str, mark: str) -> dict[str, set[str]]:
         """The ids of every page from `url` on, by type; in slices by `_lastUpdated` when its paging loops and the
         search can be sliced (then only if they add up to the plan's count)."""
         try:

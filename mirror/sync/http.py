@@ -1,6 +1,7 @@
-"""GET requests to one plan's FHIR API, as a careful client makes them: the bearer token kept fresh (SY-4),
-explicit timeouts (SY-3), retries with backoff (SY-1, SY-2), an optional request budget (SY-9) and a cap on
-what a response may weigh (IN-J4).
+"""GET requests to one plan's FHIR API, as a careful client makes them.
+
+The bearer token kept fresh (SY-4), explicit timeouts (SY-3), retries with backoff (SY-1, SY-2), an optional request
+budget (SY-9) and a cap on what a response may weigh (IN-J4).
 
 Only URLs on the plan's own FHIR base are requested, so a `next` link or a reference pointing elsewhere
 can never carry the member's token to another host. Errors name the URL with any token-like query
@@ -105,8 +106,9 @@ class RequestBudget:
 
 @dataclass
 class PayerClient:
-    """GETs against `connection`'s FHIR base; `requests` counts every HTTP attempt made (token refreshes aside)
-    and `request_seconds` the time they took, so that a slow sync can be told from a slow plan.
+    """GETs against `connection`'s FHIR base, counted so that a slow sync can be told from a slow plan.
+
+    `requests` counts every HTTP attempt made (token refreshes aside) and `request_seconds` the time they took.
 
     `now` is the wall clock (token expiry, Retry-After dates), `sleep` and `uniform` drive the waits, and
     `renew(data_dir, name)` is `oauth.refresh`, which saves a rotated refresh token before returning it

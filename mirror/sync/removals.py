@@ -35,8 +35,9 @@ def listing_url(walk_url: str) -> str:
 
 
 def read_total(answer: Answer) -> int | None:
-    """The searchset's `total`; None when the answer is not a searchset that says it. A body that does not
-    parse (cut short on the way) is Garbled: the client asks for it again."""
+    """The searchset's `total`; None when the answer is not a searchset that says it.
+
+    A body that does not parse (cut short on the way) is Garbled: the client asks for it again."""
     try:
         document = orjson.loads(answer.body)
     except orjson.JSONDecodeError:

@@ -1,5 +1,6 @@
-"""What a `mirror sync` did, per plan and per resource type: the summary table, the `--json` document and
-the exit status (SY-6: no silent partial success).
+"""What a `mirror sync` did, per plan and per resource type.
+
+The summary table, the `--json` document and the exit status (SY-6: no silent partial success).
 
 A plan's sync is `complete` when every walk reached its last page and every reference was looked up;
 `failed` when it stored nothing because it could not get going (plan unreachable, sign-in refused, every
@@ -42,9 +43,10 @@ class TypeReport:
 
 @dataclass
 class StreamReport:
-    """One paged walk: how it started (full, incremental, resumed), how it ended, how many pages it took (in
-    how many slices, when its paging looped), and how a plain sync checked it for removals (`counted`,
-    `listed`, `walked whole`; None: not checked).
+    """One paged walk: how it started, how it ended, its pages, and how it was checked for removals.
+
+    It started full, incremental or resumed; `pages` counts its pages (`slices` how many slices, when its paging
+    looped); `removals` says how a plain sync checked it (`counted`, `listed`, `walked whole`; None: not checked).
     """
 
     mode: str

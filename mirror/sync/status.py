@@ -1,5 +1,7 @@
-"""`mirror status`: how each plan stands (last sync, records held, token expiry, re-connect needed), and the
-"re-connect needed" mark a sync leaves when the plan refuses the saved sign-in (SY-4).
+"""`mirror status`: how each plan stands, and the "re-connect needed" mark a sync leaves.
+
+How a plan stands: last sync, records held, token expiry, re-connect needed. A sync leaves the mark when the plan
+refuses the saved sign-in (SY-4).
 
 The mark is a small private file beside the plan's connection file, `connections/{NAME}.refused`, holding
 when the refusal happened and a fingerprint of the refused tokens (a truncated SHA-256, which reveals

@@ -27,7 +27,7 @@ DEFAULT_TYPES = ("Patient", "Coverage", "ExplanationOfBenefit", "AllergyIntolera
 
 
 @dataclass(frozen=True)
-class Stream:
+class Walk:
     """One paged walk: `key` names its checkpoint, `url` is its first page when everything is wanted.
 
     `since` is how the plan filters it to what changed after an instant: `_since` ($everything),
@@ -53,15 +53,15 @@ class Skipped:
 class Targets:
     """`everything` when offered; `by_type` always (the fallback when $everything is refused)."""
 
-    everything: Stream | None
-    by_type: tuple[Stream, ...]
+    everything: Walk | None
+    by_type: tuple[Walk, ...]
     skipped: tuple[Skipped, ...]
 
 
 def sync_targets(
     statement: Mapping | None, *, base: str, patient_id: str, scope: str, page_size: int, use_everything: bool = True
 ) -> Targets:
-    """The streams for one member of one plan. `statement` None: the plan has no usable CapabilityStatement."""
+    """The walks for one member of one plan. `statement` None: the plan has no usable CapabilityStatement."""
     declared = _declared_types(statement) if statement is not None else {name: None for name in DEFAULT_TYPES}
     count = urlencode({"_count": page_size})
     streams, skipped = [], []
@@ -77,10 +77,10 @@ def sync_targets(
             continue
         query = urlencode({patient_parameter: patient_id})
         since = "_lastUpdated" if parameters is not None and "_lastUpdated" in parameters else None
-        streams.append(Stream(resource_type, f"{base}/{resource_type}?{query}&{count}", since))
+        streams.append(Walk(resource_type, f"{base}/{resource_type}?{query}&{count}", since))
     everything = None
     if use_everything and _offers_everything(statement) and allows_search(scope, "Patient"):
-        everything = Stream(EVERYTHING, f"{base}/Patient/{quote(patient_id, safe='')}/$everything?{count}", "_since")
+        everything = Walk(EVERYTHING, f"{base}/Patient/{quote(patient_id, safe='')}/$everything?{count}", "_since")
     return Targets(everything, tuple(streams), tuple(skipped))
 
 

@@ -1,6 +1,7 @@
-"""How much of the year's deductible and out-of-pocket maximum is used, per year and network, from the
-`benefitBalance` a plan sends on its claims (CARIN Blue Button; the R4 `benefit-type` codes and Da Vinci PCT's
-`out-of-pocket-maximum`), for the progress bars on the claims page. (R4 Coverage has no benefitBalance.)
+"""How much of the year's deductible and out-of-pocket maximum is used, for the claims page's progress bars.
+
+Per year and network, from the `benefitBalance` a plan sends on its claims (CARIN Blue Button; the R4 `benefit-type`
+codes and Da Vinci PCT's `out-of-pocket-maximum`). (R4 Coverage has no benefitBalance.)
 
 A balance counts only with both an allowed and a used amount of money: CMS files per-claim amounts in
 `benefitBalance` with `usedMoney` alone, which say nothing about a yearly limit. Each claim's balance is the

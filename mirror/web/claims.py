@@ -1,5 +1,7 @@
-"""Claims (CARIN Blue Button ExplanationOfBenefit) in plain words: what it was, who, when, what it cost and
-why, for the claim pages and `mirror claims`, which list the same claims with the same numbers from here.
+"""Claims (CARIN Blue Button ExplanationOfBenefit) in plain words.
+
+What it was, who, when, what it cost and why, for the claim pages and `mirror claims`, which list the same claims
+with the same numbers from here.
 
 The money itself is read by `mirror.web.money`; prior authorizations and predeterminations (EOB.use) are
 requests, not claims, and never appear among the claims or in their totals (`eob_use` sorts them for every

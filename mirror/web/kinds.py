@@ -1,5 +1,6 @@
-"""Kinds of records in the words a patient uses ("Claims", "Visits"), not FHIR's type names, and the page that
-lists each kind.
+"""Kinds of records in the words a patient uses, and the page that lists each kind.
+
+"Claims", "Visits": not FHIR's type names.
 
 Pages are looked up in the running app's URL map, so a kind links to its own page (`/labs`) once one is
 served, and to a broader page meanwhile.
@@ -57,8 +58,7 @@ ORDER = [CLAIMS, PRIOR_AUTHORIZATIONS, ESTIMATES, *list(KINDS.values())[1:]]
 
 
 def kind_of(resource_type: str, resource: Mapping | None = None) -> Kind:
-    """The kind a record is; an ExplanationOfBenefit is a claim, a prior authorization or an estimate by its
-    `use`."""
+    """The kind a record is; an ExplanationOfBenefit is a claim, a prior authorization or an estimate by its `use`."""
     if resource_type == "ExplanationOfBenefit" and resource is not None and eob_use(resource) in REQUESTS:
         return REQUESTS[eob_use(resource)]
     known = KINDS.get(resource_type)

@@ -1,5 +1,7 @@
-"""A lab test's or vital sign's name as a patient says it ("Total cholesterol"), not LOINC's long name
-("Cholesterol [Mass/volume] in Serum or Plasma"), which spells out the property, system and method for machines.
+"""A lab test's or vital sign's name as a patient says it ("Total cholesterol"), not LOINC's long name.
+
+LOINC's long name ("Cholesterol [Mass/volume] in Serum or Plasma") spells out the property, system and method for
+machines.
 
 The name is the plan's own `code.text` when it wrote one (not a copy of a coding's display), else a plain name
 from a small table of common LOINC codes, else the display with its bracketed parts (the LOINC property or

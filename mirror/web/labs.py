@@ -1,5 +1,6 @@
-"""Lab results and vital signs (US Core Observations) grouped by test, each with its value, unit, normal range
-and flag, newest first, and a trend chart where a test has values to compare.
+"""Lab results and vital signs (US Core Observations) grouped by test, newest first.
+
+Each with its value, unit, normal range and flag, and a trend chart where a test has values to compare.
 
 A test is its LOINC code (else its first code, else its text): the same test from two labs or two plans lands
 in one group. The flag is the lab's own interpretation when it gives one; otherwise a numeric value outside

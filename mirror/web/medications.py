@@ -1,5 +1,7 @@
-"""Drug fills and prescriptions by drug name: pharmacy claims (CARIN BB pharmacy EOBs), pharmacy records
-(MedicationDispense) and prescriptions (MedicationRequest), each with its date, quantity and who.
+"""Drug fills and prescriptions by drug name.
+
+Pharmacy claims (CARIN BB pharmacy EOBs), pharmacy records (MedicationDispense) and prescriptions
+(MedicationRequest), each with its date, quantity and who.
 
 A drug's name is the NDC display on a pharmacy claim's line, else the line's own display or text; on a
 dispense or prescription it is `medicationCodeableConcept`, or the code of the Medication it references
@@ -57,6 +59,7 @@ class Drug:
 def drugs(claims: Iterable[tuple[str, Mapping]], dispenses: Iterable[tuple[str, Mapping]],
           requests: Iterable[tuple[str, Mapping]], resolver) -> list[Drug]:
     """Every drug by name (A to Z), each with its fills and prescriptions newest first.
+
     `resolver(source)` resolves references inside that source."""
     found: dict[str, Drug] = {}
 

@@ -1,5 +1,7 @@
-"""A claim's money as a patient asks about it (billed, allowed, plan paid, you owe and why), so every payer's
-ExplanationOfBenefit answers the same questions the same way and nothing a claim does not state becomes $0.00.
+"""A claim's money as a patient asks about it: billed, allowed, plan paid, you owe and why.
+
+So every payer's ExplanationOfBenefit answers the same questions the same way, and nothing a claim does not state
+becomes $0.00.
 
 Each adjudication amount gets one meaning: a CMS Blue Button variable (`https://bluebutton.cms.gov/resources/
 variables/...`) decides it when present, since CMS codes a rate, a charge and a payment all `submitted` beside
@@ -254,6 +256,7 @@ def _cents(value: Decimal | None) -> Decimal | None:
 @dataclass
 class YearTotal:
     """A year's sums, with how many claims did not state each amount (a sum that left claims out is partial).
+
     `year` is None for the claims that give no date, so every claim counts in one row."""
 
     year: int | None

@@ -1,5 +1,7 @@
-"""The pages a patient reads at `/`: their plans, claims in plain words, coverage, clinical records, and any
-single record with its raw JSON, provenance and history.
+"""The pages a patient reads at `/`.
+
+Their plans, claims in plain words, coverage, clinical records, and any single record with its raw JSON, provenance
+and history.
 
 Pages render on the server and need no JavaScript; Jinja escapes every value from the payer, and narrative
 XHTML (`text.div`) is never rendered. Nothing is loaded from outside the machine.

@@ -1,5 +1,7 @@
-"""Prior authorizations (Da Vinci PDex Prior Authorization: an ExplanationOfBenefit with `use` =
-`preauthorization`) in plain words: what was asked for, by whom, the decision, its dates and the reason.
+"""Prior authorizations (Da Vinci PDex) in plain words.
+
+A prior authorization is an ExplanationOfBenefit with `use` = `preauthorization`: what was asked for, by whom, the
+decision, its dates and the reason.
 
 The decision comes from the most specific thing the plan says. A PDex review action (X12 306 code: A1
 certified in total, A2 partly, A3 not certified, A4 pended, ...) on the whole request, else on its lines;

@@ -1,5 +1,6 @@
-"""Reading FHIR elements for people: the display of a code, the name of a party, values of the expected kind,
-dates and times as a person writes them.
+"""Reading FHIR elements for people, as a person writes them.
+
+The display of a code, the name of a party, values of the expected kind, dates and times.
 
 Payer data is untrusted and often incomplete, so every getter here tolerates a missing or mistyped element
 and answers None or empty rather than raising; the pages escape whatever text comes out.

@@ -1,5 +1,6 @@
-"""Visits (US Core Encounter) and procedures (US Core Procedure) in one timeline, newest first, each with
-what it was, where and who.
+"""Visits (US Core Encounter) and procedures (US Core Procedure) in one timeline, newest first.
+
+Each with what it was, where and who.
 
 Where is the visit's Location, else the organization that provided it; a procedure without a place of its own
 takes its visit's. Records the plan marked entered in error are left out.

@@ -1,5 +1,7 @@
-"""The member's side of `/oauth2/authorize/{system-id}`: login, then a one-time code when the member has one
-(the MFA code on file, or a code emailed now: outbox.py), then consent.
+"""The member's side of `/oauth2/authorize/{system-id}`.
+
+Login, then a one-time code when the member has one (the MFA code on file, or a code emailed now: outbox.py), then
+consent.
 
 Each page posts back to the very URL it was shown at, query string included, and carries only its own
 fields: repeating the OAuth parameters as hidden inputs makes authlib see them twice and refuse the
@@ -96,8 +98,9 @@ def _after_login(page: "_Page", transaction_id: str):
 
 
 def _after_code(page: "_Page", transaction_id: str, member: Member, step: str):
-    """The code after the password: the member's MFA code, or the one last emailed for this sign-in while it is
-    good. A wrong or expired code counts toward the lock as a wrong password does; "resend" emails a new one."""
+    """The code after the password: the member's MFA code, or the one last emailed for this sign-in while it is good.
+
+    A wrong or expired code counts toward the lock as a wrong password does; "resend" emails a new one."""
     if page.transaction.mfa_passed:  # nothing left to verify: this member's sign-in is finished
         return _passed(page, transaction_id, member, mfa_passed=True)
     if step != member.second_step:
@@ -183,8 +186,10 @@ def _locked_message(seconds: float) -> str:
 
 
 def _check_state(plan: Plan, grant) -> None:
-    """SMART App Launch: `state` is REQUIRED. The redirect URI is verified by now, so the error goes back to
-    the app by redirect (RFC 6749 §4.1.2.1), with no state to echo."""
+    """SMART App Launch: `state` is REQUIRED.
+
+    The redirect URI is verified by now, so the error goes back to the app by redirect (RFC 6749 §4.1.2.1), with no
+    state to echo."""
     if plan.is_strict_smart and not grant.request.payload.state:
         raise InvalidRequestError("'state' is required (SMART App Launch).", redirect_uri=grant.redirect_uri)
 

@@ -1,6 +1,7 @@
-"""Client authentication at the token, revocation and introspection endpoints, with the rules authlib leaves
-to the server: one method and one client per request (RFC 6749 §2.3, §2.3.1), and a client whose secret keeps
-failing is locked out for a while (RFC 6749 §10.10), answered `invalid_client` with HTTP 429 and `Retry-After`.
+"""Client authentication at the token, revocation and introspection endpoints, with the rules authlib leaves.
+
+One method and one client per request (RFC 6749 §2.3, §2.3.1), and a client whose secret keeps failing is locked out
+for a while (RFC 6749 §10.10), answered `invalid_client` with HTTP 429 and `Retry-After`.
 
 Only a presented secret of a known confidential client counts: an unknown client id is already told apart
 (TK-4), and a client that sends no secret, or a public client that has none, leaves nothing to guess.

@@ -1,5 +1,7 @@
-"""The member's choice on the consent page: a box per kind of record the app asked for, ticked until the member
-unticks it, and the grant that follows from what stayed ticked.
+"""The member's choice on the consent page.
+
+A box per kind of record the app asked for, ticked until the member unticks it, and the grant that follows from what
+stayed ticked.
 
 Only resource scopes get a box; the others (`openid`, `launch/patient`, `offline_access`, ...) are listed for
 the member to read. A wildcard (`patient/*.read`, the seed's `user/*.read`) gets a box per type of record the

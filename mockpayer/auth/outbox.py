@@ -1,5 +1,7 @@
-"""The emails the mock "sends": one-time sign-in codes for members who verify by email, kept per plan so that a
-test in any language reads them at `GET /_admin/outbox` instead of a mailbox.
+"""The emails the mock "sends".
+
+One-time sign-in codes for members who verify by email, kept per plan so that a test in any language reads them at
+`GET /_admin/outbox` instead of a mailbox.
 
 A code is six random digits, valid for CODE_LIFETIME seconds of the mock's clock. The message is only a record
 here; the code a sign-in accepts lives in its transaction (transactions.py), so it finishes that sign-in only,

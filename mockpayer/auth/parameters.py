@@ -1,5 +1,7 @@
-"""The characters each OAuth parameter may hold (RFC 6749 Appendix A, RFC 7636 §4.1, RFC 3986 for URIs), its
-length, and the token endpoint's rules that each is sent once and in the body (RFC 6749 §3.2).
+"""The characters each OAuth parameter may hold, its length, and the token endpoint's rules on sending it.
+
+Characters by RFC 6749 Appendix A, RFC 7636 §4.1 and RFC 3986 for URIs; the token endpoint's rules that each is sent
+once and in the body (RFC 6749 §3.2).
 
 Checked before authlib reads a request, so a hostile value gets a short `invalid_request` that names the
 parameter and never repeats the value: authlib puts some values (a redirect URI, a response type) into

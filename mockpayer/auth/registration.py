@@ -1,5 +1,6 @@
-"""Clients registered and removed while the mock runs (`/_admin/clients`), as on a payer's developer portal: each
-works, or stops working, at once, with no restart.
+"""Clients registered and removed while the mock runs (`/_admin/clients`), as on a payer's developer portal.
+
+Each works, or stops working, at once, with no restart.
 
 A plan's `clients` dict is replaced, never changed in place, so a request reading it meanwhile sees the old set
 or the new one whole.

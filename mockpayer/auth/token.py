@@ -1,5 +1,6 @@
-"""`/oauth2/token`, `/oauth2/revoke` and `/oauth2/introspect`, each also under a plan's path prefix (a Blue Button
-plan's are at its own paths: mockpayer/bluebutton/oauth.py).
+"""`/oauth2/token`, `/oauth2/revoke` and `/oauth2/introspect`, each also under a plan's path prefix.
+
+A Blue Button plan's are at its own paths: mockpayer/bluebutton/oauth.py.
 
 On a bare host (no plan prefix, no plan host name) the plan is found from what the request carries: the
 code, refresh token or token it presents, else its client id. Errors are RFC 6749 JSON (TK-6).

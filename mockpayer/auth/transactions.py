@@ -79,6 +79,7 @@ class Transactions:
 
     def complete(self, transaction_id: str | None) -> Transaction | None:
         """Takes a signed-in transaction out, once: of two concurrent consents, one gets it and the other None.
+
         One not yet signed in stays, for its next step."""
         with self._lock:
             transaction = self._open.get(transaction_id or "")

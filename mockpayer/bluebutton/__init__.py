@@ -1,6 +1,8 @@
-"""CMS Blue Button 2.0 (https://bluebutton.cms.gov), the Patient Access API of Medicare: a `bluebutton` plan answers
-its URL shapes, scopes, paging and errors, over the same plan folder, ledger and authorization server as every
-other plan (mockpayer/auth/), so that CMS's own SDK and an app written for Blue Button work against the mock.
+"""CMS Blue Button 2.0 (https://bluebutton.cms.gov), the Patient Access API of Medicare.
+
+A `bluebutton` plan answers its URL shapes, scopes, paging and errors, over the same plan folder, ledger and
+authorization server as every other plan (mockpayer/auth/), so that CMS's own SDK and an app written for Blue Button
+work against the mock.
 
 Paths, at `/{system-id}/v2/...` and, for the one plan a mock serves (`mockpayer serve --plan ID`) or a plan
 addressed by its host name, at `/v2/...`:

@@ -20,10 +20,11 @@ QUERY_TOKEN = ("Using the access token in the query parameters is not supported.
 
 
 def bearer_token(plan: Plan) -> TokenRecord:
-    """The plan's active access token the request carries. RFC 6750 §3.1 as Blue Button answers it: 401 with a
-    `Bearer realm="api"` challenge, which names `invalid_token` and why when the token presented is unknown,
-    revoked, expired or another plan's. A token in the query (RFC 6750 §2.3) is refused with 400, as Blue Button
-    refuses it."""
+    """The plan's active access token the request carries.
+
+    RFC 6750 §3.1 as Blue Button answers it: 401 with a `Bearer realm="api"` challenge, which names `invalid_token`
+    and why when the token presented is unknown, revoked, expired or another plan's. A token in the query (RFC 6750
+    §2.3) is refused with 400, as Blue Button refuses it."""
     if "access_token" in request.args:
         raise BlueButtonError(400, QUERY_TOKEN)
     credential = bearer_credential()

@@ -1,8 +1,10 @@
-"""How an app finds a Blue Button plan from its FHIR base (`/v2/fhir`): `.well-known/smart-configuration` with the
-keys Blue Button's has (DS-1), and the CapabilityStatement at `metadata` with SMART's `oauth-uris` extension
-(DS-2), listing the three types it serves and the search parameters query.py reads; and, as Blue Button has it
-beside them, `/v2/connect/.well-known/openid-configuration`, the one document that names its userinfo endpoint
-and its `fhir_metadata_uri` (its SMART configuration leaves both out, and so does the mock's).
+"""How an app finds a Blue Button plan from its FHIR base (`/v2/fhir`).
+
+`.well-known/smart-configuration` with the keys Blue Button's has (DS-1), and the CapabilityStatement at `metadata`
+with SMART's `oauth-uris` extension (DS-2), listing the three types it serves and the search parameters query.py
+reads; and, as Blue Button has it beside them, `/v2/connect/.well-known/openid-configuration`, the one document that
+names its userinfo endpoint and its `fhir_metadata_uri` (its SMART configuration leaves both out, and so does the
+mock's).
 
 All need no token and follow the host and prefix the app used (urls.py). Where Blue Button's own documents
 say less than the mock does (refresh tokens, public clients), the mock's say what the mock does.

@@ -1,5 +1,6 @@
-"""QA fault injection (mockpayer/faults.py) on Blue Button's FHIR API, as on the other plans' member APIs: its
-searchset pages read by `startIndex` and `_count`, so that page conditions and reshaping apply, and the refusals
+"""QA fault injection (mockpayer/faults.py) on Blue Button's FHIR API, as on the other plans' member APIs.
+
+Its searchset pages read by `startIndex` and `_count`, so that page conditions and reshaping apply, and the refusals
 answered as Blue Button answers them.
 
 The refusals, in Blue Button's shapes: an expired token (`expire_token`) as any token it no longer takes, 401

@@ -1,5 +1,6 @@
-"""Blue Button's FHIR API: `/v2/fhir/Patient`, `Coverage` and `ExplanationOfBenefit`, read by id and searched,
-for the beneficiary behind the token only.
+"""Blue Button's FHIR API: Patient, Coverage and ExplanationOfBenefit, for the token's beneficiary only.
+
+`/v2/fhir/Patient`, `Coverage` and `ExplanationOfBenefit`, read by id and searched.
 
 A search is always of the beneficiary's own records, as Blue Button binds it (`patient`, `beneficiary` or `_id`
 set to theirs; naming someone else is 403), paged by `startIndex` and `_count` (paging.py) with the parameters

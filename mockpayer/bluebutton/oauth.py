@@ -1,5 +1,7 @@
-"""Blue Button's OAuth endpoints, at its paths: `/v2/o/authorize/` (the SDK drops the trailing slash; both
-answer), `/v2/o/token/`, `/v2/o/revoke_token/` and `/v2/o/introspect/`.
+"""Blue Button's OAuth endpoints, at its paths.
+
+`/v2/o/authorize/` (the SDK drops the trailing slash; both answer), `/v2/o/token/`, `/v2/o/revoke_token/` and
+`/v2/o/introspect/`.
 
 They are the plan's own authorization server (mockpayer/auth/) behind other paths: the same sign-in pages,
 codes, tokens, rotation and revocation, with `bluebutton` mode's rules (PKCE S256 required and the SDK's padded

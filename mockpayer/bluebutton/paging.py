@@ -1,6 +1,8 @@
-"""Blue Button's paging, as its data server (BFD) pages every search: a page is `_count` results from `startIndex`,
-and the Bundle links `first`, `next` (when more follow), `previous` (after the first page) and `last`, each the
-same query with `startIndex` moved, as absolute URLs on the host the app called (SY-5: apps follow them as given).
+"""Blue Button's paging, as its data server (BFD) pages every search.
+
+A page is `_count` results from `startIndex`, and the Bundle links `first`, `next` (when more follow), `previous`
+(after the first page) and `last`, each the same query with `startIndex` moved, as absolute URLs on the host the app
+called (SY-5: apps follow them as given).
 
 `last` starts at the largest multiple of `_count` below the total (the first page when there are no results).
 """

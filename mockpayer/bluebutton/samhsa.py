@@ -1,5 +1,7 @@
-"""Which claims Blue Button's data server counts as SAMHSA-related (42 CFR Part 2: records of substance use
-disorder treatment), those an `ExplanationOfBenefit` search with `excludeSAMHSA=true` leaves out.
+"""Which claims Blue Button's data server counts as SAMHSA-related, for `excludeSAMHSA=true`.
+
+SAMHSA-related: 42 CFR Part 2 records of substance use disorder treatment, those an `ExplanationOfBenefit` search
+with `excludeSAMHSA=true` leaves out.
 
 A claim is SAMHSA-related when it carries the `42CFRPart2` security label (HL7 v3 ActCode in `meta.security`), as
 BFD labels such claims, or when one of its diagnoses is a substance use disorder: ICD-10-CM F10-F19 but F17

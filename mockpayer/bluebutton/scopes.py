@@ -1,5 +1,7 @@
-"""Blue Button 2.0's scopes: those it grants, what an app gets without asking, the beneficiary's personal
-information that the consent page lets them withhold, and which requests each scope opens.
+"""Blue Button 2.0's scopes: what it grants, and which requests each scope opens.
+
+Those it grants, what an app gets without asking, and the beneficiary's personal information that the consent page
+lets them withhold.
 
 Blue Button grants an app's scopes as asked, all or none: a scope it does not know fails the request
 (`invalid_scope`). Without a `scope` the app gets its default set, which is how CMS's SDK asks. Its SMART v2

@@ -1,6 +1,7 @@
-"""`/v2/connect/userinfo` (with or without a trailing slash, as Blue Button answers it): who the beneficiary
-behind a token is, as Blue Button tells it, for a token with the `profile` scope (withheld with the personal
-information at consent: 403 then, as Blue Button answers).
+"""`/v2/connect/userinfo` (with or without a trailing slash, as Blue Button answers it).
+
+Who the beneficiary behind a token is, as Blue Button tells it, for a token with the `profile` scope (withheld with
+the personal information at consent: 403 then, as Blue Button answers).
 
 Blue Button answers `sub` and `patient` (both the beneficiary's Patient id), `name`, `given_name`,
 `family_name`, `email` and `iat` (when the account was made). The mock reads the names from the beneficiary's

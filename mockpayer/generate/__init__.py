@@ -22,13 +22,15 @@ Why it is built this way:
   (plan.json, single resources) are indented by two spaces. Every dateTime with a time has an offset.
 - Money adds up, on every claim and on later days too (adjudication.py, days.py).
 
-The modules, one job each: command.py (the options of `mockpayer generate`) runs plan_folder.py, which
-writes the folder from roster.py (the plan and its providers), members.py (Patient, Coverage), claims.py
-(CARIN BB EOBs, priced by adjudication.py), prior_auths.py (PDex prior authorizations), clinical.py (US Core),
-directory.py (Plan-Net), formulary.py (US Drug Formulary), days.py (later days) and settings.py (plan.json),
-laid out by bundles.py; the bluebutton profile's from beneficiaries.py (Patient, Coverage), medicare_claims.py
-(the eight claim types), priced by medicare_costs.py and written in cms.py's CMS shapes. They draw on
-tables.py (the reference data), codes.py (code systems and profiles) and dates.py (the fixed "today").
+The modules, one job each: command.py (the options of `mockpayer generate`) runs plan_folder.py (checks the
+options, keeps an earlier plan.json's settings, writes the new one), which has carin_folder.py write the files
+through plan_files.py (which counts them) from roster.py (the plan and its providers), members.py (Patient,
+Coverage), claims.py (CARIN BB EOBs, priced by adjudication.py), prior_auths.py (PDex prior authorizations),
+clinical.py (US Core), directory.py (Plan-Net), formulary.py (US Drug Formulary), days.py (later days) and
+settings.py (plan.json), laid out by bundles.py; bluebutton_folder.py writes the bluebutton profile's from
+beneficiaries.py (Patient, Coverage), medicare_claims.py (the eight claim types), priced by medicare_costs.py
+and written in cms.py's CMS shapes. They draw on tables.py (the reference data), codes.py (code systems and
+profiles) and dates.py (the fixed "today").
 
 The bundled plans are made with these commands (run from the repository root; `mockpayer generate` and
 `python -m mockpayer.generate` take the same options), and tests/test_generate.py checks that the

@@ -1,5 +1,7 @@
-"""A Medicare beneficiary of the bluebutton profile: who they are, and their Patient and Coverage (Parts A, B, C and
-D) as CMS Blue Button 2.0 serves them. A beneficiary depends only on the seed and its number.
+"""A Medicare beneficiary of the bluebutton profile.
+
+Who they are, and their Patient and Coverage (Parts A, B, C and D) as CMS Blue Button 2.0 serves them. A beneficiary
+depends only on the seed and its number.
 
 Everything identifying is clearly synthetic, as CMS's own sandbox data is: the Patient id (the CCW `bene_id`) is
 negative, and the MBI has `S` as its second character, which no real MBI has.
@@ -110,9 +112,10 @@ def patient_resource(beneficiary: Beneficiary, rng: random.Random) -> dict:
 
 
 def coverage_resources(beneficiary: Beneficiary, rng: random.Random) -> list[dict]:
-    """Parts A, B, C and D as Blue Button serves them, ids `part-a-<bene_id>` and so on. This beneficiary is in
-    Original Medicare with a stand-alone drug plan: Part C says, month by month, that no Medicare Advantage plan
-    (HMO) covers them, and Part D names the drug plan's contract and benefit package."""
+    """Parts A, B, C and D as Blue Button serves them, ids `part-a-<bene_id>` and so on.
+
+    This beneficiary is in Original Medicare with a stand-alone drug plan: Part C says, month by month, that no
+    Medicare Advantage plan (HMO) covers them, and Part D names the drug plan's contract and benefit package."""
     status = ("20", "Disabled without ESRD") if beneficiary.disabled else ("10", "Aged without end-stage renal disease (ESRD)")
     entitlement = ("1", "Disability insurance benefits (DIB)") if beneficiary.disabled else ("0", "Old age and survivor's insurance (OASI)")
     year = {"url": variable("rfrnc_yr"), "valueDate": str(REFERENCE_TODAY.year)}

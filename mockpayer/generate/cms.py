@@ -1,6 +1,7 @@
-"""CMS Blue Button 2.0 shapes: the CCW variables (`https://bluebutton.cms.gov/resources/variables/...`) as codings,
-extensions, adjudications, supporting information and benefit-balance entries, written as Blue Button's server
-(CMS's Beneficiary FHIR Data, BFD) writes them, and its timestamps and synthetic identifiers.
+"""CMS Blue Button 2.0 shapes, written as Blue Button's server (CMS's Beneficiary FHIR Data, BFD) writes them.
+
+The CCW variables (`https://bluebutton.cms.gov/resources/variables/...`) as codings, extensions, adjudications,
+supporting information and benefit-balance entries, and BFD's timestamps and synthetic identifiers.
 
 An amount is coded twice, as BFD does: by its CARIN Blue Button category (the HL7 `adjudication` code system or
 CARIN's `C4BBAdjudication`) and by its CMS variable in the `.../codesystem/adjudication` system, whose code is

@@ -1,6 +1,7 @@
-"""A beneficiary's Medicare claims as CMS Blue Button 2.0 serves them: ExplanationOfBenefit resources of its eight
-claim types (carrier, dme, hha, hospice, inpatient, outpatient, pde, snf), shaped as BFD's v2 transformers write
-them, priced by medicare_costs.py.
+"""A beneficiary's Medicare claims as CMS Blue Button 2.0 serves them.
+
+ExplanationOfBenefit resources of its eight claim types (carrier, dme, hha, hospice, inpatient, outpatient, pde,
+snf), shaped as BFD's v2 transformers write them, priced by medicare_costs.py.
 
 Each type is coded as BFD codes it, quirks included: the `eob-type` and NCH claim type codings beside the HL7
 claim type (DME counts as institutional and home health as professional), the CARIN profile without a version,

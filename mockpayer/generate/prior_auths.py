@@ -1,5 +1,7 @@
-"""Da Vinci PDex prior authorizations: a member's ExplanationOfBenefit resources with `use` = preauthorization,
-which CMS-0057-F requires in the Patient Access API by January 2027.
+"""Da Vinci PDex prior authorizations.
+
+A member's ExplanationOfBenefit resources with `use` = preauthorization, which CMS-0057-F requires in the Patient
+Access API by January 2027.
 
 Every member has one of each decision: approved (outcome complete, review action A1, an authorization number
 and the period it is good for, the units allowed and used), denied (outcome complete, review action A3, the

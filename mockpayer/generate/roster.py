@@ -1,5 +1,7 @@
-"""The plan-wide context: the plan's identity and the provider roster every member's claims point at, made
-from its own random stream, with the payer's and providers' CARIN BB Organization and Practitioner resources.
+"""The plan-wide context: the plan's identity and the provider roster every member's claims point at.
+
+It is made from its own random stream, with the payer's and providers' CARIN BB Organization and Practitioner
+resources.
 
 NPIs are invented but carry a valid check digit.
 """

@@ -1,5 +1,7 @@
-"""plan.json: the plan's clients, token and paging settings and member logins, kept from `settings_from`
-where it lists them, so a hand-tuned plan can get fresh data without losing its accounts.
+"""plan.json: the plan's clients, token and paging settings and member logins.
+
+They are kept from `settings_from` where it lists them, so a hand-tuned plan can get fresh data without losing its
+accounts.
 
 What it makes up, client ids and the carin profile's usernames, is made from the system id
 (`tinyplan-confidential-app`, `tinyplan-member1`), so two plans served together never share an account or a

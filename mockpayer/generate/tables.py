@@ -1,5 +1,7 @@
-"""The reference tables the generator draws from: names and places, the provider roster, conditions,
-services and their charges, drugs, hospital stays and visits, lab results, allergies, plan designs and copays.
+"""The reference tables the generator draws from.
+
+Names and places, the provider roster, conditions, services and their charges, drugs, hospital stays and visits, lab
+results, allergies, plan designs and copays.
 
 Codes are real code-system codes (ICD-10-CM/PCS, CPT, HCPCS, CDT, NUBC, MS-DRG, LOINC, SNOMED CT, RxNorm,
 CVX, NUCC, NCPDP) except the NDC package codes: they are illustrative (labeler 99999) and travel with the

@@ -22,7 +22,7 @@ def test_the_known_invalid_example_is_reported(corpus):
 
 
 def test_a_synthea_bundle_validates_whole(corpus):
-    # whole Synthea bundles take ~0.5 s each; the smallest two are enough to cover Bundle nesting
+    # whole Synthea bundles are slow to validate; the smallest two are enough to cover Bundle nesting
     by_size = sorted(corpus("synthea-r4"), key=lambda item: len(str(item[1])))[:2]
     for name, bundle in by_size:
         assert validation_findings(bundle) == [], name

@@ -1,5 +1,7 @@
-"""The mirror's read-only FHIR API (issue 6) through Flask's test client: reads, conditional reads, every error
-status, one base per source, metadata, and the bearer token of `mirror serve --token`.
+"""The mirror's read-only FHIR API (issue 6) through Flask's test client.
+
+Reads, conditional reads, every error status, one base per source, metadata, and the bearer token of `mirror serve
+--token`.
 
 Rows: API-1 (405 per verb), API-2 (404s with an OperationOutcome), API-3 (strict handling), API-6 (JSON
 only), IN-P1 (ids in paths), IN-J4 (body size), IN-Q1 (parameters are literals), BR-1 (401 without a token).

@@ -1,6 +1,7 @@
-"""Third-party FHIR clients, from PyPI and unmodified, read, search and page through `mirror serve`'s API on a
-real loopback port (issue 6): fhirpy (with and without the bearer token) and the SMART Python fhirclient, whose
-strict R4 models parse the CapabilityStatement, the Bundles and every resource.
+"""Third-party FHIR clients, unmodified, read, search and page through `mirror serve`'s API (issue 6).
+
+They come from PyPI and talk to a real loopback port: fhirpy (with and without the bearer token) and the SMART
+Python fhirclient, whose strict R4 models parse the CapabilityStatement, the Bundles and every resource.
 
 The store holds demoplan's member1 as a sync stores it (see stores.py).
 """

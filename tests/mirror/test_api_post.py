@@ -1,7 +1,8 @@
-"""POST where FHIR R4 reads with it, on `mirror serve`'s API over a real loopback port (issue 21):
-`POST [base]/[type]/_search` (http.html 3.1.0.8) and `POST [base]/Patient/[id]/$everything` (operations.html),
-answered as their GET forms; every other write stays 405 (API-1). The Parameters edge cases are the mock's
-tests (tests/mockpayer/test_r4_post.py): both servers read bodies with the same code, mirror/http/fhir_flask.py.
+"""POST where FHIR R4 reads with it, on `mirror serve`'s API over a real loopback port (issue 21).
+
+`POST [base]/[type]/_search` (http.html 3.1.0.8) and `POST [base]/Patient/[id]/$everything` (operations.html) are
+answered as their GET forms; every other write stays 405 (API-1). The Parameters edge cases are the mock's tests
+(tests/mockpayer/test_r4_post.py): both servers read bodies with the same code, mirror/http/fhir_flask.py.
 
 The store holds demoplan's member1 as a sync stores it (see stores.py).
 """

@@ -1,7 +1,7 @@
 """The `mirror` command imports what every command needs and leaves the rest to the commands that use it: the
 web server (Flask) to those that serve, the sync engine and the HTTP and OAuth stacks (requests, authlib) to
-those that talk to a plan. Every command pays its imports at start-up (`mirror --help` took 0.7 s with all of
-them, 0.3 s without), and a sync's validation workers, were they to run the command's script, would too."""
+those that talk to a plan. Every command pays its imports at start-up (with all of them, `mirror --help` took
+twice as long), and a sync's validation workers, were they to run the command's script, would too."""
 
 import subprocess
 import sys

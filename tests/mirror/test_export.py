@@ -1,6 +1,8 @@
-"""`mirror export` (issue 6): FHIR Bulk Data NDJSON, one `<Type>.ndjson` per type with each line the stored text,
-or one collection Bundle; `--source`, `--since`, `--include-removed`; files created 0600 and replaced atomically
-(DR-1, ST-1: a failed export leaves the previous file whole); one-line errors on the command line.
+"""`mirror export` (issue 6): FHIR Bulk Data NDJSON or one collection Bundle, written safely.
+
+NDJSON is one `<Type>.ndjson` per type with each line the stored text; `--source`, `--since`, `--include-removed`;
+files created 0600 and replaced atomically (DR-1, ST-1: a failed export leaves the previous file whole); one-line
+errors on the command line.
 
 The store holds demoplan's member1 as a sync stores it (see stores.py).
 """

@@ -1,7 +1,8 @@
-"""`mirror sync` and `mirror status` end to end against the real mock payer on a loopback port: connect with
-the member's login, sync, and compare the store with the member's records on the mock, byte for byte;
-then with each of the mock's faults switched on (SY-1, SY-2, SY-4, SY-5, SY-6, IN-J3), an interrupted sync
-killed at random moments (SY-7), day-two data (incremental, then --full removals), and the command line.
+"""`mirror sync` and `mirror status` end to end against the real mock payer on a loopback port.
+
+Connect with the member's login, sync, and compare the store with the member's records on the mock, byte for byte;
+then with each of the mock's faults switched on (SY-1, SY-2, SY-4, SY-5, SY-6, IN-J3), an interrupted sync killed at
+random moments (SY-7), day-two data (incremental, then --full removals), and the command line.
 
 RUN_SLOW=1 kills the sync twenty times instead of three.
 """

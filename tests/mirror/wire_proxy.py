@@ -1,6 +1,7 @@
-"""A loopback HTTP/1.1 proxy in front of the real mock payer that breaks chosen answers on the wire, below any
-HTTP library: headers that promise more bytes than follow, a connection reset mid-body, a Content-Length
-shorter than the body, a gzip label on a body that is not gzip, or a 503.
+"""A loopback HTTP/1.1 proxy in front of the real mock payer that breaks chosen answers on the wire.
+
+It breaks them below any HTTP library: headers that promise more bytes than follow, a connection reset mid-body, a
+Content-Length shorter than the body, a gzip label on a body that is not gzip, or a 503.
 
 The mock's own `truncate` fault cuts a body and declares the cut length, so the client gets a whole HTTP answer
 that does not parse; these are the failures only a socket can make. Every answer is sent with

@@ -1,5 +1,6 @@
-"""`/_admin/clock` (issue 25): the mock's clock moved over plain HTTP, as a test suite in any language drives
-`mockpayer serve`: no fixture, no shared Python object, only JSON requests to a real server process.
+"""`/_admin/clock` (issue 25): the mock's clock moved over plain HTTP, as any language's test suite would.
+
+No fixture, no shared Python object, only JSON requests to a real `mockpayer serve` process.
 
 Everything that tells time follows it: access tokens expire (RFC 6750 §3.1 `invalid_token`, RFC 7662 §2.2
 `active: false`), the `Date` header (RFC 9110 §6.6.1) agrees with `Retry-After` dates (RFC 9110 §10.2.3), and

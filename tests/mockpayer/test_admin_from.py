@@ -1,5 +1,6 @@
-"""`mockpayer serve --admin-from CIDR` (issue 25): `/_admin` answers a network opted in besides loopback, such as
-the compose bridge a host's request through the published port comes from. Development only; a request that
+"""`mockpayer serve --admin-from CIDR` (issue 25): `/_admin` answers a network opted in besides loopback.
+
+Such as the compose bridge a host's request through the published port comes from. Development only; a request that
 came through a proxy stays refused whatever address it names, and so does a web page of another site.
 
 The address check runs on the WSGI `REMOTE_ADDR` through Flask's test client (a test cannot make a connection

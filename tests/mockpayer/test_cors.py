@@ -1,5 +1,6 @@
-"""CORS on what a browser SMART app fetches (SMART App Launch 2.x: apps in a browser call discovery, token and
-FHIR endpoints with `fetch`), and none on what only navigations or this machine's tools should reach.
+"""CORS on what a browser SMART app fetches, and none on what only navigations or local tools should reach.
+
+SMART App Launch 2.x: apps in a browser call discovery, token and FHIR endpoints with `fetch`.
 
 Preflights follow the Fetch standard's CORS protocol: an `OPTIONS` with `Access-Control-Request-Method` (and
 `-Headers`) must answer 2xx with the allowing headers, or the browser never sends the request.

@@ -1,5 +1,7 @@
-"""OpenID Connect on the mock: the id_token (OIDC Core §2, §3.1.3.7, §12.2), discovery (OIDC Discovery 1.0 §3, §4.3,
-SMART App Launch `sso-openid-connect`), the key set at `jwks_uri`, and UserInfo (OIDC Core §5.3, RFC 6750 §3.1).
+"""OpenID Connect on the mock: the id_token, discovery, the key set at `jwks_uri`, and UserInfo.
+
+The id_token by OIDC Core §2, §3.1.3.7, §12.2; discovery by OIDC Discovery 1.0 §3, §4.3 and SMART App Launch
+`sso-openid-connect`; UserInfo by OIDC Core §5.3 and RFC 6750 §3.1.
 
 Every id_token here is verified as an app would: the key set is fetched from the `jwks_uri` that discovery
 names, and joserfc checks the RS256 signature against it.

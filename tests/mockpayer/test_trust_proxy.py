@@ -1,6 +1,8 @@
-"""`mockpayer serve --trust-proxy` (issue 21): behind a TLS proxy the mock advertises the scheme and host the
-proxy reports (`X-Forwarded-Proto`, `X-Forwarded-Host`) in discovery, metadata, bundle links and OAuth
-endpoints; without the flag those headers change nothing, so nobody can rewrite discovery from outside.
+"""`mockpayer serve --trust-proxy` (issue 21): behind a TLS proxy the mock advertises the proxy's URLs.
+
+It uses the scheme and host the proxy reports (`X-Forwarded-Proto`, `X-Forwarded-Host`) in discovery, metadata,
+bundle links and OAuth endpoints; without the flag those headers change nothing, so nobody can rewrite discovery
+from outside.
 
 Every server passes `X-Forwarded-*` on to the app, so the tests without the flag show the app itself ignoring
 them.

@@ -1,5 +1,7 @@
-"""The patient pages on a 390 px phone and a 1280 px desktop in a real headless Chromium, over a demo member
-synced from the mock: nothing scrolls sideways, and no amount, date or word is cut across two lines.
+"""The patient pages on a 390 px phone and a 1280 px desktop in a real headless Chromium.
+
+Over a demo member synced from the mock: nothing scrolls sideways, and no amount, date or word is cut across two
+lines.
 
 Amounts and dates are marked in the markup (`.amount`, `.date`); an element the browser lays out on one line
 has one client rectangle. Screenshots of every page are kept under the test's temporary folder.

@@ -1,6 +1,8 @@
-"""The patient pages speak a patient's words (issue 22, item 6): kinds of records as people name them, the last
-sync's changes as sentences linked to the page to read each record on, errors as pages of the site with a way
-home (the FHIR API keeps its OperationOutcomes), and times in this machine's zone.
+"""The patient pages speak a patient's words (issue 22, item 6).
+
+Kinds of records as people name them, the last sync's changes as sentences linked to the page to read each record
+on, errors as pages of the site with a way home (the FHIR API keeps its OperationOutcomes), and times in this
+machine's zone.
 
 Tests that depend on the zone pin it with the `TZ` variable and `time.tzset()` (the `local_zone` fixture),
 using POSIX zone strings such as `IST-5:30`, which need no time zone database on the machine.

@@ -1,5 +1,7 @@
-"""An app written with CMS's Python SDK (cms-bluebutton-sdk 1.1.0, unmodified), run by the SDK test in the SDK's own
-virtual environment, never imported by the suite: it imports nothing of this project.
+"""An app written with CMS's Python SDK (cms-bluebutton-sdk 1.1.0, unmodified).
+
+The SDK test runs it in the SDK's own virtual environment; the suite never imports it, and it imports nothing of
+this project.
 
 It is the app half of the flow; the test plays the beneficiary's browser. Given the mock's root URL and the app's
 registration (argv[1], JSON), it prints the authorize URL (one JSON line), reads the callback URL the sign-in pages

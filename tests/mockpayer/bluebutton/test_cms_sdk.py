@@ -1,6 +1,7 @@
-"""CMS's own Python SDK for Blue Button 2.0, `cms-bluebutton-sdk` 1.1.0 from the package index, unmodified, against
-the mock on a free loopback port: its authorize URL, the mock's sign-in pages, its token exchange, claims over
-several pages, Patient, Coverage and the profile, a refresh, and a read with the refreshed token.
+"""CMS's own Python SDK for Blue Button 2.0, unmodified, against the mock on a free loopback port.
+
+`cms-bluebutton-sdk` 1.1.0 from the package index: its authorize URL, the mock's sign-in pages, its token exchange,
+claims over several pages, Patient, Coverage and the profile, a refresh, and a read with the refreshed token.
 
 The SDK pins `certifi` exactly, so it lives in a virtual environment of its own (in the user's cache folder,
 made once), never in the project's dependencies; a machine that cannot reach the package index skips this test
