@@ -3,7 +3,7 @@
 Apart from the sync, and importing only the validator: a spawned worker imports the module of each function
 it is given, and a module beside the engine would bring what the engine needs (the store, requests, authlib)
 onto a core that should be validating. The sync imports this module too, to name its functions to the pool,
-so the validator (fhir.resources, 0.4 s) is imported only where it runs.
+so the validator (fhir.resources, slow to import) is imported only where it runs.
 """
 
 import atexit
@@ -12,29 +12,31 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
+from functools import cache, partial
 from multiprocessing.connection import wait
 
 import orjson
 
 # Containers allocated between two collections of the youngest generation (Python's default: 700). Validation
-# builds thousands of models a batch: each collection walked what was young,
-# so collecting 140 times less often made validating 15 % faster (650 EOBs, one worker: 1.52-1.61 s, was 1.78-1.94).
+# builds thousands of models a batch and the element memo keeps many: each collection walked what was young,
+# so collecting far less often makes validating measurably faster (bench/README.md).
 YOUNG_COLLECTION_THRESHOLD = 100_000
 
 # Validation only has to be done by the end of the sync, while the sync's own work (and the payer's answers,
 # when the payer is the local mock) decides when the pages are in: at equal priority, two workers, the sync and
-# the mock shared two cores alike, and a walk of 6,500 EOBs took 5.8 s instead of 3.5 s.
+# the mock shared two cores alike, and a walk took much longer (bench/README.md).
 NICENESS = 10
 
-# Each model is built on its first use, which costs up to 70 ms (feasibility.md): done before the first batch.
+# Each model is built on its first use, which is slow (feasibility.md): done before the first batch.
 PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "Practitioner")
 
 
 def prepare() -> None:
     """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, yield the processor to
     it, collect cycles less often, build the models, and end without tearing the interpreter down: freeing
-    fhir.resources' thousands of classes one by one took 0.4 s of each core after the
-    sync was done. Every result has been sent by then."""
+    fhir.resources' thousands of classes and the element memo one by one cost each core a noticeable while after
+    the sync was done (bench/README.md). Every result has been sent by then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     atexit.register(os._exit, 0)
@@ -42,17 +44,24 @@ def prepare() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
-    from mirror.fhir.validation import validation_findings
-
+    validate = _validator()
     for resource_type in PAYER_TYPES:
-        validation_findings({"resourceType": resource_type})
+        validate({"resourceType": resource_type})
 
 
 def findings(texts: list[str]) -> list[list[str]]:
     """The findings of each resource text."""
+    validate = _validator()
+    return [_findings_of(text, validate) for text in texts]
+
+
+@cache
+def _validator() -> Callable[[object], list[str]]:
+    """This worker's validator, with the worker's own memo of elements found valid (fhir/element_memo.py)."""
+    from mirror.fhir.element_memo import ElementMemo
     from mirror.fhir.validation import validation_findings
 
-    return [_findings_of(text, validation_findings) for text in texts]
+    return partial(validation_findings, seen=ElementMemo())
 
 
 def _findings_of(text: str, validation_findings) -> list[str]:

@@ -1,7 +1,7 @@
 """R4 validation of a sync's new records in worker processes, beside the downloads rather than between them.
 
-fhir.resources validates a CARIN EOB in 4.6 to 6.1 ms, as much as
-downloading and storing it costs or more, so validating each page before fetching the next made validation
+fhir.resources' validation of a CARIN EOB costs as much as downloading and storing it or more
+(bench/README.md), so validating each page before fetching the next made validation
 most of a sync's time. Instead the new content of each committed page goes to worker processes (their own
 interpreters, so the work runs on other cores while this one fetches and stores) and the findings go to
 the store as they come back, in the writes of the pages that follow. Records are stored first and never
