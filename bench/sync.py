@@ -28,7 +28,8 @@ against the project's research budget for it (a 650-EOB member in 6 s with valid
 says validation costs 30-50x a parse and must never gate storing: with fhir.resources it costs 0.5-0.7 ms of
 CPU per EOB even with the element memo, more than a page's download and parse, and its worker processes
 take 0.2-0.5 s of CPU to start: against a mock answering in a millisecond, that alone is more than all
-the 1.5x leaves a sync of the 650-EOB member beyond the baseline (half of 0.13-0.21 s). Against a payer with real latency it runs while the sync waits for the next
+the 1.5x leaves a sync of the 650-EOB member beyond the baseline (half of 0.13-0.21 s). Against a payer with real
+latency it runs while the sync waits for the next
 page (`--latency`), and the full sync with validation is held to the 1.5x too. The data-scaling line also
 compares client-side time (total less time waiting for answers), which the mock's own speed does not touch.
 
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -231,7 +233,7 @@ def print_ratios(results: list[dict], against_budget: bool) -> None:
                       for row in results))
     by_key = {(row["claims"], row["count"]): row for row in results}
     claim_counts = sorted({row["claims"] for row in results})
-    for small, large in zip(claim_counts, claim_counts[1:]):
+    for small, large in pairwise(claim_counts):
         for count in sorted({row["count"] for row in results}):
             if (small, count) in by_key and (large, count) in by_key:
                 low, high = by_key[(small, count)], by_key[(large, count)]

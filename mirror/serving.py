@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import ip_address
+from typing import Any
 
 from waitress.server import create_server
 from waitress.wasyncore import close_all
@@ -52,7 +53,7 @@ def trusted_hosts(bind_host: str, *extra: str) -> list[str] | None:
 @dataclass
 class RunningServer:
     url: str
-    _server: object
+    _server: Any  # waitress's server: its stubs lack the trigger and socket map that stop() uses
     _thread: threading.Thread
     _stopping: threading.Event
 

@@ -1,7 +1,8 @@
 """`/_admin`: the QA controls of the mock, from this machine only: faults (set, show, rewind; a rewind also
 lifts lockouts and empties the outbox), days (show, advance to the next snapshot), the clock (show, move
 forward), clients (register, list, remove) and the outbox (the sign-in codes emailed to members). One file for
-the URL family, as the mock keeps one per endpoint family. Plain HTTP and JSON, so a test suite in any language drives the mock as the pytest
+the URL family, as the mock keeps one per endpoint family. Plain HTTP and JSON, so a test suite in any language
+drives the mock as the pytest
 plugin does.
 
 Loopback only, because they change what every member and client sees (`mockpayer serve --admin-from CIDR`

@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -117,7 +118,7 @@ def _written(document: dict, entry_texts: list[str | None]) -> str:
     return "{" + ",".join(members) + "}"
 
 
-def _written_entry(entry: object, resource_text: str | None) -> str:
+def _written_entry(entry: Any, resource_text: str | None) -> str:
     if resource_text is None:
         return _orjson_text(entry)
     return "{" + ",".join(f"{_orjson_text(key)}:{resource_text if key == 'resource' else _orjson_text(value)}"
@@ -163,7 +164,7 @@ def references_in_text(resource_text: str) -> list[str]:
     `"reference"` preceded by `{`, `,` or whitespace and followed by `:` can only be a member name, and the
     value is kept only when it is a string (EOB.related.reference, an Identifier, is not).
     """
-    found = []
+    found: list[str] = []
     if '"reference"' not in resource_text:
         return found
     for match in _REFERENCE_MEMBER.finditer(resource_text):
@@ -190,7 +191,7 @@ def _object(text: str, position: int, value_at) -> tuple[dict, int]:
         if text[position:position + 1] != '"':
             raise RawJsonError(f"expected a member name at character {position}")
         try:
-            key, position = json.decoder.scanstring(text, position + 1)
+            key, position = json.decoder.scanstring(text, position + 1)  # type: ignore[attr-defined]  # not in the stubs
         except json.JSONDecodeError as error:
             raise RawJsonError(f"{error.msg} at character {error.pos}") from None
         position = _skip(text, position)
@@ -208,10 +209,11 @@ def _entries(text: str, position: int, entry_texts: list[str | None]) -> tuple[l
     if text[position:position + 1] == "]":
         return entries, position + 1
     while True:
+        entry: Any
         if text[position:position + 1] == "{":
             spans: dict[str, tuple[int, int]] = {}
 
-            def entry_value(key: str, start: int) -> tuple[object, int]:
+            def entry_value(key: str, start: int, spans: dict[str, tuple[int, int]] = spans) -> tuple[object, int]:
                 value, end = _decode(text, start)
                 spans[key] = (start, end)
                 return value, end
@@ -240,7 +242,7 @@ def _after_item(text: str, position: int, closing: str) -> int:
 
 
 def _skip(text: str, position: int) -> int:
-    return _WHITESPACE.match(text, position).end()
+    return _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]  # it matches the empty string
 
 
 def _decode(text: str, start: int) -> tuple[object, int]:

@@ -400,7 +400,7 @@ class Store:
             self._index.add(doc_id, stored[str(doc_id)])
         if superseded:
             history_index = self._history_index  # built from the history read before these join it
-            for doc_id, document in zip(self._tables[HISTORY].insert_multiple(superseded), superseded):
+            for doc_id, document in zip(self._tables[HISTORY].insert_multiple(superseded), superseded, strict=True):
                 history_index.setdefault(_key(document), []).append(doc_id)
         new_versions = tuple((document["resource_type"], document["id"], document["content_hash"])
                              for document in (*inserts, *replacements.values()))
@@ -609,10 +609,10 @@ class Store:
     def _reading(self) -> Iterator[None]:
         with self._lock:
             reloaded_at = None
-            if self.read_only and time.monotonic() >= self._next_change_check:
-                if signature(self.path) != self._storage.disk_signature:
-                    reloaded_at = time.monotonic()
-                    self._load()
+            if (self.read_only and time.monotonic() >= self._next_change_check
+                    and signature(self.path) != self._storage.disk_signature):
+                reloaded_at = time.monotonic()
+                self._load()
             yield
             if reloaded_at is not None:
                 # A reload costs O(file size), paid mostly by the read that follows it (the tables it reads).

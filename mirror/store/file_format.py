@@ -81,7 +81,7 @@ def run_lines(run: Run) -> list[bytes]:
     """The lines of a run's documents, each a chunk: joining them would allocate the run again, and fresh
     megabytes cost more to allocate in a process that already holds a large store."""
     lines = [orjson.dumps(doc_id) + b":" + as_json(document) + b",\n"
-             for doc_id, document in zip(run.doc_ids, run.documents)]
+             for doc_id, document in zip(run.doc_ids, run.documents, strict=True)]
     if run.last:
         lines[-1] = lines[-1][:-2] + b"\n"
     return lines

@@ -95,8 +95,8 @@ class FrameCache:
         if keep:
             runs = list(_runs_of(table.name, documents))
             if (len(runs) == len(table.frames) == len(line_counts) == len(ends_of_line) and all(ends_of_line)
-                    and all(len(run.doc_ids) == lines for run, lines in zip(runs, line_counts))):
-                for run, frame in zip(runs, table.frames):
+                    and all(len(run.doc_ids) == lines for run, lines in zip(runs, line_counts, strict=True))):
+                for run, frame in zip(runs, table.frames, strict=True):
                     if run.segment is not None:
                         self._frames[(run.table, run.segment)] = (run, frame)
         return documents

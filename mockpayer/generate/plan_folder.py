@@ -176,24 +176,30 @@ def _write_beneficiaries(files: PlanFiles, plan: PlanContext, counts: list[int],
     return logins
 
 
+def _write_roster(files: PlanFiles, plan: PlanContext) -> None:
+    """The payer's Organization and one searchset Bundle of the provider roster, as a directory search answers."""
+    out = files.out
+    payer = payer_resource(plan)
+    files.single(out / "data" / f"Organization-{payer['id']}.json", payer)
+    roster = [provider_resource(provider) for provider in plan.providers.values()]
+    bundle = BundleFile(out / "data" / "providers.json", {
+        "resourceType": "Bundle", "id": f"{plan.system_id}-providers", "meta": {"lastUpdated": DIRECTORY_UPDATED},
+        "type": "searchset", "total": len(roster),
+        "link": [{"relation": "self", "url": f"{plan.fhir_base}/Organization?_count={len(roster)}&_include=*"}]})
+    for resource in roster:
+        bundle.add({"fullUrl": f"{plan.fhir_base}/{resource['resourceType']}/{resource['id']}", "resource": resource,
+                    "search": {"mode": "match"}})
+        files.summary.count(resource)
+    files.close(bundle)
+
+
 def _write_carin(files: PlanFiles, plan: PlanContext, counts: list[int], kept_logins: list[dict], clinical: bool,
                  days: int) -> list[dict]:
     """The carin profile: the payer and provider roster, each member's records (and later days), the directory
     and formulary."""
     out, summary, system_id, seed = files.out, files.summary, plan.system_id, plan.seed
     removed_by_day: dict[int, list[str]] = {day: [] for day in range(2, days + 1)}
-    payer = payer_resource(plan)
-    files.single(out / "data" / f"Organization-{payer['id']}.json", payer)
-    roster = [provider_resource(provider) for provider in plan.providers.values()]
-    bundle = BundleFile(out / "data" / "providers.json", {
-        "resourceType": "Bundle", "id": f"{system_id}-providers", "meta": {"lastUpdated": DIRECTORY_UPDATED},
-        "type": "searchset", "total": len(roster),
-        "link": [{"relation": "self", "url": f"{plan.fhir_base}/Organization?_count={len(roster)}&_include=*"}]})
-    for resource in roster:
-        bundle.add({"fullUrl": f"{plan.fhir_base}/{resource['resourceType']}/{resource['id']}", "resource": resource,
-                    "search": {"mode": "match"}})
-        summary.count(resource)
-    files.close(bundle)
+    _write_roster(files, plan)
 
     logins = []
     for number, claims_per_member in enumerate(counts, 1):
@@ -233,8 +239,8 @@ def _write_carin(files: PlanFiles, plan: PlanContext, counts: list[int], kept_lo
     for resource in directory_resources(plan):
         files.single(out / "directory" / f"{resource['resourceType']}-{resource['id']}.json", resource)
     formulary = list(formulary_resources(plan))
-    uuids = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, plan.fhir_base + '/' + r['resourceType'] + '/' + r['id'])}"
-             for r in formulary}
+    keys = [f"{r['resourceType']}/{r['id']}" for r in formulary]
+    uuids = {key: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{plan.fhir_base}/{key}')}" for key in keys}
     bundle = BundleFile(out / "directory" / "formulary.json", {
         "resourceType": "Bundle", "id": f"{system_id}-formulary", "meta": {"lastUpdated": DIRECTORY_UPDATED},
         "type": "transaction"})
