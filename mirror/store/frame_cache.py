@@ -22,6 +22,7 @@ import operator
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from mirror.store.compression import compressed_frame, frames_of
 from mirror.store.file_format import Run, file_pieces, header_line, parse_table, run_lines, segment_of
@@ -64,7 +65,7 @@ class FrameCache:
         kept (a dropped table's would otherwise stay for good)."""
         in_file: dict[tuple[str, int], tuple[Run, Frame]] = {}
         groups = _framed(file_pieces(tables))
-        opening = next(groups)
+        opening = cast(list[bytes], next(groups))  # the first group is always the header frame's lines
         body: list[tuple[bytes, int, str | None]] = []
         for group in groups:
             if isinstance(group, list):
