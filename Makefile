@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# mypy checks the pure FHIR code, the store and the shared HTTP layer (the modules that exist of those named).
+TYPED := $(wildcard mirror/fhir mirror/store mirror/http mirror/serving.py mirror/fhir_http.py mirror/mock_login.py)
+
+lint: $(STAMP)
+	$(BIN)/ruff check mirror mockpayer tests bench
+	$(BIN)/mypy $(TYPED)
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -181,7 +182,7 @@ def bench_sqlite(path: Path, resources: list[dict], sent: list[bytes]) -> tuple[
     for start in range(0, len(sent), PAGE_SIZE):
         page_started = time.perf_counter()
         rows = []
-        for resource, text in zip(resources[start:start + PAGE_SIZE], sent[start:start + PAGE_SIZE]):
+        for resource, text in zip(resources[start:start + PAGE_SIZE], sent[start:start + PAGE_SIZE], strict=True):
             reference = (resource.get("patient") or resource.get("beneficiary") or {}).get("reference", "Patient/" + resource["id"])
             rows.append((SOURCE, resource["resourceType"], resource["id"], reference.split("/")[1], text.decode()))
         connection.execute("BEGIN")
@@ -199,7 +200,7 @@ def run_size(count: int, reads: int, repeat: int, folder: Path) -> dict:
     gc.collect()
     figures["parse_each"] = fastest(repeat, lambda: seconds(lambda: _parse_each(sent)))
     figures["store_from_text"] = fastest(repeat, lambda: fresh_load(folder / "from-text", sent, update))
-    parsed = [ParsedText(text.decode(), resource) for text, resource in zip(sent, resources)]
+    parsed = [ParsedText(text.decode(), resource) for text, resource in zip(sent, resources, strict=True)]
     figures["store"] = fastest(repeat, lambda: fresh_load(folder / "store", parsed, update))
     parsed = None  # freed before the next loads (a name the timed lambda holds is rebound, not deleted)
     store_folder = folder / "store"
@@ -295,7 +296,7 @@ def main() -> None:
             results.append(run_size(count, options.reads, options.repeat, Path(folder)))
         report(results[-1])
         gc.collect()
-    for smaller, larger in zip(results, results[1:]):
+    for smaller, larger in pairwise(results):
         growth = larger["count"] / smaller["count"]
         ratio = larger["store"]["load"] / smaller["store"]["load"]
         print(f"\nlinearity: {growth:.0f}x the resources took {ratio:.1f}x the load time "

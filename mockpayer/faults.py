@@ -348,7 +348,7 @@ class PlanFaults:
             return {
                 "faults": {"seed": self.spec.seed, **self.spec.source},
                 "requests": dict(self._requests),
-                "hits": {rule.kind: hits for rule, hits in zip(self.spec.rules, self._hits)},
+                "hits": {rule.kind: hits for rule, hits in zip(self.spec.rules, self._hits, strict=True)},
                 "never_reached": self._never_reached(),
             }
 

@@ -271,7 +271,7 @@ def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, valida
         if isinstance(resource, dict) and isinstance(full_url, str) and full_url.startswith("urn:uuid:"):
             resource_id = resource.get("id") or full_url[len("urn:uuid:"):]
             urns[full_url] = f"{resource.get('resourceType')}/{resource_id}"
-    for index, (entry, resource_text) in enumerate(zip(entries, parsed.entry_texts)):
+    for index, (entry, resource_text) in enumerate(zip(entries, parsed.entry_texts, strict=False)):
         if resource_text is None:
             continue
         resource = entry["resource"]

@@ -14,6 +14,6 @@ def damage_under_matching_crcs(path, table: str, change_content) -> None:
     opening = contents[0][contents[0].index(b"\n") + 1:]
     tables = [name for _, _, name in header["layout"]]
     frames = [compressed_frame([change_content(content) if name == table else content])
-              for content, name in zip(contents[1:], tables)]
-    header["layout"] = [[len(frame), frame_crc(frame), name] for frame, name in zip(frames, tables)]
+              for content, name in zip(contents[1:], tables, strict=True)]
+    header["layout"] = [[len(frame), frame_crc(frame), name] for frame, name in zip(frames, tables, strict=True)]
     path.write_bytes(compressed_frame([header_line(header), opening]) + b"".join(frames))

@@ -126,7 +126,7 @@ def test_members_do_not_depend_on_how_many_there_are(plan, tmp_path):
 
 def test_every_file_and_resource_validates_with_r4b(plan):
     for sub in ("data", "directory"):
-        for name, document in documents(plan, sub).items():
+        for document in documents(plan, sub).values():
             get_fhir_model_class(document["resourceType"]).model_validate(document)  # a Bundle validates its entries
             for resource in resources_in(document):
                 get_fhir_model_class(resource["resourceType"]).model_validate(resource)
@@ -209,7 +209,7 @@ def test_benefit_balance_is_the_years_running_cost_share(plan, eobs):
             factor = 1 if network == "in" else 2
             assert allowed == [limit * factor for limit in limits[designs[eob["patient"]["reference"]]]]
             assert spent == (used if network == "in" else [0, 0]), eob["id"]
-            assert all(0 <= s <= a for s, a in zip(spent, allowed))
+            assert all(0 <= s <= a for s, a in zip(spent, allowed, strict=True))
     assert any(used[0] > 0 for used in running.values())
 
 

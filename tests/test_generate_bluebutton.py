@@ -221,7 +221,8 @@ def test_a_dme_line_states_its_provider_payment_twice_and_it_counts_once(eobs):
 
 def test_cost_sharing_follows_medicare(eobs):
     """Part B: each year's deductibles add up to at most that year's Part B deductible, and a line's coinsurance is
-    20% of what the deductible leaves of its allowed amount, none on a preventive service or lab test. Part A: an inpatient stay owes the year's Part A
+    20% of what the deductible leaves of its allowed amount, none on a preventive service or lab test. Part A: an
+    inpatient stay owes the year's Part A
     deductible or (within a benefit period already paid for) nothing; a SNF stay owes the day coinsurance."""
     part_b = defaultdict(int)
     for eob in eobs:

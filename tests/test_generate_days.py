@@ -59,9 +59,9 @@ def test_each_day_removes_one_changes_one_and_adds_a_few_per_member(series):
     for day in range(2, 5):
         before, after = days[day - 1], days[day]
         for member in ("demoplan-m1", "demoplan-m2"):
-            mine = lambda claims: {key for key in claims if key.startswith(f"{member}-")}
-            removed, new = mine(before) - mine(after), mine(after) - mine(before)
-            changed = {key for key in mine(after) & mine(before) if after[key] != before[key]}
+            old, now = ({key for key in claims if key.startswith(f"{member}-")} for claims in (before, after))
+            removed, new = old - now, now - old
+            changed = {key for key in now & old if after[key] != before[key]}
             assert len(removed) == len(changed) == 1 and 1 <= len(new) <= 3
             [key] = changed
             assert int(after[key]["meta"]["versionId"]) == int(before[key]["meta"].get("versionId", "1")) + 1

@@ -2,6 +2,7 @@
 and the frames of unchanged documents are written again as they are, never stale."""
 
 import random
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -39,7 +40,7 @@ def test_the_store_file_is_a_compressed_frame_of_the_json_layout(tmp_path):
 def test_frames_come_back_whole_and_in_order_however_they_fall_against_the_reading_buffer():
     contents = [b"", b"x\n", bytes(range(256)) * 4000, b"\xc3\xa9\n" * 100_000, b"end\n"]
     frames = [compressed_frame([content[:1000], content[1000:]]) for content in contents]
-    assert list(frames_of(b"".join(frames))) == list(zip(frames, contents))
+    assert list(frames_of(b"".join(frames))) == list(zip(frames, contents, strict=True))
     raw = b"".join(frames)
     assert decompressed(raw) == b"".join(contents)
 
@@ -114,7 +115,7 @@ def test_random_table_operations_always_leave_the_file_equal_to_the_tables(tmp_p
                     table.update({"n": rng.random()}, doc_ids=rng.sample(ids, min(len(ids), 3)))
                 elif action == "replace":
                     doc_id = rng.choice(ids)
-                    table.update(lambda document: document.clear() or document.update(swapped=step), doc_ids=[doc_id])
+                    table.update(lambda document, step=step: document.clear() or document.update(swapped=step), doc_ids=[doc_id])
                 elif action == "remove":
                     table.remove(doc_ids=rng.sample(ids, min(len(ids), rng.randint(1, 300))))
                 elif action == "truncate" and rng.random() < 0.3:
@@ -175,7 +176,7 @@ def test_a_file_compressed_elsewhere_with_lines_cut_between_frames_is_read_and_r
     live = tmp_path / "mirror.json"
     content = decompressed(live.read_bytes())
     cuts = [0, 5000, 12345, 400_000, len(content)]  # mid-line, as `zstd` of pieces of the file would cut it
-    live.write_bytes(b"".join(zstandard.ZstdCompressor().compress(content[start:end]) for start, end in zip(cuts, cuts[1:])))
+    live.write_bytes(b"".join(zstandard.ZstdCompressor().compress(content[start:end]) for start, end in pairwise(cuts)))
     with Store(tmp_path, commit_interval=0) as store:
         assert len(store.search("ExplanationOfBenefit")) == 300
         run = store.begin_run("plan")

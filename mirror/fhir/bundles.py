@@ -58,7 +58,7 @@ def bundle_json(envelope: Mapping, resources: Sequence[bytes | str]) -> bytes:
     if len(entries) != len(resources):
         raise ValueError("one resource text is needed per entry")
     pieces: list[bytes] = []  # joined once: a page of large resources is copied a single time
-    for index, (entry, resource) in enumerate(zip(entries, resources)):
+    for index, (entry, resource) in enumerate(zip(entries, resources, strict=True)):
         if "resource" in entry:
             raise ValueError("entry already has a resource")
         text = resource.encode("utf-8") if isinstance(resource, str) else bytes(resource)

@@ -58,7 +58,7 @@ FALLBACK_PATHS = ("patient", "subject", "beneficiary")
 
 def patient_ids(resource: Mapping) -> set[str]:
     """The ids of the Patients whose compartment `resource` is in (a Patient is in its own)."""
-    resource_type = resource.get("resourceType")
+    resource_type = resource.get("resourceType", "")
     if resource_type == "Patient":
         own_id = resource.get("id")
         return {own_id} if isinstance(own_id, str) else set()
@@ -74,7 +74,7 @@ def patient_ids(resource: Mapping) -> set[str]:
 def is_about_any(resource: Mapping, records: Collection[tuple[str, str]]) -> bool:
     """Whether `resource` is about one of `records`, (type, id) pairs (ABOUT_ANOTHER_RECORD): whoever may read
     that record may read it, on the mock as on the mirror's API."""
-    path = ABOUT_ANOTHER_RECORD.get(resource.get("resourceType"))
+    path = ABOUT_ANOTHER_RECORD.get(resource.get("resourceType", ""))
     return path is not None and any(
         isinstance(value, Mapping) and reference_target(value.get("reference")) in records
         for value in values_at(resource, path))

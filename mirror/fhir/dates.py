@@ -152,10 +152,7 @@ def _local_start_and_width(parts: dict) -> tuple[datetime, tuple[int, timedelta]
     start = datetime(year, month, day, hour, minute, 59 if leap else second, microsecond)
     if leap:
         start = _plus(start, timedelta(seconds=1))
-    if not fraction:
-        width = timedelta(seconds=1)
-    else:
-        width = timedelta(microseconds=10 ** (6 - min(len(fraction), 6)))
+    width = timedelta(microseconds=10 ** (6 - min(len(fraction), 6))) if fraction else timedelta(seconds=1)
     return start, (0, width)
 
 

@@ -64,7 +64,7 @@ class ElementMemo:
             return False
         finally:
             if len(self._shapes) > self._most_kept:  # shapes are few: this many means data unlike any member's
-                self.__init__(self._most_kept)
+                ElementMemo.__init__(self, self._most_kept)
         return True
 
     def _checked(
@@ -85,15 +85,15 @@ class ElementMemo:
                 return seen
         fields = _fields(model)
         shape: list = [model]
-        parts = []  # (name, the built element or elements standing in for the child)
+        parts: list[tuple[str, object]] = []  # (name, the built element or elements standing in for the child)
         for name, value in data.items():
             field = fields.get(name)
             if type(field) is tuple:  # an element: (its model, whether it repeats)
                 part_model, repeats = field
                 if not repeats and type(value) is dict:
-                    part_shape, built = self._checked(part_model, value)
+                    part_shape, part_built = self._checked(part_model, value)
                     shape.append((name, part_shape))
-                    parts.append((name, built))
+                    parts.append((name, part_built))
                     continue
                 if repeats and type(value) is list and value and _all_objects(value):
                     checked = [self._checked(part_model, item) for item in value]
@@ -111,10 +111,10 @@ class ElementMemo:
                 shape.append((name, written))
             elif type(value) is list:
                 shape.append((name, (list, tuple([item is None for item in value]))))
-                field.validate_python(value)
+                field.validate_python(value)  # type: ignore[union-attr]  # a validator: not None, not a tuple
             else:
                 shape.append((name, type(value)))
-                self._check_value(field, value)
+                self._check_value(field, value)  # type: ignore[arg-type]  # a validator: not None, not a tuple
         number = self._shapes.setdefault(tuple(shape), len(self._shapes))
         built = self._built.get(number)
         if built is None:
@@ -134,10 +134,7 @@ class ElementMemo:
 
 
 def _all_objects(items: list) -> bool:
-    for item in items:
-        if type(item) is not dict:
-            return False
-    return True
+    return all(type(item) is dict for item in items)
 
 
 class _RecentlyUsed:
@@ -181,7 +178,7 @@ def _fields(model: type[FHIRAbstractModel]) -> dict[str, tuple[type[FHIRAbstract
     fields = {}
     for name, field in model.model_fields.items():
         declared, repeats = _declared_type(field.annotation)
-        check: tuple | TypeAdapter = TypeAdapter(field.annotation)
+        check: tuple | TypeAdapter = TypeAdapter(field.annotation)  # type: ignore[arg-type]  # every field is annotated
         if (isinstance(declared, type) and issubclass(declared, FhirBase)
                 and not issubclass(declared, FhirElementOrResourceBase)):
             part_model = declared.get_model_klass()

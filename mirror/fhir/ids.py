@@ -5,15 +5,16 @@ reaches a store, a path or a page, so `../x`, `%00` and back-slashes never go fu
 """
 
 import re
+from typing import TypeGuard
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 RESOURCE_TYPE_PATTERN = re.compile(r"[A-Z][A-Za-z]{1,63}")
 
 
-def is_valid_id(value: object) -> bool:
+def is_valid_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and ID_PATTERN.fullmatch(value) is not None
 
 
-def is_resource_type_name(value: object) -> bool:
+def is_resource_type_name(value: object) -> TypeGuard[str]:
     """True for a string shaped like a FHIR resource type name (`ExplanationOfBenefit`)."""
     return isinstance(value, str) and RESOURCE_TYPE_PATTERN.fullmatch(value) is not None

@@ -75,8 +75,8 @@ def _token_equal(value: TokenValue, system: str | None, code: object) -> bool:
 
 def _reference_matches(criterion: Criterion, elements: list) -> bool:
     allowed = criterion.parameter.targets
-    targets = [reference_target(element.get("reference")) for element in elements if isinstance(element, Mapping)]
-    targets = [target for target in targets if target is not None and (not allowed or target[0] in allowed)]
+    named = [reference_target(element.get("reference")) for element in elements if isinstance(element, Mapping)]
+    targets = [target for target in named if target is not None and (not allowed or target[0] in allowed)]
     return any(
         value.id == resource_id and value.resource_type in (None, resource_type)
         for value in criterion.values

@@ -82,7 +82,7 @@ def _target(text: str) -> tuple[str, str] | None:
         parsed = parse_reference(text)
     except InvalidReference:
         return None
-    if parsed.kind in (RELATIVE, ABSOLUTE):
+    if parsed.kind in (RELATIVE, ABSOLUTE) and parsed.resource_type is not None and parsed.id is not None:
         return parsed.resource_type, parsed.id
     return None
 

@@ -169,7 +169,7 @@ class ScopeAccess:
 
     def permits(self, permission: str, resource: Mapping) -> bool:
         """May the token `r`ead or `s`earch this very resource: does some scope for its type match it?"""
-        limits = self._limits_on(permission, resource.get("resourceType"))
+        limits = self._limits_on(permission, resource.get("resourceType", ""))
         return any(limit is None or matches(limit, resource) for limit in limits)
 
     def types(self, permission: str) -> tuple[bool, frozenset[str]]:

@@ -197,6 +197,7 @@ def _parse_criterion(parameter: SearchParameter, modifier: str | None, name: str
     if "" in pieces:
         raise SearchError(f"empty value in {_quoted(name)}")
     kind = parameter.kind
+    values: tuple[ReferenceValue | StringValue | TokenValue | DateValue, ...]
     if kind == REFERENCE:
         target_type = _reference_modifier(parameter, modifier, name)
         values = tuple(_parse_reference_value(parameter, target_type, piece, name) for piece in pieces)
@@ -255,7 +256,7 @@ def _parse_reference_value(
             reference = parse_reference(text)
         except InvalidReference:
             raise SearchError(f"invalid reference in {_quoted(name)}") from None
-        if reference.kind not in (RELATIVE, ABSOLUTE):
+        if reference.kind not in (RELATIVE, ABSOLUTE) or reference.id is None:
             raise SearchError(f"invalid reference in {_quoted(name)}")
         if target_type is not None and reference.resource_type != target_type:
             raise SearchError(f"reference type does not match the modifier in {_quoted(name)}")

@@ -60,8 +60,9 @@ def _resource_model(resource_type: str) -> type[Resource] | None:
         model = get_fhir_model_class(resource_type)
     except ValueError:
         return None
-    concrete = issubclass(model, Resource) and resource_type not in ("Resource", "DomainResource")
-    return model if concrete else None
+    if issubclass(model, Resource) and resource_type not in ("Resource", "DomainResource"):
+        return model
+    return None
 
 
 def _describe(error: ValidationError) -> list[str]:

@@ -84,6 +84,7 @@ def negotiate() -> Response | None:
     accept = request.headers.get("Accept")
     if accept and accept not in _PLAIN_JSON_ACCEPTS and request.accept_mimetypes.best_match(JSON_TYPES) is None:
         raise FhirError(406, "Only JSON is served (application/fhir+json).")
+    return None
 
 
 def _require_json_format(requested_format: str | None) -> None:
@@ -151,5 +152,5 @@ def resource_response(
     if last_modified is not None:
         response.last_modified = last_modified
     if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
-        return response.make_conditional(request)  # a third of a read's time: only when asked
+        response.make_conditional(request)  # in place; a third of a read's time: only when asked
     return response

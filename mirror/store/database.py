@@ -30,10 +30,11 @@ import bisect
 import secrets
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import cast
 
 import orjson
 from tinydb import TinyDB
@@ -112,7 +113,7 @@ class Store:
             self._writer_lock.acquire(self.path)
         try:
             self._db = _MirrorTinyDB(self.path, read_only, storage=StagedWritesMiddleware(AtomicJSONStorage))
-            self._staging: StagedWritesMiddleware = self._db.storage
+            self._staging: StagedWritesMiddleware = cast(StagedWritesMiddleware, self._db.storage)
             self._storage: AtomicJSONStorage = self._staging.storage
             self._tables = {name: self._db.table(name, cache_size=0) for name in (RESOURCES, HISTORY, SYNC_STATE, SYNC_RUNS)}
             self._load()
@@ -126,6 +127,7 @@ class Store:
 
     def _prepare_for_writing(self) -> None:
         remove_stale_temporaries(self.path)
+        assert self._writer_lock is not None  # taken before a writer prepares
         for path in (self.path, backup_path(self.path), self._writer_lock.path):
             if path.exists():
                 narrow_mode(path, PRIVATE_FILE_MODE)
@@ -209,7 +211,7 @@ class Store:
         with self._writing():
             doc_id = self._run_doc_id(run_id)
 
-            def finish(run: dict) -> None:
+            def finish(run: MutableMapping) -> None:
                 run.update(ended_at=utc_now(), status=status, errors=messages, notes=remarks)
 
             self._tables[SYNC_RUNS].update(finish, doc_ids=[doc_id])
@@ -280,7 +282,7 @@ class Store:
                 if doc_id is not None and stored[str(doc_id)]["content_hash"] == content_hash:
                     current[doc_id] = tuple(str(finding) for finding in found)
 
-            def record(document: dict) -> None:
+            def record(document: MutableMapping) -> None:
                 document["findings"] = current[self._index.by_type[(source, document["resource_type"])][document["id"]]]
 
             self._tables[RESOURCES].update(record, doc_ids=list(current))
@@ -316,7 +318,7 @@ class Store:
                        if resource_id in index and index[resource_id] not in self._index.removed]
             removed_at = utc_now()
 
-            def tombstone(document: dict) -> None:
+            def tombstone(document: MutableMapping) -> None:
                 document.update(removed_at=removed_at, removed_run_id=run_id)
 
             self._tables[RESOURCES].update(tombstone, doc_ids=targets)
@@ -386,7 +388,7 @@ class Store:
                 superseded.append({**current, "superseded_at": fetched_at})
                 replacements[(source, resource.resource_type, resource.id)] = document
 
-        def replace(document: dict) -> None:
+        def replace(document: MutableMapping) -> None:
             new_content = replacements[(document["source"], document["resource_type"], document["id"])]
             self._index.drop_patients(document)
             document.clear()
@@ -400,7 +402,7 @@ class Store:
             self._index.add(doc_id, stored[str(doc_id)])
         if superseded:
             history_index = self._history_index  # built from the history read before these join it
-            for doc_id, document in zip(self._tables[HISTORY].insert_multiple(superseded), superseded):
+            for doc_id, document in zip(self._tables[HISTORY].insert_multiple(superseded), superseded, strict=True):
                 history_index.setdefault(_key(document), []).append(doc_id)
         new_versions = tuple((document["resource_type"], document["id"], document["content_hash"])
                              for document in (*inserts, *replacements.values()))
@@ -425,14 +427,14 @@ class Store:
             [doc_id] = table.insert_multiple([document])
             self._sync_state_ids[(source, state.resource_type)] = doc_id
         else:
-            def replace(stored: dict) -> None:
+            def replace(stored: MutableMapping) -> None:
                 stored.clear()
                 stored.update(document)
 
             table.update(replace, doc_ids=[doc_id])
 
     def _add_to_run(self, doc_id: int, **counts: int) -> None:
-        def add(run: dict) -> None:
+        def add(run: MutableMapping) -> None:
             for name, count in counts.items():
                 run[name] += count
 
@@ -609,10 +611,10 @@ class Store:
     def _reading(self) -> Iterator[None]:
         with self._lock:
             reloaded_at = None
-            if self.read_only and time.monotonic() >= self._next_change_check:
-                if signature(self.path) != self._storage.disk_signature:
-                    reloaded_at = time.monotonic()
-                    self._load()
+            if (self.read_only and time.monotonic() >= self._next_change_check
+                    and signature(self.path) != self._storage.disk_signature):
+                reloaded_at = time.monotonic()
+                self._load()
             yield
             if reloaded_at is not None:
                 # A reload costs O(file size), paid mostly by the read that follows it (the tables it reads).
@@ -704,7 +706,7 @@ class _ResourceIndex:
         if document["findings"] is None:
             self.unvalidated.setdefault(source, set()).add(doc_id)
 
-    def drop_patients(self, document: dict) -> None:
+    def drop_patients(self, document: Mapping) -> None:
         """Forget a version's patient entries before its document is replaced."""
         source, resource_type = document["source"], document["resource_type"]
         doc_id = self.by_type[(source, resource_type)][document["id"]]

@@ -22,6 +22,7 @@ import operator
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from mirror.store.compression import compressed_frame, frames_of
 from mirror.store.file_format import DocumentRun, file_pieces, header_line, parse_table, run_lines, segment_of
@@ -64,7 +65,7 @@ class FrameCache:
         kept (a dropped table's would otherwise stay for good)."""
         in_file: dict[tuple[str, int], tuple[DocumentRun, Frame]] = {}
         groups = _framed(file_pieces(tables))
-        opening = next(groups)
+        opening = cast(list[bytes], next(groups))  # the first group is always the header frame's lines
         body: list[tuple[bytes, int, str | None]] = []
         for group in groups:
             if isinstance(group, list):
@@ -95,8 +96,8 @@ class FrameCache:
         if keep:
             runs = list(_runs_of(table.name, documents))
             if (len(runs) == len(table.frames) == len(line_counts) == len(ends_of_line) and all(ends_of_line)
-                    and all(len(run.doc_ids) == lines for run, lines in zip(runs, line_counts))):
-                for run, frame in zip(runs, table.frames):
+                    and all(len(run.doc_ids) == lines for run, lines in zip(runs, line_counts, strict=True))):
+                for run, frame in zip(runs, table.frames, strict=True):
                     if run.segment is not None:
                         self._frames[(run.table, run.segment)] = (run, frame)
         return documents

@@ -8,10 +8,14 @@ at once. It is TinyDB's CachingMiddleware with the flush taken out of its hands:
 after 1,000 writes, whichever operation that falls in the middle of.
 """
 
+from typing import Any
+
 from tinydb.middlewares import Middleware
 
 
 class StagedWritesMiddleware(Middleware):
+    storage: Any  # the AtomicJSONStorage (storages.py), which TinyDB's types know only as a Storage
+
     def __init__(self, storage_cls):
         super().__init__(storage_cls)
         self._tables: dict | None = None

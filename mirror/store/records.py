@@ -82,7 +82,7 @@ class StoredResource:
     def from_document(cls, document: dict) -> "StoredResource":
         findings = document["findings"]
         return cls(
-            **{name: document.get(name) for name in _RESOURCE_FIELDS},
+            **{name: document.get(name) for name in _RESOURCE_FIELDS},  # type: ignore[arg-type]  # as stored
             stored_text=document["text"],
             patient_ids=tuple(document["patient_ids"]),
             findings=None if findings is None else tuple(findings),

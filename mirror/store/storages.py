@@ -169,7 +169,7 @@ def _envelope_leaving_tables_unread(raw: bytes) -> dict | None:
         if not (isinstance(layout, list) and all(_is_layout_entry(entry) for entry in layout)
                 and len(first_frame) + sum(length for length, _, _ in layout) == len(raw)):
             return None
-        envelope_blocks, unread = [first_content], {}
+        envelope_blocks, unread = [first_content], dict[str, UnreadTable]()
         position = len(first_frame)
         for length, crc, table in layout:
             frame = raw[position:position + length]

@@ -9,15 +9,18 @@ still holds compressed (frame_cache.py) when it is first used.
 """
 
 from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any
 
 from tinydb.table import Table
 
 
 class InPlaceTable(Table):
+    _storage: Any  # a StagedWritesMiddleware (middlewares.py), which TinyDB's types know only as a Storage
+
     def _read_table(self) -> dict:
         return self._storage.documents(self.name)
 
-    def _update_table(self, updater: Callable[[MutableMapping], None]) -> None:
+    def _update_table(self, updater: Callable[[MutableMapping], None]) -> None:  # type: ignore[override]  # a view, not a dict
         updater(_IntKeyedView(self._storage.documents(self.name), self.name, self._storage))
         self._storage.write(self._storage.read())
         self.clear_cache()

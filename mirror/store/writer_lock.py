@@ -7,12 +7,13 @@ names the process that holds the lock. Readers take no lock: they never block th
 """
 
 import os
+import sys
 from pathlib import Path
 
 from mirror.store.errors import StoreLocked
 from mirror.store.files import PRIVATE_FILE_MODE, private_umask
 
-if os.name == "posix":
+if sys.platform != "win32":
     import fcntl
 else:
     import msvcrt
@@ -80,7 +81,7 @@ def writer_alive(path: Path) -> bool:
 
 
 def _lock(fd: int) -> None:
-    if os.name == "posix":
+    if sys.platform != "win32":
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     else:
         os.lseek(fd, 0, os.SEEK_SET)

@@ -25,7 +25,8 @@ A page that fails after its retries (a reset, a truncated or unparsable body is 
 its walk incomplete with the URL and the reason (SY-6): the run ends `partial`, and the next run resumes
 from that page; should that saved page be refused as no longer served
 (400, 404, 410) before any page of the run succeeded, the walk starts over from its first page, once. Any
-other failure of the saved page keeps it, and what the walk stored before it, for the run after. A type the plan refuses to search (400, 403,
+other failure of the saved page keeps it, and what the walk stored before it, for the run after. A type the plan
+refuses to search (400, 403,
 404 at its first page) or the scope does not cover is skipped and reported (CL-6). A refused refresh token
 stops the plan's run, marks it "re-connect needed" (status.py), and keeps what was stored.
 """

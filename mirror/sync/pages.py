@@ -100,7 +100,7 @@ def _searchset(answer: Answer) -> Page:
     if not isinstance(entries, list):
         raise BadPage("the Bundle's entry is not a list")
     resources = []
-    for number, (entry, text) in enumerate(zip(entries, parsed.entry_texts), start=1):
+    for number, (entry, text) in enumerate(zip(entries, parsed.entry_texts, strict=False), start=1):
         if not isinstance(entry, dict):
             raise BadPage(f"entry {number} is not an object")
         search = entry.get("search") if isinstance(entry.get("search"), dict) else {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from urllib.parse import urlencode
 
 from mirror.sync.removals import INSTANT_FORMAT
@@ -56,7 +57,7 @@ class Slicing:
         self.now = now.replace(microsecond=0)
         edges = [self.now - YEAR * 2 ** power for power in range(BACK_TO.bit_length())]
         self.pending = [Slice(edges[0], None)]
-        self.pending += [Slice(older, newer) for newer, older in zip(edges, edges[1:])]
+        self.pending += [Slice(older, newer) for newer, older in pairwise(edges)]
         self.pending.append(Slice(None, edges[-1]))
         self.current: Slice | None = None
         self.walked = 0

@@ -133,10 +133,10 @@ class BackgroundValidation:
         except TimeoutError:
             self._fail(TimeoutError(f"a batch of {len(task.contents)} records took over {self.STALL_SECONDS:g} s"))
             return
-        except Exception as error:  # CancelledError and BrokenProcessPool too
+        except Exception as error:  # noqa: BLE001 - the worker's own failure, CancelledError and BrokenProcessPool too
             self._fail(error)
             return
-        self._finished.extend((*content, findings) for content, findings in zip(task.contents, results))
+        self._finished.extend((*content, findings) for content, findings in zip(task.contents, results, strict=True))
 
     def _hand_over(self) -> list[Findings]:
         found, self._finished = self._finished, []

@@ -77,7 +77,8 @@ class Chart:
 def trend_chart(title: str, description: str, series: dict[str, list[Point]],
                 normal: Mapping[str, tuple[Decimal | None, Decimal | None]] | None = None,
                 unit: str = "") -> Chart | None:
-    """A chart of each series' points (oldest first) with each series' normal range (low, high) as a band, or None when there are fewer than two points to join or
+    """A chart of each series' points (oldest first) with each series' normal range (low, high) as a band, or None
+    when there are fewer than two points to join or
     their values span no range a float can draw (equal to the last digit, or beyond a float's reach)."""
     drawn = {name: sorted(points, key=lambda point: point.at) for name, points in series.items() if points}
     every = [point for points in drawn.values() for point in points]

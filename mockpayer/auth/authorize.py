@@ -9,7 +9,8 @@ request. The steps a member has passed live server-side in a one-time transactio
 to a fingerprint of that query string, so a login for one authorization request cannot finish another; the
 session cookie holds only the transaction's id. Opening the same request again (a reload, a second tab)
 continues the transaction; each sign-in step moves it to a fresh id, so a cookie from before sign-in cannot
-finish it; and consent ends it, so neither a form posted again nor a cookie played back gets a second code. Guessed passwords and codes lock the sign-in
+finish it; and consent ends it, so neither a form posted again nor a cookie played back gets a second code. Guessed
+passwords and codes lock the sign-in
 (lockout.py, RFC 6749 §10.10). An emailed code is good for this sign-in only, once, until it expires or a new
 one is sent for it.
 """

@@ -138,10 +138,10 @@ class Ledger:
         with self._lock:
             revoked = 0
             for record in self._by_refresh.values():
-                if record.system_id == system_id and (username is None or record.username == username):
-                    if not record.refresh_revoked:
-                        record.refresh_revoked = True
-                        revoked += 1
+                if (record.system_id == system_id and (username is None or record.username == username)
+                        and not record.refresh_revoked):
+                    record.refresh_revoked = True
+                    revoked += 1
             return revoked
 
     def access_is_active(self, record: TokenRecord) -> bool:

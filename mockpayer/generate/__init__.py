@@ -2,7 +2,8 @@
 
 A plan folder is `plan.json` (clients, token and paging settings, who can log in), `data/` (each member's
 CARIN Blue Button 2.0.0 claims with their Patient, Coverage, providers, Da Vinci PDex prior authorizations
-and, with `clinical`, US Core 6.1.0 records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US Drug Formulary 2.0.1). With
+and, with `clinical`, US Core 6.1.0 records) and `directory/` (the public Da Vinci Plan-Net 1.1.0 directory and US
+Drug Formulary 2.0.1). With
 `days` > 1 it also holds later days of the records as mockpayer/scenarios.py reads them: `days/<n>/data/`
 (each member's new and changed claims that day) and `days/<n>/removed.json` (the claims gone that day).
 With the `bluebutton` profile it is a Medicare plan shaped as CMS Blue Button 2.0 serves one: `data/` holds each

@@ -72,12 +72,10 @@ def make_beneficiary(number: int, rng: random.Random, login_name: str | None) ->
     disabled = rng.random() < 0.12
     age = rng.randint(45, 64) if disabled else rng.randint(66, 92)
     birth_date = REFERENCE_TODAY - timedelta(days=age * 365 + rng.randrange(365))
-    if disabled:
-        entitled = date(rng.randint(2012, 2018), rng.randint(1, 12), 1)
-    else:
-        entitled = date(birth_date.year + 65, birth_date.month, 1)
+    entitled = (date(rng.randint(2012, 2018), rng.randint(1, 12), 1) if disabled
+                else date(birth_date.year + 65, birth_date.month, 1))
     history_start = min(max(date(rng.choice(HISTORY_START_YEARS), 1, 1), entitled), LAST_SERVICE_DAY - timedelta(days=90))
-    races, weights = zip(*MEDICARE_RACES)
+    races, weights = zip(*MEDICARE_RACES, strict=True)
     return Beneficiary(
         number, synthetic_id(BENE_IDS, number), synthetic_mbi(rng), given, rng.choice("ABCDEFGHJKLMNPRSTW"), family,
         "female" if female else "male", birth_date, random_address(rng), rng.choices(races, weights)[0], disabled,

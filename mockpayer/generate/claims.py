@@ -236,19 +236,7 @@ class ClaimWriter:
         scenario = rng.choice(options)
         pcp = member.pcp
         if scenario == "preventive":
-            visit_code = ("99392" if age < 5 else "99393" if age < 12 else "99394" if age < 18 else
-                          "99395" if age < 40 else "99396" if age < 65 else "99397")
-            lines = [self._line(visit_code, 1, "preventive", day)]
-            diagnoses = [("Z00.129", "Encounter for routine child health examination without abnormal findings") if age < 18
-                         else ("Z00.00", "Encounter for general adult medical examination without abnormal findings")]
-            if age >= 18:
-                lines += [self._line(code, 1, "preventive", day) for code in ("80053", "80061", "36415")]
-            if day.month >= 9 and age >= 1:
-                lines += [self._line("90471", 1, "preventive", day), self._line("90686", 1, "preventive", day)]
-                diagnoses.append(("Z23", "Encounter for immunization"))
-            elif age >= 11 and rng.random() < 0.15:
-                lines += [self._line("90471", 1, "preventive", day), self._line("90715", 1, "preventive", day)]
-                diagnoses.append(("Z23", "Encounter for immunization"))
+            diagnoses, lines = self._preventive_visit(day, age)
             return scenario, pcp, diagnoses, lines, self.plan.providers[pcp].organization_key
         if scenario == "chronic":
             key = rng.choice(member.conditions)
@@ -260,17 +248,7 @@ class ClaimWriter:
             return scenario, pcp, diagnoses, lines, self.plan.providers[pcp].organization_key
         if scenario == "specialist":
             key = rng.choice(member.conditions)
-            if key in ("htn", "hld", "t2d"):
-                performer, codes = "cardio1", ("93000",)
-            elif key == "oa_knee":
-                performer, codes = "ortho1", ("20610", "J1030")
-            elif key == "depression":
-                performer, codes = "counselor1", ("96127",)
-            else:
-                performer, codes = pcp, ()
-            visit_code = "90834" if performer == "counselor1" else rng.choice(("99204", "99214"))
-            lines = [self._line(visit_code, 1, "copay_specialist", day)]
-            lines += [self._line(code, 1, "deductible", day) for code in codes]
+            performer, lines = self._specialist_visit(day, key)
             return scenario, performer, [CONDITIONS[key][0]] + chronic[:2], lines, self.plan.providers[performer].organization_key
         if scenario == "mammogram":
             lines = [self._line("77067", 1, "preventive", day)]
@@ -284,6 +262,38 @@ class ClaimWriter:
         lines = [self._line(rng.choice(("99213", "99203")), 1, "copay_pcp", day)]
         lines += [self._line(code, 1, "deductible", day) for code in extra]
         return "acute", pcp, [problem] + chronic[:1], lines, self.plan.providers[pcp].organization_key
+
+    def _preventive_visit(self, day: date, age: int) -> tuple[list[tuple[str, str]], list[Line]]:
+        """A check-up for the member's age, with its labs and a seasonal or catch-up vaccine: diagnoses, lines."""
+        visit_code = ("99392" if age < 5 else "99393" if age < 12 else "99394" if age < 18 else
+                      "99395" if age < 40 else "99396" if age < 65 else "99397")
+        lines = [self._line(visit_code, 1, "preventive", day)]
+        diagnoses = [("Z00.129", "Encounter for routine child health examination without abnormal findings") if age < 18
+                     else ("Z00.00", "Encounter for general adult medical examination without abnormal findings")]
+        if age >= 18:
+            lines += [self._line(code, 1, "preventive", day) for code in ("80053", "80061", "36415")]
+        if day.month >= 9 and age >= 1:
+            lines += [self._line("90471", 1, "preventive", day), self._line("90686", 1, "preventive", day)]
+            diagnoses.append(("Z23", "Encounter for immunization"))
+        elif age >= 11 and self.rng.random() < 0.15:
+            lines += [self._line("90471", 1, "preventive", day), self._line("90715", 1, "preventive", day)]
+            diagnoses.append(("Z23", "Encounter for immunization"))
+        return diagnoses, lines
+
+    def _specialist_visit(self, day: date, key: str) -> tuple[str, list[Line]]:
+        """The specialist who treats condition `key` (the member's PCP for others) and the visit's lines."""
+        if key in ("htn", "hld", "t2d"):
+            performer, codes = "cardio1", ("93000",)
+        elif key == "oa_knee":
+            performer, codes = "ortho1", ("20610", "J1030")
+        elif key == "depression":
+            performer, codes = "counselor1", ("96127",)
+        else:
+            performer, codes = self.member.pcp, ()
+        visit_code = "90834" if performer == "counselor1" else self.rng.choice(("99204", "99214"))
+        lines = [self._line(visit_code, 1, "copay_specialist", day)]
+        lines += [self._line(code, 1, "deductible", day) for code in codes]
+        return performer, lines
 
     def _professional(self, eob_id: str, number: int, day: date) -> dict:
         rng, plan, member = self.rng, self.plan, self.member

@@ -564,7 +564,7 @@ class MedicareClaimWriter:
         return self._with_final_bill(self._claim("inpatient", number, day, discharge, fields))
 
     def _snf(self, number: int, day: date) -> dict:
-        rng, plan, beneficiary = self.rng, self.plan, self.beneficiary
+        rng, beneficiary = self.rng, self.beneficiary
         days = rng.randint(7, 40)
         discharge = day + timedelta(days=days)
         name, npi = self.facilities["snf"]

@@ -53,7 +53,7 @@ def prior_authorizations(plan: PlanContext, member: Member, rng: random.Random) 
     picked = rng.sample(choices, min(3, len(choices)))
     keys = (picked * 3)[:3]
     return [_prior_authorization(plan, member, rng, number, key, decision)
-            for number, (key, decision) in enumerate(zip(keys, DECISIONS), 1)]
+            for number, (key, decision) in enumerate(zip(keys, DECISIONS, strict=True), 1)]
 
 
 def _prior_authorization(plan: PlanContext, member: Member, rng: random.Random, number: int, key: str,

@@ -44,7 +44,7 @@ def test_the_memo_accepts_only_what_the_models_accept_across_the_corpus(examples
     valid = [models_accept(resource) for resource in examples]
     for _ in range(2):  # the second round answers from what the first one built
         accepted = [memo_accepts(memo, resource) for resource in examples]
-        assert not any(ours and not theirs for ours, theirs in zip(accepted, valid))
+        assert not any(ours and not theirs for ours, theirs in zip(accepted, valid, strict=True))
         assert sum(accepted) >= 0.95 * sum(valid)  # a shortcut that is rarely taken would be no shortcut
 
 

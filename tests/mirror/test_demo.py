@@ -2,6 +2,7 @@
 a tour whose URLs answer, and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything: both ports free again,
 temporary data gone."""
 
+import contextlib
 import queue
 import re
 import signal
@@ -66,10 +67,8 @@ def tour_of(demo: subprocess.Popen, lines: queue.Queue, stderr: Path) -> str:
     deadline = time.monotonic() + TOUR_SECONDS
     while not any("deleted when the demo stops" in line for line in printed):
         assert time.monotonic() < deadline and demo.poll() is None, stderr.read_text()
-        try:
+        with contextlib.suppress(queue.Empty):
             printed.append(lines.get(timeout=1))
-        except queue.Empty:
-            pass
     return "".join(printed)
 
 

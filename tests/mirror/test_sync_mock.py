@@ -341,7 +341,7 @@ def _day_two(plan_folder: Path) -> None:
     claims = [n for n, entry in enumerate(parsed.document["entry"])
               if entry["resource"]["resourceType"] == "ExplanationOfBenefit"]
     changed, gone, template = claims[0], claims[1], claims[2]
-    for number, (entry, text) in enumerate(zip(parsed.document["entry"], parsed.entry_texts)):
+    for number, (entry, text) in enumerate(zip(parsed.document["entry"], parsed.entry_texts, strict=True)):
         if number == gone:
             continue
         if number == changed:

@@ -2,6 +2,7 @@
 a minute, and keep the search's own query (FHIR R4 search: a repeated parameter is AND)."""
 
 from datetime import datetime, timezone
+from itertools import pairwise
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -22,7 +23,7 @@ def test_the_slices_keep_the_query_and_tile_all_time_latest_first():
     ranges = [bounds(url)[1:] for url in urls]  # after the search's own gt…
     assert ranges[0] == ["ge2025-12-07T04:30:15Z"]  # the latest year, open towards the future
     assert ranges[-1] == ["lt1994-12-15T04:30:15Z"]  # 32 years back, open towards the past
-    for newer, older in zip(ranges, ranges[1:]):
+    for newer, older in pairwise(ranges):
         assert older[-1] == "lt" + newer[0][2:]  # each ends where the next newer one begins: no gap, no overlap
     assert len(urls) == 7
 

@@ -122,7 +122,7 @@ def test_totals_count_neither_removed_claims_nor_prior_authorizations_and_say_wh
 
 
 def _balance(network, deductible, used_deductible, oop, used_oop):
-    money = lambda value: {"value": value, "currency": "USD"}  # noqa: E731
+    money = lambda value: {"value": value, "currency": "USD"}  # noqa: E731 - a one-line shorthand for the rows below
     return {"category": {"coding": [{"code": "30", "display": "Health Benefit Plan Coverage"}]},
             "network": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/benefit-network", "code": network}]},
             "unit": {"coding": [{"code": "individual", "display": "Individual"}]},

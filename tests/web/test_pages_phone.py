@@ -54,7 +54,7 @@ def _check_fits(page, name: str) -> None:
 
 
 @pytest.mark.parametrize("screen", WIDTHS)
-def test_no_sideways_scroll_and_no_amount_date_or_word_cut_in_two(browser, site, tmp_path, screen):  # noqa: F811
+def test_no_sideways_scroll_and_no_amount_date_or_word_cut_in_two(browser, site, tmp_path, screen):
     url, _ = site
     page = browser.new_page(viewport={"width": WIDTHS[screen], "height": 844})
     pages = _page_urls(page, url)

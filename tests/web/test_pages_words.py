@@ -211,7 +211,7 @@ def test_times_are_shown_in_this_machines_zone_with_summer_time(local_zone):
     assert local_time("not a time") is None and day("2025-13-01") is None
 
 
-def test_the_pages_show_the_last_sync_token_expiry_and_arrival_in_the_local_zone(site, local_zone):  # noqa: F811
+def test_the_pages_show_the_last_sync_token_expiry_and_arrival_in_the_local_zone(site, local_zone):
     """Worked out here with a fixed +05:30 offset, the zone the process is put in."""
     _, data_dir = site
     local_zone("IST-5:30")
