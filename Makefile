@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # mypy checks the pure FHIR code, the store and the shared HTTP layer (the modules that exist of those named).
-TYPED := $(wildcard mirror/fhir mirror/store mirror/http mirror/serving.py mirror/fhir_http.py mirror/mock_login.py)
+TYPED := mirror/fhir mirror/store mirror/http
 
 lint: $(STAMP)
 	$(BIN)/ruff check mirror mockpayer tests bench

@@ -39,6 +39,7 @@ internet does: the sync validates while it waits for the next page, the baseline
 """
 
 import argparse
+import itertools
 import socket
 import statistics
 import subprocess
@@ -234,7 +235,7 @@ def print_ratios(results: list[dict], against_budget: bool) -> None:
                       for row in results))
     by_key = {(row["claims"], row["count"]): row for row in results}
     claim_counts = sorted({row["claims"] for row in results})
-    for small, large in zip(claim_counts, claim_counts[1:]):
+    for small, large in itertools.pairwise(claim_counts):
         for count in sorted({row["count"] for row in results}):
             if (small, count) in by_key and (large, count) in by_key:
                 low, high = by_key[(small, count)], by_key[(large, count)]

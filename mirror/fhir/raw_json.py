@@ -92,7 +92,7 @@ def references_in_text(resource_text: str) -> list[str]:
     `"reference"` preceded by `{`, `,` or whitespace and followed by `:` can only be a member name, and the
     value is kept only when it is a string (EOB.related.reference, an Identifier, is not).
     """
-    found = []
+    found: list[str] = []
     if '"reference"' not in resource_text:
         return found
     for match in _REFERENCE_MEMBER.finditer(resource_text):
@@ -119,7 +119,7 @@ def _object(text: str, position: int, value_at) -> tuple[dict, int]:
         if text[position:position + 1] != '"':
             raise RawJsonError(f"expected a member name at character {position}")
         try:
-            key, position = json.decoder.scanstring(text, position + 1)
+            key, position = json.decoder.scanstring(text, position + 1)  # type: ignore[attr-defined]  # not in the stubs
         except json.JSONDecodeError as error:
             raise RawJsonError(f"{error.msg} at character {error.pos}") from None
         position = _skip(text, position)
@@ -140,7 +140,7 @@ def _entries(text: str, position: int, entry_texts: list[str | None]) -> tuple[l
         if text[position:position + 1] == "{":
             spans: dict[str, tuple[int, int]] = {}
 
-            def entry_value(key: str, start: int) -> tuple[object, int]:
+            def entry_value(key: str, start: int, spans: dict[str, tuple[int, int]] = spans) -> tuple[object, int]:
                 value, end = _decode(text, start)
                 spans[key] = (start, end)
                 return value, end
@@ -148,10 +148,11 @@ def _entries(text: str, position: int, entry_texts: list[str | None]) -> tuple[l
             entry, position = _object(text, position, entry_value)
             is_resource = isinstance(entry.get("resource"), dict)
             entry_texts.append(text[slice(*spans["resource"])] if is_resource else None)
+            entries.append(entry)
         else:
-            entry, position = _decode(text, position)
+            item, position = _decode(text, position)
             entry_texts.append(None)
-        entries.append(entry)
+            entries.append(item)
         position = _after_item(text, position, "]")
         if text[position - 1] == "]":
             return entries, position
@@ -169,7 +170,7 @@ def _after_item(text: str, position: int, closing: str) -> int:
 
 
 def _skip(text: str, position: int) -> int:
-    return _WHITESPACE.match(text, position).end()
+    return _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]  # it matches the empty string
 
 
 def _decode(text: str, start: int) -> tuple[object, int]:

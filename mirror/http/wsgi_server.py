@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Any
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ STOP_SECONDS = 5
 @dataclass
 class RunningServer:
     url: str
-    _server: object
+    _server: Any  # waitress's server: its stubs lack the trigger and socket map that stop() uses
     _thread: threading.Thread
     _stopping: threading.Event
 

@@ -30,9 +30,10 @@ other layout (say, pretty-printed by hand) is still read, in one piece.
 
 import bisect
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import chain, islice
+from typing import Any
 
 import orjson
 
@@ -64,7 +65,7 @@ def header_line(header: dict) -> bytes:
     return orjson.dumps(header)[:-1] + _TABLES_OPENING + b"\n"
 
 
-def file_pieces(tables: dict[str, dict | object]) -> Iterator[bytes | DocumentRun | object]:
+def file_pieces(tables: Mapping[str, Any]) -> Iterator[bytes | DocumentRun | Any]:
     """The file after its header line: envelope lines, runs, and as it is any table held otherwise than as a
     dict (one left compressed, unread: frame_cache.UnreadTable)."""
     for table_number, (name, documents) in enumerate(tables.items()):
@@ -81,7 +82,7 @@ def run_lines(run: DocumentRun) -> list[bytes]:
     """The lines of a run's documents, each a chunk: joining them would allocate the run again, and fresh
     megabytes cost more to allocate in a process that already holds a large store."""
     lines = [orjson.dumps(doc_id) + b":" + as_json(document) + b",\n"
-             for doc_id, document in zip(run.doc_ids, run.documents)]
+             for doc_id, document in zip(run.doc_ids, run.documents, strict=True)]
     if run.last:
         lines[-1] = lines[-1][:-2] + b"\n"
     return lines
@@ -245,7 +246,7 @@ def as_json(value: object) -> bytes:
 
 def decoded_text(text: str | bytes) -> str:
     """A document's text, decoded when the parser left it encoded; raises ValueError when it is no string."""
-    if type(text) is bytes:
+    if isinstance(text, bytes):
         text = orjson.loads(text)
         if type(text) is not str:
             raise ValueError("the text is not a JSON string")

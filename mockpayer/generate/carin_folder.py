@@ -106,8 +106,8 @@ def _write_directory(files: PlanFiles, plan: PlanContext) -> None:
 def _write_formulary(files: PlanFiles, plan: PlanContext) -> None:
     """The formulary as a `transaction` Bundle whose references are `urn:uuid`s, a shape the loader must read."""
     formulary = list(formulary_resources(plan))
-    uuids = {f"{r['resourceType']}/{r['id']}": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, plan.fhir_base + '/' + r['resourceType'] + '/' + r['id'])}"
-             for r in formulary}
+    keys = [f"{r['resourceType']}/{r['id']}" for r in formulary]
+    uuids = {key: f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, plan.fhir_base + '/' + key)}" for key in keys}
     bundle = BundleFile(files.out / "directory" / "formulary.json", {
         "resourceType": "Bundle", "id": f"{plan.system_id}-formulary", "meta": {"lastUpdated": DIRECTORY_UPDATED},
         "type": "transaction"})
