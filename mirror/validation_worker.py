@@ -12,14 +12,12 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable
-from functools import cache, partial
 from multiprocessing.connection import wait
 
 import orjson
 
 # Containers allocated between two collections of the youngest generation (Python's default: 700). Validation
-# builds thousands of models a batch and the element memo keeps many: each collection walked what was young,
+# builds thousands of models a batch: each collection walked what was young,
 # so collecting far less often makes validating measurably faster (bench/README.md).
 YOUNG_COLLECTION_THRESHOLD = 100_000
 
@@ -35,8 +33,8 @@ PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "P
 def prepare() -> None:
     """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, yield the processor to
     it, collect cycles less often, build the models, and end without tearing the interpreter down: freeing
-    fhir.resources' thousands of classes and the element memo one by one cost each core a noticeable while after
-    the sync was done (bench/README.md). Every result has been sent by then."""
+    fhir.resources' thousands of classes one by one cost each core a noticeable while after the
+    sync was done. Every result has been sent by then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.nice(NICENESS)
     atexit.register(os._exit, 0)
@@ -44,24 +42,17 @@ def prepare() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with_parent, args=(parent.sentinel,), daemon=True).start()
-    validate = _validator()
+    from mirror.fhir.validation import validation_findings
+
     for resource_type in PAYER_TYPES:
-        validate({"resourceType": resource_type})
+        validation_findings({"resourceType": resource_type})
 
 
 def findings(texts: list[str]) -> list[list[str]]:
     """The findings of each resource text."""
-    validate = _validator()
-    return [_findings_of(text, validate) for text in texts]
-
-
-@cache
-def _validator() -> Callable[[object], list[str]]:
-    """This worker's validator, with the worker's own memo of elements found valid (fhir/element_memo.py)."""
-    from mirror.fhir.element_memo import ElementMemo
     from mirror.fhir.validation import validation_findings
 
-    return partial(validation_findings, seen=ElementMemo())
+    return [_findings_of(text, validation_findings) for text in texts]
 
 
 def _findings_of(text: str, validation_findings) -> list[str]:

@@ -12,17 +12,15 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
 
-from mirror.fhir.element_memo import ElementMemo
 from mirror.fhir.ids import is_resource_type_name
 
 _MOST_FINDINGS = 20
 
 
-def validation_findings(resource: object, seen: ElementMemo | None = None) -> list[str]:
+def validation_findings(resource: object) -> list[str]:
     """Short readable problems with `resource` (a parsed JSON object); empty when the R4B model accepts it.
 
-    Messages name the element path and the rule, never the offending value, so they carry no PHI. `seen`, the
-    caller's own memo, skips what it has already found valid (an element's validity never changes).
+    Messages name the element path and the rule, never the offending value, so they carry no PHI.
     """
     if not isinstance(resource, dict):
         return ["not a JSON object"]
@@ -32,8 +30,6 @@ def validation_findings(resource: object, seen: ElementMemo | None = None) -> li
     model = _resource_model(resource_type) if is_resource_type_name(resource_type) else None
     if model is None:
         return [f"unknown resourceType {resource_type[:64]!r}"]
-    if seen is not None and seen.accepts(model, resource):
-        return []
     try:
         model.model_validate(resource)
     except ValidationError as error:

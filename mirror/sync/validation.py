@@ -47,7 +47,7 @@ class BackgroundValidation:
     At most IN_FLIGHT_BYTES of texts wait or run: when validating falls that far behind downloading, a
     submit waits for the oldest batch, so a first sync of a decade of claims does not hold them all in
     memory twice. The bound is high enough that a sync does not wait for workers that are still starting
-    (about 0.8 s: importing fhir.resources and building its models), nor for ones that validate at a lower
+    (importing fhir.resources and building its models), nor for ones that validate at a lower
     priority than the sync (validation_worker.py). `failure` says why validation stopped, if it did (a
     worker died or hung, the pool could not start); what it had not validated stays unvalidated for the next
     sync, and the sync goes on.
@@ -158,7 +158,7 @@ class _Task(NamedTuple):
 def _main_script_left_out() -> Iterator[None]:
     """While workers are started: a spawned process runs its parent's main script first (without its
     `__main__` block), for functions defined there. Ours are in validation_worker, and the `mirror` command's
-    script imports all of mirror (1.2 s on the core the worker should validate on), so the workers are
+    script imports all of mirror (time on the core the worker should validate on), so the workers are
     shown an empty main module instead. Workers are started only in `start` and `submit`, in this thread.
     """
     main = sys.modules["__main__"]
