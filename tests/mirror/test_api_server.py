@@ -22,7 +22,7 @@ from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
 from mirror.store import Store
 from tests.mirror.stores import MEMBER1, fill, member_records, observations
-from tests.store_damage import damage_under_matching_crcs
+from tests.store.damage import damage_under_matching_crcs
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEMO_SECRET = "mock-secret-not-for-production"  # the mock's published test secret

@@ -10,7 +10,7 @@ from mirror.store import Store, StoreCorrupt, SyncState
 from mirror.store.compression import compressed_frame, frames_of
 from mirror.store.file_format import header_line, read_header
 from mirror.store.frame_cache import UnreadTable
-from tests.store_damage import damage_under_matching_crcs
+from tests.store.damage import damage_under_matching_crcs
 
 
 def claim(number: int) -> dict:

@@ -1,4 +1,4 @@
-"""The store's durability rules (requirements ST-2 to ST-8 and DR-1); ST-1's crash test is in test_store_crash.py.
+"""The store's durability rules (requirements ST-2 to ST-8 and DR-1); ST-1's crash test is in test_crash.py.
 
 Every store here is a real file in a temporary folder; the second writer is a real second process.
 """
@@ -28,7 +28,7 @@ from mirror.store import (
 from mirror.store import files, storages
 from mirror.store.compression import decompressed
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def patient(patient_id="p1", **extra):

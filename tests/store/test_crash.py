@@ -9,7 +9,7 @@ committing. The next child resumes from that checkpoint, as a real resumed sync 
 Each child is killed a random 0 to 250 ms after its first page, so kills land while it commits (most of its
 time goes into writing and fsyncing). The default run kills 10 times. The slow test kills 100 times and
 runs only when RUN_SLOW=1 is set:
-`RUN_SLOW=1 .venv/bin/python -m pytest -m slow tests/test_store_crash.py`.
+`RUN_SLOW=1 .venv/bin/python -m pytest -m slow tests/store/test_crash.py`.
 Set STORE_CRASH_SEED to replay a failing sequence of kill times.
 """
 
@@ -25,7 +25,7 @@ import pytest
 
 from mirror.store import Store
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 # The child's whole program; the parent runs the same text to know what each page holds. It stays out of
 # this module's imports (pytest alone is slow to import) so each child starts fast.
 CHILD_PROGRAM = """
