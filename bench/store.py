@@ -64,7 +64,9 @@ def templates() -> dict[str, list[dict]]:
 
 
 def varied(value, rng: random.Random, key: str = ""):
-    """`value` with its own amounts, dates, and digits in identifiers, codes and references (NPIs, diagnoses,
+    """So that benchmark records vary as real ones do, without changing their shape.
+
+    `value` with its own amounts, dates, and digits in identifiers, codes and references (NPIs, diagnoses,
     providers); code systems, displays and shapes stay as they are."""
     if isinstance(value, dict):
         return {name: varied(item, rng, name) for name, item in value.items()}
@@ -109,7 +111,9 @@ def seconds(action) -> float:
 
 
 def fastest(repeat: int, measure):
-    """The run of `measure()` (a dict with "load", or seconds) that took least: on a shared machine the other
+    """So that a benchmark reports its least disturbed run.
+
+    The run of `measure()` (a dict with "load", or seconds) that took least: on a shared machine the other
     runs measured the neighbours too."""
     runs = [measure() for _ in range(repeat)]
     return min(runs, key=lambda run: run["load"] if isinstance(run, dict) else run)

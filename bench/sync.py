@@ -122,7 +122,9 @@ def timed(action):
 
 
 def measure(mock_url: str, claims: int, count: int, repeat: int) -> dict:
-    """The median of `repeat` rounds of each figure, and of each round's ratios (a round's syncs each start on a
+    """So that a benchmark's ratios resist this machine's slow swings.
+
+    The median of `repeat` rounds of each figure, and of each round's ratios (a round's syncs each start on a
     fresh data folder): a round measures its baseline and its syncs within seconds of each other, so its ratios
     are less swayed by this machine's slow swings than ratios of figures from different rounds."""
     rounds = [measure_once(mock_url, claims, count) for _ in range(repeat)]

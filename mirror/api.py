@@ -144,7 +144,9 @@ def _http_error(error: HTTPException):
 
 
 def _store_error(error: StoreError):
-    """A store found damaged while serving (a table is read when a request first needs it, or after a sync
+    """So that a damaged store costs the client a short answer and the server's terminal the full advice.
+
+    A store found damaged while serving (a table is read when a request first needs it, or after a sync
     rewrote the file): the terminal running the server gets the whole message with its advice, which names
     this machine's paths; the client gets a short one, and a 503, since restoring the store mends it."""
     current_app.logger.error("%s", error)
@@ -265,7 +267,9 @@ def _current(source: str, resource_type: str, resource_id: str) -> StoredResourc
 
 
 class _HeldResource:
-    """A stored resource as the shared search code sees it: `.resource` parsed on first use, `.text` as stored,
+    """So that shared search code can match stored resources without parsing each one up front.
+
+    A stored resource as the shared search code sees it: `.resource` parsed on first use, `.text` as stored,
     `.key` (type, id) and `.last_updated` from the store's own fields."""
 
     __slots__ = ("key", "text", "_resource", "_last_updated_text", "_last_updated")
@@ -334,7 +338,9 @@ def _answers() -> _KeptAnswers:
 
 
 def _found_keys(source: str, search: Search) -> tuple[tuple[str, str], ...]:
-    """The (type, id) of every resource `search` matches, in its order; kept as keys, not parsed resources,
+    """So that a search's matches can be paged without holding every parsed resource at once.
+
+    The (type, id) of every resource `search` matches, in its order; kept as keys, not parsed resources,
     which would hold tens of KB each."""
     def work_out() -> tuple[tuple[str, str], ...]:
         candidates, rest = _candidates(source, search)
@@ -414,7 +420,9 @@ def _without(search: Search, answered: Criterion) -> Search:
 
 
 def _patient_records(source: str, patient_id: str) -> list[_HeldResource]:
-    """R4 Patient $everything: the Patient's compartment, the records about its records (a Provenance whose
+    """So that R4 Patient $everything returns the whole record a member's app needs in one search.
+
+    R4 Patient $everything: the Patient's compartment, the records about its records (a Provenance whose
     target is one: compartment.ABOUT_ANOTHER_RECORD), and the resources those reference that are in no
     patient's compartment (the Organizations, Practitioners, Locations their claims name), as the mock serves a
     member. Another patient's records are never pulled in through a reference. References are read from the

@@ -1,4 +1,6 @@
-"""What `mirror claims` prints: one row per claim held, with the amounts the claim pages show (both come from
+"""So that a member can take the claims they hold to taxes, HSA paperwork or a program.
+
+What `mirror claims` prints: one row per claim held, with the amounts the claim pages show (both come from
 `mirror.web.claims.held_claims`), as JSON, CSV for taxes and HSA paperwork, or a table to read."""
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ def claim_rows(store, name: str | None = None, year: int | None = None) -> list[
 
 
 def render_claims(rows: list[dict], shape: str, year: int | None = None) -> str:
-    """The rows as the reader asked (`shape`: json or csv for a program, else a table to read, which says when
+    """So that one set of claim rows reads well to a program or a person, as the reader asked.
+
+    The rows as the reader asked (`shape`: json or csv for a program, else a table to read, which says when
     `year` had no claims rather than that none are held)."""
     if shape == "json":
         return json.dumps(rows, indent=2) + "\n"

@@ -466,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _stopped_on_termination() -> Iterator[None]:
-    """SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a command as Ctrl-C does:
+    """So that a closed terminal or a service manager stops a command cleanly, as Ctrl-C does.
+
+    SIGTERM (a service manager, `kill`) and SIGHUP (the terminal closed) stop a command as Ctrl-C does:
     a sync commits what it staged, a server closes, and the demo stops its mock payer and deletes its
     temporary records, where Python's default for those signals ended the process on the spot and left the
     mock running on its port. The handlers before are put back after, for a caller that runs `main` in its

@@ -56,7 +56,9 @@ def demo_data_dir(chosen: Path | None) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def running_mock(port: int, show: Callable[[str], None]) -> Iterator[str]:
-    """`mockpayer serve` on 127.0.0.1:`port` in a child process (on any free port when `port` is taken, and
+    """So that the demo talks only to the mock payer it started itself.
+
+    `mockpayer serve` on 127.0.0.1:`port` in a child process (on any free port when `port` is taken, and
     `show` says which); yields the root URL the child reports once it listens, so that the demo talks to the
     mock it started and never to a server someone else runs on the port, and stops it when the block ends,
     however it ends."""
@@ -79,7 +81,9 @@ def running_mock(port: int, show: Callable[[str], None]) -> Iterator[str]:
 
 
 def _reported_root(process: subprocess.Popen) -> str:
-    """The root URL from the mock's line "mock payer serving at ROOT", printed once it listens (after its load
+    """So that the demo learns the mock's root URL without the mock's output ever blocking it.
+
+    The root URL from the mock's line "mock payer serving at ROOT", printed once it listens (after its load
     report); the rest of what it prints is read and dropped, so its pipe never fills."""
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()

@@ -289,7 +289,9 @@ def grant_warnings(requested_scope: str, token: Token) -> list[str]:
 
 
 def _session(plan: PlanConfig, **options) -> OAuth2Session:
-    """authlib's client session for the plan. authlib and requests are imported here and in the two functions
+    """So that commands that need no OAuth do not pay for importing authlib and requests.
+
+    authlib's client session for the plan. authlib and requests are imported here and in the two functions
     below, not with this module: loading a connection for `mirror status` needs neither, and both are slow to import."""
     from authlib.integrations.requests_client import OAuth2Session
 

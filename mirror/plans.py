@@ -64,7 +64,9 @@ def require_secure_url(url: str, what: str) -> str:
 
 
 def insecure_http_hosts() -> set[str]:
-    """The hosts MIRROR_INSECURE_HTTP_HOSTS (comma-separated) lets plain http reach: a development opt-in for a
+    """So that a private development network can reach the mock payer over plain http, and no real plan can.
+
+    The hosts MIRROR_INSECURE_HTTP_HOSTS (comma-separated) lets plain http reach: a development opt-in for a
     private container network where the mock payer answers as, say, `mockpayer`. Single-label names only, so
     no real plan's host (which has a domain) can be let through by it, by mistake or otherwise."""
     names = {name.strip().lower() for name in os.environ.get(INSECURE_HOSTS_ENV, "").split(",") if name.strip()}
@@ -132,7 +134,9 @@ BLUE_BUTTON_SCOPE = "patient/Patient.read patient/Coverage.read patient/Explanat
 
 @dataclass(frozen=True)
 class Preset:
-    """A plan known by name, with the client registration that works on the local mock out of the box, and,
+    """So that a member can connect a known plan by name, without typing its endpoints.
+
+    A plan known by name, with the client registration that works on the local mock out of the box, and,
     for a real service, its environments by name (their hosts), where the member's app needs its own client."""
 
     system_id: str
@@ -150,7 +154,9 @@ class Preset:
         return mock_endpoints(mock_url, self.system_id)
 
     def in_environment(self, environment: str) -> tuple[Endpoints, bool]:
-        """(the endpoints, whether they are the real service's) for `--environment`: a name, or the root URL of
+        """So that `--environment` can pick a named environment or a server with the same paths.
+
+        (the endpoints, whether they are the real service's) for `--environment`: a name, or the root URL of
         a server with the same paths (the mock serving this plan alone)."""
         named = dict(self.environments)
         if not named:
@@ -239,7 +245,9 @@ def discover_endpoints(fhir_base: str, timeout=DISCOVERY_TIMEOUT) -> Endpoints:
 
 
 def _require_capability_statement(fhir_base: str, hint: str) -> None:
-    """PlanError, ending with `hint`, unless `fhir_base` answers its CapabilityStatement: a URL given by hand that
+    """So that a hand-typed URL that misses the API fails at once with a clear line.
+
+    PlanError, ending with `hint`, unless `fhir_base` answers its CapabilityStatement: a URL given by hand that
     misses the API by a path fails here in one line, not at a sign-in page that is not there."""
     try:
         statement = _get_json(f"{fhir_base}/metadata", DISCOVERY_TIMEOUT)

@@ -57,7 +57,9 @@ def get(data_dir: Path, name: str) -> dict | None:
 
 
 def forget(data_dir: Path, name: str) -> None:
-    """Remove the plan's keyring entry once its tokens have moved to the file; best effort, because the move
+    """So that tokens moved to the file do not also linger in the keyring.
+
+    Remove the plan's keyring entry once its tokens have moved to the file; best effort, because the move
     has already happened and a stale entry left in a keyring is no worse than where it was."""
     backend = _usable_keyring()
     with contextlib.suppress(Exception):
@@ -76,7 +78,9 @@ def _call(what: str, action):
 
 
 def _usable_keyring():
-    """keyring's active backend when it can really keep a secret; None for `fail`, `null`, an empty chainer, or
+    """So that tokens are kept in a keyring only when it can really keep a secret.
+
+    keyring's active backend when it can really keep a secret; None for `fail`, `null`, an empty chainer, or
     a keyring package that cannot be imported or set up."""
     try:
         import keyring

@@ -31,7 +31,9 @@ PAYER_TYPES = ("ExplanationOfBenefit", "Coverage", "Patient", "Organization", "P
 
 
 def prepare() -> None:
-    """The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, yield the processor to
+    """So that validation workers get out of the sync's way and end quickly.
+
+    The pool's initializer: ignore Ctrl-C (the sync handles it), exit with the sync, yield the processor to
     it, collect cycles less often, build the models, and end without tearing the interpreter down: freeing
     fhir.resources' thousands of classes one by one cost each core a noticeable while after the
     sync was done. Every result has been sent by then."""

@@ -67,7 +67,9 @@ def _loopback_only() -> None:
 
 
 def _admitted(address: str | None) -> bool:
-    """A loopback address, or one inside a network of `--admin-from` (an IPv4-mapped IPv6 address as its IPv4
+    """So that the admin API answers only the machine itself and the networks allowed.
+
+    A loopback address, or one inside a network of `--admin-from` (an IPv4-mapped IPv6 address as its IPv4
     one, as a dual-stack listener reports IPv4 callers)."""
     if is_loopback_host(address):
         return True
@@ -134,7 +136,9 @@ def show_clients():
 
 @blueprint.post("/clients")
 def register_client():
-    """Body: `{"system_id", "client_id", "client_secret"?, "redirect_uris": [...], "name"?, "scopes"?}`, a client
+    """So that tests can register a client with a plan while the mock runs.
+
+    Body: `{"system_id", "client_id", "client_secret"?, "redirect_uris": [...], "name"?, "scopes"?}`, a client
     as plan.json lists one; without a secret it is public. 201 with the client as registered (its secret is not
     repeated); 409 when the plan has a client of that id."""
     body = _json_body(required=True)
@@ -201,7 +205,9 @@ def advance():
 
 @blueprint.get("/outbox")
 def show_outbox():
-    """`?system_id=demoplan` (optional): each plan's emailed messages, oldest first, as
+    """So that tests can read the emails the mock sent instead of a real inbox.
+
+    `?system_id=demoplan` (optional): each plan's emailed messages, oldest first, as
     `{"demoplan": [{"member", "to", "subject", "body", "code", "sent_at"}, ...]}`."""
     outbox = payer().outbox
     return jsonify({system_id: outbox.messages(system_id)

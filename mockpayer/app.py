@@ -1,4 +1,6 @@
-"""`create_app(...)`: the mock payer as one Flask app, wiring plans, the authorization server, discovery, the
+"""The mock payer's one entry point, so that `serve` and tests build the same app.
+
+`create_app(...)`: the mock payer as one Flask app, wiring plans, the authorization server, discovery, the
 FHIR API, QA fault injection and the days of each plan's records (scenarios), with their `/_admin` controls."""
 
 from __future__ import annotations
@@ -125,7 +127,9 @@ def _harden(response):
 
 
 def _dated(response):
-    """`Date` from the mock's clock (RFC 9110 §6.6.1, IMF-fixdate), as its `Retry-After` dates and token expiry
+    """So that clients reckoning time from `Date` see the mock's clock, not the wall clock.
+
+    `Date` from the mock's clock (RFC 9110 §6.6.1, IMF-fixdate), as its `Retry-After` dates and token expiry
     are: a client that reckons time from `Date` must see the clock the QA engineer moved, not the wall's."""
     response.headers["Date"] = formatdate(payer().clock.now(), usegmt=True)
     return response
@@ -136,7 +140,9 @@ def _insecure_transport(error):
 
 
 def _http_error(error: HTTPException):
-    """Errors in the shape each client expects: RFC 6749 JSON, an OperationOutcome, Blue Button's JSON, or the
+    """So that each kind of client gets its errors in the shape it expects.
+
+    Errors in the shape each client expects: RFC 6749 JSON, an OperationOutcome, Blue Button's JSON, or the
     HTML page."""
     allow = {name: value for name, value in error.get_headers() if name == "Allow"}  # RFC 9110 §15.5.6
     if OAUTH_PATHS.search(request.path) and "/authorize" not in request.path:

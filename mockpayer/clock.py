@@ -32,7 +32,9 @@ class Clock:
             self._offset += seconds
 
     def reset(self) -> None:
-        """Undo every `advance`: a mock shared by several tests (the `mock_payer_session` fixture) starts each test
+        """So that each test on a shared mock starts with the clock where it started.
+
+        Undo every `advance`: a mock shared by several tests (the `mock_payer_session` fixture) starts each test
         where its clock started, whatever the test before moved it to."""
         with self._lock:
             self._offset = self._start

@@ -61,7 +61,9 @@ def smart_configuration(plan: Plan) -> dict:
 
 
 def openid_configuration(plan: Plan) -> dict:
-    """OpenID Connect Discovery 1.0 §3: smart-configuration's issuer and endpoints, and what an OpenID provider
+    """So that OpenID Connect apps discover the mock's issuer and endpoints (OIDC Discovery §3).
+
+    OpenID Connect Discovery 1.0 §3: smart-configuration's issuer and endpoints, and what an OpenID provider
     must say besides; `issuer` equals the id_token's `iss` exactly (§4.3)."""
     endpoints = {key: value for key, value in smart_configuration(plan).items() if key != "capabilities"}
     return {
@@ -110,7 +112,9 @@ INSTANTIATES = {
 @blueprint.route("/<system_id>/r4/metadata")
 @blueprint.route("/r4/metadata")
 def metadata(system_id: str | None = None):
-    """DS-2: the types this member API serves, their search parameters and profiles, `$everything`, and
+    """So that apps discover what this member API serves (DS-2).
+
+    DS-2: the types this member API serves, their search parameters and profiles, `$everything`, and
     the SMART endpoints; `instantiates` names the IGs whose data the plan holds."""
     negotiate()
     plan = plan_for(system_id)

@@ -102,7 +102,9 @@ class FaultSpecError(PlanError):
 
 
 class InjectedFault(Exception):
-    """An error answer chosen by a fault: the member API renders it as an OperationOutcome, the token
+    """So that an injected error is rendered in each endpoint's own shape.
+
+    An error answer chosen by a fault: the member API renders it as an OperationOutcome, the token
     endpoint as RFC 6749 JSON (`oauth_error`)."""
 
     def __init__(self, status: int, message: str, headers: dict | None = None, oauth_error: str | None = None):
@@ -149,7 +151,9 @@ class Rule:
         return self.kind in RESHAPING or self.page is not None
 
     def picks(self, request_number: int, page: int | None, grant_type: str | None = None) -> bool:
-        """The conditions that need no state: request number, page and grant type (`rate` and `times` are drawn
+        """So that a rule's stateless conditions are checked before its random ones.
+
+        The conditions that need no state: request number, page and grant type (`rate` and `times` are drawn
         later)."""
         return ((self.every is None or request_number % self.every == 0)
                 and (self.first is None or request_number >= self.first)
@@ -353,7 +357,9 @@ class PlanFaults:
             }
 
     def _never_reached(self) -> dict[str, str]:
-        """Why a rule that has not fired could not have, by kind: the walks never served its `page`, or, for
+        """So that a test whose fault never fired is told why, rather than passing silently.
+
+        Why a rule that has not fired could not have, by kind: the walks never served its `page`, or, for
         `loop_next` and `duplicates`, never a page with a next link to rewrite (a rule aimed at a last page).
         Said once the API has had requests, so a test that passed without its fault learns why."""
         if not self._requests["api"]:
@@ -432,7 +438,9 @@ class FaultBoard:
 
 
 class Pages:
-    """How a member API's searchset pages say where they start, read back from their links (`locate`: the search
+    """So that fault rules can tell where a page starts and point at another page of the same search.
+
+    How a member API's searchset pages say where they start, read back from their links (`locate`: the search
     URL, its parameters, the page's offset and size), and how to point at another page of the same search
     (`url_at`). This is the 1up and SMART paths' way, the search's own parameters and an opaque page token
     (mirror/fhir/paging.py); Blue Button's `startIndex` and `_count` are mockpayer/bluebutton/paging.py's."""
@@ -461,7 +469,9 @@ TOKEN_PAGES = Pages()
 
 
 def injected(view, pages=TOKEN_PAGES):
-    """Puts the plan's faults around a member API view whose searchsets page as `pages` says: latency, token and
+    """So that a plan's faults are applied around every member API view.
+
+    Puts the plan's faults around a member API view whose searchsets page as `pages` says: latency, token and
     refusal rules before the API answers; page rules and reshaping (duplicates, looping next, truncation) on its
     answer."""
 
@@ -494,7 +504,9 @@ def check_token_request(plan: Plan) -> None:
 
 
 def check_authorize_request(plan: Plan, grant) -> None:
-    """The authorize endpoint's share, for an authorization request authlib has checked (`grant`: its client and
+    """So that faults can make the authorize endpoint fail as a real one would.
+
+    The authorize endpoint's share, for an authorization request authlib has checked (`grant`: its client and
     redirect URI are verified): `authorize_error`, raised as the OAuth2Error the endpoint answers with."""
     board = payer().faults
     faults = board.get(plan.system_id) if board else None
@@ -539,7 +551,9 @@ def _refusal(plan: Plan, firing: Firing) -> InjectedFault:
 
 
 def _token_error(plan: Plan, rule: Rule, because: str) -> InjectedFault:
-    """RFC 6749 §5.2: `invalid_client` to a client that authenticated with HTTP Basic is a 401, and a 401 carries a
+    """So that an injected token error behaves as RFC 6749 §5.2 says, and stays refused.
+
+    RFC 6749 §5.2: `invalid_client` to a client that authenticated with HTTP Basic is a 401, and a 401 carries a
     Basic challenge (RFC 9110 §15.5.2); `invalid_grant` spends the code or revokes the refresh token presented, so
     that it stays refused."""
     if rule.error == "invalid_grant":

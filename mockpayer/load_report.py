@@ -1,4 +1,6 @@
-"""What loading a plan folder served and what it refused, in the lines both `mockpayer serve` and `mockpayer check`
+"""So that a file the mock does not serve is never skipped without a word.
+
+What loading a plan folder served and what it refused, in the lines both `mockpayer serve` and `mockpayer check`
 print, so a file the mock does not serve is never skipped without a word."""
 
 from __future__ import annotations

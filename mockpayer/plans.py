@@ -78,7 +78,9 @@ class TokenSettings:
 
 @dataclass(frozen=True)
 class LockoutSettings:
-    """RFC 6749 §10.10: after `after` consecutive failures a member's sign-in, or a client's authentication,
+    """So that repeated failed sign-ins or client authentications are locked out (RFC 6749 §10.10).
+
+    RFC 6749 §10.10: after `after` consecutive failures a member's sign-in, or a client's authentication,
     is refused for `minutes`."""
 
     after: int = 10

@@ -29,7 +29,9 @@ def honour_forwarded_headers(app: Flask) -> None:
 
 
 def _connection_host_trusted() -> None:
-    """400, as Flask answers an untrusted forwarded host, when the `Host` of the connection is not trusted, or
+    """So that an untrusted forwarded host or scheme never reaches a URL the mock advertises.
+
+    400, as Flask answers an untrusted forwarded host, when the `Host` of the connection is not trusted, or
     when the forwarded scheme is neither http nor https (it would be advertised in every URL)."""
     if request.scheme not in ("http", "https"):
         raise BadRequest("X-Forwarded-Proto must be http or https.")

@@ -129,7 +129,9 @@ class MockPayer:
             raise
 
     def _describe(self, plan) -> PlanInfo:
-        """A Blue Button plan's URLs are its `/v2` ones; its SMART configuration, like Blue Button's, names no
+        """So that a Blue Button plan's URLs, introspection included, are described correctly.
+
+        A Blue Button plan's URLs are its `/v2` ones; its SMART configuration, like Blue Button's, names no
         introspection endpoint, which is at `/v2/o/introspect/` beside the others."""
         root = f"{self.url}/{plan.system_id}"
         fhir_base = f"{root}/v2/fhir" if plan.is_bluebutton else f"{root}/r4"
@@ -143,7 +145,9 @@ class MockPayer:
         self._server.stop()
 
     def reset(self) -> None:
-        """Back to the state the mock started in, as far as a test steers it: each plan's faults as its plan.json
+        """So that each test on a shared mock starts from the state the mock started in.
+
+        Back to the state the mock started in, as far as a test steers it: each plan's faults as its plan.json
         sets them, with fresh counters and seeds; no sign-in or client locked out; the clock where it started;
         every plan on day 1. Tokens, codes and sign-in sessions stay: each belongs to the test that got it, and a
         session-scoped fixture may hold tokens for many tests. `mock_payer_session` calls this before each test
@@ -159,7 +163,9 @@ class MockPayer:
 
     def login(self, member: str, scopes: str | None = None, *, client: str | None = None, plan: str | None = None,
               **answers) -> Tokens:
-        """Signs `member` (a username) in and returns the tokens: `exchange(authorize(...))`, with the same
+        """So that a test can sign a member in with one call.
+
+        Signs `member` (a username) in and returns the tokens: `exchange(authorize(...))`, with the same
         arguments; a wrong one makes the mock refuse, raised as MockPayerError."""
         return self.exchange(self.authorize(member, scopes, client=client, plan=plan, **answers))
 
@@ -215,7 +221,9 @@ class MockPayer:
         return self._token_request(info, info.clients[grant.client_id], form)
 
     def refresh(self, tokens: Tokens, *, client: str | None = None, plan: str | None = None) -> Tokens:
-        """Trades `tokens.refresh_token` for new tokens (the mock rotates refresh tokens), as the client that
+        """So that a test can trade a refresh token for new tokens.
+
+        Trades `tokens.refresh_token` for new tokens (the mock rotates refresh tokens), as the client that
         signed in unless `client` names another."""
         system_id = plan or tokens.system_id
         info = self.plans[system_id] if system_id else self._plan_of_patient(tokens.patient)
@@ -251,25 +259,33 @@ class MockPayer:
     # ---- QA controls ----------------------------------------------------------------------------------
 
     def faults(self, system_id: str | None = None, **spec) -> dict:
-        """Sets a plan's faults (every plan's without `system_id`) through `POST /_admin/faults`, replacing what
+        """So that a test can set a plan's faults while the mock runs.
+
+        Sets a plan's faults (every plan's without `system_id`) through `POST /_admin/faults`, replacing what
         was set before; no spec clears them. `spec` as in the README, e.g. `rate_limit={"every": 3}`.
         Returns each plan's faults, request counts and hits."""
         return self._admin("post", "faults", {**spec, **({"system_id": system_id} if system_id else {})})
 
     def outbox(self, system_id: str) -> list[dict]:
-        """The emails the mock sent for the plan, oldest first (`GET /_admin/outbox`): each with `member`, `to`,
+        """So that a test can read the one-time codes the mock emailed.
+
+        The emails the mock sent for the plan, oldest first (`GET /_admin/outbox`): each with `member`, `to`,
         `subject`, `body`, `code` (the one-time sign-in code) and `sent_at` (the mock's clock)."""
         return self._admin("get", f"outbox?{urlencode({'system_id': system_id})}")[system_id]
 
     def fault_report(self) -> dict:
-        """Each plan's faults, request counts and hits so far, and `never_reached`: why a rule has not fired when the
+        """So that a test can see which faults fired, and why one never did.
+
+        Each plan's faults, request counts and hits so far, and `never_reached`: why a rule has not fired when the
         walk never served its page or a next link for it to rewrite (`GET /_admin/faults`)."""
         return self._admin("get", "faults")
 
     def register_client(self, system_id: str, client_id: str, redirect_uris: list[str], *,
                         client_secret: str | None = None, name: str = "",
                         scopes: list[str] | str | None = None) -> Client:
-        """Registers a client with the plan through `POST /_admin/clients`; it works at once, `login(...,
+        """So that a test can register a client with the plan while the mock runs.
+
+        Registers a client with the plan through `POST /_admin/clients`; it works at once, `login(...,
         client=client_id)` included. Any redirect URI an app registers, custom schemes too
         (`com.example.app:/callback`), exact-matched. Without `client_secret` the client is public; `scopes`
         caps what it may be granted."""
@@ -287,7 +303,9 @@ class MockPayer:
         self.plans[system_id].clients.pop(client_id, None)
 
     def advance_day(self, system_id: str | None = None) -> dict:
-        """Moves the plan (every plan that has one without `system_id`) to its next day of records and returns
+        """So that a test can move a plan to its next day of records.
+
+        Moves the plan (every plan that has one without `system_id`) to its next day of records and returns
         what changed per plan moved: `{"demoplan": {"day": 2, "days": 3, "new": ["ExplanationOfBenefit/..."],
         "changed": [...], "removed": [...]}}`. Raises MockPayerError when there is no next day."""
         return self._admin("post", "advance", {"system_id": system_id} if system_id else None)
@@ -297,7 +315,9 @@ class MockPayer:
         return self._admin("get", "days")[system_id]["day"]
 
     def records(self, member: str, plan: str | None = None) -> dict[str, str]:
-        """What the member's token can read now, `{"Type/id": the JSON text served}`: the expected side of an
+        """So that an end-to-end test has the expected side of its comparison.
+
+        What the member's token can read now, `{"Type/id": the JSON text served}`: the expected side of an
         end-to-end comparison."""
         info = self._plan_of(member, plan)
         data = self._app.extensions["mockpayer"].resources[info.system_id].data
@@ -353,7 +373,9 @@ def mock_payer(mock_payer_fixtures: Path) -> Iterator[MockPayer]:
 
 @pytest.fixture(scope="session")
 def mock_payer_session_fixtures(request: pytest.FixtureRequest) -> Path:
-    """The folder of plan folders `mock_payer_session` serves; override it with a session-scoped fixture in the
+    """So that a suite can choose which plans `mock_payer_session` serves.
+
+    The folder of plan folders `mock_payer_session` serves; override it with a session-scoped fixture in the
     suite's top conftest.py (it is chosen once, for the whole session)."""
     return _configured_plans(request.config, "mock_payer_session_fixtures", "mock_payer_fixtures")
 
@@ -378,7 +400,9 @@ def mock_payer_session(mock_payer_session_fixtures: Path) -> Iterator[MockPayer]
 
 @pytest.fixture(autouse=True)
 def _mock_payer_session_reset(request: pytest.FixtureRequest) -> None:
-    """Each test that uses `mock_payer_session` (itself or through a fixture) finds it as it started, whichever
+    """So that tests sharing `mock_payer_session` do not see each other's changes.
+
+    Each test that uses `mock_payer_session` (itself or through a fixture) finds it as it started, whichever
     tests ran before it in this process: `MockPayer.reset`."""
     if "mock_payer_session" in request.fixturenames:
         request.getfixturevalue("mock_payer_session").reset()

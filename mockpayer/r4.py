@@ -130,7 +130,9 @@ def _member_view(
 
 
 def _bearer_token(plan: Plan) -> TokenRecord:
-    """BR-1: no token, 401 without an error code; BR-2: a bad, expired or revoked one, `invalid_token`;
+    """So that the FHIR API answers a bad or missing bearer token as RFC 6750 asks (BR-1, BR-2, BR-5).
+
+    BR-1: no token, 401 without an error code; BR-2: a bad, expired or revoked one, `invalid_token`;
     BR-5: a token another plan issued is bad here."""
     credential = bearer_credential()
     realm = f'Bearer realm="{plan.system_id}"'

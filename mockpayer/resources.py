@@ -89,7 +89,9 @@ class ResourceSet:
         return sorted(resource_type for resource_type, found in self._by_type.items() if found)
 
     def profiles_by_type(self) -> dict[str, list[str]]:
-        """The profiles the resources claim (`meta.profile`, version suffix dropped), per type: every read of
+        """So that `metadata` names the profiles the resources claim without reading them each time.
+
+        The profiles the resources claim (`meta.profile`, version suffix dropped), per type: every read of
         `metadata` asks, and reading them off a member of thousands of claims is worth doing once."""
         if self._profiles is None:
             found: dict[str, set[str]] = defaultdict(set)
@@ -101,7 +103,9 @@ class ResourceSet:
         return {resource_type: list(profiles) for resource_type, profiles in self._profiles.items()}
 
     def readable_by(self, patient_id: str) -> frozenset[Key]:
-        """A member's compartment, the records about its records (compartment.ABOUT_ANOTHER_RECORD), plus the
+        """So that a member's token reads their whole record, and the resources it names.
+
+        A member's compartment, the records about its records (compartment.ABOUT_ANOTHER_RECORD), plus the
         resources outside any compartment that these reference (the Organizations, Practitioners, Locations...
         their claims name)."""
         if patient_id not in self._reach:
@@ -144,7 +148,9 @@ class ResourceSet:
 
 
     def _duplicate(self, previous: StoredResource, stored: StoredResource) -> Problem:
-        """The report line for a second copy of a type and id: a note when both say the same, else both files and
+        """So that a duplicated resource is reported, as a note, warning or error.
+
+        The report line for a second copy of a type and id: a note when both say the same, else both files and
         the one served, as a warning or, with `duplicates` "error", an error."""
         what = f"{stored.key[0]}/{stored.key[1]}"
         if previous.resource == stored.resource:
@@ -155,14 +161,18 @@ class ResourceSet:
 
 
 def _targets(resource_text: str) -> set[Key]:
-    """What a resource refers to, read from its text: walking the parsed resource costs many times more, seconds for a
+    """So that a resource's references are found without walking the parsed resource.
+
+    What a resource refers to, read from its text: walking the parsed resource costs many times more, seconds for a
     member with thousands of claims on the first request after each start or new day."""
     return {target for target in map(reference_target, references_in_text(resource_text)) if target is not None}
 
 
 def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None,
                    duplicates: str = "last", follow_symlinks: bool = False) -> ResourceSet:
-    """Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order); `report_root` is the
+    """So that a plan folder's resources load in a stable order, reported by file name.
+
+    Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order); `report_root` is the
     plan folder, which file names are reported from and symlinks are judged by (`data_files`)."""
     loaded = ResourceSet(duplicates=duplicates)
     root = report_root or folder

@@ -131,7 +131,9 @@ def _stamped(stored: StoredResource, moment: str) -> StoredResource:
 
 
 class Scenarios:
-    """Which day each plan is on; `advance` swaps a plan's member records for its next day's, and `rewind` puts
+    """So that a plan's records can move day by day and rewind to day 1 at once.
+
+    Which day each plan is on; `advance` swaps a plan's member records for its next day's, and `rewind` puts
     day 1's back, under one lock. Day 1's records are kept while a plan is on a later day, so a rewind costs
     nothing however big the plan (the `mock_payer_session` fixture rewinds before each test)."""
 
@@ -149,7 +151,9 @@ class Scenarios:
                     for system_id in self.folders}
 
     def advance(self, resources: dict[str, PlanResources], system_ids: list[str], now: float) -> dict[str, dict]:
-        """Move each named plan that has a later day to it, and say what changed (`{"day", "days", "new",
+        """So that a plan's next day is taken by every named plan or none.
+
+        Move each named plan that has a later day to it, and say what changed (`{"day", "days", "new",
         "changed", "removed"}` per plan); plans on their last day stay and are left out. All or none: a day
         that cannot be read (PlanError) moves no plan."""
         with self._lock:

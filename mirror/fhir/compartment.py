@@ -72,7 +72,9 @@ def patient_ids(resource: Mapping) -> set[str]:
 
 
 def is_about_any(resource: Mapping, records: Collection[tuple[str, str]]) -> bool:
-    """Whether `resource` is about one of `records`, (type, id) pairs (ABOUT_ANOTHER_RECORD): whoever may read
+    """So that a record about another record is shown to whoever may read that other record.
+
+    Whether `resource` is about one of `records`, (type, id) pairs (ABOUT_ANOTHER_RECORD): whoever may read
     that record may read it, on the mock as on the mirror's API."""
     path = ABOUT_ANOTHER_RECORD.get(resource.get("resourceType", ""))
     return path is not None and any(

@@ -1,4 +1,6 @@
-"""A `Parameters` resource (https://hl7.org/fhir/R4/parameters.html) read as the name/value pairs of a query
+"""So that an operation invoked by POST reads its parameters as its GET form does.
+
+A `Parameters` resource (https://hl7.org/fhir/R4/parameters.html) read as the name/value pairs of a query
 string, so that an operation invoked by POST with its parameters in the body reads them as its GET form does."""
 
 from __future__ import annotations

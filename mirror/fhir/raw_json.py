@@ -84,7 +84,9 @@ def resolve_urns(resource_text: str, targets: Mapping[str, str]) -> str:
 
 
 def references_in_text(resource_text: str) -> list[str]:
-    """Every string `reference` member of a resource's JSON text (contained resources included), in text order:
+    """So that a resource's references can be found without parsing the resource.
+
+    Every string `reference` member of a resource's JSON text (contained resources included), in text order:
     the references `references.iter_references` finds in the parsed resource, without parsing it.
 
     Reading the text is several times faster than parsing and walking it, which is what `$everything` does

@@ -23,7 +23,9 @@ class InvalidReference(ValueError):
 
 @dataclass(frozen=True)
 class Reference:
-    """A parsed reference. `kind` says which fields apply:
+    """So that code reads a reference's parts rather than parsing its string again.
+
+    A parsed reference. `kind` says which fields apply:
 
     relative: resource_type, id, version; absolute: the same plus base (the server root, e.g.
     `https://api.example.com/r4`); urn: urn (the whole `urn:uuid:`/`urn:oid:` string); contained: id
@@ -76,7 +78,9 @@ def reference_target(text: object) -> tuple[str, str] | None:
 
 @lru_cache(maxsize=4096)
 def _target(text: str) -> tuple[str, str] | None:
-    """A memo, not state: a member's records name the same few targets (their Patient, their Coverage) over
+    """So that the few targets a member's records repeat are parsed once, not thousands of times.
+
+    A memo, not state: a member's records name the same few targets (their Patient, their Coverage) over
     and over, and indexing them all parses each of those strings thousands of times otherwise."""
     try:
         parsed = parse_reference(text)

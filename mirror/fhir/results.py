@@ -1,4 +1,6 @@
-"""What a search returns besides its matches (https://hl7.org/fhir/R4/search.html#return): the order asked by
+"""So that searches honour `_sort`, `_include` and `_elements` beyond just matching.
+
+What a search returns besides its matches (https://hl7.org/fhir/R4/search.html#return): the order asked by
 `_sort`, the resources named by `_include`, and `_elements` subsets. All on raw dicts, no models.
 """
 

@@ -58,7 +58,9 @@ def split_scope(scope: str | None) -> list[str]:
 
 
 def scope_query(resource_type: str, query: str) -> Search | None:
-    """A granular scope's query as the search it limits its type to; None when it limits nothing this server can
+    """So that a granular scope limits a type only in ways this server can honour, never silently widening.
+
+    A granular scope's query as the search it limits its type to; None when it limits nothing this server can
     apply: an unknown parameter, a value a search would refuse, an empty value (a search would ignore it, so the
     scope would silently widen) or a result parameter such as `_include` or `_count`."""
     pairs = parse_qsl(query, keep_blank_values=True)
@@ -133,7 +135,9 @@ def _same_query(one: str, other: str) -> bool:
 
 
 class ScopeAccess:
-    """What a granted scope lets its token see of the member's records: per permission (`r`, `s`) and type, the
+    """So that the API shows a token exactly what its granted scopes let it see.
+
+    What a granted scope lets its token see of the member's records: per permission (`r`, `s`) and type, the
     queries that limit it (None: the whole type). `patient/` and `user/` scopes both reach the member's own
     records (whose records a token reaches is the server's business); `system/` scopes reach nothing here."""
 
@@ -153,22 +157,22 @@ class ScopeAccess:
         return self._limits.get((permission, "*"), []) + self._limits.get((permission, resource_type), [])
 
     def allows(self, permission: str, resource_type: str | None = None) -> bool:
-        """May the token `r`ead or `s`earch some resources of `resource_type` (None: of any type)?"""
+        """Whether the token may `r`ead or `s`earch some resources of `resource_type` (None: of any type)."""
         if resource_type is None:
             return any(granted == permission for granted, _ in self._limits)
         return bool(self._limits_on(permission, resource_type))
 
     def allows_whole_type(self, permission: str, resource_type: str) -> bool:
-        """Is there a scope for the type with this permission and no query?"""
+        """Whether there is a scope for the type with this permission and no query."""
         return any(limit is None for limit in self._limits_on(permission, resource_type))
 
     def sees_whole_type(self, resource_type: str) -> bool:
-        """Does every permission the token has on the type reach all of it (no query limits any of them)?"""
+        """Whether every permission the token has on the type reaches all of it (no query limits any of them)."""
         held = [permission for permission in (READ, SEARCH) if self.allows(permission, resource_type)]
         return bool(held) and all(self.allows_whole_type(permission, resource_type) for permission in held)
 
     def permits(self, permission: str, resource: Mapping) -> bool:
-        """May the token `r`ead or `s`earch this very resource: does some scope for its type match it?"""
+        """Whether the token may `r`ead or `s`earch this very resource: some scope for its type matches it."""
         limits = self._limits_on(permission, resource.get("resourceType", ""))
         return any(limit is None or matches(limit, resource) for limit in limits)
 
@@ -186,10 +190,10 @@ def readable_types(scope: str | None) -> tuple[bool, frozenset[str]]:
 
 
 def allows_read(scope: str | None, resource_type: str) -> bool:
-    """May a token with this scope read some resources of the type by id (`r`)?"""
+    """Whether a token with this scope may read some resources of the type by id (`r`)."""
     return ScopeAccess(scope).allows(READ, resource_type)
 
 
 def allows_search(scope: str | None, resource_type: str) -> bool:
-    """May a token with this scope search the type (`s`)?"""
+    """Whether a token with this scope may search the type (`s`)."""
     return ScopeAccess(scope).allows(SEARCH, resource_type)

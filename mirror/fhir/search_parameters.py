@@ -23,7 +23,9 @@ _PRACTITIONER_OR_ORG = ("Practitioner", "PractitionerRole", "Organization")
 
 @dataclass(frozen=True)
 class SearchParameter:
-    """One parameter: its R4 kind, the element paths it reads, and for references the types it may target
+    """So that a search knows how to read and check each R4 search parameter it accepts.
+
+    One parameter: its R4 kind, the element paths it reads, and for references the types it may target
     (empty: any type)."""
 
     name: str

@@ -52,7 +52,9 @@ def answer_search(
 
 
 def found_in_order(search: Search, candidates: Iterable[Held], *, in_id_order: bool = False) -> list[Held]:
-    """The candidates that match `search`, in its order: what every page of the search is cut from, which a
+    """So that every page of a search is cut from the same ordered matches, computed once.
+
+    The candidates that match `search`, in its order: what every page of the search is cut from, which a
     caller may keep between pages (matching and sorting parse every candidate)."""
     if search.criteria:
         candidates = (held for held in candidates if matches(search, held.resource))

@@ -15,7 +15,9 @@ CLOSED_PIPE = 128 + getattr(signal, "SIGPIPE", 13)  # what a shell reports for a
 
 
 def closed_pipe() -> int:
-    """Points stdout at the null device, so that the flush at exit has nowhere to fail, and returns the
+    """So that a server stopped with its output pipe closed exits quietly instead of failing at exit.
+
+    Points stdout at the null device, so that the flush at exit has nowhere to fail, and returns the
     conventional exit status."""
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return CLOSED_PIPE

@@ -95,7 +95,9 @@ def _require_json_format(requested_format: str | None) -> None:
 
 
 def search_parameters() -> list[tuple[str, str]]:
-    """A search's parameters: the query's, then for `POST [type]/_search` the form body's, which mean the same
+    """So that `POST [type]/_search` reads its form body as a GET reads its query.
+
+    A search's parameters: the query's, then for `POST [type]/_search` the form body's, which mean the same
     there and combine as repeats do (R4 http.html 3.1.0.8, search.html). Another body type is 415."""
     pairs = list(request.args.items(multi=True))
     if request.method != "POST":
@@ -109,7 +111,9 @@ def search_parameters() -> list[tuple[str, str]]:
 
 
 def operation_parameters() -> list[tuple[str, str]]:
-    """An operation's parameters: the query's, then for POST those of the `Parameters` resource in the body (an
+    """So that a read-only operation reads its parameters alike by GET or POST.
+
+    An operation's parameters: the query's, then for POST those of the `Parameters` resource in the body (an
     empty body has none), so that both forms of a read-only operation read alike (R4 operations.html)."""
     pairs = list(request.args.items(multi=True))
     body = request.get_data() if request.method == "POST" else b""

@@ -8,7 +8,9 @@ LOOPBACK = "127.0.0.1"
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, with or without brackets or a `%zone`):
+    """So that servers can tell traffic that never leaves this machine.
+
+    True for `localhost` and loopback addresses (127.0.0.0/8, ::1, with or without brackets or a `%zone`):
     traffic that never leaves this machine."""
     if host is None:
         return False

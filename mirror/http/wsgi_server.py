@@ -32,7 +32,9 @@ class RunningServer:
     _stopping: threading.Event
 
     def stop(self) -> None:
-        """Closes the listener and every open connection from the serving thread itself, woken through
+        """So that stopping the server frees its port at once and waits for its work to end.
+
+        Closes the listener and every open connection from the serving thread itself, woken through
         waitress's trigger, waits for that thread to end, then for the workers. Closed from another thread,
         a socket stays bound until the serving thread's select returns (up to a second), so binding its port
         again at once (a test restarting the mock on the same port) failed with EADDRINUSE."""

@@ -321,7 +321,9 @@ class _PlanSync:
 
     def _page(self, stream: Walk, walk: StreamReport, guard: PagingGuard, url: str, ahead: FetchAhead | None,
               mark: str) -> tuple[str | None, FetchAhead | None, str | None]:
-        """Fetch (or take from `ahead`), check and commit the page at `url`: (the next page's URL, its fetch
+        """So that the sync walks a search page by page, fetching the next while it commits this one.
+
+        Fetch (or take from `ahead`), check and commit the page at `url`: (the next page's URL, its fetch
         ahead, None), or (None, None, how the walk ended). The next page is requested before this one is
         committed (fetch_ahead.py)."""
         try:
@@ -356,7 +358,9 @@ class _PlanSync:
         return following, ahead, None
 
     def _page_state(self, walk_key: str, following: str | None, mark: str, page: Page, looped: bool) -> SyncState:
-        """The checkpoint committed with a page: where the walk goes on, or, while it is walked in slices, its
+        """So that an interrupted walk resumes from a place it can trust.
+
+        The checkpoint committed with a page: where the walk goes on, or, while it is walked in slices, its
         first URL (a later run cannot tell which slices are in, so it starts the walk over)."""
         if walk_key in self.restart_at:
             return self._walk_state(walk_key, next_url=self.restart_at[walk_key], high_water=mark, status=RUNNING,
@@ -423,7 +427,9 @@ class _PlanSync:
             self._note_references(resource.text)
 
     def _incomplete(self, stream: Walk, walk: StreamReport, url: str, mark: str, error: Exception) -> str:
-        """Record that the walk stopped at `url` (the next run starts there, or, among slices, at the walk's first
+        """So that the next run knows where to resume a walk and why it stopped.
+
+        Record that the walk stopped at `url` (the next run starts there, or, among slices, at the walk's first
         page) and why."""
         self._put_state(self._walk_state(stream.key, next_url=self.restart_at.get(stream.key, url), high_water=mark,
                                          status=INCOMPLETE))
@@ -477,7 +483,9 @@ class _PlanSync:
     # ----- references
 
     def _note_references(self, resource_text: str) -> None:
-        """Note what `resource_text` references; a member's records repeat the same few references thousands of
+        """So that the references a member's records repeat are read once per run.
+
+        Note what `resource_text` references; a member's records repeat the same few references thousands of
         times (their Patient, Coverage, providers), so each reference text is read once per run."""
         for text in references_in_text(resource_text):
             if text not in self.reference_texts:
@@ -576,7 +584,9 @@ class _PlanSync:
                 self._put_state(replace(state, full_pass=None, seen=None))
 
     def _tombstone(self, resource_type: str, gone: set[str]) -> None:
-        """Mark `gone` removed, unless the plan refused the type or the granted scope limits it by a query (SMART
+        """So that the mirror marks removed only what the plan no longer has, not what the token cannot see.
+
+        Mark `gone` removed, unless the plan refused the type or the granted scope limits it by a query (SMART
         v2 granular scopes): what the token does not see may well still be at the plan."""
         row = self.report.types.get(resource_type)
         if not gone or (row is not None and row.status == SKIPPED):
@@ -588,7 +598,9 @@ class _PlanSync:
     # ----- plain sync: removals (removals.py)
 
     def _find_removals(self, stream: Walk, mark: str) -> None:
-        """Tombstone what a walk that ended complete held and the plan no longer lists, at one count request
+        """So that records the plan no longer lists are marked removed after a complete walk.
+
+        Tombstone what a walk that ended complete held and the plan no longer lists, at one count request
         when nothing was removed."""
         walk = self.report.streams[stream.key]
         if walk.status != COMPLETE or self.report.reconnect_needed:
@@ -615,7 +627,9 @@ class _PlanSync:
                                          status=COMPLETE))
 
     def _held_by(self, stream: Walk) -> dict[str, set[str]]:
-        """What the mirror holds from the walk, by type: every type for $everything, else the walk's own, unless
+        """So that removals are judged only against the types the walk could list in full.
+
+        What the mirror holds from the walk, by type: every type for $everything, else the walk's own, unless
         its search cannot list them all."""
         if stream.key in LISTED_BY_EVERYTHING_ONLY:
             return {}
@@ -630,7 +644,9 @@ class _PlanSync:
             return None
 
     def _listing(self, stream: Walk, mark: str) -> dict[str, set[str]] | None:
-        """Every id the walk lists now, by type: ids only where the plan can, else the whole walk again; None
+        """So that removals are found from a full listing of the plan's ids, or not at all.
+
+        Every id the walk lists now, by type: ids only where the plan can, else the whole walk again; None
         (and a note) when the listing cannot be had in full."""
         for url in (listing_url(stream.url), stream.url):
             try:
@@ -645,7 +661,9 @@ class _PlanSync:
             return None
 
     def _ids_listed(self, stream: Walk, url: str, mark: str) -> dict[str, set[str]]:
-        """The ids of every page from `url` on, by type; in slices by `_lastUpdated` when its paging loops and the
+        """So that every id a search lists can be had even when its paging loops.
+
+        The ids of every page from `url` on, by type; in slices by `_lastUpdated` when its paging loops and the
         search can be sliced (then only if they add up to the plan's count)."""
         try:
             return self._ids_on_pages(url)

@@ -27,7 +27,9 @@ class FullPass:
 
     @classmethod
     def unfinished(cls, states: Iterable[SyncState]) -> FullPass | None:
-        """The full sync that has not ended which a plan's checkpoints were last written for, if any (a --full
+        """So that a full sync that did not end is resumed, not mistaken for one that did.
+
+        The full sync that has not ended which a plan's checkpoints were last written for, if any (a --full
         run that replaced another may have left a walk it did not reach marked with the other)."""
         marked = [state for state in states if state.full_pass]
         if not marked:
@@ -48,7 +50,9 @@ class FullPass:
             walk.setdefault(resource_type, {})[resource_id] = None
 
     def seen_by(self, walk_key: str, adding: Iterable[tuple[str, str]] = ()) -> dict[str, list[str]]:
-        """What a walk's next checkpoint records, with the (type, id) pairs of the page it commits: a copy, since
+        """So that a walk's checkpoint counts a page only once it is stored.
+
+        What a walk's next checkpoint records, with the (type, id) pairs of the page it commits: a copy, since
         the checkpoint is staged until written, and the page counts only once it is stored."""
         seen = {resource_type: list(ids) for resource_type, ids in self._seen.get(walk_key, {}).items()}
         for resource_type, resource_id in adding:

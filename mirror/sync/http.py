@@ -136,7 +136,9 @@ class PayerClient:
         self.session.headers["Accept"] = ACCEPT
 
     def close(self) -> None:
-        """The sync is over: no token refresh starts after this, and one under way (on the thread fetching a
+        """So that a refresh token the plan rotated is saved before the sync ends, not lost with the process.
+
+        The sync is over: no token refresh starts after this, and one under way (on the thread fetching a
         page ahead, say) is let finish first, so that a refresh token the plan rotated is saved rather than
         lost with the process, which would make the plan need connecting again."""
         self._closing = True
@@ -152,7 +154,9 @@ class PayerClient:
         return self._token
 
     def get(self, url: str, *, authorized: bool = True, read: Callable[[Answer], object] | None = None):
-        """The 2xx answer to GET `url`, or what `read` makes of it, after retries; FetchFailed, Refused, or
+        """So that the sync gets a usable answer despite transient failures, or a precise error.
+
+        The 2xx answer to GET `url`, or what `read` makes of it, after retries; FetchFailed, Refused, or
         ReconnectNeeded otherwise. An answer `read` finds Garbled is retried with the back-off of a 503."""
         if not is_on_base(url, self.base):
             raise FetchFailed(url, f"not on the plan's FHIR base {self.base}; not followed")

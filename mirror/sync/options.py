@@ -1,4 +1,6 @@
-"""What a sync is asked to do, apart from the engine that does it, so that the command line can build its
+"""So that the command line builds sync options without importing the engine and its HTTP stack.
+
+What a sync is asked to do, apart from the engine that does it, so that the command line can build its
 options without importing the engine and the HTTP stack it stands on (a `mirror status` needs neither)."""
 
 from dataclasses import dataclass, field

@@ -56,7 +56,9 @@ class Page:
 
 
 def read_searchset(answer: Answer) -> Page:
-    """The resources and links of one searchset page; BadPage, naming the URL, when any of it cannot be taken
+    """So that a page the sync cannot take as sent is refused with its URL named.
+
+    The resources and links of one searchset page; BadPage, naming the URL, when any of it cannot be taken
     as sent (Unparsable, left to the client to name, when it does not parse)."""
     with _naming(answer.url):
         return _searchset(answer)

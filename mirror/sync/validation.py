@@ -36,7 +36,9 @@ MOST_WORKERS = 4
 
 
 def worker_count() -> int:
-    """One worker per core, the sync's own included (at most MOST_WORKERS): validating costs more than
+    """So that validation keeps pace with downloading without starving the sync.
+
+    One worker per core, the sync's own included (at most MOST_WORKERS): validating costs more than
     what the sync does with a page, so the sync's core mostly waits for pages and then for the workers."""
     return max(1, min(MOST_WORKERS, os.cpu_count() or 1))
 
@@ -64,7 +66,9 @@ class BackgroundValidation:
         self.failure: str | None = None
 
     def start(self) -> None:
-        """Start the workers now, for a sync sure to bring content: they start up (imports, models) while
+        """So that workers are ready by the time the first page arrives.
+
+        Start the workers now, for a sync sure to bring content: they start up (imports, models) while
         it downloads, instead of after its first page."""
         try:
             pool = self._started()
@@ -156,7 +160,9 @@ class _Task(NamedTuple):
 
 @contextmanager
 def _main_script_left_out() -> Iterator[None]:
-    """While workers are started: a spawned process runs its parent's main script first (without its
+    """So that spawned validation workers do not import all of mirror before they start.
+
+    While workers are started: a spawned process runs its parent's main script first (without its
     `__main__` block), for functions defined there. Ours are in validation_worker, and the `mirror` command's
     script imports all of mirror (time on the core the worker should validate on), so the workers are
     shown an empty main module instead. Workers are started only in `start` and `submit`, in this thread.

@@ -64,7 +64,9 @@ def benefit_progress(store, sources: Iterable[str]) -> list[Progress]:
 
 
 def shown_bars(progress: list[Progress], year: int | None, out_of_network_years: set[int]) -> list[Progress]:
-    """The bars of `year` (the latest year with bars when None); an out-of-network bar with nothing used is
+    """So that the benefit bars show only limits the patient's claims bear on.
+
+    The bars of `year` (the latest year with bars when None); an out-of-network bar with nothing used is
     left out unless a claim of that year was out of network, since it only says a limit exists."""
     if year is None:
         year = max((bar.year for bar in progress), default=None)
@@ -92,7 +94,9 @@ def balances(resource: Mapping) -> list[Progress]:
 
 
 def _year_and_date(resource: Mapping) -> tuple[int | None, str]:
-    """The benefit year (benefitPeriod, else the service period, else created) and the date the balance was as
+    """So that a benefit balance is placed in its year and dated as of its claim.
+
+    The benefit year (benefitPeriod, else the service period, else created) and the date the balance was as
     of (the claim's processing date)."""
     starts = []
     for name in ("benefitPeriod", "billablePeriod"):

@@ -1,4 +1,6 @@
-"""What a sync changed, in a line a patient reads ("New claim: Office visit, 3 Mar 2025"), with the page to
+"""So that a patient sees what a sync changed in plain words, with a link to each record.
+
+What a sync changed, in a line a patient reads ("New claim: Office visit, 3 Mar 2025"), with the page to
 read the record on: a claim's own page, or the record's readable page (its raw JSON one click further)."""
 
 from __future__ import annotations

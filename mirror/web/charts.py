@@ -77,7 +77,9 @@ class Chart:
 def trend_chart(title: str, description: str, series: dict[str, list[Point]],
                 normal: Mapping[str, tuple[Decimal | None, Decimal | None]] | None = None,
                 unit: str = "") -> Chart | None:
-    """A chart of each series' points (oldest first) with each series' normal range (low, high) as a band, or None
+    """So that a patient sees how a lab result moved against its normal range.
+
+    A chart of each series' points (oldest first) with each series' normal range (low, high) as a band, or None
     when there are fewer than two points to join or
     their values span no range a float can draw (equal to the last digit, or beyond a float's reach)."""
     drawn = {name: sorted(points, key=lambda point: point.at) for name, points in series.items() if points}
@@ -121,7 +123,9 @@ def trend_chart(title: str, description: str, series: dict[str, list[Point]],
 
 
 def _value_domain(smallest: float, largest: float) -> tuple[float, float, float, int] | None:
-    """Round bounds, a tick step of 1, 2 or 5 times a power of ten and the number of ticks (two to six), or None
+    """So that a chart's axis has round ticks and never stalls on spans it cannot draw.
+
+    Round bounds, a tick step of 1, 2 or 5 times a power of ten and the number of ticks (two to six), or None
     when the span cannot be drawn: the ticks are counted, never stepped to, so no rounding can stall them."""
     spread = largest - smallest or abs(largest) / 10 or 1.0
     raw = spread / 3

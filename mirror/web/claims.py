@@ -65,7 +65,9 @@ PROCESSED_DATE_VARIABLE = CMS_VARIABLES + "nch_wkly_proc_dt"
 
 @dataclass
 class ClaimSummary:
-    """One claim as the pages and `mirror claims` tell it: plain words and the money, each None (or empty)
+    """So that the pages and `mirror claims` tell a claim alike, never inventing what a plan left out.
+
+    One claim as the pages and `mirror claims` tell it: plain words and the money, each None (or empty)
     where the claim does not say, so nothing a plan left out is shown as if it had said it."""
 
     id: str
@@ -96,7 +98,9 @@ class ClaimSummary:
 
 
 def eob_use(eob: Mapping) -> str:
-    """What an ExplanationOfBenefit is: a claim, a prior authorization or an estimate (a predetermination), by
+    """So that every page sorts an ExplanationOfBenefit the same way.
+
+    What an ExplanationOfBenefit is: a claim, a prior authorization or an estimate (a predetermination), by
     its `use`; the one place that decides, so no page counts a request among the claims or loses one."""
     use = text(eob.get("use"))
     return USES.get(use, CLAIM) if use else CLAIM
@@ -108,20 +112,26 @@ def is_claim(eob: Mapping) -> bool:
 
 
 def is_counted(eob: Mapping) -> bool:
-    """A claim that counts in lists, totals and bars: not a request, and not one the plan marked entered in
+    """So that lists, totals and bars count only real claims.
+
+    A claim that counts in lists, totals and bars: not a request, and not one the plan marked entered in
     error (FHIR R4 EOB.status), which it says should never have existed."""
     return is_claim(eob) and not left_out(eob)
 
 
 def headline(eob: Mapping) -> tuple[str, str | None]:
-    """What a claim was for and the day its service started, to name it in a list of changes without reading
+    """So that a claim can be named in a list of changes without reading its money.
+
+    What a claim was for and the day its service started, to name it in a list of changes without reading
     its money."""
     services = _unique(service_name(item) for item in mappings(eob.get("item")) if not is_total_charge_line(item))
     return (services[0] if services else _kind(eob)[1]), _service_dates(eob)[0]
 
 
 def summarize(eob: Mapping, resolve: Resolver) -> ClaimSummary:
-    """The claim in plain words with its money, naming the parties it references through `resolve` (or, `#id`,
+    """So that a claim's page can show it in plain words with its money.
+
+    The claim in plain words with its money, naming the parties it references through `resolve` (or, `#id`,
     inside the claim itself)."""
     resolve = with_contained(eob, resolve)
     kind, label = _kind(eob)
@@ -178,7 +188,9 @@ def line_summaries(eob: Mapping) -> list[LineSummary]:
 
 
 def held_claims(store, sources: Iterable[str]) -> list[tuple[str, ClaimSummary]]:
-    """Every claim the store holds from `sources` (removed, entered-in-error ones and requests left out), newest
+    """So that the claims page and `mirror claims` list the same claims in the same order.
+
+    Every claim the store holds from `sources` (removed, entered-in-error ones and requests left out), newest
     first: what the claims page lists and `mirror claims` prints."""
     found = []
     for source in sources:
@@ -191,7 +203,9 @@ def held_claims(store, sources: Iterable[str]) -> list[tuple[str, ClaimSummary]]
 
 
 def claim_record(source: str, claim: ClaimSummary) -> dict:
-    """One claim as `mirror claims` prints it (a JSON object or CSV row): amounts as text with two decimals,
+    """So that `mirror claims` writes each claim's amounts in one exact, program-readable form.
+
+    One claim as `mirror claims` prints it (a JSON object or CSV row): amounts as text with two decimals,
     None where the claim does not say."""
     return {"source": source, "id": claim.id, "kind": claim.kind, "start": claim.service_start,
             "end": claim.service_end or claim.service_start, "provider": claim.provider,
@@ -254,7 +268,9 @@ def _care_team(eob: Mapping, resolve: Resolver) -> list[str]:
 
 
 def _quantity(item: Mapping) -> str | None:
-    """How many of a line's service, with its unit: "2 days" when the unit or an accommodation revenue code says
+    """So that a line's quantity is shown only when it says something.
+
+    How many of a line's service, with its unit: "2 days" when the unit or an accommodation revenue code says
     days, else as the plan writes it; a lone 1 says nothing and is left out."""
     quantity = item.get("quantity") if isinstance(item.get("quantity"), Mapping) else {}
     value = quantity.get("value")
@@ -315,7 +331,9 @@ def _supporting_date(eob: Mapping, category: str) -> str | None:
 
 
 def _denial_reasons(eob: Mapping) -> list[str]:
-    """Why the plan denied all or part of it: the reasons of `denialreason` adjudications, claim and lines, but
+    """So that a patient sees why a claim was denied, without codes that deny nothing.
+
+    Why the plan denied all or part of it: the reasons of `denialreason` adjudications, claim and lines, but
     "N/A", which Blue Button writes on every carrier line (its reduced-payment code 0) and denies nothing."""
     adjudications = mappings(eob.get("adjudication")) + [adjudication for item in mappings(eob.get("item"))
                                                           for adjudication in mappings(item.get("adjudication"))]

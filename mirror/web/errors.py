@@ -1,4 +1,6 @@
-"""The patient pages' errors as pages of the site, in plain words and with a way home, instead of the bare
+"""So that a patient who hits an error stays on the site with a way home.
+
+The patient pages' errors as pages of the site, in plain words and with a way home, instead of the bare
 server page a browser would otherwise show. (The FHIR API under /fhir answers its errors as OperationOutcomes.)"""
 
 from __future__ import annotations

@@ -69,7 +69,9 @@ def kind_of(resource_type: str, resource: Mapping | None = None) -> Kind:
 
 
 def counted_kinds(counts: Mapping[str, int], requests: Mapping[Kind, int] | None = None) -> list[tuple[Kind, int]]:
-    """How many records of each kind, in the order a patient looks for them (what FHIR calls an
+    """So that a patient sees how many records of each kind are held, in the order they look for them.
+
+    How many records of each kind, in the order a patient looks for them (what FHIR calls an
     ExplanationOfBenefit counted as claims, prior authorizations and estimates apart: `requests` counts the
     latter two by kind)."""
     requests = requests or {}

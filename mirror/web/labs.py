@@ -253,7 +253,9 @@ def _out_of_range(number: Decimal | None, unit: str, normal: Mapping) -> Flag | 
 
 
 def _chart(test: Test) -> Chart | None:
-    """The dated results in the newest one's unit (a value in another unit is on another scale), each series
+    """So that a lab chart never mixes values on different scales.
+
+    The dated results in the newest one's unit (a value in another unit is on another scale), each series
     with the newest result's normal range for it, the unit named beside the chart."""
     dated = [result for result in test.results if result.points and result.sort_key and result.date]
     if not dated:

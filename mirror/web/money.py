@@ -85,7 +85,9 @@ class Money:
                 if getattr(self, name) is not None]
 
     def share_adds_up(self) -> bool:
-        """Whether the stated parts add up to You owe, so the page may say they are why you owe it; a plan may
+        """So that the claim page says whether the stated parts explain what the patient owes.
+
+        Whether the stated parts add up to You owe, so the page may say they are why you owe it; a plan may
         itemise parts that do not (CARIN's memberliability 0 beside a copay of 120), and the page says so."""
         return self.you_owe is not None and sum((value for *_, value in self.share()), Decimal(0)) == self.you_owe
 
@@ -106,7 +108,9 @@ def _owed(amounts: Mapping[str, Decimal]) -> Decimal | None:
 
 
 def _owed_on_a_line(amounts: Mapping[str, Decimal]) -> Decimal | None:
-    """What a line says the member owes; not covered alone says only what the plan did not cover on it (CMS
+    """So that a line's share for the member is read without counting claim-level amounts twice.
+
+    What a line says the member owes; not covered alone says only what the plan did not cover on it (CMS
     institutional lines state just that, while the claim's deductible lives at the claim level)."""
     if not any(code in amounts for code in ("memberliability", "paidbypatient", *SHARE_PARTS[:3])):
         return None
@@ -124,7 +128,9 @@ LINE_QUESTIONS = {**QUESTIONS, "you_owe": _owed_on_a_line}
 
 
 def claim_money(eob: Mapping) -> Money:
-    """The claim's answer to each question, from the first level of the claim that states it; the split of what
+    """So that the claim page answers each money question from the level of the claim that states it.
+
+    The claim's answer to each question, from the first level of the claim that states it; the split of what
     you owe (deductible, copay, coinsurance, not covered) comes from the level that answered You owe, so a part
     stated at another level never stands beside a You owe it had no part in."""
     lines = [item for item in mappings(eob.get("item")) if not is_total_charge_line(item)]
@@ -174,7 +180,9 @@ def line_money(item: Mapping) -> Money:
 
 
 def _line_amounts(item: Mapping) -> dict[str, Decimal]:
-    """A line's amounts; its `net` (quantity times unit price) is its charge when no adjudication states one,
+    """So that a line's charge is known even when the plan adjudicates at the claim level only.
+
+    A line's amounts; its `net` (quantity times unit price) is its charge when no adjudication states one,
     as on CARIN inpatient claims, which adjudicate at the claim level only."""
     found = amounts(mappings(item.get("adjudication")))
     net = money_value(item.get("net"))
@@ -184,13 +192,17 @@ def _line_amounts(item: Mapping) -> dict[str, Decimal]:
 
 
 def is_total_charge_line(item: Mapping) -> bool:
-    """Whether the line is UB-04 revenue code 0001, which totals the claim's other lines (CMS institutional
+    """So that a claim's total line is never added to the lines it totals.
+
+    Whether the line is UB-04 revenue code 0001, which totals the claim's other lines (CMS institutional
     claims send one), so it is read as a claim-level amount and never added to the lines it totals."""
     return TOTAL_CHARGE_REVENUE_CODE in codes(item.get("revenue"))
 
 
 def amounts(adjudications: Iterable[Mapping]) -> dict[str, Decimal]:
-    """Amount per meaning (several CMS variables of one meaning add up, e.g. blood and cash deductible, but an
+    """So that amounts of one meaning add up without counting a repeated amount twice.
+
+    Amount per meaning (several CMS variables of one meaning add up, e.g. blood and cash deductible, but an
     amount CMS repeats under a second variable counts once)."""
     adjudications = list(adjudications)
     stated = {code.removeprefix(CMS_VARIABLES) for adjudication in adjudications
@@ -218,7 +230,9 @@ def adjudication_meaning(category: object) -> str | None:
 
 
 def _cms_claim_amounts(eob: Mapping) -> list[Mapping]:
-    """CMS files some claim amounts (Part A/B deductible, coinsurance, provider payment) as `benefitBalance`
+    """So that the amounts CMS files in benefitBalance are read as the claim's own.
+
+    CMS files some claim amounts (Part A/B deductible, coinsurance, provider payment) as `benefitBalance`
     entries coded with its variables; read them as claim-level adjudications. A plan's year-to-date balances
     (CARIN `benefit-type` codes) are not claim money and are left to the progress bars."""
     found = []
@@ -274,7 +288,9 @@ class YearTotal:
 
 
 def yearly_totals(claims: Iterable[tuple[int | None, Money]]) -> dict[int | None, YearTotal]:
-    """Per service year, newest first, then the claims with no date (key None) so none is silently left out;
+    """So that yearly totals leave no claim out and never take "not stated" for zero.
+
+    Per service year, newest first, then the claims with no date (key None) so none is silently left out;
     "not stated" is counted, never added as zero."""
     totals: dict[int | None, YearTotal] = {}
     for year, money in claims:
@@ -291,7 +307,9 @@ def yearly_totals(claims: Iterable[tuple[int | None, Money]]) -> dict[int | None
 
 
 def dollars(value: Decimal) -> str:
-    """An amount as a patient reads it, on the pages and in `mirror claims`: `$1,234.50`, `-$68.80` (the sign
+    """So that amounts read alike on the pages and in `mirror claims`.
+
+    An amount as a patient reads it, on the pages and in `mirror claims`: `$1,234.50`, `-$68.80` (the sign
     before the dollar sign, where a reader looks for it)."""
     return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
 

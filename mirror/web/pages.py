@@ -53,7 +53,9 @@ def is_unlocked(token: str) -> bool:
 
 
 def _unlock_proof(token: str) -> str:
-    """What the cookie holds: a MAC of the token under this server run's secret, never the token itself, so a
+    """So that a cookie jar that is read never hands out the API's Bearer token.
+
+    What the cookie holds: a MAC of the token under this server run's secret, never the token itself, so a
     read cookie jar does not hand out the API's Bearer token (and a restart locks the pages again)."""
     return hmac.new(current_app.config["SECRET_KEY"], token.encode("utf-8"), "sha256").hexdigest()
 
@@ -132,7 +134,9 @@ def home():
 
 @blueprint.route("/claims")
 def claims():
-    """Every claim held, filtered by year, kind and provider, with the year's totals and the deductible and
+    """So that a patient can find a claim by year, kind and provider and see the year's totals.
+
+    Every claim held, filtered by year, kind and provider, with the year's totals and the deductible and
     out-of-pocket bars of the year chosen (the latest year's when none is)."""
     year, kind, provider = request.args.get("year", ""), request.args.get("kind", ""), request.args.get("provider", "")
     if year and not (len(year) == 4 and year.isascii() and year.isdigit()):
@@ -157,7 +161,9 @@ def claims():
 
 @blueprint.route("/claims/<source>/<claim_id>")
 def claim(source: str, claim_id: str):
-    """A claim's page; a request that is no claim is sent to where it is told (a prior authorization to its
+    """So that each claim has its page and a request is never dressed as a claim.
+
+    A claim's page; a request that is no claim is sent to where it is told (a prior authorization to its
     place on the prior authorizations page, an estimate to its record's page), never dressed as a claim."""
     stored = _stored_or_404(source, "ExplanationOfBenefit", claim_id)
     eob = stored.resource()

@@ -37,7 +37,9 @@ REVIEW_CODE_URLS = ("code", "extension-reviewactioncode")  # the inner extension
 
 
 def is_prior_authorization(eob: Mapping) -> bool:
-    """A PDex prior authorization (or any EOB whose `use` is preauthorization): no claim, no money; decided
+    """So that prior authorizations are told apart from claims by the same rule every page uses.
+
+    A PDex prior authorization (or any EOB whose `use` is preauthorization): no claim, no money; decided
     where every page sorts an EOB (`mirror.web.claims.eob_use`)."""
     return eob_use(eob) == PRIOR_AUTHORIZATION
 

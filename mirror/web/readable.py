@@ -50,7 +50,9 @@ def party_name(reference: object, resolve: Resolver) -> str | None:
 
 
 def with_contained(resource: Mapping, resolve: Resolver) -> Resolver:
-    """`resolve`, and the resources `resource` contains, asked for as (CONTAINED, id): a reference `#id` names one
+    """So that a reference to a contained resource (`#id`) resolves like any other.
+
+    `resolve`, and the resources `resource` contains, asked for as (CONTAINED, id): a reference `#id` names one
     (FHIR R4 contained resources), as Blue Button's claims name their facility."""
     inside = {found["id"]: found for found in mappings(resource.get("contained")) if isinstance(found.get("id"), str)}
 
@@ -84,7 +86,9 @@ def codes(concept: object) -> list[str]:
 
 
 def display(concept: object) -> str:
-    """A CodeableConcept in words: its first coding's display, else its text, else its first code; a SNOMED CT
+    """So that a coded value shows as words a patient says.
+
+    A CodeableConcept in words: its first coding's display, else its text, else its first code; a SNOMED CT
     semantic tag is no word a patient says, so it is left off."""
     if not isinstance(concept, Mapping):
         return ""
@@ -96,7 +100,9 @@ def display(concept: object) -> str:
 
 
 def without_semantic_tag(term: str) -> str:
-    """A term without its trailing SNOMED CT semantic tag: "Encounter for problem (procedure)" is "Encounter for
+    """So that SNOMED CT terms read as a patient would say them.
+
+    A term without its trailing SNOMED CT semantic tag: "Encounter for problem (procedure)" is "Encounter for
     problem"; other words in brackets ("Knee replacement (total knee arthroplasty)") are the term's own and stay."""
     return _SEMANTIC_TAG.sub("", term) or term
 
@@ -133,7 +139,9 @@ def text(value: object) -> str | None:
 
 
 def simplified(value: object) -> object:
-    """A resource's elements with the common FHIR datatypes turned into short phrases, for the readable view:
+    """So that the readable view shows a resource in short phrases rather than raw datatypes.
+
+    A resource's elements with the common FHIR datatypes turned into short phrases, for the readable view:
     a CodeableConcept becomes its display, a Reference its display or target, an Identifier its value, and so on.
     Anything not recognised keeps its structure, simplified inside."""
     if isinstance(value, bool):
@@ -170,7 +178,9 @@ def _phrase(value: Mapping) -> str | None:
 
 
 def local_time(instant: object) -> str | None:
-    """An instant (the store's UTC times, a token's expiry) in this machine's zone, to the minute:
+    """So that times show in the patient's own zone.
+
+    An instant (the store's UTC times, a token's expiry) in this machine's zone, to the minute:
     `3 Mar 2025, 14:05 CET`. A time without a zone is the store's, which is UTC."""
     if not isinstance(instant, str):
         return None

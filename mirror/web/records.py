@@ -57,7 +57,9 @@ def clinical_entry(resource: Mapping) -> ClinicalEntry:
 
 
 def _payer_name(payor: object, resolve: Resolver) -> str | None:
-    """The payer's name; else an identifier whose value is a name (Blue Button writes "Centers for Medicare and
+    """So that a payer is named in words, never by a bare number.
+
+    The payer's name; else an identifier whose value is a name (Blue Button writes "Centers for Medicare and
     Medicaid Services" there), never a bare number."""
     name = party_name(payor, resolve)
     identifier = payor.get("identifier") if isinstance(payor, Mapping) else None

@@ -1,4 +1,6 @@
-"""What a claim line was for, in words: the plan's display of its procedure, drug or revenue code, else a name
+"""So that a claim line is always named for what it was for.
+
+What a claim line was for, in words: the plan's display of its procedure, drug or revenue code, else a name
 from a small table of common codes, so a line is never called "Not Applicable" (CARIN institutional lines
 without a procedure code `productOrService` as data-absent-reason `not-applicable` and name the service only by
 its NUBC revenue code)."""

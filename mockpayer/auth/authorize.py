@@ -144,7 +144,9 @@ def _attempt(plan: Plan, username: str, check, *, finishes: bool) -> tuple[bool,
 
 
 def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: bool, notice: str = ""):
-    """Records the member and the steps passed in the transaction, under the fresh id the session now names
+    """So that each sign-in step moves the transaction to a fresh id, preventing session fixation.
+
+    Records the member and the steps passed in the transaction, under the fresh id the session now names
     (the id from before sign-in stops working: no session fixation), then shows the next page. A member who
     verifies by email is sent a code now, which replaces any sent before; a passed code is forgotten (used once)."""
     emailed = None if mfa_passed or not member.verifies_by_email else payer().outbox.send_code(page.plan, member)
@@ -158,7 +160,9 @@ def _passed(page: "_Page", transaction_id: str, member: Member, *, mfa_passed: b
 
 
 def _after_consent(page: "_Page", server, grant, transaction_id: str):
-    """Allow or deny, a signed-in transaction ends here, once: a second post of the form finds nothing to
+    """So that a consent completes its transaction exactly once, and only after every sign-in step.
+
+    Allow or deny, a signed-in transaction ends here, once: a second post of the form finds nothing to
     complete; a consent posted before the last sign-in step is refused and leaves the transaction as it was."""
     if not page.transaction.signed_in:
         return page.error("Please sign in first", "Finish every sign-in step before giving consent.", 400)
@@ -196,7 +200,9 @@ def _check_state(plan: Plan, grant) -> None:
 
 
 def _check_audience(plan: Plan, grant) -> None:
-    """AZ-6: `aud` must name this plan's FHIR base; `smart` mode requires it, `1up` mode checks it when sent, and
+    """So that each mode checks `aud` as the service it imitates does (AZ-6).
+
+    AZ-6: `aud` must name this plan's FHIR base; `smart` mode requires it, `1up` mode checks it when sent, and
     `bluebutton` mode ignores it, as Blue Button does."""
     aud = grant.request.payload.data.get("aud")
     if (aud is None and not plan.is_strict_smart) or plan.is_bluebutton:

@@ -53,7 +53,9 @@ def authenticate_client(authenticate, request, methods, endpoint: str, plan: Pla
 
 
 def _plainly(authenticate, request, methods, endpoint: str):
-    """`authenticate`, its failure to match any method told in plain words: authlib's own description lists the
+    """So that a client that matches no authentication method is told why in plain words.
+
+    `authenticate`, its failure to match any method told in plain words: authlib's own description lists the
     server's names for its methods ("The client cannot authenticate with methods: [...]"), which say nothing to
     the app's developer. Its other refusals (an unknown client, a missing `client_id`) are plain already."""
     try:
@@ -65,14 +67,19 @@ def _plainly(authenticate, request, methods, endpoint: str):
 
 
 def _check_one_method(request) -> None:
-    """RFC 6749 §2.3: 'The client MUST NOT use more than one authentication method in each request.'"""
+    """So that a client authenticates by one method only, as RFC 6749 §2.3 requires.
+
+    RFC 6749 §2.3: 'The client MUST NOT use more than one authentication method in each request.'
+    """
     scheme = (request.headers.get("Authorization") or "").partition(" ")[0].lower()
     if scheme in AUTHORIZATION_SCHEMES and request.form.get("client_secret"):
         raise InvalidRequestError("Use one client authentication method per request, not two (RFC 6749 section 2.3).")
 
 
 def _check_one_client(request) -> None:
-    """RFC 6749 §2.3.1, §3.2.1: the client is the one its credentials name; a body `client_id` naming another
+    """So that a body `client_id` naming another client is malformed, not a failed sign-in.
+
+    RFC 6749 §2.3.1, §3.2.1: the client is the one its credentials name; a body `client_id` naming another
     makes the request malformed (§5.2), not a failed authentication, so it counts toward no lock."""
     basic_id = extract_basic_authorization(request.headers)[0]
     body_id = request.form.get("client_id")

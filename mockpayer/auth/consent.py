@@ -43,7 +43,9 @@ def record_types(plan: Plan, member: Member) -> list[str]:
 
 
 def consent_choices(scope: str, types: Sequence[str]) -> tuple[list[Choice], list[Choice]]:
-    """(the kinds of record to share, each a box; the other scopes, listed) of the scope about to be granted,
+    """So that the consent page offers the scope as boxes a member can untick.
+
+    (the kinds of record to share, each a box; the other scopes, listed) of the scope about to be granted,
     a wildcard spread over the member's record `types`."""
     records, others = {}, []
     for word in split_scope(scope):
@@ -60,12 +62,14 @@ def listed_scopes(scope: str) -> list[Choice]:
 
 
 def offers_demographics_choice(scope: str) -> bool:
-    """Does the scope about to be granted hold personal information the beneficiary may keep back?"""
+    """Whether the scope about to be granted holds personal information the beneficiary may keep back."""
     return any(word in PERSONAL_INFO for word in split_scope(scope))
 
 
 def chosen_scope(scope: str, ticked: list[str], types: Sequence[str]) -> str | None:
-    """The grant as the member left it, in the order offered: every scope that is not a resource scope, the
+    """So that the grant is exactly what the member left ticked on the consent page.
+
+    The grant as the member left it, in the order offered: every scope that is not a resource scope, the
     resource scopes still ticked, and of a wildcard, either itself (every box ticked) or its ticked types, in
     its context and permissions. None when records were offered and none stayed ticked."""
     sent = set(ticked)
@@ -83,7 +87,9 @@ def chosen_scope(scope: str, ticked: list[str], types: Sequence[str]) -> str | N
 
 
 def _boxes(word: str, types: Sequence[str]) -> list[str]:
-    """The boxes of one scope word: none for a scope that is not a resource scope, a box per type for a
+    """So that each scope word becomes the boxes the consent page shows for it.
+
+    The boxes of one scope word: none for a scope that is not a resource scope, a box per type for a
     wildcard (`patient/*.read` -> `patient/Coverage.read`, ...), else the word itself."""
     parsed = parse_resource_scope(word)
     if parsed is None:
@@ -99,7 +105,9 @@ def follow_choice(grant, ticked: list[str], types: Sequence[str]) -> bool:
 
 
 def follow_demographics_choice(grant, share: bool) -> bool:
-    """Blue Button's choice: the scope as asked, or without the personal information; False when that leaves
+    """So that a Blue Button beneficiary can keep their personal information back.
+
+    Blue Button's choice: the scope as asked, or without the personal information; False when that leaves
     nothing (an app that asked for the beneficiary's name alone)."""
     scope = grant.request.scope
     return _grant_only(grant, scope if share else without_personal_info(scope) or None)

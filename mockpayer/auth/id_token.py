@@ -60,7 +60,9 @@ def member_claims(plan: Plan, member: Member, scope: str) -> dict:
 
 
 class PlanIdToken(OpenIDToken):
-    """Adds an `id_token` to a token response whose scope has `openid`; on refresh too, without the code's
+    """So that an app that asked for `openid` gets an id_token, on refresh too.
+
+    Adds an `id_token` to a token response whose scope has `openid`; on refresh too, without the code's
     `nonce` and `auth_time` (OIDC Core §12.2 lets both be left out)."""
 
     def __init__(self, server):
@@ -93,7 +95,9 @@ class PlanOpenIDCode(PlanIdToken, OpenIDCode):
         OpenIDCode.__init__(self, require_nonce=False)
 
     def validate_openid_authorization_request(self, grant, redirect_uri):
-        """RFC 6749 §3.1 for the OpenID Connect parameters too: each at most once, so the id_token's `nonce`
+        """So that the id_token's `nonce` is the one the app meant.
+
+        RFC 6749 §3.1 for the OpenID Connect parameters too: each at most once, so the id_token's `nonce`
         is the one the app meant."""
         payload = grant.request.payload
         for parameter in OPENID_REQUEST_PARAMETERS:

@@ -108,7 +108,9 @@ class Ledger:
             record.refresh_revoked = True
 
     def revoke_client(self, system_id: str, client_id: str) -> None:
-        """A client removed from the plan: its codes are void and its tokens revoked, so none comes back to life
+        """So that a removed client's codes and tokens never come back to life.
+
+        A client removed from the plan: its codes are void and its tokens revoked, so none comes back to life
         if a client of the same id is registered again."""
         with self._lock:
             for code, record in list(self._codes.items()):
@@ -119,7 +121,9 @@ class Ledger:
                     record.access_revoked = record.refresh_revoked = True
 
     def claim_refresh(self, token: str, system_id: str) -> tuple[TokenRecord | None, bool]:
-        """(the record behind a refresh token, whether it had been used before), marking it used atomically so
+        """So that two concurrent refreshes with one token cannot both fork the family (RT-3).
+
+        (the record behind a refresh token, whether it had been used before), marking it used atomically so
         that two concurrent refreshes with one token cannot both fork the family (RT-3)."""
         with self._lock:
             record = self._by_refresh.get(token)

@@ -23,7 +23,9 @@ DEFAULT_SCOPE = "patient/*.read launch/patient offline_access"
 
 
 def redirect_uri_matches(registered: str, requested: str) -> bool:
-    """AZ-1, RFC 9700 §4.1.3: the registered string exactly; only a port-less loopback registration lets the
+    """So that a redirect URI matches its registration exactly, as RFC 9700 requires (AZ-1).
+
+    AZ-1, RFC 9700 §4.1.3: the registered string exactly; only a port-less loopback registration lets the
     port vary (RFC 8252 §7.3). The requested value is compared as a string, never parsed: a URL parser drops
     TAB, CR and LF and forgets an empty `?`, and would let those through."""
     if requested == registered:
@@ -52,7 +54,9 @@ class PlanClient(ClientMixin):
         return self.client.redirect_uris[0]
 
     def get_allowed_scope(self, scope):
-        """What this read-only patient API grants of the scope asked (RFC 6749 §3.3: it may grant less, and the
+        """So that a token is granted only what this read-only patient API serves.
+
+        What this read-only patient API grants of the scope asked (RFC 6749 §3.3: it may grant less, and the
         token's `scope` says what): known SMART scopes, writes cut to their read half, no `system/` scope,
         unknown words dropped. `1up` mode grants whatever remains, as 1up drops what it does not grant; `smart`
         mode answers `invalid_scope` (RFC 6749 §4.1.2.1) to a request that asked for records and is left with
@@ -119,7 +123,9 @@ class IssuedCode(AuthorizationCodeMixin):
         return self.record.nonce
 
     def get_auth_time(self):
-        """`auth_time`, which an app that sent `max_age` needs (OIDC Core §3.1.2.1): the mock keeps no sign-in
+        """So that an app that sent `max_age` gets the `auth_time` it needs.
+
+        `auth_time`, which an app that sent `max_age` needs (OIDC Core §3.1.2.1): the mock keeps no sign-in
         session, so the member signed in for this very code, just before it was issued."""
         return int(self.record.issued_at)
 

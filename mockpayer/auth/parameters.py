@@ -65,7 +65,9 @@ def check_parameters(values, names: tuple[str, ...], allowed: dict[str, frozense
 
 
 def check_in_body(query, names: tuple[str, ...]) -> None:
-    """RFC 6749 §3.2 (and RFC 7009 §2.1, RFC 7662 §2.1): a request to the token, revocation or introspection
+    """So that credentials sent in a URL query are refused at the token, revocation and introspection endpoints.
+
+    RFC 6749 §3.2 (and RFC 7009 §2.1, RFC 7662 §2.1): a request to the token, revocation or introspection
     endpoint carries its parameters in the form body; one of `names` in the URL query is `invalid_request`, rather
     than read (as authlib reads some of them) or ignored (as others)."""
     for name in names:
@@ -74,7 +76,9 @@ def check_in_body(query, names: tuple[str, ...]) -> None:
 
 
 def check_sent_once(values, names: tuple[str, ...]) -> None:
-    """RFC 6749 §3.2: token endpoint parameters 'MUST NOT be included more than once' (at the authorization
+    """So that a token request repeating a parameter is refused (RFC 6749 §3.2).
+
+    RFC 6749 §3.2: token endpoint parameters 'MUST NOT be included more than once' (at the authorization
     endpoint, §3.1, authlib checks this itself, and answers by redirect once the redirect URI is known)."""
     for name in names:
         if len(values.getlist(name)) > 1:
@@ -82,7 +86,9 @@ def check_sent_once(values, names: tuple[str, ...]) -> None:
 
 
 def check_basic_credentials(headers) -> None:
-    """HTTP Basic client credentials must decode to `client_id:client_secret` in those parameters' characters
+    """So that malformed HTTP Basic credentials get a clear 4xx rather than an exception.
+
+    HTTP Basic client credentials must decode to `client_id:client_secret` in those parameters' characters
     (RFC 6749 §2.3.1); authlib fails with an exception on ones that are not ASCII base64 of UTF-8."""
     scheme, _, credentials = (headers.get("Authorization") or "").partition(" ")
     if scheme.lower() != "basic":

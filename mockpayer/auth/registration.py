@@ -28,7 +28,9 @@ def add_client(plan: Plan, client: Client) -> None:
 
 
 def remove_client(plan: Plan, ledger: Ledger, client_id: str) -> bool:
-    """Removes the client (one from plan.json too, until the mock restarts) and revokes what it was issued;
+    """So that tests can remove a client and revoke what it was issued.
+
+    Removes the client (one from plan.json too, until the mock restarts) and revokes what it was issued;
     False when the plan has no such client."""
     with _lock:
         if client_id not in plan.clients:

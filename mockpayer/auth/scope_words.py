@@ -57,7 +57,9 @@ def describe_scope(scope: str) -> str:
 
 
 def _restriction(query: str) -> str:
-    """A granular scope's query in words: `type=http://...claim-type|pharmacy` is "only those whose type is
+    """So that the consent page tells a granular scope's limit in words.
+
+    A granular scope's query in words: `type=http://...claim-type|pharmacy` is "only those whose type is
     pharmacy" (the code, not its system)."""
     if not query:
         return ""

@@ -66,7 +66,9 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class PaddedS256CodeChallenge(S256CodeChallenge):
-    """`bluebutton` mode: S256 as RFC 7636 has it, and also as CMS's Python SDK sends it, with base64 `=` padding on
+    """So that CMS's Python SDK, which pads its PKCE values, can sign in to `bluebutton` mode.
+
+    `bluebutton` mode: S256 as RFC 7636 has it, and also as CMS's Python SDK sends it, with base64 `=` padding on
     the challenge and the verifier (its verifier is padded base64url of random printable characters, its challenge
     the padded base64url of the verifier's SHA-256). Exactly that is tolerated and nothing looser: `=` only at the
     end, only as many as base64url pads that length, the rest base64url characters within RFC 7636's lengths;
@@ -107,7 +109,9 @@ class PaddedS256CodeChallenge(S256CodeChallenge):
 
 
 def _without_base64_padding(value: str) -> str | None:
-    """`value` without its `=` padding when it is padded exactly as base64url pads a value of its length (RFC 4648
+    """So that padded PKCE values are accepted only when padded exactly as base64url pads.
+
+    `value` without its `=` padding when it is padded exactly as base64url pads a value of its length (RFC 4648
     §5: one `=` after 4n+3 characters, two after 4n+2); None for a value without `=` or with `=` used otherwise."""
     unpadded = value.rstrip("=")
     padding = len(value) - len(unpadded)
@@ -171,7 +175,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def validate_token_request(self):
-        """A refresh token is claimed as it is looked up (atomically, so two concurrent refreshes cannot both
+        """So that two concurrent refreshes cannot both use one refresh token.
+
+        A refresh token is claimed as it is looked up (atomically, so two concurrent refreshes cannot both
         fork the family); a request that then fails its other checks gives the token back unharmed."""
         self._claimed = None
         try:
@@ -195,7 +201,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return IssuedToken(record, server.ledger, "refresh_token")
 
     def _validate_token_scope(self, token):
-        """RFC 6749 §6: a refresh may ask for any subset of the grant, judged by meaning (scopes.within_grant),
+        """So that a refresh may narrow its scope by meaning, as RFC 6749 §6 allows.
+
+        RFC 6749 §6: a refresh may ask for any subset of the grant, judged by meaning (scopes.within_grant),
         where authlib compares words; the new token's `scope` is then what was asked."""
         asked = self.request.payload.scope
         if asked and not within_grant(asked, token.get_scope()):
@@ -279,7 +287,9 @@ class PlanOAuth2Request(FlaskOAuth2Request):
 
 
 def _transport_uri(request) -> str:
-    """The URL for authlib's TLS check (RFC 6749 §3.1, §3.2), which trusts plain http to a loopback host: built
+    """So that authlib's TLS check cannot be fooled by a Host header.
+
+    The URL for authlib's TLS check (RFC 6749 §3.1, §3.2), which trusts plain http to a loopback host: built
     from the connection, not from the Host header a client (or, with --trust-proxy, X-Forwarded-Host) names.
     A loopback connection is private; any other is secure only over https. authlib's own
     AUTHLIB_INSECURE_TRANSPORT switch still lets everything through."""
@@ -357,7 +367,9 @@ class PlanAuthorizationServer(AuthorizationServer):
         return generate
 
     def save_token(self, token, request):
-        """Records the token; in `bluebutton` mode the grant keeps the end it got at sign-in, as Blue Button's data
+        """So that in `bluebutton` mode the grant ends when Blue Button's would, refresh or not.
+
+        Records the token; in `bluebutton` mode the grant keeps the end it got at sign-in, as Blue Button's data
         access grant does (a refresh does not move it), and the response says when (`access_grant_expiration`)."""
         now = self.ledger.clock.now()
         if request.authorization_code is not None:

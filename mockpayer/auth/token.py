@@ -45,7 +45,9 @@ def token_endpoint(endpoint: str, system_id: str | None = None):
 
 
 def answer(endpoint: str, find_plan: Callable[[], Plan | None], allowed: dict = ALLOWED):
-    """`endpoint` (token, revoke or introspect) of the plan `find_plan` names once the request is well formed,
+    """So that the token, revoke and introspect endpoints answer at every path their shapes use.
+
+    `endpoint` (token, revoke or introspect) of the plan `find_plan` names once the request is well formed,
     at whichever path its family of shapes puts the endpoint; `allowed`: the characters each parameter may hold."""
     if request.method != "POST":
         return oauth_error(405, "invalid_request", f"The {endpoint} endpoint accepts only POST.", {"Allow": "POST"})

@@ -68,7 +68,9 @@ class Transactions:
         return transaction if transaction and self.clock.now() < transaction.expires_at else None
 
     def save(self, transaction_id: str, transaction: Transaction) -> str | None:
-        """Records a step passed under a fresh id, which it answers, forgetting the old one; None when the
+        """So that each sign-in step gets a fresh transaction id and the old one stops working.
+
+        Records a step passed under a fresh id, which it answers, forgetting the old one; None when the
         transaction has meanwhile been completed or discarded."""
         with self._lock:
             if self._open.pop(transaction_id, None) is None:

@@ -62,7 +62,9 @@ class _Protector(ResourceProtector):
 
 
 class _AccessTokenValidator(BearerTokenValidator):
-    """An active access token this plan issued, by the ledger's one definition the FHIR API uses too; a refresh
+    """So that userinfo accepts exactly the tokens the FHIR API accepts.
+
+    An active access token this plan issued, by the ledger's one definition the FHIR API uses too; a refresh
     token is not one."""
 
     def __init__(self, server):
@@ -95,7 +97,9 @@ class _AccessToken(IssuedToken):
 
 
 class _NoToken(OAuth2Error):
-    """RFC 6750 §3.1: a request with no bearer token (none, or another scheme) is challenged without an error code,
+    """So that a request with no bearer token is challenged as RFC 6750 §3.1 asks.
+
+    RFC 6750 §3.1: a request with no bearer token (none, or another scheme) is challenged without an error code,
     in the challenge and in the body."""
 
     description = "UserInfo needs an access token (Authorization: Bearer)."

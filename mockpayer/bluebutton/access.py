@@ -1,4 +1,6 @@
-"""Who a Blue Button request speaks for: the bearer token in its `Authorization` header (RFC 6750 §2.1), and
+"""So that Blue Button requests are authorized and refused as Blue Button does.
+
+Who a Blue Button request speaks for: the bearer token in its `Authorization` header (RFC 6750 §2.1), and
 whether the token's scope reaches what it asks, refused as Blue Button refuses."""
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ PAGING_PARAMETERS = [("startIndex", "number"), ("_count", "number")]
 
 
 def endpoints(system_id: str | None) -> dict[str, str]:
-    """The OAuth endpoints, spelt as Blue Button publishes them (the token endpoint with its trailing slash), the
+    """So that the mock's OAuth endpoints are spelt as Blue Button publishes them.
+
+    The OAuth endpoints, spelt as Blue Button publishes them (the token endpoint with its trailing slash), the
     authorization endpoint as its documentation writes it (with the slash; both forms answer)."""
     root = v2_root(system_id)
     return {"authorization_endpoint": f"{root}/o/authorize/", "revocation_endpoint": f"{root}/o/revoke_token",
@@ -65,7 +67,9 @@ def smart_configuration(system_id: str | None = None):
 @blueprint.route("/v2/connect/.well-known/openid-configuration")
 @blueprint.route("/<system_id>/v2/connect/.well-known/openid-configuration")
 def openid_configuration(system_id: str | None = None):
-    """Where Blue Button publishes its userinfo endpoint and its FHIR metadata (`fhir_metadata_uri`): the issuer
+    """So that an app reads the mock's OpenID configuration as Blue Button writes it.
+
+    Where Blue Button publishes its userinfo endpoint and its FHIR metadata (`fhir_metadata_uri`): the issuer
     is the host (under a plan's prefix, the prefix), as Blue Button writes it; the grant and response types are
     the mock's (Blue Button's also list the implicit `token`, which neither it nor the mock issues to apps)."""
     plan = plan_for(system_id, bluebutton=True)

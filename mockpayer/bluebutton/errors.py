@@ -1,4 +1,6 @@
-"""Blue Button's error answers: JSON `{"detail": "..."}` with the status its API gives (the shape of Django REST
+"""So that Blue Button clients get errors in Blue Button's own shape.
+
+Blue Button's error answers: JSON `{"detail": "..."}` with the status its API gives (the shape of Django REST
 framework, which Blue Button is built on), for bad parameters (400), a missing or bad token (401), a scope that
 does not reach (403), an unknown resource (404), a method it does not take (405) and a format it does not serve
 (406). Its OAuth endpoints answer RFC 6749 JSON, as every plan's do."""

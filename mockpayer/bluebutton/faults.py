@@ -28,7 +28,9 @@ SERVER_ERROR_500 = {"error": "Server Error (500)"}
 
 
 class StartIndexPages(faults.Pages):
-    """A Blue Button page says where it starts in its links: `first` is the search as BFD repeats it, with its
+    """So that Blue Button's pages are located and pointed at by `startIndex`, as BFD does.
+
+    A Blue Button page says where it starts in its links: `first` is the search as BFD repeats it, with its
     `_count` and `startIndex=0`; `self` is the request as the app made it, with its `startIndex`."""
 
     bluebutton = True

@@ -79,7 +79,9 @@ def read(resource_type: str, resource_id: str, system_id: str | None = None):
 
 
 def _member(system_id: str | None, resource_type: str, *, search: bool) -> tuple[Plan, TokenRecord]:
-    """The plan and token of a request its token may make, checked in Blue Button's order: format, token, type,
+    """So that requests are checked in the order Blue Button checks them.
+
+    The plan and token of a request its token may make, checked in Blue Button's order: format, token, type,
     scope."""
     plan = plan_for(system_id, bluebutton=True)
     if not _accepts_json():

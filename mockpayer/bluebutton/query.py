@@ -74,7 +74,7 @@ def parse_query(resource_type: str, pairs: Iterable[tuple[str, str]]) -> Query:
 
 
 def selects(query: Query, resource: Mapping) -> bool:
-    """Does the search take this resource (of the searched type)?"""
+    """Whether the search takes this resource (of the searched type)."""
     if query.dates is not None and not matches(query.dates, resource):
         return False
     if query.types is not None and not claim_types(resource) & query.types:

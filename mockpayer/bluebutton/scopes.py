@@ -31,7 +31,9 @@ PERSONAL_INFO = frozenset({"patient/Patient.read", "patient/Patient.r", "patient
 
 
 def granted_scope(scope: str | None) -> str | None:
-    """What Blue Button grants of the scope asked: all of it when every word is one of its scopes (nothing asked:
+    """So that the mock grants scopes as Blue Button does.
+
+    What Blue Button grants of the scope asked: all of it when every word is one of its scopes (nothing asked:
     the default set), else None."""
     words = split_scope(scope) or split_scope(DEFAULT_SCOPE)
     return " ".join(words) if all(word in GRANTABLE for word in words) else None
@@ -43,7 +45,7 @@ def without_personal_info(scope: str) -> str:
 
 
 def opens(scope: str, resource_type: str, *, search: bool) -> bool:
-    """Does a token with `scope` open this read by id (or search, with `search`) of `resource_type`?"""
+    """Whether a token with `scope` opens this read by id (or search, with `search`) of `resource_type`."""
     for word in split_scope(scope):
         parsed = parse_resource_scope(word) if word in GRANTABLE else None
         if parsed is not None and parsed.resource_type == resource_type and (

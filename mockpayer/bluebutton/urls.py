@@ -1,4 +1,6 @@
-"""Where a Blue Button plan's paths start as the request saw them: `{scheme}://{host}/v2` for a request without
+"""So that every link the mock writes leads back the way the app came.
+
+Where a Blue Button plan's paths start as the request saw them: `{scheme}://{host}/v2` for a request without
 the plan's path prefix, `{scheme}://{host}/{system-id}/v2` for one with it, so that every link and endpoint the
 mock writes leads back the way the app came (CMS's SDK follows only links under the base URL it was given); and
 the routes that answer both."""
@@ -17,7 +19,9 @@ def fhir_base(system_id: str | None) -> str:
 
 
 def route(blueprint: Blueprint, path: str, **options):
-    """Registers a view at a Blue Button path (`/v2/...`) at the root and under a plan's prefix, each with and
+    """So that Blue Button paths answer at the root and under a plan's prefix, slash or not.
+
+    Registers a view at a Blue Button path (`/v2/...`) at the root and under a plan's prefix, each with and
     without a trailing slash, as Blue Button answers both. Two rules rather than one slash-optional rule, because
     Werkzeug answers a method the optional form does not take with 404 instead of 405 (RFC 9110 §15.5.6)."""
 

@@ -82,7 +82,9 @@ def cost_share(member: Member, year: int, eligible: int, rule: str) -> tuple[int
 
 
 def benefit_balance(member: Member, year: int) -> list[dict]:
-    """The year's deductible and out-of-pocket maximum, in and out of network, with what the member's claims
+    """So that a member's claims show how much of the year's deductible and out-of-pocket limit is used.
+
+    The year's deductible and out-of-pocket maximum, in and out of network, with what the member's claims
     processed so far used of them (every generated claim is in network, so out of network nothing is used).
     The deductible is an R4 benefit type; the out-of-pocket maximum has none, so it is Da Vinci PCT's."""
     _, _, deductible_limit, oop_limit, _, _ = member.design

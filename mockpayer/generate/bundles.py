@@ -1,4 +1,6 @@
-"""The byte layout of a plan folder's files: Bundles hold one entry per line (compact, streamable, readable in
+"""So that a plan folder's files stream, diff and read well.
+
+The byte layout of a plan folder's files: Bundles hold one entry per line (compact, streamable, readable in
 a diff) and are streamed to disk; the small files (plan.json, single resources) are indented by two spaces."""
 
 from __future__ import annotations

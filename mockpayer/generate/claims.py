@@ -1,4 +1,6 @@
-"""CARIN Blue Button 2.0.0 claims: a member's ExplanationOfBenefit resources of all five kinds (professional,
+"""So that a generated member has CARIN claims of every kind, and the visits they imply.
+
+CARIN Blue Button 2.0.0 claims: a member's ExplanationOfBenefit resources of all five kinds (professional,
 pharmacy, outpatient and inpatient institutional, oral), and the visits and fills they tell the clinical
 record about."""
 

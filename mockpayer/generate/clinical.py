@@ -68,7 +68,9 @@ def judged(value: float, unit: str, code: str, low: float, high: float) -> dict:
 
 
 class ClinicalWriter:
-    """US Core records that agree with a member's claims: visits become Encounters with vitals, labs, vaccines
+    """So that the generated clinical record agrees with the member's claims.
+
+    US Core records that agree with a member's claims: visits become Encounters with vitals, labs, vaccines
     and procedures; conditions, prescriptions and allergies follow the member's history."""
 
     def __init__(self, plan: PlanContext, member: Member, rng: random.Random):

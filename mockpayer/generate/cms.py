@@ -163,7 +163,9 @@ def benefit_balance(entries: list[dict]) -> list[dict]:
 
 
 def information(name: str, carin: tuple[str, str] | None = None, **value) -> dict:
-    """A supportingInfo entry (sequence set later): a CARIN category where BFD uses one, else "info" and the
+    """So that supportingInfo entries are coded as BFD codes them.
+
+    A supportingInfo entry (sequence set later): a CARIN category where BFD uses one, else "info" and the
     variable; `clmrecvddate` carries the variable too, as BFD codes the weekly processing date."""
     codings = [coding(CARIN_SUPPORTING_INFO, *carin)] if carin else [coding(*INFORMATION)]
     if name and (not carin or carin[0] == "clmrecvddate"):
@@ -192,7 +194,9 @@ def bfd_instant(day: date, rng: random.Random) -> str:
 
 
 def synthetic_id(base: int, offset: int) -> str:
-    """A negative 14-digit identifier, as CMS gives every synthetic beneficiary, claim and drug event, so that none
+    """So that a synthetic CMS identifier can never be taken for a real one.
+
+    A negative 14-digit identifier, as CMS gives every synthetic beneficiary, claim and drug event, so that none
     can be taken for a real one (real ones are positive)."""
     return f"-{base + offset}"
 
@@ -202,7 +206,9 @@ MBI_CHARACTERS = {"N": "0123456789", "L": MBI_LETTERS, "A": MBI_LETTERS + "01234
 
 
 def synthetic_mbi(rng: random.Random) -> str:
-    """An MBI of the right shape (digit 1-9, letter, alphanumeric, digit, letter, alphanumeric, digit, letter,
+    """So that a synthetic MBI has the right shape and can never be a real one.
+
+    An MBI of the right shape (digit 1-9, letter, alphanumeric, digit, letter, alphanumeric, digit, letter,
     letter, digit, digit) whose second character is `S`, which CMS never gives a real MBI and keeps for synthetic
     ones."""
     return str(rng.randint(1, 9)) + "".join(rng.choice(MBI_CHARACTERS[kind]) for kind in "SANLANLLNN")

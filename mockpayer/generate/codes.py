@@ -1,4 +1,6 @@
-"""Code system and profile URLs the generated records use (CARIN BB 2.0.0, US Core, Plan-Net, US Drug
+"""So that every generated record names code systems and profiles the same way.
+
+Code system and profile URLs the generated records use (CARIN BB 2.0.0, US Core, Plan-Net, US Drug
 Formulary, CMS Blue Button 2.0, terminologies), and the Coding and CodeableConcept shapes built from them."""
 
 from __future__ import annotations

@@ -45,7 +45,9 @@ def claim_counts_option(text: str) -> tuple[int, ...]:
 
 
 def run(args: argparse.Namespace) -> Summary:
-    """Writes the plan folder and prints the one-line summary; options that cannot make a plan (a bad system id,
+    """So that `mockpayer generate` writes a plan folder, or fails in one line.
+
+    Writes the plan folder and prints the one-line summary; options that cannot make a plan (a bad system id,
     clinical records for the bluebutton profile) end it with one line, as `mockpayer` reports plan errors."""
     try:
         summary = write_plan(args.out, profile=args.profile, system_id=args.system_id, name=args.name,

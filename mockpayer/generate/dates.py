@@ -1,4 +1,6 @@
-"""The generator's calendar: "today" is REFERENCE_TODAY, never the clock, so the same seed gives the same
+"""So that the same seed gives the same bytes on any day, with instants strict clients accept.
+
+The generator's calendar: "today" is REFERENCE_TODAY, never the clock, so the same seed gives the same
 bytes on any day; every instant it writes carries a UTC offset (strict clients refuse one without); a member's
 claims are spread over their history up to LAST_SERVICE_DAY."""
 
@@ -26,7 +28,9 @@ def later(moment: str, minutes: int) -> str:
 
 def service_days(rng: random.Random, start: date, count: int, kinds: Sequence[str],
                  weights: Sequence[int]) -> list[tuple[date, str]]:
-    """`count` claims' service days and kinds from `start` to LAST_SERVICE_DAY, oldest first; the first claims
+    """So that a member's claims span their history and every kind appears.
+
+    `count` claims' service days and kinds from `start` to LAST_SERVICE_DAY, oldest first; the first claims
     take each kind once, so with as many claims as kinds every kind appears, and the rest are drawn by weight."""
     span = max((LAST_SERVICE_DAY - start).days, 1)
     chosen = list(kinds[:count]) + rng.choices(kinds, weights, k=max(count - len(kinds), 0))

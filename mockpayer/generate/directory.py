@@ -1,4 +1,6 @@
-"""Da Vinci PDex Plan-Net 1.1.0: the plan's public provider directory (payer, network, in-network
+"""So that a generated plan has a public provider directory (Da Vinci PDex Plan-Net 1.1.0).
+
+Da Vinci PDex Plan-Net 1.1.0: the plan's public provider directory (payer, network, in-network
 organizations and practitioners where they practise, the plan and its API endpoint)."""
 
 from __future__ import annotations

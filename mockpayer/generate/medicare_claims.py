@@ -127,7 +127,9 @@ def icd10(diagnosis: tuple[str, str]) -> dict:
 
 
 def diagnoses(entries: list[tuple[str, str]], other: str, on_admission: bool = False) -> list[dict]:
-    """The principal diagnosis, then the others as CARIN `other` or `secondary`; on admission each says it was
+    """So that an inpatient claim's diagnoses are coded as BFD codes them.
+
+    The principal diagnosis, then the others as CARIN `other` or `secondary`; on admission each says it was
     present (clm_poa_ind_sw<n>)."""
     found = []
     for sequence, diagnosis in enumerate(entries, 1):
@@ -158,7 +160,9 @@ def facility_lines(charges: list[dict], first_sequence: int, total: int) -> list
 
 
 class MedicareClaimWriter:
-    """Builds one beneficiary's ExplanationOfBenefit resources in the order they were served, keeping the
+    """So that a beneficiary's claims agree on deductibles and benefit periods.
+
+    Builds one beneficiary's ExplanationOfBenefit resources in the order they were served, keeping the
     beneficiary's deductibles and benefit periods (medicare_costs.MedicareCosts)."""
 
     def __init__(self, plan: PlanContext, beneficiary: Beneficiary, rng: random.Random):
@@ -264,7 +268,9 @@ class MedicareClaimWriter:
 
     def _part_b_lines(self, lines: list[tuple[str, int]], day: date, allowed_share: float,
                       item_fields: Callable[..., tuple[dict, list[dict]]]) -> tuple[list[dict], dict]:
-        """Lines priced by Part B, each with the amounts BFD writes on every carrier or DME line after the type's
+        """So that Part B lines carry the amounts BFD writes on every carrier or DME line.
+
+        Lines priced by Part B, each with the amounts BFD writes on every carrier or DME line after the type's
         own (`item_fields` gives the line's other fields and those), and the claim's sums."""
         items, sums = [], dict.fromkeys(("charge", "allowed", "deductible", "coinsurance", "paid"), 0)
         for sequence, (code, quantity) in enumerate(lines, 1):
@@ -287,7 +293,9 @@ class MedicareClaimWriter:
         return items, sums
 
     def _carrier_claim_money(self, sums: dict) -> dict:
-        """Where BFD files a carrier or DME claim's money: a total of what a prior payer paid, Medicare's payment,
+        """So that a carrier or DME claim's money is filed where BFD files it.
+
+        Where BFD files a carrier or DME claim's money: a total of what a prior payer paid, Medicare's payment,
         and the claim's deductible, payments, charge and allowed amount in benefitBalance."""
         return {
             "total": [amount("priorpayerpaid", "clm_tot_chrg_amt", 0)],
@@ -515,7 +523,9 @@ class MedicareClaimWriter:
         ]
 
     def _part_a_balance(self, deductible: int, coinsurance: int, days: int, coinsurance_days: int) -> list[dict]:
-        """A Part A stay's benefitBalance: its deductible and coinsurance (their sum is what the beneficiary owes,
+        """So that a Part A stay's benefitBalance is filed as BFD files it.
+
+        A Part A stay's benefitBalance: its deductible and coinsurance (their sum is what the beneficiary owes,
         nch_ip_tot_ddctn_amt), no non-covered charges, and the days it used."""
         return benefit_balance([
             financial("clm_pass_thru_per_diem_amt", 0), financial("nch_profnl_cmpnt_chrg_amt", 0),
@@ -590,7 +600,9 @@ class MedicareClaimWriter:
 
     def _paid_lines(self, specs: list[tuple[str, str, int]], day: date, payment_share: float,
                     provider_payment: bool) -> tuple[list[dict], int, int]:
-        """Revenue-center lines whose charges Medicare pays `payment_share` of (a prospective payment, spread over
+        """So that Medicare's payment of an institutional claim is spread over its lines as BFD does.
+
+        Revenue-center lines whose charges Medicare pays `payment_share` of (a prospective payment, spread over
         the lines by charge, the last taking the cents left), then the 0001 total line; hospice lines state the
         provider payment too, as BFD's do. Returns the lines, the charges and the payment."""
         priced = []

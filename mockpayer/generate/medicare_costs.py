@@ -41,7 +41,9 @@ class PartB:
 
 @dataclass
 class MedicareCosts:
-    """What a beneficiary's claims so far used: each year's Part B deductible, and the current Part A benefit
+    """So that each generated claim sees what the beneficiary's earlier claims used.
+
+    What a beneficiary's claims so far used: each year's Part B deductible, and the current Part A benefit
     period (its last day of hospital or SNF care and the SNF days it has used)."""
     part_b_deductible_used: dict[int, int] = field(default_factory=dict)
     last_facility_day: date | None = None

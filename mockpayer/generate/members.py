@@ -1,4 +1,6 @@
-"""A member: who they are, their plan design and long-term conditions, and their Patient and Coverage
+"""So that a member depends only on the seed and its number.
+
+A member: who they are, their plan design and long-term conditions, and their Patient and Coverage
 resources (CARIN BB 2.0.0, US Core). A member depends only on the seed and its number."""
 
 from __future__ import annotations

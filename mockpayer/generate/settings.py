@@ -63,7 +63,9 @@ LOGIN_KEYS = ("username", "password", "name", "mfa", "email", "verification")
 
 def plan_settings(system_id: str, name: str, base_url: str, mode: str, logins: list[dict], settings: dict,
                   profile: str = "carin") -> dict:
-    """plan.json: generator-owned keys first, then tokens, paging, clients (kept, else the profile's), members,
+    """So that plan.json is written in one stable order.
+
+    plan.json: generator-owned keys first, then tokens, paging, clients (kept, else the profile's), members,
     then any other kept keys."""
     defaults = PROFILE_DEFAULTS[profile]
     result = {"system_id": system_id, "name": name, "base_url": base_url, "mode": mode,
@@ -82,7 +84,9 @@ def _derived_clients(clients: list[dict], system_id: str) -> list[dict]:
 
 def member_login(system_id: str, patient: str, number: int, seed: int, kept: dict | None, generated_name: str,
                  profile: str = "carin") -> dict:
-    """Login for member n, who is `patient` (`Patient/<id>`): kept from `settings_from` when it lists one, else
+    """So that members keep their logins across regenerations, else get the profile's.
+
+    Login for member n, who is `patient` (`Patient/<id>`): kept from `settings_from` when it lists one, else
     the profile's (<system-id>-member{n}/pass-<system-id>-member{n}, the demo plan's member{n}/pass-member{n}, or
     BBUser0000n/PW0000n! as in CMS's Blue Button sandbox); member 2 always needs an MFA code so the MFA path has
     a bundled user, and in a carin plan member 3 verifies by email (a Blue Button sandbox beneficiary signs in
