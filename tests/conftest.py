@@ -41,6 +41,27 @@ def browser():
 
 
 @pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the session (Debian's package, on a free loopback port): its URL."""
+    from tests.redis_server import REDIS_SERVER, running_redis
+
+    if REDIS_SERVER is None:
+        needs_in_ci("Debian's redis-server", "`apt-get install redis-server` to run the shared-state tests")
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The session's redis-server, emptied for this test, so no test sees another's keys."""
+    import redis
+
+    with redis.Redis.from_url(redis_server) as client:
+        client.flushall()
+    return redis_server
+
+
+@pytest.fixture(scope="session")
 def mock_payer_session_fixtures(tmp_path_factory):
     """The plans of the session-wide mock (`mock_payer_session`): one big generated plan, loaded once for every
     test that uses it (tests/qa/test_session_mock.py). Here, at the top, because the session has one such mock."""
