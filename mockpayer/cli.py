@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                             "development only: anyone there can move the clock and set faults for every member")
     serve.add_argument("--strict", action="store_true",
                        help="refuse to start when any file or entry of a plan cannot be served (errors in the report)")
+    serve.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                       help="serve from N processes on the one port, to use more cores (default: %(default)s); N > 1 "
+                            "needs --state redis://..., where the workers share codes, tokens, faults and the clock")
     serve.set_defaults(run=_serve)
 
     plans = commands.add_parser("plans", help="list plans with their clients and members (mock credentials)")
@@ -76,6 +79,9 @@ def _serve(args) -> int:
     from mockpayer.app import create_app
     from mockpayer.faults import read_faults_file
 
+    if args.workers > 1 and not (getattr(args, "state", None) or "").startswith("redis://"):
+        raise ServeError(f"--workers {args.workers} needs --state redis://HOST:PORT/DB: each worker process would "
+                         "keep its own codes, tokens, faults and clock")
     app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan),
                      faults=read_faults_file(args.faults) if args.faults else None,
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host,
@@ -106,7 +112,12 @@ def _serve(args) -> int:
             print(_plan_tour(plan, root, alone=len(served) == 1))
         sys.stdout.flush()
 
-    serve_forever(app, args.host, args.port, announce=announce)
+    if args.workers > 1:
+        from mirror.http.prefork_server import serve_workers
+
+        serve_workers(app, args.host, args.port, args.workers, name="mockpayer", announce=announce)
+    else:
+        serve_forever(app, args.host, args.port, announce=announce)
     return 0
 
 
@@ -116,6 +127,13 @@ def _network(text: str):
         return ip_network(text, strict=False)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a network such as 172.18.0.0/16: {text!r}") from None
+
+
+def _worker_count(text: str) -> int:
+    """`--workers`: a whole number of processes, at least one."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes such as 2: {text!r}")
+    return int(text)
 
 
 def _chosen_plans(fixtures: str, wanted: list[str]) -> dict:
