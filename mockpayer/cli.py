@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ipaddress import ip_network
@@ -79,9 +80,8 @@ def _serve(args) -> int:
     from mockpayer.app import create_app
     from mockpayer.faults import read_faults_file
 
-    if args.workers > 1 and not (getattr(args, "state", None) or "").startswith("redis://"):
-        raise ServeError(f"--workers {args.workers} needs --state redis://HOST:PORT/DB: each worker process would "
-                         "keep its own codes, tokens, faults and clock")
+    if args.workers > 1:
+        _check_workers(args)
     app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan),
                      faults=read_faults_file(args.faults) if args.faults else None,
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host,
@@ -127,6 +127,15 @@ def _network(text: str):
         return ip_network(text, strict=False)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a network such as 172.18.0.0/16: {text!r}") from None
+
+
+def _check_workers(args) -> None:
+    """Before anything loads: several workers need a state they share, and a system gunicorn runs on."""
+    if getattr(args, "state", None) is None:
+        raise ServeError(f"--workers {args.workers} needs --state redis://HOST:PORT/DB: each worker process would "
+                         "keep its own codes, tokens, faults and clock")
+    if os.name != "posix":
+        raise ServeError("--workers above 1 needs a Unix system, where gunicorn's pre-fork server runs")
 
 
 def _worker_count(text: str) -> int:
