@@ -15,6 +15,7 @@ from mockpayer.load_report import count, plan_problems, report_lines
 from mockpayer.plans import BUNDLED_PLANS_DIR, EMAIL, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
+from mockpayer.state import StateError, open_state
 from mirror.http.closed_pipe import closed_pipe
 from mirror.http.hosts import LOOPBACK, is_loopback_host
 from mirror.http.wsgi_server import ServeError, serve_forever
@@ -43,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--admin-from", action="append", default=[], type=_network, metavar="CIDR",
                        help="also answer /_admin from this network, such as a container bridge (repeatable); for "
                             "development only: anyone there can move the clock and set faults for every member")
+    serve.add_argument("--state", metavar="URL",
+                       help="keep codes, tokens, sign-ins, lockouts, faults, the clock, days and registered clients "
+                            "in Redis (redis://host:port/db, optionally ?prefix=NAME), shared by every mock process "
+                            "using it (default: in this process)")
     serve.add_argument("--strict", action="store_true",
                        help="refuse to start when any file or entry of a plan cannot be served (errors in the report)")
     serve.add_argument("--workers", type=_worker_count, default=1, metavar="N",
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         status = args.run(args)
         sys.stdout.flush()  # here, where a reader that went away is caught, rather than at exit
         return status
-    except (PlanError, ServeError) as error:
+    except (PlanError, ServeError, StateError) as error:
         print(f"mockpayer: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -82,7 +87,8 @@ def _serve(args) -> int:
 
     if args.workers > 1:
         _check_workers(args)
-    app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan),
+    state = open_state(args.state)
+    app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan), state=state,
                      faults=read_faults_file(args.faults) if args.faults else None,
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host,
                      admin_from=args.admin_from)
@@ -131,7 +137,7 @@ def _network(text: str):
 
 def _check_workers(args) -> None:
     """Before anything loads: several workers need a state they share, and a system gunicorn runs on."""
-    if getattr(args, "state", None) is None:
+    if args.state is None:
         raise ServeError(f"--workers {args.workers} needs --state redis://HOST:PORT/DB: each worker process would "
                          "keep its own codes, tokens, faults and clock")
     if os.name != "posix":
