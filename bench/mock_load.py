@@ -82,6 +82,7 @@ class TimedSession(requests.Session):
     def __init__(self, samples: list):
         super().__init__()
         self.samples = samples
+        self.trust_env = False  # no proxy settings read from the environment on every request: client CPU
 
     def request(self, method, url, *args, **kwargs):
         started = time.perf_counter()

@@ -178,11 +178,20 @@ def test_the_clock_moved_once_expires_tokens_on_both_workers(two_workers):
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_stops_every_worker(redis_url, stop_signal):
-    """The mock announces itself as one process does, and one signal to it ends every worker, cleanly."""
+    """The mock announces itself as one process does, answers only its own host names, logs no code or token, and
+    one signal to it ends every worker, cleanly."""
     process, url = serve("--workers", "2", "--state", redis_url)
     workers = worker_pids(process.pid)
     assert requests.get(url + "/demoplan/r4/metadata", timeout=10).status_code == 200
+    rebound = requests.get(url + "/demoplan/r4/metadata", headers={"Host": "attacker.example"}, timeout=10)
+    assert rebound.status_code == 400  # DNS rebinding: a loopback mock answers loopback names only
+    with requests.Session() as browser:
+        code = sign_in(browser, url)
+        tokens = exchange(browser, url, code).json()
     process.send_signal(stop_signal)
     assert process.wait(timeout=30) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
-    assert "Traceback" not in process.stderr.read()
+    printed = process.stdout.read() + process.stderr.read()
+    assert "Traceback" not in printed and "demoplan" in printed  # the tour of the plans, as one process prints it
+    for secret in (code, tokens["access_token"], tokens["refresh_token"]):
+        assert secret not in printed
