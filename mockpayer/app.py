@@ -14,7 +14,7 @@ from ipaddress import ip_network
 from pathlib import Path
 
 from authlib.oauth2.rfc6749 import InsecureTransportError
-from flask import Flask, request
+from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException
 
 from mirror.http.fhir_flask import outcome_response
@@ -25,20 +25,20 @@ from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
 from mockpayer.auth.outbox import Outbox
-from mockpayer.auth.registration import Registry
+from mockpayer.auth.registration import CHANGES as CLIENT_CHANGES, Registry
 from mockpayer.auth.transactions import Transactions
 from mockpayer.bluebutton import discovery as bluebutton_discovery
 from mockpayer.bluebutton import fhir as bluebutton_fhir
 from mockpayer.bluebutton import oauth as bluebutton_oauth
 from mockpayer.bluebutton import userinfo as bluebutton_userinfo
 from mockpayer.bluebutton.errors import BlueButtonError, error_response as bluebutton_error
-from mockpayer.clock import Clock
+from mockpayer.clock import OFFSET, Clock
 from mockpayer.context import PayerContext, payer
 from mockpayer.faults import FaultBoard
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
 from mockpayer.proxy import honour_forwarded_headers
 from mockpayer.resources import load_plan_resources
-from mockpayer.scenarios import Scenarios
+from mockpayer.scenarios import DAYS, Scenarios
 from mockpayer.state import State, open_state
 
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
@@ -122,6 +122,7 @@ def create_app(
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
     app.before_request(_up_to_date)
+    app.teardown_request(_unpin_clock)
     app.after_request(_harden)
     app.after_request(_dated)
     cors.allow_browser_apps(app)
@@ -137,10 +138,20 @@ def _shared_secret(state: State, key: str) -> bytes:
 
 
 def _up_to_date() -> None:
-    """Before each request, this process's copies of shared state: the plans' clients and each plan's day."""
+    """Before each request, this process's copies of shared state: the plans' clients, each plan's day, the clock.
+
+    One read of the state for the three; the clock's offset is then held for the request (`Clock.pin`)."""
     context = payer()
-    context.registry.refresh()
-    context.scenarios.sync(context.resources)
+    clients, days, offset = context.state.get_many([CLIENT_CHANGES, DAYS, OFFSET])
+    context.registry.refresh(clients)
+    context.scenarios.sync(context.resources, days)
+    g.pinned_clock = context.clock.pin(offset)
+
+
+def _unpin_clock(_error) -> None:
+    token = g.pop("pinned_clock", None)
+    if token is not None:
+        payer().clock.unpin(token)
 
 
 def _harden(response):

@@ -189,9 +189,10 @@ class Scenarios:
             for system_id in system_ids:
                 self._rewind(resources, system_id)
 
-    def sync(self, resources: dict[str, PlanResources]) -> None:
-        """Brings this process's records to the days the state says each plan is on."""
-        reached = self.state.get(DAYS) or {}
+    def sync(self, resources: dict[str, PlanResources], reached: dict | None = None) -> None:
+        """Brings this process's records to the days the state says each plan is on (`reached`, as the state holds
+        it, when the caller has read it already)."""
+        reached = (reached if reached is not None else self.state.get(DAYS)) or {}
         if all(reached.get(system_id, []) == here for system_id, here in self._reached.items()):
             return
         with self._lock:
