@@ -15,7 +15,7 @@ from pathlib import Path
 
 from authlib.oauth2.rfc6749 import InsecureTransportError
 from flask import Flask, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from mirror.http.fhir_flask import outcome_response
 from mirror.http.hosts import LOOPBACK, trusted_hosts
@@ -79,7 +79,7 @@ def create_app(
     """
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
-    state = open_state(state)
+    state = open_state(state) if state is not None or clock is None else clock.state
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_shared_secret(state, "secret:session-cookies"),
@@ -121,6 +121,8 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
+    for unavailable in state.unavailable:
+        app.register_error_handler(unavailable, _state_unavailable)
     app.before_request(_up_to_date)
     app.teardown_request(_unpin_clock)
     app.after_request(_harden)
@@ -173,6 +175,14 @@ def _dated(response):
 
 def _insecure_transport(error):
     return token.oauth_error(400, "invalid_request", "OAuth endpoints need https except on a loopback address.")
+
+
+def _state_unavailable(error):
+    """A shared state that stopped answering: 503 in each client's shape, never a traceback."""
+    logging.getLogger("mockpayer").error("the shared state does not answer: %s", type(error).__name__)
+    if "pinned_clock" not in g:  # the answer's `Date` cannot read the clock's offset either: the wall clock's
+        g.pinned_clock = payer().clock.pin(0.0)
+    return _http_error(ServiceUnavailable("The mock's shared state (Redis) does not answer; try again later."))
 
 
 def _http_error(error: HTTPException):

@@ -19,6 +19,11 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from mirror.http.mock_login import MockLoginError, complete_mock_login
+from mirror.http.wsgi_server import start_in_thread
+from mockpayer.app import create_app
+from mockpayer.plans import BUNDLED_PLANS_DIR
+from mockpayer.pytest_plugin import MockPayer
+from tests.redis_server import running_redis
 from tests.mockpayer.driver import CALLBACK, DEMO_PUBLIC, PayerDriver, assert_oauth_error, s256
 
 PATIENT = "demoplan/r4/Patient/demoplan-m1"
@@ -214,3 +219,32 @@ def test_a_bad_state_url_is_one_line_and_status_2():
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("mockpayer: --state ")
         assert expected in result.stderr and "hunter2" not in result.stderr + result.stdout
         assert "Traceback" not in result.stderr
+
+
+def test_two_pytest_plugin_mocks_on_one_redis_share_sign_ins_and_days(redis_url):
+    """`MockPayer(fixtures, state=URL)`, as the `mock_payer_state` ini option gives the fixtures."""
+    first, second = MockPayer(BUNDLED_PLANS_DIR, redis_url), MockPayer(BUNDLED_PLANS_DIR, redis_url)
+    try:
+        tokens = first.login("member1")
+        assert second.refresh(tokens).access_token != tokens.access_token
+        assert first.advance_day("demoplan")["demoplan"]["day"] == 2
+        assert second.day("demoplan") == 2
+        second.reset()
+        assert first.day("demoplan") == 1
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_shared_state_that_stops_answering_is_a_503_not_a_traceback(redis_server, tmp_path):
+    with running_redis(tmp_path) as url:
+        server = start_in_thread(create_app(state=url))
+    try:
+        response = requests.get(f"{server.url}/demoplan/r4/Patient/demoplan-m1",
+                                headers={"Authorization": "Bearer x"}, timeout=30)
+        assert response.status_code == 503 and "shared state" in response.text
+        assert response.json()["resourceType"] == "OperationOutcome"
+        token = requests.post(f"{server.url}/demoplan/oauth2/token", data={"grant_type": "refresh_token"}, timeout=30)
+        assert token.status_code == 503 and token.json()["error"] == "invalid_request"
+    finally:
+        server.stop()
