@@ -15,6 +15,8 @@ from mockpayer.auth.transactions import LIFETIME, Transactions
 from mockpayer.clock import Clock
 from mockpayer.faults import FaultBoard, parse_spec
 from mockpayer.plans import load_plans
+from mockpayer.resources import load_plan_resources
+from mockpayer.scenarios import Scenarios
 from mockpayer.state import StateError, open_state, shown_url
 from mockpayer.state.memory import MemoryState
 
@@ -25,15 +27,16 @@ def state(request):
 
 
 def _race(threads: int, work) -> list:
+    """What `work(n)` answered in each of `threads` threads started together (n: the thread's number)."""
     results: list = []
     lock = threading.Lock()
 
-    def run():
-        answer = work()
+    def run(number):
+        answer = work(number)
         with lock:
             results.append(answer)
 
-    started = [threading.Thread(target=run) for _ in range(threads)]
+    started = [threading.Thread(target=run, args=(number,)) for number in range(threads)]
     for thread in started:
         thread.start()
     for thread in started:
@@ -52,14 +55,14 @@ def test_values_are_json_and_never_shared_with_the_caller(state):
 
 
 def test_put_new_and_take_have_one_winner_among_racing_threads(state):
-    assert _race(8, lambda: state.put_new("claim", 1)).count(True) == 1
+    assert _race(8, lambda _: state.put_new("claim", 1)).count(True) == 1
     state.put("code", "abc")
-    taken = _race(8, lambda: state.take("code"))
+    taken = _race(8, lambda _: state.take("code"))
     assert taken.count("abc") == 1 and taken.count(None) == 7
 
 
 def test_update_is_atomic_and_an_exception_leaves_the_value(state):
-    _race(4, lambda: [state.update("tally", lambda n: (n or 0) + 1) for _ in range(50)])
+    _race(4, lambda _: [state.update("tally", lambda n: (n or 0) + 1) for _ in range(50)])
     assert state.get("tally") == 200
 
     def refuse(_):
@@ -108,7 +111,7 @@ def test_a_code_redeems_once_across_processes(redis_url):
     ledgers = [Ledger(clock, clock.state) for clock in clocks]
     now = clocks[0].now()
     ledgers[0].add_code(CodeRecord("the-code", "demoplan", "app", None, "patient/*.read", "member1", now, now + 300))
-    claims = _race(8, lambda: ledgers[threading.get_ident() % 2].claim_code("the-code", "demoplan"))
+    claims = _race(8, lambda n: ledgers[n % 2].claim_code("the-code", "demoplan"))
     assert sorted(was_used for _, was_used in claims) == [False] + [True] * 7
     assert ledgers[1].claim_code("the-code", "smartplan") == (None, False)
 
@@ -171,3 +174,19 @@ def test_open_state_refuses_what_is_not_a_reachable_redis_in_one_line():
     assert shown_url("redis://user:pw@host:6379/0") == "redis://user:***@host:6379/0"
     given = MemoryState()
     assert open_state(given) is given
+
+
+def test_two_processes_advancing_at_once_move_a_plan_two_days_and_serve_the_same_records(redis_url):
+    plans = {"demoplan": load_plans()["demoplan"]}
+    processes = []
+    for _ in range(2):
+        scenarios = Scenarios(plans, open_state(redis_url))
+        processes.append((scenarios, {"demoplan": load_plan_resources(plans["demoplan"].folder)}))
+    moved = _race(2, lambda n: processes[n][0].advance(processes[n][1], ["demoplan"], Clock().now()))
+    assert sorted(result["demoplan"]["day"] for result in moved) == [2, 3]
+    for scenarios, resources in processes:
+        scenarios.sync(resources)
+        assert scenarios.current_day["demoplan"] == 3
+    texts = [{key: stored.text for key, stored in resources["demoplan"].data.resources.items()}
+             for _, resources in processes]
+    assert texts[0] == texts[1]
