@@ -37,6 +37,7 @@ def _serve(redis_url: str, *extra: str) -> tuple[subprocess.Popen, str]:
                                text=True)
     for line in process.stdout:
         if line.startswith("mock payer serving at "):
+            assert process.stdout.readline() == f"state shared in Redis at {redis_url}\n"
             return process, line.split()[4]
     process.kill()
     raise AssertionError(f"the mock did not start: {process.communicate(timeout=10)[1]}")
