@@ -14,8 +14,8 @@ from ipaddress import ip_network
 from pathlib import Path
 
 from authlib.oauth2.rfc6749 import InsecureTransportError
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from mirror.http.fhir_flask import outcome_response
 from mirror.http.hosts import LOOPBACK, trusted_hosts
@@ -25,20 +25,20 @@ from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
 from mockpayer.auth.outbox import Outbox
-from mockpayer.auth.registration import Registry
+from mockpayer.auth.registration import CHANGES as CLIENT_CHANGES, Registry
 from mockpayer.auth.transactions import Transactions
 from mockpayer.bluebutton import discovery as bluebutton_discovery
 from mockpayer.bluebutton import fhir as bluebutton_fhir
 from mockpayer.bluebutton import oauth as bluebutton_oauth
 from mockpayer.bluebutton import userinfo as bluebutton_userinfo
 from mockpayer.bluebutton.errors import BlueButtonError, error_response as bluebutton_error
-from mockpayer.clock import Clock
+from mockpayer.clock import OFFSET, Clock
 from mockpayer.context import PayerContext, payer
 from mockpayer.faults import FaultBoard
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
 from mockpayer.proxy import honour_forwarded_headers
 from mockpayer.resources import load_plan_resources
-from mockpayer.scenarios import Scenarios
+from mockpayer.scenarios import DAYS, Scenarios
 from mockpayer.state import State, open_state
 
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
@@ -79,7 +79,7 @@ def create_app(
     """
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
-    state = open_state(state)
+    state = open_state(state) if state is not None or clock is None else clock.state
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_shared_secret(state, "secret:session-cookies"),
@@ -121,7 +121,10 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
+    for unavailable in state.unavailable:
+        app.register_error_handler(unavailable, _state_unavailable)
     app.before_request(_up_to_date)
+    app.teardown_request(_unpin_clock)
     app.after_request(_harden)
     app.after_request(_dated)
     cors.allow_browser_apps(app)
@@ -137,10 +140,20 @@ def _shared_secret(state: State, key: str) -> bytes:
 
 
 def _up_to_date() -> None:
-    """Before each request, this process's copies of shared state: the plans' clients and each plan's day."""
+    """Before each request, this process's copies of shared state: the plans' clients, each plan's day, the clock.
+
+    One read of the state for the three; the clock's offset is then held for the request (`Clock.pin`)."""
     context = payer()
-    context.registry.refresh()
-    context.scenarios.sync(context.resources)
+    clients, days, offset = context.state.get_many([CLIENT_CHANGES, DAYS, OFFSET])
+    context.registry.refresh(clients)
+    context.scenarios.sync(context.resources, days)
+    g.pinned_clock = context.clock.pin(offset)
+
+
+def _unpin_clock(_error) -> None:
+    token = g.pop("pinned_clock", None)
+    if token is not None:
+        payer().clock.unpin(token)
 
 
 def _harden(response):
@@ -162,6 +175,14 @@ def _dated(response):
 
 def _insecure_transport(error):
     return token.oauth_error(400, "invalid_request", "OAuth endpoints need https except on a loopback address.")
+
+
+def _state_unavailable(error):
+    """A shared state that stopped answering: 503 in each client's shape, never a traceback."""
+    logging.getLogger("mockpayer").error("the shared state does not answer: %s", type(error).__name__)
+    if "pinned_clock" not in g:  # the answer's `Date` cannot read the clock's offset either: the wall clock's
+        g.pinned_clock = payer().clock.pin(0.0)
+    return _http_error(ServiceUnavailable("The mock's shared state (Redis) does not answer; try again later."))
 
 
 def _http_error(error: HTTPException):

@@ -15,7 +15,7 @@ from mockpayer.load_report import count, plan_problems, report_lines
 from mockpayer.plans import BUNDLED_PLANS_DIR, EMAIL, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
-from mockpayer.state import StateError, open_state
+from mockpayer.state import StateError, open_state, shown_url
 from mirror.http.closed_pipe import closed_pipe
 from mirror.http.hosts import LOOPBACK, is_loopback_host
 from mirror.http.wsgi_server import ServeError, serve_forever
@@ -111,6 +111,8 @@ def _serve(args) -> int:
 
     def announce(root: str) -> None:  # once listening: with --port 0, the port it got
         print(f"mock payer serving at {root}  (Ctrl-C stops it)")
+        if args.state:
+            print(f"state shared in Redis at {shown_url(args.state)}")
         if args.trust_proxy:
             print("behind a proxy: the URLs it advertises follow its X-Forwarded-Proto and X-Forwarded-Host")
         served = app.extensions["mockpayer"].plans

@@ -10,6 +10,7 @@ process of one mock reads the same time and a move through `/_admin/clock` reach
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar, Token
 
 from mockpayer.state import State, open_state
 
@@ -21,6 +22,7 @@ class Clock:
 
     def __init__(self, offset: float = 0.0, state: State | None = None):
         self._start = offset
+        self._pinned: ContextVar[float | None] = ContextVar("pinned_offset", default=None)
         self.attach(state or open_state())
 
     def attach(self, state: State) -> None:
@@ -34,12 +36,20 @@ class Clock:
     @property
     def offset(self) -> float:
         """Seconds the clock is ahead of the wall clock."""
-        return self.state.get(OFFSET) or 0.0
+        pinned = self._pinned.get()
+        return pinned if pinned is not None else self.state.get(OFFSET) or 0.0
+
+    def pin(self, offset: float | None) -> Token:
+        """Holds `offset` (as read from the state) for the rest of this request, so it asks the state only once."""
+        return self._pinned.set(offset or 0.0)
+
+    def unpin(self, token: Token) -> None:
+        self._pinned.reset(token)
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
-        self.state.update(OFFSET, lambda offset: (offset or 0.0) + seconds)
+        self._moved(self.state.update(OFFSET, lambda offset: (offset or 0.0) + seconds)[1])
 
     def reset(self) -> None:
         """So that each test on a shared mock starts with the clock where it started.
@@ -47,6 +57,7 @@ class Clock:
         Undo every `advance`: a mock shared by several tests (the `mock_payer_session` fixture) starts each test
         where its clock started, whatever the test before moved it to."""
         self.state.put(OFFSET, self._start)
+        self._moved(self._start)
 
     def set(self, moment: float) -> None:
         """Moves the clock to `moment` (seconds since the epoch), which must not be before its now."""
@@ -56,4 +67,8 @@ class Clock:
                 raise ValueError("the clock only moves forward")
             return wanted
 
-        self.state.update(OFFSET, forward)
+        self._moved(self.state.update(OFFSET, forward)[1])
+
+    def _moved(self, offset: float) -> None:
+        if self._pinned.get() is not None:
+            self._pinned.set(offset)

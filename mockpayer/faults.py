@@ -297,22 +297,22 @@ class RandomStreams:
 
     A plan's draws are numbered in the shared fault state, so whichever process makes draw n gets the value one
     `random.Random(seed)` gives at its n-th call: the faults a spec gives depend on the sequence of requests,
-    never on which process served them. Each process keeps its own generator per seed and moves it forward."""
+    never on which process served them. Each process keeps its own generator per plan and moves it forward."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._streams: dict[int, tuple[random.Random, int]] = {}
+        self._streams: dict[tuple[str, int], tuple[random.Random, int]] = {}
 
-    def draw(self, seed: int, number: int) -> float:
+    def draw(self, plan_key: str, seed: int, number: int) -> float:
         with self._lock:
-            generator, position = self._streams.get(seed, (None, 0))
+            generator, position = self._streams.get((plan_key, seed), (None, 0))
             if generator is None or position > number:
                 generator, position = random.Random(seed), 0
             while position < number:
                 generator.random()
                 position += 1
             value = generator.random()
-            self._streams[seed] = (generator, number + 1)
+            self._streams[(plan_key, seed)] = (generator, number + 1)
             return value
 
 
@@ -369,7 +369,8 @@ class PlanFaults:
     def _progress(self, step):
         """Runs `step` on the plan's progress as one atomic update and answers what it answered.
 
-        A spec replaced meanwhile (`/_admin/faults`) is left alone: the request met the spec it was counted by."""
+        A request that meets a spec replaced or cleared meanwhile (`/_admin/faults`) leaves the new one alone: it
+        is judged as the first request of the spec it met, and counted nowhere."""
         answers = []
 
         def stepped(stored):
@@ -406,7 +407,7 @@ class PlanFaults:
 
     def _draw(self, progress: dict) -> float:
         progress["draws"] += 1
-        return STREAMS.draw(self.spec.seed, progress["draws"] - 1)
+        return STREAMS.draw(self.key, self.spec.seed, progress["draws"] - 1)
 
     def describe(self) -> dict:
         stored = self.state.get(self.key)

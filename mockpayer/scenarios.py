@@ -169,11 +169,12 @@ class Scenarios:
                 self._sync(resources, self.state.get(DAYS) or {})
                 moving = {system_id: self.current_day[system_id] + 1 for system_id in system_ids
                           if self.current_day[system_id] < self.last_day[system_id]}
+                now = max([now, *(moment for system_id in moving for moment in self._reached[system_id])])
                 next_days = {system_id: self._next_day(resources, system_id, day, now)
                              for system_id, day in moving.items()}
                 base = {system_id: list(self._reached[system_id]) for system_id in moving}
                 try:
-                    self.state.update(DAYS, lambda reached, base=base: _moved_on(reached or {}, base, now))
+                    self.state.update(DAYS, lambda reached, base=base, now=now: _moved_on(reached or {}, base, now))
                 except _MovedMeanwhile:
                     continue
                 for system_id, (data, _) in next_days.items():
@@ -189,9 +190,10 @@ class Scenarios:
             for system_id in system_ids:
                 self._rewind(resources, system_id)
 
-    def sync(self, resources: dict[str, PlanResources]) -> None:
-        """Brings this process's records to the days the state says each plan is on."""
-        reached = self.state.get(DAYS) or {}
+    def sync(self, resources: dict[str, PlanResources], reached: dict | None = None) -> None:
+        """Brings this process's records to the days the state says each plan is on (`reached`, as the state holds
+        it, when the caller has read it already)."""
+        reached = (reached if reached is not None else self.state.get(DAYS)) or {}
         if all(reached.get(system_id, []) == here for system_id, here in self._reached.items()):
             return
         with self._lock:

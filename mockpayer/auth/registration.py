@@ -32,9 +32,10 @@ class Registry:
         self.own = {system_id: dict(plan.clients) for system_id, plan in plans.items()}
         self._applied: dict | None = None
 
-    def refresh(self) -> None:
-        """Brings every plan's `clients` up to date with what any process registered or removed."""
-        changes = self.state.get(CHANGES) or {}
+    def refresh(self, changes: dict | None = None) -> None:
+        """Brings every plan's `clients` up to date with what any process registered or removed (`changes`, as the
+        state holds them, when the caller has read them already)."""
+        changes = (changes if changes is not None else self.state.get(CHANGES)) or {}
         if changes == self._applied:
             return
         for system_id, plan in self.plans.items():

@@ -27,6 +27,7 @@ class State:
     """The primitives every backend offers; each is atomic on its own."""
 
     shared = False  # True when other processes may see and change the same state
+    unavailable: tuple[type[Exception], ...] = ()  # what the backend raises when it stops answering
 
     def get(self, key: str) -> Any | None:
         raise NotImplementedError

@@ -24,6 +24,7 @@ SCAN_BATCH = 500
 
 class RedisState(State):
     shared = True
+    unavailable = (redis.ConnectionError, redis.TimeoutError)
 
     def __init__(self, client: redis.Redis, prefix: str = ""):
         self.client = client
