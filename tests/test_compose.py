@@ -178,6 +178,19 @@ def test_the_balancer_sends_to_both_replicas_with_the_clients_host_name(monkeypa
     assert nginx["depends_on"] == {name: {"condition": "service_healthy"} for name in REPLICAS}
 
 
+def test_admin_answers_on_the_first_replicas_own_port_and_never_through_the_balancer(monkeypatch):
+    """nginx marks what it forwards (X-Forwarded-For), which `/_admin` refuses even from a network it admits."""
+    config = (REPOSITORY / "compose" / "nginx-scale.conf").read_text(encoding="utf-8")
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in config
+    options = serve_options(SCALE["mockpayer-1"]["command"], monkeypatch)
+    client = create_app(plans={}, admin_from=options.admin_from).test_client()
+    gateway = {"REMOTE_ADDR": "172.18.0.1"}
+    assert client.get("/_admin/clock", environ_base=gateway).status_code == 200
+    balanced = client.get("/_admin/clock", environ_base={"REMOTE_ADDR": "172.18.0.4"},
+                          headers={"X-Forwarded-For": "172.18.0.1"})
+    assert balanced.status_code == 403
+
+
 def test_a_compose_tool_accepts_the_file():
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
         command = ["docker", "compose"]
