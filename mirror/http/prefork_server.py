@@ -20,9 +20,8 @@ from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
-from mirror.http.wsgi_server import STOP_SECONDS, listening_socket, root_url
+from mirror.http.wsgi_server import STOP_SECONDS, THREADS, listening_socket, root_url
 
-THREADS = 8
 KEEPALIVE_SECONDS = 15  # gunicorn's 2 s would close a browser's or a load balancer's connection between clicks
 LONGEST_REQUEST_LINE = 8190  # gunicorn's highest; its default, 4094, is shorter than some authorize URLs
 

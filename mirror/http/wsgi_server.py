@@ -22,6 +22,7 @@ from waitress.wasyncore import close_all
 from mirror.http.hosts import LOOPBACK
 
 STOP_SECONDS = 5
+THREADS = 8  # worker threads per process
 
 
 @dataclass
@@ -58,7 +59,7 @@ def _run_until_closed(server, stopping: threading.Event) -> None:
             raise
 
 
-def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8) -> RunningServer:
+def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = THREADS) -> RunningServer:
     """Serve `app` on `host:port` (port 0: any free port) from a daemon thread."""
     server = _create_server(app, host, port, threads)
     stopping = threading.Event()
@@ -83,7 +84,7 @@ def port_is_free(port: int, host: str = LOOPBACK) -> bool:
         return True
 
 
-def serve_forever(app, host: str, port: int, threads: int = 8,
+def serve_forever(app, host: str, port: int, threads: int = THREADS,
                   announce: Callable[[str], None] | None = None) -> None:
     """Serve `app` until Ctrl-C; `announce` gets the root URL once listening (port 0: the port chosen)."""
     try:

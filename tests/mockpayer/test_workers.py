@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -131,6 +132,17 @@ def test_more_than_one_worker_needs_redis_state():
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and "--workers 2 needs --state redis://" in refused.stderr
+
+
+def test_a_port_in_use_is_one_line_and_status_2(redis_url):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = subprocess.run([sys.executable, "-m", "mockpayer.cli", "serve", "--workers", "2", "--state",
+                                  redis_url, "--port", str(port)], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "mock payer serving" not in refused.stdout
+    assert refused.stderr.count("\n") == 1 and f"cannot listen on 127.0.0.1 port {port}" in refused.stderr
 
 
 def test_a_code_issued_by_one_worker_redeems_on_the_other(two_workers):
