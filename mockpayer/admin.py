@@ -150,7 +150,7 @@ def register_client():
     plan = payer().plans[_addressed_plans(body["system_id"])[0]]
     try:
         client = parse_client(body)
-        registration.add_client(plan, client)
+        payer().registry.add(plan, client)
     except registration.ClientExists as error:
         raise AdminRefusal(409, str(error)) from None
     except KeyError as error:
@@ -170,7 +170,7 @@ def remove_client(system_id: str, client_id: str):
     The client stops working at once: its codes are void and its tokens revoked. A client from plan.json can be
     removed too, until the mock restarts."""
     plan = payer().plans[_addressed_plans(system_id)[0]]
-    if not registration.remove_client(plan, payer().ledger, client_id):
+    if not payer().registry.remove(plan, payer().ledger, client_id):
         raise AdminRefusal(404, f"The plan {plan.system_id} has no client {client_id[:64]!r}.")
     return "", 204
 

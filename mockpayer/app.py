@@ -14,8 +14,8 @@ from ipaddress import ip_network
 from pathlib import Path
 
 from authlib.oauth2.rfc6749 import InsecureTransportError
-from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, request
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from mirror.http.fhir_flask import outcome_response
 from mirror.http.hosts import LOOPBACK, trusted_hosts
@@ -25,19 +25,21 @@ from mockpayer.auth.ledger import Ledger
 from mockpayer.auth.lockout import Lockouts
 from mockpayer.auth.server import PlanAuthorizationServer
 from mockpayer.auth.outbox import Outbox
+from mockpayer.auth.registration import CHANGES as CLIENT_CHANGES, Registry
 from mockpayer.auth.transactions import Transactions
 from mockpayer.bluebutton import discovery as bluebutton_discovery
 from mockpayer.bluebutton import fhir as bluebutton_fhir
 from mockpayer.bluebutton import oauth as bluebutton_oauth
 from mockpayer.bluebutton import userinfo as bluebutton_userinfo
 from mockpayer.bluebutton.errors import BlueButtonError, error_response as bluebutton_error
-from mockpayer.clock import Clock
+from mockpayer.clock import OFFSET, Clock
 from mockpayer.context import PayerContext, payer
 from mockpayer.faults import FaultBoard
 from mockpayer.plans import BUNDLED_PLANS_DIR, Plan, load_plans
 from mockpayer.proxy import honour_forwarded_headers
 from mockpayer.resources import load_plan_resources
-from mockpayer.scenarios import Scenarios
+from mockpayer.scenarios import DAYS, Scenarios
+from mockpayer.state import State, open_state
 
 MAX_REQUEST_BYTES = 1024 * 1024  # IN-J4: the mock takes forms, never uploads
 OAUTH_PATHS = re.compile(r"/oauth2/|^(/[^/]+)?/v2/o/")
@@ -63,6 +65,7 @@ def create_app(
     trust_proxy: bool = False,
     public_hosts: Iterable[str] = (),
     admin_from: Iterable = (),
+    state: State | str | None = None,
 ) -> Flask:
     """`faults`: QA fault specs by system id (`"*"`: every other plan), over the plans' own (mockpayer/faults.py).
 
@@ -70,12 +73,16 @@ def create_app(
     `auth.`/`api.` host names and `public_hosts`, so a page in the tester's browser cannot reach it by DNS
     rebinding. `trust_proxy`: behind a TLS proxy, its `X-Forwarded-*` headers are honoured (mockpayer/proxy.py).
     `admin_from`: networks (CIDR) whose callers `/_admin` answers besides loopback (mockpayer/admin.py).
+    `state`: where codes, tokens, sign-ins, lockouts, faults, the clock, days and registered clients live: a
+    State or a URL for `open_state` (`redis://host:port/db` shares them with every process on that Redis);
+    by default this process's memory (mockpayer/state/).
     """
     # authlib logs issued tokens at DEBUG ("Issue token ..."): keep it above that, whatever the root level (WB-4).
     logging.getLogger("authlib").setLevel(logging.INFO)
+    state = open_state(state) if state is not None or clock is None else clock.state
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=secrets.token_bytes(32),
+        SECRET_KEY=_shared_secret(state, "secret:session-cookies"),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
@@ -86,17 +93,21 @@ def create_app(
     app.config["TRUSTED_HOSTS"] = trusted_hosts(bind_host, *plan_hosts, *public_hosts)
     app.config[admin.ADMIN_FROM] = tuple(ip_network(network, strict=False) for network in admin_from)
     app.config.update(config or {})
-    clock = clock or Clock()
-    ledger = Ledger(clock)
-    context = PayerContext(plans=plans, clock=clock, ledger=ledger, lockouts=Lockouts(clock),
-                           transactions=Transactions(clock), outbox=Outbox(clock))
+    if clock is None:
+        clock = Clock(state=state)
+    elif clock.state is not state:
+        clock.attach(state)
+    ledger = Ledger(clock, state)
+    context = PayerContext(plans=plans, clock=clock, ledger=ledger, lockouts=Lockouts(clock, state),
+                           transactions=Transactions(clock, state), outbox=Outbox(clock, state), state=state,
+                           registry=Registry(plans, state))
     context.auth_servers = {system_id: PlanAuthorizationServer(plan, ledger, context.lockouts)
                             for system_id, plan in plans.items()}
     context.resources = {system_id: load_plan_resources(plan.folder, duplicates=plan.duplicates or "last",
                                                         follow_symlinks=plan.follow_symlinks)
                          for system_id, plan in plans.items()}
-    context.faults = FaultBoard(plans, ledger, faults)
-    context.scenarios = Scenarios(plans)
+    context.faults = FaultBoard(plans, ledger, faults, state)
+    context.scenarios = Scenarios(plans, state)
     app.extensions["mockpayer"] = context
 
     app.register_blueprint(authorize.blueprint)
@@ -110,12 +121,39 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_error_handler(InsecureTransportError, _insecure_transport)
     app.register_error_handler(HTTPException, _http_error)
+    for unavailable in state.unavailable:
+        app.register_error_handler(unavailable, _state_unavailable)
+    app.before_request(_up_to_date)
+    app.teardown_request(_unpin_clock)
     app.after_request(_harden)
     app.after_request(_dated)
     cors.allow_browser_apps(app)
     if trust_proxy:
         honour_forwarded_headers(app)
     return app
+
+
+def _shared_secret(state: State, key: str) -> bytes:
+    """A random secret made once per state: in a shared state, the first process's, which every other one reads."""
+    state.put_new(key, secrets.token_hex(32))
+    return bytes.fromhex(state.get(key))
+
+
+def _up_to_date() -> None:
+    """Before each request, this process's copies of shared state: the plans' clients, each plan's day, the clock.
+
+    One read of the state for the three; the clock's offset is then held for the request (`Clock.pin`)."""
+    context = payer()
+    clients, days, offset = context.state.get_many([CLIENT_CHANGES, DAYS, OFFSET])
+    context.registry.refresh(clients)
+    context.scenarios.sync(context.resources, days)
+    g.pinned_clock = context.clock.pin(offset)
+
+
+def _unpin_clock(_error) -> None:
+    token = g.pop("pinned_clock", None)
+    if token is not None:
+        payer().clock.unpin(token)
 
 
 def _harden(response):
@@ -137,6 +175,14 @@ def _dated(response):
 
 def _insecure_transport(error):
     return token.oauth_error(400, "invalid_request", "OAuth endpoints need https except on a loopback address.")
+
+
+def _state_unavailable(error):
+    """A shared state that stopped answering: 503 in each client's shape, never a traceback."""
+    logging.getLogger("mockpayer").error("the shared state does not answer: %s", type(error).__name__)
+    if "pinned_clock" not in g:  # the answer's `Date` cannot read the clock's offset either: the wall clock's
+        g.pinned_clock = payer().clock.pin(0.0)
+    return _http_error(ServiceUnavailable("The mock's shared state (Redis) does not answer; try again later."))
 
 
 def _http_error(error: HTTPException):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ipaddress import ip_network
@@ -14,6 +15,7 @@ from mockpayer.load_report import count, plan_problems, report_lines
 from mockpayer.plans import BUNDLED_PLANS_DIR, EMAIL, PlanError, load_plan, load_plans
 from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
+from mockpayer.state import StateError, open_state, shown_url
 from mirror.http.closed_pipe import closed_pipe
 from mirror.http.hosts import LOOPBACK, is_loopback_host
 from mirror.http.wsgi_server import ServeError, serve_forever
@@ -42,8 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--admin-from", action="append", default=[], type=_network, metavar="CIDR",
                        help="also answer /_admin from this network, such as a container bridge (repeatable); for "
                             "development only: anyone there can move the clock and set faults for every member")
+    serve.add_argument("--state", metavar="URL",
+                       help="keep codes, tokens, sign-ins, lockouts, faults, the clock, days and registered clients "
+                            "in Redis (redis://host:port/db, optionally ?prefix=NAME), shared by every mock process "
+                            "using it (default: in this process)")
     serve.add_argument("--strict", action="store_true",
                        help="refuse to start when any file or entry of a plan cannot be served (errors in the report)")
+    serve.add_argument("--workers", type=_worker_count, default=1, metavar="N",
+                       help="serve from N processes on the one port, to use more cores (default: %(default)s); N > 1 "
+                            "needs --state redis://..., where the workers share codes, tokens, faults and the clock")
     serve.set_defaults(run=_serve)
 
     plans = commands.add_parser("plans", help="list plans with their clients and members (mock credentials)")
@@ -65,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         status = args.run(args)
         sys.stdout.flush()  # here, where a reader that went away is caught, rather than at exit
         return status
-    except (PlanError, ServeError) as error:
+    except (PlanError, ServeError, StateError) as error:
         print(f"mockpayer: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
@@ -76,7 +85,10 @@ def _serve(args) -> int:
     from mockpayer.app import create_app
     from mockpayer.faults import read_faults_file
 
-    app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan),
+    if args.workers > 1:
+        _check_workers(args)
+    state = open_state(args.state)
+    app = create_app(args.fixtures, plans=_chosen_plans(args.fixtures, args.plan), state=state,
                      faults=read_faults_file(args.faults) if args.faults else None,
                      bind_host=args.host, trust_proxy=args.trust_proxy, public_hosts=args.public_host,
                      admin_from=args.admin_from)
@@ -99,6 +111,8 @@ def _serve(args) -> int:
 
     def announce(root: str) -> None:  # once listening: with --port 0, the port it got
         print(f"mock payer serving at {root}  (Ctrl-C stops it)")
+        if args.state:
+            print(f"state shared in Redis at {shown_url(args.state)}")
         if args.trust_proxy:
             print("behind a proxy: the URLs it advertises follow its X-Forwarded-Proto and X-Forwarded-Host")
         served = app.extensions["mockpayer"].plans
@@ -106,7 +120,12 @@ def _serve(args) -> int:
             print(_plan_tour(plan, root, alone=len(served) == 1))
         sys.stdout.flush()
 
-    serve_forever(app, args.host, args.port, announce=announce)
+    if args.workers > 1:
+        from mirror.http.prefork_server import serve_workers
+
+        serve_workers(app, args.host, args.port, args.workers, name="mockpayer", announce=announce)
+    else:
+        serve_forever(app, args.host, args.port, announce=announce)
     return 0
 
 
@@ -116,6 +135,22 @@ def _network(text: str):
         return ip_network(text, strict=False)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a network such as 172.18.0.0/16: {text!r}") from None
+
+
+def _check_workers(args) -> None:
+    """Before anything loads: several workers need a state they share, and a system gunicorn runs on."""
+    if args.state is None:
+        raise ServeError(f"--workers {args.workers} needs --state redis://HOST:PORT/DB: each worker process would "
+                         "keep its own codes, tokens, faults and clock")
+    if os.name != "posix":
+        raise ServeError("--workers above 1 needs a Unix system, where gunicorn's pre-fork server runs")
+
+
+def _worker_count(text: str) -> int:
+    """`--workers`: a whole number of processes, at least one."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes such as 2: {text!r}")
+    return int(text)
 
 
 def _chosen_plans(fixtures: str, wanted: list[str]) -> dict:

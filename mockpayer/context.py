@@ -30,6 +30,8 @@ class PayerContext:
     lockouts: object = None  # mockpayer.auth.lockout.Lockouts: failed sign-ins and client authentications
     transactions: object = None  # mockpayer.auth.transactions.Transactions: authorization requests in progress
     outbox: object = None  # mockpayer.auth.outbox.Outbox: the sign-in codes emailed to members
+    state: object = None  # mockpayer.state.State: where all of the above keep what outlives a request
+    registry: object = None  # mockpayer.auth.registration.Registry: clients registered and removed while running
 
     def plan_for_host(self, host: str) -> Plan | None:
         hostname = host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()

@@ -25,13 +25,14 @@ with §5.2 JSON (`invalid_client` with 401 and `WWW-Authenticate` when the clien
 picks code exchanges or refreshes among the token requests, and `invalid_grant` leaves the code or refresh token
 presented as dead as it says (an expired refresh token, say), while the other errors leave it usable.
 
-Counters and the random stream are per plan and move under one lock, so the same spec and the same
-sequence of requests give the same faults; `POST /_admin/reset` rewinds them (the `/_admin` endpoints
+Counters and the random stream are per plan and move in one atomic update of the mock's state (mockpayer/state/),
+so the same spec and the same sequence of requests give the same faults, whichever process of a mock on a shared
+state serves them; `POST /_admin/reset` rewinds them (the `/_admin` endpoints
 live in mockpayer/admin.py). `GET /_admin/faults` says which rules never reached what they need (their page,
 or a next link to rewrite), so a test that passed without its fault does not pass vacuously. The member API
 goes through `injected`, a view decorator that sees the request before the API answers and the answer after
 it, as a proxy in front of the plan would; the token endpoint calls `check_token_request`. A plan with no
-faults costs one empty-dict check per request.
+faults costs one look-up per request.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from mirror.fhir.search import PAGE_TOKEN, SearchError
 from mirror.http.fhir_flask import bearer_credential
 from mockpayer.context import payer, plan_for
 from mockpayer.plans import Plan, PlanError
+from mockpayer.state import State, open_state
 
 # Evaluation order: latency first (a refused request is slow too), then what acts on tokens, then refusals
 # (the first refusal wins), then what reshapes an answer.
@@ -290,88 +292,150 @@ class Firing:
     delay: float = 0.0
 
 
-class PlanFaults:
-    """One plan's spec and its state: request counts, hits per rule, the random stream; thread-safe."""
+class RandomStreams:
+    """Each seed's stream of `random()` draws, the n-th draw the same in every process.
 
-    def __init__(self, spec: FaultSpec):
+    A plan's draws are numbered in the shared fault state, so whichever process makes draw n gets the value one
+    `random.Random(seed)` gives at its n-th call: the faults a spec gives depend on the sequence of requests,
+    never on which process served them. Each process keeps its own generator per plan and moves it forward."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._streams: dict[tuple[str, int], tuple[random.Random, int]] = {}
+
+    def draw(self, plan_key: str, seed: int, number: int) -> float:
+        with self._lock:
+            generator, position = self._streams.get((plan_key, seed), (None, 0))
+            if generator is None or position > number:
+                generator, position = random.Random(seed), 0
+            while position < number:
+                generator.random()
+                position += 1
+            value = generator.random()
+            self._streams[(plan_key, seed)] = (generator, number + 1)
+            return value
+
+
+STREAMS = RandomStreams()
+
+
+class PlanFaults:
+    """One plan's spec, and its progress in the mock's state: request counts, hits per rule, draws made.
+
+    Every change of the progress is one atomic update of the plan's fault state (mockpayer/state/), so the same
+    spec and the same sequence of requests give the same faults, in one process or in several sharing a state."""
+
+    def __init__(self, spec: FaultSpec, state: State, key: str):
         self.spec = spec
         self.before = {at: spec.rules_for(at, after_answer=False) for at in ("api", "token", "authorize")}
         self.after = spec.rules_for("api", after_answer=True)
-        self._lock = threading.Lock()
-        self.rewind()
+        self.state = state
+        self.key = key
+
+    def fresh(self) -> dict:
+        """The progress of a spec no request has met yet."""
+        rules = len(self.spec.rules)
+        return {"requests": {"api": 0, "token": 0, "authorize": 0}, "hits": [0] * rules, "draws": 0,
+                "deepest_page": 0,
+                "reached": [False] * rules,  # an answer on the rule's page (any page: none named)
+                "reached_with_next": [False] * rules}  # ... that had a next link
 
     def rewind(self) -> None:
-        with self._lock:
-            self._random = random.Random(self.spec.seed)
-            self._requests = {"api": 0, "token": 0, "authorize": 0}
-            self._hits = [0] * len(self.spec.rules)
-            self._deepest_page = 0
-            self._reached = [False] * len(self.spec.rules)  # an answer on the rule's page (any page: none named)
-            self._reached_with_next = [False] * len(self.spec.rules)  # ... that had a next link
+        self.state.update(self.key, lambda stored: stored and {**stored, "progress": self.fresh()})
 
     def arrive(self, at: str, grant_type: str | None = None) -> tuple[int, list[Firing]]:
         """Count a request and pick the rules that act before the answer."""
-        with self._lock:
-            self._requests[at] += 1
-            request_number = self._requests[at]
-            return request_number, self._fire(self.before[at], request_number, None, has_next=False,
+        def counted(progress):
+            progress["requests"][at] += 1
+            request_number = progress["requests"][at]
+            return request_number, self._fire(progress, self.before[at], request_number, None, has_next=False,
                                               grant_type=grant_type)
+
+        return self._progress(counted)
 
     def answered(self, request_number: int, page: int | None, has_next: bool) -> list[Firing]:
         """Pick the rules that need the answer (page conditions, reshaping)."""
-        with self._lock:
+        def seen(progress):
             if page is not None:
-                self._deepest_page = max(self._deepest_page, page)
+                progress["deepest_page"] = max(progress["deepest_page"], page)
                 for index, rule in self.after:
                     if rule.page in (None, page):
-                        self._reached[index] = True
-                        self._reached_with_next[index] = self._reached_with_next[index] or has_next
-            return self._fire(self.after, request_number, page, has_next)
+                        progress["reached"][index] = True
+                        progress["reached_with_next"][index] = progress["reached_with_next"][index] or has_next
+            return self._fire(progress, self.after, request_number, page, has_next)
 
-    def _fire(self, rules, request_number: int, page: int | None, has_next: bool,
+        return self._progress(seen)
+
+    def _progress(self, step):
+        """Runs `step` on the plan's progress as one atomic update and answers what it answered.
+
+        A request that meets a spec replaced or cleared meanwhile (`/_admin/faults`) leaves the new one alone: it
+        is judged as the first request of the spec it met, and counted nowhere."""
+        answers = []
+
+        def stepped(stored):
+            answers[:] = []
+            if stored is None or stored["spec"] != self.spec.source:
+                return stored
+            progress = stored["progress"]
+            answers.append(step(progress))
+            return {**stored, "progress": progress}
+
+        self.state.update(self.key, stepped)
+        return answers[0] if answers else step(self.fresh())
+
+    def _fire(self, progress: dict, rules, request_number: int, page: int | None, has_next: bool,
               grant_type: str | None = None) -> list[Firing]:
         fired: list[Firing] = []
         refused = False
+        hits = progress["hits"]
         for index, rule in rules:
             if (refused and rule.kind in REFUSALS) or not rule.picks(request_number, page, grant_type):
                 continue
             if rule.kind in NEEDS_NEXT_LINK and not has_next:
                 continue
-            if rule.times is not None and self._hits[index] >= rule.times:
+            if rule.times is not None and hits[index] >= rule.times:
                 continue
-            if rule.rate is not None and self._random.random() >= rule.rate:
+            if rule.rate is not None and self._draw(progress) >= rule.rate:
                 continue
-            self._hits[index] += 1
-            delay = self._random.uniform(*rule.seconds) if rule.seconds[0] != rule.seconds[1] else rule.seconds[0]
+            hits[index] += 1
+            low, high = rule.seconds
+            delay = low + (high - low) * self._draw(progress) if low != high else low
             fired.append(Firing(rule, request_number, delay))
             refused = refused or rule.kind in REFUSALS
         return fired
 
-    def describe(self) -> dict:
-        with self._lock:
-            return {
-                "faults": {"seed": self.spec.seed, **self.spec.source},
-                "requests": dict(self._requests),
-                "hits": {rule.kind: hits for rule, hits in zip(self.spec.rules, self._hits, strict=True)},
-                "never_reached": self._never_reached(),
-            }
+    def _draw(self, progress: dict) -> float:
+        progress["draws"] += 1
+        return STREAMS.draw(self.key, self.spec.seed, progress["draws"] - 1)
 
-    def _never_reached(self) -> dict[str, str]:
+    def describe(self) -> dict:
+        stored = self.state.get(self.key)
+        progress = stored["progress"] if stored and stored["spec"] == self.spec.source else self.fresh()
+        return {
+            "faults": {"seed": self.spec.seed, **self.spec.source},
+            "requests": dict(progress["requests"]),
+            "hits": {rule.kind: hits for rule, hits in zip(self.spec.rules, progress["hits"], strict=True)},
+            "never_reached": self._never_reached(progress),
+        }
+
+    def _never_reached(self, progress: dict) -> dict[str, str]:
         """So that a test whose fault never fired is told why, rather than passing silently.
 
         Why a rule that has not fired could not have, by kind: the walks never served its `page`, or, for
         `loop_next` and `duplicates`, never a page with a next link to rewrite (a rule aimed at a last page).
         Said once the API has had requests, so a test that passed without its fault learns why."""
-        if not self._requests["api"]:
+        if not progress["requests"]["api"]:
             return {}
         reasons = {}
+        deepest_page = progress["deepest_page"]
         for index, rule in self.after:
-            if self._hits[index]:
+            if progress["hits"][index]:
                 continue
-            if rule.page is not None and not self._reached[index]:
-                deepest = f"page {self._deepest_page}" if self._deepest_page else "none"
+            if rule.page is not None and not progress["reached"][index]:
+                deepest = f"page {deepest_page}" if deepest_page else "none"
                 reasons[rule.kind] = f"no request reached searchset page {rule.page} (the deepest served: {deepest})"
-            elif rule.kind in NEEDS_NEXT_LINK and not self._reached_with_next[index]:
+            elif rule.kind in NEEDS_NEXT_LINK and not progress["reached_with_next"][index]:
                 if rule.page is None:
                     served = "no searchset page with a next link was served"
                 else:
@@ -381,12 +445,16 @@ class PlanFaults:
 
 
 class FaultBoard:
-    """Every plan's faults. Plans without any are absent, so a clean run asks one empty dict and moves on."""
+    """Every plan's faults, kept in the mock's state so `/_admin/faults` on one process reaches every process.
 
-    def __init__(self, plans: dict[str, Plan], ledger, overrides: dict | None = None):
+    Each plan's spec and progress are one value (`faults:<system id>`); a plan without faults has none, so a clean
+    run asks one key and moves on. A parsed spec is kept per process, keyed by its text."""
+
+    def __init__(self, plans: dict[str, Plan], ledger, overrides: dict | None = None, state: State | None = None):
         self.plans = plans
         self.ledger = ledger
-        self._by_plan: dict[str, PlanFaults] = {}
+        self.state = state or open_state()
+        self._parsed: dict[tuple[str, bytes], PlanFaults] = {}
         self._lock = threading.Lock()
         overrides = overrides or {}
         strangers = sorted(set(overrides) - set(plans) - {"*"})
@@ -400,24 +468,27 @@ class FaultBoard:
                 spec = parse_spec(plan.settings["faults"], f"{plan.folder / 'plan.json'}: faults")
             else:
                 continue
-            self.configure(system_id, spec)
+            if spec.rules:  # the first process of a mock on a shared state sets it; the others find it set
+                self.state.put_new(_key(system_id), {"spec": spec.source,
+                                                     "progress": self._faults(system_id, spec).fresh()})
 
     def __len__(self) -> int:
-        return len(self._by_plan)
+        """How many plans have faults now."""
+        return sum(stored is not None for stored in self.state.get_many([_key(system_id) for system_id in self.plans]))
 
     def get(self, system_id: str) -> PlanFaults | None:
-        return self._by_plan.get(system_id)
+        stored = self.state.get(_key(system_id))
+        return self._faults(system_id, stored["spec"]) if stored is not None else None
 
     def configure(self, system_id: str, spec: FaultSpec) -> None:
         """Replace a plan's spec, with fresh counters.
 
         A `revoke_refresh` rule without conditions also revokes the plan's refresh tokens at once ("the payer
         revoked them")."""
-        with self._lock:
-            if spec.rules:
-                self._by_plan[system_id] = PlanFaults(spec)
-            else:
-                self._by_plan.pop(system_id, None)
+        if spec.rules:
+            self.state.put(_key(system_id), {"spec": spec.source, "progress": self._faults(system_id, spec).fresh()})
+        else:
+            self.state.delete(_key(system_id))
         if any(rule.kind == "revoke_refresh" and rule.unconditional for rule in spec.rules):
             self.ledger.revoke_refresh_tokens(system_id)
 
@@ -428,10 +499,29 @@ class FaultBoard:
                 faults.rewind()
 
     def describe(self) -> dict:
-        described = {system_id: {"faults": {}, "requests": {}, "hits": {}, "never_reached": {}}
-                     for system_id in self.plans}
-        described.update({system_id: faults.describe() for system_id, faults in list(self._by_plan.items())})
+        described = {}
+        for system_id in self.plans:
+            faults = self.get(system_id)
+            described[system_id] = (faults.describe() if faults is not None
+                                    else {"faults": {}, "requests": {}, "hits": {}, "never_reached": {}})
         return described
+
+    def _faults(self, system_id: str, spec: FaultSpec | dict) -> PlanFaults:
+        """The plan's faults for a spec, parsed once per process."""
+        source = spec.source if isinstance(spec, FaultSpec) else spec
+        known = (system_id, orjson.dumps(source, option=orjson.OPT_SORT_KEYS))
+        with self._lock:
+            faults = self._parsed.get(known)
+        if faults is None:
+            parsed = spec if isinstance(spec, FaultSpec) else parse_spec(source, "fault spec")
+            faults = PlanFaults(parsed, self.state, _key(system_id))
+            with self._lock:
+                self._parsed[known] = faults
+        return faults
+
+
+def _key(system_id: str) -> str:
+    return f"faults:{system_id}"
 
 
 # ---- acting on the member API and the token endpoint --------------------------------------------------
@@ -477,11 +567,8 @@ def injected(view, pages=TOKEN_PAGES):
 
     @functools.wraps(view)
     def faulted_view(*args, **kwargs):
-        board = payer().faults
-        if not board:
-            return view(*args, **kwargs)
         plan = plan_for(kwargs.get("system_id"), bluebutton=pages.bluebutton)
-        faults = board.get(plan.system_id)
+        faults = payer().faults.get(plan.system_id)
         if faults is None:
             return view(*args, **kwargs)
         request_number, firings = faults.arrive("api")
@@ -496,8 +583,7 @@ def injected(view, pages=TOKEN_PAGES):
 
 def check_token_request(plan: Plan) -> None:
     """The token endpoint's share: latency, 429 and 5xx rules with `"at": "token"`, and `token_error`."""
-    board = payer().faults
-    faults = board.get(plan.system_id) if board else None
+    faults = payer().faults.get(plan.system_id)
     if faults is not None:
         _, firings = faults.arrive("token", request.form.get("grant_type"))
         _act(plan, firings)
@@ -508,8 +594,7 @@ def check_authorize_request(plan: Plan, grant) -> None:
 
     The authorize endpoint's share, for an authorization request authlib has checked (`grant`: its client and
     redirect URI are verified): `authorize_error`, raised as the OAuth2Error the endpoint answers with."""
-    board = payer().faults
-    faults = board.get(plan.system_id) if board else None
+    faults = payer().faults.get(plan.system_id)
     if faults is None:
         return
     for firing in faults.arrive("authorize")[1]:

@@ -113,11 +113,12 @@ class PlanInfo:
 class MockPayer:
     """A running mock payer. `url` is its root; `plans` maps system id to PlanInfo; `clock` is its clock."""
 
-    def __init__(self, fixtures: Path | str):
+    def __init__(self, fixtures: Path | str, state: str | None = None):
         from mockpayer.app import create_app
         from mirror.http.wsgi_server import start_in_thread
+        from mockpayer.state import open_state
 
-        self.clock = Clock()
+        self.clock = Clock(state=open_state(state))
         self._app = create_app(fixtures, clock=self.clock)
         self._server = start_in_thread(self._app)
         self.url = self._server.url
@@ -344,6 +345,8 @@ def _oauth_error(response: requests.Response) -> str | None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("mock_payer_fixtures", "folder of plan folders the mock_payer fixture serves (default: the "
                                          "bundled plans)", type="paths")
+    parser.addini("mock_payer_state", "where the mock keeps its state: a Redis URL (redis://host:port/db) shared "
+                                      "with mocks in other processes (default: in the test's process)")
     parser.addini("mock_payer_session_fixtures", "folder of plan folders the mock_payer_session fixture serves "
                                                  "(default: mock_payer_fixtures)", type="paths")
 
@@ -363,10 +366,17 @@ def mock_payer_fixtures(request: pytest.FixtureRequest) -> Path:
     return _configured_plans(request.config, "mock_payer_fixtures")
 
 
+def _configured_state(config: pytest.Config) -> str | None:
+    return config.getini("mock_payer_state") or None
+
+
 @pytest.fixture
-def mock_payer(mock_payer_fixtures: Path) -> Iterator[MockPayer]:
-    """A mock payer on a free loopback port serving `mock_payer_fixtures`, fresh for each test."""
-    payer = MockPayer(mock_payer_fixtures)
+def mock_payer(request: pytest.FixtureRequest, mock_payer_fixtures: Path) -> Iterator[MockPayer]:
+    """A mock payer on a free loopback port serving `mock_payer_fixtures`, fresh for each test.
+
+    With the `mock_payer_state` ini option it keeps its state in that Redis, which the test then shares with any
+    other mock there (and finds as the last test left it, unless the suite empties it)."""
+    payer = MockPayer(mock_payer_fixtures, _configured_state(request.config))
     yield payer
     payer.stop()
 
@@ -381,7 +391,7 @@ def mock_payer_session_fixtures(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mock_payer_session(mock_payer_session_fixtures: Path) -> Iterator[MockPayer]:
+def mock_payer_session(request: pytest.FixtureRequest, mock_payer_session_fixtures: Path) -> Iterator[MockPayer]:
     """One mock payer for the whole session (per process), serving `mock_payer_session_fixtures`.
 
     `reset` before each test that uses it.
@@ -390,7 +400,7 @@ def mock_payer_session(mock_payer_session_fixtures: Path) -> Iterator[MockPayer]
     of objects: so once they are loaded they are frozen out of the garbage collector's generations (`gc.freeze`),
     which every full collection in every later test would otherwise walk. Objects freed by their reference
     count still go; the session's end unfreezes them."""
-    payer = MockPayer(mock_payer_session_fixtures)
+    payer = MockPayer(mock_payer_session_fixtures, _configured_state(request.config))
     gc.collect()  # what is garbage now is not frozen with the rest
     gc.freeze()
     yield payer

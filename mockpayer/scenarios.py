@@ -30,9 +30,11 @@ import orjson
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mockpayer.plans import Plan, PlanError
 from mockpayer.resources import Key, PlanResources, ResourceSet, StoredResource, load_resources
+from mockpayer.state import State, open_state
 
 DAYS_FOLDER = "days"
 REMOVED_FILE = "removed.json"
+DAYS = "days"  # in the mock's state: {system id: [the moment each later day was reached]}
 
 
 def day_count(plan_folder: Path) -> int:
@@ -133,48 +135,105 @@ def _stamped(stored: StoredResource, moment: str) -> StoredResource:
 class Scenarios:
     """So that a plan's records can move day by day and rewind to day 1 at once.
 
-    Which day each plan is on; `advance` swaps a plan's member records for its next day's, and `rewind` puts
-    day 1's back, under one lock. Day 1's records are kept while a plan is on a later day, so a rewind costs
-    nothing however big the plan (the `mock_payer_session` fixture rewinds before each test)."""
+    Which day each plan is on lives in the mock's state (mockpayer/state/), as the moments each later day was
+    reached: `advance` and `rewind` change it there, and every process brings its own records up to it before
+    it answers (`sync`), stamping a day's changes with the moment recorded, so every process serves the same
+    text. Locally, `advance` swaps a plan's member records for its next day's, and `rewind` puts day 1's back,
+    under one lock. Day 1's records are kept while a plan is on a later day, so a rewind costs nothing however
+    big the plan (the `mock_payer_session` fixture rewinds before each test)."""
 
-    def __init__(self, plans: dict[str, Plan]):
+    def __init__(self, plans: dict[str, Plan], state: State | None = None):
         self.folders = {system_id: plan.folder for system_id, plan in plans.items()}
         self.follow_symlinks = {system_id: plan.follow_symlinks for system_id, plan in plans.items()}
         self.last_day = {system_id: day_count(folder) for system_id, folder in self.folders.items()}
         self.current_day = dict.fromkeys(plans, 1)
+        self.state = state or open_state()
+        self._reached: dict[str, list[float]] = {system_id: [] for system_id in plans}  # served here: day n at [n-2]
         self._first_day: dict[str, ResourceSet] = {}  # day 1's member records of each plan on a later day
         self._lock = threading.Lock()
 
     def describe(self) -> dict:
-        with self._lock:
-            return {system_id: {"day": self.current_day[system_id], "days": self.last_day[system_id]}
-                    for system_id in self.folders}
+        reached = self.state.get(DAYS) or {}
+        return {system_id: {"day": 1 + len(reached.get(system_id, ())), "days": self.last_day[system_id]}
+                for system_id in self.folders}
 
     def advance(self, resources: dict[str, PlanResources], system_ids: list[str], now: float) -> dict[str, dict]:
         """So that a plan's next day is taken by every named plan or none.
 
         Move each named plan that has a later day to it, and say what changed (`{"day", "days", "new",
         "changed", "removed"}` per plan); plans on their last day stay and are left out. All or none: a day
-        that cannot be read (PlanError) moves no plan."""
+        that cannot be read (PlanError) moves no plan, and of two processes advancing at once, each moves the
+        plans one day further than the other did."""
         with self._lock:
-            moving = {system_id: self.current_day[system_id] + 1 for system_id in system_ids
-                      if self.current_day[system_id] < self.last_day[system_id]}
-            next_days = {system_id: next_day(resources[system_id].data,
-                                             self.folders[system_id] / DAYS_FOLDER / str(day), now,
-                                             follow_symlinks=self.follow_symlinks[system_id])
-                         for system_id, day in moving.items()}
-            for system_id, (data, _) in next_days.items():
-                self._first_day.setdefault(system_id, resources[system_id].data)
-                resources[system_id] = PlanResources(data=data, directory=resources[system_id].directory)
-                self.current_day[system_id] = moving[system_id]
+            while True:
+                self._sync(resources, self.state.get(DAYS) or {})
+                moving = {system_id: self.current_day[system_id] + 1 for system_id in system_ids
+                          if self.current_day[system_id] < self.last_day[system_id]}
+                now = max([now, *(moment for system_id in moving for moment in self._reached[system_id])])
+                next_days = {system_id: self._next_day(resources, system_id, day, now)
+                             for system_id, day in moving.items()}
+                base = {system_id: list(self._reached[system_id]) for system_id in moving}
+                try:
+                    self.state.update(DAYS, lambda reached, base=base, now=now: _moved_on(reached or {}, base, now))
+                except _MovedMeanwhile:
+                    continue
+                for system_id, (data, _) in next_days.items():
+                    self._take(resources, system_id, data, now)
+                break
         return {system_id: {"day": moving[system_id], "days": self.last_day[system_id], **changes.to_dict()}
                 for system_id, (_, changes) in next_days.items()}
 
     def rewind(self, resources: dict[str, PlanResources], system_ids: list[str]) -> None:
         """Put each named plan back on day 1, with day 1's records as they were loaded."""
         with self._lock:
+            self.state.update(DAYS, lambda reached: {**(reached or {}), **{system_id: [] for system_id in system_ids}})
             for system_id in system_ids:
-                first_day = self._first_day.pop(system_id, None)
-                if first_day is not None:
-                    resources[system_id] = PlanResources(data=first_day, directory=resources[system_id].directory)
-                self.current_day[system_id] = 1
+                self._rewind(resources, system_id)
+
+    def sync(self, resources: dict[str, PlanResources], reached: dict | None = None) -> None:
+        """Brings this process's records to the days the state says each plan is on (`reached`, as the state holds
+        it, when the caller has read it already)."""
+        reached = (reached if reached is not None else self.state.get(DAYS)) or {}
+        if all(reached.get(system_id, []) == here for system_id, here in self._reached.items()):
+            return
+        with self._lock:
+            self._sync(resources, reached)
+
+    def _sync(self, resources: dict[str, PlanResources], reached: dict[str, list[float]]) -> None:
+        for system_id, here in self._reached.items():
+            wanted = reached.get(system_id, [])
+            if wanted == here:
+                continue
+            if wanted[:len(here)] != here:
+                self._rewind(resources, system_id)
+            for moment in wanted[len(self._reached[system_id]):]:
+                data, _ = self._next_day(resources, system_id, self.current_day[system_id] + 1, moment)
+                self._take(resources, system_id, data, moment)
+
+    def _next_day(self, resources: dict[str, PlanResources], system_id: str, day: int,
+                  now: float) -> tuple[ResourceSet, DayChanges]:
+        return next_day(resources[system_id].data, self.folders[system_id] / DAYS_FOLDER / str(day), now,
+                        follow_symlinks=self.follow_symlinks[system_id])
+
+    def _take(self, resources: dict[str, PlanResources], system_id: str, data: ResourceSet, moment: float) -> None:
+        self._first_day.setdefault(system_id, resources[system_id].data)
+        resources[system_id] = PlanResources(data=data, directory=resources[system_id].directory)
+        self.current_day[system_id] += 1
+        self._reached[system_id] = [*self._reached[system_id], moment]
+
+    def _rewind(self, resources: dict[str, PlanResources], system_id: str) -> None:
+        first_day = self._first_day.pop(system_id, None)
+        if first_day is not None:
+            resources[system_id] = PlanResources(data=first_day, directory=resources[system_id].directory)
+        self.current_day[system_id] = 1
+        self._reached[system_id] = []
+
+
+class _MovedMeanwhile(Exception):
+    """Another process advanced a plan between reading the days and recording the next one."""
+
+
+def _moved_on(reached: dict[str, list[float]], base: dict[str, list[float]], now: float) -> dict[str, list[float]]:
+    if any(reached.get(system_id, []) != days for system_id, days in base.items()):
+        raise _MovedMeanwhile
+    return {**reached, **{system_id: [*days, now] for system_id, days in base.items()}}

@@ -1,7 +1,9 @@
 """docker-compose.yml, its Dockerfile and the README agree: ports, commands, the data volume and the dev-only
-opt-ins. No Docker engine runs here, so the containers are not started: the commands are parsed by the real
-command-line parsers instead, and `docker compose config` validates the file when a compose tool is present."""
+opt-ins, and the scale profile (Redis, two mock replicas, nginx). No Docker engine runs here, so the containers
+are not started: the commands are parsed by the real command-line parsers instead, and `docker compose config`
+validates the file when a compose tool is present."""
 
+import argparse
 import contextlib
 import io
 import re
@@ -9,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -17,6 +20,7 @@ from mirror.cli import build_parser
 from mirror.plans import INSECURE_HOSTS_ENV
 from mirror.store.files import DATA_DIR_ENV
 from mockpayer.app import create_app
+from mockpayer import cli as mockpayer_cli
 from mockpayer.cli import main as mockpayer_main
 from mockpayer.faults import read_faults_file
 
@@ -25,6 +29,8 @@ COMPOSE = yaml.safe_load((REPOSITORY / "docker-compose.yml").read_text(encoding=
 DOCKERFILE = (REPOSITORY / "Dockerfile").read_text(encoding="utf-8")
 README = (REPOSITORY / "README.md").read_text(encoding="utf-8")
 MOCK, MIRROR = COMPOSE["services"]["mockpayer"], COMPOSE["services"]["mirror"]
+SCALE = {name: service for name, service in COMPOSE["services"].items() if "scale" in service.get("profiles", ())}
+REPLICAS = [name for name, service in SCALE.items() if service.get("build") == "."]
 
 
 def mirror_commands() -> list[list[str]]:
@@ -124,6 +130,67 @@ def test_the_readme_shows_the_same_commands_and_ports():
         assert opt_in in compose_section
 
 
+def serve_options(command: list[str], monkeypatch) -> argparse.Namespace:
+    """`mockpayer serve ...` parsed by the command's own parser, stopped before it would load plans and listen."""
+    parsed = []
+    monkeypatch.setattr(mockpayer_cli, "_serve", lambda args: parsed.append(args) or 0)
+    assert command[:2] == ["mockpayer", "serve"] and mockpayer_main(command[1:]) == 0
+    return parsed[0]
+
+
+def test_the_scale_profile_is_redis_two_mock_replicas_and_a_balancer_apart_from_the_default_services():
+    assert "profiles" not in MOCK and "profiles" not in MIRROR
+    assert sorted(SCALE) == ["mockpayer-1", "mockpayer-2", "nginx", "redis"] and REPLICAS == ["mockpayer-1", "mockpayer-2"]
+    assert SCALE["redis"]["image"] == "redis:7" and re.fullmatch(r"nginx:[\d.]+", SCALE["nginx"]["image"])
+    assert "redis-cli" in SCALE["redis"]["healthcheck"]["test"]
+
+
+def test_the_replicas_share_one_redis_and_listen_on_all_container_addresses(monkeypatch):
+    first, second = (SCALE[name] for name in REPLICAS)
+    assert {**first, "ports": None} == {**second, "ports": None}  # one service twice; the first also published
+    for name in REPLICAS:
+        replica = SCALE[name]
+        options = serve_options(replica["command"], monkeypatch)
+        state = urlsplit(options.state)
+        assert (state.scheme, state.hostname, state.port) == ("redis", "redis", 6379) and state.hostname in SCALE
+        assert options.host == "0.0.0.0" and options.workers == 1
+        assert replica["depends_on"] == {"redis": {"condition": "service_healthy"}}
+        assert replica["environment"] == {"AUTHLIB_INSECURE_TRANSPORT": "1"}
+        assert str(options.port) in replica["healthcheck"]["test"][-1]
+    assert first["ports"] == [f"127.0.0.1:9101:{serve_options(first['command'], monkeypatch).port}"]
+
+
+def test_the_balancer_sends_to_both_replicas_with_the_clients_host_name(monkeypatch):
+    """nginx's upstream names each replica on its port; the Host header passes as the client sent it, because the
+    mock builds every URL it advertises from it."""
+    nginx = SCALE["nginx"]
+    [mount] = nginx["volumes"]
+    source, target, mode = mount.split(":")
+    assert target == "/etc/nginx/conf.d/default.conf" and mode == "ro"
+    config = (REPOSITORY / source).read_text(encoding="utf-8")
+    upstream = re.search(r"upstream (\w+) \{(.*?)\}", config, re.S)
+    assert upstream is not None
+    servers = re.findall(r"^\s*server ([\w.-]+):(\d+);", upstream[2], re.M)
+    assert servers == [(name, str(serve_options(SCALE[name]["command"], monkeypatch).port)) for name in REPLICAS]
+    assert f"proxy_pass http://{upstream[1]};" in config and "proxy_set_header Host $http_host;" in config
+    listen = re.search(r"^\s*listen (\d+);", config, re.M)[1]
+    assert nginx["ports"] == [f"127.0.0.1:9100:{listen}"]
+    assert nginx["depends_on"] == {name: {"condition": "service_healthy"} for name in REPLICAS}
+
+
+def test_admin_answers_on_the_first_replicas_own_port_and_never_through_the_balancer(monkeypatch):
+    """nginx marks what it forwards (X-Forwarded-For), which `/_admin` refuses even from a network it admits."""
+    config = (REPOSITORY / "compose" / "nginx-scale.conf").read_text(encoding="utf-8")
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in config
+    options = serve_options(SCALE["mockpayer-1"]["command"], monkeypatch)
+    client = create_app(plans={}, admin_from=options.admin_from).test_client()
+    gateway = {"REMOTE_ADDR": "172.18.0.1"}
+    assert client.get("/_admin/clock", environ_base=gateway).status_code == 200
+    balanced = client.get("/_admin/clock", environ_base={"REMOTE_ADDR": "172.18.0.4"},
+                          headers={"X-Forwarded-For": "172.18.0.1"})
+    assert balanced.status_code == 403
+
+
 def test_a_compose_tool_accepts_the_file():
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
         command = ["docker", "compose"]
@@ -131,6 +198,7 @@ def test_a_compose_tool_accepts_the_file():
         command = ["docker-compose"]
     else:
         pytest.skip("no compose tool here (neither `docker compose` nor `docker-compose`); the file is checked above")
-    checked = subprocess.run([*command, "-f", str(REPOSITORY / "docker-compose.yml"), "config", "-q"],
-                             capture_output=True, text=True, cwd=REPOSITORY)
-    assert checked.returncode == 0, checked.stderr
+    for profile in ([], ["--profile", "scale"]):
+        checked = subprocess.run([*command, "-f", str(REPOSITORY / "docker-compose.yml"), *profile, "config", "-q"],
+                                 capture_output=True, text=True, cwd=REPOSITORY)
+        assert checked.returncode == 0, checked.stderr

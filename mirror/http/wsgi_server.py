@@ -22,6 +22,7 @@ from waitress.wasyncore import close_all
 from mirror.http.hosts import LOOPBACK
 
 STOP_SECONDS = 5
+THREADS = 8  # worker threads per process
 
 
 @dataclass
@@ -58,14 +59,14 @@ def _run_until_closed(server, stopping: threading.Event) -> None:
             raise
 
 
-def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = 8) -> RunningServer:
+def start_in_thread(app, host: str = LOOPBACK, port: int = 0, threads: int = THREADS) -> RunningServer:
     """Serve `app` on `host:port` (port 0: any free port) from a daemon thread."""
     server = _create_server(app, host, port, threads)
     stopping = threading.Event()
     thread = threading.Thread(target=_run_until_closed, args=(server, stopping),
                               name=f"waitress-{server.effective_port}", daemon=True)
     thread.start()
-    return RunningServer(_root_url(host, server.effective_port), server, thread, stopping)
+    return RunningServer(root_url(host, server.effective_port), server, thread, stopping)
 
 
 class ServeError(RuntimeError):
@@ -83,17 +84,16 @@ def port_is_free(port: int, host: str = LOOPBACK) -> bool:
         return True
 
 
-def serve_forever(app, host: str, port: int, threads: int = 8,
+def serve_forever(app, host: str, port: int, threads: int = THREADS,
                   announce: Callable[[str], None] | None = None) -> None:
     """Serve `app` until Ctrl-C; `announce` gets the root URL once listening (port 0: the port chosen)."""
     try:
         server = _create_server(app, host, port, threads)
     except OSError as error:
-        raise ServeError(f"cannot listen on {host} port {port}: {error.strerror or error}; "
-                         "choose another with --port") from None
+        raise _cannot_listen(host, port, error) from None
     try:  # announcing too: a Ctrl-C just after the announcement is a stop, not an interruption
         if announce is not None:
-            announce(_root_url(host, server.effective_port))
+            announce(root_url(host, server.effective_port))
         server.run()
     except KeyboardInterrupt:
         pass
@@ -101,10 +101,33 @@ def serve_forever(app, host: str, port: int, threads: int = 8,
         server.close()
 
 
+def listening_socket(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A socket listening on `host:port` (port 0: any free port), bound as waitress binds; ServeError if it cannot."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                                flags=socket.AI_PASSIVE)[0]
+        listener = socket.socket(family, kind, protocol)
+    except OSError as error:
+        raise _cannot_listen(host, port, error) from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(backlog)
+    except OSError as error:
+        listener.close()
+        raise _cannot_listen(host, port, error) from None
+    return listener
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> ServeError:
+    return ServeError(f"cannot listen on {host} port {port}: {error.strerror or error}; choose another with --port")
+
+
 def _create_server(app, host: str, port: int, threads: int):
     return create_server(app, host=host, port=port, threads=threads, ident="payer-mirror",
                          clear_untrusted_proxy_headers=False)
 
 
-def _root_url(host: str, port: int) -> str:
+def root_url(host: str, port: int) -> str:
+    """The URL a client uses for a server on `host:port` (an IPv6 address in brackets)."""
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -16,6 +16,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 from mockpayer.context import fhir_base_url
 from mockpayer.plans import Member, Plan
+from mockpayer.state import State
 
 SIGNING_ALG = "RS256"  # the one SMART App Launch requires servers to support
 KEY_BITS = 2048
@@ -23,21 +24,30 @@ OPENID_REQUEST_PARAMETERS = ("nonce", "prompt", "max_age")
 
 
 class SigningKey:
-    """The plan's own key from plan.json, else one made on first use and kept while the mock runs.
+    """The plan's own key from plan.json, else one made on first use and kept in the mock's state.
 
     Made on first use rather than at start: a suite that starts a mock per test then pays for an RSA key only
-    in the tests that use OpenID Connect. A made key changes on restart; apps refetch `jwks_uri` for a new `kid`.
+    in the tests that use OpenID Connect. In a shared state the first process to need it stores it and every
+    other process signs with that one, so an id_token from any of them verifies against any one's `jwks_uri`.
+    A made key in memory changes on restart; apps refetch `jwks_uri` for a new `kid`.
     """
 
-    def __init__(self, plan: Plan):
+    def __init__(self, plan: Plan, state: State):
         self._key = plan.signing_key
+        self._state_key = f"signing-key:{plan.system_id}"
+        self.state = state
         self._lock = threading.Lock()
 
     def get(self) -> RSAKey:
         with self._lock:
             if self._key is None:
-                self._key = RSAKey.generate_key(KEY_BITS, parameters={"use": "sig", "alg": SIGNING_ALG}, private=True,
-                                                auto_kid=True)
+                stored = self.state.get(self._state_key)
+                if stored is None:
+                    made = RSAKey.generate_key(KEY_BITS, parameters={"use": "sig", "alg": SIGNING_ALG}, private=True,
+                                               auto_kid=True)
+                    self.state.put_new(self._state_key, made.as_dict(private=True))
+                    stored = self.state.get(self._state_key)
+                self._key = RSAKey.import_key(stored)
             return self._key
 
 

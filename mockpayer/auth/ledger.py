@@ -1,17 +1,27 @@
-"""Everything the mock has issued: authorization codes and tokens, grouped into families, in memory.
+"""Everything the mock has issued: authorization codes and tokens, grouped into families, in the mock's state.
 
 A family is every token descended from one authorization code. RFC 9700 asks that a replayed code
 (TK-1) or a replayed, already rotated refresh token (RT-3) revoke the whole family, so the ledger
 keeps that link rather than each grant keeping its own bookkeeping.
+
+Records never change once written; what happens to them later is a mark of its own in the state (mockpayer/state/),
+set atomically: a code's or a refresh token's use (set once, so of two processes redeeming it one wins), a
+token's revocation, a family's revocation (read with every token of the family, so a token issued while the family
+is being revoked is revoked too), and epochs that removing a client or revoking a plan's refresh tokens moves on,
+voiding everything issued before without looking for it. So any process of a mock on a shared state redeems
+a code or detects a replay as any other would.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from mockpayer.clock import Clock
+from mockpayer.state import State, open_state
+
+KEPT_AFTER_EXPIRY = 24 * 3600  # real seconds a spent record is kept past its expiry, to detect its replay
+FAMILY_REVOCATION_KEPT = 400 * 24 * 3600  # longer than any family's tokens can live
 
 
 @dataclass
@@ -29,7 +39,7 @@ class CodeRecord:
     aud: str | None = None
     nonce: str | None = None  # OpenID Connect: echoed in the id_token
     family: str = field(default_factory=lambda: secrets.token_hex(16))
-    used: bool = False
+    client_epoch: int = 0  # the client's epoch when issued: removing the client voids the code
 
 
 @dataclass
@@ -46,107 +56,89 @@ class TokenRecord:
     refresh_token: str | None = None
     refresh_expires_at: float | None = None
     aud: str | None = None
+    epochs: tuple[int, int, int] = (0, 0, 0)  # the client's, the plan's refresh and the member's refresh epochs
+    # read from the state with the record, never stored in it:
     access_revoked: bool = False
     refresh_revoked: bool = False
     refresh_used: bool = False  # rotated: presenting it again is a replay
 
 
-class Ledger:
-    """Thread-safe; waitress serves requests from several threads."""
+MARKS = ("access_revoked", "refresh_revoked", "refresh_used")
+STORED = tuple(f.name for f in fields(TokenRecord) if f.name not in MARKS)
 
-    def __init__(self, clock: Clock):
+
+class Ledger:
+    """Safe for waitress's threads and for several processes on one shared state."""
+
+    def __init__(self, clock: Clock, state: State | None = None):
         self.clock = clock
-        self._lock = threading.RLock()
-        self._codes: dict[str, CodeRecord] = {}
-        self._by_access: dict[str, TokenRecord] = {}
-        self._by_refresh: dict[str, TokenRecord] = {}
-        self._families: dict[str, list[TokenRecord]] = {}
+        self.state = state or open_state()
 
     def add_code(self, record: CodeRecord) -> None:
-        with self._lock:
-            self._codes[record.code] = record
+        record.client_epoch = self.state.get(_client_epoch(record.system_id, record.client_id)) or 0
+        self.state.put(f"code:{record.code}", asdict(record), self._kept_until(record.expires_at))
 
     def claim_code(self, code: str, system_id: str) -> tuple[CodeRecord | None, bool]:
         """(the record, whether it had been claimed before); claiming is atomic, so a code races to one winner.
 
-        A code shown to another plan's endpoint is neither found nor spent there.
+        A code shown to another plan's endpoint is neither found nor spent there; nor is a removed client's.
         """
-        with self._lock:
-            record = self._codes.get(code)
-            if record is None or record.system_id != system_id:
-                return None, False
-            was_used, record.used = record.used, True
-            return record, was_used
+        record = self._code(code)
+        if record is None or record.system_id != system_id:
+            return None, False
+        first = self.state.put_new(f"code-used:{code}", 1, self._kept_until(record.expires_at))
+        return record, not first
 
     def add_token(self, record: TokenRecord) -> None:
-        with self._lock:
-            self._by_access[record.access_token] = record
-            if record.refresh_token:
-                self._by_refresh[record.refresh_token] = record
-            self._families.setdefault(record.family, []).append(record)
+        record.epochs = tuple(value or 0 for value in self.state.get_many(_epoch_keys(record)))
+        stored = {name: getattr(record, name) for name in STORED}
+        ttl = self._kept_until(_token_end(record))
+        self.state.put(f"token:{record.access_token}", stored, ttl)
+        if record.refresh_token:
+            self.state.put(f"refresh:{record.refresh_token}", stored, ttl)
 
     def by_access_token(self, token: str) -> TokenRecord | None:
-        with self._lock:
-            return self._by_access.get(token)
+        return self._with_marks(self.state.get(f"token:{token}"))
 
     def by_refresh_token(self, token: str) -> TokenRecord | None:
-        with self._lock:
-            return self._by_refresh.get(token)
+        return self._with_marks(self.state.get(f"refresh:{token}"))
 
     def revoke_family(self, family: str) -> None:
-        with self._lock:
-            for record in self._families.get(family, []):
-                record.access_revoked = True
-                record.refresh_revoked = True
+        self.state.put(f"family-revoked:{family}", 1, FAMILY_REVOCATION_KEPT)
 
     def revoke_access(self, record: TokenRecord) -> None:
-        with self._lock:
-            record.access_revoked = True
+        self._mark(record, "access_revoked")
 
     def revoke_refresh(self, record: TokenRecord) -> None:
-        with self._lock:
-            record.refresh_revoked = True
+        self._mark(record, "refresh_revoked")
 
     def revoke_client(self, system_id: str, client_id: str) -> None:
         """So that a removed client's codes and tokens never come back to life.
 
         A client removed from the plan: its codes are void and its tokens revoked, so none comes back to life
         if a client of the same id is registered again."""
-        with self._lock:
-            for code, record in list(self._codes.items()):
-                if (record.system_id, record.client_id) == (system_id, client_id):
-                    del self._codes[code]
-            for record in self._by_access.values():
-                if (record.system_id, record.client_id) == (system_id, client_id):
-                    record.access_revoked = record.refresh_revoked = True
+        self.state.increment(_client_epoch(system_id, client_id))
 
     def claim_refresh(self, token: str, system_id: str) -> tuple[TokenRecord | None, bool]:
         """So that two concurrent refreshes with one token cannot both fork the family (RT-3).
 
         (the record behind a refresh token, whether it had been used before), marking it used atomically so
         that two concurrent refreshes with one token cannot both fork the family (RT-3)."""
-        with self._lock:
-            record = self._by_refresh.get(token)
-            if record is None or record.system_id != system_id:
-                return None, False
-            was_used, record.refresh_used = record.refresh_used, True
-            return record, was_used
+        record = self.by_refresh_token(token)
+        if record is None or record.system_id != system_id:
+            return None, False
+        first = self.state.put_new(_mark_key(record, "refresh_used"), 1, self._kept_until(_token_end(record)))
+        record.refresh_used = True
+        return record, not first
 
     def release_refresh(self, record: TokenRecord) -> None:
         """A refresh that failed its later checks (a wider scope, say) gives its token back."""
-        with self._lock:
-            record.refresh_used = False
+        self.state.delete(_mark_key(record, "refresh_used"))
+        record.refresh_used = False
 
-    def revoke_refresh_tokens(self, system_id: str, username: str | None = None) -> int:
+    def revoke_refresh_tokens(self, system_id: str, username: str | None = None) -> None:
         """Revoke every live refresh token of a plan (or one member): a QA switch for 'the payer revoked it'."""
-        with self._lock:
-            revoked = 0
-            for record in self._by_refresh.values():
-                if (record.system_id == system_id and (username is None or record.username == username)
-                        and not record.refresh_revoked):
-                    record.refresh_revoked = True
-                    revoked += 1
-            return revoked
+        self.state.increment(f"refresh-epoch:{system_id}" + (f":{username}" if username is not None else ""))
 
     def access_is_active(self, record: TokenRecord) -> bool:
         return not record.access_revoked and self.clock.now() < record.issued_at + record.expires_in
@@ -170,13 +162,60 @@ class Ledger:
     def system_id_of(self, *, code: str | None = None, refresh_token: str | None = None,
                      token: str | None = None) -> str | None:
         """Which plan issued a code or token: lets `/oauth2/token` on a bare host find its plan."""
-        with self._lock:
-            if code and code in self._codes:
-                return self._codes[code].system_id
-            if refresh_token and refresh_token in self._by_refresh:
-                return self._by_refresh[refresh_token].system_id
-            if token:
-                record = self._by_access.get(token) or self._by_refresh.get(token)
-                if record:
-                    return record.system_id
-        return None
+        if code and (stored := self._code(code)) is not None:
+            return stored.system_id
+        keys = [f"refresh:{refresh_token}"] if refresh_token else []
+        keys += [f"token:{token}", f"refresh:{token}"] if token else []
+        found = next((stored for stored in self.state.get_many(keys) if stored is not None), None)
+        return found["system_id"] if found else None
+
+    def _code(self, code: str) -> CodeRecord | None:
+        """The code's record, unless its client was removed since it was issued."""
+        stored = self.state.get(f"code:{code}")
+        if stored is None:
+            return None
+        record = CodeRecord(**stored)
+        if (self.state.get(_client_epoch(record.system_id, record.client_id)) or 0) != record.client_epoch:
+            return None
+        return record
+
+    def _with_marks(self, stored: dict | None) -> TokenRecord | None:
+        """The record as stored, with what has happened to it since: its marks, its family's, its epochs'."""
+        if stored is None:
+            return None
+        record = TokenRecord(**{**stored, "epochs": tuple(stored["epochs"])})
+        values = self.state.get_many([*(_mark_key(record, mark) for mark in MARKS), f"family-revoked:{record.family}",
+                                      *_epoch_keys(record)])
+        marks, family_revoked, epochs = values[:3], values[3], tuple(value or 0 for value in values[4:])
+        access_revoked, refresh_revoked, refresh_used = (bool(mark) for mark in marks)
+        client_removed = epochs[0] != record.epochs[0]
+        record.access_revoked = access_revoked or bool(family_revoked) or client_removed
+        record.refresh_revoked = (refresh_revoked or bool(family_revoked) or client_removed
+                                  or epochs[1:] != record.epochs[1:])
+        record.refresh_used = refresh_used
+        return record
+
+    def _mark(self, record: TokenRecord, mark: str) -> None:
+        self.state.put(_mark_key(record, mark), 1, self._kept_until(_token_end(record)))
+        setattr(record, mark, True)
+
+    def _kept_until(self, expires_at: float) -> float:
+        """A real-time TTL that outlives `expires_at` in the mock's clock, which runs at least as fast as the wall's."""
+        return max(0.0, expires_at - self.clock.now()) + KEPT_AFTER_EXPIRY
+
+
+def _token_end(record: TokenRecord) -> float:
+    return max(record.issued_at + record.expires_in, record.refresh_expires_at or 0.0)
+
+
+def _mark_key(record: TokenRecord, mark: str) -> str:
+    return f"{mark.replace('_', '-')}:{record.access_token}"
+
+
+def _client_epoch(system_id: str, client_id: str) -> str:
+    return f"client-epoch:{system_id}:{client_id}"
+
+
+def _epoch_keys(record: TokenRecord) -> list[str]:
+    return [_client_epoch(record.system_id, record.client_id), f"refresh-epoch:{record.system_id}",
+            f"refresh-epoch:{record.system_id}:{record.username}"]

@@ -1,7 +1,8 @@
 """Guessing stopped (RFC 6749 §10.10): consecutive failed sign-ins and client authentications, and the locks they earn.
 
-One object with a small interface (`get`, `record`, `clear`), so the state can later move to another store;
-here it is in memory, behind a lock, because waitress serves requests from several threads.
+One object with a small interface (`get`, `record`, `clear`) over the mock's state (mockpayer/state/): each
+subject's failures are one value changed atomically, so waitress's threads, and every process of a mock on a
+shared state, count each failure once and lock at exactly `after`.
 
 A subject is a member (by the username typed, known or not, so a lock does not tell members from strangers)
 or a client. Every factor a member signs in with (password, one-time code, and any later one) counts against
@@ -13,12 +14,11 @@ one, which keeps the table small and costs nothing: a guesser gets `after` tries
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from mockpayer.clock import Clock
 from mockpayer.plans import LockoutSettings
+from mockpayer.state import State, open_state
 
 MEMBER = "member"
 CLIENT = "client"
@@ -33,25 +33,14 @@ class Subject:
     name: str
 
 
-@dataclass
-class _Failures:
-    count: int
-    last: float
-    locked_until: float = 0.0
-
-
 class Lockouts:
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, state: State | None = None):
         self.clock = clock
-        self._lock = threading.Lock()
-        # per plan, oldest failure first: a plan has one window, so the stale entries are always at the front
-        self._plans: dict[str, OrderedDict[tuple[str, str], _Failures]] = {}
+        self.state = state or open_state()
 
     def get(self, subject: Subject) -> float:
         """Seconds `subject` stays locked; 0 when it may try."""
-        with self._lock:
-            failures = self._plans.get(subject.system_id, {}).get((subject.kind, subject.name))
-            return _remaining(failures, self.clock.now())
+        return _remaining(self.state.get(_key(subject)), self.clock.now())
 
     def record(self, subject: Subject, *, succeeded: bool, policy: LockoutSettings) -> float:
         """Counts one attempt and answers the seconds `subject` is locked after it (0: not locked).
@@ -59,29 +48,25 @@ class Lockouts:
         An attempt recorded while the subject is locked neither counts nor succeeds: a right answer racing
         the failure that set the lock is still refused, whatever order the threads checked in.
         """
-        with self._lock:
-            now = self.clock.now()
-            entries = self._plans.setdefault(subject.system_id, OrderedDict())
-            _forget_stale(entries, now, policy)
-            key = (subject.kind, subject.name)
-            failures = entries.get(key)
-            if _remaining(failures, now):
-                return _remaining(failures, now)
-            if succeeded:
-                entries.pop(key, None)
-                return 0.0
-            failures = entries.pop(key, None) or _Failures(0, now)
-            failures.count, failures.last = failures.count + 1, now
-            if failures.count >= policy.after:
-                failures.locked_until = now + policy.seconds
-            entries[key] = failures
-            return _remaining(failures, now)
+        now = self.clock.now()
 
-    def clear(self, system_ids: list[str] | None = None) -> None:
-        """Forgets every failure and lock, of all plans or of the ones named."""
-        with self._lock:
-            for system_id in list(self._plans) if system_ids is None else system_ids:
-                self._plans.pop(system_id, None)
+        def counted(failures: dict | None) -> dict | None:
+            if failures is not None and now >= failures["last"] + policy.seconds and not _remaining(failures, now):
+                failures = None  # a whole window since the last failure: forgotten
+            if _remaining(failures, now):
+                return failures
+            if succeeded:
+                return None
+            count = (failures["count"] if failures else 0) + 1
+            return {"count": count, "last": now, "locked_until": now + policy.seconds if count >= policy.after else 0.0}
+
+        _, failures = self.state.update(_key(subject), counted, ttl=policy.seconds + 60)
+        return _remaining(failures, now)
+
+    def clear(self, system_ids: list[str]) -> None:
+        """Forgets every failure and lock of the plans named."""
+        for system_id in system_ids:
+            self.state.forget(f"lockout:{system_id}:")
 
 
 def locked_for(seconds: float) -> str:
@@ -90,13 +75,9 @@ def locked_for(seconds: float) -> str:
     return f"locked for {minutes} more minute{'s' if minutes != 1 else ''}"
 
 
-def _remaining(failures: _Failures | None, now: float) -> float:
-    return max(0.0, failures.locked_until - now) if failures else 0.0
+def _remaining(failures: dict | None, now: float) -> float:
+    return max(0.0, failures["locked_until"] - now) if failures else 0.0
 
 
-def _forget_stale(entries: OrderedDict, now: float, policy: LockoutSettings) -> None:
-    while entries:
-        failures = next(iter(entries.values()))
-        if now < failures.last + policy.seconds:
-            return
-        entries.popitem(last=False)
+def _key(subject: Subject) -> str:
+    return f"lockout:{subject.system_id}:{subject.kind}:{subject.name}"

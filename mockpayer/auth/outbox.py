@@ -5,21 +5,21 @@ One-time sign-in codes for members who verify by email, kept per plan so that a 
 
 A code is six random digits, valid for CODE_LIFETIME seconds of the mock's clock. The message is only a record
 here; the code a sign-in accepts lives in its transaction (transactions.py), so it finishes that sign-in only,
-once, and a new code sent for it replaces the old. One object with a small interface, in memory and behind a
-lock (waitress serves from several threads), holding at most MAX_MESSAGES per plan, oldest dropped first.
+once, and a new code sent for it replaces the old. One object with a small interface over the mock's state
+(mockpayer/state/), so every process of a mock on a shared state shows one outbox; holding at most MAX_MESSAGES
+per plan, oldest dropped first.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 from mockpayer.clock import Clock
 from mockpayer.plans import Member, Plan
+from mockpayer.state import State, open_state
 
 CODE_LIFETIME = 10 * 60
 MAX_MESSAGES = 100
@@ -52,10 +52,9 @@ class Message:
 
 
 class Outbox:
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, state: State | None = None):
         self.clock = clock
-        self._lock = threading.Lock()
-        self._plans: dict[str, deque[Message]] = {}
+        self.state = state or open_state()
 
     def send_code(self, plan: Plan, member: Member) -> EmailedCode:
         """Emails `member` a fresh code for signing in to `plan` and answers it."""
@@ -64,17 +63,13 @@ class Outbox:
         body = (f"Your {plan.name} sign-in code is {code}. It expires in {CODE_LIFETIME // 60} minutes. "
                 "If you did not try to sign in, ignore this email.")
         message = Message(member.username, member.email or "", f"Your {plan.name} sign-in code", body, code, now)
-        with self._lock:
-            self._plans.setdefault(plan.system_id, deque(maxlen=MAX_MESSAGES)).append(message)
+        self.state.append(f"outbox:{plan.system_id}", asdict(message), keep=MAX_MESSAGES)
         return EmailedCode(code, now + CODE_LIFETIME)
 
     def messages(self, system_id: str) -> list[dict]:
         """The plan's messages, oldest first."""
-        with self._lock:
-            return [message.as_json() for message in self._plans.get(system_id, ())]
+        return [Message(**message).as_json() for message in self.state.items(f"outbox:{system_id}")]
 
-    def clear(self, system_ids: list[str] | None = None) -> None:
-        """Forgets the messages of all plans or of the ones named."""
-        with self._lock:
-            for system_id in list(self._plans) if system_ids is None else system_ids:
-                self._plans.pop(system_id, None)
+    def clear(self, system_ids: list[str]) -> None:
+        """Forgets the messages of the plans named."""
+        self.state.delete(*(f"outbox:{system_id}" for system_id in system_ids))

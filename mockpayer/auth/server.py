@@ -315,7 +315,7 @@ class PlanAuthorizationServer(AuthorizationServer):
         self.plan = plan
         self.ledger = ledger
         self.lockouts = lockouts
-        self.signing_key = SigningKey(plan)
+        self.signing_key = SigningKey(plan, ledger.state)
         lifetime = plan.tokens.access_token_lifetime
         config = {
             "OAUTH2_ACCESS_TOKEN_GENERATOR": _unguessable_token,

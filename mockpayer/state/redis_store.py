@@ -1,0 +1,123 @@
+"""The shared state on Redis: every key under `mockpayer:` (and an optional prefix), through the `redis` client.
+
+Each primitive is one Redis command or one optimistic transaction (WATCH, then MULTI/EXEC, retried when another
+process wrote the key meanwhile), so processes on one Redis see one state and a one-time code redeems once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import orjson
+import redis
+
+from mockpayer.state import State, StateError, shown_url
+
+ROOT = "mockpayer:"
+GLOB_SPECIALS = re.compile(r"([*?\[\]\\])")
+SCAN_BATCH = 500
+
+
+class RedisState(State):
+    shared = True
+    unavailable = (redis.ConnectionError, redis.TimeoutError)
+
+    def __init__(self, client: redis.Redis, prefix: str = ""):
+        self.client = client
+        self.root = f"{ROOT}{prefix}:" if prefix else ROOT
+
+    @classmethod
+    def connect(cls, url: str) -> RedisState:
+        """Opens `url` (its `prefix` query parameter is the mock's, not Redis's) and checks that Redis answers."""
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        prefix = next((value for name, value in query if name == "prefix"), "")
+        rest = urlencode([(name, value) for name, value in query if name != "prefix"])
+        try:
+            client = redis.Redis.from_url(parts._replace(query=rest).geturl(), socket_connect_timeout=5,
+                                          socket_timeout=30, health_check_interval=30)
+            client.ping()
+        except (redis.RedisError, ValueError, OSError) as error:
+            reason = str(error).replace(parts.password or "\0", "***") or type(error).__name__
+            raise StateError(f"--state {shown_url(url)}: cannot use Redis there ({reason.rstrip('.')})") from None
+        return cls(client, prefix)
+
+    def get(self, key: str) -> Any | None:
+        return _decoded(self.client.get(self.root + key))
+
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        if not keys:
+            return []
+        return [_decoded(value) for value in self.client.mget([self.root + key for key in keys])]
+
+    def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self.client.set(self.root + key, orjson.dumps(value), px=_milliseconds(ttl))
+
+    def put_new(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        return bool(self.client.set(self.root + key, orjson.dumps(value), px=_milliseconds(ttl), nx=True))
+
+    def take(self, key: str) -> Any | None:
+        return _decoded(self.client.getdel(self.root + key))
+
+    def delete(self, *keys: str) -> None:
+        if keys:
+            self.client.delete(*(self.root + key for key in keys))
+
+    def update(self, key: str, change: Callable[[Any | None], Any | None],
+               ttl: float | None = None) -> tuple[Any | None, Any | None]:
+        name = self.root + key
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(name)
+                    old = _decoded(pipe.get(name))
+                    new = change(old)
+                    pipe.multi()
+                    if new is None:
+                        pipe.delete(name)
+                    elif ttl is None:
+                        pipe.set(name, orjson.dumps(new), keepttl=True)
+                    else:
+                        pipe.set(name, orjson.dumps(new), px=_milliseconds(ttl))
+                    pipe.execute()
+                    return old, new
+                except redis.WatchError:
+                    continue
+
+    def increment(self, key: str, by: int = 1) -> int:
+        return int(self.client.incrby(self.root + key, by))
+
+    def append(self, key: str, value: Any, keep: int) -> None:
+        name = self.root + key
+        with self.client.pipeline() as pipe:
+            pipe.rpush(name, orjson.dumps(value))
+            pipe.ltrim(name, -keep, -1)
+            pipe.execute()
+
+    def items(self, key: str) -> list[Any]:
+        return [orjson.loads(item) for item in self.client.lrange(self.root + key, 0, -1)]
+
+    def forget(self, prefix: str) -> None:
+        pattern = GLOB_SPECIALS.sub(r"\\\1", self.root + prefix) + "*"
+        batch = []
+        for name in self.client.scan_iter(match=pattern, count=SCAN_BATCH):
+            batch.append(name)
+            if len(batch) >= SCAN_BATCH:
+                self.client.unlink(*batch)
+                batch.clear()
+        if batch:
+            self.client.unlink(*batch)
+
+
+def _milliseconds(ttl: float | None) -> int | None:
+    return None if ttl is None else max(1, math.ceil(ttl * 1000))
+
+
+def _decoded(value: bytes | None):
+    if value is None:
+        return None
+    return orjson.loads(value)
