@@ -14,11 +14,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import orjson
+
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _URN_STRING = re.compile(r'"(urn:[A-Za-z0-9.:\-]+)"')
 # A literal first, so that the search skips ahead quickly (a look-behind first makes it many times slower).
 _REFERENCE_MEMBER = re.compile(r'"reference"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*(?:\\.[^"\\]*)*)"')
 _BEFORE_MEMBER_NAME = frozenset('{, \t\n\r')
+_RESOURCE_MEMBER = re.compile(r'"resource"[ \t\n\r]*:[ \t\n\r]*\{')
 
 
 # Python's json reads what orjson, which the store and the validator parse with, refuses: NaN, Infinity and
@@ -69,6 +72,49 @@ def parse_keeping_entry_texts(text: str) -> ParsedDocument:
     if _skip(text, end) != len(text):
         raise RawJsonError(f"extra data after the JSON object at character {_skip(text, end)}")
     return ParsedDocument(document, entry_texts)
+
+
+def parse_compact_entry_texts(text: str) -> ParsedDocument:
+    """`parse_keeping_entry_texts`, several times faster where a Bundle's entries are written compactly.
+
+    orjson parses the document once, and each entry's resource is found where the text holds exactly its compact
+    serialisation (orjson.dumps: no whitespace, members in the document's order), as generated plans and most
+    servers write them: that text is the resource's own, to the byte. A document written otherwise (indented,
+    `\\u` escapes, `1.50`), or one orjson refuses, is parsed again by `parse_keeping_entry_texts`, which reads
+    any JSON and words the errors. orjson reads an integer beyond 64 bits as a float: a resource holding one is
+    found by that parse too, and the document outside the entries' resources keeps the float.
+    """
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return parse_keeping_entry_texts(text)
+    if not isinstance(document, dict):
+        return parse_keeping_entry_texts(text)
+    entries = document.get("entry")
+    if not isinstance(entries, list):
+        return ParsedDocument(document, [])
+    entry_texts: list[str | None] = []
+    position = 0
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            entry_texts.append(None)
+            continue
+        start = _resource_member_value(text, position)
+        compact = orjson.dumps(resource).decode()
+        if start is None or not text.startswith(compact, start):
+            return parse_keeping_entry_texts(text)
+        entry_texts.append(compact)
+        position = start + len(compact)
+    return ParsedDocument(document, entry_texts)
+
+
+def _resource_member_value(text: str, position: int) -> int | None:
+    """Where the object value of the next `"resource"` member from `position` starts (see `references_in_text`)."""
+    for match in _RESOURCE_MEMBER.finditer(text, position):
+        if text[match.start() - 1] in _BEFORE_MEMBER_NAME:
+            return match.end() - 1
+    return None
 
 
 def resolve_urns(resource_text: str, targets: Mapping[str, str]) -> str:
