@@ -11,8 +11,11 @@ is served.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,21 +200,41 @@ def load_resources(folder: Path, *, validate: bool = False, report_root: Path | 
     plan folder, which file names are reported from and symlinks are judged by (`data_files`)."""
     loaded = ResourceSet(duplicates=duplicates)
     root = report_root or folder
-    for path in data_files(folder, root, follow_symlinks, loaded.problems):
-        name = str(path.relative_to(root))
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            loaded.problems.append(Problem(name, f"cannot read: {error}"))
-            continue
-        # NDJSON lines end at "\n" only: str.splitlines would also split at U+2028 and U+0085, which JSON
-        # strings may hold unescaped.
-        documents = text.split("\n") if path.suffix == ".ndjson" else [text]
-        for line_number, document in enumerate(documents, start=1):
-            if document.strip():
-                where = f"{name}:{line_number}" if path.suffix == ".ndjson" else name
-                _load_document(document, where, loaded, validate)
+    with _collector_paused():
+        for path in data_files(folder, root, follow_symlinks, loaded.problems):
+            _load_file(path, str(path.relative_to(root)), loaded, validate)
     return loaded
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """So that loading a plan costs its parse, not the garbage collector's walks over what it already holds.
+
+    Each parsed file is thousands of new objects, and the collector's full collections, triggered by so many,
+    walk everything held so far again: they tripled the time of loading a plan of 100 MB. Loading makes no
+    cycles to collect."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_file(path: Path, name: str, loaded: ResourceSet, validate: bool) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        loaded.problems.append(Problem(name, f"cannot read: {error}"))
+        return
+    # NDJSON lines end at "\n" only: str.splitlines would also split at U+2028 and U+0085, which JSON
+    # strings may hold unescaped.
+    documents = text.split("\n") if path.suffix == ".ndjson" else [text]
+    for line_number, document in enumerate(documents, start=1):
+        if document.strip():
+            where = f"{name}:{line_number}" if path.suffix == ".ndjson" else name
+            _load_document(document, where, loaded, validate)
 
 
 DATA_SUFFIXES = (".json", ".ndjson")
