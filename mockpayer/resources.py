@@ -27,6 +27,7 @@ from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.fhir.raw_json import (
     ParsedDocument,
     RawJsonError,
+    entry_texts_by_line,
     parse_compact_entry_texts,
     references_in_text,
     resolve_urns,
@@ -297,6 +298,8 @@ def dangling_references(*sets: ResourceSet) -> list[Problem]:
 
 
 def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -> None:
+    if _loaded_by_line(text, where, loaded, validate):
+        return
     try:
         parsed = parse_compact_entry_texts(text)
     except RawJsonError as error:
@@ -314,6 +317,32 @@ def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -
 
 BUNDLES_TO_UNPACK = ("collection", "transaction", "transaction-response", "batch", "batch-response", "searchset",
                      "document", "message")
+
+
+def _loaded_by_line(text: str, where: str, loaded: ResourceSet, validate: bool) -> bool:
+    """So that a generated member's Bundle is read a resource at a time, holding one resource's objects at once.
+
+    Whether `text` was a Bundle to unpack written one entry per line (`entry_texts_by_line`), now loaded; False,
+    with nothing loaded, for any other document, and for one with `urn:uuid` references to resolve."""
+    found = entry_texts_by_line(text)
+    if found is None:
+        return False
+    envelope, texts = found
+    if envelope.get("resourceType") != "Bundle" or envelope.get("type") not in BUNDLES_TO_UNPACK or any(
+            isinstance(entry, dict) and str(entry.get("fullUrl")).startswith("urn:uuid:") for entry in envelope["entry"]):
+        return False
+    checked = []
+    for index, resource_text in texts:
+        try:
+            resource = orjson.loads(resource_text)
+        except orjson.JSONDecodeError:  # not the resource's own text: the layout is another
+            return False
+        checked.append(_checked(resource_text, resource, f"{where} entry {index}", validate))
+    for problems, stored in checked:
+        loaded.problems.extend(problems)
+        if stored is not None:
+            loaded.add(stored)
+    return True
 
 
 def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, validate: bool) -> None:
@@ -346,22 +375,24 @@ NOT_PATIENT_DATA = ("CapabilityStatement", "OperationOutcome", "TerminologyCapab
 
 
 def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
+    problems, stored = _checked(text, resource, where, validate)
+    loaded.problems.extend(problems)
+    if stored is not None:
+        loaded.add(stored)
+
+
+def _checked(text: str, resource: dict, where: str, validate: bool) -> tuple[list[Problem], StoredResource | None]:
+    """A resource's report lines, and what is served of it (None: nothing)."""
     resource_type, resource_id = resource.get("resourceType"), resource.get("id")
     if not is_resource_type_name(resource_type):
-        loaded.problems.append(Problem(where, "entry resource has no resourceType"))
-        return
+        return [Problem(where, "entry resource has no resourceType")], None
     if resource_type in NOT_PATIENT_DATA and resource_id is None:
-        loaded.problems.append(Problem(where, f"skipped: a {resource_type} without an id holds no records to serve",
-                                       "note"))
-        return
+        return [Problem(where, f"skipped: a {resource_type} without an id holds no records to serve", "note")], None
     if not is_valid_id(resource_id):
-        loaded.problems.append(Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id"))
-        return
-    if validate:
-        for finding in validation_findings(resource)[:3]:
-            loaded.problems.append(Problem(where, f"{resource_type}/{resource_id} fails R4 validation: {finding}",
-                                           "warning"))
-    loaded.add(StoredResource(text, resource, where))
+        return [Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id")], None
+    findings = validation_findings(resource)[:3] if validate else []
+    return ([Problem(where, f"{resource_type}/{resource_id} fails R4 validation: {finding}", "warning")
+             for finding in findings], StoredResource(text, resource, where))
 
 
 @dataclass

@@ -109,6 +109,44 @@ def parse_compact_entry_texts(text: str) -> ParsedDocument:
     return ParsedDocument(document, entry_texts)
 
 
+def entry_texts_by_line(text: str) -> tuple[dict, list[tuple[int, str]]] | None:
+    """So that a Bundle written one entry per line can be read one resource at a time.
+
+    For a Bundle whose entries each end their line, with the resource as their last member (as
+    `mockpayer generate` writes them): the Bundle parsed without its entries' resources (each left as `{}`),
+    and (entry index, resource text) for each entry holding one. None for any other layout. A text is the
+    resource's own exactly when it parses as one JSON object, which is for the caller to check: a JSON object
+    ends where its text says, so text cut from its start that parses whole is the object and nothing more.
+    Reading a resource at a time holds one resource's objects at once instead of a whole member's.
+    """
+    spans = []
+    position = 0
+    while (start := _resource_member_value(text, position)) is not None:
+        line_end = text.find("\n", start)
+        close = text.rfind("}", start, len(text) if line_end < 0 else line_end)
+        if close <= start:
+            return None
+        spans.append((start, close))
+        position = close
+    pieces, previous = [], 0
+    for start, close in spans:
+        pieces += [text[previous:start], "{}"]
+        previous = close
+    pieces.append(text[previous:])
+    try:
+        envelope = orjson.loads("".join(pieces))
+    except orjson.JSONDecodeError:
+        return None
+    entries = envelope.get("entry") if isinstance(envelope, dict) else None
+    if not spans or not isinstance(entries, list):
+        return None
+    holding = [index for index, entry in enumerate(entries) if isinstance(entry, dict)
+               and isinstance(entry.get("resource"), dict)]
+    if len(holding) != len(spans) or any(entries[index]["resource"] for index in holding):
+        return None
+    return envelope, [(index, text[start:close].rstrip()) for index, (start, close) in zip(holding, spans, strict=True)]
+
+
 def _resource_member_value(text: str, position: int) -> int | None:
     """Where the object value of the next `"resource"` member from `position` starts (see `references_in_text`)."""
     for match in _RESOURCE_MEMBER.finditer(text, position):
