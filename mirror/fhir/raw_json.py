@@ -101,7 +101,10 @@ def parse_compact_entry_texts(text: str) -> ParsedDocument:
             entry_texts.append(None)
             continue
         start = _resource_member_value(text, position)
-        compact = orjson.dumps(resource).decode()
+        try:
+            compact = orjson.dumps(resource).decode()
+        except orjson.JSONEncodeError:  # nested deeper than orjson writes
+            return parse_keeping_entry_texts(text)
         if start is None or not text.startswith(compact, start):
             return parse_keeping_entry_texts(text)
         entry_texts.append(compact)
