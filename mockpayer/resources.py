@@ -33,8 +33,8 @@ from mirror.fhir.raw_json import (
     resolve_urns,
 )
 from mirror.fhir.references import reference_target
-from mirror.fhir.validation import validation_findings
 from mockpayer.indexed import Key, StoredResource
+from mockpayer.validation import Findings, validation
 
 
 @dataclass(frozen=True)
@@ -201,9 +201,10 @@ def load_resources(folder: Path, *, validate: bool = False, report_root: Path | 
     plan folder, which file names are reported from and symlinks are judged by (`data_files`)."""
     loaded = ResourceSet(duplicates=duplicates)
     root = report_root or folder
-    with _collector_paused():
-        for path in data_files(folder, root, follow_symlinks, loaded.problems):
-            _load_file(path, str(path.relative_to(root)), loaded, validate)
+    files = [(path, str(path.relative_to(root))) for path in data_files(folder, root, follow_symlinks, loaded.problems)]
+    with _collector_paused(), validation(files, validate) as findings_of:
+        for path, name in files:
+            load_file(path, name, loaded, findings_of(name))
     return loaded
 
 
@@ -223,7 +224,8 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_file(path: Path, name: str, loaded: ResourceSet, validate: bool) -> None:
+def load_file(path: Path, name: str, loaded: ResourceSet, findings: Findings | None) -> None:
+    """One file's resources into `loaded`, each validated by `findings` (None: not validated)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -235,7 +237,7 @@ def _load_file(path: Path, name: str, loaded: ResourceSet, validate: bool) -> No
     for line_number, document in enumerate(documents, start=1):
         if document.strip():
             where = f"{name}:{line_number}" if path.suffix == ".ndjson" else name
-            _load_document(document, where, loaded, validate)
+            _load_document(document, where, loaded, findings)
 
 
 DATA_SUFFIXES = (".json", ".ndjson")
@@ -297,8 +299,8 @@ def dangling_references(*sets: ResourceSet) -> list[Problem]:
     return problems
 
 
-def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -> None:
-    if _loaded_by_line(text, where, loaded, validate):
+def _load_document(text: str, where: str, loaded: ResourceSet, findings: Findings | None) -> None:
+    if _loaded_by_line(text, where, loaded, findings):
         return
     try:
         parsed = parse_compact_entry_texts(text)
@@ -310,16 +312,16 @@ def _load_document(text: str, where: str, loaded: ResourceSet, validate: bool) -
         loaded.problems.append(Problem(where, "not a FHIR resource (no resourceType)"))
         return
     if document["resourceType"] == "Bundle" and document.get("type") in BUNDLES_TO_UNPACK:
-        _load_bundle(parsed, where, loaded, validate)
+        _load_bundle(parsed, where, loaded, findings)
     else:
-        _keep(text.strip(), document, where, loaded, validate)
+        _keep(text.strip(), document, where, loaded, findings)
 
 
 BUNDLES_TO_UNPACK = ("collection", "transaction", "transaction-response", "batch", "batch-response", "searchset",
                      "document", "message")
 
 
-def _loaded_by_line(text: str, where: str, loaded: ResourceSet, validate: bool) -> bool:
+def _loaded_by_line(text: str, where: str, loaded: ResourceSet, findings: Findings | None) -> bool:
     """So that a generated member's Bundle is read a resource at a time, holding one resource's objects at once.
 
     Whether `text` was a Bundle to unpack written one entry per line (`entry_texts_by_line`), now loaded; False,
@@ -337,7 +339,7 @@ def _loaded_by_line(text: str, where: str, loaded: ResourceSet, validate: bool) 
             resource = orjson.loads(resource_text)
         except orjson.JSONDecodeError:  # not the resource's own text: the layout is another
             return False
-        checked.append(_checked(resource_text, resource, f"{where} entry {index}", validate))
+        checked.append(_checked(resource_text, resource, f"{where} entry {index}", findings))
     for problems, stored in checked:
         loaded.problems.extend(problems)
         if stored is not None:
@@ -345,7 +347,7 @@ def _loaded_by_line(text: str, where: str, loaded: ResourceSet, validate: bool) 
     return True
 
 
-def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, validate: bool) -> None:
+def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, findings: Findings | None) -> None:
     entries = parsed.document.get("entry") or []
     urns: dict[str, str] = {}
     for entry in entries:
@@ -366,7 +368,7 @@ def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, valida
         rewritten = resolve_urns(resource_text, urns)
         if rewritten is not resource_text:
             resource = json.loads(rewritten)
-        _keep(rewritten, resource, entry_where, loaded, validate)
+        _keep(rewritten, resource, entry_where, loaded, findings)
 
 
 # What a server writes about itself or an exchange, found beside exported data; without an id there is
@@ -374,14 +376,14 @@ def _load_bundle(parsed: ParsedDocument, where: str, loaded: ResourceSet, valida
 NOT_PATIENT_DATA = ("CapabilityStatement", "OperationOutcome", "TerminologyCapabilities")
 
 
-def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, validate: bool) -> None:
-    problems, stored = _checked(text, resource, where, validate)
+def _keep(text: str, resource: dict, where: str, loaded: ResourceSet, findings: Findings | None) -> None:
+    problems, stored = _checked(text, resource, where, findings)
     loaded.problems.extend(problems)
     if stored is not None:
         loaded.add(stored)
 
 
-def _checked(text: str, resource: dict, where: str, validate: bool) -> tuple[list[Problem], StoredResource | None]:
+def _checked(text: str, resource: dict, where: str, findings: Findings | None) -> tuple[list[Problem], StoredResource | None]:
     """A resource's report lines, and what is served of it (None: nothing)."""
     resource_type, resource_id = resource.get("resourceType"), resource.get("id")
     if not is_resource_type_name(resource_type):
@@ -390,9 +392,9 @@ def _checked(text: str, resource: dict, where: str, validate: bool) -> tuple[lis
         return [Problem(where, f"skipped: a {resource_type} without an id holds no records to serve", "note")], None
     if not is_valid_id(resource_id):
         return [Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id")], None
-    findings = validation_findings(resource)[:3] if validate else []
+    found = findings(where, resource)[:3] if findings is not None else []
     return ([Problem(where, f"{resource_type}/{resource_id} fails R4 validation: {finding}", "warning")
-             for finding in findings], StoredResource(text, resource, where))
+             for finding in found], StoredResource(text, resource, where))
 
 
 @dataclass
