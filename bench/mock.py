@@ -14,7 +14,8 @@ that process's own (VmRSS and VmHWM from /proc/self/status, the peak reset first
   the peak, against the plan's size on disk (its `data/` and `directory/` files);
 - advance_day: `POST /_admin/advance` to day 2 (the generator's days: each member loses a claim, has one
   reprocessed and gains a few), on this plan and on one with the same members and a tenth of the claims, so
-  the same size of day against a tenth of the records: proportionate means about the same time for both;
+  the same size of day against a tenth of the records: proportionate means about the same time for both
+  (the quickest of ADVANCES in the process, each rewound to day 1);
 - check: `mockpayer check` of the plan folder (load, R4 validation of every resource with fhir.resources, the
   later day), time and memory growth against the parse and the plan's size.
 
@@ -45,6 +46,7 @@ from pathlib import Path
 MB = 1024 * 1024
 SYSTEM_ID = "benchplan"
 LOADED_FOLDERS = ("data", "directory")  # what the mock loads at start; days/ is read when a plan advances
+ADVANCES = 3  # to day 2 and back, in each process: the quickest counts
 
 
 # ---- in the measuring process ---------------------------------------------------------------------------
@@ -203,14 +205,19 @@ def child_ready(plan: Path) -> dict:
     assert answer.status_code == 200, answer.status_code
     after = memory()
     resources = len(context.resources[SYSTEM_ID].data.resources) + len(context.resources[SYSTEM_ID].directory.resources)
-    timer = Timer()
-    advanced = client.post("/_admin/advance", json={"system_id": SYSTEM_ID})
-    advance = timer.read("advance_seconds")
-    assert advanced.status_code == 200, (advanced.status_code, advanced.get_data(as_text=True))
-    changes = advanced.get_json()[SYSTEM_ID]
-    timer = Timer()
-    context.scenarios.rewind(context.resources, [SYSTEM_ID])
-    return {**ready, **loading, **advance, **timer.read("rewind_seconds"), "import_seconds": import_seconds,
+    advances, rewinds = [], []
+    for _ in range(ADVANCES):
+        timer = Timer()
+        advanced = client.post("/_admin/advance", json={"system_id": SYSTEM_ID})
+        advances.append(timer.read("advance_seconds"))
+        assert advanced.status_code == 200, (advanced.status_code, advanced.get_data(as_text=True))
+        changes = advanced.get_json()[SYSTEM_ID]
+        timer = Timer()
+        context.scenarios.rewind(context.resources, [SYSTEM_ID])
+        rewinds.append(timer.read("rewind_seconds"))
+    advance = min(advances, key=lambda measured: measured["advance_seconds"])
+    rewind = min(rewinds, key=lambda measured: measured["rewind_seconds"])
+    return {**ready, **loading, **advance, **rewind, "import_seconds": import_seconds,
             "rss_growth": after["VmRSS"] - before, "peak_growth": after["VmHWM"] - before, "resources": resources,
             "changes": sum(len(changes[kind]) for kind in ("new", "changed", "removed"))}
 

@@ -141,7 +141,10 @@ class ResourceSet:
         self._unindex(self.resources.pop(key))
 
     def next_version(self, problems: list[Problem]) -> ResourceSet:
-        """A copy to change for a next day, sharing the records and the indexes it does not change."""
+        """A copy to change for a next day, sharing the records and the indexes it does not change.
+
+        Both copy a shared index before changing it: this set stays as it was (a rewind puts day 1 back)."""
+        self._own.clear()
         return ResourceSet(dict(self.resources), problems, self.duplicates, dict(self._by_type),
                            dict(self._compartments), dict(self._profiles))
 
