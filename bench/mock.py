@@ -32,6 +32,7 @@ temporary folder that is deleted afterwards.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import json
 import resource
@@ -198,6 +199,7 @@ def child_ready(plan: Path) -> dict:
     context = app.extensions["mockpayer"]
     for system_id, loaded in context.plans.items():
         report_lines(loaded, context.resources[system_id], plan_problems(loaded, context.resources[system_id]))
+    gc.freeze()  # as `mockpayer serve` does once the plans are loaded
     loading = timer.read("load_seconds")
     client = app.test_client()
     answer = client.get(f"/{SYSTEM_ID}/r4/metadata")
