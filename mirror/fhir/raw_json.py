@@ -131,6 +131,8 @@ def entry_texts_by_line(text: str) -> tuple[dict, list[tuple[int, str]]] | None:
             return None
         spans.append((start, close))
         position = close
+    if not spans:
+        return None
     pieces, previous = [], 0
     for start, close in spans:
         pieces += [text[previous:start], "{}"]
@@ -141,7 +143,7 @@ def entry_texts_by_line(text: str) -> tuple[dict, list[tuple[int, str]]] | None:
     except orjson.JSONDecodeError:
         return None
     entries = envelope.get("entry") if isinstance(envelope, dict) else None
-    if not spans or not isinstance(entries, list):
+    if not isinstance(entries, list):
         return None
     holding = [index for index, entry in enumerate(entries) if isinstance(entry, dict)
                and isinstance(entry.get("resource"), dict)]

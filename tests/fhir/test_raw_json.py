@@ -144,3 +144,8 @@ def test_any_other_layout_gives_texts_that_do_not_parse_or_none(text):
         with pytest.raises(json.JSONDecodeError):
             for _, resource_text in found[1]:
                 json.loads(resource_text)
+
+
+def test_a_document_without_entry_resources_is_not_read_by_line():
+    assert entry_texts_by_line('{"resourceType":"Patient","id":"p"}') is None
+    assert entry_texts_by_line('{"resourceType":"Bundle","entry":[\n{"fullUrl":"x"}\n]}') is None
