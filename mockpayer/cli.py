@@ -88,7 +88,7 @@ def _serve(args) -> int:
         errors += count(problems, "error")
         print("\n".join(report_lines(plan, context.resources[system_id], problems)))
     # The plans are held for the process's life: out of the collector's generations, its full collections walk
-    # what requests allocate, not the plans' objects (a first one took seconds after loading 100k resources).
+    # what requests allocate, not the plans' millions of objects.
     gc.freeze()
     if args.strict and errors:
         print(f"mockpayer: --strict: {errors} files or entries cannot be served (listed above); not starting",

@@ -1,6 +1,6 @@
 """What the mock holds of each resource: its JSON text, and as Python objects only the elements its indexes read.
 
-A parsed resource takes several times the memory of its text (a 100 MB plan held about 800 MB parsed), so each
+A parsed resource takes several times the memory of its text (bench/README.md, mock.py), so each
 resource is kept as the text it was written in and, parsed, only what every request needs without reading that
 text again: its type and id, the Patients whose compartment it is in, `meta.lastUpdated`, and the elements the
 searches load tests run read (`INDEXED`). `StoredResource.resource` parses the text on demand, for the rest: a

@@ -216,7 +216,7 @@ def _collector_paused() -> Iterator[None]:
     """So that loading a plan costs its parse, not the garbage collector's walks over what it already holds.
 
     Each parsed file is thousands of new objects, and the collector's full collections, triggered by so many,
-    walk everything held so far again: they tripled the time of loading a plan of 100 MB. Loading makes no
+    walk everything held so far again: most of the time of loading a big plan went to them. Loading makes no
     cycles to collect."""
     was_enabled = gc.isenabled()
     gc.disable()

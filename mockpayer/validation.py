@@ -1,11 +1,11 @@
 """R4 validation of a plan's resources for `mockpayer check`, in worker processes when the plan is big.
 
-fhir.resources takes about 2 ms of CPU a claim (mirror/fhir/validation.py), so validating a plan of 10,000
-resources took half a minute on one core, most of what `mockpayer check` did. From POOLED_FROM_BYTES of files,
+fhir.resources takes milliseconds of CPU a claim (mirror/fhir/validation.py), so validating a big plan on one
+core is most of what `mockpayer check` does (bench/README.md, mock.py). From POOLED_FROM_BYTES of files,
 each file is validated in a worker process (spawned: its own interpreter, on another core), which reads it as
 the loader does and answers the findings of each of its resources; the loader, reading the same files in order,
 puts each resource's findings where validating it there would have, so the report reads the same. A smaller load
-(a day's changes, a test's few files) validates in line: a worker takes about a second to import the models.
+(a day's changes, a test's few files) validates in line: a worker first imports the models, which is slow.
 A worker that fails leaves its files to be validated in line.
 """
 

@@ -2,8 +2,8 @@
 
 Measured from the process, not the clock: a fresh Python process reports its resident memory (VmRSS in
 /proc/self/status) before and after loading the plan and answering a first request, so nothing another test
-holds is counted. Parsed resources took about 8x the plan's size; held as their text with only their index
-fields parsed (mockpayer/indexed.py), they take under 2x.
+holds is counted. Resources are held as their text with only their index fields parsed (mockpayer/indexed.py);
+held parsed, they took far more than the target.
 """
 
 import json
