@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -98,6 +99,9 @@ def _serve(args) -> int:
         problems = plan_problems(plan, context.resources[system_id])
         errors += count(problems, "error")
         print("\n".join(report_lines(plan, context.resources[system_id], problems)))
+    # The plans are held for the process's life: out of the collector's generations, its full collections walk
+    # what requests allocate, not the plans' millions of objects.
+    gc.freeze()
     if args.strict and errors:
         print(f"mockpayer: --strict: {errors} files or entries cannot be served (listed above); not starting",
               file=sys.stderr)

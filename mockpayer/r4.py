@@ -19,7 +19,7 @@ from flask import Blueprint, Response, request
 from mirror.fhir.everything import answer_everything, parse_everything
 from mirror.fhir.scopes import READ, SEARCH, ScopeAccess
 from mirror.fhir.search import SearchError, parse_search
-from mirror.fhir.searchset import answer_search
+from mirror.fhir.searchset import answer_found
 from mirror.http.fhir_flask import (
     ALL_METHODS,
     FhirError,
@@ -37,6 +37,7 @@ from mirror.http.fhir_flask import (
 from mockpayer import faults
 from mockpayer.auth.ledger import TokenRecord
 from mockpayer.context import fhir_base_url, payer, plan_for
+from mockpayer.indexed import found_by_index
 from mockpayer.plans import Plan
 from mockpayer.resources import ResourceSet, StoredResource
 
@@ -93,7 +94,9 @@ class _MemberView:
         if (resource_type, resource_id) not in self.keys:
             return None
         stored = self.data.get(resource_type, resource_id)
-        return stored if stored is not None and self.access.permits(READ, stored.resource) else None
+        if stored is None or self.access.allows_whole_type(READ, resource_type):
+            return stored
+        return stored if self.access.permits(READ, stored.resource) else None
 
     def of_type(self, resource_type: str) -> tuple[StoredResource, ...]:
         """What a search of the type may match: what the `s` scopes reach, in id order."""
@@ -177,7 +180,7 @@ def _read(view, resource_type: str, resource_id: str) -> Response:
     stored = view.get(resource_type, resource_id)
     if stored is None:
         raise FhirError(404, f"{resource_type}/{resource_id} is not known.")
-    version = (stored.resource.get("meta") or {}).get("versionId")
+    version = (stored.indexed.get("meta") or {}).get("versionId")
     return resource_response(stored.text, etag=version if isinstance(version, str) else None, weak=True,
                              last_modified=stored.last_updated)
 
@@ -186,8 +189,8 @@ def _search(plan: Plan, resource_type: str, view, base_url: str) -> Response:
     try:
         search = parse_search(resource_type, search_parameters(), default_count=plan.paging.default_count,
                               max_count=plan.paging.max_count, strict=prefers_strict_handling())
-        body = answer_search(search, view.of_type(resource_type), base_url=base_url, resolve=view.get,
-                             in_id_order=True)
+        body = answer_found(search, found_by_index(search, view.of_type(resource_type)), base_url=base_url,
+                            resolve=view.get)
     except SearchError as error:
         raise FhirError(400, str(error)) from None
     return fhir_response(body)

@@ -67,7 +67,9 @@ def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool 
     """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`.
 
     The day's load problems (and with `validate`, R4 findings) come with the records, as `load_resources` gives
-    them; two copies of a type and id within the day are settled as plan.json's `duplicates` settled day 1's."""
+    them; two copies of a type and id within the day are settled as plan.json's `duplicates` settled day 1's.
+    It costs the day's changes, not the plan's size: the records and indexes the day leaves alone are shared
+    with the day before (`ResourceSet.next_version`), which stays as it was for a rewind."""
     incoming = load_resources(day_folder / "data", validate=validate, report_root=day_folder.parent.parent,
                               duplicates=data.duplicates, follow_symlinks=follow_symlinks)
     removed = _removed(day_folder / REMOVED_FILE)
@@ -78,20 +80,19 @@ def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool 
     if both:
         raise PlanError(f"{day_folder}: {'/'.join(both[0])} is both removed and in data/")
     moment = fhir_instant(now)
-    served = ResourceSet(problems=list(incoming.problems), duplicates=data.duplicates)
-    changed = []
-    for key, stored in data.resources.items():
-        update = incoming.resources.get(key)
-        if key in removed:
+    served = data.next_version(list(incoming.problems))
+    changed, new = [], []
+    for key, update in incoming.resources.items():
+        stored = data.resources.get(key)
+        if stored is None:
+            new.append(key)
+        elif _same_content(update.resource, stored.resource):
             continue
-        if update is None or _same_content(update.resource, stored.resource):
-            served.add(stored)
         else:
-            served.add(_stamped(update, moment))
             changed.append(key)
-    new = [key for key in incoming.resources if key not in data.resources]
-    for key in new:
-        served.add(_stamped(incoming.resources[key], moment))
+        served.put(_stamped(update, moment))
+    for key in removed:
+        served.remove(key)
     return served, DayChanges(tuple(new), tuple(changed), tuple(sorted(removed)))
 
 

@@ -50,7 +50,7 @@ def search(resource_type: str, system_id: str | None = None):
     if not _names_only_theirs(resource_type, token.patient_id):
         raise BlueButtonError(403, FORBIDDEN)
     asked = query.parse_query(resource_type, request.args.items(multi=True))
-    found = [stored for stored in _held(plan, token, resource_type) if query.selects(asked, stored.resource)]
+    found = [stored for stored in _held(plan, token, resource_type) if query.selects(asked, stored.indexed)]
     page = found[asked.start_index:asked.start_index + asked.count]
     links = paging.page_links(f"{fhir_base(system_id)}/{resource_type}",
                               [("_format", "application/json+fhir"), *asked.criteria, (binding, own)],

@@ -74,7 +74,10 @@ def parse_query(resource_type: str, pairs: Iterable[tuple[str, str]]) -> Query:
 
 
 def selects(query: Query, resource: Mapping) -> bool:
-    """Whether the search takes this resource (of the searched type)."""
+    """Whether the search takes this resource (of the searched type).
+
+    What it reads of a claim is what the mock keeps parsed of each (mockpayer/indexed.py: `INDEXED`), so a search
+    is answered without parsing a claim: `resource` may be those elements alone."""
     if query.dates is not None and not matches(query.dates, resource):
         return False
     if query.types is not None and not claim_types(resource) & query.types:

@@ -5,7 +5,16 @@ import json
 
 import pytest
 
-from mirror.fhir.raw_json import RawJsonError, parse_keeping_entry_texts, resolve_urns
+from mirror.fhir.raw_json import (
+    RawJsonError,
+    entry_texts_by_line,
+    parse_compact_entry_texts,
+    parse_keeping_entry_texts,
+    resolve_urns,
+)
+
+PARSERS = pytest.mark.parametrize("parse", [parse_keeping_entry_texts, parse_compact_entry_texts],
+                                  ids=["scanner", "compact"])
 
 BUNDLE = """{ "resourceType" : "Bundle", "type":"collection",
   "entry": [
@@ -41,10 +50,11 @@ COMPACT = ('{"resourceType":"Bundle","type":"searchset","entry":[{"resource":{"r
     COMPACT.replace('"id":"c"', '"id":"x","id":"c"'),  # a repeated key: the last one counts, as in any parser
     COMPACT.replace('"x":2.5', '"x":123456789012345678901234567890'),  # beyond what orjson reads
 ], ids=["compact", "trailing-zero", "escape", "space", "repeated-key", "big-integer"])
-def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
+@PARSERS
+def test_each_entry_text_is_exactly_its_resource_in_the_document(text, parse):
     """Compact or not, with numbers, escapes or keys orjson would write otherwise: each entry's text is its
     resource's exact text in the document, the whole object and no more."""
-    parsed = parse_keeping_entry_texts(text)
+    parsed = parse(text)
     assert parsed.document == json.loads(text)
     assert parsed.entry_texts[1:3] == [None, None]
     patient, coverage = parsed.entry_texts[0], parsed.entry_texts[3]
@@ -56,17 +66,19 @@ def test_each_entry_text_is_exactly_its_resource_in_the_document(text):
 @pytest.mark.parametrize("text, entry_texts", [
     ('{"resourceType":"Bundle"}', []), ('{"entry":3}', []), ('{"entry":[]}', []), ('{"entry":[[],null]}', [None, None]),
     ('{"entry":[{"resource":[1]},{"resource":{},"search":{"mode":"match"}}],"total":2}', [None, "{}"])])
-def test_odd_entries_are_read_as_any_parser_reads_them(text, entry_texts):
+@PARSERS
+def test_odd_entries_are_read_as_any_parser_reads_them(text, entry_texts, parse):
     """No entry, an entry that is no list, entries that are no objects, a resource that is no object."""
     for written in (text, text.replace("{", "{ ", 1)):
-        parsed = parse_keeping_entry_texts(written)
+        parsed = parse(written)
         assert (parsed.document, parsed.entry_texts) == (json.loads(text), entry_texts)
 
 
-def test_a_compact_document_nested_deeper_than_orjson_writes_is_still_cut_exactly():
+@PARSERS
+def test_a_compact_document_nested_deeper_than_orjson_writes_is_still_cut_exactly(parse):
     deep = '{"a":' * 300 + "1" + "}" * 300
     text = '{"resourceType":"Bundle","entry":[{"resource":' + deep + "}]}"
-    parsed = parse_keeping_entry_texts(text)
+    parsed = parse(text)
     assert parsed.entry_texts == [deep] and parsed.document == json.loads(text)
 
 
@@ -83,9 +95,10 @@ def test_urn_uuid_references_are_rewritten_as_text_only():
                                   '{"entry": [{"resource": {"valueDecimal": NaN}}]}', '{"a": -Infinity}',
                                   '{"entry": [{"resource": {"valueDecimal": 1e400}}]}', '{"a": -1' + '0' * 400 + '}',
                                   '{"a": ' + '9' * 5000 + '}'])
-def test_malformed_text_is_a_clear_error(text):
+@PARSERS
+def test_malformed_text_is_a_clear_error(text, parse):
     with pytest.raises(RawJsonError):
-        parse_keeping_entry_texts(text)
+        parse(text)
 
 
 def test_documents_without_entries():
@@ -103,3 +116,36 @@ def test_parsing_touches_no_process_wide_switch(monkeypatch):
     with pytest.raises(RawJsonError):
         parse_keeping_entry_texts('{"entry": [{"resource": NaN}]}')
     assert switched == []
+
+
+BY_LINE = ('{"resourceType":"Bundle","type":"collection","entry":[\n'
+           '{"fullUrl":"https://x/Patient/p","resource":{"resourceType":"Patient","id":"p","x":2.50}},\n'
+           '{"fullUrl":"https://x/Coverage/c"},\n'
+           '{"resource": {"resourceType":"Coverage","id":"c","note":"}"} }\n]}\n')
+
+
+def test_a_bundle_written_one_entry_per_line_is_cut_without_parsing_its_resources():
+    envelope, texts = entry_texts_by_line(BY_LINE)
+    assert envelope["entry"] == [{"fullUrl": "https://x/Patient/p", "resource": {}}, {"fullUrl": "https://x/Coverage/c"},
+                                 {"resource": {}}]
+    assert texts == [(0, '{"resourceType":"Patient","id":"p","x":2.50}'),
+                     (2, '{"resourceType":"Coverage","id":"c","note":"}"}')]
+
+
+@pytest.mark.parametrize("text", [
+    BY_LINE.replace('"x":2.50}}', '"x":2.50},"search":{"mode":"match"}}'),  # a member after the resource
+    BY_LINE.replace("\n", ""),  # one line
+    BY_LINE.replace('"id":"p",', '"id":"p",\n'),  # a resource over two lines
+])
+def test_any_other_layout_gives_texts_that_do_not_parse_or_none(text):
+    """The caller's check: a text that is not its resource's own does not parse as one object."""
+    found = entry_texts_by_line(text)
+    if found is not None:
+        with pytest.raises(json.JSONDecodeError):
+            for _, resource_text in found[1]:
+                json.loads(resource_text)
+
+
+def test_a_document_without_entry_resources_is_not_read_by_line():
+    assert entry_texts_by_line('{"resourceType":"Patient","id":"p"}') is None
+    assert entry_texts_by_line('{"resourceType":"Bundle","entry":[\n{"fullUrl":"x"}\n]}') is None
