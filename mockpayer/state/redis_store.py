@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -29,6 +30,7 @@ class RedisState(State):
     def __init__(self, client: redis.Redis, prefix: str = ""):
         self.client = client
         self.root = f"{ROOT}{prefix}:" if prefix else ROOT
+        self._held: ContextVar[dict[str, bytes | None] | None] = ContextVar("held_values", default=None)
 
     @classmethod
     def connect(cls, url: str) -> RedisState:
@@ -47,28 +49,51 @@ class RedisState(State):
         return cls(client, prefix)
 
     def get(self, key: str) -> Any | None:
+        held = self._held.get()
+        if held is not None and key in held:
+            return _decoded(held[key])
         return _decoded(self.client.get(self.root + key))
 
     def get_many(self, keys: list[str]) -> list[Any | None]:
-        if not keys:
-            return []
-        return [_decoded(value) for value in self.client.mget([self.root + key for key in keys])]
+        held = self._held.get() or {}
+        missing = [key for key in keys if key not in held]
+        if missing:
+            held = {**held, **dict(zip(missing, self.client.mget([self.root + key for key in missing]), strict=True))}
+        return [_decoded(held[key]) for key in keys]
+
+    def hold(self, keys: list[str]) -> object:
+        return self._held.set(dict(zip(keys, self.client.mget([self.root + key for key in keys]), strict=True)))
+
+    def release(self, held: object) -> None:
+        self._held.reset(held)  # type: ignore[arg-type]
+
+    def _written(self, *keys: str) -> None:
+        """A held value this request wrote is read from Redis again."""
+        held = self._held.get()
+        if held:
+            for key in keys:
+                held.pop(key, None)
 
     def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self._written(key)
         self.client.set(self.root + key, orjson.dumps(value), px=_milliseconds(ttl))
 
     def put_new(self, key: str, value: Any, ttl: float | None = None) -> bool:
+        self._written(key)
         return bool(self.client.set(self.root + key, orjson.dumps(value), px=_milliseconds(ttl), nx=True))
 
     def take(self, key: str) -> Any | None:
+        self._written(key)
         return _decoded(self.client.getdel(self.root + key))
 
     def delete(self, *keys: str) -> None:
+        self._written(*keys)
         if keys:
             self.client.delete(*(self.root + key for key in keys))
 
     def update(self, key: str, change: Callable[[Any | None], Any | None],
                ttl: float | None = None) -> tuple[Any | None, Any | None]:
+        self._written(key)
         name = self.root + key
         with self.client.pipeline() as pipe:
             while True:
@@ -89,9 +114,11 @@ class RedisState(State):
                     continue
 
     def increment(self, key: str, by: int = 1) -> int:
+        self._written(key)
         return int(self.client.incrby(self.root + key, by))
 
     def append(self, key: str, value: Any, keep: int) -> None:
+        self._written(key)
         name = self.root + key
         with self.client.pipeline() as pipe:
             pipe.rpush(name, orjson.dumps(value))
@@ -102,6 +129,7 @@ class RedisState(State):
         return [orjson.loads(item) for item in self.client.lrange(self.root + key, 0, -1)]
 
     def forget(self, prefix: str) -> None:
+        self._written(*(key for key in self._held.get() or () if key.startswith(prefix)))
         pattern = GLOB_SPECIALS.sub(r"\\\1", self.root + prefix) + "*"
         batch = []
         for name in self.client.scan_iter(match=pattern, count=SCAN_BATCH):
