@@ -180,7 +180,7 @@ class Ledger:
             return stored.system_id
         keys = [f"refresh:{hashed(refresh_token)}"] if refresh_token else []
         keys += [f"token:{hashed(token)}", f"refresh:{hashed(token)}"] if token else []
-        found = next((stored for stored in self.state.get_many(keys) if stored is not None), None)
+        found = next((stored for key in keys if (stored := self._stored_record(key)) is not None), None)
         return found["system_id"] if found else None
 
     def _code(self, code: str) -> CodeRecord | None:

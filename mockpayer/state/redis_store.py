@@ -101,6 +101,9 @@ class RedisState(State):
                     pipe.watch(name)
                     old = _decoded(pipe.get(name))
                     new = change(old)
+                    if old is None and new is None:  # nothing to delete: no write, as if done when read
+                        pipe.unwatch()
+                        return old, new
                     pipe.multi()
                     if new is None:
                         pipe.delete(name)

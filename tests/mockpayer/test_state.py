@@ -86,6 +86,30 @@ def test_counters_lists_and_forgetting_by_prefix(state):
                            "lockout:x"]) == [None, None, 1, 1]
 
 
+def test_values_held_for_a_request_are_read_once_and_follow_its_own_writes(redis_url):
+    """`hold` reads the keys in one MGET; until `release`, another process's writes to them are not seen (the
+    request sees the state as it began), this process's own are, and keys not held are read as ever."""
+    here, elsewhere = open_state(redis_url), open_state(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    for key in ("clock", "days", "flag", "counter"):
+        elsewhere.put(key, 1)
+    def mgets() -> int:
+        return client.info("commandstats").get("cmdstat_mget", {"calls": 0})["calls"]
+
+    before = mgets()
+    held = here.hold(["clock", "days", "flag", "counter", "absent"])
+    assert mgets() == before + 1
+    elsewhere.put("clock", 2)
+    elsewhere.put("unheld", 5)
+    here.put("days", 3)
+    here.increment("counter")
+    here.update("flag", lambda value: value + 10)
+    assert here.get_many(["clock", "days", "counter", "flag", "absent", "unheld"]) == [1, 3, 2, 11, None, 5]
+    here.release(held)
+    assert here.get("clock") == 2
+    assert MemoryState().hold(["clock"]) is None  # in process, a read costs no round trip: nothing is held
+
+
 def test_redis_keys_are_prefixed_and_carry_a_real_ttl(redis_url):
     one, other = open_state(f"{redis_url}?prefix=run1"), open_state(f"{redis_url}?prefix=run2")
     one.put("code:x", 1, ttl=90)
