@@ -24,7 +24,7 @@ from mockpayer.state import State, hashed, open_state
 
 KEPT_AFTER_EXPIRY = 24 * 3600  # real seconds a spent record is kept past its expiry, to detect its replay
 FAMILY_REVOCATION_KEPT = 400 * 24 * 3600  # longer than any family's tokens can live
-RECORDS_REMEMBERED = 10_000  # token records kept per process, the most recently used
+RECORDS_REMEMBERED = 10_000  # code and token records kept per process, the most recently used
 
 
 @dataclass
@@ -76,12 +76,14 @@ class Ledger:
     def __init__(self, clock: Clock, state: State | None = None):
         self.clock = clock
         self.state = state or open_state()
-        self._records: OrderedDict[str, dict] = OrderedDict()  # state key -> token record, as stored
+        self._records: OrderedDict[str, dict] = OrderedDict()  # state key -> code or token record, as stored
         self._records_lock = threading.Lock()
 
     def add_code(self, record: CodeRecord) -> None:
         record.client_epoch = self.state.get(_client_epoch(record.system_id, record.client_id)) or 0
-        self.state.put(f"code:{record.code_hash}", asdict(record), self._kept_until(record.expires_at))
+        stored = asdict(record)
+        self.state.put(f"code:{record.code_hash}", stored, self._kept_until(record.expires_at))
+        self._remember(f"code:{record.code_hash}", stored)
 
     def claim_code(self, code: str, system_id: str) -> tuple[CodeRecord | None, bool]:
         """(the record, whether it had been claimed before); claiming is atomic, so a code races to one winner.
@@ -185,7 +187,7 @@ class Ledger:
 
     def _code(self, code: str) -> CodeRecord | None:
         """The code's record, unless its client was removed since it was issued."""
-        stored = self.state.get(f"code:{hashed(code)}")
+        stored = self._stored_record(f"code:{hashed(code)}")
         if stored is None:
             return None
         record = CodeRecord(**stored)
@@ -194,7 +196,8 @@ class Ledger:
         return record
 
     def _stored_record(self, key: str) -> dict | None:
-        """A token record as stored: records never change, so each process remembers those it has read lately."""
+        """A code's or token's record as stored: records never change, so each process remembers those it has read
+        lately."""
         with self._records_lock:
             stored = self._records.get(key)
             if stored is not None:
