@@ -117,7 +117,7 @@ class Ledger:
         key = f"token:{hashed(token)}"
         with self._records_lock:
             stored = self._records.get(key)
-        return [key] if stored is None else _marked_keys(stored)
+        return [key] if stored is None else _marked_keys(TokenRecord(**stored))
 
     def revoke_family(self, family: str) -> None:
         self.state.put(f"family-revoked:{family}", 1, FAMILY_REVOCATION_KEPT)
@@ -219,7 +219,7 @@ class Ledger:
         if stored is None:
             return None
         record = TokenRecord(**{**stored, "epochs": tuple(stored["epochs"])})
-        values = self.state.get_many(_marked_keys(stored))
+        values = self.state.get_many(_marked_keys(record))
         marks, family_revoked, epochs = values[:3], values[3], tuple(value or 0 for value in values[4:])
         access_revoked, refresh_revoked, refresh_used = (bool(mark) for mark in marks)
         client_removed = epochs[0] != record.epochs[0]
@@ -246,9 +246,8 @@ def _mark_key(record: TokenRecord, mark: str) -> str:
     return f"{mark.replace('_', '-')}:{record.access_hash}"
 
 
-def _marked_keys(stored: dict) -> list[str]:
-    """Where what has happened to a stored token record since is kept: its marks, its family's revocation, its epochs."""
-    record = TokenRecord(**stored)
+def _marked_keys(record: TokenRecord) -> list[str]:
+    """Where what has happened to a token record since is kept: its marks, its family's revocation, its epochs."""
     return [*(_mark_key(record, mark) for mark in MARKS), f"family-revoked:{record.family}", *_epoch_keys(record)]
 
 

@@ -56,7 +56,7 @@ class Transactions:
         slot = f"transaction-slot:{self.state.increment('transactions-begun') % MAX_OPEN}"
         evicted, _ = self.state.update(slot, lambda _: hashed(transaction_id), ttl=LIFETIME)
         if evicted:
-            self.state.delete(f"transaction:{evicted}")  # a hash already
+            self.state.delete(f"transaction:{evicted}")  # the slot holds the id's hash, as the key does
         return transaction_id, transaction
 
     def get(self, transaction_id: str | None) -> Transaction | None:

@@ -2,6 +2,8 @@
 
 Each primitive is one Redis command or one optimistic transaction (WATCH, then MULTI/EXEC, retried when another
 process wrote the key meanwhile), so processes on one Redis see one state and a one-time code redeems once.
+What a request will read is read ahead in one MGET (`hold`) and answered from that copy until the request ends,
+less what the request itself writes: one round trip instead of one per read.
 """
 
 from __future__ import annotations
