@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6749 import InsecureTransportError
 from flask import Flask, g, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
-from mirror.http.fhir_flask import outcome_response
+from mirror.http.fhir_flask import bearer_credential, outcome_response
 from mirror.http.hosts import LOOPBACK, trusted_hosts
 from mockpayer import admin, cors, discovery, r4
 from mockpayer.auth import authorize, token, userinfo
@@ -124,7 +124,7 @@ def create_app(
     for unavailable in state.unavailable:
         app.register_error_handler(unavailable, _state_unavailable)
     app.before_request(_up_to_date)
-    app.teardown_request(_unpin_clock)
+    app.teardown_request(_release_state)
     app.after_request(_harden)
     app.after_request(_dated)
     cors.allow_browser_apps(app)
@@ -142,18 +142,26 @@ def _shared_secret(state: State, key: str) -> bytes:
 def _up_to_date() -> None:
     """Before each request, this process's copies of shared state: the plans' clients, each plan's day, the clock.
 
-    One read of the state for the three; the clock's offset is then held for the request (`Clock.pin`)."""
+    One read of the state for the three and for what the request will check: the plans' faults and, for a bearer
+    token, its record or what has happened to it (`State.hold`). The clock's offset is then held for the request
+    (`Clock.pin`)."""
     context = payer()
+    credential = bearer_credential()
+    g.held_state = context.state.hold([CLIENT_CHANGES, DAYS, OFFSET, *context.faults.keys(),
+                                       *(context.ledger.keys_to_check(credential) if credential else ())])
     clients, days, offset = context.state.get_many([CLIENT_CHANGES, DAYS, OFFSET])
-    context.registry.refresh(clients)
-    context.scenarios.sync(context.resources, days)
+    context.registry.refresh(clients or {})
+    context.scenarios.sync(context.resources, days or {})
     g.pinned_clock = context.clock.pin(offset)
 
 
-def _unpin_clock(_error) -> None:
+def _release_state(_error) -> None:
+    context = payer()
+    if "held_state" in g:
+        context.state.release(g.pop("held_state"))
     token = g.pop("pinned_clock", None)
     if token is not None:
-        payer().clock.unpin(token)
+        context.clock.unpin(token)
 
 
 def _harden(response):

@@ -476,6 +476,10 @@ class FaultBoard:
         """How many plans have faults now."""
         return sum(stored is not None for stored in self.state.get_many([_key(system_id) for system_id in self.plans]))
 
+    def keys(self) -> list[str]:
+        """Where every plan's faults are kept: what a request reads ahead (`State.hold`)."""
+        return [_key(system_id) for system_id in self.plans]
+
     def get(self, system_id: str) -> PlanFaults | None:
         stored = self.state.get(_key(system_id))
         return self._faults(system_id, stored["spec"]) if stored is not None else None

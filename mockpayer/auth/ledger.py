@@ -15,18 +15,21 @@ a code or detects a replay as any other would.
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
 
 from mockpayer.clock import Clock
-from mockpayer.state import State, open_state
+from mockpayer.state import State, hashed, open_state
 
 KEPT_AFTER_EXPIRY = 24 * 3600  # real seconds a spent record is kept past its expiry, to detect its replay
 FAMILY_REVOCATION_KEPT = 400 * 24 * 3600  # longer than any family's tokens can live
+RECORDS_REMEMBERED = 10_000  # code and token records kept per process, the most recently used
 
 
 @dataclass
 class CodeRecord:
-    code: str
+    code_hash: str  # the code's SHA-256 (mockpayer.state.hashed): the code itself is never stored
     system_id: str
     client_id: str
     redirect_uri: str | None
@@ -44,7 +47,7 @@ class CodeRecord:
 
 @dataclass
 class TokenRecord:
-    access_token: str
+    access_hash: str  # the SHA-256 of the access token (mockpayer.state.hashed): tokens are never stored
     system_id: str
     client_id: str
     username: str
@@ -53,7 +56,7 @@ class TokenRecord:
     issued_at: float
     expires_in: int
     family: str
-    refresh_token: str | None = None
+    refresh_hash: str | None = None  # the refresh token's, when one was issued
     refresh_expires_at: float | None = None
     aud: str | None = None
     epochs: tuple[int, int, int] = (0, 0, 0)  # the client's, the plan's refresh and the member's refresh epochs
@@ -73,10 +76,14 @@ class Ledger:
     def __init__(self, clock: Clock, state: State | None = None):
         self.clock = clock
         self.state = state or open_state()
+        self._records: OrderedDict[str, dict] = OrderedDict()  # state key -> code or token record, as stored
+        self._records_lock = threading.Lock()
 
     def add_code(self, record: CodeRecord) -> None:
         record.client_epoch = self.state.get(_client_epoch(record.system_id, record.client_id)) or 0
-        self.state.put(f"code:{record.code}", asdict(record), self._kept_until(record.expires_at))
+        stored = asdict(record)
+        self.state.put(f"code:{record.code_hash}", stored, self._kept_until(record.expires_at))
+        self._remember(f"code:{record.code_hash}", stored)
 
     def claim_code(self, code: str, system_id: str) -> tuple[CodeRecord | None, bool]:
         """(the record, whether it had been claimed before); claiming is atomic, so a code races to one winner.
@@ -86,22 +93,31 @@ class Ledger:
         record = self._code(code)
         if record is None or record.system_id != system_id:
             return None, False
-        first = self.state.put_new(f"code-used:{code}", 1, self._kept_until(record.expires_at))
+        first = self.state.put_new(f"code-used:{record.code_hash}", 1, self._kept_until(record.expires_at))
         return record, not first
 
     def add_token(self, record: TokenRecord) -> None:
         record.epochs = tuple(value or 0 for value in self.state.get_many(_epoch_keys(record)))
         stored = {name: getattr(record, name) for name in STORED}
         ttl = self._kept_until(_token_end(record))
-        self.state.put(f"token:{record.access_token}", stored, ttl)
-        if record.refresh_token:
-            self.state.put(f"refresh:{record.refresh_token}", stored, ttl)
+        keys = [f"token:{record.access_hash}", *([f"refresh:{record.refresh_hash}"] if record.refresh_hash else [])]
+        for key in keys:
+            self.state.put(key, stored, ttl)
+            self._remember(key, stored)
 
     def by_access_token(self, token: str) -> TokenRecord | None:
-        return self._with_marks(self.state.get(f"token:{token}"))
+        return self._with_marks(self._stored_record(f"token:{hashed(token)}"))
 
     def by_refresh_token(self, token: str) -> TokenRecord | None:
-        return self._with_marks(self.state.get(f"refresh:{token}"))
+        return self._with_marks(self._stored_record(f"refresh:{hashed(token)}"))
+
+    def keys_to_check(self, token: str) -> list[str]:
+        """The keys `by_access_token(token)` reads: its marks', when this process has seen the record, else the record's
+        (for `State.hold`)."""
+        key = f"token:{hashed(token)}"
+        with self._records_lock:
+            stored = self._records.get(key)
+        return [key] if stored is None else _marked_keys(TokenRecord(**stored))
 
     def revoke_family(self, family: str) -> None:
         self.state.put(f"family-revoked:{family}", 1, FAMILY_REVOCATION_KEPT)
@@ -146,7 +162,7 @@ class Ledger:
     def refresh_is_active(self, record: TokenRecord, *, claimed: bool = False) -> bool:
         """Unrevoked, unexpired and unused (or used only by the claim of the refresh now being made)."""
         return (
-            record.refresh_token is not None
+            record.refresh_hash is not None
             and not record.refresh_revoked
             and (claimed or not record.refresh_used)
             and (record.refresh_expires_at is None or self.clock.now() < record.refresh_expires_at)
@@ -164,14 +180,14 @@ class Ledger:
         """Which plan issued a code or token: lets `/oauth2/token` on a bare host find its plan."""
         if code and (stored := self._code(code)) is not None:
             return stored.system_id
-        keys = [f"refresh:{refresh_token}"] if refresh_token else []
-        keys += [f"token:{token}", f"refresh:{token}"] if token else []
-        found = next((stored for stored in self.state.get_many(keys) if stored is not None), None)
+        keys = [f"refresh:{hashed(refresh_token)}"] if refresh_token else []
+        keys += [f"token:{hashed(token)}", f"refresh:{hashed(token)}"] if token else []
+        found = next((stored for key in keys if (stored := self._stored_record(key)) is not None), None)
         return found["system_id"] if found else None
 
     def _code(self, code: str) -> CodeRecord | None:
         """The code's record, unless its client was removed since it was issued."""
-        stored = self.state.get(f"code:{code}")
+        stored = self._stored_record(f"code:{hashed(code)}")
         if stored is None:
             return None
         record = CodeRecord(**stored)
@@ -179,13 +195,31 @@ class Ledger:
             return None
         return record
 
+    def _stored_record(self, key: str) -> dict | None:
+        """A code's or token's record as stored: records never change, so each process remembers those it has read
+        lately."""
+        with self._records_lock:
+            stored = self._records.get(key)
+            if stored is not None:
+                self._records.move_to_end(key)
+                return stored
+        stored = self.state.get(key)
+        if stored is not None:
+            self._remember(key, stored)
+        return stored
+
+    def _remember(self, key: str, stored: dict) -> None:
+        with self._records_lock:
+            self._records[key] = stored
+            if len(self._records) > RECORDS_REMEMBERED:
+                self._records.popitem(last=False)
+
     def _with_marks(self, stored: dict | None) -> TokenRecord | None:
         """The record as stored, with what has happened to it since: its marks, its family's, its epochs'."""
         if stored is None:
             return None
         record = TokenRecord(**{**stored, "epochs": tuple(stored["epochs"])})
-        values = self.state.get_many([*(_mark_key(record, mark) for mark in MARKS), f"family-revoked:{record.family}",
-                                      *_epoch_keys(record)])
+        values = self.state.get_many(_marked_keys(record))
         marks, family_revoked, epochs = values[:3], values[3], tuple(value or 0 for value in values[4:])
         access_revoked, refresh_revoked, refresh_used = (bool(mark) for mark in marks)
         client_removed = epochs[0] != record.epochs[0]
@@ -209,7 +243,12 @@ def _token_end(record: TokenRecord) -> float:
 
 
 def _mark_key(record: TokenRecord, mark: str) -> str:
-    return f"{mark.replace('_', '-')}:{record.access_token}"
+    return f"{mark.replace('_', '-')}:{record.access_hash}"
+
+
+def _marked_keys(record: TokenRecord) -> list[str]:
+    """Where what has happened to a token record since is kept: its marks, its family's revocation, its epochs."""
+    return [*(_mark_key(record, mark) for mark in MARKS), f"family-revoked:{record.family}", *_epoch_keys(record)]
 
 
 def _client_epoch(system_id: str, client_id: str) -> str:

@@ -35,6 +35,7 @@ from mockpayer.auth.models import IssuedCode, IssuedToken, PlanClient
 from mockpayer.auth.userinfo import MemberUserInfo, access_token_protector
 from mockpayer.context import fhir_base_url
 from mockpayer.plans import Plan
+from mockpayer.state import hashed
 
 PRIVATE_SCOPES_FOR_REFRESH = ("offline_access", "online_access")
 BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
@@ -128,7 +129,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         now = server.ledger.clock.now()
         data = request.payload.data
         server.ledger.add_code(CodeRecord(
-            code=code,
+            code_hash=hashed(code),
             system_id=server.plan.system_id,
             client_id=request.client.get_client_id(),
             redirect_uri=request.payload.redirect_uri,
@@ -385,7 +386,7 @@ class PlanAuthorizationServer(AuthorizationServer):
             token["access_grant_expiration"] = _blue_button_time(grant_ends if refresh_token
                                                                  else now + token["expires_in"])
         self.ledger.add_token(TokenRecord(
-            access_token=token["access_token"],
+            access_hash=hashed(token["access_token"]),
             system_id=self.plan.system_id,
             client_id=request.client.get_client_id(),
             username=request.user.username,
@@ -394,7 +395,7 @@ class PlanAuthorizationServer(AuthorizationServer):
             issued_at=now,
             expires_in=token["expires_in"],
             family=family,
-            refresh_token=refresh_token,
+            refresh_hash=hashed(refresh_token) if refresh_token else None,
             refresh_expires_at=grant_ends if refresh_token else None,
             aud=aud,
         ))

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 
 from mockpayer.auth.outbox import EmailedCode
 from mockpayer.clock import Clock
-from mockpayer.state import State, open_state
+from mockpayer.state import State, hashed, open_state
 
 LIFETIME = 15 * 60  # seconds a member has to get through the sign-in pages
 MAX_OPEN = 5000  # beyond this many, the oldest transactions are dropped
@@ -54,20 +54,20 @@ class Transactions:
         transaction = Transaction(system_id, request, secrets.token_urlsafe(32), now + LIFETIME)
         self._put(transaction_id, transaction)
         slot = f"transaction-slot:{self.state.increment('transactions-begun') % MAX_OPEN}"
-        evicted, _ = self.state.update(slot, lambda _: transaction_id, ttl=LIFETIME)
+        evicted, _ = self.state.update(slot, lambda _: hashed(transaction_id), ttl=LIFETIME)
         if evicted:
-            self.state.delete(f"transaction:{evicted}")
+            self.state.delete(f"transaction:{evicted}")  # the slot holds the id's hash, as the key does
         return transaction_id, transaction
 
     def get(self, transaction_id: str | None) -> Transaction | None:
-        return self._live(self.state.get(f"transaction:{transaction_id}") if transaction_id else None)
+        return self._live(self.state.get(_key(transaction_id)) if transaction_id else None)
 
     def save(self, transaction_id: str, transaction: Transaction) -> str | None:
         """So that each sign-in step gets a fresh transaction id and the old one stops working.
 
         Records a step passed under a fresh id, which it answers, forgetting the old one; None when the
         transaction has meanwhile been completed or discarded."""
-        if self.state.take(f"transaction:{transaction_id}") is None:
+        if self.state.take(_key(transaction_id)) is None:
             return None
         fresh_id = secrets.token_urlsafe(32)
         self._put(fresh_id, transaction)
@@ -79,17 +79,21 @@ class Transactions:
         One not yet signed in stays, for its next step."""
         if not transaction_id:
             return None
-        old, new = self.state.update(f"transaction:{transaction_id}",
+        old, new = self.state.update(_key(transaction_id),
                                      lambda stored: stored if stored is None or not _loaded(stored).signed_in else None)
         return self._live(old) if old is not None and new is None else None
 
     def _put(self, transaction_id: str, transaction: Transaction) -> None:
         ttl = max(0.0, transaction.expires_at - self.clock.now()) + 60
-        self.state.put(f"transaction:{transaction_id}", asdict(transaction), ttl)
+        self.state.put(_key(transaction_id), asdict(transaction), ttl)
 
     def _live(self, stored: dict | None) -> Transaction | None:
         transaction = _loaded(stored) if stored is not None else None
         return transaction if transaction and self.clock.now() < transaction.expires_at else None
+
+
+def _key(transaction_id: str) -> str:
+    return f"transaction:{hashed(transaction_id)}"
 
 
 def _loaded(stored: dict) -> Transaction:

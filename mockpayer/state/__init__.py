@@ -5,6 +5,10 @@ clock, fault counters, each plan's day, registered clients, and the secrets sess
 with) is built on the few primitives of `State`, which both backends implement the same way: so two processes
 on one Redis act as one mock, and the default in-process mock behaves exactly as before.
 
+A secret a client presents (a code, a token, a sign-in transaction's id) is named in keys and values only by its
+SHA-256 (`hashed`), so whoever reads the state (a Redis dump, `MONITOR`) cannot use what it finds; a lookup hashes
+what was presented. The secrets the processes must share (the session and signing keys) are stored as they are.
+
 Values are JSON (dicts, lists, strings, numbers); counters are integers kept apart from JSON values. `ttl` is
 a safety net in real seconds, so a forgotten key does not stay forever: what expires with the mock's clock keeps
 its own expiry inside the value, and its owner checks it against the clock, which can be moved forward.
@@ -12,6 +16,7 @@ its own expiry inside the value, and its owner checks it against the clock, whic
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -70,6 +75,21 @@ class State:
     def forget(self, prefix: str) -> None:
         """Deletes every key that starts with `prefix`."""
         raise NotImplementedError
+
+    def hold(self, keys: list[str]) -> object:
+        """Reads `keys` at once and answers their reads from that copy until `release` (with what this answers).
+
+        So a request reads what it needs in one round trip: it sees those keys as they were when it began, and
+        what it writes itself. Reads in this process's memory cost no round trip, so by default nothing is held."""
+        return None
+
+    def release(self, held: object) -> None:
+        """Ends what `hold` began."""
+
+
+def hashed(secret: str) -> str:
+    """The SHA-256 (hex) that stands for a presented secret in the state's keys and values."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def open_state(url: str | State | None = None) -> State:

@@ -17,7 +17,7 @@ from mockpayer.faults import FaultBoard, parse_spec
 from mockpayer.plans import load_plans
 from mockpayer.resources import load_plan_resources
 from mockpayer.scenarios import Scenarios
-from mockpayer.state import StateError, open_state, shown_url
+from mockpayer.state import StateError, hashed, open_state, shown_url
 from mockpayer.state.memory import MemoryState
 
 
@@ -86,6 +86,30 @@ def test_counters_lists_and_forgetting_by_prefix(state):
                            "lockout:x"]) == [None, None, 1, 1]
 
 
+def test_values_held_for_a_request_are_read_once_and_follow_its_own_writes(redis_url):
+    """`hold` reads the keys in one MGET; until `release`, another process's writes to them are not seen (the
+    request sees the state as it began), this process's own are, and keys not held are read as ever."""
+    here, elsewhere = open_state(redis_url), open_state(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    for key in ("clock", "days", "flag", "counter"):
+        elsewhere.put(key, 1)
+    def mgets() -> int:
+        return client.info("commandstats").get("cmdstat_mget", {"calls": 0})["calls"]
+
+    before = mgets()
+    held = here.hold(["clock", "days", "flag", "counter", "absent"])
+    assert mgets() == before + 1
+    elsewhere.put("clock", 2)
+    elsewhere.put("unheld", 5)
+    here.put("days", 3)
+    here.increment("counter")
+    here.update("flag", lambda value: value + 10)
+    assert here.get_many(["clock", "days", "counter", "flag", "absent", "unheld"]) == [1, 3, 2, 11, None, 5]
+    here.release(held)
+    assert here.get("clock") == 2
+    assert MemoryState().hold(["clock"]) is None  # in process, a read costs no round trip: nothing is held
+
+
 def test_redis_keys_are_prefixed_and_carry_a_real_ttl(redis_url):
     one, other = open_state(f"{redis_url}?prefix=run1"), open_state(f"{redis_url}?prefix=run2")
     one.put("code:x", 1, ttl=90)
@@ -110,7 +134,7 @@ def test_a_code_redeems_once_across_processes(redis_url):
     clocks = [Clock(state=open_state(redis_url)) for _ in range(2)]
     ledgers = [Ledger(clock, clock.state) for clock in clocks]
     now = clocks[0].now()
-    ledgers[0].add_code(CodeRecord("the-code", "demoplan", "app", None, "patient/*.read", "member1", now, now + 300))
+    ledgers[0].add_code(CodeRecord(hashed("the-code"), "demoplan", "app", None, "patient/*.read", "member1", now, now + 300))
     claims = _race(8, lambda n: ledgers[n % 2].claim_code("the-code", "demoplan"))
     assert sorted(was_used for _, was_used in claims) == [False] + [True] * 7
     assert ledgers[1].claim_code("the-code", "smartplan") == (None, False)
@@ -123,8 +147,8 @@ def test_the_mock_clock_moved_in_one_process_expires_in_the_other(redis_url):
     transaction_id, _ = transactions.begin("demoplan", "request")
     ledger, elsewhere = Ledger(first, first.state), Ledger(second, second.state)
     now = first.now()
-    ledger.add_token(TokenRecord("access", "demoplan", "app", "member1", "p1", "patient/*.read", now, 3600, "family",
-                                 "refresh", now + 4000))
+    ledger.add_token(TokenRecord(hashed("access"), "demoplan", "app", "member1", "p1", "patient/*.read", now, 3600,
+                                 "family", hashed("refresh"), now + 4000))
     assert Transactions(second, second.state).get(transaction_id) is not None
     assert elsewhere.active_access_token("access") is not None
     first.advance(3600)
@@ -133,15 +157,17 @@ def test_the_mock_clock_moved_in_one_process_expires_in_the_other(redis_url):
     second.advance(LIFETIME)
     assert Transactions(first, first.state).get(transaction_id) is None
     assert not ledger.refresh_is_active(ledger.by_refresh_token("refresh"))
-    assert redis.Redis.from_url(redis_url).pttl("mockpayer:token:access") > 0  # Redis keeps it, for replays
+    assert redis.Redis.from_url(redis_url).pttl(f"mockpayer:token:{hashed('access')}") > 0  # Redis keeps it, for replays
 
 
 def test_a_revoked_family_is_revoked_in_every_process_even_for_tokens_issued_after(redis_url):
     ledgers = [Ledger(clock, clock.state) for clock in (Clock(state=open_state(redis_url)) for _ in range(2))]
     now = ledgers[0].clock.now()
-    ledgers[0].add_token(TokenRecord("a1", "demoplan", "app", "member1", "p1", "s", now, 3600, "fam", "r1", now + 9))
+    ledgers[0].add_token(TokenRecord(hashed("a1"), "demoplan", "app", "member1", "p1", "s", now, 3600, "fam",
+                                     hashed("r1"), now + 9))
     ledgers[1].revoke_family("fam")
-    ledgers[1].add_token(TokenRecord("a2", "demoplan", "app", "member1", "p1", "s", now, 3600, "fam", "r2", now + 9))
+    ledgers[1].add_token(TokenRecord(hashed("a2"), "demoplan", "app", "member1", "p1", "s", now, 3600, "fam",
+                                     hashed("r2"), now + 9))
     assert ledgers[0].active_access_token("a1") is None and ledgers[0].active_access_token("a2") is None
     assert ledgers[1].by_refresh_token("r2").refresh_revoked
 
