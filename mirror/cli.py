@@ -34,10 +34,9 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.store import STORE_FILE_NAME, Store, restore_backup
+from mirror.store import STORE_FILE_NAME, Store, backup_path, is_readable_store, restore_backup
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
-from mirror.store.storages import backup_path, is_readable_store
 from mirror.sync.options import DEFAULT_PAGE_SIZE, SyncOptions
 from mirror.sync.progress import progress_for
 from mirror.sync.status import epoch_instant, plan_statuses, render_status

@@ -1,10 +1,10 @@
-"""The data folder and crash-safe file replacement (requirements ST-1, ST-2, ST-3, DR-1).
+"""The data folder, and the two ways the store file changes durably (requirements ST-1, ST-2, ST-3, DR-1).
 
-The live store file is never opened for writing. A commit writes a temporary file in the same folder, flushes
-and fsyncs it, keeps the current file as the backup generation (a hard link, so no copy), renames the
-temporary file over the live one and fsyncs the folder so the rename itself survives a power cut. After a
-crash at any point the live name holds either the old or the new content, never a mix (SQLite's atomic commit
-reasoning; TinyDB's own storage rewrites in place and loses everything on a full disk).
+A commit is appended: written past the file's last whole frame and fsynced; a failed append is cut off again.
+A snapshot replaces the file: written to a temporary file in the same folder and fsynced, the current file kept
+as the backup (a hard link, so no copy), the temporary file renamed over the live one and the folder fsynced so
+the rename itself survives a power cut. After a crash at any point the live name holds the old or the new file,
+never a mix (SQLite's atomic commit reasoning).
 """
 
 import contextlib
@@ -28,12 +28,10 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "MIRROR_DATA_DIR"
 APP_NAME = "payer-mirror"
-STORE_FILE_NAME = "mirror.json"  # in the data folder
+STORE_FILE_NAME = "mirror.jsonl.zst"  # in the data folder
 PRIVATE_FOLDER_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"
-# Large enough that a store streamed one document at a time reaches the kernel in few system calls.
-WRITE_BUFFER_BYTES = 1 << 20
 
 # Antivirus scanners and indexers on Windows hold a freshly written file for a moment, so os.replace fails
 # with PermissionError; waiting usually clears it (the failure that got TinyDB's atomic-write PR reverted).
@@ -151,7 +149,7 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     temp_path = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb", buffering=WRITE_BUFFER_BYTES) as temp_file:
+        with os.fdopen(fd, "wb") as temp_file:
             temp_file.writelines((content,) if isinstance(content, bytes) else content)
             temp_file.flush()
             fsync_file(temp_file.fileno())
@@ -167,6 +165,28 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
         raise
     fsync_folder(folder)
     return written
+
+
+def append_durably(path: Path, data: bytes, at: int) -> None:
+    """Write `data` at offset `at` of `path`, cutting off whatever followed (a commit a crash cut short), and make
+    it durable (ST-2); a write that fails is cut off too, so the file still ends with its last whole commit."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, at)
+            os.lseek(fd, at, os.SEEK_SET)
+            written = memoryview(data)
+            while written:
+                written = written[os.write(fd, written):]
+            fsync_file(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, at)
+            raise
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
 
 
 def keep_as_backup(path: Path, backup: Path) -> None:

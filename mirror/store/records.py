@@ -1,8 +1,7 @@
 """What the store hands out: immutable snapshots of stored resources, sync state and sync runs.
 
-Callers get copies, never TinyDB's live documents, so a reader cannot change the store by accident and a
-later write cannot change what a reader already holds. Field names match the document keys in the file
-(`stored_text` is `text` there).
+Callers get copies, never the store's own documents, so a reader cannot change the store by accident and a
+later write cannot change what a reader already holds. Field names match the document keys in the file.
 """
 
 from dataclasses import dataclass, field, fields
@@ -11,9 +10,6 @@ from datetime import datetime, timezone
 import orjson
 
 from mirror.fhir.dates import date_range
-from mirror.store.errors import StoreError
-from mirror.store.file_format import decoded_text
-from mirror.store.files import STORE_FILE_NAME
 
 # Every time the store records is UTC with microseconds, so that the strings sort as the times do.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -45,7 +41,7 @@ class StoredResource:
     source: str
     resource_type: str
     id: str
-    stored_text: str | bytes = field(repr=False, compare=False)  # as the store holds it: see `text`
+    text: str = field(repr=False, compare=False)  # the resource's JSON text exactly as received
     content_hash: str
     version: int
     last_updated: str | None
@@ -62,18 +58,6 @@ class StoredResource:
     def removed(self) -> bool:
         return self.removed_at is not None
 
-    @property
-    def text(self) -> str:
-        """The resource's JSON text exactly as received. A store opened from its file holds it still encoded
-        (file_format.py), and it is decoded here, when asked for: most reads want the other fields only."""
-        try:
-            return decoded_text(self.stored_text)
-        except ValueError:
-            raise StoreError(f"The store's copy of {self.resource_type}/{self.id} is damaged: its text is not a JSON "
-                             "string, so the store file was changed by something other than payer-mirror. `mirror "
-                             "restore` puts the previous generation back, if that change came after it; else move "
-                             f"{STORE_FILE_NAME} aside and run `mirror sync` to fetch your records again.") from None
-
     def resource(self) -> dict:
         """The resource parsed; the stored text stays the truth (parsing may change how numbers print)."""
         return orjson.loads(self.text)
@@ -83,14 +67,13 @@ class StoredResource:
         findings = document["findings"]
         return cls(
             **{name: document.get(name) for name in _RESOURCE_FIELDS},  # type: ignore[arg-type]  # as stored
-            stored_text=document["text"],
             patient_ids=tuple(document["patient_ids"]),
             findings=None if findings is None else tuple(findings),
         )
 
 
 _RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource)
-                         if f.name not in ("stored_text", "patient_ids", "findings"))
+                         if f.name not in ("patient_ids", "findings"))
 
 
 @dataclass(frozen=True, slots=True)
