@@ -107,16 +107,15 @@ class Store:
             with open(self.path, "rb") as store_file:
                 raw = store_file.read()
                 # The signature of the file actually read, not of whatever the path names a moment later.
-                self._signature = fd_signature(store_file.fileno())
+                read_signature = fd_signature(store_file.fileno())
         except FileNotFoundError:
-            self._signature, self._size = None, 0
-            self._tables = self._format1_tables()
+            self._tables, self._signature, self._size = self._format1_tables(), None, 0
             return
         try:
             self._size = tables.read(raw, snapshot=True, path=self.path)
         except DamagedFile as error:
             raise corrupt(self.path, str(error), is_readable_store) from None
-        self._tables = tables
+        self._tables, self._signature = tables, read_signature
 
     def _format1_tables(self) -> Tables:
         """The tables of a store written in format 1 (`mirror.json`), converted when a writer opens it."""
