@@ -49,6 +49,7 @@ from mirror.store.ingest import IngestedResource, Received, ingest
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState, as_timestamp, utc_now
 from mirror.store.store_file import (
     FORMAT1_FILE_NAME,
+    FRAME_HEADER_BYTES,
     DamagedFile,
     backup_path,
     corrupt,
@@ -109,13 +110,13 @@ class Store:
                 # The signature of the file actually read, not of whatever the path names a moment later.
                 read_signature = fd_signature(store_file.fileno())
         except FileNotFoundError:
-            self._tables, self._signature, self._size = self._format1_tables(), None, 0
+            self._tables, self._signature, self._size, self._head = self._format1_tables(), None, 0, b""
             return
         try:
             self._size = tables.read(raw, snapshot=True, path=self.path)
         except DamagedFile as error:
             raise corrupt(self.path, str(error), is_readable_store) from None
-        self._tables, self._signature = tables, read_signature
+        self._tables, self._signature, self._head = tables, read_signature, raw[:FRAME_HEADER_BYTES]
 
     def _format1_tables(self) -> Tables:
         """The tables of a store written in format 1 (`mirror.json`), converted when a writer opens it."""
@@ -563,24 +564,21 @@ class Store:
 
     def _follow(self) -> None:
         """Read what the writer committed since the last read: the frames appended, or the whole file when it
-        was replaced (a compaction, a restore) or cut (a torn commit cut off)."""
+        was replaced (a compaction, a restore) or cut (a torn commit cut off). The snapshot's frame header, with
+        its CRC-32, tells the file read before from a new one, even one that got a freed inode's number."""
         now = signature(self.path)
         if now == self._signature:
             return
-        known = self._signature
         self._signature = None  # until this read succeeds, the next one starts from the whole file again
-        if now is None or known is None or now[0] != known[0] or now[1] < self._size:
-            self._load()
-            return
         try:
             with open(self.path, "rb") as store_file:
                 appended_to = fd_signature(store_file.fileno())
+                same_snapshot = store_file.read(FRAME_HEADER_BYTES) == self._head and appended_to[1] >= self._size
                 store_file.seek(self._size)
-                raw = store_file.read()
+                raw = store_file.read() if same_snapshot else b""
         except FileNotFoundError:
-            self._load()
-            return
-        if appended_to[0] != known[0]:
+            same_snapshot = False
+        if not same_snapshot:
             self._load()
             return
         try:

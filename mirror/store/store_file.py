@@ -27,6 +27,7 @@ FORMAT_VERSION = 2
 TABLES = ("resources", "history", "sync_state", "sync_runs")
 LEVEL = 1  # higher levels made the file a little smaller and its write much slower (bench/README.md)
 _FRAME_HEADER = struct.Struct("<4sIII")  # skippable frame magic, its size (8), compressed length, CRC-32
+FRAME_HEADER_BYTES = _FRAME_HEADER.size
 _SKIPPABLE_MAGIC = b"\x50\x2a\x4d\x18"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _FEED_BYTES = 1 << 20  # compressed bytes decompressed at a time, so a snapshot is never in memory twice

@@ -44,6 +44,8 @@ class Tables:
             self.sync_runs[document["run_id"]] = document
 
     def _put_resource(self, document: dict) -> None:
+        if type(document["text"]) is not str:
+            raise DamagedFile(f"the text of {document['resource_type']}/{document['id']} is not a string")
         _untrackable(document)
         source, resource_type, resource_id = key_of(document)
         held = self.resources.setdefault((source, resource_type), {})
