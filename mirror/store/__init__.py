@@ -6,38 +6,13 @@ the commits appended to it); files.py and writer_lock.py hold the crash-safety a
 """
 
 from mirror.store.database import Store, is_readable_store, restore_backup
-from mirror.store.errors import (
-    InvalidResource,
-    ReadOnlyStore,
-    StoreCorrupt,
-    StoreError,
-    StoreLocked,
-    StoreVersionError,
-    StoreWriteFailed,
-)
+from mirror.store.errors import (InvalidResource, ReadOnlyStore, StoreCorrupt, StoreError, StoreLocked,
+                                 StoreVersionError, StoreWriteFailed)
 from mirror.store.files import STORE_FILE_NAME, default_data_dir
 from mirror.store.ingest import ParsedText
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState
 from mirror.store.store_file import backup_path
 
-__all__ = [
-    "STORE_FILE_NAME",
-    "Change",
-    "InvalidResource",
-    "PageResult",
-    "ParsedText",
-    "ReadOnlyStore",
-    "Store",
-    "StoreCorrupt",
-    "StoreError",
-    "StoreLocked",
-    "StoreVersionError",
-    "StoreWriteFailed",
-    "StoredResource",
-    "SyncRun",
-    "SyncState",
-    "backup_path",
-    "default_data_dir",
-    "is_readable_store",
-    "restore_backup",
-]
+__all__ = ["STORE_FILE_NAME", "Change", "InvalidResource", "PageResult", "ParsedText", "ReadOnlyStore", "Store",
+           "StoreCorrupt", "StoreError", "StoreLocked", "StoreVersionError", "StoreWriteFailed", "StoredResource",
+           "SyncRun", "SyncState", "backup_path", "default_data_dir", "is_readable_store", "restore_backup"]

@@ -3,21 +3,20 @@
 What it keeps, per (source, resourceType, id), since two plans can both hold a different `Patient/1`: the
 resource's JSON text exactly as received (one string, not nested dicts, which cost many times the text in RAM),
 its provenance, and the few fields its indexes need. Replacing a resource replaces it, change is detected by
-content hash, the previous content goes to history, and a resource the source no longer has is tombstoned,
-never deleted.
+content hash, the previous content goes to history, and a resource the source no longer has is tombstoned.
 
-Everything is held in memory (tables.py) and every read is answered from there. A commit appends one frame
-holding the documents it changed to the store file (store_file.py), so it costs what it changed; when the
-commits appended outweigh the snapshot they follow, the file is compacted into a new snapshot, the old file
-kept as the backup. One process writes (an OS lock, ST-4); any number read, never blocking the writer, and a
-reading Store reads what was appended, or the whole file after a compaction, when the file changes. Within a
-process one lock serialises the store, so threads cannot lose each other's updates.
+Everything is held in memory (tables.py). A commit appends one frame holding the documents it changed to the
+store file (store_file.py), so it costs what it changed; when the commits outweigh the snapshot they follow, the
+file is compacted into a new snapshot, the old file kept as the backup. One process writes (an OS lock, ST-4);
+any number read, never blocking the writer, following the file as it changes. Within a process one lock
+serialises the store, so threads cannot lose each other's updates.
 
 `commit_page` writes when `commit_interval` seconds have passed since the last write; the rest stays staged in
 memory, together with the sync state that describes it, until the next due write, `flush` or `close`. A crash
 loses the staged pages and their checkpoint together, so the resumed sync fetches them again.
 """
 
+import dataclasses
 import os
 import secrets
 import threading
@@ -31,32 +30,13 @@ import orjson
 
 from mirror.fhir.compartment import patient_ids
 from mirror.store.errors import ReadOnlyStore, StoreError
-from mirror.store.files import (
-    PRIVATE_FILE_MODE,
-    STORE_FILE_NAME,
-    append_durably,
-    default_data_dir,
-    FileSignature,
-    ensure_private_folder,
-    fd_signature,
-    keep_as_backup,
-    narrow_mode,
-    remove_stale_temporaries,
-    signature,
-    write_atomically,
-)
+from mirror.store.files import (PRIVATE_FILE_MODE, STORE_FILE_NAME, FileSignature, append_durably, default_data_dir,
+                                ensure_private_folder, keep_as_backup, narrow_mode,
+                                remove_stale_temporaries, signature, write_atomically)
 from mirror.store.ingest import IngestedResource, Received, ingest
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState, as_timestamp, utc_now
-from mirror.store.store_file import (
-    FORMAT1_FILE_NAME,
-    FRAME_HEADER_BYTES,
-    DamagedFile,
-    backup_path,
-    corrupt,
-    format1_records,
-    frame,
-    record_line,
-)
+from mirror.store.store_file import (FORMAT1_FILE_NAME, FRAME_HEADER_BYTES, DamagedFile, backup_path, corrupt,
+                                     frame, record_line)
 from mirror.store.tables import Tables, TypeKey
 from mirror.store.writer_lock import WriterLock
 
@@ -105,10 +85,9 @@ class Store:
         tables, self._staged = Tables(), dict[tuple, tuple[str, dict]]()
         self._format1 = False
         try:
-            with open(self.path, "rb") as store_file:
-                raw = store_file.read()
-                # The signature of the file actually read, not of whatever the path names a moment later.
-                read_signature = fd_signature(store_file.fileno())
+            with open(self.path, "rb") as opened:
+                raw = opened.read()
+                read_signature = signature(opened.fileno())  # of the file read, not of what the path names now
         except FileNotFoundError:
             self._tables, self._signature, self._size, self._head = self._format1_tables(), None, 0, b""
             return
@@ -120,15 +99,12 @@ class Store:
 
     def _format1_tables(self) -> Tables:
         """The tables of a store written in format 1 (`mirror.json`), converted when a writer opens it."""
-        tables = Tables()
-        old = self.path.with_name(FORMAT1_FILE_NAME)
+        tables, old = Tables(), self.path.with_name(FORMAT1_FILE_NAME)
         try:
-            tables.generation, records = format1_records(old.read_bytes())
-            for table, document in records:
-                tables.apply(table, document)
+            tables.read_format1(old.read_bytes())
         except FileNotFoundError:
             return tables
-        except (DamagedFile, KeyError, TypeError, AttributeError) as error:
+        except DamagedFile as error:
             raise corrupt(old, str(error), lambda backup: False) from None
         self._format1 = True
         return tables
@@ -344,38 +320,18 @@ class Store:
             if current is not None:
                 self._put("history", {**current, "superseded_at": fetched_at})
             self._put("resources", {
-                "source": source,
-                "resource_type": resource.resource_type,
-                "id": resource.id,
-                "text": resource.text,
-                "content_hash": resource.content_hash,
-                "version": 1 if current is None else current["version"] + 1,
-                "last_updated": resource.last_updated,
-                "patient_ids": patients[resource.content_hash],
-                "findings": None,
-                "request_url": request_url,
-                "fetched_at": fetched_at,
-                "run_id": run_id,
-                "removed_at": None,
-                "removed_run_id": None,
+                "source": source, "resource_type": resource.resource_type, "id": resource.id, "text": resource.text,
+                "content_hash": resource.content_hash, "version": 1 if current is None else current["version"] + 1,
+                "last_updated": resource.last_updated, "patient_ids": patients[resource.content_hash],
+                "findings": None, "request_url": request_url, "fetched_at": fetched_at, "run_id": run_id,
+                "removed_at": None, "removed_run_id": None,
             })
             counts["new" if current is None else "changed"] += 1
             new_versions.append((resource.resource_type, resource.id, resource.content_hash))
         return counts, tuple(new_versions)
 
     def _put_sync_state(self, source: str, state: SyncState, run_id: str) -> None:
-        self._put("sync_state", {
-            "source": source,
-            "resource_type": state.resource_type,
-            "next_url": state.next_url,
-            "high_water": state.high_water,
-            "status": state.status,
-            "full_pass": state.full_pass,
-            "seen": state.seen,
-            "listed_at": state.listed_at,
-            "run_id": run_id,
-            "updated_at": utc_now(),
-        })
+        self._put("sync_state", {"source": source, **dataclasses.asdict(state), "run_id": run_id, "updated_at": utc_now()})
 
     def _add_to_run(self, run: dict, **counts: int) -> None:
         self._put("sync_runs", {**run, **{name: run[name] + count for name, count in counts.items()}})
@@ -571,11 +527,12 @@ class Store:
             return
         self._signature = None  # until this read succeeds, the next one starts from the whole file again
         try:
-            with open(self.path, "rb") as store_file:
-                appended_to = fd_signature(store_file.fileno())
-                same_snapshot = store_file.read(FRAME_HEADER_BYTES) == self._head and appended_to[1] >= self._size
-                store_file.seek(self._size)
-                raw = store_file.read() if same_snapshot else b""
+            with open(self.path, "rb") as opened:
+                appended_to = signature(opened.fileno())
+                same_snapshot = (appended_to is not None and appended_to[1] >= self._size
+                                 and opened.read(FRAME_HEADER_BYTES) == self._head)
+                opened.seek(self._size)
+                raw = opened.read() if same_snapshot else b""
         except FileNotFoundError:
             same_snapshot = False
         if not same_snapshot:
@@ -603,17 +560,9 @@ def _matches(at: str, by_run: str | None, since: str | None, run_id: str | None)
 
 
 def _sync_state(document: dict) -> SyncState:
-    return SyncState(
-        resource_type=document["resource_type"],
-        next_url=document["next_url"],
-        high_water=document["high_water"],
-        status=document["status"],
-        full_pass=document.get("full_pass"),  # absent from checkpoints written before full syncs resumed
-        seen=document.get("seen"),
-        listed_at=document.get("listed_at"),  # absent from checkpoints written before plain syncs found removals
-        run_id=document["run_id"],
-        updated_at=document["updated_at"],
-    )
+    # .get: checkpoints written before full syncs resumed lack full_pass and seen, and before plain syncs found
+    # removals, listed_at.
+    return SyncState(**{field.name: document.get(field.name) for field in dataclasses.fields(SyncState)})  # type: ignore[arg-type]
 
 
 def _sync_run(document: dict) -> SyncRun:

@@ -37,7 +37,7 @@ TEMP_SUFFIX = ".tmp"
 # with PermissionError; waiting usually clears it (the failure that got TinyDB's atomic-write PR reverted).
 REPLACE_RETRY_DELAYS = (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
-# (inode, size, mtime in ns): a new generation always has a new inode, because it arrives by rename.
+# (inode, size, mtime in ns): a commit changes the size, a compaction the inode.
 FileSignature = tuple[int, int, int]
 
 
@@ -80,18 +80,13 @@ def narrow_mode(path: Path, mode: int) -> None:
         path.chmod(mode)
 
 
-def signature(path: Path) -> FileSignature | None:
-    """The identity of the file now at `path`, or None when there is none."""
+def signature(file: Path | int) -> FileSignature | None:
+    """The identity of the file now at a path, or of an open file (which a rename cannot change); None when
+    there is none."""
     try:
-        info = path.stat()
+        info = os.stat(file)
     except FileNotFoundError:
         return None
-    return info.st_ino, info.st_size, info.st_mtime_ns
-
-
-def fd_signature(fd: int) -> FileSignature:
-    """The identity of the open file `fd`, which a rename cannot change under the caller."""
-    info = os.fstat(fd)
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
@@ -153,7 +148,7 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
             temp_file.writelines((content,) if isinstance(content, bytes) else content)
             temp_file.flush()
             fsync_file(temp_file.fileno())
-            written = fd_signature(temp_file.fileno())
+            written = os.fstat(temp_file.fileno())
         if backup is not None and path.exists():
             keep_as_backup(path, backup)
         replace_with_retry(temp_path, path)
@@ -164,7 +159,7 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
             raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
         raise
     fsync_folder(folder)
-    return written
+    return written.st_ino, written.st_size, written.st_mtime_ns
 
 
 def append_durably(path: Path, data: bytes, at: int) -> None:

@@ -7,13 +7,15 @@ commits appended after it are the same operation, so a writer and a reader that 
 
 import bisect
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 import orjson
 
 from mirror.fhir.dates import FhirDateError, date_range
-from mirror.store.store_file import DamagedFile, frames, header_line, read_header, read_record, record_line
+from mirror.store.store_file import (DamagedFile, format1_records, frames, header_line, read_header, read_record,
+                                     record_line)
 
 Key = tuple[str, str, str]  # (source, resourceType, id)
 TypeKey = tuple[str, str]  # (source, resourceType)
@@ -64,7 +66,7 @@ class Tables:
         """Apply the frames of `raw`: the whole file when `snapshot`, else what was appended to the file read
         before; returns how many of its bytes are whole frames. Raises DamagedFile or StoreVersionError."""
         read = 0
-        try:
+        with _damage_reported():
             for end, lines in frames(raw, snapshot):
                 if snapshot and read == 0:
                     self.generation = read_header(next(lines, b"{}"), path)
@@ -74,13 +76,15 @@ class Tables:
                 for line in lines:
                     self.apply(*read_record(line))
                 read = end
-        except orjson.JSONDecodeError as error:
-            raise DamagedFile(f"a line is not valid JSON ({error})") from None
-        except (KeyError, TypeError, AttributeError) as error:
-            raise DamagedFile(f"a document lacks what the store keeps ({error!r})") from None
         if snapshot and read == 0:
             raise DamagedFile("it is empty")
         return read
+
+    def read_format1(self, raw: bytes) -> None:
+        with _damage_reported():
+            self.generation, records = format1_records(raw)
+            for table, document in records:
+                self.apply(table, document)
 
     def snapshot_lines(self, written_at: str) -> Iterator[bytes]:
         """Everything held, as the lines of a snapshot."""
@@ -108,6 +112,16 @@ class Tables:
         low = 0 if start is None else bisect.bisect_left(order, (start,))
         high = len(order) if end is None else bisect.bisect_left(order, (end,))
         return {resource_id for _, resource_id in order[low:high]}
+
+
+@contextmanager
+def _damage_reported() -> Iterator[None]:
+    try:
+        yield
+    except orjson.JSONDecodeError as error:
+        raise DamagedFile(f"a line is not valid JSON ({error})") from None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise DamagedFile(f"a document lacks what the store keeps ({error!r})") from None
 
 
 def key_of(document: dict) -> Key:

@@ -254,6 +254,15 @@ def test_st8_a_format_1_store_is_converted_once_and_its_file_kept(tmp_path, comp
     assert Store(tmp_path, read_only=True).counts("plan-b") == {"Patient": 2}
 
 
+@pytest.mark.parametrize("content", [b'{"format": "payer-mirror-store", "version": 1, "tables": {',
+                                     b'{"format": "payer-mirror-store", "version": 1, "tables": {"resources": {"1": {}}}}'])
+def test_st6_a_damaged_format_1_store_is_refused_and_left_alone(tmp_path, content):
+    (tmp_path / "mirror.json").write_bytes(content)
+    with pytest.raises(StoreCorrupt, match="mirror.json cannot be read"):
+        writer(tmp_path)
+    assert not (tmp_path / STORE).exists() and (tmp_path / "mirror.json").read_bytes() == content
+
+
 # ----- ST-2 and ST-3: platform details of the atomic commit
 
 
