@@ -21,7 +21,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -151,10 +151,6 @@ class Store:
         with self._reading():
             return self._tables.generation
 
-    @property
-    def backup_path(self) -> Path:
-        return backup_path(self.path)
-
     def _release_writer_lock(self) -> None:
         if self._writer_lock is not None:
             self._writer_lock.release()
@@ -203,16 +199,8 @@ class Store:
         with self._writing():
             self._load()
 
-    def commit_page(
-        self,
-        source: str,
-        resources: Iterable[Received],
-        *,
-        run_id: str,
-        request_url: str | None = None,
-        fetched_at: str | None = None,
-        sync_state: SyncState | None = None,
-    ) -> PageResult:
+    def commit_page(self, source: str, resources: Iterable[Received], *, run_id: str, request_url: str | None = None,
+                    fetched_at: str | None = None, sync_state: SyncState | None = None) -> PageResult:
         """Store one page of resources from `source` and the sync state that follows it, as one unit.
 
         Each resource is JSON text as received (str or bytes, kept byte for byte) or a parsed dict (see
@@ -231,17 +219,37 @@ class Store:
         for index, resource in enumerate(resources):
             ingested, parsed = ingest(resource, index)
             received[(ingested.resource_type, ingested.id)] = ingested
-            if self._becomes_new_version(source, ingested):
+            # Outside the lock, so that readers in this process are not held up, and only for a new version, so
+            # that re-syncing unchanged data stays cheap; the lock is taken below, so this look is a hint.
+            if not _unchanged(self._current(source, ingested.resource_type, ingested.id), ingested.content_hash):
                 patients[ingested.content_hash] = tuple(sorted(patient_ids(parsed)))
         with self._writing():
-            run = self._run(run_id)
-            counts, new_versions = self._apply_page(source, received.values(), patients, run_id, request_url,
-                                                    fetched_at or utc_now())
+            run, fetched_at = self._run(run_id), fetched_at or utc_now()
+            counts = {"new": 0, "changed": 0, "unchanged": 0}
+            new_versions = []
+            for ingested in received.values():
+                current = self._current(source, ingested.resource_type, ingested.id)
+                if _unchanged(current, ingested.content_hash):
+                    counts["unchanged"] += 1
+                    continue
+                if ingested.content_hash not in patients:  # another thread changed this resource meanwhile: rare
+                    patients[ingested.content_hash] = tuple(sorted(patient_ids(orjson.loads(ingested.text))))
+                if current is not None:
+                    self._put("history", {**current, "superseded_at": fetched_at})
+                self._put("resources", {
+                    "source": source, "resource_type": ingested.resource_type, "id": ingested.id, "text": ingested.text,
+                    "content_hash": ingested.content_hash, "version": 1 if current is None else current["version"] + 1,
+                    "last_updated": ingested.last_updated, "patient_ids": patients[ingested.content_hash],
+                    "findings": None, "request_url": request_url, "fetched_at": fetched_at, "run_id": run_id,
+                    "removed_at": None, "removed_run_id": None,
+                })
+                counts["new" if current is None else "changed"] += 1
+                new_versions.append((ingested.resource_type, ingested.id, ingested.content_hash))
             if sync_state is not None:
                 self._put_sync_state(source, sync_state, run_id)
             self._add_to_run(run, **counts)
             written = self._commit_if_due()
-        return PageResult(**counts, written=written, new_versions=new_versions)
+        return PageResult(**counts, written=written, new_versions=tuple(new_versions))
 
     def record_findings(self, source: str, findings: Iterable[tuple[str, str, str, list[str]]]) -> int:
         """Record R4 validation findings, given as (resourceType, id, content hash, findings); returns how many.
@@ -267,9 +275,8 @@ class Store:
                     for (type_source, _), held in self._tables.resources.items() if type_source == source
                     for document in held.values() if document["findings"] is None and document["removed_at"] is None]
 
-    def mark_removed(
-        self, source: str, resource_type: str, ids: Iterable[str], *, run_id: str, sync_state: SyncState | None = None
-    ) -> int:
+    def mark_removed(self, source: str, resource_type: str, ids: Iterable[str], *, run_id: str,
+                     sync_state: SyncState | None = None) -> int:
         """Tombstone resources the source no longer has (their text and history stay); returns how many.
 
         Ids not stored, or already removed, are skipped. A tombstoned resource that comes back later is
@@ -288,47 +295,6 @@ class Store:
             self._add_to_run(run, removed=removed)
             self._commit_if_due()
             return removed
-
-    def _becomes_new_version(self, source: str, resource: IngestedResource) -> bool:
-        """Whether storing `resource` makes a new version (new content, or back after removal).
-
-        Only then are its index fields derived, outside the lock, so readers in this process are not held up,
-        and re-syncing unchanged data stays cheap.
-        """
-        with self._lock:
-            current = self._current(source, resource.resource_type, resource.id)
-            return current is None or current["content_hash"] != resource.content_hash or current["removed_at"] is not None
-
-    def _apply_page(
-        self,
-        source: str,
-        received: Collection[IngestedResource],
-        patients: dict[str, tuple[str, ...]],
-        run_id: str,
-        request_url: str | None,
-        fetched_at: str,
-    ) -> tuple[dict[str, int], tuple[tuple[str, str, str], ...]]:
-        counts = {"new": 0, "changed": 0, "unchanged": 0}
-        new_versions = []
-        for resource in received:
-            current = self._current(source, resource.resource_type, resource.id)
-            if current is not None and current["content_hash"] == resource.content_hash and current["removed_at"] is None:
-                counts["unchanged"] += 1
-                continue
-            if resource.content_hash not in patients:  # another thread changed this resource meanwhile: rare
-                patients[resource.content_hash] = tuple(sorted(patient_ids(orjson.loads(resource.text))))
-            if current is not None:
-                self._put("history", {**current, "superseded_at": fetched_at})
-            self._put("resources", {
-                "source": source, "resource_type": resource.resource_type, "id": resource.id, "text": resource.text,
-                "content_hash": resource.content_hash, "version": 1 if current is None else current["version"] + 1,
-                "last_updated": resource.last_updated, "patient_ids": patients[resource.content_hash],
-                "findings": None, "request_url": request_url, "fetched_at": fetched_at, "run_id": run_id,
-                "removed_at": None, "removed_run_id": None,
-            })
-            counts["new" if current is None else "changed"] += 1
-            new_versions.append((resource.resource_type, resource.id, resource.content_hash))
-        return counts, tuple(new_versions)
 
     def _put_sync_state(self, source: str, state: SyncState, run_id: str) -> None:
         self._put("sync_state", {"source": source, **dataclasses.asdict(state), "run_id": run_id, "updated_at": utc_now()})
@@ -395,16 +361,9 @@ class Store:
             current = self._current(source, resource_type, resource_id)
             return None if current is None else StoredResource.from_document(current)
 
-    def search(
-        self,
-        resource_type: str,
-        *,
-        source: str | None = None,
-        patient_id: str | None = None,
-        updated_from: datetime | None = None,
-        updated_to: datetime | None = None,
-        include_removed: bool = False,
-    ) -> list[StoredResource]:
+    def search(self, resource_type: str, *, source: str | None = None, patient_id: str | None = None,
+               updated_from: datetime | None = None, updated_to: datetime | None = None,
+               include_removed: bool = False) -> list[StoredResource]:
         """Candidates for a FHIR search, from the indexes, in storage order; the API applies the rest.
 
         `patient_id` keeps the resources in that Patient's compartment; `updated_from` (inclusive) and
@@ -433,9 +392,8 @@ class Store:
             older = reversed(self._tables.history.get((source, resource_type, resource_id), []))
             return [StoredResource.from_document(document) for document in (current, *older)]
 
-    def changes(
-        self, *, since: datetime | str | None = None, run_id: str | None = None, source: str | None = None
-    ) -> list[Change]:
+    def changes(self, *, since: datetime | str | None = None, run_id: str | None = None,
+                source: str | None = None) -> list[Change]:
         """What is new, changed or removed after `since` (a datetime or FHIR instant) or in run `run_id`.
 
         Each resource appears once, with its current version, as its latest change that matches (a resource
@@ -553,6 +511,10 @@ class Store:
 def _check_source(source: object) -> None:
     if not isinstance(source, str) or not source.strip():
         raise StoreError("A source (the plan's name) is required to store resources.")
+
+
+def _unchanged(current: dict | None, content_hash: str) -> bool:
+    return current is not None and current["content_hash"] == content_hash and current["removed_at"] is None
 
 
 def _matches(at: str, by_run: str | None, since: str | None, run_id: str | None) -> bool:
