@@ -322,24 +322,33 @@ class Store:
         return self._commit()
 
     def _commit(self) -> bool:
-        """Append what is staged as one frame; compact when the commits appended outweigh the snapshot."""
+        """Append what is staged as one frame, or, when the commits would outweigh the snapshot, compact instead
+        (the new snapshot holds what was staged, which is then written once)."""
         if not self._staged:
             return False
-        data = frame(record_line(table, document) for table, document in self._staged.values())
-        append_durably(self.path, data, self._size)
-        self._staged.clear()
-        self._size += len(data)
+        lines = [record_line(table, document) for table, document in self._staged.values()]
+        size = sum(map(len, lines))
         self._tables.generation += 1
-        if self._size > 2 * self._tables.snapshot_bytes:
-            self._compact()
+        try:
+            if self._tables.journal_size + size > self._tables.snapshot_size:
+                self._compact()
+            else:
+                data = frame(lines)
+                append_durably(self.path, data, self._size)
+                self._size += len(data)
+                self._tables.journal_size += size
+        except BaseException:
+            self._tables.generation -= 1
+            raise
+        self._staged.clear()
         self._last_commit_end = time.monotonic()
         return True
 
     def _compact(self) -> None:
-        """Replace the file with one snapshot of what it holds, keeping the file replaced as the backup."""
+        """Replace the file with one snapshot of what is held, keeping the file replaced as the backup."""
         data = frame(self._tables.snapshot_lines(utc_now()))
         self._signature = write_atomically(self.path, data, backup_path(self.path))
-        self._size = self._tables.snapshot_bytes = len(data)
+        self._size = len(data)
 
     @contextmanager
     def _writing(self) -> Iterator[None]:

@@ -32,7 +32,7 @@ class Tables:
         self.by_patient: dict[Key, dict[str, None]] = {}  # (source, type, patient id) -> resource ids
         self.updated_order: dict[TypeKey, list[tuple[datetime, str]]] = {}  # built by the first search that needs it
         self.generation = 0
-        self.snapshot_bytes = 0
+        self.snapshot_size = self.journal_size = 0  # bytes of the lines of the snapshot, and of the commits after it
 
     def apply(self, table: str, document: dict) -> None:
         if table == "resources":
@@ -68,13 +68,19 @@ class Tables:
         read = 0
         with _damage_reported():
             for end, lines in frames(raw, snapshot):
-                if snapshot and read == 0:
+                first = snapshot and read == 0
+                if first:
                     self.generation = read_header(next(lines, b"{}"), path)
-                    self.snapshot_bytes = end
                 else:
                     self.generation += 1
+                size = 0
                 for line in lines:
                     self.apply(*read_record(line))
+                    size += len(line) + 1
+                if first:
+                    self.snapshot_size = size
+                else:
+                    self.journal_size += size
                 read = end
         if snapshot and read == 0:
             raise DamagedFile("it is empty")
@@ -87,7 +93,13 @@ class Tables:
                 self.apply(table, document)
 
     def snapshot_lines(self, written_at: str) -> Iterator[bytes]:
-        """Everything held, as the lines of a snapshot."""
+        """Everything held, as the lines of a snapshot (counted as they go, for the next compaction)."""
+        self.snapshot_size = self.journal_size = 0
+        for line in self._lines(written_at):
+            self.snapshot_size += len(line)
+            yield line
+
+    def _lines(self, written_at: str) -> Iterator[bytes]:
         yield header_line(self.generation, written_at)
         for held in self.resources.values():
             for document in held.values():

@@ -1,6 +1,7 @@
 """`mirror restore` as a member runs it: a damaged store is refused with a message naming the command, and
 the command puts the previous good generation (the backup) back, keeping the damaged file (ST-6)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,10 @@ def _mirror(data_dir, *arguments) -> subprocess.CompletedProcess:
 
 
 def _filled_store(data_dir) -> None:
-    """member1's records, whose commit compacts the file (the backup holds them), then one more record appended
-    after that compaction (the backup lacks it)."""
+    """member1's records, then a large record from another plan whose commit compacts the file (the file it
+    replaces, the backup, holds member1's records), then one more record appended after that (the backup lacks it)."""
     fill(data_dir, "demo", member_records().values())
+    fill(data_dir, "padding", [{"resourceType": "Basic", "id": "large", "text": {"div": os.urandom(2_000_000).hex()}}])
     assert is_readable_store(data_dir / "mirror.jsonl.zst.1")
     with Store(data_dir, commit_interval=0) as store:
         run_id = store.begin_run("demo")
