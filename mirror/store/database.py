@@ -1,15 +1,12 @@
 """The mirror's local store: a member's resources as received, their history, and the sync state.
 
-What it keeps, per (source, resourceType, id), since two plans can both hold a different `Patient/1`: the
-resource's JSON text exactly as received (one string, not nested dicts, which cost many times the text in RAM),
-its provenance, and the few fields its indexes need. Replacing a resource replaces it, change is detected by
-content hash, the previous content goes to history, and a resource the source no longer has is tombstoned.
-
-Everything is held in memory (tables.py). A commit appends one frame holding the documents it changed to the
-store file (store_file.py), so it costs what it changed; when the commits outweigh the snapshot they follow, the
-file is compacted into a new snapshot, the old file kept as the backup. One process writes (an OS lock, ST-4);
-any number read, never blocking the writer, following the file as it changes. Within a process one lock
-serialises the store, so threads cannot lose each other's updates.
+Per (source, resourceType, id), since two plans can both hold a different `Patient/1`, it keeps the resource's
+JSON text exactly as received (one string: nested dicts cost many times the text in RAM), its provenance and
+the few fields its indexes need. New content replaces the old, which goes to history (change is detected by
+content hash), and a resource the source no longer has is tombstoned. Everything is held in memory (tables.py);
+a commit appends the documents it changed to the file (store_file.py), which is compacted when the commits
+outweigh its snapshot. One process writes (an OS lock, ST-4); any number read, following the file as it
+changes; within a process one lock serialises the store, so threads cannot lose each other's updates.
 
 `commit_page` writes when `commit_interval` seconds have passed since the last write; the rest stays staged in
 memory, together with the sync state that describes it, until the next due write, `flush` or `close`. A crash
