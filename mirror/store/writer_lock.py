@@ -1,9 +1,9 @@
 """One writer per store file, enforced by the operating system (requirement ST-4).
 
-TinyDB has no locking: two processes writing one file lose updates or corrupt it (feasibility.md §3). The
-writer holds an exclusive lock on `<store>.lock` for as long as its Store is open; the kernel drops it when
-the process dies, so a killed sync never leaves a stale lock. A second writer fails at once, and the message
-names the process that holds the lock. Readers take no lock: they never block the writer.
+Two processes appending to one file would interleave their commits and lose updates. The writer holds an
+exclusive lock on `<store>.lock` for as long as its Store is open; the kernel drops it when the process dies, so
+a killed sync never leaves a stale lock. A second writer fails at once, and the message names the process that
+holds the lock. Readers take no lock: they never block the writer.
 """
 
 import os
