@@ -18,7 +18,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,14 +34,11 @@ from mirror.store.ingest import IngestedResource, Received, ingest
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState, as_timestamp, utc_now
 from mirror.store.store_file import (FORMAT1_FILE_NAME, FRAME_HEADER_BYTES, DamagedFile, backup_path, corrupt,
                                      frame, record_line)
-from mirror.store.tables import Tables, TypeKey
+from mirror.store.tables import Tables, TypeKey, identity
 from mirror.store.writer_lock import WriterLock
 
 FINISHED_RUN_STATUSES = ("complete", "partial", "failed")
 MOST_RUN_ERRORS = 100
-# What makes a document's key among the staged ones: a later version of it replaces the earlier in the commit.
-_IDENTITY = {"resources": ("source", "resource_type", "id"), "history": ("source", "resource_type", "id", "version"),
-             "sync_state": ("source", "resource_type"), "sync_runs": ("run_id",)}
 
 
 class Store:
@@ -302,7 +299,7 @@ class Store:
     def _put(self, table: str, document: dict) -> None:
         """Change the tables in memory, and stage the document for the next commit."""
         self._tables.apply(table, document)
-        self._staged[(table, *(document[name] for name in _IDENTITY[table]))] = (table, document)
+        self._staged[identity(table, document)] = (table, document)
 
     def _current(self, source: str, resource_type: str, resource_id: str) -> dict | None:
         return self._tables.resources.get((source, resource_type), {}).get(resource_id)
@@ -323,27 +320,28 @@ class Store:
         (the new snapshot holds what was staged, which is then written once)."""
         if not self._staged:
             return False
-        lines = [record_line(table, document) for table, document in self._staged.values()]
-        size = sum(map(len, lines))
-        self._tables.generation += 1
+        lines = {key: record_line(table, document) for key, (table, document) in self._staged.items()}
+        size, tables = sum(map(len, lines.values())), self._tables
+        before = tables.generation, tables.snapshot_size, tables.journal_size
+        tables.generation += 1
         try:
-            if self._tables.journal_size + size > self._tables.snapshot_size:
-                self._compact()
+            if tables.journal_size + size > tables.snapshot_size:
+                self._compact(lines)
             else:
-                data = frame(lines)
+                data = frame(lines.values())
                 append_durably(self.path, data, self._size)
                 self._size += len(data)
-                self._tables.journal_size += size
-        except BaseException:
-            self._tables.generation -= 1
+                tables.journal_size += size
+        except BaseException:  # the file is as it was, and so is what the next commit measures against
+            tables.generation, tables.snapshot_size, tables.journal_size = before
             raise
         self._staged.clear()
         self._last_commit_end = time.monotonic()
         return True
 
-    def _compact(self) -> None:
+    def _compact(self, ready: Mapping[tuple, bytes] | None = None) -> None:
         """Replace the file with one snapshot of what is held, keeping the file replaced as the backup."""
-        data = frame(self._tables.snapshot_lines(utc_now()))
+        data = frame(self._tables.snapshot_lines(utc_now(), ready or {}))
         self._signature = write_atomically(self.path, data, backup_path(self.path))
         self._size = len(data)
 

@@ -6,7 +6,7 @@ commits appended after it are the same operation, so a writer and a reader that 
 """
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,8 @@ from mirror.store.store_file import (DamagedFile, format1_records, frames, heade
 
 Key = tuple[str, str, str]  # (source, resourceType, id)
 TypeKey = tuple[str, str]  # (source, resourceType)
+_IDENTITY = {"resources": ("source", "resource_type", "id"), "history": ("source", "resource_type", "id", "version"),
+             "sync_state": ("source", "resource_type"), "sync_runs": ("run_id",)}
 
 
 class Tables:
@@ -92,25 +94,28 @@ class Tables:
             for table, document in records:
                 self.apply(table, document)
 
-    def snapshot_lines(self, written_at: str) -> Iterator[bytes]:
-        """Everything held, as the lines of a snapshot (counted as they go, for the next compaction)."""
+    def snapshot_lines(self, written_at: str, ready: Mapping[tuple, bytes]) -> Iterator[bytes]:
+        """Everything held, as the lines of a snapshot, taking those already written from `ready` (by `identity`),
+        and counted as they go, for the next compaction."""
         self.snapshot_size = self.journal_size = 0
-        for line in self._lines(written_at):
+        yield header_line(self.generation, written_at)
+        for table, document in self._documents():
+            line = ready.get(identity(table, document)) if ready else None
+            line = line or record_line(table, document)
             self.snapshot_size += len(line)
             yield line
 
-    def _lines(self, written_at: str) -> Iterator[bytes]:
-        yield header_line(self.generation, written_at)
+    def _documents(self) -> Iterator[tuple[str, dict]]:
         for held in self.resources.values():
             for document in held.values():
-                yield record_line("resources", document)
+                yield "resources", document
         for versions in self.history.values():
             for document in versions:
-                yield record_line("history", document)
+                yield "history", document
         for state in self.sync_state.values():
-            yield record_line("sync_state", state)
+            yield "sync_state", state
         for run in self.sync_runs.values():
-            yield record_line("sync_runs", run)
+            yield "sync_runs", run
 
     def updated_between(self, type_key: TypeKey, start: datetime | None, end: datetime | None) -> set[str]:
         """The ids of `type_key` whose `meta.lastUpdated` instant starts in [start, end)."""
@@ -134,6 +139,11 @@ def _damage_reported() -> Iterator[None]:
         raise DamagedFile(f"a line is not valid JSON ({error})") from None
     except (KeyError, TypeError, AttributeError) as error:
         raise DamagedFile(f"a document lacks what the store keeps ({error!r})") from None
+
+
+def identity(table: str, document: dict) -> tuple:
+    """What a document of `table` is known by: a later document with the same identity replaces it."""
+    return (table, *(document[name] for name in _IDENTITY[table]))
 
 
 def key_of(document: dict) -> Key:
