@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from mirror.fhir.compartment import patient_ids
-from mirror.store.errors import ReadOnlyStore, StoreError
+from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreError
 from mirror.store.files import (PRIVATE_FILE_MODE, STORE_FILE_NAME, FileSignature, append_durably, default_data_dir,
                                 ensure_private_folder, keep_as_backup, narrow_mode,
                                 remove_stale_temporaries, signature, write_atomically)
@@ -99,7 +99,8 @@ class Store:
         except FileNotFoundError:
             return tables
         except DamagedFile as error:
-            raise corrupt(old, str(error), lambda backup: False) from None
+            raise StoreCorrupt(f"{old} (a store of an older format) cannot be read: {error}. It was left untouched; "
+                               f"move it aside and run `mirror sync` to fetch your records again.", None) from None
         self._format1 = True
         return tables
 
