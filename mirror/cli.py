@@ -34,7 +34,7 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.store import STORE_FILE_NAME, Store, backup_path, is_readable_store, restore_backup
+from mirror.store import STORE_FILE_NAME, Store, is_readable_store, restore
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
 from mirror.sync.options import DEFAULT_PAGE_SIZE, SyncOptions
@@ -255,7 +255,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def add_restore(commands, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("restore", parents=[common],
-                                 help="put the previous good generation of a damaged store back (the damaged file is kept)")
+                                 help="repair a damaged store, losing as little as possible (the damaged file is kept)")
     parser.set_defaults(run=run_restore)
 
 
@@ -264,10 +264,9 @@ def run_restore(args: argparse.Namespace) -> int:
     path = folder / STORE_FILE_NAME
     if is_readable_store(path):
         raise StoreError(f"{path} is readable; nothing was restored (`mirror restore` is for a damaged store).")
-    damaged = restore_backup(folder)
+    damaged, how = restore(folder)
     kept = f"; the damaged file is kept as {damaged}" if damaged.exists() else ""
-    print(f"mirror: restored {path} from its backup {backup_path(path)}{kept}; "
-          "run `mirror sync` to fetch what changed since.")
+    print(f"mirror: restored {path}: {how}{kept}; run `mirror sync` to fetch what changed since.")
     return 0
 
 

@@ -32,8 +32,8 @@ from mirror.store.files import (PRIVATE_FILE_MODE, STORE_FILE_NAME, FileSignatur
                                 remove_stale_temporaries, signature, write_atomically)
 from mirror.store.ingest import IngestedResource, Received, ingest
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState, as_timestamp, utc_now
-from mirror.store.store_file import (FORMAT1_FILE_NAME, FRAME_HEADER_BYTES, DamagedFile, backup_path, corrupt,
-                                     frame, record_line)
+from mirror.store.store_file import (FORMAT1_FILE_NAME, FRAME_HEADER_BYTES, DamagedFile, backup_path, frame,
+                                     frames_from, record_line)
 from mirror.store.tables import Tables, TypeKey, identity
 from mirror.store.writer_lock import WriterLock
 
@@ -88,7 +88,7 @@ class Store:
         try:
             self._size = tables.read(raw, snapshot=True, path=self.path)
         except DamagedFile as error:
-            raise corrupt(self.path, str(error), is_readable_store) from None
+            raise _corrupt(self.path, str(error)) from None
         self._tables, self._signature, self._head = tables, read_signature, raw[:FRAME_HEADER_BYTES]
 
     def _format1_tables(self) -> Tables:
@@ -504,7 +504,7 @@ class Store:
         try:
             self._size += self._tables.read(raw, snapshot=False, path=self.path)
         except DamagedFile as error:
-            raise corrupt(self.path, str(error), is_readable_store) from None
+            raise _corrupt(self.path, str(error)) from None
         self._signature = appended_to
 
     def _type_keys(self, resource_type: str, source: str | None) -> list[TypeKey]:
@@ -545,10 +545,51 @@ def is_readable_store(path: Path) -> bool:
     return True
 
 
-def restore_backup(data_dir: Path | str | None = None) -> Path:
-    """Put the previous good generation back in place of a damaged store; returns where the damaged file went.
+def _salvage(path: Path) -> tuple[Tables, int] | None:
+    """What `mirror restore` keeps of the damaged file at `path`: its snapshot and the commits before the first
+    damaged frame, with how many commits it drops; None when the snapshot itself is damaged."""
+    try:
+        raw = path.read_bytes()
+        Tables().read(raw, snapshot=True, path=path)
+    except DamagedFile as error:
+        if error.whole_bytes == 0:
+            return None
+        tables = Tables()
+        tables.read(raw[:error.whole_bytes], snapshot=True, path=path)
+        return tables, frames_from(raw, error.whole_bytes)
+    except (OSError, StoreError):
+        pass
+    return None
 
-    The damaged file is kept (renamed `mirror.jsonl.zst.damaged-<time>`), never deleted: it is the member's data.
+
+def _corrupt(path: Path, reason: str) -> StoreCorrupt:
+    """The error for a store file that cannot be read, with what `mirror restore` would keep."""
+    refused = f"{path} cannot be read: {reason}. It was left untouched and nothing will be written to it."
+    backup, salvaged = backup_path(path), _salvage(path)
+    if salvaged is not None:
+        return StoreCorrupt(f"{refused} Its snapshot and the commits before the damaged one are sound. To keep them, "
+                            f"run `mirror restore` (it keeps {path.name} aside as a damaged copy and drops the last "
+                            f"{_commits(salvaged[1])}), then run `mirror sync` to fetch them again.", None)
+    if is_readable_store(backup):
+        return StoreCorrupt(f"{refused} The previous generation, {backup}, is readable. To restore it, run `mirror "
+                            f"restore` (it keeps {path.name} aside as a damaged copy and puts {backup.name} in its "
+                            "place), then run `mirror sync` to fetch what changed since.", str(backup))
+    state = "is damaged too" if backup.exists() else "does not exist"
+    return StoreCorrupt(f"{refused} Its backup, {backup}, {state}. Move {path.name} aside and run `mirror sync` to "
+                        "fetch your records again.", None)
+
+
+def _commits(count: int) -> str:
+    return f"{count} commit{'' if count == 1 else 's'}"
+
+
+def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
+    """Replace a damaged store with what can be kept, losing as little as possible; returns where the damaged
+    file went (`mirror.jsonl.zst.damaged-<time>`, never deleted: it is the member's data) and what was kept.
+
+    A sound snapshot is kept with the commits before the first damaged frame (the checkpoints travel in the same
+    commits, so the next sync fetches what was dropped); otherwise the backup, the file before the last
+    compaction, is put back.
     """
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     path = folder / STORE_FILE_NAME
@@ -556,16 +597,20 @@ def restore_backup(data_dir: Path | str | None = None) -> Path:
     lock = WriterLock(path.with_name(f"{STORE_FILE_NAME}.lock"))
     lock.acquire(path)
     try:
-        if not backup.exists():
+        salvaged = _salvage(path)
+        if salvaged is None and not backup.exists():
             raise StoreError(f"There is no backup generation ({backup}) to restore.")
-        if not is_readable_store(backup):
+        if salvaged is None and not is_readable_store(backup):
             raise StoreError(f"The backup generation, {backup}, is damaged too; nothing was changed. Move "
                              f"{STORE_FILE_NAME} aside and run `mirror sync` to fetch your records again.")
         damaged = path.with_name(f"{STORE_FILE_NAME}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
         if path.exists():
             keep_as_backup(path, damaged)
-        write_atomically(path, backup.read_bytes())
-        return damaged
+        if salvaged is None:
+            write_atomically(path, backup.read_bytes())
+            return damaged, f"put its backup {backup} back"
+        tables, dropped = salvaged
+        write_atomically(path, frame(tables.snapshot_lines(utc_now(), {})))
+        return damaged, f"kept its snapshot and the commits before the damaged one, dropped the last {_commits(dropped)}"
     finally:
         lock.release()
-

@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 import zstandard
 
-from mirror.store.errors import StoreCorrupt, StoreVersionError
+from mirror.store.errors import StoreVersionError
 
 FORMAT1_FILE_NAME = "mirror.json"  # format 1: one JSON object, plain or in zstd frames
 FORMAT_NAME = "payer-mirror-store"
@@ -35,6 +35,8 @@ _FEED_BYTES = 1 << 20  # compressed bytes decompressed at a time, so a snapshot 
 
 class DamagedFile(ValueError):
     """The file is not what this format writes; the message says where."""
+
+    whole_bytes = 0  # set by Tables.read: how many bytes of whole frames came before the damage
 
 
 def backup_path(path: Path) -> Path:
@@ -97,6 +99,18 @@ def _lines(data: memoryview, position: int) -> Iterator[bytes]:
         raise DamagedFile(f"the frame at byte {position} does not end where its header says")
 
 
+def frames_from(raw: bytes, position: int) -> int:
+    """How many frames begin at or after `position`, counted by their headers (what follows a header that is
+    not one counts as one frame)."""
+    count = 0
+    while (header := raw[position:position + _FRAME_HEADER.size]).strip(b"\0"):
+        count += 1
+        if len(header) < _FRAME_HEADER.size or header[:8] != _SKIPPABLE_MAGIC + b"\x08\0\0\0":
+            return count
+        position += _FRAME_HEADER.size + _FRAME_HEADER.unpack(header)[2]
+    return count
+
+
 def read_header(line: bytes, path: Path) -> int:
     """The generation the snapshot's header line records; raises DamagedFile or StoreVersionError."""
     header = orjson.loads(line)
@@ -134,18 +148,3 @@ def format1_records(raw: bytes) -> tuple[int, Iterator[tuple[str, dict]]]:
     generation = envelope.get("generation")
     return (generation if isinstance(generation, int) else 0,
             ((table, document) for table in TABLES for document in tables.get(table, {}).values()))
-
-
-def corrupt(path: Path, reason: str, readable) -> StoreCorrupt:
-    """The error for a store file that cannot be read, naming the backup when `readable(backup)` says it is."""
-    backup = backup_path(path)
-    if readable(backup):
-        advice = (f"The previous generation, {backup}, is readable. To restore it, run `mirror restore` (it keeps "
-                  f"{path.name} aside as a damaged copy and puts {backup.name} in its place), then run "
-                  "`mirror sync` to fetch what changed since.")
-        return StoreCorrupt(f"{path} cannot be read: {reason}. It was left untouched and nothing will be written "
-                            f"to it. {advice}", str(backup))
-    state = "is damaged too" if backup.exists() else "does not exist"
-    return StoreCorrupt(f"{path} cannot be read: {reason}. It was left untouched and nothing will be written to it. "
-                        f"Its backup, {backup}, {state}. Move {path.name} aside and run `mirror sync` to fetch your "
-                        "records again.", None)

@@ -68,22 +68,26 @@ class Tables:
         """Apply the frames of `raw`: the whole file when `snapshot`, else what was appended to the file read
         before; returns how many of its bytes are whole frames. Raises DamagedFile or StoreVersionError."""
         read = 0
-        with _damage_reported():
-            for end, lines in frames(raw, snapshot):
-                first = snapshot and read == 0
-                if first:
-                    self.generation = read_header(next(lines, b"{}"), path)
-                else:
-                    self.generation += 1
-                size = 0
-                for line in lines:
-                    self.apply(*read_record(line))
-                    size += len(line) + 1
-                if first:
-                    self.snapshot_size = size
-                else:
-                    self.journal_size += size
-                read = end
+        try:
+            with _damage_reported():
+                for end, lines in frames(raw, snapshot):
+                    first = snapshot and read == 0
+                    if first:
+                        self.generation = read_header(next(lines, b"{}"), path)
+                    else:
+                        self.generation += 1
+                    size = 0
+                    for line in lines:
+                        self.apply(*read_record(line))
+                        size += len(line) + 1
+                    if first:
+                        self.snapshot_size = size
+                    else:
+                        self.journal_size += size
+                    read = end
+        except DamagedFile as error:
+            error.whole_bytes = read
+            raise
         if snapshot and read == 0:
             raise DamagedFile("it is empty")
         return read

@@ -24,7 +24,8 @@ from mirror.store import (
     StoreError,
     StoreLocked,
     StoreVersionError,
-    restore_backup,
+    SyncState,
+    restore,
 )
 from mirror.store import files, store_file
 
@@ -162,10 +163,38 @@ def test_st6_a_corrupt_store_is_refused_and_the_backup_named_and_restorable(tmp_
         assert str(backup) in str(refused.value) and refused.value.backup == str(backup)
         assert "run `mirror restore`" in str(refused.value)
     assert live.read_bytes() == damaged  # never overwritten
-    moved_to = restore_backup(tmp_path)
+    moved_to, how = restore(tmp_path)
+    assert "put its backup" in how
     assert moved_to.read_bytes() == damaged
     restored = Store(tmp_path, read_only=True)
     assert restored.get("plan", "Patient", "p1") is not None and restored.get("plan", "Patient", "p2") is None
+
+
+def test_st6_restore_keeps_the_snapshot_and_the_commits_before_a_damaged_one(tmp_path):
+    with writer(tmp_path) as store:
+        run = store.begin_run("plan")
+        store.commit_page("plan", [big_patient("big")], run_id=run)  # a snapshot the commits below do not outweigh
+        for page in range(1, 6):
+            store.commit_page("plan", [patient(f"p{page}")], run_id=run,
+                              sync_state=SyncState("Patient", next_url=f"https://plan.example/Patient?page={page + 1}"))
+    live = tmp_path / STORE
+    raw = live.read_bytes()
+    ends = [end for end, _ in store_file.frames(raw, snapshot=True)]
+    assert len(ends) == 6  # the snapshot, then one commit per page
+    flipped = bytearray(raw)
+    flipped[ends[4] - 3] ^= 0x10  # a bit of page 4's commit, with pages 1 to 3 before it
+    live.write_bytes(flipped)
+    with pytest.raises(StoreCorrupt, match=r"fails its CRC-32.*run `mirror restore`.*drops the last 2 commits") as refused:
+        Store(tmp_path, read_only=True)
+    assert refused.value.backup is None
+    moved_to, how = restore(tmp_path)
+    assert moved_to.read_bytes() == bytes(flipped) and "dropped the last 2 commits" in how
+    with writer(tmp_path) as store:
+        assert {stored.id for stored in store.search("Patient")} == {"big", "p1", "p2", "p3"}
+        # The checkpoint travelled with page 3, so the next sync asks for page 4 again.
+        assert store.sync_state("plan", "Patient").next_url == "https://plan.example/Patient?page=4"
+        store.commit_page("plan", [patient("p4")], run_id=store.begin_run("plan"))
+    assert Store(tmp_path, read_only=True).get("plan", "Patient", "p4") is not None
 
 
 def test_st6_without_a_readable_backup_the_message_says_to_sync_again(tmp_path):
@@ -177,7 +206,7 @@ def test_st6_without_a_readable_backup_the_message_says_to_sync_again(tmp_path):
     with pytest.raises(StoreCorrupt, match="is damaged too"):
         writer(tmp_path)
     with pytest.raises(StoreError, match="damaged too"):
-        restore_backup(tmp_path)
+        restore(tmp_path)
 
 
 def test_st6_each_compaction_keeps_the_file_it_replaced_as_the_backup(tmp_path):
