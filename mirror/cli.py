@@ -34,7 +34,7 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.store import STORE_FILE_NAME, Store, is_readable_store, restore
+from mirror.store import STORE_FILE_NAME, Store, has_store, is_readable_store, restore
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
 from mirror.sync.options import DEFAULT_PAGE_SIZE, SyncOptions
@@ -378,7 +378,7 @@ def run_claims(args: argparse.Namespace) -> int:
         print(f"mirror: --year wants a year such as 2024, not {args.year!r}", file=sys.stderr)
         return FAILED
     folder = data_dir(args)
-    if not (folder / STORE_FILE_NAME).exists():
+    if not has_store(folder):
         raise StoreError(f"no records are stored in {folder}; run `mirror connect` and `mirror sync` first")
     with Store(folder, read_only=True) as store:
         year = int(args.year) if args.year else None

@@ -5,7 +5,7 @@ says what it keeps and why; tables.py holds it in memory; store_file.py is the f
 the commits appended to it); files.py and writer_lock.py hold the crash-safety and single-writer rules.
 """
 
-from mirror.store.database import Store, is_readable_store, restore
+from mirror.store.database import Store, has_store, is_readable_store, restore
 from mirror.store.errors import (InvalidResource, ReadOnlyStore, StoreCorrupt, StoreError, StoreLocked,
                                  StoreVersionError, StoreWriteFailed)
 from mirror.store.files import STORE_FILE_NAME, default_data_dir
@@ -15,4 +15,5 @@ from mirror.store.store_file import backup_path
 
 __all__ = ["STORE_FILE_NAME", "Change", "InvalidResource", "PageResult", "ParsedText", "ReadOnlyStore", "Store",
            "StoreCorrupt", "StoreError", "StoreLocked", "StoreVersionError", "StoreWriteFailed", "StoredResource",
-           "SyncRun", "SyncState", "backup_path", "default_data_dir", "is_readable_store", "restore"]
+           "SyncRun", "SyncState", "backup_path", "default_data_dir", "has_store",
+           "is_readable_store", "restore"]

@@ -13,6 +13,7 @@ memory, together with the sync state that describes it, until the next due write
 loses the staged pages and their checkpoint together, so the resumed sync fetches them again.
 """
 
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -114,9 +115,11 @@ class Store:
             # A new store is created at once, so that readers find it and its format is on record; a store of
             # format 1 is converted, its file kept beside the new one.
             self._compact()
-            if self._format1:
-                old = self.path.with_name(FORMAT1_FILE_NAME)
-                os.replace(old, old.with_name(f"{FORMAT1_FILE_NAME}.format1"))
+            if self._format1:  # its backup is kept too; its lock is left from the writer of format 1
+                for old in (FORMAT1_FILE_NAME, f"{FORMAT1_FILE_NAME}.1"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.replace(self.path.with_name(old), self.path.with_name(f"{old}.format1"))
+                self.path.with_name(f"{FORMAT1_FILE_NAME}.lock").unlink(missing_ok=True)
         elif self._signature[1] > self._size:
             os.truncate(self.path, self._size)  # a commit a crash cut short
 
@@ -534,6 +537,11 @@ def _sync_state(document: dict) -> SyncState:
 
 def _sync_run(document: dict) -> SyncRun:
     return SyncRun(**{**document, "errors": tuple(document["errors"]), "notes": tuple(document.get("notes", ()))})
+
+
+def has_store(folder: Path) -> bool:
+    """Whether `folder` holds a store, of this format or of format 1 (which readers read as it is)."""
+    return (folder / STORE_FILE_NAME).exists() or (folder / FORMAT1_FILE_NAME).exists()
 
 
 def is_readable_store(path: Path) -> bool:

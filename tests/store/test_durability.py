@@ -265,6 +265,8 @@ def test_st8_a_format_1_store_is_converted_once_and_its_file_kept(tmp_path, comp
     if not compressed:  # as format 1 wrote it before it was compressed, or as `zstd -d` leaves it
         original = zstandard.ZstdDecompressor().stream_reader(original, read_across_frames=True).read()
     (tmp_path / "mirror.json").write_bytes(original)
+    (tmp_path / "mirror.json.1").write_bytes(original)  # format 1's backup, and the lock its writer left
+    (tmp_path / "mirror.json.lock").write_bytes(b"12345")
     reader = Store(tmp_path, read_only=True)  # a reader reads it as it is, and writes nothing
     assert not (tmp_path / STORE).exists()
     with writer(tmp_path) as store:
@@ -282,6 +284,8 @@ def test_st8_a_format_1_store_is_converted_once_and_its_file_kept(tmp_path, comp
         run = store.begin_run("plan-b")
         store.commit_page("plan-b", [patient("p2")], run_id=run)
     assert (tmp_path / "mirror.json.format1").read_bytes() == original and not (tmp_path / "mirror.json").exists()
+    assert (tmp_path / "mirror.json.1.format1").read_bytes() == original
+    assert not {"mirror.json.1", "mirror.json.lock"} & {path.name for path in tmp_path.iterdir()}
     assert Store(tmp_path, read_only=True).counts("plan-b") == {"Patient": 2}
     (tmp_path / "mirror.json").write_bytes(b"{}")  # a format 1 file is read only when there is no other
     assert Store(tmp_path, read_only=True).counts("plan-b") == {"Patient": 2}
