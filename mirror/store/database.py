@@ -1,16 +1,9 @@
-"""The mirror's local store: a member's resources as received, their history, and the sync state.
+"""The mirror's local store: each member's resources exactly as received, their history, and the sync state.
 
-Per (source, resourceType, id), since two plans can both hold a different `Patient/1`, it keeps the resource's
-JSON text exactly as received (one string: nested dicts cost many times the text in RAM), its provenance and
-the few fields its indexes need. New content replaces the old, which goes to history (change is detected by
-content hash), and a resource the source no longer has is tombstoned. Everything is held in memory (tables.py);
-a commit appends the documents it changed to the file (store_file.py), which is compacted when the commits
-outweigh its snapshot. One process writes (an OS lock, ST-4); any number read, following the file as it
-changes; within a process one lock serialises the store, so threads cannot lose each other's updates.
-
-`commit_page` writes when `commit_interval` seconds have passed since the last write; the rest stays staged in
-memory, together with the sync state that describes it, until the next due write, `flush` or `close`. A crash
-loses the staged pages and their checkpoint together, so the resumed sync fetches them again.
+Everything is held in memory (tables.py); a commit appends what it changed to the file (store_file.py), which is
+compacted when the commits outweigh its snapshot. ARCHITECTURE.md ("The store file") says why. `commit_page`
+writes when `commit_interval` seconds have passed; the rest stays staged with the sync state that describes it,
+so a crash loses pages and their checkpoint together and the resumed sync fetches them again.
 """
 
 import contextlib

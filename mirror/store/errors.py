@@ -1,7 +1,4 @@
-"""What can go wrong with the store, as exceptions whose message is a sentence a CLI can print as it is.
-
-The `mirror` command prints `str(error)` for any StoreError and exits: no traceback, no PHI (messages name
-files, types and ids, never resource content).
+"""The store's failures, each with a message the CLI prints as it is: no traceback, no resource content.
 """
 
 

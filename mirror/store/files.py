@@ -1,10 +1,5 @@
-"""The data folder, and the two ways the store file changes durably (requirements ST-1, ST-2, ST-3, DR-1).
-
-A commit is appended: written past the file's last whole frame and fsynced; a failed append is cut off again.
-A snapshot replaces the file: written to a temporary file in the same folder and fsynced, the current file kept
-as the backup (a hard link, so no copy), the temporary file renamed over the live one and the folder fsynced so
-the rename itself survives a power cut. After a crash at any point the live name holds the old or the new file,
-never a mix (SQLite's atomic commit reasoning).
+"""The data folder, and the two ways the store file changes durably (ST-1, ST-2, ST-3, DR-1): an fsynced append,
+and an atomic replace (temporary file, fsync, rename, folder fsync), so a crash leaves the old or the new file.
 """
 
 import contextlib
@@ -51,11 +46,8 @@ def default_data_dir() -> Path:
 
 @contextlib.contextmanager
 def private_umask() -> Iterator[None]:
-    """Create files and folders readable by their owner only, whatever the user's umask (DR-1).
-
-    The umask is process-wide, so it is held only around creation; every creation also passes an explicit
-    mode, so a thread that creates files meanwhile is never made less private, only briefly more.
-    """
+    """Create files and folders readable by their owner only, whatever the user's umask (DR-1); held only around
+    creation, since the umask is process-wide."""
     previous = os.umask(0o077)
     try:
         yield
@@ -91,11 +83,7 @@ def signature(file: Path | int) -> FileSignature | None:
 
 
 def fsync_file(fd: int) -> None:
-    """Make what was written to `fd` durable (ST-2).
-
-    On macOS `fsync` leaves data in the drive's cache; `F_FULLFSYNC` flushes it, as SQLite's `fullfsync`
-    does. Some macOS file systems refuse it, and then fsync is the best there is.
-    """
+    """Make what was written to `fd` durable (ST-2); on macOS with `F_FULLFSYNC`, as SQLite does, where allowed."""
     if sys.platform == "darwin":
         try:
             fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
@@ -124,21 +112,14 @@ def replace_with_retry(source: Path, target: Path) -> None:
             return
         except PermissionError as error:
             if delay is None:
-                raise StoreError(
-                    f"Could not replace {target} ({error.strerror}): another program, such as an antivirus "
-                    "scanner or a file indexer, keeps it open. Nothing was changed; try again."
-                ) from error
+                raise StoreError(f"Could not replace {target} ({error.strerror}): another program, such as an antivirus "
+                                 "scanner or a file indexer, keeps it open. Nothing was changed; try again.") from error
             time.sleep(delay)
 
 
 def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path | None = None) -> FileSignature:
-    """Replace `path` with `content` so that a crash leaves the old or the new file, never a torn one (ST-1).
-
-    `content` may be chunks, written as they come, so that a large file never has to be in memory at once.
-
-    When `backup` is given and `path` exists, the current file becomes `backup` first (a hard link, so the
-    previous generation is kept without copying it). Returns the new file's signature.
-    """
+    """Replace `path` with `content` (bytes, or chunks written as they come) so that a crash leaves the old or the new
+    file, never a torn one (ST-1), keeping the current file as `backup` if given; returns the new file's signature."""
     folder = path.parent
     with private_umask():
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
@@ -185,10 +166,7 @@ def append_durably(path: Path, data: bytes, at: int) -> None:
 
 
 def keep_as_backup(path: Path, backup: Path) -> None:
-    """Make `backup` another name for the file now at `path` (it is never written in place, so this is safe).
-
-    A file system without hard links (some network and FAT volumes) gets a copy instead.
-    """
+    """Make `backup` another name (or, without hard links, a copy) of the file at `path`, never written in place."""
     link_path = path.parent / f".{backup.name}.link{TEMP_SUFFIX}"
     with contextlib.suppress(FileNotFoundError):
         link_path.unlink()

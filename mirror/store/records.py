@@ -1,7 +1,4 @@
-"""What the store hands out: immutable snapshots of stored resources, sync state and sync runs.
-
-Callers get copies, never the store's own documents, so a reader cannot change the store by accident and a
-later write cannot change what a reader already holds. Field names match the document keys in the file.
+"""What the store hands out: immutable copies of its documents, so no reader can change the store by accident.
 """
 
 from dataclasses import dataclass, field, fields

@@ -1,14 +1,8 @@
 """The store file, `mirror.jsonl.zst`: a snapshot, then one frame per commit made since, each frame checksummed.
 
-Decompressed (`zstd -dc mirror.jsonl.zst`), the file is JSON lines: a header line, then one `[table, document]`
-line per document. Each frame is a zstd frame preceded by a zstd skippable frame holding the length and CRC-32
-of the compressed bytes, so `zstd -d` reads the file as it is and a reader knows where each frame ends without
-trusting the bytes it checks. The first frame is the snapshot, written whole (temporary file and rename); every
-later frame is a commit appended to it. Reading a line applies it: a document replaces the one with its key, or
-joins its resource's history. So the snapshot and the commits are read by the same code.
-
-Damage is refused (ST-6), with one exception that only a crash can cause: a last commit frame that is cut short
-or fails its CRC is a commit that never returned, and is left out (and cut off by the next writer).
+Decompressed, the file is JSON lines: a header, then one `[table, document]` line per document; each zstd frame
+follows a skippable frame holding its length and CRC-32 (ARCHITECTURE.md, "Frames"). Damage is refused (ST-6),
+except a last commit frame cut short or failing its CRC: a commit that never returned, left out.
 """
 
 import struct

@@ -1,8 +1,5 @@
-"""The store's documents in memory, with the indexes reads use, built by applying the store file's lines.
-
-A document replaces the one with the same key (a resource by (source, type, id), a sync state by (source, type),
-a run by its id), or, for a replaced version, joins its resource's history. Reading a snapshot and reading the
-commits appended after it are the same operation, so a writer and a reader that follows it hold the same tables.
+"""The store's documents in memory, with the indexes reads use, built by applying the store file's lines; a writer
+and a reader that follows it apply the same lines, so they hold the same tables.
 """
 
 import bisect
