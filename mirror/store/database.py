@@ -36,13 +36,8 @@ MOST_RUN_ERRORS = 100
 
 
 class Store:
-    """The store in `data_dir` (default: `default_data_dir()`), opened for writing unless `read_only`.
-
-    A writer holds the single-writer lock until `close`; use it as a context manager.
-    `commit_interval=0` writes on every call (tests, and callers that need each call durable at once).
-    New content is stored unvalidated (findings None); R4 validation costs milliseconds per resource, so the
-    sync runs it beside its downloads and records the findings with `record_findings`.
-    """
+    """The store in `data_dir` (default: `default_data_dir()`), opened for writing (holding the writer lock until
+    `close`) unless `read_only`; `commit_interval=0` writes on every call."""
 
     def __init__(self, data_dir: Path | str | None = None, *, read_only: bool = False, commit_interval: float = 1.0):
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -150,11 +145,8 @@ class Store:
     # ----- writing
 
     def begin_run(self, source: str) -> str:
-        """Record the start of a sync of `source` and return its run id, which every write of the run names.
-
-        Runs still marked running that this Store did not start were cut short (only the lock holder can
-        run a sync, and it holds the lock now): they are marked interrupted.
-        """
+        """Record the start of a sync of `source` and return its run id; runs still marked running that this Store
+        did not start were cut short (only the lock holder syncs), and are marked interrupted."""
         _check_source(source)
         with self._writing():
             for run in list(self._tables.sync_runs.values()):
@@ -192,17 +184,9 @@ class Store:
 
     def commit_page(self, source: str, resources: Iterable[Received], *, run_id: str, request_url: str | None = None,
                     fetched_at: str | None = None, sync_state: SyncState | None = None) -> PageResult:
-        """Store one page of resources from `source` and the sync state that follows it, as one unit.
-
-        Each resource is JSON text as received (str or bytes, kept byte for byte) or a parsed dict (see
-        ingest.py). New content is stored, content equal to the stored version is left alone, different
-        content replaces the stored version and pushes it into history, whatever `meta.lastUpdated` says.
-        A resource received twice in one page counts once; the later copy wins. If any resource cannot be
-        stored (not JSON, NaN, no valid id) InvalidResource says which, and nothing from the call is kept.
-
-        The page and its sync state are staged together and written when a write is due (see the module
-        docstring); `PageResult.written` says whether this call wrote. `flush` writes at once.
-        """
+        """Store one page of resources from `source` (see ingest.py) and the sync state that follows it, as one unit
+        written when a write is due; new content replaces the stored version, which goes to history. A resource
+        that cannot be stored raises InvalidResource, and nothing from the call is kept."""
         self._check_writable()
         _check_source(source)
         received: dict[tuple[str, str], IngestedResource] = {}
@@ -243,11 +227,8 @@ class Store:
         return PageResult(**counts, written=written, new_versions=tuple(new_versions))
 
     def record_findings(self, source: str, findings: Iterable[tuple[str, str, str, list[str]]]) -> int:
-        """Record R4 validation findings, given as (resourceType, id, content hash, findings); returns how many.
-
-        Findings are for the content they were made from: those for content that has been replaced since
-        are dropped. Written with the next due write, like a page.
-        """
+        """Record R4 validation findings, given as (resourceType, id, content hash, findings), for content still
+        current; returns how many."""
         recorded = 0
         with self._writing():
             for resource_type, resource_id, content_hash, found in findings:
@@ -268,11 +249,7 @@ class Store:
 
     def mark_removed(self, source: str, resource_type: str, ids: Iterable[str], *, run_id: str,
                      sync_state: SyncState | None = None) -> int:
-        """Tombstone resources the source no longer has (their text and history stay); returns how many.
-
-        Ids not stored, or already removed, are skipped. A tombstoned resource that comes back later is
-        stored again as a new version.
-        """
+        """Tombstone resources the source no longer has (their text and history stay); returns how many."""
         with self._writing():
             run = self._run(run_id)
             removed_at, removed = utc_now(), 0
@@ -585,13 +562,8 @@ def _commits(count: int) -> str:
 
 
 def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
-    """Replace a damaged store with what can be kept, losing as little as possible; returns where the damaged
-    file went (`mirror.jsonl.zst.damaged-<time>`, never deleted: it is the member's data) and what was kept.
-
-    A sound snapshot is kept with the commits before the first damaged frame (the checkpoints travel in the same
-    commits, so the next sync fetches what was dropped); otherwise the backup, the file before the last
-    compaction, is put back.
-    """
+    """Replace a damaged store with its sound snapshot and commits, else its backup, losing as little as possible;
+    returns where the damaged file was kept (never deleted: it is the member's data) and what was done."""
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     path = folder / STORE_FILE_NAME
     backup = backup_path(path)

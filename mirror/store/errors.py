@@ -31,10 +31,7 @@ class StoreVersionError(StoreError):
 
 
 class InvalidResource(StoreError):
-    """A resource that cannot be stored as JSON under a FHIR (type, id): nothing from its call was stored.
-
-    `index` is its position in the call's list of resources, so a sync engine can set it aside and retry.
-    """
+    """A resource that cannot be stored as JSON under a FHIR (type, id), at `index` in its call; nothing was stored."""
 
     def __init__(self, message: str, index: int):
         super().__init__(message)

@@ -27,13 +27,8 @@ def as_timestamp(moment: datetime | str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StoredResource:
-    """One version of a resource: its JSON text exactly as received, with provenance and index fields.
-
-    `version` counts the distinct contents this store has held for (source, type, id), from 1. `fetched_at`,
-    `request_url` and `run_id` say when, from where and by which sync this version arrived. A resource
-    the source no longer has is kept with `removed_at` set (a tombstone). `findings` are R4 validation
-    problems (empty: valid; None: not validated). `superseded_at` is set on older versions only.
-    """
+    """One version of a resource: its JSON text exactly as received, with provenance and index fields (the document
+    keys of ARCHITECTURE.md's store file; `findings` None: not validated yet)."""
 
     source: str
     resource_type: str
@@ -125,11 +120,7 @@ class SyncRun:
 
 @dataclass(frozen=True, slots=True)
 class PageResult:
-    """What one commit_page call did; `written` says whether it is on disk yet (see Store.commit_page).
-
-    `new_versions` names the resources stored as new content, as (resourceType, id, content hash): those
-    that need validating.
-    """
+    """What one commit_page call did; `written`: on disk yet; `new_versions`: (type, id, hash) to validate."""
 
     new: int
     changed: int

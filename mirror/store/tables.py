@@ -152,12 +152,8 @@ def key_of(document: dict) -> Key:
 
 
 def _untrackable(document: dict) -> None:
-    """Hold a resource document's arrays as tuples, as commit_page builds them.
-
-    A dict holding only strings, numbers, None and tuples of those is one CPython's cycle collector stops
-    tracking; a list keeps it, and its dict, tracked, and with every document tracked each full collection
-    walks them all, which made a bulk load grow faster than its size. JSON writes a tuple as the same array.
-    """
+    """Hold a resource document's arrays as tuples, as commit_page builds them: the cycle collector stops tracking
+    such dicts, and walking every document on each collection made a bulk load grow faster than its size."""
     document["patient_ids"] = tuple(document["patient_ids"])
     if document["findings"] is not None:
         document["findings"] = tuple(document["findings"])
