@@ -416,19 +416,13 @@ class Store:
         with self._reading():
             return sorted(resource_type for type_source, resource_type in self._tables.resources if type_source == source)
 
-    def ids(self, source: str, resource_type: str) -> set[str]:
-        """The ids held (not tombstoned) for one type from one source: what a full sync compares against."""
-        with self._reading():
-            held = self._tables.resources.get((source, resource_type), {})
-            return {resource_id for resource_id, document in held.items() if document["removed_at"] is None}
-
-    def searched_ids(self, source: str, resource_type: str, base: str) -> set[str]:
-        """The ids held for one type from one source that a search brought, not a read of `{base}/{type}/{id}`
-        (a referenced record): what a plain sync compares with the ids a walk lists."""
+    def ids(self, source: str, resource_type: str, searched_from: str | None = None) -> set[str]:
+        """The ids held (not tombstoned) for one type from one source, what a full sync compares against; with
+        `searched_from` (a base), only those a search brought, not a read of `{base}/{type}/{id}`."""
         with self._reading():
             held = self._tables.resources.get((source, resource_type), {})
             return {resource_id for resource_id, document in held.items() if document["removed_at"] is None
-                    and document["request_url"] != f"{base}/{resource_type}/{resource_id}"}
+                    and (searched_from is None or document["request_url"] != f"{searched_from}/{resource_type}/{resource_id}")}
 
     def sync_state(self, source: str, resource_type: str) -> SyncState | None:
         with self._reading():

@@ -17,10 +17,7 @@ def utc_now() -> str:
 
 
 def as_timestamp(moment: datetime | str) -> str:
-    """A caller's time (a timezone-aware datetime, or a FHIR date/dateTime/instant) in the store's sortable form.
-
-    A FHIR value of coarser precision means its start: `2024-05` is 2024-05-01T00:00:00Z.
-    """
+    """A caller's time (an aware datetime, or a FHIR date/dateTime/instant, meaning its start) in the store's form."""
     start = date_range(moment).start if isinstance(moment, str) else moment.astimezone(timezone.utc)
     return start.strftime(TIMESTAMP_FORMAT)
 
@@ -80,14 +77,9 @@ class Change:
 class SyncState:
     """Where a sync of one (source, resource type) stands, committed in the same write as its data.
 
-    The sync engine fills every field but `run_id` and `updated_at`, which the store fills.
-    `next_url` is the page to resume from (None when the type is done); `high_water` is the engine's
-    bound for the next incremental run (say, the server time at which the last full run started).
-    `full_pass` names the run that began the full sync (`--full`) this checkpoint is part of, until that
-    full sync has compared what it saw with what is stored; `seen` lists, per resource type, the ids this
-    walk has received in it so far, so that a full sync cut short can be finished by a later run.
-    `listed_at` is when (on the plan's clock) a plain sync last compared every id the walk lists with what is
-    held, so that removals the plan's counts hide are still found now and then.
+    `next_url`: the page to resume from (None: done); `high_water`: the bound for the next incremental run;
+    `full_pass`: the run whose `--full` sync this checkpoint is part of, until it compared what it saw; `seen`: the
+    ids per type that walk received so far; `listed_at`: when (plan's clock) a plain sync last compared every id.
     """
 
     resource_type: str

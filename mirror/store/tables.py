@@ -69,10 +69,7 @@ class Tables:
             with _damage_reported():
                 for end, lines in frames(raw, snapshot):
                     first = snapshot and read == 0
-                    if first:
-                        self.generation = read_header(next(lines, b"{}"), path)
-                    else:
-                        self.generation += 1
+                    self.generation = read_header(next(lines, b"{}"), path) if first else self.generation + 1
                     size = 0
                     for line in lines:
                         self.apply(*read_record(line))
@@ -107,16 +104,10 @@ class Tables:
             yield line
 
     def _documents(self) -> Iterator[tuple[str, dict]]:
-        for held in self.resources.values():
-            for document in held.values():
-                yield "resources", document
-        for versions in self.history.values():
-            for document in versions:
-                yield "history", document
-        for state in self.sync_state.values():
-            yield "sync_state", state
-        for run in self.sync_runs.values():
-            yield "sync_runs", run
+        yield from (("resources", document) for held in self.resources.values() for document in held.values())
+        yield from (("history", document) for versions in self.history.values() for document in versions)
+        yield from (("sync_state", state) for state in self.sync_state.values())
+        yield from (("sync_runs", run) for run in self.sync_runs.values())
 
     def updated_between(self, type_key: TypeKey, start: datetime | None, end: datetime | None) -> set[str]:
         """The ids of `type_key` whose `meta.lastUpdated` instant starts in [start, end)."""
