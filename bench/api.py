@@ -29,7 +29,7 @@ from pathlib import Path
 
 from mirror.api import create_app
 from mirror.http.wsgi_server import serve_forever
-from mirror.store import Store
+from mirror.store import STORE_FILE_NAME, Store
 from mockpayer.generate import write_plan
 from mockpayer.resources import load_plan_resources
 
@@ -60,7 +60,7 @@ def build_store(data_dir: Path, wanted: int) -> list[str]:
         store.finish_run(run_id)
         members = sorted(stored.id for stored in store.search("Patient", source=SOURCE))
         total = sum(store.counts(SOURCE).values())
-    size = (data_dir / "mirror.json").stat().st_size
+    size = (data_dir / STORE_FILE_NAME).stat().st_size
     print(f"  {total:,} resources, {len(members):,} members, store file {size / 2**20:.0f} MB", flush=True)
     return members
 

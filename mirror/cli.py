@@ -34,10 +34,9 @@ from mirror.plans import (
     one_up_endpoints,
     preset,
 )
-from mirror.store import STORE_FILE_NAME, Store, restore_backup
+from mirror.store import STORE_FILE_NAME, Store, has_store, is_readable_store, restore
 from mirror.store.errors import StoreError
 from mirror.store.files import default_data_dir
-from mirror.store.storages import backup_path, is_readable_store
 from mirror.sync.options import DEFAULT_PAGE_SIZE, SyncOptions
 from mirror.sync.progress import progress_for
 from mirror.sync.status import epoch_instant, plan_statuses, render_status
@@ -256,7 +255,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def add_restore(commands, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser("restore", parents=[common],
-                                 help="put the previous good generation of a damaged store back (the damaged file is kept)")
+                                 help="repair a damaged store, losing as little as possible (the damaged file is kept)")
     parser.set_defaults(run=run_restore)
 
 
@@ -265,10 +264,9 @@ def run_restore(args: argparse.Namespace) -> int:
     path = folder / STORE_FILE_NAME
     if is_readable_store(path):
         raise StoreError(f"{path} is readable; nothing was restored (`mirror restore` is for a damaged store).")
-    damaged = restore_backup(folder)
+    damaged, how = restore(folder)
     kept = f"; the damaged file is kept as {damaged}" if damaged.exists() else ""
-    print(f"mirror: restored {path} from its backup {backup_path(path)}{kept}; "
-          "run `mirror sync` to fetch what changed since.")
+    print(f"mirror: restored {path}: {how}{kept}; run `mirror sync` to fetch what changed since.")
     return 0
 
 
@@ -380,7 +378,7 @@ def run_claims(args: argparse.Namespace) -> int:
         print(f"mirror: --year wants a year such as 2024, not {args.year!r}", file=sys.stderr)
         return FAILED
     folder = data_dir(args)
-    if not (folder / STORE_FILE_NAME).exists():
+    if not has_store(folder):
         raise StoreError(f"no records are stored in {folder}; run `mirror connect` and `mirror sync` first")
     with Store(folder, read_only=True) as store:
         year = int(args.year) if args.year else None

@@ -1,41 +1,19 @@
-"""The mirror's local document store on TinyDB: crash-safe, single-writer, indexed in memory.
+"""The mirror's local document store: crash-safe, single-writer, held and indexed in memory.
 
 Open it with `Store(data_dir)` (writer) or `Store(data_dir, read_only=True)` (the served API). database.py
-says what it keeps and why; the TinyDB hooks are storages.py (atomic orjson Storage), middlewares.py (one
-commit for several table operations) and tables.py (writes in place); file_format.py lays the file out one
-document per line; files.py and writer_lock.py hold the crash-safety and single-writer rules.
+says what it keeps and why; tables.py holds it in memory; store_file.py is the file's format (a snapshot and
+the commits appended to it); files.py and writer_lock.py hold the crash-safety and single-writer rules.
 """
 
-from mirror.store.database import STORE_FILE_NAME, Store, restore_backup
-from mirror.store.errors import (
-    InvalidResource,
-    ReadOnlyStore,
-    StoreCorrupt,
-    StoreError,
-    StoreLocked,
-    StoreVersionError,
-    StoreWriteFailed,
-)
-from mirror.store.files import default_data_dir
+from mirror.store.database import Store, has_store, is_readable_store, restore
+from mirror.store.errors import (InvalidResource, ReadOnlyStore, StoreCorrupt, StoreError, StoreLocked,
+                                 StoreVersionError, StoreWriteFailed)
+from mirror.store.files import STORE_FILE_NAME, default_data_dir
 from mirror.store.ingest import ParsedText
 from mirror.store.records import Change, PageResult, StoredResource, SyncRun, SyncState
+from mirror.store.store_file import backup_path
 
-__all__ = [
-    "STORE_FILE_NAME",
-    "Change",
-    "InvalidResource",
-    "PageResult",
-    "ParsedText",
-    "ReadOnlyStore",
-    "Store",
-    "StoreCorrupt",
-    "StoreError",
-    "StoreLocked",
-    "StoreVersionError",
-    "StoreWriteFailed",
-    "StoredResource",
-    "SyncRun",
-    "SyncState",
-    "default_data_dir",
-    "restore_backup",
-]
+__all__ = ["STORE_FILE_NAME", "Change", "InvalidResource", "PageResult", "ParsedText", "ReadOnlyStore", "Store",
+           "StoreCorrupt", "StoreError", "StoreLocked", "StoreVersionError", "StoreWriteFailed", "StoredResource",
+           "SyncRun", "SyncState", "backup_path", "default_data_dir", "has_store",
+           "is_readable_store", "restore"]

@@ -1,7 +1,4 @@
-"""What can go wrong with the store, as exceptions whose message is a sentence a CLI can print as it is.
-
-The `mirror` command prints `str(error)` for any StoreError and exits: no traceback, no PHI (messages name
-files, types and ids, never resource content).
+"""The store's failures, each with a message the CLI prints as it is: no traceback, no resource content.
 """
 
 
@@ -34,10 +31,7 @@ class StoreVersionError(StoreError):
 
 
 class InvalidResource(StoreError):
-    """A resource that cannot be stored as JSON under a FHIR (type, id): nothing from its call was stored.
-
-    `index` is its position in the call's list of resources, so a sync engine can set it aside and retry.
-    """
+    """A resource that cannot be stored as JSON under a FHIR (type, id), at `index` in its call; nothing was stored."""
 
     def __init__(self, message: str, index: int):
         super().__init__(message)

@@ -1,10 +1,5 @@
-"""The data folder and crash-safe file replacement (requirements ST-1, ST-2, ST-3, DR-1).
-
-The live store file is never opened for writing. A commit writes a temporary file in the same folder, flushes
-and fsyncs it, keeps the current file as the backup generation (a hard link, so no copy), renames the
-temporary file over the live one and fsyncs the folder so the rename itself survives a power cut. After a
-crash at any point the live name holds either the old or the new content, never a mix (SQLite's atomic commit
-reasoning; TinyDB's own storage rewrites in place and loses everything on a full disk).
+"""The data folder, and the two ways the store file changes durably (ST-1, ST-2, ST-3, DR-1): an fsynced append,
+and an atomic replace (temporary file, fsync, rename, folder fsync), so a crash leaves the old or the new file.
 """
 
 import contextlib
@@ -28,18 +23,16 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "MIRROR_DATA_DIR"
 APP_NAME = "payer-mirror"
-STORE_FILE_NAME = "mirror.json"  # in the data folder
+STORE_FILE_NAME = "mirror.jsonl.zst"  # in the data folder
 PRIVATE_FOLDER_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"
-# Large enough that a store streamed one document at a time reaches the kernel in few system calls.
-WRITE_BUFFER_BYTES = 1 << 20
 
 # Antivirus scanners and indexers on Windows hold a freshly written file for a moment, so os.replace fails
 # with PermissionError; waiting usually clears it (the failure that got TinyDB's atomic-write PR reverted).
 REPLACE_RETRY_DELAYS = (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
-# (inode, size, mtime in ns): a new generation always has a new inode, because it arrives by rename.
+# (inode, size, mtime in ns): a commit changes the size, a compaction the inode.
 FileSignature = tuple[int, int, int]
 
 
@@ -53,11 +46,8 @@ def default_data_dir() -> Path:
 
 @contextlib.contextmanager
 def private_umask() -> Iterator[None]:
-    """Create files and folders readable by their owner only, whatever the user's umask (DR-1).
-
-    The umask is process-wide, so it is held only around creation; every creation also passes an explicit
-    mode, so a thread that creates files meanwhile is never made less private, only briefly more.
-    """
+    """Create files and folders readable by their owner only, whatever the user's umask (DR-1); held only around
+    creation, since the umask is process-wide."""
     previous = os.umask(0o077)
     try:
         yield
@@ -82,27 +72,18 @@ def narrow_mode(path: Path, mode: int) -> None:
         path.chmod(mode)
 
 
-def signature(path: Path) -> FileSignature | None:
-    """The identity of the file now at `path`, or None when there is none."""
+def signature(file: Path | int) -> FileSignature | None:
+    """The identity of the file now at a path, or of an open file (which a rename cannot change); None when
+    there is none."""
     try:
-        info = path.stat()
+        info = os.stat(file)
     except FileNotFoundError:
         return None
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def fd_signature(fd: int) -> FileSignature:
-    """The identity of the open file `fd`, which a rename cannot change under the caller."""
-    info = os.fstat(fd)
-    return info.st_ino, info.st_size, info.st_mtime_ns
-
-
 def fsync_file(fd: int) -> None:
-    """Make what was written to `fd` durable (ST-2).
-
-    On macOS `fsync` leaves data in the drive's cache; `F_FULLFSYNC` flushes it, as SQLite's `fullfsync`
-    does. Some macOS file systems refuse it, and then fsync is the best there is.
-    """
+    """Make what was written to `fd` durable (ST-2); on macOS with `F_FULLFSYNC`, as SQLite does, where allowed."""
     if sys.platform == "darwin":
         try:
             fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
@@ -131,31 +112,24 @@ def replace_with_retry(source: Path, target: Path) -> None:
             return
         except PermissionError as error:
             if delay is None:
-                raise StoreError(
-                    f"Could not replace {target} ({error.strerror}): another program, such as an antivirus "
-                    "scanner or a file indexer, keeps it open. Nothing was changed; try again."
-                ) from error
+                raise StoreError(f"Could not replace {target} ({error.strerror}): another program, such as an antivirus "
+                                 "scanner or a file indexer, keeps it open. Nothing was changed; try again.") from error
             time.sleep(delay)
 
 
 def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path | None = None) -> FileSignature:
-    """Replace `path` with `content` so that a crash leaves the old or the new file, never a torn one (ST-1).
-
-    `content` may be chunks, written as they come, so that a large file never has to be in memory at once.
-
-    When `backup` is given and `path` exists, the current file becomes `backup` first (a hard link, so the
-    previous generation is kept without copying it). Returns the new file's signature.
-    """
+    """Replace `path` with `content` (bytes, or chunks written as they come) so that a crash leaves the old or the new
+    file, never a torn one (ST-1), keeping the current file as `backup` if given; returns the new file's signature."""
     folder = path.parent
     with private_umask():
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     temp_path = Path(temp_name)
     try:
-        with os.fdopen(fd, "wb", buffering=WRITE_BUFFER_BYTES) as temp_file:
+        with os.fdopen(fd, "wb") as temp_file:
             temp_file.writelines((content,) if isinstance(content, bytes) else content)
             temp_file.flush()
             fsync_file(temp_file.fileno())
-            written = fd_signature(temp_file.fileno())
+            written = os.fstat(temp_file.fileno())
         if backup is not None and path.exists():
             keep_as_backup(path, backup)
         replace_with_retry(temp_path, path)
@@ -166,14 +140,33 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
             raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
         raise
     fsync_folder(folder)
-    return written
+    return written.st_ino, written.st_size, written.st_mtime_ns
+
+
+def append_durably(path: Path, data: bytes, at: int) -> None:
+    """Write `data` at offset `at` of `path`, cutting off whatever followed (a commit a crash cut short), and make
+    it durable (ST-2); a write that fails is cut off too, so the file still ends with its last whole commit."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, at)
+            os.lseek(fd, at, os.SEEK_SET)
+            written = memoryview(data)
+            while written:
+                written = written[os.write(fd, written):]
+            fsync_file(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, at)
+            raise
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
 
 
 def keep_as_backup(path: Path, backup: Path) -> None:
-    """Make `backup` another name for the file now at `path` (it is never written in place, so this is safe).
-
-    A file system without hard links (some network and FAT volumes) gets a copy instead.
-    """
+    """Make `backup` another name (or, without hard links, a copy) of the file at `path`, never written in place."""
     link_path = path.parent / f".{backup.name}.link{TEMP_SUFFIX}"
     with contextlib.suppress(FileNotFoundError):
         link_path.unlink()

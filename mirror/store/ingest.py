@@ -1,14 +1,8 @@
 """Turn a received resource into the exact text the store keeps, refusing what JSON cannot hold (ST-5).
 
-The text is the truth (DESIGN: raw JSON is the truth): a resource given as text is kept byte for byte, so
-7-digit fractional seconds, `1.50`, non-ASCII names and key order survive. A resource given as a dict is
-serialised once, compactly; parse it with `json.loads(text, parse_float=decimal.Decimal)` and its decimals
-keep the digits they were written with. NaN and Infinity (which Python's json writes and orjson silently
-turns into null), lone surrogates and anything else that is not JSON are refused before they can reach a
-commit, so the file stays valid JSON that any parser reads.
-
-The store needs a resource parsed (to index it), and parsing is most of what a bulk load costs. A sync has
-parsed every resource already, to read its page, so it hands over `ParsedText`: the text with its parse.
+Text is kept byte for byte (the text is the truth); a dict is serialised once, Decimals with their digits. NaN,
+Infinity and lone surrogates are refused, so the file stays valid JSON. A sync hands over `ParsedText` (the text
+with the parse it already made), since parsing is most of what a bulk load costs.
 """
 
 import hashlib
@@ -21,7 +15,6 @@ import orjson
 
 from mirror.fhir.ids import is_resource_type_name, is_valid_id
 from mirror.store.errors import InvalidResource
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +43,12 @@ class IngestedResource:
 
 
 def ingest(received: Received, index: int) -> tuple[IngestedResource, dict]:
-    """Check one received resource (number `index` in its call); return what the store keeps, and the parse.
-
-    The content hash is over the exact text, so change detection never depends on `meta.lastUpdated`.
-    The parsed dict is returned apart so that the caller can drop it as soon as it has used it: a page of
-    parsed resources held together costs tens of MB of fresh memory, which is slow to come by.
-    """
+    """Check one received resource (number `index` in its call); return what the store keeps (hashed over the exact
+    text), and the parse apart, so the caller can drop it as soon as it has used it."""
     if isinstance(received, ParsedText):
         text = received.text
-        parsed = _parse(text, index) if _may_hold_lone_surrogate(text) else _object(received.parsed, index)
+        # A text without a backslash holds no escaped lone surrogate, which a scan for one character tells.
+        parsed = _parse(text, index) if "\\" in text else _object(received.parsed, index)
         try:
             encoded = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate character (an escaped one was parsed strictly above)
@@ -81,26 +71,12 @@ def ingest(received: Received, index: int) -> tuple[IngestedResource, dict]:
     if not is_resource_type_name(resource_type):
         raise InvalidResource(f"Resource {index + 1} has no valid resourceType, so it cannot be stored.", index)
     if not is_valid_id(resource_id):
-        raise InvalidResource(
-            f"Resource {index + 1} ({resource_type}) has no valid FHIR id ([A-Za-z0-9-.], 1 to 64 characters), "
-            "so it cannot be stored.",
-            index,
-        )
+        raise InvalidResource(f"Resource {index + 1} ({resource_type}) has no valid FHIR id ([A-Za-z0-9-.], 1 to 64 "
+                              "characters), so it cannot be stored.", index)
     meta = parsed.get("meta")
     last_updated = meta.get("lastUpdated") if isinstance(meta, dict) else None
-    ingested = IngestedResource(
-        resource_type=resource_type,
-        id=resource_id,
-        text=text,
-        content_hash=hashlib.sha256(encoded).hexdigest(),
-        last_updated=last_updated if isinstance(last_updated, str) else None,
-    )
-    return ingested, parsed
-
-
-def _may_hold_lone_surrogate(text: str) -> bool:
-    """False for a text without a backslash, which a scan for one character tells at memory speed."""
-    return "\\" in text
+    return IngestedResource(resource_type, resource_id, text, hashlib.sha256(encoded).hexdigest(),
+                            last_updated if isinstance(last_updated, str) else None), parsed
 
 
 def _parse(text: str | bytes, index: int) -> dict:

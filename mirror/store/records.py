@@ -1,8 +1,4 @@
-"""What the store hands out: immutable snapshots of stored resources, sync state and sync runs.
-
-Callers get copies, never TinyDB's live documents, so a reader cannot change the store by accident and a
-later write cannot change what a reader already holds. Field names match the document keys in the file
-(`stored_text` is `text` there).
+"""What the store hands out: immutable copies of its documents, so no reader can change the store by accident.
 """
 
 from dataclasses import dataclass, field, fields
@@ -11,9 +7,6 @@ from datetime import datetime, timezone
 import orjson
 
 from mirror.fhir.dates import date_range
-from mirror.store.errors import StoreError
-from mirror.store.file_format import decoded_text
-from mirror.store.files import STORE_FILE_NAME
 
 # Every time the store records is UTC with microseconds, so that the strings sort as the times do.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -24,28 +17,20 @@ def utc_now() -> str:
 
 
 def as_timestamp(moment: datetime | str) -> str:
-    """A caller's time (a timezone-aware datetime, or a FHIR date/dateTime/instant) in the store's sortable form.
-
-    A FHIR value of coarser precision means its start: `2024-05` is 2024-05-01T00:00:00Z.
-    """
+    """A caller's time (an aware datetime, or a FHIR date/dateTime/instant, meaning its start) in the store's form."""
     start = date_range(moment).start if isinstance(moment, str) else moment.astimezone(timezone.utc)
     return start.strftime(TIMESTAMP_FORMAT)
 
 
 @dataclass(frozen=True, slots=True)
 class StoredResource:
-    """One version of a resource: its JSON text exactly as received, with provenance and index fields.
-
-    `version` counts the distinct contents this store has held for (source, type, id), from 1. `fetched_at`,
-    `request_url` and `run_id` say when, from where and by which sync this version arrived. A resource
-    the source no longer has is kept with `removed_at` set (a tombstone). `findings` are R4 validation
-    problems (empty: valid; None: not validated). `superseded_at` is set on older versions only.
-    """
+    """One version of a resource: its JSON text exactly as received, with provenance and index fields (the document
+    keys of ARCHITECTURE.md's store file; `findings` None: not validated yet)."""
 
     source: str
     resource_type: str
     id: str
-    stored_text: str | bytes = field(repr=False, compare=False)  # as the store holds it: see `text`
+    text: str = field(repr=False, compare=False)  # the resource's JSON text exactly as received
     content_hash: str
     version: int
     last_updated: str | None
@@ -62,18 +47,6 @@ class StoredResource:
     def removed(self) -> bool:
         return self.removed_at is not None
 
-    @property
-    def text(self) -> str:
-        """The resource's JSON text exactly as received. A store opened from its file holds it still encoded
-        (file_format.py), and it is decoded here, when asked for: most reads want the other fields only."""
-        try:
-            return decoded_text(self.stored_text)
-        except ValueError:
-            raise StoreError(f"The store's copy of {self.resource_type}/{self.id} is damaged: its text is not a JSON "
-                             "string, so the store file was changed by something other than payer-mirror. `mirror "
-                             "restore` puts the previous generation back, if that change came after it; else move "
-                             f"{STORE_FILE_NAME} aside and run `mirror sync` to fetch your records again.") from None
-
     def resource(self) -> dict:
         """The resource parsed; the stored text stays the truth (parsing may change how numbers print)."""
         return orjson.loads(self.text)
@@ -83,14 +56,13 @@ class StoredResource:
         findings = document["findings"]
         return cls(
             **{name: document.get(name) for name in _RESOURCE_FIELDS},  # type: ignore[arg-type]  # as stored
-            stored_text=document["text"],
             patient_ids=tuple(document["patient_ids"]),
             findings=None if findings is None else tuple(findings),
         )
 
 
 _RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource)
-                         if f.name not in ("stored_text", "patient_ids", "findings"))
+                         if f.name not in ("patient_ids", "findings"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +77,9 @@ class Change:
 class SyncState:
     """Where a sync of one (source, resource type) stands, committed in the same write as its data.
 
-    The sync engine fills every field but `run_id` and `updated_at`, which the store fills.
-    `next_url` is the page to resume from (None when the type is done); `high_water` is the engine's
-    bound for the next incremental run (say, the server time at which the last full run started).
-    `full_pass` names the run that began the full sync (`--full`) this checkpoint is part of, until that
-    full sync has compared what it saw with what is stored; `seen` lists, per resource type, the ids this
-    walk has received in it so far, so that a full sync cut short can be finished by a later run.
-    `listed_at` is when (on the plan's clock) a plain sync last compared every id the walk lists with what is
-    held, so that removals the plan's counts hide are still found now and then.
+    `next_url`: the page to resume from (None: done); `high_water`: the bound for the next incremental run;
+    `full_pass`: the run whose `--full` sync this checkpoint is part of, until it compared what it saw; `seen`: the
+    ids per type that walk received so far; `listed_at`: when (plan's clock) a plain sync last compared every id.
     """
 
     resource_type: str
@@ -145,11 +112,7 @@ class SyncRun:
 
 @dataclass(frozen=True, slots=True)
 class PageResult:
-    """What one commit_page call did; `written` says whether it is on disk yet (see Store.commit_page).
-
-    `new_versions` names the resources stored as new content, as (resourceType, id, content hash): those
-    that need validating.
-    """
+    """What one commit_page call did; `written`: on disk yet; `new_versions`: (type, id, hash) to validate."""
 
     new: int
     changed: int

@@ -1,64 +1,160 @@
-"""A TinyDB Table whose writes cost what they change, not what the table holds.
-
-Stock `Table._update_table` copies the whole table into a new dict, runs the operation and copies it back,
-twice O(n) per call (feasibility.md §3: `insert` in a loop is O(n²)). Here the operation runs on the stored
-dict itself, seen through a view that gives TinyDB the integer document ids it expects while the storage
-keeps JSON's string keys; a page of 100 upserts into 100,000 documents then costs 100 dict operations.
-Both reads and writes take the table's documents from the storage's `documents`, which reads a table the file
-still holds compressed (frame_cache.py) when it is first used.
+"""The store's documents in memory, with the indexes reads use, built by applying the store file's lines; a writer
+and a reader that follows it apply the same lines, so they hold the same tables.
 """
 
-from collections.abc import Callable, Iterator, MutableMapping
-from typing import Any
+import bisect
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
-from tinydb.table import Table
+import orjson
+
+from mirror.fhir.dates import FhirDateError, date_range
+from mirror.store.store_file import (DamagedFile, format1_records, frames, header_line, read_header, read_record,
+                                     record_line)
+
+Key = tuple[str, str, str]  # (source, resourceType, id)
+TypeKey = tuple[str, str]  # (source, resourceType)
+_IDENTITY = {"resources": ("source", "resource_type", "id"), "history": ("source", "resource_type", "id", "version"),
+             "sync_state": ("source", "resource_type"), "sync_runs": ("run_id",)}
 
 
-class InPlaceTable(Table):
-    _storage: Any  # a StagedWritesMiddleware (middlewares.py), which TinyDB's types know only as a Storage
+class Tables:
+    """What the store holds; `generation` counts the commits behind it."""
 
-    def _read_table(self) -> dict:
-        return self._storage.documents(self.name)
+    def __init__(self) -> None:
+        self.resources: dict[TypeKey, dict[str, dict]] = {}
+        self.history: dict[Key, list[dict]] = {}
+        self.sync_state: dict[TypeKey, dict] = {}
+        self.sync_runs: dict[str, dict] = {}
+        self.by_patient: dict[Key, dict[str, None]] = {}  # (source, type, patient id) -> resource ids
+        self.updated_order: dict[TypeKey, list[tuple[datetime, str]]] = {}  # built by the first search that needs it
+        self.generation = 0
+        self.snapshot_size = self.journal_size = 0  # bytes of the lines of the snapshot, and of the commits after it
 
-    def _update_table(self, updater: Callable[[MutableMapping], None]) -> None:  # type: ignore[override]  # a view, not a dict
-        updater(_IntKeyedView(self._storage.documents(self.name), self.name, self._storage))
-        self._storage.write(self._storage.read())
-        self.clear_cache()
+    def apply(self, table: str, document: dict) -> None:
+        if table == "resources":
+            self._put_resource(document)
+        elif table == "history":
+            _untrackable(document)
+            self.history.setdefault(key_of(document), []).append(document)
+        elif table == "sync_state":
+            self.sync_state[(document["source"], document["resource_type"])] = document
+        else:
+            self.sync_runs[document["run_id"]] = document
+
+    def _put_resource(self, document: dict) -> None:
+        if type(document["text"]) is not str:
+            raise DamagedFile(f"the text of {document['resource_type']}/{document['id']} is not a string")
+        _untrackable(document)
+        source, resource_type, resource_id = key_of(document)
+        held = self.resources.setdefault((source, resource_type), {})
+        old = held.get(resource_id)
+        patients = document["patient_ids"]
+        for patient in old["patient_ids"] if old is not None else ():
+            if patient not in patients:
+                self.by_patient[(source, resource_type, patient)].pop(resource_id, None)
+        for patient in patients:
+            self.by_patient.setdefault((source, resource_type, patient), {})[resource_id] = None
+        if old is None or old["last_updated"] != document["last_updated"]:
+            self.updated_order.pop((source, resource_type), None)
+        held[resource_id] = document
+
+    def read(self, raw: bytes, snapshot: bool, path: Path) -> int:
+        """Apply the frames of `raw`: the whole file when `snapshot`, else what was appended to the file read
+        before; returns how many of its bytes are whole frames. Raises DamagedFile or StoreVersionError."""
+        read = 0
+        try:
+            with _damage_reported():
+                for end, lines in frames(raw, snapshot):
+                    first = snapshot and read == 0
+                    self.generation = read_header(next(lines, b"{}"), path) if first else self.generation + 1
+                    size = 0
+                    for line in lines:
+                        self.apply(*read_record(line))
+                        size += len(line) + 1
+                    if first:
+                        self.snapshot_size = size
+                    else:
+                        self.journal_size += size
+                    read = end
+        except DamagedFile as error:
+            error.whole_bytes = read
+            raise
+        if snapshot and read == 0:
+            raise DamagedFile("it is empty")
+        return read
+
+    def read_format1(self, raw: bytes) -> None:
+        with _damage_reported():
+            self.generation, records = format1_records(raw)
+            for table, document in records:
+                self.apply(table, document)
+
+    def snapshot_lines(self, written_at: str, ready: Mapping[tuple, bytes]) -> Iterator[bytes]:
+        """Everything held, as the lines of a snapshot, taking those already written from `ready` (by `identity`),
+        and counted as they go, for the next compaction."""
+        self.snapshot_size = self.journal_size = 0
+        yield header_line(self.generation, written_at)
+        for table, document in self._documents():
+            line = ready.get(identity(table, document)) if ready else None
+            line = line or record_line(table, document)
+            self.snapshot_size += len(line)
+            yield line
+
+    def _documents(self) -> Iterator[tuple[str, dict]]:
+        yield from (("resources", document) for held in self.resources.values() for document in held.values())
+        yield from (("history", document) for versions in self.history.values() for document in versions)
+        yield from (("sync_state", state) for state in self.sync_state.values())
+        yield from (("sync_runs", run) for run in self.sync_runs.values())
+
+    def updated_between(self, type_key: TypeKey, start: datetime | None, end: datetime | None) -> set[str]:
+        """The ids of `type_key` whose `meta.lastUpdated` instant starts in [start, end)."""
+        order = self.updated_order.get(type_key)
+        if order is None:
+            # Built on the first such search after a change: most syncs never need it, and it costs a
+            # date parse per resource.
+            instants = ((_instant(document["last_updated"]), resource_id)
+                        for resource_id, document in self.resources[type_key].items())
+            order = self.updated_order[type_key] = sorted((at, rid) for at, rid in instants if at is not None)
+        low = 0 if start is None else bisect.bisect_left(order, (start,))
+        high = len(order) if end is None else bisect.bisect_left(order, (end,))
+        return {resource_id for _, resource_id in order[low:high]}
 
 
-class _IntKeyedView(MutableMapping):
-    """The stored `{"7": document}` dict, as the `{7: document}` dict that TinyDB's updaters work on.
+@contextmanager
+def _damage_reported() -> Iterator[None]:
+    try:
+        yield
+    except orjson.JSONDecodeError as error:
+        raise DamagedFile(f"a line is not valid JSON ({error})") from None
+    except (KeyError, TypeError, AttributeError) as error:
+        raise DamagedFile(f"a document lacks what the store keeps ({error!r})") from None
 
-    TinyDB's updaters change a document in place through the document this hands them, so each document it
-    hands out or takes is reported to the storage as touched: its compressed frame is stale (frame_cache.py).
-    """
 
-    def __init__(self, documents: dict, table: str, storage):
-        self._documents = documents
-        self._table = table
-        self._storage = storage
+def identity(table: str, document: dict) -> tuple:
+    """What a document of `table` is known by: a later document with the same identity replaces it."""
+    return (table, *(document[name] for name in _IDENTITY[table]))
 
-    def __getitem__(self, doc_id: int) -> dict:
-        self._storage.touched(self._table, str(doc_id))
-        return self._documents[str(doc_id)]
 
-    def __setitem__(self, doc_id: int, document: dict) -> None:
-        self._storage.touched(self._table, str(doc_id))
-        self._documents[str(doc_id)] = document
+def key_of(document: dict) -> Key:
+    return document["source"], document["resource_type"], document["id"]
 
-    def __delitem__(self, doc_id: int) -> None:
-        self._storage.touched(self._table, str(doc_id))
-        del self._documents[str(doc_id)]
 
-    def __contains__(self, doc_id: object) -> bool:
-        return str(doc_id) in self._documents
+def _untrackable(document: dict) -> None:
+    """Hold a resource document's arrays as tuples, as commit_page builds them: the cycle collector stops tracking
+    such dicts, and walking every document on each collection made a bulk load grow faster than its size."""
+    document["patient_ids"] = tuple(document["patient_ids"])
+    if document["findings"] is not None:
+        document["findings"] = tuple(document["findings"])
 
-    def __iter__(self) -> Iterator[int]:
-        return (int(doc_id) for doc_id in self._documents)
 
-    def __len__(self) -> int:
-        return len(self._documents)
-
-    def clear(self) -> None:
-        self._storage.touched_all(self._table)
-        self._documents.clear()
+def _instant(text: str | None) -> datetime | None:
+    """The start of a `meta.lastUpdated` value, for the index; None when a payer sent something unreadable."""
+    if text is None:
+        return None
+    try:
+        return date_range(text).start
+    except FhirDateError:
+        return None

@@ -1,9 +1,6 @@
-"""One writer per store file, enforced by the operating system (requirement ST-4).
+"""One writer per store file, enforced by an OS lock the kernel drops when the process dies (ST-4).
 
-TinyDB has no locking: two processes writing one file lose updates or corrupt it (feasibility.md §3). The
-writer holds an exclusive lock on `<store>.lock` for as long as its Store is open; the kernel drops it when
-the process dies, so a killed sync never leaves a stale lock. A second writer fails at once, and the message
-names the process that holds the lock. Readers take no lock: they never block the writer.
+Two writers would interleave their commits; a second one fails at once naming the holder. Readers take no lock.
 """
 
 import os
@@ -39,11 +36,8 @@ class WriterLock:
             pid = _read_pid(fd)
             os.close(fd)
             holder = f"process {pid}" if pid is not None else "another process"
-            raise StoreLocked(
-                f"{store_path} is being written by {holder} (a sync or another mirror command). "
-                "Wait for it to finish, or stop it, then try again.",
-                pid,
-            ) from None
+            raise StoreLocked(f"{store_path} is being written by {holder} (a sync or another mirror command). Wait "
+                              "for it to finish, or stop it, then try again.", pid) from None
         os.ftruncate(fd, _PID_OFFSET)
         os.lseek(fd, _PID_OFFSET, os.SEEK_SET)
         os.write(fd, f"{os.getpid()}\n".encode())

@@ -634,7 +634,7 @@ class _PlanSync:
         if stream.key in LISTED_BY_EVERYTHING_ONLY:
             return {}
         types = self.store.counts(self.name) if stream.key == EVERYTHING else [stream.key]
-        return {resource_type: self.store.searched_ids(self.name, resource_type, self.base) for resource_type in types}
+        return {resource_type: self.store.ids(self.name, resource_type, self.base) for resource_type in types}
 
     def _plan_count(self, search_url: str) -> int | None:
         """How many records the plan holds for a search; None when it will not say."""

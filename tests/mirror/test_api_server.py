@@ -22,7 +22,7 @@ from mirror.oauth import MockLogin, connect
 from mirror.plans import PlanConfig, mock_endpoints
 from mirror.store import Store
 from tests.mirror.stores import MEMBER1, fill, member_records, observations
-from tests.store.damage import damage_under_matching_crcs
+from tests.store.damage import damage_under_a_matching_crc
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEMO_SECRET = "mock-secret-not-for-production"  # the mock's published test secret
@@ -90,7 +90,7 @@ def test_paged_answers_follow_what_a_writer_commits(tmp_path):
 
 
 def test_st6_a_store_found_damaged_while_serving_is_a_503_and_the_terminal_gets_the_advice(tmp_path, caplog):
-    """The API reads a table when a request first needs it, here after a writer replaced the file: the
+    """The API reads the file again when it changes, here after something replaced it with a damaged copy: the
     client is told briefly, without this machine's paths; the server's log says what to do; nothing is written."""
     fill(tmp_path, "demo", observations(3))
     fill(tmp_path, "demo", observations(1, prefix="late"))  # a second generation, so the first is the backup
@@ -98,10 +98,10 @@ def test_st6_a_store_found_damaged_while_serving_is_a_503_and_the_terminal_gets_
     try:
         base = f"{server.url}/fhir"
         assert requests.get(f"{base}/Observation", timeout=10).json()["total"] == 4
-        live = tmp_path / "mirror.json"
+        live = tmp_path / "mirror.jsonl.zst"
         edited = tmp_path / "edited.json"
         edited.write_bytes(live.read_bytes())
-        damage_under_matching_crcs(edited, "resources", lambda content: content.replace(b'"demo"', b'"demo"}', 1))
+        damage_under_a_matching_crc(edited, lambda content: content.replace(b'"demo"', b'"demo"}', 1))
         os.replace(edited, live)
         damaged = live.read_bytes()
         assert eventually(lambda: requests.get(f"{base}/Observation", timeout=10).status_code == 503)
@@ -115,7 +115,7 @@ def test_st6_a_store_found_damaged_while_serving_is_a_503_and_the_terminal_gets_
         server.stop()
     assert live.read_bytes() == damaged
     logged = [record.getMessage() for record in caplog.records if record.name == "mirror.api"]
-    assert logged and all("table resources is damaged" in message and "mirror restore" in message
+    assert logged and all("a line is not valid JSON" in message and "mirror restore" in message
                           for message in logged)
 
 

@@ -194,4 +194,4 @@ def test_an_empty_store_has_nothing_to_export(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "empty"), "export", "--format", "bundle", "--out",
                  str(tmp_path / "b.json")]) == 1
     assert "mirror sync" in capsys.readouterr().err
-    assert not (tmp_path / "b.json").exists() and not os.path.exists(tmp_path / "empty" / "mirror.json")
+    assert not (tmp_path / "b.json").exists() and not os.path.exists(tmp_path / "empty" / "mirror.jsonl.zst")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import mirror.store.storages
+import mirror.store.database
 import mirror.sync.engine
 from mirror.cli import main
 from mirror.http.wsgi_server import start_in_thread
-from mirror.store import Store
+from mirror.store import Store, StoreWriteFailed
 from mockpayer.app import create_app
 from mockpayer.plans import BUNDLED_PLANS_DIR
 from tests.mirror.test_sync_mock import held, sign_in
@@ -24,23 +24,19 @@ GOOD_WRITES = 4  # store writes that reach the disk before it is full
 
 
 def _disk_full_after(monkeypatch, good_writes: int, *, stays_full: bool) -> None:
-    """Every store write after `good_writes` fails part way with ENOSPC (only the first of them, unless the disk
-    `stays_full`: the failed write's temporary file, deleted, gave back the space the next write needs)."""
-    real = mirror.store.storages.write_atomically
+    """Every commit after `good_writes` fails part way with ENOSPC, leaving half its frame in the file (only the
+    first of them, unless the disk `stays_full`: the failed write, cut off, gave back the space the next needs)."""
+    real = mirror.store.database.append_durably
     writes = []
 
-    def filling(chunks):
-        for number, chunk in enumerate(chunks):
-            if number:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            yield chunk
-
-    def write(path, content, backup=None):
+    def append(path, data, at):
         writes.append(path)
-        failing = len(writes) > good_writes and (stays_full or len(writes) == good_writes + 1)
-        return real(path, filling([content] if isinstance(content, bytes) else content) if failing else content, backup)
+        if len(writes) > good_writes and (stays_full or len(writes) == good_writes + 1):
+            real(path, data[:len(data) // 2], at)
+            raise StoreWriteFailed(f"Could not write {path}: {os.strerror(errno.ENOSPC)}. The store is unchanged.")
+        real(path, data, at)
 
-    monkeypatch.setattr(mirror.store.storages, "write_atomically", write)
+    monkeypatch.setattr(mirror.store.database, "append_durably", append)
     # every page is written at once, so that some are on disk before it fills
     monkeypatch.setattr(mirror.sync.engine, "Store", functools.partial(Store, commit_interval=0))
 

@@ -490,7 +490,7 @@ def _mirror(data_dir: Path, *arguments) -> subprocess.Popen:
 
 
 def _checkpointed(data_dir: Path) -> bool:
-    if not (data_dir / "mirror.json").exists():
+    if not (data_dir / STORE_FILE_NAME).exists():
         return False
     with Store(data_dir, read_only=True) as store:
         state = store.sync_state("demo", "$everything")

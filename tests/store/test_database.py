@@ -56,7 +56,7 @@ def test_new_changed_unchanged_counts_and_text_kept_exactly(store, run):
 
 
 def test_replace_does_not_merge_stale_elements(store, run):
-    """TinyDB's own upsert merges dicts, so a dropped element would survive a re-sync; ours replaces."""
+    """A merging upsert would let a dropped element survive a re-sync; the store replaces."""
     store.commit_page("plan-a", [patient(deceasedBoolean=True)], run_id=run)
     store.commit_page("plan-a", [patient()], run_id=run)
     assert "deceasedBoolean" not in store.get("plan-a", "Patient", "p1").resource()

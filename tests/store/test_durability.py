@@ -1,4 +1,4 @@
-"""The store's durability rules (requirements ST-2 to ST-8 and DR-1); ST-1's crash test is in test_crash.py.
+"""The store's durability rules (requirements ST-1 to ST-8 and DR-1); ST-1's crash loop is in test_crash.py.
 
 Every store here is a real file in a temporary folder; the second writer is a real second process.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+import zstandard
 
 from mirror.store import (
     InvalidResource,
@@ -23,12 +24,14 @@ from mirror.store import (
     StoreError,
     StoreLocked,
     StoreVersionError,
-    restore_backup,
+    SyncState,
+    restore,
 )
-from mirror.store import files, storages
-from mirror.store.compression import decompressed
+from mirror.store import files, store_file
 
 REPOSITORY = Path(__file__).resolve().parents[2]
+STORE = "mirror.jsonl.zst"
+DATA = Path(__file__).parent / "data"
 
 
 def patient(patient_id="p1", **extra):
@@ -44,9 +47,19 @@ def writer(folder, **options):
     return Store(folder, commit_interval=0, **options)
 
 
-def stored_envelope(folder: Path) -> dict:
-    """The store file as any JSON parser reads it, once decompressed."""
-    return orjson.loads(decompressed((folder / "mirror.json").read_bytes()))
+def stored_lines(folder: Path) -> list:
+    """The store file's lines as any JSON parser reads them, once decompressed as `zstd -d` would."""
+    content = zstandard.ZstdDecompressor().stream_reader((folder / STORE).read_bytes(), read_across_frames=True).read()
+    return [orjson.loads(line) for line in content.splitlines()]
+
+
+def frames_of(raw: bytes) -> list[list[bytes]]:
+    return [list(lines) for _, lines in store_file.frames(raw, snapshot=True)]
+
+
+def big_patient(patient_id: str) -> dict:
+    """A patient whose commit outweighs a small store's snapshot, so that it compacts the file."""
+    return patient(patient_id, text={"div": os.urandom(20_000).hex()})
 
 
 def mode(path: Path) -> int:
@@ -128,8 +141,8 @@ def test_st5_nan_infinity_and_lone_surrogates_are_refused_and_the_file_stays_val
         with pytest.raises(InvalidResource):
             store.commit_page("plan", [bad], run_id=run)
         assert store.path.read_bytes() == before
-    document = stored_envelope(tmp_path)  # strict JSON: no NaN, no surrogates
-    assert len(document["tables"]["resources"]) == 1
+    lines = stored_lines(tmp_path)  # strict JSON: no NaN, no surrogates
+    assert {document["id"] for table, document in lines[1:] if table == "resources"} == {"kept"}
 
 
 # ----- ST-6: an unreadable store is never overwritten
@@ -139,9 +152,10 @@ def test_st6_a_corrupt_store_is_refused_and_the_backup_named_and_restorable(tmp_
     with writer(tmp_path) as store:
         run = store.begin_run("plan")
         store.commit_page("plan", [patient("p1")], run_id=run)
+        store.commit_page("plan", [big_patient("big")], run_id=run)  # compacts: the file it replaces holds p1
         store.commit_page("plan", [patient("p2")], run_id=run)
-    live, backup = tmp_path / "mirror.json", tmp_path / "mirror.json.1"
-    damaged = live.read_bytes()[: live.stat().st_size // 2]
+    live, backup = tmp_path / STORE, tmp_path / f"{STORE}.1"
+    damaged = live.read_bytes()[: live.stat().st_size // 2]  # the snapshot outweighs the commits after it
     live.write_bytes(damaged)
     for read_only in (False, True):
         with pytest.raises(StoreCorrupt) as refused:
@@ -149,31 +163,85 @@ def test_st6_a_corrupt_store_is_refused_and_the_backup_named_and_restorable(tmp_
         assert str(backup) in str(refused.value) and refused.value.backup == str(backup)
         assert "run `mirror restore`" in str(refused.value)
     assert live.read_bytes() == damaged  # never overwritten
-    moved_to = restore_backup(tmp_path)
+    moved_to, how = restore(tmp_path)
+    assert "put its backup" in how
     assert moved_to.read_bytes() == damaged
     restored = Store(tmp_path, read_only=True)
     assert restored.get("plan", "Patient", "p1") is not None and restored.get("plan", "Patient", "p2") is None
 
 
+def test_st6_restore_keeps_the_snapshot_and_the_commits_before_a_damaged_one(tmp_path):
+    with writer(tmp_path) as store:
+        run = store.begin_run("plan")
+        store.commit_page("plan", [big_patient("big")], run_id=run)  # a snapshot the commits below do not outweigh
+        for page in range(1, 6):
+            store.commit_page("plan", [patient(f"p{page}")], run_id=run,
+                              sync_state=SyncState("Patient", next_url=f"https://plan.example/Patient?page={page + 1}"))
+    live = tmp_path / STORE
+    raw = live.read_bytes()
+    ends = [end for end, _ in store_file.frames(raw, snapshot=True)]
+    assert len(ends) == 6  # the snapshot, then one commit per page
+    flipped = bytearray(raw)
+    flipped[ends[4] - 3] ^= 0x10  # a bit of page 4's commit, with pages 1 to 3 before it
+    live.write_bytes(flipped)
+    with pytest.raises(StoreCorrupt, match=r"fails its CRC-32.*run `mirror restore`.*drops the last 2 commits") as refused:
+        Store(tmp_path, read_only=True)
+    assert refused.value.backup is None
+    moved_to, how = restore(tmp_path)
+    assert moved_to.read_bytes() == bytes(flipped) and "dropped the last 2 commits" in how
+    with writer(tmp_path) as store:
+        assert {stored.id for stored in store.search("Patient")} == {"big", "p1", "p2", "p3"}
+        # The checkpoint travelled with page 3, so the next sync asks for page 4 again.
+        assert store.sync_state("plan", "Patient").next_url == "https://plan.example/Patient?page=4"
+        store.commit_page("plan", [patient("p4")], run_id=store.begin_run("plan"))
+    assert Store(tmp_path, read_only=True).get("plan", "Patient", "p4") is not None
+
+
 def test_st6_without_a_readable_backup_the_message_says_to_sync_again(tmp_path):
-    (tmp_path / "mirror.json").write_bytes(b'{"format": "payer-mirror-store", "tables": ')
+    (tmp_path / STORE).write_bytes(store_file.frame([b'{"format": "payer-mirror-store", "tables": \n']))
     with pytest.raises(StoreCorrupt, match="does not exist.*mirror sync") as refused:
         writer(tmp_path)
     assert refused.value.backup is None
-    (tmp_path / "mirror.json.1").write_bytes(b"{}")
+    (tmp_path / f"{STORE}.1").write_bytes(b"{}")
     with pytest.raises(StoreCorrupt, match="is damaged too"):
         writer(tmp_path)
     with pytest.raises(StoreError, match="damaged too"):
-        restore_backup(tmp_path)
+        restore(tmp_path)
 
 
-def test_st6_each_commit_keeps_the_previous_generation(tmp_path):
+def test_st6_each_compaction_keeps_the_file_it_replaced_as_the_backup(tmp_path):
     with writer(tmp_path) as store:
         run = store.begin_run("plan")
         store.commit_page("plan", [patient("p1")], run_id=run)
-        previous = store.path.read_bytes()
         store.commit_page("plan", [patient("p2")], run_id=run)
-        assert (tmp_path / "mirror.json.1").read_bytes() == previous
+        before = store.path.read_bytes()
+        held = {stored.id: stored.text for stored in store.search("Patient")}
+        store.commit_page("plan", [big_patient("p3")], run_id=run)  # outweighs the snapshot: compacts
+        assert (tmp_path / f"{STORE}.1").read_bytes() == before
+        assert len(frames_of(store.path.read_bytes())) == 1 and store.get("plan", "Patient", "p3") is not None
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / STORE).write_bytes(before)
+    assert {stored.id: stored.text for stored in Store(tmp_path / "backup", read_only=True).search("Patient")} == held
+
+
+def test_st1_a_commit_cut_short_by_a_crash_is_left_out_and_cut_off_by_the_next_writer(tmp_path):
+    with writer(tmp_path) as store:
+        run = store.begin_run("plan")
+        store.commit_page("plan", [big_patient("p1")], run_id=run)
+        store.commit_page("plan", [patient("p2")], run_id=run)
+        whole = store.path.read_bytes()
+        store.commit_page("plan", [patient("p3")], run_id=run)
+    live = tmp_path / STORE
+    last_commit = live.read_bytes()[len(whole):]
+    for torn in (last_commit[:10], last_commit[:-1], last_commit[:-5] + b"\0" * 5, b"\0" * 4096):
+        live.write_bytes(whole + torn)
+        reader = Store(tmp_path, read_only=True)
+        assert reader.get("plan", "Patient", "p2") is not None and reader.get("plan", "Patient", "p3") is None
+    with writer(tmp_path):
+        assert live.read_bytes() == whole
+    live.write_bytes(whole + b"not a frame, and longer than a frame header")
+    with pytest.raises(StoreCorrupt, match="no frame begins at byte"):
+        Store(tmp_path, read_only=True)
 
 
 # ----- ST-8: format version and migration
@@ -182,32 +250,54 @@ def test_st6_each_commit_keeps_the_previous_generation(tmp_path):
 def test_st8_the_format_version_is_recorded_and_newer_formats_refused(tmp_path):
     with writer(tmp_path):
         pass
-    envelope = stored_envelope(tmp_path)
-    assert (envelope["format"], envelope["version"]) == ("payer-mirror-store", storages.FORMAT_VERSION)
-    envelope["version"] = storages.FORMAT_VERSION + 1
-    (tmp_path / "mirror.json").write_bytes(orjson.dumps(envelope))
+    header = stored_lines(tmp_path)[0]
+    assert (header["format"], header["version"]) == ("payer-mirror-store", store_file.FORMAT_VERSION)
+    header["version"] = store_file.FORMAT_VERSION + 1
+    (tmp_path / STORE).write_bytes(store_file.frame([orjson.dumps(header) + b"\n"]))
     with pytest.raises(StoreVersionError, match="newer payer-mirror"):
         writer(tmp_path)
 
 
-def test_st8_an_old_format_is_migrated_into_a_new_file_and_the_original_kept(tmp_path, monkeypatch):
+@pytest.mark.parametrize("compressed", [True, False], ids=["zstd-frames", "plain-json"])
+def test_st8_a_format_1_store_is_converted_once_and_its_file_kept(tmp_path, compressed):
+    """tests/store/data/format1-mirror.json was written by the store of format 1 (`mirror.json`)."""
+    original = (DATA / "format1-mirror.json").read_bytes()
+    if not compressed:  # as format 1 wrote it before it was compressed, or as `zstd -d` leaves it
+        original = zstandard.ZstdDecompressor().stream_reader(original, read_across_frames=True).read()
+    (tmp_path / "mirror.json").write_bytes(original)
+    (tmp_path / "mirror.json.1").write_bytes(original)  # format 1's backup, and the lock its writer left
+    (tmp_path / "mirror.json.lock").write_bytes(b"12345")
+    reader = Store(tmp_path, read_only=True)  # a reader reads it as it is, and writes nothing
+    assert not (tmp_path / STORE).exists()
     with writer(tmp_path) as store:
-        run = store.begin_run("plan")
-        store.commit_page("plan", [patient()], run_id=run)
-    original = (tmp_path / "mirror.json").read_bytes()
+        assert store.sources() == ["plan-a", "plan-b"] == reader.sources()
+        assert store.counts("plan-a") == {"ExplanationOfBenefit": 1, "Patient": 1}
+        patient_text = store.get("plan-a", "Patient", "p1").text
+        assert "Ng\u00e9" in patient_text and '"2024-01-02T03:04:05.1234567Z"' in patient_text
+        [current, older] = store.history("plan-a", "ExplanationOfBenefit", "e1")
+        assert (current.version, current.findings, older.version) == (2, ("status: required",), 1)
+        assert '"value":100.50' in older.text and older.superseded_at == current.fetched_at
+        assert store.get("plan-a", "Observation", "o1").removed
+        assert store.sync_state("plan-a", "ExplanationOfBenefit").next_url == "https://plan.example/fhir/EOB?page=2"
+        assert [(run.source, run.status) for run in store.runs()] == [("plan-b", "complete"), ("plan-a", "partial")]
+        assert [stored.id for stored in store.unvalidated("plan-b")] == ["p1"]
+        run = store.begin_run("plan-b")
+        store.commit_page("plan-b", [patient("p2")], run_id=run)
+    assert (tmp_path / "mirror.json.format1").read_bytes() == original and not (tmp_path / "mirror.json").exists()
+    assert (tmp_path / "mirror.json.1.format1").read_bytes() == original
+    assert not {"mirror.json.1", "mirror.json.lock"} & {path.name for path in tmp_path.iterdir()}
+    assert Store(tmp_path, read_only=True).counts("plan-b") == {"Patient": 2}
+    (tmp_path / "mirror.json").write_bytes(b"{}")  # a format 1 file is read only when there is no other
+    assert Store(tmp_path, read_only=True).counts("plan-b") == {"Patient": 2}
 
-    def add_note(tables: dict) -> dict:
-        for document in tables["resources"].values():
-            document["findings"] = ["migrated"]
-        return tables
 
-    monkeypatch.setattr(storages, "FORMAT_VERSION", storages.FORMAT_VERSION + 1)
-    monkeypatch.setitem(storages.MIGRATIONS, storages.FORMAT_VERSION - 1, add_note)
-    with writer(tmp_path) as store:
-        assert store.get("plan", "Patient", "p1").findings == ("migrated",)
-    kept = tmp_path / f"mirror.json.format{storages.FORMAT_VERSION - 1}"
-    assert kept.read_bytes() == original
-    assert stored_envelope(tmp_path)["version"] == storages.FORMAT_VERSION
+@pytest.mark.parametrize("content", [b'{"format": "payer-mirror-store", "version": 1, "tables": {',
+                                     b'{"format": "payer-mirror-store", "version": 1, "tables": {"resources": {"1": {}}}}'])
+def test_st6_a_damaged_format_1_store_is_refused_and_left_alone(tmp_path, content):
+    (tmp_path / "mirror.json").write_bytes(content)
+    with pytest.raises(StoreCorrupt, match=r"mirror\.json \(a store of an older format\) cannot be read.*mirror sync"):
+        writer(tmp_path)
+    assert not (tmp_path / STORE).exists() and (tmp_path / "mirror.json").read_bytes() == content
 
 
 # ----- ST-2 and ST-3: platform details of the atomic commit
@@ -227,7 +317,7 @@ def test_st3_a_transiently_held_file_is_replaced_after_retries(tmp_path, monkeyp
     real_replace, failures = os.replace, []
 
     def flaky_replace(source, target):
-        if Path(target).name == "mirror.json" and len(failures) < 2:
+        if Path(target).name == STORE and len(failures) < 2:
             failures.append(target)
             raise PermissionError(13, "Access is denied")
         real_replace(source, target)
@@ -244,7 +334,6 @@ def test_st3_a_transiently_held_file_is_replaced_after_retries(tmp_path, monkeyp
 def test_st3_a_file_held_for_good_fails_loudly_and_changes_nothing(tmp_path, monkeypatch):
     with writer(tmp_path) as store:
         run = store.begin_run("plan")
-        before = store.path.read_bytes()
 
         def held(source, target):
             raise PermissionError(13, "Access is denied")
@@ -252,10 +341,10 @@ def test_st3_a_file_held_for_good_fails_loudly_and_changes_nothing(tmp_path, mon
         monkeypatch.setattr(files, "REPLACE_RETRY_DELAYS", (0.001,))
         monkeypatch.setattr(files.os, "replace", held)
         with pytest.raises(StoreError, match="antivirus"):
-            store.commit_page("plan", [patient()], run_id=run)
+            store.commit_page("plan", [big_patient("p1")], run_id=run)  # appended, then not compacted
         monkeypatch.undo()
-        assert store.path.read_bytes() == before
         assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    assert Store(tmp_path, read_only=True).get("plan", "Patient", "p1") is not None
 
 
 # ----- DR-1: private folder and files
@@ -273,7 +362,7 @@ def test_dr1_folder_is_0700_and_files_0600_whatever_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert mode(folder) == 0o700
-    for name in ("mirror.json", "mirror.json.1", "mirror.json.lock"):
+    for name in (STORE, f"{STORE}.1", f"{STORE}.lock"):
         assert mode(folder / name) == 0o600, name
 
 
@@ -282,12 +371,12 @@ def test_dr1_modes_found_too_open_are_narrowed_with_a_warning(tmp_path, caplog):
     with writer(tmp_path):
         pass
     tmp_path.chmod(0o755)
-    for name in ("mirror.json", "mirror.json.lock"):
+    for name in (STORE, f"{STORE}.lock"):
         (tmp_path / name).chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="mirror.store.files"), writer(tmp_path):
         pass
     assert mode(tmp_path) == 0o700
-    assert mode(tmp_path / "mirror.json") == mode(tmp_path / "mirror.json.lock") == 0o600
+    assert mode(tmp_path / STORE) == mode(tmp_path / f"{STORE}.lock") == 0o600
     assert "readable by others" in caplog.text
 
 

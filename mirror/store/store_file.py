@@ -1,0 +1,144 @@
+"""The store file, `mirror.jsonl.zst`: a snapshot, then one frame per commit made since, each frame checksummed.
+
+Decompressed, the file is JSON lines: a header, then one `[table, document]` line per document; each zstd frame
+follows a skippable frame holding its length and CRC-32 (ARCHITECTURE.md, "Frames"). Damage is refused (ST-6),
+except a last commit frame cut short or failing its CRC: a commit that never returned, left out.
+"""
+
+import struct
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import orjson
+import zstandard
+
+from mirror.store.errors import StoreVersionError
+
+FORMAT1_FILE_NAME = "mirror.json"  # format 1: one JSON object, plain or in zstd frames
+FORMAT_NAME = "payer-mirror-store"
+FORMAT_VERSION = 2
+TABLES = ("resources", "history", "sync_state", "sync_runs")
+LEVEL = 1  # higher levels made the file a little smaller and its write much slower (bench/README.md)
+_FRAME_HEADER = struct.Struct("<4sIII")  # skippable frame magic, its size (8), compressed length, CRC-32
+FRAME_HEADER_BYTES = _FRAME_HEADER.size
+_SKIPPABLE_MAGIC = b"\x50\x2a\x4d\x18"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_FEED_BYTES = 1 << 20  # compressed bytes decompressed at a time, so a snapshot is never in memory twice
+
+
+class DamagedFile(ValueError):
+    """The file is not what this format writes; the message says where."""
+
+    whole_bytes = 0  # set by Tables.read: how many bytes of whole frames came before the damage
+
+
+def backup_path(path: Path) -> Path:
+    """Where the store as it was before the last compaction is kept."""
+    return path.with_name(f"{path.name}.1")
+
+
+def header_line(generation: int, written_at: str) -> bytes:
+    header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "generation": generation, "written_at": written_at}
+    return orjson.dumps(header) + b"\n"
+
+
+def record_line(table: str, document: dict) -> bytes:
+    return orjson.dumps([table, document]) + b"\n"
+
+
+def frame(lines: Iterable[bytes]) -> bytes:
+    """`lines` compressed as one frame, behind the header that gives its length and CRC-32."""
+    compressor = zstandard.ZstdCompressor(level=LEVEL).compressobj()
+    data = b"".join([*(compressor.compress(line) for line in lines), compressor.flush()])
+    return _FRAME_HEADER.pack(_SKIPPABLE_MAGIC, 8, len(data), zlib.crc32(data)) + data
+
+
+def frames(raw: bytes, snapshot: bool) -> Iterator[tuple[int, Iterator[bytes]]]:
+    """(where it ends in `raw`, its lines) for each whole frame of `raw`, which begins with the snapshot when
+    `snapshot`; the lines must be read before the next frame is asked for. Stops before a torn last commit;
+    raises DamagedFile at any other damage."""
+    view = memoryview(raw)
+    position = 0
+    while position < len(raw):
+        first = snapshot and position == 0
+        if not first and (len(raw) - position < _FRAME_HEADER.size or not raw[position:].strip(b"\0")):
+            return  # a commit's header cut short, or space a crash left unwritten
+        if len(raw) - position < _FRAME_HEADER.size:
+            raise DamagedFile("it ends before its first frame does")
+        magic, size, length, crc = _FRAME_HEADER.unpack_from(raw, position)
+        if magic != _SKIPPABLE_MAGIC or size != 8:
+            raise DamagedFile(f"no frame begins at byte {position}, where one should")
+        start, end = position + _FRAME_HEADER.size, position + _FRAME_HEADER.size + length
+        if end > len(raw) or zlib.crc32(view[start:end]) != crc:
+            if not first and end >= len(raw):
+                return  # the last commit, cut short by a crash
+            state = "is cut short" if end > len(raw) else "fails its CRC-32 check"
+            raise DamagedFile(f"the {'snapshot' if first else 'commit'} frame at byte {position} {state}")
+        yield end, _lines(view[start:end], position)
+        position = end
+
+
+def _lines(data: memoryview, position: int) -> Iterator[bytes]:
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    rest = b""
+    try:
+        for start in range(0, len(data), _FEED_BYTES):
+            lines = (rest + decompressor.decompress(data[start:start + _FEED_BYTES])).split(b"\n")
+            rest = lines.pop()
+            yield from lines
+    except zstandard.ZstdError as error:
+        raise DamagedFile(f"the frame at byte {position} cannot be decompressed ({error})") from None
+    if rest or not decompressor.eof or decompressor.unused_data:
+        raise DamagedFile(f"the frame at byte {position} does not end where its header says")
+
+
+def frames_from(raw: bytes, position: int) -> int:
+    """How many frames begin at or after `position`, counted by their headers (what follows a header that is
+    not one counts as one frame)."""
+    count = 0
+    while (header := raw[position:position + _FRAME_HEADER.size]).strip(b"\0"):
+        count += 1
+        if len(header) < _FRAME_HEADER.size or header[:8] != _SKIPPABLE_MAGIC + b"\x08\0\0\0":
+            return count
+        position += _FRAME_HEADER.size + _FRAME_HEADER.unpack(header)[2]
+    return count
+
+
+def read_header(line: bytes, path: Path) -> int:
+    """The generation the snapshot's header line records; raises DamagedFile or StoreVersionError."""
+    header = orjson.loads(line)
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise DamagedFile("it is not a payer-mirror store")
+    version, generation = header.get("version"), header.get("generation")
+    if not (isinstance(version, int) and isinstance(generation, int)):
+        raise DamagedFile("its header is damaged")
+    if version > FORMAT_VERSION:
+        raise StoreVersionError(f"{path} was written by a newer payer-mirror (store format {version}; this one reads "
+                                f"format {FORMAT_VERSION} and older). Upgrade payer-mirror to use it.")
+    return generation
+
+
+def read_record(line: bytes) -> tuple[str, dict]:
+    record = orjson.loads(line)
+    if not (type(record) is list and len(record) == 2 and record[0] in TABLES and type(record[1]) is dict):
+        raise DamagedFile("a line is not a [table, document] record")
+    return record[0], record[1]
+
+
+def format1_records(raw: bytes) -> tuple[int, Iterator[tuple[str, dict]]]:
+    """The generation and the documents of a store written in format 1, one JSON object (once decompressed)
+    holding the four tables as `{"1": document, ...}`."""
+    try:
+        if raw.startswith(_ZSTD_MAGIC):
+            raw = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True).read()
+    except zstandard.ZstdError as error:
+        raise DamagedFile(f"its compressed data is damaged ({error})") from None
+    envelope = orjson.loads(raw)
+    tables = envelope.get("tables") if isinstance(envelope, dict) else None
+    if (not isinstance(tables, dict) or envelope.get("format") != FORMAT_NAME or envelope.get("version") != 1
+            or not all(isinstance(tables.get(table, {}), dict) for table in TABLES)):
+        raise DamagedFile("it is not a payer-mirror store of format 1")
+    generation = envelope.get("generation")
+    return (generation if isinstance(generation, int) else 0,
+            ((table, document) for table in TABLES for document in tables.get(table, {}).values()))
