@@ -237,7 +237,7 @@ def child_check(plan: Path, *options: str) -> dict:
     timer = Timer()
     with redirect_stdout(io.StringIO()) as report:
         status = main(["check", *options, str(plan)])
-    validated = next(text.strip().removeprefix("R4 validation: ").split(" (")[0]
+    validated = next(text.strip().removeprefix("R4 validation: ").split(" resources")[0]
                      for text in report.getvalue().splitlines() if "R4 validation:" in text)
     return {**timer.read("seconds"), "status": status, "peak_growth": memory()["VmHWM"] - before,
             "validated": validated}
