@@ -262,9 +262,9 @@ def _check(args) -> int:
 
 def _validated_line(counts: list[tuple[int, int] | None]) -> str:
     """How many of a load's resources were R4-validated (ResourceSet.validated), in words."""
-    if any(counted is None for counted in counts):
+    if None in counts:
         return "R4 validation: none (--validate none)"
-    validated, seen = (sum(counted[index] for counted in counts if counted) for index in (0, 1))
+    validated, seen = (sum(column) for column in zip(*counts, strict=True))
     if validated == seen:
         return f"R4 validation: every resource ({seen:,})"
     return (f"R4 validation: {validated:,} of {seen:,} resources (a sample covering every type and profile; "
