@@ -16,10 +16,11 @@ that process's own (VmRSS and VmHWM from /proc/self/status, the peak reset first
   reprocessed and gains a few), on this plan and on one with the same members and a tenth of the claims, so
   the same size of day against a tenth of the records: proportionate means about the same time for both
   (the quickest of ADVANCES in the process, each rewound to day 1);
-- check: `mockpayer check` of the plan folder (load, R4 validation of every resource with fhir.resources, the
-  later day), time and memory growth against the parse and the plan's size.
+- check: `mockpayer check` of the plan folder (load, every structural check, R4 validation with fhir.resources of
+  a sample covering every type, profile and file, the later day), time and memory growth against the parse and
+  the plan's size; and, for reference, without a target, `mockpayer check --validate all` (every resource).
 
-Times are CPU seconds of the measuring process (its worker processes included): the machine these run on is
+Times are CPU seconds of the measuring process: the machine these run on is
 shared, and wall time swings with whatever else runs; wall times are printed beside them. Each figure is the
 median of `--repeat` rounds. Targets (issue 27): ready within 1.5x the parse, memory within
 3x the plan's size, advance_day proportionate to the day, check within 3x the parse and 3x the size; the same
@@ -98,13 +99,14 @@ def run(members: int, claims: int, repeat: int, check: bool) -> None:
         size = sum(path.stat().st_size for path in plan_files(plan))
         print(f"plans generated in {time.perf_counter() - started:.1f} s; {members} members x {claims} claims: "
               f"{len(plan_files(plan))} files, {size / MB:.1f} MB in {', '.join(LOADED_FOLDERS)}")
-        parse, ready, small, checks = [], [], [], []
+        parse, ready, small, checks, checks_all = [], [], [], [], []
         for _ in range(repeat):
             parse.append(measured("parse", plan))
             ready.append(measured("ready", plan))
             small.append(measured("ready", smaller))
             if check:
                 checks.append(measured("check", plan))
+                checks_all.append(measured("check_all", plan))
         parsed = median(parse, "seconds")
         print(f"{ready[0]['resources']:,} resources; median of {repeat} rounds, each in a fresh process; "
               f"imports before loading (not counted): {median(ready, 'import_seconds'):.2f} s")
@@ -131,6 +133,9 @@ def run(members: int, claims: int, repeat: int, check: bool) -> None:
             print(line("  memory (peak), MB", f"{median(checks, 'peak_growth') / MB:.0f}",
                        f"plan on disk {size / MB:.0f}", median(checks, "peak_growth") / size, "<= 3x"))
             print(line("  exit status", str(checks[0]["status"]), "", None))
+            print(line("  R4-validated", checks[0]["validated"], "", None))
+            print(line("check --validate all, s", f"{median(checks_all, 'seconds'):.2f}", f"parse {parsed:.2f}",
+                       median(checks_all, "seconds") / parsed, "(reference)", walls(checks_all, "seconds", parse)))
 
 
 # ---- in a fresh process ---------------------------------------------------------------------------------
@@ -224,18 +229,22 @@ def child_ready(plan: Path) -> dict:
             "changes": sum(len(changes[kind]) for kind in ("new", "changed", "removed"))}
 
 
-def child_check(plan: Path) -> dict:
+def child_check(plan: Path, *options: str) -> dict:
     from mockpayer.cli import main
 
     before = memory()["VmRSS"]
     reset_peak()
     timer = Timer()
-    with redirect_stdout(io.StringIO()):
-        status = main(["check", str(plan)])
-    return {**timer.read("seconds"), "status": status, "peak_growth": memory()["VmHWM"] - before}
+    with redirect_stdout(io.StringIO()) as report:
+        status = main(["check", *options, str(plan)])
+    validated = next(text.strip().removeprefix("R4 validation: ").split(" resources")[0]
+                     for text in report.getvalue().splitlines() if "R4 validation:" in text)
+    return {**timer.read("seconds"), "status": status, "peak_growth": memory()["VmHWM"] - before,
+            "validated": validated}
 
 
-CHILDREN = {"parse": child_parse, "ready": child_ready, "check": child_check}
+CHILDREN = {"parse": child_parse, "ready": child_ready, "check": child_check,
+            "check_all": lambda plan: child_check(plan, "--validate", "all")}
 
 
 def main() -> None:

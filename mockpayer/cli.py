@@ -17,11 +17,13 @@ from mockpayer.plans import BUNDLED_PLANS_DIR, EMAIL, PlanError, load_plan, load
 from mockpayer.resources import PlanResources, load_plan_resources
 from mockpayer.scenarios import DAYS_FOLDER, day_count, next_day
 from mockpayer.state import StateError, open_state, shown_url
+from mockpayer.validation import EVERY, VALIDATED_BY_DEFAULT
 from mirror.http.closed_pipe import closed_pipe
 from mirror.http.hosts import LOOPBACK, is_loopback_host
 from mirror.http.wsgi_server import ServeError, serve_forever
 
 DEFAULT_PORT = 9000
+VALIDATED = {"sample": VALIDATED_BY_DEFAULT, "all": EVERY, "none": 0}  # `check --validate`: how many of a load
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="report problems in plan folders (JSON, ids, R4 validation, references)")
     check.add_argument("folder", nargs="?", default=str(BUNDLED_PLANS_DIR),
                        help="a plan folder, or a folder of plan folders (default: the bundled plans)")
+    check.add_argument("--validate", choices=tuple(VALIDATED), default="sample",
+                       help=f"R4-validate every resource of a load of at most {VALIDATED_BY_DEFAULT:,}, else a sample "
+                            "covering every type and profile and every file (default: sample); all: every "
+                            "resource (slow: milliseconds each); none: no R4 validation")
     check.set_defaults(run=_check)
 
     args = parser.parse_args(argv)
@@ -241,22 +247,35 @@ def _check(args) -> int:
     """Loads like `serve` does, plus R4 validation; exit status 1 when something would not be served."""
     folder = Path(args.folder)
     plans = [load_plan(folder)] if (folder / "plan.json").is_file() else list(load_plans(folder).values())
+    validate = VALIDATED[args.validate]
     errors = 0
     for plan in plans:
-        resources = load_plan_resources(plan.folder, validate=True, duplicates=plan.duplicates or "error",
+        resources = load_plan_resources(plan.folder, validate=validate, duplicates=plan.duplicates or "error",
                                         follow_symlinks=plan.follow_symlinks)
         problems = plan_problems(plan, resources)
         errors += count(problems, "error")
         print("\n".join(report_lines(plan, resources, problems)))
-        errors += _check_later_days(plan, resources)
+        print(f"  {_validated_line([resources.data.validated, resources.directory.validated])}")
+        errors += _check_later_days(plan, resources, validate)
     return 1 if errors else 0
 
 
-def _check_later_days(plan, resources: PlanResources) -> int:
+def _validated_line(counts: list[tuple[int, int] | None]) -> str:
+    """How many of a load's resources were R4-validated (ResourceSet.validated), in words."""
+    if None in counts:
+        return "R4 validation: none (--validate none)"
+    validated, seen = (sum(column) for column in zip(*counts, strict=True))
+    if validated == seen:
+        return f"R4 validation: every resource ({seen:,})"
+    return (f"R4 validation: {validated:,} of {seen:,} resources (a sample covering every type and profile; "
+            "--validate all checks each one)")
+
+
+def _check_later_days(plan, resources: PlanResources, validate: float) -> int:
     """Each later day as the mock would serve it after advancing (mockpayer/scenarios.py); its error count."""
     data, errors = resources.data, 0
     for day in range(2, day_count(plan.folder) + 1):
-        data, changes = next_day(data, plan.folder / DAYS_FOLDER / str(day), 0, validate=True,
+        data, changes = next_day(data, plan.folder / DAYS_FOLDER / str(day), 0, validate=validate,
                                  follow_symlinks=plan.follow_symlinks)
         problems = PlanResources(data, resources.directory).problems
         day_errors = count(problems, "error")
@@ -265,6 +284,7 @@ def _check_later_days(plan, resources: PlanResources) -> int:
               f"{day_errors} errors, {count(problems, 'warning')} warnings")
         for problem in problems:
             print(f"    {problem}")
+        print(f"    {_validated_line([data.validated])}")
     return errors
 
 

@@ -34,7 +34,7 @@ from mirror.fhir.raw_json import (
 )
 from mirror.fhir.references import reference_target
 from mockpayer.indexed import Key, StoredResource
-from mockpayer.validation import Findings, validation
+from mockpayer.validation import Findings, Sample
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class ResourceSet:
     _in_id_order: dict[str, tuple[StoredResource, ...]] = field(default_factory=dict)
     _reach: dict[str, frozenset[Key]] = field(default_factory=dict)
     _reach_by_type: dict[str, dict[str, tuple[StoredResource, ...]]] = field(default_factory=dict)
+    validated: tuple[int, int] | None = None  # R4-validated at load: (how many, of how many); None: not validated
 
     def get(self, resource_type: str, resource_id: str) -> StoredResource | None:
         return self.resources.get((resource_type, resource_id))
@@ -196,18 +197,24 @@ def _targets(resource_text: str) -> set[Key]:
     return {target for target in map(reference_target, references_in_text(resource_text)) if target is not None}
 
 
-def load_resources(folder: Path, *, validate: bool = False, report_root: Path | None = None,
+def load_resources(folder: Path, *, validate: float = 0, report_root: Path | None = None,
                    duplicates: str = "last", follow_symlinks: bool = False) -> ResourceSet:
     """So that a plan folder's resources load in a stable order, reported by file name.
 
     Every resource under `folder` (recursively, `*.json` and `*.ndjson`, in name order); `report_root` is the
-    plan folder, which file names are reported from and symlinks are judged by (`data_files`)."""
+    plan folder, which file names are reported from and symlinks are judged by (`data_files`); `validate`, how many
+    resources to validate against R4 (mockpayer/validation.py: 0 none, EVERY all, else a sample of about that many)."""
     loaded = ResourceSet(duplicates=duplicates)
     root = report_root or folder
     files = [(path, str(path.relative_to(root))) for path in data_files(folder, root, follow_symlinks, loaded.problems)]
-    with _collector_paused(), validation(files, validate) as findings_of:
+    sample = Sample(validate, len(files)) if validate else None
+    with _collector_paused():
         for path, name in files:
-            load_file(path, name, loaded, findings_of(name))
+            load_file(path, name, loaded, sample.for_file() if sample else None)
+    if sample:
+        for where, resource, found in sample.rest():
+            loaded.problems.extend(_r4_problems(where, resource, found))
+        loaded.validated = (sample.validated, sample.seen)
     return loaded
 
 
@@ -395,9 +402,14 @@ def _checked(text: str, resource: dict, where: str, findings: Findings | None) -
         return [Problem(where, f"skipped: a {resource_type} without an id holds no records to serve", "note")], None
     if not is_valid_id(resource_id):
         return [Problem(where, f"{resource_type} id {resource_id!r} is not a valid FHIR id")], None
-    found = findings(where, resource)[:3] if findings is not None else []
-    return ([Problem(where, f"{resource_type}/{resource_id} fails R4 validation: {finding}", "warning")
-             for finding in found], StoredResource(text, resource, where))
+    found = findings(where, resource) if findings is not None else []
+    return _r4_problems(where, resource, found), StoredResource(text, resource, where)
+
+
+def _r4_problems(where: str, resource: dict, findings: list[str]) -> list[Problem]:
+    """A resource's first three R4 findings as report lines: warnings, as it is served anyway."""
+    return [Problem(where, f"{resource['resourceType']}/{resource['id']} fails R4 validation: {finding}", "warning")
+            for finding in findings[:3]]
 
 
 @dataclass
@@ -412,7 +424,7 @@ class PlanResources:
         return self.data.problems + self.directory.problems + dangling_references(self.data, self.directory)
 
 
-def load_plan_resources(folder: Path, *, validate: bool = False, duplicates: str = "last",
+def load_plan_resources(folder: Path, *, validate: float = 0, duplicates: str = "last",
                         follow_symlinks: bool = False) -> PlanResources:
     rules = {"validate": validate, "report_root": folder, "duplicates": duplicates, "follow_symlinks": follow_symlinks}
     return PlanResources(data=load_resources(folder / "data", **rules),

@@ -62,7 +62,7 @@ class DayChanges:
                 for kind, keys in (("new", self.new), ("changed", self.changed), ("removed", self.removed))}
 
 
-def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool = False,
+def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: float = 0,
              follow_symlinks: bool = False) -> tuple[ResourceSet, DayChanges]:
     """Day n's records from day n-1's and the folder `days/<n>`; new and changed resources stamped `now`.
 
@@ -81,6 +81,7 @@ def next_day(data: ResourceSet, day_folder: Path, now: float, *, validate: bool 
         raise PlanError(f"{day_folder}: {'/'.join(both[0])} is both removed and in data/")
     moment = fhir_instant(now)
     served = data.next_version(list(incoming.problems))
+    served.validated = incoming.validated
     changed, new = [], []
     for key, update in incoming.resources.items():
         stored = data.resources.get(key)

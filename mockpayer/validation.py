@@ -1,77 +1,70 @@
-"""R4 validation of a plan's resources for `mockpayer check`, in worker processes when the plan is big.
+"""Which resources of a plan `mockpayer check` validates against R4: every one of a small load, a sample of a big one.
 
-fhir.resources takes milliseconds of CPU a claim (mirror/fhir/validation.py), so validating a big plan on one
-core is most of what `mockpayer check` does (bench/README.md, mock.py). From POOLED_FROM_BYTES of files,
-each file is validated in a worker process (spawned: its own interpreter, on another core), which reads it as
-the loader does and answers the findings of each of its resources; the loader, reading the same files in order,
-puts each resource's findings where validating it there would have, so the report reads the same. A smaller load
-(a day's changes, a test's few files) validates in line: a worker first imports the models, which is slow.
-A worker that fails leaves its files to be validated in line.
+fhir.resources costs milliseconds of CPU a resource (its validators, element by element), so validating every
+resource of a big plan takes many times as long as loading it (bench/README.md, mock.py). A load (a plan's day 1,
+or a later day) of at most VALIDATED_BY_DEFAULT resources is validated whole; a bigger one in a sample of about
+that many, chosen as the files are read, without a second pass: the first resource of each (type, profile), then
+each file's first share of the budget, so every kind and every file is represented. The same files give the same
+sample. `mockpayer check --validate all` validates every resource.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
+import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 from mirror.fhir.validation import validation_findings
 
 Findings = Callable[[str, dict], list[str]]  # (where the report names a resource, the resource) -> R4 findings
 
-POOLED_FROM_BYTES = 8 * 1024 * 1024
-MOST_WORKERS = 4
+VALIDATED_BY_DEFAULT = 500
+EVERY = math.inf  # a budget: validate every resource
 
 
-@contextmanager
-def validation(files: list[tuple[Path, str]], validate: bool) -> Iterator[Callable[[str], Findings | None]]:
-    """For each file (path, name in the report), how its resources are validated (None: not at all)."""
-    if not validate:
-        yield lambda name: None
-        return
-    workers = min(MOST_WORKERS, os.cpu_count() or 1)
-    if workers < 2 or sum(_size(path) for path, _ in files) < POOLED_FROM_BYTES:
-        yield lambda name: in_line
-        return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        pending = {name: pool.submit(file_findings, str(path), name) for path, name in files}
-        yield lambda name: _answered(pending[name])
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+class Sample:
+    """R4 validation of one load's resources, within `budget` beyond the first resource of each kind."""
+
+    def __init__(self, budget: float, files: int):
+        self.budget = budget
+        self.per_file = budget if budget == EVERY else math.ceil(budget / max(files, 1))
+        self.kinds: set[tuple[str, str | None]] = set()
+        self.seen = self.validated = self._in_file = 0
+        # Skipped while the load may yet turn out to be within budget, when they are validated after all (`rest`).
+        self._skipped: list[tuple[str, dict]] = []
+
+    def for_file(self) -> Findings:
+        """The findings of the next file's resources, given in the order they are read."""
+        self._in_file = 0
+        return self._findings
+
+    def rest(self) -> Iterator[tuple[str, dict, list[str]]]:
+        """Once every file is read: the resources skipped of a load that holds no more than the budget, validated."""
+        skipped, self._skipped = self._skipped if self.seen <= self.budget else [], []
+        for where, resource in skipped:
+            yield where, resource, self._validated(resource)
+
+    def _findings(self, where: str, resource: dict) -> list[str]:
+        self.seen += 1
+        kinds = _kinds(resource)
+        if not kinds <= self.kinds or self._in_file < self.per_file:
+            self.kinds |= kinds
+            self._in_file += 1
+            return self._validated(resource)
+        if self.seen <= self.budget:
+            self._skipped.append((where, resource))
+        else:
+            self._skipped.clear()
+        return []
+
+    def _validated(self, resource: dict) -> list[str]:
+        self.validated += 1
+        return validation_findings(resource)
 
 
-def in_line(where: str, resource: dict) -> list[str]:
-    return validation_findings(resource)
-
-
-def file_findings(path: str, name: str) -> dict[str, list[str]]:
-    """In a worker: the R4 findings of each resource of one file that has any, by where the report names it."""
-    from mockpayer.resources import ResourceSet, load_file
-
-    found: dict[str, list[str]] = {}
-
-    def recorded(where: str, resource: dict) -> list[str]:
-        found[where] = validation_findings(resource)
-        return found[where]
-
-    load_file(Path(path), name, ResourceSet(), recorded)
-    return {where: findings for where, findings in found.items() if findings}
-
-
-def _answered(pending: Future) -> Findings:
-    try:
-        found = pending.result()
-    except Exception:  # noqa: BLE001 - a worker that died or could not start: this file is validated here
-        return in_line
-    return lambda where, resource: found.get(where, [])
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
+def _kinds(resource: dict) -> set[tuple[str, str | None]]:
+    """The (type, profile) pairs a resource is an example of; (type, None) when it claims no profile."""
+    meta = resource.get("meta")
+    claimed = meta.get("profile") if isinstance(meta, dict) else None
+    profiles = {profile.split("|", 1)[0] for profile in claimed if isinstance(profile, str)} \
+        if isinstance(claimed, list) else set()
+    return {(resource["resourceType"], profile) for profile in profiles or {None}}

@@ -93,6 +93,7 @@ def test_bundled_plans_check_clean():
     result = _run("check")
     assert result.returncode == 0, result.stdout
     assert "0 errors, 0 warnings" in result.stdout
+    assert "  R4 validation: every resource (405)" in result.stdout.splitlines()
 
 
 def test_generate_writes_a_plan_that_checks_clean(tmp_path):
