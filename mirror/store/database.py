@@ -12,7 +12,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -290,19 +290,18 @@ class Store:
         return self._commit()
 
     def _commit(self) -> bool:
-        """Append what is staged as one frame, or, when the commits would outweigh the snapshot, compact instead
-        (the new snapshot holds what was staged, which is then written once)."""
+        """Append what is staged as one frame, or, when the commits would outweigh the snapshot, compact instead."""
         if not self._staged:
             return False
-        lines = {key: record_line(table, document) for key, (table, document) in self._staged.items()}
-        size, tables = sum(map(len, lines.values())), self._tables
+        lines = [record_line(table, document) for table, document in self._staged.values()]
+        size, tables = sum(map(len, lines)), self._tables
         before = tables.generation, tables.snapshot_size, tables.journal_size
         tables.generation += 1
         try:
             if tables.journal_size + size > tables.snapshot_size:
-                self._compact(lines)
+                self._compact()
             else:
-                data = frame(lines.values())
+                data = frame(lines)
                 append_durably(self.path, data, self._size)
                 self._size += len(data)
                 tables.journal_size += size
@@ -313,9 +312,9 @@ class Store:
         self._last_commit_end = time.monotonic()
         return True
 
-    def _compact(self, ready: Mapping[tuple, bytes] | None = None) -> None:
+    def _compact(self) -> None:
         """Replace the file with one snapshot of what is held, keeping the file replaced as the backup."""
-        data = frame(self._tables.snapshot_lines(utc_now(), ready or {}))
+        data = frame(self._tables.snapshot_lines(utc_now()))
         self._signature = write_atomically(self.path, data, backup_path(self.path))
         self._size = len(data)
 
@@ -577,7 +576,7 @@ def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
             write_atomically(path, backup.read_bytes())
             return damaged, f"put its backup {backup} back"
         tables, dropped = salvaged
-        write_atomically(path, frame(tables.snapshot_lines(utc_now(), {})))
+        write_atomically(path, frame(tables.snapshot_lines(utc_now())))
         return damaged, f"kept its snapshot and the commits before the damaged one, dropped the last {_commits(dropped)}"
     finally:
         lock.release()

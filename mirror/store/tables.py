@@ -2,8 +2,7 @@
 and a reader that follows it apply the same lines, so they hold the same tables.
 """
 
-import bisect
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +28,6 @@ class Tables:
         self.sync_state: dict[TypeKey, dict] = {}
         self.sync_runs: dict[str, dict] = {}
         self.by_patient: dict[Key, dict[str, None]] = {}  # (source, type, patient id) -> resource ids
-        self.updated_order: dict[TypeKey, list[tuple[datetime, str]]] = {}  # built by the first search that needs it
         self.generation = 0
         self.snapshot_size = self.journal_size = 0  # bytes of the lines of the snapshot, and of the commits after it
 
@@ -57,8 +55,6 @@ class Tables:
                 self.by_patient[(source, resource_type, patient)].pop(resource_id, None)
         for patient in patients:
             self.by_patient.setdefault((source, resource_type, patient), {})[resource_id] = None
-        if old is None or old["last_updated"] != document["last_updated"]:
-            self.updated_order.pop((source, resource_type), None)
         held[resource_id] = document
 
     def read(self, raw: bytes, snapshot: bool, path: Path) -> int:
@@ -92,14 +88,12 @@ class Tables:
             for table, document in records:
                 self.apply(table, document)
 
-    def snapshot_lines(self, written_at: str, ready: Mapping[tuple, bytes]) -> Iterator[bytes]:
-        """Everything held, as the lines of a snapshot, taking those already written from `ready` (by `identity`),
-        and counted as they go, for the next compaction."""
+    def snapshot_lines(self, written_at: str) -> Iterator[bytes]:
+        """Everything held, as the lines of a snapshot, counted as they go for the next compaction."""
         self.snapshot_size = self.journal_size = 0
         yield header_line(self.generation, written_at)
         for table, document in self._documents():
-            line = ready.get(identity(table, document)) if ready else None
-            line = line or record_line(table, document)
+            line = record_line(table, document)
             self.snapshot_size += len(line)
             yield line
 
@@ -111,16 +105,10 @@ class Tables:
 
     def updated_between(self, type_key: TypeKey, start: datetime | None, end: datetime | None) -> set[str]:
         """The ids of `type_key` whose `meta.lastUpdated` instant starts in [start, end)."""
-        order = self.updated_order.get(type_key)
-        if order is None:
-            # Built on the first such search after a change: most syncs never need it, and it costs a
-            # date parse per resource.
-            instants = ((_instant(document["last_updated"]), resource_id)
-                        for resource_id, document in self.resources[type_key].items())
-            order = self.updated_order[type_key] = sorted((at, rid) for at, rid in instants if at is not None)
-        low = 0 if start is None else bisect.bisect_left(order, (start,))
-        high = len(order) if end is None else bisect.bisect_left(order, (end,))
-        return {resource_id for _, resource_id in order[low:high]}
+        instants = ((_instant(document["last_updated"]), resource_id)
+                    for resource_id, document in self.resources[type_key].items())
+        return {resource_id for at, resource_id in instants
+                if at is not None and (start is None or at >= start) and (end is None or at < end)}
 
 
 @contextmanager
