@@ -51,8 +51,7 @@ class Store:
         self._signature: FileSignature | None = None
         if not read_only:
             ensure_private_folder(folder)
-            self._writer_lock = WriterLock(self.path.with_name(f"{STORE_FILE_NAME}.lock"))
-            self._writer_lock.acquire(self.path)
+            self._writer_lock = WriterLock(self.path)
         try:
             self._load()
             if not read_only:
@@ -560,8 +559,7 @@ def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     path = folder / STORE_FILE_NAME
     backup = backup_path(path)
-    lock = WriterLock(path.with_name(f"{STORE_FILE_NAME}.lock"))
-    lock.acquire(path)
+    lock = WriterLock(path)
     try:
         salvaged = _salvage(path)
         if salvaged is None and not backup.exists():
