@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import orjson
-
 from mirror.fhir.compartment import patient_ids
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreError
 from mirror.store.files import (PRIVATE_FILE_MODE, STORE_FILE_NAME, FileSignature, append_durably, default_data_dir,
@@ -188,32 +186,26 @@ class Store:
         that cannot be stored raises InvalidResource, and nothing from the call is kept."""
         self._check_writable()
         _check_source(source)
-        received: dict[tuple[str, str], IngestedResource] = {}
-        patients: dict[str, tuple[str, ...]] = {}  # content hash -> patient ids, for new content only
+        received: dict[tuple[str, str], tuple[IngestedResource, dict]] = {}
         for index, resource in enumerate(resources):
             ingested, parsed = ingest(resource, index)
-            received[(ingested.resource_type, ingested.id)] = ingested
-            # Outside the lock, so that readers in this process are not held up, and only for a new version, so
-            # that re-syncing unchanged data stays cheap; the lock is taken below, so this look is a hint.
-            if not _unchanged(self._current(source, ingested.resource_type, ingested.id), ingested.content_hash):
-                patients[ingested.content_hash] = tuple(sorted(patient_ids(parsed)))
+            received[(ingested.resource_type, ingested.id)] = ingested, parsed
         with self._writing():
             run, fetched_at = self._run(run_id), fetched_at or utc_now()
             counts = {"new": 0, "changed": 0, "unchanged": 0}
             new_versions = []
-            for ingested in received.values():
+            for ingested, parsed in received.values():
                 current = self._current(source, ingested.resource_type, ingested.id)
-                if _unchanged(current, ingested.content_hash):
+                if (current is not None and current["content_hash"] == ingested.content_hash
+                        and current["removed_at"] is None):
                     counts["unchanged"] += 1
                     continue
-                if ingested.content_hash not in patients:  # another thread changed this resource meanwhile: rare
-                    patients[ingested.content_hash] = tuple(sorted(patient_ids(orjson.loads(ingested.text))))
                 if current is not None:
                     self._put("history", {**current, "superseded_at": fetched_at})
                 self._put("resources", {
                     "source": source, "resource_type": ingested.resource_type, "id": ingested.id, "text": ingested.text,
                     "content_hash": ingested.content_hash, "version": 1 if current is None else current["version"] + 1,
-                    "last_updated": ingested.last_updated, "patient_ids": patients[ingested.content_hash],
+                    "last_updated": ingested.last_updated, "patient_ids": tuple(sorted(patient_ids(parsed))),
                     "findings": None, "request_url": request_url, "fetched_at": fetched_at, "run_id": run_id,
                     "removed_at": None, "removed_run_id": None,
                 })
@@ -481,10 +473,6 @@ class Store:
 def _check_source(source: object) -> None:
     if not isinstance(source, str) or not source.strip():
         raise StoreError("A source (the plan's name) is required to store resources.")
-
-
-def _unchanged(current: dict | None, content_hash: str) -> bool:
-    return current is not None and current["content_hash"] == content_hash and current["removed_at"] is None
 
 
 def _matches(at: str, by_run: str | None, since: str | None, run_id: str | None) -> bool:
