@@ -306,7 +306,7 @@ class Store:
     def _compact(self) -> None:
         """Replace the file with one snapshot of what is held, keeping the file replaced as the backup."""
         data = frame(self._tables.snapshot_lines(utc_now()))
-        self._signature = write_atomically(self.path, data, backup_path(self.path))
+        write_atomically(self.path, data, backup_path(self.path))
         self._size = len(data)
 
     @contextmanager
