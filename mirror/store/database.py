@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mirror.fhir.compartment import patient_ids
+from mirror.fhir.dates import FhirDateError, date_range
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreError
 from mirror.store.files import (PRIVATE_FILE_MODE, STORE_FILE_NAME, FileSignature, append_durably, default_data_dir,
                                 ensure_private_folder, keep_as_backup, narrow_mode,
@@ -332,24 +333,18 @@ class Store:
     def search(self, resource_type: str, *, source: str | None = None, patient_id: str | None = None,
                updated_from: datetime | None = None, updated_to: datetime | None = None,
                include_removed: bool = False) -> list[StoredResource]:
-        """Candidates for a FHIR search, from the indexes, in storage order; the API applies the rest.
+        """Candidates for a FHIR search, in storage order; the API applies the rest.
 
         `patient_id` keeps the resources in that Patient's compartment; `updated_from` (inclusive) and
         `updated_to` (exclusive), aware datetimes, keep those whose `meta.lastUpdated` instant starts in
         that span (a resource without a readable one is then left out).
         """
         with self._reading():
-            tables = self._tables
-            found: list[StoredResource] = []
-            for type_key in self._type_keys(resource_type, source):
-                held = tables.resources[type_key]
-                ids: Iterable[str] = held if patient_id is None else tables.by_patient.get((*type_key, patient_id), ())
-                if updated_from is not None or updated_to is not None:
-                    in_span = tables.updated_between(type_key, updated_from, updated_to)
-                    ids = [resource_id for resource_id in ids if resource_id in in_span]
-                found.extend(StoredResource.from_document(held[resource_id]) for resource_id in ids
-                             if include_removed or held[resource_id]["removed_at"] is None)
-            return found
+            return [StoredResource.from_document(document) for type_key in self._type_keys(resource_type, source)
+                    for document in self._tables.resources[type_key].values()
+                    if (include_removed or document["removed_at"] is None)
+                    and (patient_id is None or patient_id in document["patient_ids"])
+                    and _updated_in(document["last_updated"], updated_from, updated_to)]
 
     def history(self, source: str, resource_type: str, resource_id: str) -> list[StoredResource]:
         """Every version held of a resource, newest (the current one) first; empty when unknown."""
@@ -473,6 +468,17 @@ class Store:
 def _check_source(source: object) -> None:
     if not isinstance(source, str) or not source.strip():
         raise StoreError("A source (the plan's name) is required to store resources.")
+
+
+def _updated_in(last_updated: str | None, start: datetime | None, end: datetime | None) -> bool:
+    """Whether a `meta.lastUpdated` value starts in [start, end); one a payer sent unreadable never does."""
+    if start is None and end is None:
+        return True
+    try:
+        at = date_range(last_updated).start if last_updated is not None else None
+    except FhirDateError:
+        return False
+    return at is not None and (start is None or at >= start) and (end is None or at < end)
 
 
 def _matches(at: str, by_run: str | None, since: str | None, run_id: str | None) -> bool:

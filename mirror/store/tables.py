@@ -4,12 +4,10 @@ and a reader that follows it apply the same lines, so they hold the same tables.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import orjson
 
-from mirror.fhir.dates import FhirDateError, date_range
 from mirror.store.store_file import (DamagedFile, format1_records, frames, header_line, read_header, read_record,
                                      record_line)
 
@@ -27,7 +25,6 @@ class Tables:
         self.history: dict[Key, list[dict]] = {}
         self.sync_state: dict[TypeKey, dict] = {}
         self.sync_runs: dict[str, dict] = {}
-        self.by_patient: dict[Key, dict[str, None]] = {}  # (source, type, patient id) -> resource ids
         self.generation = 0
         self.snapshot_size = self.journal_size = 0  # bytes of the lines of the snapshot, and of the commits after it
 
@@ -46,16 +43,7 @@ class Tables:
         if type(document["text"]) is not str:
             raise DamagedFile(f"the text of {document['resource_type']}/{document['id']} is not a string")
         _untrackable(document)
-        source, resource_type, resource_id = key_of(document)
-        held = self.resources.setdefault((source, resource_type), {})
-        old = held.get(resource_id)
-        patients = document["patient_ids"]
-        for patient in old["patient_ids"] if old is not None else ():
-            if patient not in patients:
-                self.by_patient[(source, resource_type, patient)].pop(resource_id, None)
-        for patient in patients:
-            self.by_patient.setdefault((source, resource_type, patient), {})[resource_id] = None
-        held[resource_id] = document
+        self.resources.setdefault((document["source"], document["resource_type"]), {})[document["id"]] = document
 
     def read(self, raw: bytes, snapshot: bool, path: Path) -> int:
         """Apply the frames of `raw`: the whole file when `snapshot`, else what was appended to the file read
@@ -103,13 +91,6 @@ class Tables:
         yield from (("sync_state", state) for state in self.sync_state.values())
         yield from (("sync_runs", run) for run in self.sync_runs.values())
 
-    def updated_between(self, type_key: TypeKey, start: datetime | None, end: datetime | None) -> set[str]:
-        """The ids of `type_key` whose `meta.lastUpdated` instant starts in [start, end)."""
-        instants = ((_instant(document["last_updated"]), resource_id)
-                    for resource_id, document in self.resources[type_key].items())
-        return {resource_id for at, resource_id in instants
-                if at is not None and (start is None or at >= start) and (end is None or at < end)}
-
 
 @contextmanager
 def _damage_reported() -> Iterator[None]:
@@ -136,13 +117,3 @@ def _untrackable(document: dict) -> None:
     document["patient_ids"] = tuple(document["patient_ids"])
     if document["findings"] is not None:
         document["findings"] = tuple(document["findings"])
-
-
-def _instant(text: str | None) -> datetime | None:
-    """The start of a `meta.lastUpdated` value, for the index; None when a payer sent something unreadable."""
-    if text is None:
-        return None
-    try:
-        return date_range(text).start
-    except FhirDateError:
-        return None
