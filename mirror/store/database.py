@@ -396,8 +396,7 @@ class Store:
             return {resource_type: count for resource_type, count in sorted(totals.items()) if count}
 
     def types(self, source: str) -> list[str]:
-        """The resource types stored from `source` (tombstones included), sorted; unlike `counts`, it costs
-        nothing per resource, so the served API can ask on every request."""
+        """The resource types stored from `source` (tombstones included), sorted, without a look at each one."""
         with self._reading():
             return sorted(resource_type for type_source, resource_type in self._tables.resources if type_source == source)
 
@@ -434,9 +433,8 @@ class Store:
             yield
 
     def _follow(self) -> None:
-        """Read what the writer committed since the last read: the frames appended, or the whole file when it
-        was replaced (a compaction, a restore) or cut (a torn commit cut off). The snapshot's frame header, with
-        its CRC-32, tells the file read before from a new one, even one that got a freed inode's number."""
+        """Read the frames the writer appended since the last read, or the whole file when it was cut or replaced
+        (a compaction, a restore: its snapshot's frame header and CRC-32 differ, whatever its inode number)."""
         now = signature(self.path)
         if now == self._signature:
             return

@@ -1,5 +1,4 @@
-"""What the store hands out: immutable copies of its documents, so no reader can change the store by accident.
-"""
+"""What the store hands out: immutable copies of its documents, so no reader can change the store by accident."""
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone

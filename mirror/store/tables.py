@@ -1,6 +1,4 @@
-"""The store's documents in memory, with the indexes reads use, built by applying the store file's lines; a writer
-and a reader that follows it apply the same lines, so they hold the same tables.
-"""
+"""The store's documents in memory, built by applying the file's lines, so a writer and its readers agree."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
