@@ -1,4 +1,4 @@
-"""The mirror's local document store: crash-safe, single-writer, held and indexed in memory.
+"""The mirror's local document store: crash-safe, single-writer, held in memory.
 
 Open it with `Store(data_dir)` (writer) or `Store(data_dir, read_only=True)` (the served API). database.py
 says what it keeps and why; tables.py holds it in memory; store_file.py is the file's format (a snapshot and

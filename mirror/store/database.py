@@ -12,14 +12,13 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-import orjson
-
 from mirror.fhir.compartment import patient_ids
+from mirror.fhir.dates import FhirDateError, date_range
 from mirror.store.errors import ReadOnlyStore, StoreCorrupt, StoreError
 from mirror.store.files import (PRIVATE_FILE_MODE, STORE_FILE_NAME, FileSignature, append_durably, default_data_dir,
                                 ensure_private_folder, keep_as_backup, narrow_mode,
@@ -51,8 +50,7 @@ class Store:
         self._signature: FileSignature | None = None
         if not read_only:
             ensure_private_folder(folder)
-            self._writer_lock = WriterLock(self.path.with_name(f"{STORE_FILE_NAME}.lock"))
-            self._writer_lock.acquire(self.path)
+            self._writer_lock = WriterLock(self.path)
         try:
             self._load()
             if not read_only:
@@ -189,32 +187,26 @@ class Store:
         that cannot be stored raises InvalidResource, and nothing from the call is kept."""
         self._check_writable()
         _check_source(source)
-        received: dict[tuple[str, str], IngestedResource] = {}
-        patients: dict[str, tuple[str, ...]] = {}  # content hash -> patient ids, for new content only
+        received: dict[tuple[str, str], tuple[IngestedResource, dict]] = {}
         for index, resource in enumerate(resources):
             ingested, parsed = ingest(resource, index)
-            received[(ingested.resource_type, ingested.id)] = ingested
-            # Outside the lock, so that readers in this process are not held up, and only for a new version, so
-            # that re-syncing unchanged data stays cheap; the lock is taken below, so this look is a hint.
-            if not _unchanged(self._current(source, ingested.resource_type, ingested.id), ingested.content_hash):
-                patients[ingested.content_hash] = tuple(sorted(patient_ids(parsed)))
+            received[(ingested.resource_type, ingested.id)] = ingested, parsed
         with self._writing():
             run, fetched_at = self._run(run_id), fetched_at or utc_now()
             counts = {"new": 0, "changed": 0, "unchanged": 0}
             new_versions = []
-            for ingested in received.values():
+            for ingested, parsed in received.values():
                 current = self._current(source, ingested.resource_type, ingested.id)
-                if _unchanged(current, ingested.content_hash):
+                if (current is not None and current["content_hash"] == ingested.content_hash
+                        and current["removed_at"] is None):
                     counts["unchanged"] += 1
                     continue
-                if ingested.content_hash not in patients:  # another thread changed this resource meanwhile: rare
-                    patients[ingested.content_hash] = tuple(sorted(patient_ids(orjson.loads(ingested.text))))
                 if current is not None:
                     self._put("history", {**current, "superseded_at": fetched_at})
                 self._put("resources", {
                     "source": source, "resource_type": ingested.resource_type, "id": ingested.id, "text": ingested.text,
                     "content_hash": ingested.content_hash, "version": 1 if current is None else current["version"] + 1,
-                    "last_updated": ingested.last_updated, "patient_ids": patients[ingested.content_hash],
+                    "last_updated": ingested.last_updated, "patient_ids": tuple(sorted(patient_ids(parsed))),
                     "findings": None, "request_url": request_url, "fetched_at": fetched_at, "run_id": run_id,
                     "removed_at": None, "removed_run_id": None,
                 })
@@ -290,19 +282,18 @@ class Store:
         return self._commit()
 
     def _commit(self) -> bool:
-        """Append what is staged as one frame, or, when the commits would outweigh the snapshot, compact instead
-        (the new snapshot holds what was staged, which is then written once)."""
+        """Append what is staged as one frame, or, when the commits would outweigh the snapshot, compact instead."""
         if not self._staged:
             return False
-        lines = {key: record_line(table, document) for key, (table, document) in self._staged.items()}
-        size, tables = sum(map(len, lines.values())), self._tables
+        lines = [record_line(table, document) for table, document in self._staged.values()]
+        size, tables = sum(map(len, lines)), self._tables
         before = tables.generation, tables.snapshot_size, tables.journal_size
         tables.generation += 1
         try:
             if tables.journal_size + size > tables.snapshot_size:
-                self._compact(lines)
+                self._compact()
             else:
-                data = frame(lines.values())
+                data = frame(lines)
                 append_durably(self.path, data, self._size)
                 self._size += len(data)
                 tables.journal_size += size
@@ -313,10 +304,10 @@ class Store:
         self._last_commit_end = time.monotonic()
         return True
 
-    def _compact(self, ready: Mapping[tuple, bytes] | None = None) -> None:
+    def _compact(self) -> None:
         """Replace the file with one snapshot of what is held, keeping the file replaced as the backup."""
-        data = frame(self._tables.snapshot_lines(utc_now(), ready or {}))
-        self._signature = write_atomically(self.path, data, backup_path(self.path))
+        data = frame(self._tables.snapshot_lines(utc_now()))
+        write_atomically(self.path, data, backup_path(self.path))
         self._size = len(data)
 
     @contextmanager
@@ -342,24 +333,18 @@ class Store:
     def search(self, resource_type: str, *, source: str | None = None, patient_id: str | None = None,
                updated_from: datetime | None = None, updated_to: datetime | None = None,
                include_removed: bool = False) -> list[StoredResource]:
-        """Candidates for a FHIR search, from the indexes, in storage order; the API applies the rest.
+        """Candidates for a FHIR search, in storage order; the API applies the rest.
 
         `patient_id` keeps the resources in that Patient's compartment; `updated_from` (inclusive) and
         `updated_to` (exclusive), aware datetimes, keep those whose `meta.lastUpdated` instant starts in
         that span (a resource without a readable one is then left out).
         """
         with self._reading():
-            tables = self._tables
-            found: list[StoredResource] = []
-            for type_key in self._type_keys(resource_type, source):
-                held = tables.resources[type_key]
-                ids: Iterable[str] = held if patient_id is None else tables.by_patient.get((*type_key, patient_id), ())
-                if updated_from is not None or updated_to is not None:
-                    in_span = tables.updated_between(type_key, updated_from, updated_to)
-                    ids = [resource_id for resource_id in ids if resource_id in in_span]
-                found.extend(StoredResource.from_document(held[resource_id]) for resource_id in ids
-                             if include_removed or held[resource_id]["removed_at"] is None)
-            return found
+            return [StoredResource.from_document(document) for type_key in self._type_keys(resource_type, source)
+                    for document in self._tables.resources[type_key].values()
+                    if (include_removed or document["removed_at"] is None)
+                    and (patient_id is None or patient_id in document["patient_ids"])
+                    and _updated_in(document["last_updated"], updated_from, updated_to)]
 
     def history(self, source: str, resource_type: str, resource_id: str) -> list[StoredResource]:
         """Every version held of a resource, newest (the current one) first; empty when unknown."""
@@ -411,8 +396,7 @@ class Store:
             return {resource_type: count for resource_type, count in sorted(totals.items()) if count}
 
     def types(self, source: str) -> list[str]:
-        """The resource types stored from `source` (tombstones included), sorted; unlike `counts`, it costs
-        nothing per resource, so the served API can ask on every request."""
+        """The resource types stored from `source` (tombstones included), sorted, without a look at each one."""
         with self._reading():
             return sorted(resource_type for type_source, resource_type in self._tables.resources if type_source == source)
 
@@ -449,9 +433,8 @@ class Store:
             yield
 
     def _follow(self) -> None:
-        """Read what the writer committed since the last read: the frames appended, or the whole file when it
-        was replaced (a compaction, a restore) or cut (a torn commit cut off). The snapshot's frame header, with
-        its CRC-32, tells the file read before from a new one, even one that got a freed inode's number."""
+        """Read the frames the writer appended since the last read, or the whole file when it was cut or replaced
+        (a compaction, a restore: its snapshot's frame header and CRC-32 differ, whatever its inode number)."""
         now = signature(self.path)
         if now == self._signature:
             return
@@ -485,8 +468,15 @@ def _check_source(source: object) -> None:
         raise StoreError("A source (the plan's name) is required to store resources.")
 
 
-def _unchanged(current: dict | None, content_hash: str) -> bool:
-    return current is not None and current["content_hash"] == content_hash and current["removed_at"] is None
+def _updated_in(last_updated: str | None, start: datetime | None, end: datetime | None) -> bool:
+    """Whether a `meta.lastUpdated` value starts in [start, end); one a payer sent unreadable never does."""
+    if start is None and end is None:
+        return True
+    try:
+        at = date_range(last_updated).start if last_updated is not None else None
+    except FhirDateError:
+        return False
+    return at is not None and (start is None or at >= start) and (end is None or at < end)
 
 
 def _matches(at: str, by_run: str | None, since: str | None, run_id: str | None) -> bool:
@@ -561,8 +551,7 @@ def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
     folder = Path(data_dir) if data_dir is not None else default_data_dir()
     path = folder / STORE_FILE_NAME
     backup = backup_path(path)
-    lock = WriterLock(path.with_name(f"{STORE_FILE_NAME}.lock"))
-    lock.acquire(path)
+    lock = WriterLock(path)
     try:
         salvaged = _salvage(path)
         if salvaged is None and not backup.exists():
@@ -577,7 +566,7 @@ def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
             write_atomically(path, backup.read_bytes())
             return damaged, f"put its backup {backup} back"
         tables, dropped = salvaged
-        write_atomically(path, frame(tables.snapshot_lines(utc_now(), {})))
+        write_atomically(path, frame(tables.snapshot_lines(utc_now())))
         return damaged, f"kept its snapshot and the commits before the damaged one, dropped the last {_commits(dropped)}"
     finally:
         lock.release()

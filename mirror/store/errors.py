@@ -1,5 +1,4 @@
-"""The store's failures, each with a message the CLI prints as it is: no traceback, no resource content.
-"""
+"""The store's failures, each with a message the CLI prints as it is: no traceback, no resource content."""
 
 
 class StoreError(Exception):

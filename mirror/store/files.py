@@ -117,9 +117,9 @@ def replace_with_retry(source: Path, target: Path) -> None:
             time.sleep(delay)
 
 
-def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path | None = None) -> FileSignature:
+def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path | None = None) -> None:
     """Replace `path` with `content` (bytes, or chunks written as they come) so that a crash leaves the old or the new
-    file, never a torn one (ST-1), keeping the current file as `backup` if given; returns the new file's signature."""
+    file, never a torn one (ST-1), keeping the current file as `backup` if given."""
     folder = path.parent
     with private_umask():
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
@@ -129,7 +129,6 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
             temp_file.writelines((content,) if isinstance(content, bytes) else content)
             temp_file.flush()
             fsync_file(temp_file.fileno())
-            written = os.fstat(temp_file.fileno())
         if backup is not None and path.exists():
             keep_as_backup(path, backup)
         replace_with_retry(temp_path, path)
@@ -140,7 +139,6 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
             raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
         raise
     fsync_folder(folder)
-    return written.st_ino, written.st_size, written.st_mtime_ns
 
 
 def append_durably(path: Path, data: bytes, at: int) -> None:

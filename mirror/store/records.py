@@ -1,5 +1,4 @@
-"""What the store hands out: immutable copies of its documents, so no reader can change the store by accident.
-"""
+"""What the store hands out: immutable copies of its documents, so no reader can change the store by accident."""
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -53,16 +52,11 @@ class StoredResource:
 
     @classmethod
     def from_document(cls, document: dict) -> "StoredResource":
-        findings = document["findings"]
-        return cls(
-            **{name: document.get(name) for name in _RESOURCE_FIELDS},  # type: ignore[arg-type]  # as stored
-            patient_ids=tuple(document["patient_ids"]),
-            findings=None if findings is None else tuple(findings),
-        )
+        """A copy of a document as held, whose arrays are already tuples (tables.py)."""
+        return cls(**{name: document.get(name) for name in _RESOURCE_FIELDS})  # type: ignore[arg-type]
 
 
-_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource)
-                         if f.name not in ("patient_ids", "findings"))
+_RESOURCE_FIELDS = tuple(f.name for f in fields(StoredResource))
 
 
 @dataclass(frozen=True, slots=True)

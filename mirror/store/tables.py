@@ -1,16 +1,11 @@
-"""The store's documents in memory, with the indexes reads use, built by applying the store file's lines; a writer
-and a reader that follows it apply the same lines, so they hold the same tables.
-"""
+"""The store's documents in memory, built by applying the file's lines, so a writer and its readers agree."""
 
-import bisect
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
 import orjson
 
-from mirror.fhir.dates import FhirDateError, date_range
 from mirror.store.store_file import (DamagedFile, format1_records, frames, header_line, read_header, read_record,
                                      record_line)
 
@@ -28,8 +23,6 @@ class Tables:
         self.history: dict[Key, list[dict]] = {}
         self.sync_state: dict[TypeKey, dict] = {}
         self.sync_runs: dict[str, dict] = {}
-        self.by_patient: dict[Key, dict[str, None]] = {}  # (source, type, patient id) -> resource ids
-        self.updated_order: dict[TypeKey, list[tuple[datetime, str]]] = {}  # built by the first search that needs it
         self.generation = 0
         self.snapshot_size = self.journal_size = 0  # bytes of the lines of the snapshot, and of the commits after it
 
@@ -48,18 +41,7 @@ class Tables:
         if type(document["text"]) is not str:
             raise DamagedFile(f"the text of {document['resource_type']}/{document['id']} is not a string")
         _untrackable(document)
-        source, resource_type, resource_id = key_of(document)
-        held = self.resources.setdefault((source, resource_type), {})
-        old = held.get(resource_id)
-        patients = document["patient_ids"]
-        for patient in old["patient_ids"] if old is not None else ():
-            if patient not in patients:
-                self.by_patient[(source, resource_type, patient)].pop(resource_id, None)
-        for patient in patients:
-            self.by_patient.setdefault((source, resource_type, patient), {})[resource_id] = None
-        if old is None or old["last_updated"] != document["last_updated"]:
-            self.updated_order.pop((source, resource_type), None)
-        held[resource_id] = document
+        self.resources.setdefault((document["source"], document["resource_type"]), {})[document["id"]] = document
 
     def read(self, raw: bytes, snapshot: bool, path: Path) -> int:
         """Apply the frames of `raw`: the whole file when `snapshot`, else what was appended to the file read
@@ -92,14 +74,12 @@ class Tables:
             for table, document in records:
                 self.apply(table, document)
 
-    def snapshot_lines(self, written_at: str, ready: Mapping[tuple, bytes]) -> Iterator[bytes]:
-        """Everything held, as the lines of a snapshot, taking those already written from `ready` (by `identity`),
-        and counted as they go, for the next compaction."""
+    def snapshot_lines(self, written_at: str) -> Iterator[bytes]:
+        """Everything held, as the lines of a snapshot, counted as they go for the next compaction."""
         self.snapshot_size = self.journal_size = 0
         yield header_line(self.generation, written_at)
         for table, document in self._documents():
-            line = ready.get(identity(table, document)) if ready else None
-            line = line or record_line(table, document)
+            line = record_line(table, document)
             self.snapshot_size += len(line)
             yield line
 
@@ -108,19 +88,6 @@ class Tables:
         yield from (("history", document) for versions in self.history.values() for document in versions)
         yield from (("sync_state", state) for state in self.sync_state.values())
         yield from (("sync_runs", run) for run in self.sync_runs.values())
-
-    def updated_between(self, type_key: TypeKey, start: datetime | None, end: datetime | None) -> set[str]:
-        """The ids of `type_key` whose `meta.lastUpdated` instant starts in [start, end)."""
-        order = self.updated_order.get(type_key)
-        if order is None:
-            # Built on the first such search after a change: most syncs never need it, and it costs a
-            # date parse per resource.
-            instants = ((_instant(document["last_updated"]), resource_id)
-                        for resource_id, document in self.resources[type_key].items())
-            order = self.updated_order[type_key] = sorted((at, rid) for at, rid in instants if at is not None)
-        low = 0 if start is None else bisect.bisect_left(order, (start,))
-        high = len(order) if end is None else bisect.bisect_left(order, (end,))
-        return {resource_id for _, resource_id in order[low:high]}
 
 
 @contextmanager
@@ -148,13 +115,3 @@ def _untrackable(document: dict) -> None:
     document["patient_ids"] = tuple(document["patient_ids"])
     if document["findings"] is not None:
         document["findings"] = tuple(document["findings"])
-
-
-def _instant(text: str | None) -> datetime | None:
-    """The start of a `meta.lastUpdated` value, for the index; None when a payer sent something unreadable."""
-    if text is None:
-        return None
-    try:
-        return date_range(text).start
-    except FhirDateError:
-        return None

@@ -20,14 +20,15 @@ else:
 _PID_OFFSET = 1
 
 
+def lock_path(store_path: Path) -> Path:
+    return store_path.with_name(f"{store_path.name}.lock")
+
+
 class WriterLock:
-    """An exclusive, non-blocking lock on a file, holding the owner's PID for the error message."""
+    """An exclusive, non-blocking lock on the store's lock file, taken when made; it names its holder's PID."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self, store_path: Path) -> None:
+    def __init__(self, store_path: Path):
+        self.path = lock_path(store_path)
         with private_umask():
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
@@ -41,7 +42,7 @@ class WriterLock:
         os.ftruncate(fd, _PID_OFFSET)
         os.lseek(fd, _PID_OFFSET, os.SEEK_SET)
         os.write(fd, f"{os.getpid()}\n".encode())
-        self._fd = fd
+        self._fd: int | None = fd
 
     def release(self) -> None:
         """Give the lock up. The file stays: deleting it could let two writers lock two different files."""
@@ -50,11 +51,11 @@ class WriterLock:
             self._fd = None
 
 
-def writer_alive(path: Path) -> bool:
-    """Whether the process that last took the lock at `path` still runs, read without locking (a reader must
+def writer_alive(store_path: Path) -> bool:
+    """Whether the process that last took the store's writer lock still runs, read without locking (a reader must
     never stand in a writer's way): a sync still marked running whose writer is gone was killed."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(lock_path(store_path), os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mirror.oauth import CONNECTIONS_FOLDER, Connection, Token, list_connections, load_connection
 from mirror.store import Store
-from mirror.store.files import STORE_FILE_NAME, write_atomically
+from mirror.store.files import write_atomically
 from mirror.store.records import utc_now
 from mirror.store.writer_lock import writer_alive
 from mirror.sync.report import COMPLETE, REFERENCES, RESUMABLE, RUNNING
@@ -99,7 +99,7 @@ def _plan_status(data_dir: Path, store: Store, name: str, connection: Connection
 
 
 def _run_status(store: Store, status: str) -> str:
-    if status == RUNNING and not writer_alive(store.path.with_name(f"{STORE_FILE_NAME}.lock")):
+    if status == RUNNING and not writer_alive(store.path):
         return INTERRUPTED
     return status
 

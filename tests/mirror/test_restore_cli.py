@@ -62,8 +62,7 @@ def test_a_damaged_store_names_mirror_restore_which_puts_the_backup_back(data_di
 
 def test_restore_refuses_while_a_writer_holds_the_store(data_dir):
     damaged = _damaged_store(data_dir)
-    lock = WriterLock(data_dir / "mirror.jsonl.zst.lock")
-    lock.acquire(data_dir / "mirror.jsonl.zst")
+    lock = WriterLock(data_dir / "mirror.jsonl.zst")
     try:
         refused = _mirror(data_dir, "restore")
     finally:

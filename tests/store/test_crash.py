@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.store import Store
+from mirror.store import Store, StoreCorrupt
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 # The child's whole program; the parent runs the same text to know what each page holds. It stays out of
@@ -109,7 +109,10 @@ def kill_at_random_moments(data_dir: Path, kills: int) -> None:
         context = f"(kill {kill + 1} of {kills}, STORE_CRASH_SEED={seed})"
         assert child.returncode == -signal.SIGKILL, f"the child ended on its own {context}:\n{errors}"
         reported = [int(line) for line in (first_report + output).split()]
-        committed = committed_page(data_dir)
+        try:
+            committed = committed_page(data_dir)
+        except StoreCorrupt as error:  # name the seed, so that the kills can be replayed
+            pytest.fail(f"the store was torn {context}: {error}")
         # Everything reported committed is on disk; at most the page being committed when killed is extra.
         newest_reported = reported[-1] if reported else last_page
         assert newest_reported <= committed <= newest_reported + 1, f"{committed=} {newest_reported=} {context}"
