@@ -17,6 +17,7 @@ its own expiry inside the value, and its owner checks it against the clock, whic
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +32,6 @@ class StateError(Exception):
 class State:
     """The primitives every backend offers; each is atomic on its own."""
 
-    shared = False  # True when other processes may see and change the same state
     unavailable: tuple[type[Exception], ...] = ()  # what the backend raises when it stops answering
 
     def get(self, key: str) -> Any | None:
@@ -113,13 +113,11 @@ def open_state(url: str | State | None = None) -> State:
 
 
 def shown_url(url: str) -> str:
-    """`url` with any password replaced by `***`, fit for a message."""
+    """`url` with any password (`:password@` or `?password=`) replaced by `***`, fit for a message."""
     try:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
         return "(an unparsable URL)"
-    if not password:
-        return url
-    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    shown = url.replace(f":{password}@", ":***@", 1) if password else url
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", shown)

@@ -26,8 +26,7 @@ SCAN_BATCH = 500
 
 
 class RedisState(State):
-    shared = True
-    unavailable = (redis.ConnectionError, redis.TimeoutError)
+    unavailable = (redis.RedisError,)  # unreachable, and also refusing: a read-only replica, out of memory
 
     def __init__(self, client: redis.Redis, prefix: str = ""):
         self.client = client

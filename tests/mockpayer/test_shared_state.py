@@ -249,3 +249,17 @@ def test_a_shared_state_that_stops_answering_is_a_503_not_a_traceback(redis_serv
         assert token.status_code == 503 and token.json()["error"] == "invalid_request"
     finally:
         server.stop()
+
+
+def test_a_shared_state_that_refuses_writes_is_a_503_not_a_traceback(redis_url):
+    """A Redis that answers but refuses to write (here: no replica to confirm it; likewise a read-only replica or one
+    out of memory) raises the client's ResponseError, which is answered like an outage."""
+    server = start_in_thread(create_app(state=redis_url))
+    admin = redis.Redis.from_url(redis_url)
+    admin.config_set("min-replicas-to-write", 1)
+    try:
+        moved = requests.post(f"{server.url}/_admin/clock", json={"advance": 60}, timeout=30)
+        assert moved.status_code == 503 and "shared state" in moved.text and "Traceback" not in moved.text
+    finally:
+        admin.config_set("min-replicas-to-write", 0)
+        server.stop()

@@ -198,6 +198,7 @@ def test_open_state_refuses_what_is_not_a_reachable_redis_in_one_line():
         open_state("redis://:s3cret@127.0.0.1:1/0")
     assert "s3cret" not in str(refused.value) and "***" in str(refused.value) and "\n" not in str(refused.value)
     assert shown_url("redis://user:pw@host:6379/0") == "redis://user:***@host:6379/0"
+    assert shown_url("unix:///run/redis.sock?db=0&password=pw") == "unix:///run/redis.sock?db=0&password=***"
     given = MemoryState()
     assert open_state(given) is given
 
