@@ -52,8 +52,6 @@ class Store:
             self._release_writer_lock()
             raise
 
-    # ----- opening and closing
-
     def _load(self) -> None:
         """Read the whole file (format 1's when only that exists); a reader does this again after a compaction."""
         tables, self._staged = Tables(), dict[tuple, tuple[str, dict]]()
@@ -131,8 +129,6 @@ class Store:
             self._writer_lock.release()
             self._writer_lock = None
 
-    # ----- writing
-
     def begin_run(self, source: str) -> str:
         """Start a run of `source`; running runs this Store did not start were cut short, so mark them interrupted."""
         _check_source(source)
@@ -198,10 +194,7 @@ class Store:
                 })
                 counts["new" if current is None else "changed"] += 1
                 new_versions.append((ingested.resource_type, ingested.id, ingested.content_hash))
-            if sync_state is not None:
-                self._put_sync_state(source, sync_state, run_id)
-            self._add_to_run(run, **counts)
-            written = self._commit_if_due()
+            written = self._end_call(source, run, sync_state, **counts)
         return PageResult(**counts, written=written, new_versions=tuple(new_versions))
 
     def record_findings(self, source: str, findings: Iterable[tuple[str, str, str, list[str]]]) -> int:
@@ -235,17 +228,16 @@ class Store:
                 if current is not None and current["removed_at"] is None:
                     self._put("resources", {**current, "removed_at": removed_at, "removed_run_id": run_id})
                     removed += 1
-            if sync_state is not None:
-                self._put_sync_state(source, sync_state, run_id)
-            self._add_to_run(run, removed=removed)
-            self._commit_if_due()
+            self._end_call(source, run, sync_state, removed=removed)
             return removed
 
-    def _put_sync_state(self, source: str, state: SyncState, run_id: str) -> None:
-        self._put("sync_state", {"source": source, **dataclasses.asdict(state), "run_id": run_id, "updated_at": utc_now()})
-
-    def _add_to_run(self, run: dict, **counts: int) -> None:
+    def _end_call(self, source: str, run: dict, state: SyncState | None, **counts: int) -> bool:
+        """Stage the run's counts with the sync state that follows the call's data, so one commit holds all three."""
+        if state is not None:
+            self._put("sync_state", {"source": source, **dataclasses.asdict(state), "run_id": run["run_id"],
+                                     "updated_at": utc_now()})
         self._put("sync_runs", {**run, **{name: run[name] + count for name, count in counts.items()}})
+        return self._commit_if_due()
 
     def _put(self, table: str, document: dict) -> None:
         """Change the tables in memory, and stage the document for the next commit."""
@@ -306,8 +298,6 @@ class Store:
             raise ReadOnlyStore(f"{self.path} was opened for reading only.")
         if self._writer_lock is None:
             raise StoreError(f"{self.path} was closed.")
-
-    # ----- reading
 
     def get(self, source: str, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version of a resource (a tombstoned one too: check `.removed`), or None."""
@@ -519,8 +509,7 @@ def _commits(count: int) -> str:
 
 def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
     """Replace a damaged store with its sound part, else its backup; returns where the damaged file was kept."""
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    path = folder / STORE_FILE_NAME
+    path = (Path(data_dir) if data_dir is not None else default_data_dir()) / STORE_FILE_NAME
     backup = backup_path(path)
     lock = WriterLock(path)
     try:

@@ -28,7 +28,11 @@ class WriterLock:
         with private_umask():
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
-            _lock(fd)
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             pid = _read_pid(fd)
             os.close(fd)
@@ -68,14 +72,6 @@ def writer_alive(store_path: Path) -> bool:
     except PermissionError:  # alive, another user's
         return True
     return True
-
-
-def _lock(fd: int) -> None:
-    if sys.platform != "win32":
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    else:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
 
 def _read_pid(fd: int) -> int | None:
