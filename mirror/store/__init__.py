@@ -1,9 +1,4 @@
-"""The mirror's local document store: crash-safe, single-writer, held in memory.
-
-Open it with `Store(data_dir)` (writer) or `Store(data_dir, read_only=True)` (the served API). database.py
-says what it keeps and why; tables.py holds it in memory; store_file.py is the file's format (a snapshot and
-the commits appended to it); files.py and writer_lock.py hold the crash-safety and single-writer rules.
-"""
+"""The mirror's local document store: crash-safe, single-writer, held in memory (ARCHITECTURE.md, "The store file")."""
 
 from mirror.store.database import Store, has_store, is_readable_store, restore
 from mirror.store.errors import (InvalidResource, ReadOnlyStore, StoreCorrupt, StoreError, StoreLocked,

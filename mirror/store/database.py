@@ -1,10 +1,4 @@
-"""The mirror's local store: each member's resources exactly as received, their history, and the sync state.
-
-Everything is held in memory (tables.py); a commit appends what it changed to the file (store_file.py), which is
-compacted when the commits outweigh its snapshot. ARCHITECTURE.md ("The store file") says why. `commit_page`
-writes when `commit_interval` seconds have passed; the rest stays staged with the sync state that describes it,
-so a crash loses pages and their checkpoint together and the resumed sync fetches them again.
-"""
+"""The mirror's local store: each member's resources exactly as received, their history, and the sync state."""
 
 import contextlib
 import dataclasses
@@ -35,8 +29,7 @@ MOST_RUN_ERRORS = 100
 
 
 class Store:
-    """The store in `data_dir` (default: `default_data_dir()`), opened for writing (holding the writer lock until
-    `close`) unless `read_only`; `commit_interval=0` writes on every call."""
+    """One store folder, held in memory; a writer holds the lock, `commit_interval=0` writes on every call."""
 
     def __init__(self, data_dir: Path | str | None = None, *, read_only: bool = False, commit_interval: float = 1.0):
         folder = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -58,8 +51,6 @@ class Store:
         except BaseException:
             self._release_writer_lock()
             raise
-
-    # ----- opening and closing
 
     def _load(self) -> None:
         """Read the whole file (format 1's when only that exists); a reader does this again after a compaction."""
@@ -98,9 +89,7 @@ class Store:
             if path.exists():
                 narrow_mode(path, PRIVATE_FILE_MODE)
         if self._signature is None:
-            # A new store is created at once, so that readers find it and its format is on record; a store of
-            # format 1 is converted, its file kept beside the new one.
-            self._compact()
+            self._compact()  # a new store exists at once for its readers; format 1's is converted, and kept aside
             if self._format1:  # its backup is kept too; its lock is left from the writer of format 1
                 for old in (FORMAT1_FILE_NAME, f"{FORMAT1_FILE_NAME}.1"):
                     with contextlib.suppress(FileNotFoundError):
@@ -140,11 +129,8 @@ class Store:
             self._writer_lock.release()
             self._writer_lock = None
 
-    # ----- writing
-
     def begin_run(self, source: str) -> str:
-        """Record the start of a sync of `source` and return its run id; runs still marked running that this Store
-        did not start were cut short (only the lock holder syncs), and are marked interrupted."""
+        """Start a run of `source`; running runs this Store did not start were cut short, so mark them interrupted."""
         _check_source(source)
         with self._writing():
             for run in list(self._tables.sync_runs.values()):
@@ -161,8 +147,7 @@ class Store:
 
     def finish_run(self, run_id: str, *, status: str = "complete", errors: Iterable[str] = (),
                    notes: Iterable[str] = ()) -> SyncRun:
-        """Record how a run ended (complete, partial or failed), with its errors and notes, and write everything
-        to disk now."""
+        """Record how a run ended, with its errors and notes, and write everything to disk now."""
         if status not in FINISHED_RUN_STATUSES:
             raise StoreError(f"A run ends as one of {', '.join(FINISHED_RUN_STATUSES)}, not {status!r}.")
         messages = [str(message) for message in errors][:MOST_RUN_ERRORS]
@@ -175,16 +160,13 @@ class Store:
             return _sync_run(run)
 
     def discard_staged(self) -> None:
-        """Forget what is staged and not yet written, since a write failed (a full disk): the Store is again what
-        its file holds, so that a smaller write, such as the end of the run, may still get through."""
+        """Forget what a failed write staged, so a smaller write (the end of the run) may still get through."""
         with self._writing():
             self._load()
 
     def commit_page(self, source: str, resources: Iterable[Received], *, run_id: str, request_url: str | None = None,
                     fetched_at: str | None = None, sync_state: SyncState | None = None) -> PageResult:
-        """Store one page of resources from `source` (see ingest.py) and the sync state that follows it, as one unit
-        written when a write is due; new content replaces the stored version, which goes to history. A resource
-        that cannot be stored raises InvalidResource, and nothing from the call is kept."""
+        """Store one page and the sync state after it as one unit; a bad resource raises and keeps nothing."""
         self._check_writable()
         _check_source(source)
         received: dict[tuple[str, str], tuple[IngestedResource, dict]] = {}
@@ -212,15 +194,11 @@ class Store:
                 })
                 counts["new" if current is None else "changed"] += 1
                 new_versions.append((ingested.resource_type, ingested.id, ingested.content_hash))
-            if sync_state is not None:
-                self._put_sync_state(source, sync_state, run_id)
-            self._add_to_run(run, **counts)
-            written = self._commit_if_due()
+            written = self._end_call(source, run, sync_state, **counts)
         return PageResult(**counts, written=written, new_versions=tuple(new_versions))
 
     def record_findings(self, source: str, findings: Iterable[tuple[str, str, str, list[str]]]) -> int:
-        """Record R4 validation findings, given as (resourceType, id, content hash, findings), for content still
-        current; returns how many."""
+        """Record (type, id, hash, findings) for content still current; returns how many."""
         recorded = 0
         with self._writing():
             for resource_type, resource_id, content_hash, found in findings:
@@ -250,17 +228,16 @@ class Store:
                 if current is not None and current["removed_at"] is None:
                     self._put("resources", {**current, "removed_at": removed_at, "removed_run_id": run_id})
                     removed += 1
-            if sync_state is not None:
-                self._put_sync_state(source, sync_state, run_id)
-            self._add_to_run(run, removed=removed)
-            self._commit_if_due()
+            self._end_call(source, run, sync_state, removed=removed)
             return removed
 
-    def _put_sync_state(self, source: str, state: SyncState, run_id: str) -> None:
-        self._put("sync_state", {"source": source, **dataclasses.asdict(state), "run_id": run_id, "updated_at": utc_now()})
-
-    def _add_to_run(self, run: dict, **counts: int) -> None:
+    def _end_call(self, source: str, run: dict, state: SyncState | None, **counts: int) -> bool:
+        """Stage the run's counts with the sync state that follows the call's data, so one commit holds all three."""
+        if state is not None:
+            self._put("sync_state", {"source": source, **dataclasses.asdict(state), "run_id": run["run_id"],
+                                     "updated_at": utc_now()})
         self._put("sync_runs", {**run, **{name: run[name] + count for name, count in counts.items()}})
+        return self._commit_if_due()
 
     def _put(self, table: str, document: dict) -> None:
         """Change the tables in memory, and stage the document for the next commit."""
@@ -322,8 +299,6 @@ class Store:
         if self._writer_lock is None:
             raise StoreError(f"{self.path} was closed.")
 
-    # ----- reading
-
     def get(self, source: str, resource_type: str, resource_id: str) -> StoredResource | None:
         """The current version of a resource (a tombstoned one too: check `.removed`), or None."""
         with self._reading():
@@ -333,12 +308,7 @@ class Store:
     def search(self, resource_type: str, *, source: str | None = None, patient_id: str | None = None,
                updated_from: datetime | None = None, updated_to: datetime | None = None,
                include_removed: bool = False) -> list[StoredResource]:
-        """Candidates for a FHIR search, in storage order; the API applies the rest.
-
-        `patient_id` keeps the resources in that Patient's compartment; `updated_from` (inclusive) and
-        `updated_to` (exclusive), aware datetimes, keep those whose `meta.lastUpdated` instant starts in
-        that span (a resource without a readable one is then left out).
-        """
+        """Candidates for a FHIR search (compartment, `meta.lastUpdated` in [from, to)); the API applies the rest."""
         with self._reading():
             return [StoredResource.from_document(document) for type_key in self._type_keys(resource_type, source)
                     for document in self._tables.resources[type_key].values()
@@ -357,11 +327,7 @@ class Store:
 
     def changes(self, *, since: datetime | str | None = None, run_id: str | None = None,
                 source: str | None = None) -> list[Change]:
-        """What is new, changed or removed after `since` (a datetime or FHIR instant) or in run `run_id`.
-
-        Each resource appears once, with its current version, as its latest change that matches (a resource
-        that arrived in the run and left later is `new` for that run); ordered by when the change happened.
-        """
+        """Each resource new, changed or removed after `since` or in `run_id`, once, as its latest such change."""
         since_stamp = as_timestamp(since) if since is not None else None
         with self._reading():
             found: list[tuple[str, Change]] = []
@@ -401,8 +367,7 @@ class Store:
             return sorted(resource_type for type_source, resource_type in self._tables.resources if type_source == source)
 
     def ids(self, source: str, resource_type: str, searched_from: str | None = None) -> set[str]:
-        """The ids held (not tombstoned) for one type from one source, what a full sync compares against; with
-        `searched_from` (a base), only those a search brought, not a read of `{base}/{type}/{id}`."""
+        """The ids held (not tombstoned) that a full sync compares against; with `searched_from`, not those read by id."""
         with self._reading():
             held = self._tables.resources.get((source, resource_type), {})
             return {resource_id for resource_id, document in held.items() if document["removed_at"] is None
@@ -433,8 +398,7 @@ class Store:
             yield
 
     def _follow(self) -> None:
-        """Read the frames the writer appended since the last read, or the whole file when it was cut or replaced
-        (a compaction, a restore: its snapshot's frame header and CRC-32 differ, whatever its inode number)."""
+        """Read what the writer appended, or the whole file when its snapshot's frame header changed (a compaction)."""
         now = signature(self.path)
         if now == self._signature:
             return
@@ -484,8 +448,7 @@ def _matches(at: str, by_run: str | None, since: str | None, run_id: str | None)
 
 
 def _sync_state(document: dict) -> SyncState:
-    # .get: checkpoints written before full syncs resumed lack full_pass and seen, and before plain syncs found
-    # removals, listed_at.
+    # .get: older checkpoints lack full_pass, seen and listed_at.
     return SyncState(**{field.name: document.get(field.name) for field in dataclasses.fields(SyncState)})  # type: ignore[arg-type]
 
 
@@ -508,8 +471,7 @@ def is_readable_store(path: Path) -> bool:
 
 
 def _salvage(path: Path) -> tuple[Tables, int] | None:
-    """What `mirror restore` keeps of the damaged file at `path`: its snapshot and the commits before the first
-    damaged frame, with how many commits it drops; None when the snapshot itself is damaged."""
+    """The tables restore keeps (snapshot, commits before the damage) and how many commits it drops, or None."""
     try:
         raw = path.read_bytes()
         Tables().read(raw, snapshot=True, path=path)
@@ -546,10 +508,8 @@ def _commits(count: int) -> str:
 
 
 def restore(data_dir: Path | str | None = None) -> tuple[Path, str]:
-    """Replace a damaged store with its sound snapshot and commits, else its backup, losing as little as possible;
-    returns where the damaged file was kept (never deleted: it is the member's data) and what was done."""
-    folder = Path(data_dir) if data_dir is not None else default_data_dir()
-    path = folder / STORE_FILE_NAME
+    """Replace a damaged store with its sound part, else its backup; returns where the damaged file was kept."""
+    path = (Path(data_dir) if data_dir is not None else default_data_dir()) / STORE_FILE_NAME
     backup = backup_path(path)
     lock = WriterLock(path)
     try:

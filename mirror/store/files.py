@@ -1,6 +1,4 @@
-"""The data folder, and the two ways the store file changes durably (ST-1, ST-2, ST-3, DR-1): an fsynced append,
-and an atomic replace (temporary file, fsync, rename, folder fsync), so a crash leaves the old or the new file.
-"""
+"""The data folder, and the store file's durable append and atomic replace, so a crash leaves a whole file."""
 
 import contextlib
 import logging
@@ -22,14 +20,12 @@ if os.name == "posix":
 log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "MIRROR_DATA_DIR"
-APP_NAME = "payer-mirror"
 STORE_FILE_NAME = "mirror.jsonl.zst"  # in the data folder
 PRIVATE_FOLDER_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 TEMP_SUFFIX = ".tmp"
 
-# Antivirus scanners and indexers on Windows hold a freshly written file for a moment, so os.replace fails
-# with PermissionError; waiting usually clears it (the failure that got TinyDB's atomic-write PR reverted).
+# Antivirus scanners and indexers on Windows hold a fresh file a moment; os.replace fails until they let go.
 REPLACE_RETRY_DELAYS = (0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 # (inode, size, mtime in ns): a commit changes the size, a compaction the inode.
@@ -41,13 +37,12 @@ def default_data_dir() -> Path:
     configured = os.environ.get(DATA_DIR_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
-    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+    return platformdirs.user_data_path("payer-mirror", appauthor=False)
 
 
 @contextlib.contextmanager
 def private_umask() -> Iterator[None]:
-    """Create files and folders readable by their owner only, whatever the user's umask (DR-1); held only around
-    creation, since the umask is process-wide."""
+    """Create files readable by their owner only (DR-1); held only around creation, as the umask is process-wide."""
     previous = os.umask(0o077)
     try:
         yield
@@ -73,8 +68,7 @@ def narrow_mode(path: Path, mode: int) -> None:
 
 
 def signature(file: Path | int) -> FileSignature | None:
-    """The identity of the file now at a path, or of an open file (which a rename cannot change); None when
-    there is none."""
+    """The identity of the file at a path or of an open file (which a rename cannot change); None when absent."""
     try:
         info = os.stat(file)
     except FileNotFoundError:
@@ -85,23 +79,10 @@ def signature(file: Path | int) -> FileSignature | None:
 def fsync_file(fd: int) -> None:
     """Make what was written to `fd` durable (ST-2); on macOS with `F_FULLFSYNC`, as SQLite does, where allowed."""
     if sys.platform == "darwin":
-        try:
+        with contextlib.suppress(OSError):
             fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
             return
-        except OSError:
-            pass
     os.fsync(fd)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a rename inside `folder` durable. Windows cannot open folders, and NTFS journals renames."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fsync_file(fd)
-    finally:
-        os.close(fd)
 
 
 def replace_with_retry(source: Path, target: Path) -> None:
@@ -118,8 +99,7 @@ def replace_with_retry(source: Path, target: Path) -> None:
 
 
 def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path | None = None) -> None:
-    """Replace `path` with `content` (bytes, or chunks written as they come) so that a crash leaves the old or the new
-    file, never a torn one (ST-1), keeping the current file as `backup` if given."""
+    """Replace `path` with `content` so a crash leaves the old or the new file (ST-1), the old one kept as `backup`."""
     folder = path.parent
     with private_umask():
         fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
@@ -138,12 +118,16 @@ def write_atomically(path: Path, content: bytes | Iterable[bytes], backup: Path 
         if isinstance(error, OSError):
             raise StoreWriteFailed(f"Could not write {path}: {error.strerror or error}. The store is unchanged.") from error
         raise
-    fsync_folder(folder)
+    if os.name == "posix":  # Windows cannot open folders; NTFS journals renames
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fsync_file(fd)
+        finally:
+            os.close(fd)
 
 
 def append_durably(path: Path, data: bytes, at: int) -> None:
-    """Write `data` at offset `at` of `path`, cutting off whatever followed (a commit a crash cut short), and make
-    it durable (ST-2); a write that fails is cut off too, so the file still ends with its last whole commit."""
+    """Write `data` at `at` durably (ST-2), cutting off what followed, so the file ends with a whole commit."""
     try:
         fd = os.open(path, os.O_WRONLY)
         try:

@@ -1,9 +1,4 @@
-"""Turn a received resource into the exact text the store keeps, refusing what JSON cannot hold (ST-5).
-
-Text is kept byte for byte (the text is the truth); a dict is serialised once, Decimals with their digits. NaN,
-Infinity and lone surrogates are refused, so the file stays valid JSON. A sync hands over `ParsedText` (the text
-with the parse it already made), since parsing is most of what a bulk load costs.
-"""
+"""Turn a received resource into the exact text the store keeps, refusing what JSON cannot hold (ST-5)."""
 
 import hashlib
 import math
@@ -19,12 +14,7 @@ from mirror.store.errors import InvalidResource
 
 @dataclass(frozen=True, slots=True)
 class ParsedText:
-    """A resource's exact JSON text and the object a strict parser made of it, from a caller that has parsed it.
-
-    Strict: it refuses what orjson refuses (NaN, Infinity, numbers beyond a double), as `raw_json`, which
-    pages are read with, does. One difference is left, lone surrogate escapes (`"\\ud800"`), which only
-    orjson refuses; so a text with any escape in it is parsed again here, and the rest, nearly all, is not.
-    """
+    """A resource's exact JSON text and a strict parse of it, since parsing is most of what a bulk load costs."""
 
     text: str
     parsed: dict
@@ -43,11 +33,10 @@ class IngestedResource:
 
 
 def ingest(received: Received, index: int) -> tuple[IngestedResource, dict]:
-    """Check one received resource (number `index` in its call); return what the store keeps (hashed over the exact
-    text), and the parse apart, so the caller can drop it as soon as it has used it."""
+    """Check resource number `index`; return what the store keeps, and the parse apart so the caller can drop it."""
     if isinstance(received, ParsedText):
         text = received.text
-        # A text without a backslash holds no escaped lone surrogate, which a scan for one character tells.
+        # Only orjson refuses escaped lone surrogates (`"\\ud800"`); a text without a backslash holds none.
         parsed = _parse(text, index) if "\\" in text else _object(received.parsed, index)
         try:
             encoded = text.encode("utf-8")
@@ -99,8 +88,7 @@ def _serialise(resource: dict, index: int) -> bytes:
         encoded = orjson.dumps(resource, default=_decimal_as_number)
     except orjson.JSONEncodeError as error:
         raise InvalidResource(f"Resource {index + 1} cannot be written as JSON ({error}).", index) from None
-    # orjson writes NaN and Infinity as null; FHIR JSON has no nulls outside primitive-extension arrays, so
-    # only a text containing one needs the slower look for the float that caused it.
+    # orjson writes NaN and Infinity as null, so only a text with a null needs the slower look for such a float.
     if b"null" in encoded and _has_non_finite_float(resource):
         raise InvalidResource(f"Resource {index + 1} contains NaN or Infinity, which JSON cannot hold.", index)
     return encoded

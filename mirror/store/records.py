@@ -23,8 +23,7 @@ def as_timestamp(moment: datetime | str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StoredResource:
-    """One version of a resource: its JSON text exactly as received, with provenance and index fields (the document
-    keys of ARCHITECTURE.md's store file; `findings` None: not validated yet)."""
+    """One version of a resource, its text exactly as received, with provenance and index fields (ARCHITECTURE.md)."""
 
     source: str
     resource_type: str
@@ -34,7 +33,7 @@ class StoredResource:
     version: int
     last_updated: str | None
     patient_ids: tuple[str, ...]
-    findings: tuple[str, ...] | None
+    findings: tuple[str, ...] | None  # None: not validated yet
     request_url: str | None
     fetched_at: str
     run_id: str
@@ -69,20 +68,15 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class SyncState:
-    """Where a sync of one (source, resource type) stands, committed in the same write as its data.
-
-    `next_url`: the page to resume from (None: done); `high_water`: the bound for the next incremental run;
-    `full_pass`: the run whose `--full` sync this checkpoint is part of, until it compared what it saw; `seen`: the
-    ids per type that walk received so far; `listed_at`: when (plan's clock) a plain sync last compared every id.
-    """
+    """Where a sync of one (source, resource type) stands, committed in the same write as its data."""
 
     resource_type: str
-    next_url: str | None = None
-    high_water: str | None = None
+    next_url: str | None = None  # the page to resume from (None: done)
+    high_water: str | None = None  # the bound for the next incremental run
     status: str = "running"
-    full_pass: str | None = None
-    seen: dict[str, list[str]] | None = None
-    listed_at: str | None = None
+    full_pass: str | None = None  # the run whose `--full` sync this is part of, until it compared what it saw
+    seen: dict[str, list[str]] | None = None  # the ids per type that walk received so far
+    listed_at: str | None = None  # when (plan's clock) a plain sync last compared every id
     run_id: str | None = None
     updated_at: str | None = None
 

@@ -1,9 +1,4 @@
-"""The store file, `mirror.jsonl.zst`: a snapshot, then one frame per commit made since, each frame checksummed.
-
-Decompressed, the file is JSON lines: a header, then one `[table, document]` line per document; each zstd frame
-follows a skippable frame holding its length and CRC-32 (ARCHITECTURE.md, "Frames"). Damage is refused (ST-6),
-except a last commit frame cut short or failing its CRC: a commit that never returned, left out.
-"""
+"""The store file's format (ARCHITECTURE.md, "Frames"): damage is refused, except a torn last commit (ST-6)."""
 
 import struct
 import zlib
@@ -55,9 +50,7 @@ def frame(lines: Iterable[bytes]) -> bytes:
 
 
 def frames(raw: bytes, snapshot: bool) -> Iterator[tuple[int, Iterator[bytes]]]:
-    """(where it ends in `raw`, its lines) for each whole frame of `raw`, which begins with the snapshot when
-    `snapshot`; the lines must be read before the next frame is asked for. Stops before a torn last commit;
-    raises DamagedFile at any other damage."""
+    """(end, lines) for each whole frame, lines read before the next frame; a torn last commit is left out."""
     view = memoryview(raw)
     position = 0
     while position < len(raw):
@@ -96,15 +89,8 @@ def _lines(data: memoryview, position: int) -> Iterator[bytes]:
 
 
 def frames_from(raw: bytes, position: int) -> int:
-    """How many frames begin at or after `position`, counted by their headers (what follows a header that is
-    not one counts as one frame)."""
-    count = 0
-    while (header := raw[position:position + _FRAME_HEADER.size]).strip(b"\0"):
-        count += 1
-        if len(header) < _FRAME_HEADER.size or header[:8] != _SKIPPABLE_MAGIC + b"\x08\0\0\0":
-            return count
-        position += _FRAME_HEADER.size + _FRAME_HEADER.unpack(header)[2]
-    return count
+    """How many frame headers begin at or after `position` (the damaged frame at least), for restore to report."""
+    return max(1, raw.count(_SKIPPABLE_MAGIC + b"\x08\0\0\0", position))
 
 
 def read_header(line: bytes, path: Path) -> int:
@@ -129,8 +115,7 @@ def read_record(line: bytes) -> tuple[str, dict]:
 
 
 def format1_records(raw: bytes) -> tuple[int, Iterator[tuple[str, dict]]]:
-    """The generation and the documents of a store written in format 1, one JSON object (once decompressed)
-    holding the four tables as `{"1": document, ...}`."""
+    """The generation and documents of a format 1 store, whose tables are kept so that it can be converted."""
     try:
         if raw.startswith(_ZSTD_MAGIC):
             raw = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True).read()

@@ -28,24 +28,20 @@ class Tables:
 
     def apply(self, table: str, document: dict) -> None:
         if table == "resources":
-            self._put_resource(document)
+            if type(document["text"]) is not str:
+                raise DamagedFile(f"the text of {document['resource_type']}/{document['id']} is not a string")
+            _untrackable(document)
+            self.resources.setdefault((document["source"], document["resource_type"]), {})[document["id"]] = document
         elif table == "history":
             _untrackable(document)
-            self.history.setdefault(key_of(document), []).append(document)
+            self.history.setdefault((document["source"], document["resource_type"], document["id"]), []).append(document)
         elif table == "sync_state":
             self.sync_state[(document["source"], document["resource_type"])] = document
         else:
             self.sync_runs[document["run_id"]] = document
 
-    def _put_resource(self, document: dict) -> None:
-        if type(document["text"]) is not str:
-            raise DamagedFile(f"the text of {document['resource_type']}/{document['id']} is not a string")
-        _untrackable(document)
-        self.resources.setdefault((document["source"], document["resource_type"]), {})[document["id"]] = document
-
     def read(self, raw: bytes, snapshot: bool, path: Path) -> int:
-        """Apply the frames of `raw`: the whole file when `snapshot`, else what was appended to the file read
-        before; returns how many of its bytes are whole frames. Raises DamagedFile or StoreVersionError."""
+        """Apply the frames of `raw` (the whole file when `snapshot`); returns how many bytes are whole frames."""
         read = 0
         try:
             with _damage_reported():
@@ -105,13 +101,8 @@ def identity(table: str, document: dict) -> tuple:
     return (table, *(document[name] for name in _IDENTITY[table]))
 
 
-def key_of(document: dict) -> Key:
-    return document["source"], document["resource_type"], document["id"]
-
-
 def _untrackable(document: dict) -> None:
-    """Hold a resource document's arrays as tuples, as commit_page builds them: the cycle collector stops tracking
-    such dicts, and walking every document on each collection made a bulk load grow faster than its size."""
+    """Hold a document's arrays as tuples, as commit_page does, so the cycle collector stops tracking it."""
     document["patient_ids"] = tuple(document["patient_ids"])
     if document["findings"] is not None:
         document["findings"] = tuple(document["findings"])

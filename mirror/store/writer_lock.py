@@ -1,7 +1,4 @@
-"""One writer per store file, enforced by an OS lock the kernel drops when the process dies (ST-4).
-
-Two writers would interleave their commits; a second one fails at once naming the holder. Readers take no lock.
-"""
+"""One writer per store file (ST-4), by an OS lock the kernel drops when the process dies; readers take none."""
 
 import os
 import sys
@@ -15,8 +12,7 @@ if sys.platform != "win32":
 else:
     import msvcrt
 
-# The PID is written after byte 0, which is the byte Windows locks: its locks are mandatory, and a
-# contender must still be able to read who holds the lock.
+# The PID follows byte 0, the byte Windows locks (mandatorily), so a contender can still read who holds it.
 _PID_OFFSET = 1
 
 
@@ -32,7 +28,11 @@ class WriterLock:
         with private_umask():
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
-            _lock(fd)
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             pid = _read_pid(fd)
             os.close(fd)
@@ -52,8 +52,7 @@ class WriterLock:
 
 
 def writer_alive(store_path: Path) -> bool:
-    """Whether the process that last took the store's writer lock still runs, read without locking (a reader must
-    never stand in a writer's way): a sync still marked running whose writer is gone was killed."""
+    """Whether the last writer still runs, read without locking, so a reader never stands in a writer's way."""
     try:
         fd = os.open(lock_path(store_path), os.O_RDONLY)
     except FileNotFoundError:
@@ -73,14 +72,6 @@ def writer_alive(store_path: Path) -> bool:
     except PermissionError:  # alive, another user's
         return True
     return True
-
-
-def _lock(fd: int) -> None:
-    if sys.platform != "win32":
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    else:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
 
 def _read_pid(fd: int) -> int | None:
