@@ -55,14 +55,13 @@ def frames(raw: bytes, snapshot: bool) -> Iterator[tuple[int, Iterator[bytes]]]:
     position = 0
     while position < len(raw):
         first = snapshot and position == 0
-        if len(raw) - position < _FRAME_HEADER.size:
-            if not first:
-                return  # a commit's header cut short
+        rest = len(raw) - position
+        if not first and (rest < _FRAME_HEADER.size or (raw[position] == 0 and raw.count(0, position) == rest)):
+            return  # a commit's header cut short, or space a crash left unwritten (a frame begins with its magic)
+        if rest < _FRAME_HEADER.size:
             raise DamagedFile("it ends before its first frame does")
         magic, size, length, crc = _FRAME_HEADER.unpack_from(raw, position)
         if magic != _SKIPPABLE_MAGIC or size != 8:
-            if not first and raw.count(0, position) == len(raw) - position:
-                return  # space a crash left unwritten
             raise DamagedFile(f"no frame begins at byte {position}, where one should")
         start, end = position + _FRAME_HEADER.size, position + _FRAME_HEADER.size + length
         if end > len(raw) or zlib.crc32(view[start:end]) != crc:
