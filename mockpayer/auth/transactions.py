@@ -32,6 +32,7 @@ class Transaction:
     member: str | None = None
     mfa_passed: bool = False  # the step after the password (an MFA or emailed code) passed, or there is none
     emailed: EmailedCode | None = None  # the code last emailed for this sign-in: the only one it accepts
+    slot: int = 0  # which of the MAX_OPEN slots holds it, so a step passed under a fresh id stays bounded
 
     def advance(self, **changes) -> Transaction:
         return replace(self, **changes)
@@ -51,10 +52,10 @@ class Transactions:
         """A new transaction and its id (256 random bits)."""
         now = self.clock.now()
         transaction_id = secrets.token_urlsafe(32)
-        transaction = Transaction(system_id, request, secrets.token_urlsafe(32), now + LIFETIME)
+        slot = self.state.increment("transactions-begun") % MAX_OPEN
+        transaction = Transaction(system_id, request, secrets.token_urlsafe(32), now + LIFETIME, slot=slot)
         self._put(transaction_id, transaction)
-        slot = f"transaction-slot:{self.state.increment('transactions-begun') % MAX_OPEN}"
-        evicted, _ = self.state.update(slot, lambda _: hashed(transaction_id), ttl=LIFETIME)
+        evicted, _ = self.state.update(f"transaction-slot:{slot}", lambda _: hashed(transaction_id), ttl=LIFETIME)
         if evicted:
             self.state.delete(f"transaction:{evicted}")  # the slot holds the id's hash, as the key does
         return transaction_id, transaction
@@ -71,6 +72,9 @@ class Transactions:
             return None
         fresh_id = secrets.token_urlsafe(32)
         self._put(fresh_id, transaction)
+        moved = hashed(transaction_id)
+        self.state.update(f"transaction-slot:{transaction.slot}",
+                          lambda held: hashed(fresh_id) if held == moved else held, ttl=LIFETIME)
         return fresh_id
 
     def complete(self, transaction_id: str | None) -> Transaction | None:

@@ -159,3 +159,14 @@ def test_the_table_of_open_transactions_is_bounded():
     ids = [transactions.begin("demoplan", str(n))[0] for n in range(MAX_OPEN + 10)]
     assert all(transactions.get(old) is None for old in ids[:10])
     assert all(transactions.get(new) is not None for new in ids[10:])
+
+
+def test_a_transaction_moved_to_a_fresh_id_still_counts_among_the_open_ones():
+    """A sign-in step passed moves the transaction to a fresh id; its slot follows, so the flood still drops it."""
+    transactions = Transactions(Clock())
+    first_id, first = transactions.begin("demoplan", "first")
+    moved_id = transactions.save(first_id, first.advance(member="member1"))
+    assert transactions.get(moved_id) is not None
+    for n in range(MAX_OPEN):
+        transactions.begin("demoplan", str(n))
+    assert transactions.get(moved_id) is None
